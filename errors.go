@@ -1,0 +1,27 @@
+// Package relais holds what every part of Relais shares: the error taxonomy.
+//
+// Domain packages wrap these sentinels with the operation that failed
+// (fmt.Errorf("save article %q: %w", id, relais.ErrInvalid)); storage
+// translates driver errors into them; the HTTP layer maps them to status codes
+// in one table. Test with errors.Is.
+package relais
+
+import "errors"
+
+var (
+	// ErrNotFound: the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: the input is malformed or breaks a rule; the message says which.
+	ErrInvalid = errors.New("invalid input")
+	// ErrConflict: the request contradicts the current state (a duplicate,
+	// a transition that is not allowed, a configuration that does not match
+	// what is stored).
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: a dependency (database, provider) cannot be reached now;
+	// the same call may succeed later.
+	ErrUnavailable = errors.New("unavailable")
+	// ErrUnauthorized: the caller is not who it needs to be for this.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrTooLarge: the input is over a configured size limit.
+	ErrTooLarge = errors.New("too large")
+)

@@ -1,0 +1,190 @@
+package knowledge
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"relais"
+)
+
+// DefaultRRFK is the Reciprocal Rank Fusion constant. 60 is the value of the
+// original RRF paper: it damps the head of each list so that agreement
+// between the two rankings counts more than a single first place.
+const DefaultRRFK = 60
+
+// Hit is one article found by a search, with the evidence behind its rank so
+// that callers can calibrate their confidence.
+type Hit struct {
+	Article Article
+	// Passage is the article's chunk that matched best.
+	Passage Chunk
+	// Score is the fused RRF score: the sum over both rankings of 1/(k+rank).
+	Score float64
+	// VectorScore is the best cosine similarity of the article's chunks to
+	// the query (0 when none was in the vector list); VectorRank its 1-based
+	// article rank there (0 when absent).
+	VectorScore float64
+	VectorRank  int
+	// TextScore is the best full-text rank of the article's chunks (0 when no
+	// chunk matched a term); TextRank its 1-based article rank there.
+	TextScore float64
+	TextRank  int
+}
+
+// SearchOptions tune one search.
+type SearchOptions struct {
+	Limit      int    // articles returned; default 5
+	Candidates int    // chunks fetched per ranking; default 50
+	Language   string // the query's language, for full-text stemming
+	RRFK       int    // default DefaultRRFK
+}
+
+// SearchResult is the ranked articles and how long each stage took.
+type SearchResult struct {
+	Hits      []Hit
+	EmbedTime time.Duration
+	StoreTime time.Duration
+}
+
+// Searcher answers hybrid searches over a Store with an Embedder.
+type Searcher struct {
+	Store    Store
+	Embedder Embedder
+}
+
+// Search embeds the query, asks the store for both rankings and fuses them
+// into article-level hits.
+func (s *Searcher) Search(ctx context.Context, query string, opts SearchOptions) (SearchResult, error) {
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return SearchResult{}, fmt.Errorf("search: empty query: %w", relais.ErrInvalid)
+	}
+	if opts.Limit <= 0 {
+		opts.Limit = 5
+	}
+	if opts.Candidates <= 0 {
+		opts.Candidates = 50
+	}
+	if opts.Candidates < opts.Limit {
+		opts.Candidates = opts.Limit
+	}
+	var res SearchResult
+	start := time.Now()
+	vecs, err := s.Embedder.Embed(ctx, []string{query})
+	if err != nil {
+		return res, fmt.Errorf("search: embed query: %w", err)
+	}
+	if len(vecs) != 1 {
+		return res, fmt.Errorf("search: embedder returned %d vectors for 1 text: %w", len(vecs), relais.ErrUnavailable)
+	}
+	res.EmbedTime = time.Since(start)
+
+	start = time.Now()
+	chunks, err := s.Store.SearchChunks(ctx, ChunkQuery{
+		Vector:   vecs[0],
+		Text:     query,
+		Language: opts.Language,
+		Limit:    opts.Candidates,
+	})
+	if err != nil {
+		return res, fmt.Errorf("search: %w", err)
+	}
+	fused := Fuse(chunks, opts.RRFK)
+	if len(fused) > opts.Limit {
+		fused = fused[:opts.Limit]
+	}
+	for i := range fused {
+		a, err := s.Store.Article(ctx, fused[i].Article.ID)
+		if err != nil {
+			return res, fmt.Errorf("search: load article %d: %w", fused[i].Article.ID, err)
+		}
+		fused[i].Article = a
+	}
+	res.StoreTime = time.Since(start)
+	res.Hits = fused
+	return res, nil
+}
+
+// Fuse merges the two chunk rankings into article hits by Reciprocal Rank
+// Fusion. An article's rank in a list is the rank of its best chunk among
+// the articles of that list; its passage is the chunk with the best
+// chunk-level fused score. Hits carry only Article.ID; the caller loads the
+// articles it keeps. k <= 0 means DefaultRRFK.
+func Fuse(r ChunkResults, k int) []Hit {
+	if k <= 0 {
+		k = DefaultRRFK
+	}
+	type acc struct {
+		hit          Hit
+		passageScore float64
+	}
+	byArticle := make(map[int64]*acc)
+	order := []int64{}
+	get := func(id int64) *acc {
+		a, ok := byArticle[id]
+		if !ok {
+			a = &acc{hit: Hit{Article: Article{ID: id}}, passageScore: -1}
+			byArticle[id] = a
+			order = append(order, id)
+		}
+		return a
+	}
+	chunkScore := make(map[int64]float64)
+	chunkOf := make(map[int64]ChunkMatch)
+	rank := 0
+	for i, m := range r.Vector {
+		chunkScore[m.ChunkID] += 1 / float64(k+i+1)
+		chunkOf[m.ChunkID] = m
+		a := get(m.ArticleID)
+		if a.hit.VectorRank == 0 {
+			rank++
+			a.hit.VectorRank = rank
+			a.hit.VectorScore = m.Score
+		}
+	}
+	rank = 0
+	for i, m := range r.Text {
+		chunkScore[m.ChunkID] += 1 / float64(k+i+1)
+		if _, ok := chunkOf[m.ChunkID]; !ok {
+			chunkOf[m.ChunkID] = m
+		}
+		a := get(m.ArticleID)
+		if a.hit.TextRank == 0 {
+			rank++
+			a.hit.TextRank = rank
+			a.hit.TextScore = m.Score
+		}
+	}
+	for id, score := range chunkScore {
+		m := chunkOf[id]
+		a := byArticle[m.ArticleID]
+		if score > a.passageScore || (score == a.passageScore && id < a.hit.Passage.ID) {
+			a.passageScore = score
+			a.hit.Passage = Chunk{ID: m.ChunkID, ArticleID: m.ArticleID, Kind: m.Kind, Text: m.Text}
+		}
+	}
+	hits := make([]Hit, 0, len(order))
+	for _, id := range order {
+		a := byArticle[id]
+		if a.hit.VectorRank > 0 {
+			a.hit.Score += 1 / float64(k+a.hit.VectorRank)
+		}
+		if a.hit.TextRank > 0 {
+			a.hit.Score += 1 / float64(k+a.hit.TextRank)
+		}
+		hits = append(hits, a.hit)
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		if hits[i].VectorScore != hits[j].VectorScore {
+			return hits[i].VectorScore > hits[j].VectorScore
+		}
+		return hits[i].Article.ID < hits[j].Article.ID
+	})
+	return hits
+}
