@@ -1,0 +1,155 @@
+// Package local holds the offline providers Relais runs with when no model
+// server is configured: a hashing embedder that needs no weights. They are
+// deterministic, so tests and evals give the same numbers on every machine.
+package local
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"relais"
+	"relais/knowledge"
+	"relais/language"
+)
+
+// HashingModel names the hashing embedder's feature scheme in the store's
+// embedding space record. Change it whenever the features change, so that a
+// store embedded with the old scheme asks to be re-embedded.
+const HashingModel = "relais-hashing-v1"
+
+// DefaultHashingDimensions balances collisions against storage and scan
+// cost: a support question yields a few hundred features, which fill
+// 1,024 buckets with few collisions, while a vector stays at 4 KiB.
+const DefaultHashingDimensions = 1024
+
+// Feature weights. Stemmed content words carry the meaning; word pairs keep
+// some order ("card declined" vs "declined card" is the same, "not working"
+// is not "working"); character n-grams of each word tolerate typos and
+// inflections the stemmer misses ("cancle", "refunds'"). Stop words count a
+// little, so that "how do I" questions still resemble each other.
+const (
+	wordWeight     = 1.0
+	stopWeight     = 0.25
+	bigramWeight   = 0.5
+	charGramWeight = 0.15
+	minCharGram    = 3
+	maxCharGram    = 5
+)
+
+// HashingEmbedder maps text to a fixed-size vector by signed feature hashing
+// of stemmed words, word bigrams and character n-grams, L2-normalised so that
+// the dot product is the cosine. It implements knowledge.Embedder.
+type HashingEmbedder struct {
+	dims int
+}
+
+var _ knowledge.Embedder = (*HashingEmbedder)(nil)
+
+// NewHashingEmbedder returns an embedder of dims dimensions
+// (DefaultHashingDimensions when dims is 0).
+func NewHashingEmbedder(dims int) (*HashingEmbedder, error) {
+	if dims == 0 {
+		dims = DefaultHashingDimensions
+	}
+	if dims < 16 || dims > 16000 {
+		return nil, fmt.Errorf("hashing embedder: dimensions %d out of range 16..16000: %w", dims, relais.ErrInvalid)
+	}
+	return &HashingEmbedder{dims: dims}, nil
+}
+
+// Space identifies the scheme and size of the vectors.
+func (e *HashingEmbedder) Space() knowledge.EmbeddingSpace {
+	return knowledge.EmbeddingSpace{Model: HashingModel, Dimensions: e.dims}
+}
+
+// Embed returns one vector per text. It never fails except on a cancelled
+// context; an empty text gives the zero vector.
+func (e *HashingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = e.Vector(t)
+	}
+	return out, nil
+}
+
+// Vector embeds one text.
+func (e *HashingEmbedder) Vector(text string) []float32 {
+	acc := make([]float64, e.dims)
+	lang := language.Detect(text)
+	words := language.Words(text)
+	prev := ""
+	for _, w := range words {
+		if language.IsStopword(lang, w) {
+			e.add(acc, 'w', w, "", stopWeight)
+			continue
+		}
+		stem := language.Stem(lang, w)
+		e.add(acc, 'w', stem, "", wordWeight)
+		if prev != "" {
+			e.add(acc, 'b', prev, stem, bigramWeight)
+		}
+		prev = stem
+		e.addCharGrams(acc, w)
+	}
+	v := make([]float32, e.dims)
+	var norm float64
+	for _, x := range acc {
+		norm += x * x
+	}
+	if norm == 0 {
+		return v
+	}
+	inv := 1 / math.Sqrt(norm)
+	for i, x := range acc {
+		v[i] = float32(x * inv)
+	}
+	return v
+}
+
+// addCharGrams adds the character n-grams of "<w>", the angle brackets
+// marking the word's edges so that prefixes and suffixes are features too.
+func (e *HashingEmbedder) addCharGrams(acc []float64, w string) {
+	rs := make([]rune, 0, len(w)+2)
+	rs = append(rs, '<')
+	rs = append(rs, []rune(w)...)
+	rs = append(rs, '>')
+	for n := minCharGram; n <= maxCharGram; n++ {
+		for i := 0; i+n <= len(rs); i++ {
+			e.add(acc, 'c', string(rs[i:i+n]), "", charGramWeight)
+		}
+	}
+}
+
+// add hashes the feature (kind, a, b) with FNV-1a: the low bits pick the
+// bucket, the top bit the sign, so collisions cancel out on average instead
+// of piling up.
+func (e *HashingEmbedder) add(acc []float64, kind byte, a, b string, weight float64) {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	h = (h ^ uint64(kind)) * prime
+	for i := 0; i < len(a); i++ {
+		h = (h ^ uint64(a[i])) * prime
+	}
+	if b != "" {
+		h = (h ^ ' ') * prime
+		for i := 0; i < len(b); i++ {
+			h = (h ^ uint64(b[i])) * prime
+		}
+	}
+	// FNV's low bits mix poorly for short inputs: fold the high half in.
+	h ^= h >> 29
+	idx := int(h % uint64(e.dims))
+	if h>>63 == 1 {
+		weight = -weight
+	}
+	acc[idx] += weight
+}
