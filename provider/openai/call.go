@@ -20,8 +20,12 @@ import (
 )
 
 // Endpoint names: each has its own breaker, is a key of BreakerStates, and
-// is the operation named in errors.
-const endpointEmbeddings = "embeddings"
+// is the operation named in errors. Generate and Summarize share "chat":
+// they reach the same model, so they fail together.
+const (
+	endpointEmbeddings = "embeddings"
+	endpointChat       = "chat"
+)
 
 // newBreaker creates the breaker for one endpoint and registers it with
 // BreakerStates. It must only be called from New.
@@ -196,11 +200,16 @@ func (c *Client) classify(ctx, attemptCtx context.Context, op string, err error)
 	}
 
 	var (
-		reqErr  *goopenai.RequestError
-		apiErr  *goopenai.APIError
-		badResp *badResponseError
+		reqErr   *goopenai.RequestError
+		apiErr   *goopenai.APIError
+		badResp  *badResponseError
+		badReply *badReplyError
 	)
 	switch {
+	case errors.As(err, &badReply):
+		// The provider answered; what the model wrote is unusable. Asking
+		// again at temperature 0 would get the same reply.
+		e.desc, e.kind, e.failure = badReply.msg, relais.ErrInvalid, badReply.countsAgainstBreaker
 	case errors.As(err, &reqErr):
 		// A non-JSON or unrecognised error body; it may hold a JSON error
 		// after all. Its Body is never printed.

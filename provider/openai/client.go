@@ -44,9 +44,24 @@ const (
 	DefaultRetryBaseDelay = 500 * time.Millisecond
 	DefaultRetryMaxDelay  = 8 * time.Second
 
+	DefaultChatMaxTokens = 1024
+
 	DefaultBreakerFailureThreshold = 5
 	DefaultBreakerOpenTimeout      = 30 * time.Second
 	DefaultBreakerHalfOpenRequests = 1
+)
+
+// Values accepted in Config.ChatResponseFormat: how Generate asks the model
+// for its JSON reply.
+const (
+	// ResponseFormatJSONSchema sends the reply's JSON schema with strict
+	// mode, so that the server constrains the model to it (OpenAI, Azure,
+	// vLLM, recent Ollama and llama.cpp).
+	ResponseFormatJSONSchema = "json_schema"
+	// ResponseFormatJSONObject only asks for some JSON object ("JSON mode")
+	// and relies on the prompt for its shape: the fallback for servers that
+	// reject or ignore json_schema. Replies are checked the same way.
+	ResponseFormatJSONObject = "json_object"
 )
 
 // maxBatchSize is OpenAI's limit on inputs per embeddings request; other
@@ -81,8 +96,18 @@ type Config struct {
 	// everywhere), "float", or "base64", which roughly halves response sizes
 	// on servers that support it.
 	EmbeddingEncoding string
-	// ChatModel names the chat model. Not used yet.
+	// ChatModel names the chat model (the deployment name on Azure) used by
+	// Generate and Summarize.
 	ChatModel string
+	// ChatMaxTokens bounds the tokens of each chat reply. A reply cut off by
+	// it is unusable (its JSON is incomplete), so raise it for reasoning
+	// models, whose hidden reasoning counts against it. Default
+	// DefaultChatMaxTokens.
+	ChatMaxTokens int
+	// ChatResponseFormat is ResponseFormatJSONSchema (default) or
+	// ResponseFormatJSONObject, for OpenAI-compatible servers that lack
+	// json_schema (they answer 400, or ignore it and reply in prose).
+	ChatResponseFormat string
 
 	// Timeout bounds each attempt, not the whole call with its retries;
 	// the caller's context bounds that. Default DefaultTimeout.
@@ -106,14 +131,15 @@ type Config struct {
 	// Breaker tunes the circuit breaker kept for each endpoint.
 	Breaker BreakerConfig
 	// OnStateChange, when set, is called whenever an endpoint's breaker
-	// changes state, with the endpoint ("embeddings") and the states
+	// changes state, with the endpoint ("embeddings", "chat") and the states
 	// ("closed", "open", "half-open"); use it to export metrics. It runs
 	// synchronously while the breaker holds its lock: it must be quick and
 	// must not call back into the Client.
 	OnStateChange func(endpoint, from, to string)
 
-	// Logger receives breaker state changes, retried failures and learned
-	// embedding dimensions. Default: discard.
+	// Logger receives breaker state changes, retried failures, learned
+	// embedding dimensions and citations dropped from chat replies, never
+	// the texts sent or received. Default: discard.
 	Logger *slog.Logger
 	// HTTPClient sends the requests. Default: a plain http.Client; per-attempt
 	// timeouts come from contexts, so it needs no Timeout of its own.
@@ -126,7 +152,9 @@ type Config struct {
 
 // BreakerConfig tunes a circuit breaker. Only failures that say the provider
 // is in trouble count against it (429, 5xx, timeouts, connection errors,
-// malformed responses); a rejected input or a cancelled call does not.
+// malformed responses, chat replies that are not the JSON asked for or are
+// cut off); a rejected input, a reply that fails on one question's merits
+// (see Client.Generate) or a cancelled call does not.
 type BreakerConfig struct {
 	// FailureThreshold is how many consecutive failed attempts open the
 	// breaker. Each retry is an attempt. Default DefaultBreakerFailureThreshold.
@@ -140,8 +168,8 @@ type BreakerConfig struct {
 	HalfOpenRequests uint32
 }
 
-// Client calls an OpenAI-compatible API. It implements knowledge.Embedder.
-// It is safe for concurrent use.
+// Client calls an OpenAI-compatible API. It implements knowledge.Embedder and
+// assistant.Generator. It is safe for concurrent use.
 type Client struct {
 	api *goopenai.Client
 
@@ -153,6 +181,10 @@ type Client struct {
 	// the first response (then fixed for the Client's life, so Space is stable).
 	requestedDims int
 	dims          atomic.Int64
+
+	chatModel      string
+	chatMaxTokens  int
+	responseFormat string
 
 	timeout    time.Duration
 	maxRetries int
@@ -170,6 +202,7 @@ type Client struct {
 	// in New, so reads need no lock.
 	breakers     map[string]func() gobreaker.State
 	embedBreaker *gobreaker.CircuitBreaker[[][]float32]
+	chatBreaker  *gobreaker.CircuitBreaker[completion]
 }
 
 // New validates cfg, applies defaults and returns a Client. A bad field gives
@@ -200,6 +233,9 @@ func New(cfg Config) (*Client, error) {
 		embeddingModel: cfg.EmbeddingModel,
 		encoding:       goopenai.EmbeddingEncodingFormat(cfg.EmbeddingEncoding),
 		requestedDims:  cfg.EmbeddingDimensions,
+		chatModel:      cfg.ChatModel,
+		chatMaxTokens:  cfg.ChatMaxTokens,
+		responseFormat: cfg.ChatResponseFormat,
 		timeout:        cfg.Timeout,
 		maxRetries:     cfg.MaxRetries,
 		retryBase:      cfg.RetryBaseDelay,
@@ -214,6 +250,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.dims.Store(int64(cfg.EmbeddingDimensions))
 	c.embedBreaker = newBreaker[[][]float32](c, endpointEmbeddings)
+	c.chatBreaker = newBreaker[completion](c, endpointChat)
 	return c, nil
 }
 
@@ -276,6 +313,15 @@ func (cfg *Config) validate() error {
 		bad("EmbeddingEncoding %q is not one of \"\", %q, %q", cfg.EmbeddingEncoding,
 			goopenai.EmbeddingEncodingFormatFloat, goopenai.EmbeddingEncodingFormatBase64)
 	}
+	if cfg.ChatMaxTokens < 0 {
+		bad("ChatMaxTokens is %d; want 0 (default %d) or more", cfg.ChatMaxTokens, DefaultChatMaxTokens)
+	}
+	switch cfg.ChatResponseFormat {
+	case "", ResponseFormatJSONSchema, ResponseFormatJSONObject:
+	default:
+		bad("ChatResponseFormat %q is not one of \"\" (default %s), %q, %q", cfg.ChatResponseFormat,
+			ResponseFormatJSONSchema, ResponseFormatJSONSchema, ResponseFormatJSONObject)
+	}
 	if cfg.Timeout < 0 {
 		bad("Timeout is %s; want 0 (default %s) or more", cfg.Timeout, DefaultTimeout)
 	}
@@ -303,6 +349,12 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.ChatMaxTokens == 0 {
+		cfg.ChatMaxTokens = DefaultChatMaxTokens
+	}
+	if cfg.ChatResponseFormat == "" {
+		cfg.ChatResponseFormat = ResponseFormatJSONSchema
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout

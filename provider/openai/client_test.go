@@ -2,6 +2,7 @@ package openai_test
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"max delay below base", func(c *openai.Config) { c.RetryBaseDelay, c.RetryMaxDelay = time.Second, time.Millisecond }, "RetryMaxDelay"},
 		{"negative batch size", func(c *openai.Config) { c.BatchSize = -1 }, "BatchSize"},
 		{"batch size over the API limit", func(c *openai.Config) { c.BatchSize = 5000 }, "BatchSize"},
+		{"negative chat max tokens", func(c *openai.Config) { c.ChatMaxTokens = -1 }, "ChatMaxTokens"},
+		{"unknown chat response format", func(c *openai.Config) { c.ChatResponseFormat = "json" }, "ChatResponseFormat"},
 		{"negative breaker timeout", func(c *openai.Config) { c.Breaker.OpenTimeout = -time.Second }, "Breaker.OpenTimeout"},
 	}
 	for _, tt := range tests {
@@ -83,6 +86,10 @@ func TestNewAcceptsValidConfigs(t *testing.T) {
 		{"Azure", openai.Config{APIType: openai.APITypeAzure, BaseURL: "https://x.openai.azure.com", APIKey: "k",
 			EmbeddingModel: "emb", AzureAPIVersion: "2024-10-21"}},
 		{"chat only", openai.Config{BaseURL: "http://vllm:8000/v1", ChatModel: "qwen"}},
+		{"chat in JSON-object mode", openai.Config{BaseURL: "http://llama:8080/v1", ChatModel: "m", ChatMaxTokens: 300,
+			ChatResponseFormat: openai.ResponseFormatJSONObject}},
+		{"chat with json_schema named", openai.Config{BaseURL: "http://llama:8080/v1", ChatModel: "m",
+			ChatResponseFormat: openai.ResponseFormatJSONSchema}},
 		{"all knobs", openai.Config{BaseURL: "https://litellm.internal/v1", APIKey: "k", EmbeddingModel: "m",
 			EmbeddingEncoding: "base64", Timeout: time.Second, MaxRetries: -1, RetryBaseDelay: time.Millisecond,
 			RetryMaxDelay: time.Second, BatchSize: 2048,
@@ -95,8 +102,9 @@ func TestNewAcceptsValidConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if got := c.BreakerStates(); len(got) != 1 || got["embeddings"] != "closed" {
-				t.Errorf("BreakerStates() = %v, want embeddings closed", got)
+			want := map[string]string{"embeddings": "closed", "chat": "closed"}
+			if got := c.BreakerStates(); !maps.Equal(got, want) {
+				t.Errorf("BreakerStates() = %v, want %v", got, want)
 			}
 		})
 	}
