@@ -1,0 +1,348 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"relais/knowledge"
+)
+
+// containerKeys hold the list of articles in a .json object file:
+// {"articles": [...]}.
+var containerKeys = []string{"articles", "faqs", "faq", "items", "entries", "data"}
+
+// parseJSONL reads one article object per line. A line that is not a usable
+// object is a problem; the other lines still count.
+func parseJSONL(name, text string) ([]entry, []*FileError, *FileError) {
+	if strings.HasPrefix(strings.TrimSpace(text), "[") {
+		// A JSON array saved as .jsonl: read it rather than fail every line.
+		return parseJSON(name, text)
+	}
+	var (
+		entries  []entry
+		problems []*FileError
+	)
+	for i, l := range strings.Split(text, "\n") {
+		line := i + 1
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if l[0] != '{' {
+			problems = append(problems, invalidf(name, line, "want one JSON object per line, got %s", describeJSONStart(l)))
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(l), &obj); err != nil {
+			problems = append(problems, invalidf(name, line, "%s", describeJSONError(err)))
+			continue
+		}
+		a, err := articleFromObject(obj)
+		if err != nil {
+			problems = append(problems, invalidf(name, line, "%v", err))
+			continue
+		}
+		entries = append(entries, entry{line: line, a: a})
+	}
+	return entries, problems, nil
+}
+
+// parseJSON reads a .json file: an array of article objects, an object with
+// the array under "articles" (or "faqs", "items", ...), a single article
+// object, or several of these one after the other. A syntax error makes the
+// whole file unusable: there is no line to resume from.
+func parseJSON(name, text string) ([]entry, []*FileError, *FileError) {
+	var (
+		entries  []entry
+		problems []*FileError
+	)
+	add := func(line int, raw json.RawMessage) {
+		if len(raw) == 0 || raw[0] != '{' {
+			problems = append(problems, invalidf(name, line, "want an article object, got %s", describeJSONStart(string(raw))))
+			return
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			problems = append(problems, invalidf(name, line, "%s", describeJSONError(err)))
+			return
+		}
+		a, err := articleFromObject(obj)
+		if err != nil {
+			problems = append(problems, invalidf(name, line, "%v", err))
+			return
+		}
+		entries = append(entries, entry{line: line, a: a})
+	}
+	data := []byte(text)
+	syntaxErr := func(err error, at int) *FileError {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset > 0 {
+			at = int(se.Offset) - 1
+		}
+		if at > len(data) {
+			at = len(data)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return invalidf(name, lineAt(data, len(data)), "invalid JSON: the file ends in the middle of a value")
+		}
+		return invalidf(name, lineAt(data, at), "invalid JSON: %v", err)
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		start := skipJSONSpace(data, int(dec.InputOffset()))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, problems, syntaxErr(err, start)
+		}
+		line := lineAt(data, start)
+		switch raw[0] {
+		case '[':
+			if err := eachElement(raw, start, data, add); err != nil {
+				return nil, problems, syntaxErr(err, start)
+			}
+		case '{':
+			key, inner, at := containerArray(raw)
+			if key == "" {
+				add(line, raw)
+				continue
+			}
+			if err := eachElement(inner, start+at, data, add); err != nil {
+				return nil, problems, syntaxErr(err, start)
+			}
+		default:
+			return nil, problems, invalidf(name, line, "want an array of article objects or {\"articles\": [...]}, got %s", describeJSONStart(string(raw)))
+		}
+	}
+	return entries, problems, nil
+}
+
+// eachElement calls add for every element of the JSON array raw, which
+// starts at byte offset base of data, with the line each element starts on.
+func eachElement(raw json.RawMessage, base int, data []byte, add func(int, json.RawMessage)) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // '['
+		return err
+	}
+	for dec.More() {
+		at := skipJSONSpace(raw, int(dec.InputOffset()))
+		var el json.RawMessage
+		if err := dec.Decode(&el); err != nil {
+			return err
+		}
+		add(lineAt(data, base+at), el)
+	}
+	_, err := dec.Token() // ']'
+	return err
+}
+
+// containerArray finds the array of articles in an object such as
+// {"articles": [...]}: its key, the array, and the array's byte offset in
+// raw. key is "" when the object holds no such array (it is then an article).
+func containerArray(raw json.RawMessage) (key string, array json.RawMessage, at int) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return "", nil, 0
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", nil, 0
+		}
+		k, _ := tok.(string)
+		valueAt := skipJSONSpace(raw, int(dec.InputOffset()))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", nil, 0
+		}
+		if len(v) > 0 && v[0] == '[' && slices.Contains(containerKeys, fieldName(k)) {
+			return k, v, valueAt
+		}
+	}
+	return "", nil, 0
+}
+
+// skipJSONSpace moves past the white space, ':' and ',' that Decoder offsets
+// stop before, to where the next value starts.
+func skipJSONSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// articleFromObject reads an article from a JSON object, recognising keys
+// the way CSV headers are: the eval kb format {"id","title","body"},
+// question/answer, phrasings/alternatives, tags, topic, language.
+func articleFromObject(obj map[string]json.RawMessage) (knowledge.Article, error) {
+	type keyed struct {
+		key string
+		f   field
+	}
+	var fields []keyed
+	for k := range obj {
+		n := fieldName(k)
+		if n == "gold_article_ids" || n == "expected" {
+			return knowledge.Article{}, errors.New("this is a labelled question (it has gold_article_ids or expected), not an article; load such files as examples")
+		}
+		fields = append(fields, keyed{k, classifyField(n)})
+	}
+	// Map order is random; sort so that ties and phrasing order are stable.
+	slices.SortFunc(fields, func(a, b keyed) int {
+		if a.f.rank != b.f.rank {
+			return a.f.rank - b.f.rank
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	first := func(role fieldRole) string {
+		for _, kf := range fields {
+			if kf.f.role == role {
+				return kf.key
+			}
+		}
+		return ""
+	}
+
+	var a knowledge.Article
+	var errs []error
+	text := func(key string) []string {
+		if key == "" {
+			return nil
+		}
+		v, err := jsonStrings(obj[key])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("field %q: %w", key, err))
+		}
+		return v
+	}
+	one := func(key string) string { return strings.Join(text(key), " ") }
+
+	a.ExternalID = one(first(fieldID))
+	a.Language = one(first(fieldLanguage))
+	a.Topic = one(first(fieldTopic))
+	a.Body = strings.Join(text(first(fieldAnswer)), "\n\n")
+	for _, t := range text(first(fieldTags)) {
+		a.Tags = append(a.Tags, splitList(t)...)
+	}
+	titleKey := first(fieldQuestion)
+	if titleKey == "" {
+		for _, kf := range fields {
+			if kf.f.numbered {
+				titleKey = kf.key
+				break
+			}
+		}
+	}
+	if titleKey == "" {
+		titleKey = first(fieldWeakQuestion)
+	}
+	if titles := text(titleKey); len(titles) > 0 {
+		// {"question": ["How do I ...?", "Can I ...?"]}: the first is the
+		// title, the others are phrasings.
+		a.Title = titles[0]
+		a.Phrasings = append(a.Phrasings, titles[1:]...)
+	}
+	for _, kf := range fields {
+		if kf.key == titleKey || (kf.f.role != fieldPhrasing && kf.f.role != fieldQuestion) {
+			continue
+		}
+		for _, p := range text(kf.key) {
+			a.Phrasings = append(a.Phrasings, splitPhrasings(p)...)
+		}
+	}
+	if len(errs) > 0 {
+		return knowledge.Article{}, errors.Join(errs...)
+	}
+	if titleKey == "" && first(fieldAnswer) == "" {
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, fmt.Sprintf("%q", k))
+		}
+		slices.Sort(keys)
+		return knowledge.Article{}, fmt.Errorf("no title/question or body/answer field (found %s)", strings.Join(keys, ", "))
+	}
+	return a, nil
+}
+
+// jsonStrings reads a value that should be text: a string, a number or a
+// boolean (ids are often numbers), an array of those, or null.
+func jsonStrings(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return []string{s}, err
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, it := range items {
+			if len(it) > 0 && (it[0] == '[' || it[0] == '{') {
+				return nil, fmt.Errorf("want text or a list of texts, got a list holding %s", describeJSONStart(string(it)))
+			}
+			s, err := jsonStrings(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	case '{':
+		return nil, errors.New("want text or a list of texts, got an object")
+	}
+	// A number or a boolean: keep it as written.
+	return []string{string(raw)}, nil
+}
+
+func describeJSONStart(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "nothing"
+	}
+	switch s[0] {
+	case '[':
+		return "an array"
+	case '{':
+		return "an object"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	if s[0] == '-' || ('0' <= s[0] && s[0] <= '9') {
+		return "a number"
+	}
+	return fmt.Sprintf("%q", truncateWords(s, 20))
+}
+
+// describeJSONError gives the column of a syntax error within its line.
+func describeJSONError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at column %d: %v", se.Offset, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "invalid JSON: the line ends in the middle of a value"
+	}
+	return fmt.Sprintf("invalid JSON: %v", err)
+}

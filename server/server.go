@@ -1,0 +1,214 @@
+// Package server is Relais's HTTP face: the chi router, authentication, the
+// JSON API of DESIGN.md section 6 and the health endpoints. Handlers hold
+// interfaces, not concrete stores, and map domain errors to status codes in
+// one place (writeError).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"relais"
+	"relais/ingest"
+	"relais/knowledge"
+)
+
+// DefaultMaxUploadBytes bounds an import upload unless configured.
+const DefaultMaxUploadBytes = ingest.DefaultMaxFileBytes
+
+// Pinger reports whether storage is reachable, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config wires the server to the rest of Relais.
+type Config struct {
+	Logger    *slog.Logger
+	Store     Pinger
+	Knowledge knowledge.Store
+	Searcher  *knowledge.Searcher
+	Importer  *ingest.Importer
+	Auth      Authenticator
+	// MaxUploadBytes bounds a knowledge import body; DefaultMaxUploadBytes when 0.
+	MaxUploadBytes int64
+	// RequestTimeout is the deadline of an ordinary API call; 30s when 0.
+	// Imports get ten times as long: embedding a large file takes a while.
+	RequestTimeout time.Duration
+}
+
+// Server serves the Relais HTTP API.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	router chi.Router
+}
+
+// New builds the router.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.ClientIPFromRemoteAddr)
+	r.Use(s.logRequests)
+	r.Use(s.recoverer)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Route("/v1", func(r chi.Router) {
+		r.Route("/knowledge", func(r chi.Router) {
+			r.Use(s.requireRole(RoleEditor))
+			r.With(middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
+			r.Group(func(r chi.Router) {
+				r.Use(middleware.Timeout(cfg.RequestTimeout))
+				r.Get("/articles", s.listArticles)
+				r.Post("/articles", s.createArticle)
+				r.Get("/articles/{id}", s.getArticle)
+				r.Put("/articles/{id}", s.updateArticle)
+				r.Delete("/articles/{id}", s.deleteArticle)
+				r.Get("/search", s.search)
+			})
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "not_found", "no route for %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+	s.router = r
+	return s
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness check failed", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// logRequests logs one line per request: method, route pattern, status and
+// duration. The query string is left out on purpose: it carries customer
+// text (search queries) that must not reach the logs.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := r.URL.Path
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		level := slog.LevelInfo
+		if ww.Status() >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "http request",
+			"method", r.Method, "route", route, "status", ww.Status(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"request_id", middleware.GetReqID(r.Context()))
+	})
+}
+
+// recoverer turns a handler panic into a logged 500 with the JSON error body.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "handler panic", "panic", v, "request_id", middleware.GetReqID(r.Context()))
+				writeError(w, r, s.log, errorf(http.StatusInternalServerError, "internal", "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// apiError is an error with the status and code the API answers with.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// statusOf is the one table from domain errors to HTTP statuses.
+func statusOf(err error) (int, string) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.code
+	case errors.Is(err, relais.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, relais.ErrInvalid):
+		return http.StatusBadRequest, "invalid"
+	case errors.Is(err, relais.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, relais.ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, relais.ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, relais.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "unavailable"
+	default:
+		return http.StatusInternalServerError, "internal"
+	}
+}
+
+// writeError answers with {"error":{"code","message"}}. Server errors are
+// logged and their detail kept from the client.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, code := statusOf(err)
+	msg := err.Error()
+	if status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "error", err, "request_id", middleware.GetReqID(r.Context()))
+		switch status {
+		case http.StatusServiceUnavailable:
+			msg = "a service Relais depends on is unavailable; try again shortly"
+		default:
+			msg = "internal error (request id " + middleware.GetReqID(r.Context()) + ")"
+		}
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
