@@ -1,0 +1,194 @@
+package assistant
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"io"
+	"strings"
+
+	"relais"
+	"relais/language"
+)
+
+// Topics of IntentSensitive: what the message is about, for routing it to the
+// right person and for dashboards. They are stable names.
+const (
+	TopicComplaint            = "complaint"
+	TopicLegalThreat          = "legal_threat"
+	TopicFraud                = "fraud"
+	TopicContractCancellation = "contract_cancellation"
+	TopicEmergency            = "emergency"
+	TopicVulnerableCustomer   = "vulnerable_customer"
+)
+
+func sensitiveTopics() []string {
+	return []string{
+		TopicComplaint, TopicLegalThreat, TopicFraud,
+		TopicContractCancellation, TopicEmergency, TopicVulnerableCustomer,
+	}
+}
+
+// IntentExample is one labelled phrasing the intent classifier learns from.
+type IntentExample struct {
+	Intent string // one of the Intent* constants
+	Topic  string // for IntentSensitive only: one of the Topic* constants
+	Lang   string // "en", "fr", or "" for any language
+	Text   string
+	Source string // "file:line" when parsed, for errors and traces
+}
+
+// maxExampleLine keeps a pasted paragraph from becoming an "example": the
+// examples are meant to be short, typical phrasings.
+const maxExampleLine = 500
+
+// ParseIntentExamples reads the examples file format documented at the top of
+// assistant/intents/intents.txt. name is used in errors, which say which line
+// is wrong and wrap relais.ErrInvalid.
+func ParseIntentExamples(r io.Reader, name string) ([]IntentExample, error) {
+	var (
+		out         []IntentExample
+		intent      string
+		topic       string
+		sectionLang string
+		inSection   bool
+		seen        = map[string]string{} // family + folded text -> label, for conflicts
+		seenAt      = map[string]string{}
+	)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64*1024)
+	line := 0
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, args...), relais.ErrInvalid)
+	}
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if strings.HasPrefix(text, "[") {
+			if !strings.HasSuffix(text, "]") {
+				return nil, bad("section header %q has no closing \"]\"", text)
+			}
+			fields := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(text, "["), "]"))
+			if len(fields) == 0 || len(fields) > 2 {
+				return nil, bad("section header %q: want [intent] or [intent lang]", text)
+			}
+			var err error
+			if intent, topic, err = parseIntentLabel(fields[0]); err != nil {
+				return nil, bad("%v", err)
+			}
+			sectionLang = ""
+			if len(fields) == 2 {
+				if sectionLang, err = parseExampleLang(fields[1]); err != nil {
+					return nil, bad("%v", err)
+				}
+			}
+			inSection = true
+			continue
+		}
+		if !inSection {
+			return nil, bad("example before any [section] header")
+		}
+		if len(text) > maxExampleLine {
+			return nil, bad("example is %d bytes long, over the %d limit", len(text), maxExampleLine)
+		}
+		lang := sectionLang
+		if prefix, rest, ok := strings.Cut(text, ":"); ok {
+			if l, err := parseExampleLang(strings.TrimSpace(prefix)); err == nil {
+				lang, text = l, strings.TrimSpace(rest)
+			}
+		}
+		words := language.Words(text)
+		if len(words) == 0 {
+			return nil, bad("example %q has no words", text)
+		}
+		label := intent
+		if topic != "" {
+			label += ":" + topic
+		}
+		key := exampleFamily(intent) + "\x00" + lang + "\x00" + strings.Join(words, " ")
+		if prev, ok := seen[key]; ok {
+			if prev != label {
+				return nil, bad("%q is already labelled %s at %s", text, prev, seenAt[key])
+			}
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", name, line)
+		seen[key], seenAt[key] = label, where
+		out = append(out, IntentExample{Intent: intent, Topic: topic, Lang: lang, Text: text, Source: where})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s after line %d: %w", name, line, err)
+	}
+	return out, nil
+}
+
+// exampleFamily groups the intents whose examples compete with each other. A
+// phrase may be both smalltalk and feedback ("perfect"), since feedback is
+// only read right after the assistant asked for it; within a family one text
+// has one label.
+func exampleFamily(intent string) string {
+	switch intent {
+	case IntentGreeting, IntentThanks, IntentGoodbye:
+		return "smalltalk"
+	case IntentFeedbackYes, IntentFeedbackNo:
+		return "feedback"
+	default:
+		return "message"
+	}
+}
+
+// parseIntentLabel reads "human_request", "question", "sensitive:fraud" and
+// the like.
+func parseIntentLabel(label string) (intent, topic string, err error) {
+	intent, topic, hasTopic := strings.Cut(label, ":")
+	switch intent {
+	case IntentGreeting, IntentThanks, IntentGoodbye, IntentHumanRequest,
+		IntentFeedbackYes, IntentFeedbackNo, IntentQuestion:
+		if hasTopic {
+			return "", "", fmt.Errorf("intent %q takes no topic", label)
+		}
+		return intent, "", nil
+	case IntentSensitive:
+		for _, t := range sensitiveTopics() {
+			if topic == t {
+				return intent, topic, nil
+			}
+		}
+		return "", "", fmt.Errorf("unknown sensitive topic %q (want sensitive: followed by one of %s)",
+			topic, strings.Join(sensitiveTopics(), ", "))
+	default:
+		return "", "", fmt.Errorf("unknown intent %q (want one of %s, %s, %s, %s, %s, %s, %s, or sensitive:TOPIC)",
+			label, IntentGreeting, IntentThanks, IntentGoodbye, IntentHumanRequest,
+			IntentFeedbackYes, IntentFeedbackNo, IntentQuestion)
+	}
+}
+
+// parseExampleLang accepts the languages that language.Detect can tell apart;
+// an example in another language would never be compared with anything.
+func parseExampleLang(s string) (string, error) {
+	switch s {
+	case language.English, language.French:
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown language %q (want %s or %s)", s, language.English, language.French)
+}
+
+//go:embed intents/intents.txt
+var defaultIntentsFile string
+
+// DefaultIntentExamples returns the examples shipped with Relais
+// (assistant/intents/intents.txt), in English and French. It panics if that
+// embedded file is malformed, which its tests rule out.
+func DefaultIntentExamples() []IntentExample {
+	ex, err := ParseIntentExamples(strings.NewReader(defaultIntentsFile), "intents.txt")
+	if err != nil {
+		panic("assistant: embedded intents.txt: " + err.Error())
+	}
+	return ex
+}
