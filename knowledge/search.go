@@ -40,13 +40,20 @@ type SearchOptions struct {
 	Candidates int    // chunks fetched per ranking; default 50
 	Language   string // the query's language, for full-text stemming
 	RRFK       int    // default DefaultRRFK
+	// Examples is how many nearest labelled examples to return as well;
+	// none when 0.
+	Examples int
 }
 
 // SearchResult is the ranked articles and how long each stage took.
 type SearchResult struct {
-	Hits      []Hit
-	EmbedTime time.Duration
-	StoreTime time.Duration
+	Hits []Hit
+	// Examples are the nearest labelled examples by vector similarity, and
+	// ExampleText their full-text ranking, when SearchOptions.Examples > 0.
+	Examples    []ExampleMatch
+	ExampleText []ExampleMatch
+	EmbedTime   time.Duration
+	StoreTime   time.Duration
 }
 
 // Searcher answers hybrid searches over a Store with an Embedder.
@@ -62,6 +69,22 @@ func (s *Searcher) Search(ctx context.Context, query string, opts SearchOptions)
 	if query == "" {
 		return SearchResult{}, fmt.Errorf("search: empty query: %w", relais.ErrInvalid)
 	}
+	start := time.Now()
+	vecs, err := s.Embedder.Embed(ctx, []string{query})
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("search: embed query: %w", err)
+	}
+	if len(vecs) != 1 {
+		return SearchResult{}, fmt.Errorf("search: embedder returned %d vectors for 1 text: %w", len(vecs), relais.ErrUnavailable)
+	}
+	embedTime := time.Since(start)
+	res, err := s.SearchVector(ctx, query, vecs[0], opts)
+	res.EmbedTime = embedTime
+	return res, err
+}
+
+// SearchVector is Search with the query already embedded.
+func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32, opts SearchOptions) (SearchResult, error) {
 	if opts.Limit <= 0 {
 		opts.Limit = 5
 	}
@@ -73,25 +96,18 @@ func (s *Searcher) Search(ctx context.Context, query string, opts SearchOptions)
 	}
 	var res SearchResult
 	start := time.Now()
-	vecs, err := s.Embedder.Embed(ctx, []string{query})
-	if err != nil {
-		return res, fmt.Errorf("search: embed query: %w", err)
-	}
-	if len(vecs) != 1 {
-		return res, fmt.Errorf("search: embedder returned %d vectors for 1 text: %w", len(vecs), relais.ErrUnavailable)
-	}
-	res.EmbedTime = time.Since(start)
-
-	start = time.Now()
 	chunks, err := s.Store.SearchChunks(ctx, ChunkQuery{
-		Vector:   vecs[0],
-		Text:     query,
-		Language: opts.Language,
-		Limit:    opts.Candidates,
+		Vector:       vec,
+		Text:         query,
+		Language:     opts.Language,
+		Limit:        opts.Candidates,
+		ExampleLimit: opts.Examples,
 	})
 	if err != nil {
 		return res, fmt.Errorf("search: %w", err)
 	}
+	res.Examples = chunks.ExampleVector
+	res.ExampleText = chunks.ExampleText
 	fused := Fuse(chunks, opts.RRFK)
 	if len(fused) > opts.Limit {
 		fused = fused[:opts.Limit]

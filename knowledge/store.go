@@ -30,8 +30,9 @@ type Store interface {
 	Chunks(ctx context.Context, articleID int64) ([]Chunk, error)
 
 	// SearchChunks runs the vector and the full-text ranking of a query and
-	// returns both lists, best first. Either side may be empty (no vector, or
-	// no text term in the store's dictionary).
+	// returns both lists, best first, in one round trip; with ExampleLimit
+	// set, the examples' two rankings too. Either side may be empty (no
+	// vector, or no text term in the store's dictionary).
 	SearchChunks(ctx context.Context, q ChunkQuery) (ChunkResults, error)
 
 	// EmbeddingSpace returns the recorded embedding space; relais.ErrNotFound
@@ -69,6 +70,9 @@ type ChunkQuery struct {
 	Text     string
 	Language string
 	Limit    int // per list
+	// ExampleLimit asks for the same two rankings over the examples
+	// (ExampleStore), up to this many per list; none when 0.
+	ExampleLimit int
 }
 
 // ChunkMatch is one chunk in one ranking.
@@ -78,8 +82,8 @@ type ChunkMatch struct {
 	Kind      ChunkKind
 	Text      string
 	// Score is the ranking's own measure: cosine similarity in [-1, 1] for
-	// the vector list, the full-text rank (ts_rank_cd, or bm25 mapped to the
-	// same direction) for the text list. Higher is better in both.
+	// the vector list, the full-text rank (ts_rank on PostgreSQL, bm25
+	// negated on SQLite) for the text list. Higher is better in both.
 	Score float64
 }
 
@@ -87,4 +91,8 @@ type ChunkMatch struct {
 type ChunkResults struct {
 	Vector []ChunkMatch
 	Text   []ChunkMatch
+	// ExampleVector and ExampleText rank the examples when the query asked
+	// for them (ChunkQuery.ExampleLimit > 0).
+	ExampleVector []ExampleMatch
+	ExampleText   []ExampleMatch
 }

@@ -1,0 +1,43 @@
+# Relais developer tasks. `make help` lists them.
+GO      ?= go
+PKGS    ?= ./...
+BIN     ?= bin/relais
+BENCH   ?= .
+BENCHTIME ?= 1x
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the tasks
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/relais
+	$(GO) build -o $(BIN) ./cmd/relais
+
+.PHONY: deps
+deps: ## install PostgreSQL and pgvector for the tests (Debian, as root), unless TEST_DATABASE_URL is set
+	@if [ -z "$$TEST_DATABASE_URL" ]; then bash scripts/install-postgres.sh; fi
+
+.PHONY: test
+test: deps lint ## run the whole test suite, PostgreSQL tests included (they fail, not skip, without a database)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+.PHONY: bench
+bench: deps ## run the benchmarks (search latency, ingest throughput, HNSW recall); BENCH=regexp BENCHTIME=1x
+	$(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+.PHONY: lint
+lint: ## go vet and a gofmt check
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: fuzz
+fuzz: ## run each ingest fuzz target for FUZZTIME (default 30s)
+	@for f in $$($(GO) test -list 'Fuzz.*' ./ingest/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} ./ingest/ || exit 1; done
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf bin

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of Relais, parsed once from RELAIS_* environment
+// variables and then flags (flags win), and validated before use.
+type Config struct {
+	Addr        string // RELAIS_ADDR
+	DataDir     string // RELAIS_DATA_DIR: the embedded store's folder
+	DatabaseURL string // RELAIS_DATABASE_URL: PostgreSQL; the embedded store when empty
+
+	LLMBaseURL          string // RELAIS_LLM_BASE_URL: an OpenAI-compatible server
+	LLMAPIKey           string // RELAIS_LLM_API_KEY
+	ChatModel           string // RELAIS_CHAT_MODEL
+	EmbeddingModel      string // RELAIS_EMBEDDING_MODEL: offline hashing embedder when empty
+	EmbeddingDimensions int    // RELAIS_EMBEDDING_DIMENSIONS: 0 = the model's default
+	LLMTimeout          time.Duration
+
+	AdminToken     string // RELAIS_ADMIN_TOKEN
+	MaxUploadBytes int64  // RELAIS_MAX_UPLOAD_BYTES
+	MaxWrongRate   float64
+
+	LogFormat string // RELAIS_LOG_FORMAT: text or json
+	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr:           ":8080",
+		DataDir:        "./relais-data",
+		LLMTimeout:     30 * time.Second,
+		MaxUploadBytes: 20 << 20,
+		MaxWrongRate:   0.02,
+		LogFormat:      "text",
+		LogLevel:       "info",
+	}
+}
+
+// fromEnv overlays the RELAIS_* variables that are set. A variable that does
+// not parse is an error naming it.
+func (c *Config) fromEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("RELAIS_ADDR", &c.Addr)
+	str("RELAIS_DATA_DIR", &c.DataDir)
+	str("RELAIS_DATABASE_URL", &c.DatabaseURL)
+	str("RELAIS_LLM_BASE_URL", &c.LLMBaseURL)
+	str("RELAIS_LLM_API_KEY", &c.LLMAPIKey)
+	str("RELAIS_CHAT_MODEL", &c.ChatModel)
+	str("RELAIS_EMBEDDING_MODEL", &c.EmbeddingModel)
+	str("RELAIS_ADMIN_TOKEN", &c.AdminToken)
+	str("RELAIS_LOG_FORMAT", &c.LogFormat)
+	str("RELAIS_LOG_LEVEL", &c.LogLevel)
+	var errs []error
+	if v := getenv("RELAIS_EMBEDDING_DIMENSIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_EMBEDDING_DIMENSIONS: %q is not a whole number", v))
+		}
+		c.EmbeddingDimensions = n
+	}
+	if v := getenv("RELAIS_MAX_UPLOAD_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_MAX_UPLOAD_BYTES: %q is not a whole number of bytes", v))
+		}
+		c.MaxUploadBytes = n
+	}
+	if v := getenv("RELAIS_MAX_WRONG_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_MAX_WRONG_RATE: %q is not a number", v))
+		}
+		c.MaxWrongRate = f
+	}
+	if v := getenv("RELAIS_LLM_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_LLM_TIMEOUT: %q is not a duration such as 30s", v))
+		}
+		c.LLMTimeout = d
+	}
+	return errors.Join(errs...)
+}
+
+// storageFlags binds the flags every command that opens a store takes.
+func (c *Config) storageFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "folder of the embedded store, used when no database URL is set (RELAIS_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL, e.g. postgres://user@host/db (RELAIS_DATABASE_URL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (RELAIS_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (RELAIS_LOG_LEVEL)")
+}
+
+// providerFlags binds the model provider flags.
+func (c *Config) providerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.LLMBaseURL, "llm-base-url", c.LLMBaseURL, "OpenAI-compatible API base URL, e.g. http://localhost:11434/v1 (RELAIS_LLM_BASE_URL)")
+	fs.StringVar(&c.EmbeddingModel, "embedding-model", c.EmbeddingModel, "embedding model on that server; the offline hashing embedder when empty (RELAIS_EMBEDDING_MODEL)")
+	fs.IntVar(&c.EmbeddingDimensions, "embedding-dimensions", c.EmbeddingDimensions, "embedding dimensions to request; 0 for the model's default (RELAIS_EMBEDDING_DIMENSIONS)")
+	fs.StringVar(&c.ChatModel, "chat-model", c.ChatModel, "chat model on that server (RELAIS_CHAT_MODEL)")
+}
+
+// validate checks the whole config and names every bad field with the
+// values it accepts.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log format (--log-format, RELAIS_LOG_FORMAT)", "%q is not one of text, json", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("log level (--log-level, RELAIS_LOG_LEVEL)", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.DatabaseURL == "" && strings.TrimSpace(c.DataDir) == "" {
+		bad("data dir (--data-dir, RELAIS_DATA_DIR)", "is empty and no database URL is set: one of them is needed")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database URL (--database-url, RELAIS_DATABASE_URL)", "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if c.LLMBaseURL != "" {
+		u, err := url.Parse(c.LLMBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("LLM base URL (--llm-base-url, RELAIS_LLM_BASE_URL)", "must be an http:// or https:// URL such as http://localhost:11434/v1")
+		}
+	}
+	if c.EmbeddingModel != "" && c.LLMBaseURL == "" {
+		bad("embedding model (--embedding-model, RELAIS_EMBEDDING_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to use the offline embedder")
+	}
+	if c.EmbeddingDimensions < 0 || c.EmbeddingDimensions > 16000 {
+		bad("embedding dimensions (--embedding-dimensions, RELAIS_EMBEDDING_DIMENSIONS)", "%d is outside 0..16000", c.EmbeddingDimensions)
+	}
+	if c.MaxUploadBytes <= 0 {
+		bad("max upload bytes (RELAIS_MAX_UPLOAD_BYTES)", "must be positive, got %d", c.MaxUploadBytes)
+	}
+	if c.MaxWrongRate <= 0 || c.MaxWrongRate >= 1 {
+		bad("max wrong rate (RELAIS_MAX_WRONG_RATE)", "must be between 0 and 1 (exclusive), got %v", c.MaxWrongRate)
+	}
+	if c.LLMTimeout <= 0 {
+		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return nil
+}
+
+func joinIndented(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+// newLogger builds the process logger. Logs go to stderr so that command
+// output on stdout stays clean for scripts.
+func (c *Config) newLogger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"relais"
+	"relais/knowledge"
+)
+
+const (
+	// defaultSearchLimit is the list length when a query asks for none.
+	defaultSearchLimit = 50
+	// maxSearchLimit is pgvector's ceiling on hnsw.ef_search: the HNSW scan
+	// cannot return more candidates than that.
+	maxSearchLimit = 1000
+	// searchEfSearch is the HNSW candidate list size (hnsw.ef_search) of
+	// the vector side; pgvector's default is 40. BenchmarkSearch measured
+	// recall@10 against exact search, and the vector query's p50 at 100k, on
+	// 768-dimensional embeddings drawn from a 32-dimensional latent space
+	// (text embeddings have a low intrinsic dimension):
+	//
+	//	ef_search      40      64      100     200     400
+	//	10k chunks     0.95    0.99    1.00    1.00    1.00
+	//	100k chunks    0.80    0.91    0.96    0.99    1.00
+	//	p50 at 100k    2.4 ms  3.4 ms  5.2 ms  9.0 ms  15.8 ms
+	//
+	// 100 keeps recall at 0.96 or more up to 100k chunks, several times a
+	// large knowledge base, for about half the latency of 200; the text
+	// ranking and the fusion cover what the vector side misses at its tail.
+	// (On uniformly random vectors, where no point is really nearer than
+	// another, recall is far lower at every setting: 0.10 at 100k.)
+	// A query asking for more chunks than this gets an ef_search of its
+	// limit, since HNSW returns at most ef_search rows.
+	searchEfSearch = 100
+	// maxQueryTerms bounds the OR query built from a customer's text: a
+	// pasted e-mail must not become a thousand-term query.
+	maxQueryTerms = 64
+	// maxTermBytes drops "words" no dictionary holds (a pasted token, a
+	// hash); PostgreSQL rejects tsquery words over 2047 bytes.
+	maxTermBytes = 100
+)
+
+// vectorSearch ranks chunks by cosine similarity to $1. The ORDER BY is the
+// bare distance so that the HNSW index serves it; chunks without an
+// embedding are not in the index, and the filter keeps the exact scan that
+// a small table gets equally clear of them.
+const vectorSearch = `
+SELECT id, article_id, kind, text, 1 - (embedding <=> $1) AS score
+FROM chunks
+WHERE embedding IS NOT NULL
+ORDER BY embedding <=> $1
+LIMIT $2`
+
+// textSearch ranks the chunks that contain any of the terms $2 (quoted for
+// to_tsquery), stemmed by the query language's configuration $1, or, for
+// chunks indexed without stemming, as written ('simple'). Terms that are
+// stop words in the query language are left out of the 'simple' side, or
+// "how do I" would match every unstemmed chunk.
+//
+// The rank is ts_rank, not ts_rank_cd: on an OR query every occurrence of
+// any term is a cover of its own for ts_rank_cd, so a passage repeating one
+// term outranks one holding every term; ts_rank gives repeats diminishing
+// weight and rewards covering more of the question.
+//
+// OFFSET 0 keeps the query a one-row subquery: built once, then used as the
+// parameter of the GIN index scan, instead of being rebuilt for every row
+// that ts_rank scores.
+const textSearch = `
+SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
+FROM (
+    SELECT to_tsquery(l.cfg, array_to_string($2::text[], ' | '))
+        || coalesce(to_tsquery('simple', (
+               SELECT string_agg(t, ' | ') FROM unnest($2::text[]) AS t
+               WHERE l.cfg <> 'simple'::regconfig AND numnode(to_tsquery(l.cfg, t)) > 0
+           )), ''::tsquery) AS query
+    FROM (SELECT $1::regconfig AS cfg) AS l
+    OFFSET 0
+) AS q
+JOIN chunks AS c ON c.tsv @@ q.query
+ORDER BY score DESC, c.id
+LIMIT $3`
+
+// SearchChunks runs the vector and the full-text ranking of q in one round
+// trip. A query vector of the wrong dimension is relais.ErrInvalid, and so is
+// a negative Limit or one over 1000; 0 means 50.
+func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
+	var res knowledge.ChunkResults
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultSearchLimit
+	case limit < 0 || limit > maxSearchLimit:
+		return res, fmt.Errorf("search chunks: limit %d, want 1 to %d: %w", q.Limit, maxSearchLimit, relais.ErrInvalid)
+	}
+	terms := queryTerms(q.Text)
+	if len(q.Vector) == 0 && len(terms) == 0 {
+		return res, nil
+	}
+
+	// Settings made with SET LOCAL need a transaction; queued in the batch,
+	// BEGIN and COMMIT cost no round trip of their own.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	// force_custom_plan: pgx prepares and caches statements, and after five
+	// runs PostgreSQL may switch one to a generic plan. A generic plan does
+	// not know the LIMIT, assumes a tenth of the table, and may then prefer
+	// sorting every chunk by distance to the HNSW index (BenchmarkSearch
+	// caught it doing so at 10k chunks): exact, but an order of magnitude
+	// slower on a large store. Planning each search afresh costs a fraction
+	// of a millisecond.
+	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
+		strconv.Itoa(max(searchEfSearch, limit)))
+	if len(q.Vector) > 0 {
+		b.Queue(vectorSearch, pgvector.NewVector(q.Vector), limit).Query(func(rows pgx.Rows) error {
+			var err error
+			res.Vector, err = pgx.CollectRows(rows, scanMatch)
+			return err
+		})
+	}
+	if len(terms) > 0 {
+		b.Queue(textSearch, knowledge.TextSearchConfig(q.Language), terms, limit).Query(func(rows pgx.Rows) error {
+			var err error
+			res.Text, err = pgx.CollectRows(rows, scanMatch)
+			return err
+		})
+	}
+	b.Queue(`COMMIT`)
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return knowledge.ChunkResults{}, dbError("search chunks", err)
+	}
+	return res, nil
+}
+
+func scanMatch(row pgx.CollectableRow) (knowledge.ChunkMatch, error) {
+	var m knowledge.ChunkMatch
+	var kind string
+	err := row.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score)
+	m.Kind = knowledge.ChunkKind(kind)
+	return m, err
+}
+
+// queryTerms splits a customer's text into distinct lowercased words (runs
+// of letters and digits), each quoted for to_tsquery. Everything else,
+// including every character tsquery gives a meaning to (& | ! ( ) : * < >
+// and quotes), separates words, so no user text reaches tsquery as syntax.
+func queryTerms(text string) []string {
+	var terms []string
+	seen := make(map[string]bool)
+	for _, word := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+	}) {
+		if seen[word] || len(word) > maxTermBytes {
+			continue
+		}
+		seen[word] = true
+		terms = append(terms, quoteTerm(word))
+		if len(terms) == maxQueryTerms {
+			break
+		}
+	}
+	return terms
+}
+
+// quoteTerm makes word one tsquery operand. Words from queryTerms hold no
+// quote or backslash; escaping them anyway keeps the function safe on its
+// own.
+func quoteTerm(word string) string {
+	word = strings.ReplaceAll(word, `\`, `\\`)
+	word = strings.ReplaceAll(word, `'`, `''`)
+	return "'" + word + "'"
+}

@@ -1,0 +1,253 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"relais"
+	"relais/knowledge"
+)
+
+func TestQueryTerms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"How do I cancel my order?", []string{"'how'", "'do'", "'i'", "'cancel'", "'my'", "'order'"}},
+		{"cancel & !order | (refund):* <-> 'x'", []string{"'cancel'", "'order'", "'refund'", "'x'"}},
+		{`back\slash qu'ote`, []string{"'back'", "'slash'", "'qu'", "'ote'"}},
+		{"Order ORDER order", []string{"'order'"}},
+		{"l'été dernier, à Paris", []string{"'l'", "'été'", "'dernier'", "'à'", "'paris'"}},
+		{"e\u0301te\u0301", []string{"'e\u0301te\u0301'"}}, // combining accents stay in the word
+		{"iPhone15 v2.0", []string{"'iphone15'", "'v2'", "'0'"}},
+		{"", nil},
+		{"?!... ---", nil},
+		{strings.Repeat("x", maxTermBytes+1) + " ok", []string{"'ok'"}},
+	}
+	for _, tt := range tests {
+		if got := queryTerms(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("queryTerms(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	var many []string
+	for i := range 2 * maxQueryTerms {
+		many = append(many, fmt.Sprintf("w%d", i))
+	}
+	if got := queryTerms(strings.Join(many, " ")); len(got) != maxQueryTerms {
+		t.Errorf("queryTerms of %d words kept %d, want %d", len(many), len(got), maxQueryTerms)
+	}
+}
+
+func TestQuoteTerm(t *testing.T) {
+	t.Parallel()
+	if got, want := quoteTerm(`a'b\c`), `'a''b\\c'`; got != want {
+		t.Errorf("quoteTerm = %s, want %s", got, want)
+	}
+}
+
+func saveTexts(t *testing.T, db *DB, lang string, texts ...string) knowledge.Article {
+	t.Helper()
+	var chunks []knowledge.Chunk
+	for _, text := range texts {
+		chunks = append(chunks, knowledge.Chunk{Kind: knowledge.Passage, Text: text})
+	}
+	a, err := db.SaveArticle(t.Context(), knowledge.Article{ExternalID: texts[0], Title: texts[0], Language: lang, ContentHash: "h"}, chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func textMatches(t *testing.T, db *DB, text, lang string) []string {
+	t.Helper()
+	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Text: text, Language: lang, Limit: 10})
+	if err != nil {
+		t.Fatalf("SearchChunks(%q): %v", text, err)
+	}
+	var out []string
+	for _, m := range res.Text {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+// TestTextRankPrefersCoverage pins down why the text side ranks with
+// ts_rank: a passage holding more of the question's words beats one that
+// repeats a single word (ts_rank_cd ranks them the other way round).
+func TestTextRankPrefersCoverage(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	saveTexts(t, db, knowledge.English, "refund refund refund refund")
+	saveTexts(t, db, knowledge.English, "refund for a damaged order")
+	got := textMatches(t, db, "refund damaged order", knowledge.English)
+	if want := []string{"refund for a damaged order", "refund refund refund refund"}; !slices.Equal(got, want) {
+		t.Errorf("text ranking = %q, want %q", got, want)
+	}
+}
+
+func TestStopWordsDoNotMatchUnstemmedChunks(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	saveTexts(t, db, "", "how do i reach you")
+	if got := textMatches(t, db, "How do I do this", knowledge.English); len(got) != 0 {
+		t.Errorf("English stop words matched an unknown-language chunk: %q", got)
+	}
+	if got := textMatches(t, db, "How do I reach support", knowledge.English); !slices.Equal(got, []string{"how do i reach you"}) {
+		t.Errorf("a content word did not match: %q", got)
+	}
+	// With no query language every word counts.
+	if got := textMatches(t, db, "how", ""); !slices.Equal(got, []string{"how do i reach you"}) {
+		t.Errorf("query of unknown language: %q", got)
+	}
+}
+
+func TestSearchLimitBounds(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	for _, limit := range []int{-1, maxSearchLimit + 1} {
+		_, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Text: "x", Limit: limit})
+		if !errors.Is(err, relais.ErrInvalid) {
+			t.Errorf("SearchChunks with Limit %d: %v, want relais.ErrInvalid", limit, err)
+		}
+	}
+	saveTexts(t, db, knowledge.English, "a b c")
+	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Text: "b", Language: knowledge.English})
+	if err != nil || len(res.Text) != 1 {
+		t.Errorf("SearchChunks with Limit 0 = %+v, %v; want the default limit", res, err)
+	}
+}
+
+// explain returns the plan of query on a connection where sequential scans
+// are discouraged, to see which index can serve it.
+func explain(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	var plan strings.Builder
+	err := pgx.BeginFunc(t.Context(), db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), "SET LOCAL enable_seqscan = off"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(t.Context(), "EXPLAIN "+query, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+		if err != nil {
+			return err
+		}
+		var line string
+		_, err = pgx.ForEachRow(rows, []any{&line}, func() error {
+			plan.WriteString(line + "\n")
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	return plan.String()
+}
+
+func TestSearchUsesIndexes(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	if err := db.SetEmbeddingSpace(t.Context(), knowledge.EmbeddingSpace{Model: "m", Dimensions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SaveArticle(t.Context(), knowledge.Article{ExternalID: "a", ContentHash: "h"},
+		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "parcel", Embedding: []float32{1, 0, 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if plan := explain(t, db, vectorSearch, pgvector.NewVector([]float32{1, 0, 0}), 10); !strings.Contains(plan, vectorIndexName) {
+		t.Errorf("vector search does not use the HNSW index:\n%s", plan)
+	}
+	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "chunks_tsv_idx") {
+		t.Errorf("text search does not use the GIN index:\n%s", plan)
+	}
+}
+
+func columnAndIndex(t *testing.T, db *DB) (column, index string) {
+	t.Helper()
+	err := db.pool.QueryRow(t.Context(), `
+SELECT format_type(a.atttypid, a.atttypmod),
+       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
+FROM pg_attribute a
+WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding'`, vectorIndexName).Scan(&column, &index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return column, index
+}
+
+func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	if col, idx := columnAndIndex(t, db); col != "vector" || idx != "" {
+		t.Errorf("before any space: column %s, index %q; want an untyped, unindexed vector column", col, idx)
+	}
+	for _, dims := range []int{8, 4} {
+		s := knowledge.EmbeddingSpace{Model: "m", Dimensions: dims}
+		var err error
+		if dims == 8 {
+			err = db.SetEmbeddingSpace(t.Context(), s)
+		} else {
+			err = db.ResetEmbeddingSpace(t.Context(), s)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, idx := columnAndIndex(t, db)
+		if want := fmt.Sprintf("vector(%d)", dims); col != want {
+			t.Errorf("column type = %s, want %s", col, want)
+		}
+		for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
+			if !strings.Contains(idx, want) {
+				t.Errorf("index %q lacks %s", idx, want)
+			}
+		}
+	}
+}
+
+func TestLargeDimensionsSearchWithoutIndex(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	var log strings.Builder
+	db.logger = slogTo(&log)
+	const dims = maxIndexedDimensions + 1
+	if err := db.SetEmbeddingSpace(t.Context(), knowledge.EmbeddingSpace{Model: "big", Dimensions: dims}); err != nil {
+		t.Fatal(err)
+	}
+	if col, idx := columnAndIndex(t, db); col != fmt.Sprintf("vector(%d)", dims) || idx != "" {
+		t.Errorf("column %s, index %q; want vector(%d) without an index", col, idx, dims)
+	}
+	if !strings.Contains(log.String(), "too large for an HNSW index") {
+		t.Errorf("no warning logged:\n%s", log.String())
+	}
+	v := make([]float32, dims)
+	v[7] = 1
+	if _, err := db.SaveArticle(t.Context(), knowledge.Article{ExternalID: "a", ContentHash: "h"},
+		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "big", Embedding: v}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: v, Limit: 5})
+	if err != nil || len(res.Vector) != 1 {
+		t.Fatalf("exact search = %+v, %v; want the one chunk", res.Vector, err)
+	}
+}
+
+func TestConcurrentSetEmbeddingSpace(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	s := knowledge.EmbeddingSpace{Model: "m", Dimensions: 8}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- db.SetEmbeddingSpace(t.Context(), s) }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent SetEmbeddingSpace of the same space: %v", err)
+		}
+	}
+}

@@ -1,0 +1,740 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/kljensen/snowball/english"
+	"github.com/kljensen/snowball/french"
+
+	"relais"
+	"relais/knowledge"
+)
+
+const (
+	// defaultListLimit is the page size of Articles when the caller sets none.
+	defaultListLimit = 100
+	// defaultSearchLimit matches knowledge.SearchOptions' default candidates.
+	defaultSearchLimit = 50
+	// maxQueryTerms bounds the full-text OR query: a pasted email thread
+	// should not become a thousand-term query; the first terms carry the
+	// question.
+	maxQueryTerms = 32
+	// timeLayout is how timestamps are stored: fixed width, so text order is
+	// time order, and microseconds like PostgreSQL's timestamptz.
+	timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+)
+
+const articleColumns = `id, external_id, title, body, language, topic, tags, phrasings,
+	source, content_hash, version, created_at, updated_at`
+
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+func scanArticle(r rowScanner) (knowledge.Article, error) {
+	var (
+		a                knowledge.Article
+		tags, phrasings  string
+		created, updated string
+	)
+	err := r.Scan(&a.ID, &a.ExternalID, &a.Title, &a.Body, &a.Language, &a.Topic, &tags, &phrasings,
+		&a.Source, &a.ContentHash, &a.Version, &created, &updated)
+	if err != nil {
+		return knowledge.Article{}, err
+	}
+	if a.Tags, err = decodeStrings(tags); err != nil {
+		return knowledge.Article{}, fmt.Errorf("article %d tags: %w", a.ID, err)
+	}
+	if a.Phrasings, err = decodeStrings(phrasings); err != nil {
+		return knowledge.Article{}, fmt.Errorf("article %d phrasings: %w", a.ID, err)
+	}
+	if a.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return knowledge.Article{}, fmt.Errorf("article %d created_at: %w", a.ID, err)
+	}
+	if a.UpdatedAt, err = time.Parse(time.RFC3339Nano, updated); err != nil {
+		return knowledge.Article{}, fmt.Errorf("article %d updated_at: %w", a.ID, err)
+	}
+	return a, nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// encodeStrings stores a list as a JSON array, never null, so the column
+// stays queryable with json_each.
+func encodeStrings(s []string) string {
+	if len(s) == 0 {
+		return "[]"
+	}
+	// A []string always marshals: invalid UTF-8 is replaced, not refused.
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// decodeStrings returns nil for an empty list, so an article reads back the
+// same whether it was saved with nil or an empty slice.
+func decodeStrings(s string) ([]string, error) {
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// Article returns an article by its store id; relais.ErrNotFound if none.
+func (db *DB) Article(ctx context.Context, id int64) (knowledge.Article, error) {
+	row := db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id)
+	a, err := scanArticle(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return knowledge.Article{}, fmt.Errorf("article %d: %w", id, relais.ErrNotFound)
+	}
+	if err != nil {
+		return knowledge.Article{}, wrapErr(fmt.Sprintf("article %d", id), err)
+	}
+	return a, nil
+}
+
+// ArticleByExternalID returns an article by external id; relais.ErrNotFound
+// if none.
+func (db *DB) ArticleByExternalID(ctx context.Context, externalID string) (knowledge.Article, error) {
+	row := db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE external_id = ?", externalID)
+	a, err := scanArticle(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return knowledge.Article{}, fmt.Errorf("article %q: %w", externalID, relais.ErrNotFound)
+	}
+	if err != nil {
+		return knowledge.Article{}, wrapErr(fmt.Sprintf("article %q", externalID), err)
+	}
+	return a, nil
+}
+
+// Articles lists articles ordered by id, filtered by source and paged.
+// Limit 0 means 100; a negative limit or offset is relais.ErrInvalid.
+func (db *DB) Articles(ctx context.Context, opts knowledge.ListOptions) ([]knowledge.Article, error) {
+	const op = "list articles"
+	if opts.Limit < 0 || opts.Offset < 0 {
+		return nil, fmt.Errorf("%s: limit %d, offset %d: must not be negative: %w", op, opts.Limit, opts.Offset, relais.ErrInvalid)
+	}
+	if opts.Limit == 0 {
+		opts.Limit = defaultListLimit
+	}
+	query := "SELECT " + articleColumns + " FROM articles"
+	args := []any{}
+	if opts.Source != "" {
+		query += " WHERE source = ?"
+		args = append(args, opts.Source)
+	}
+	query += " ORDER BY id LIMIT ? OFFSET ?"
+	args = append(args, opts.Limit, opts.Offset)
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []knowledge.Article{}
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// ArticleHashes maps external id to content hash for the articles of source,
+// or of every source when source is "".
+func (db *DB) ArticleHashes(ctx context.Context, source string) (map[string]string, error) {
+	op := fmt.Sprintf("article hashes of source %q", source)
+	query := "SELECT external_id, content_hash FROM articles"
+	args := []any{}
+	if source != "" {
+		query += " WHERE source = ?"
+		args = append(args, source)
+	}
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, hash string
+		if err := rows.Scan(&id, &hash); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out[id] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// SaveArticle inserts the article, or replaces the one with the same external
+// id, and replaces its chunks, in one transaction. The article keeps its id
+// and creation time; Version goes up by one when ContentHash changed;
+// UpdatedAt is set on every save, since chunks and fields are rewritten even
+// when the hash is unchanged. Chunk ordinals are the chunks' positions in the
+// slice. An embedding must match the recorded embedding space and be finite;
+// otherwise, or with an empty external id or an unknown chunk kind, the error
+// wraps relais.ErrInvalid.
+func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error) {
+	op := fmt.Sprintf("save article %q", a.ExternalID)
+	if a.ExternalID == "" {
+		return knowledge.Article{}, fmt.Errorf("%s: empty external id: %w", op, relais.ErrInvalid)
+	}
+	for i, c := range chunks {
+		if c.Kind != knowledge.Passage && c.Kind != knowledge.Question {
+			return knowledge.Article{}, fmt.Errorf("%s: chunk %d: kind %q is not %q or %q: %w",
+				op, i, c.Kind, knowledge.Passage, knowledge.Question, relais.ErrInvalid)
+		}
+	}
+	now := formatTime(db.now())
+	var saved knowledge.Article
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		// Checked inside the transaction so a concurrent reset of the space
+		// cannot slip in between check and insert.
+		dims, err := spaceDimensions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for i, c := range chunks {
+			if c.Embedding == nil {
+				continue
+			}
+			if dims == 0 {
+				return fmt.Errorf("chunk %d has an embedding but the store has no embedding space yet: %w", i, relais.ErrInvalid)
+			}
+			if err := checkVector(c.Embedding, dims); err != nil {
+				return fmt.Errorf("chunk %d: %w", i, err)
+			}
+		}
+
+		var (
+			id      int64
+			oldHash string
+			version int
+		)
+		err = tx.QueryRowContext(ctx, "SELECT id, content_hash, version FROM articles WHERE external_id = ?",
+			a.ExternalID).Scan(&id, &oldHash, &version)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.QueryRowContext(ctx, `INSERT INTO articles
+				(external_id, title, body, language, topic, tags, phrasings, source, content_hash, version, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+				a.ExternalID, a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings),
+				a.Source, a.ContentHash, now, now).Scan(&id)
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			if a.ContentHash != oldHash {
+				version++
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE articles SET
+				title = ?, body = ?, language = ?, topic = ?, tags = ?, phrasings = ?, source = ?,
+				content_hash = ?, version = ?, updated_at = ?
+				WHERE id = ?`,
+				a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings), a.Source,
+				a.ContentHash, version, now, id)
+			if err != nil {
+				return err
+			}
+			// The triggers take the old chunks out of the full-text index.
+			if _, err := tx.ExecContext(ctx, "DELETE FROM chunks WHERE article_id = ?", id); err != nil {
+				return err
+			}
+		}
+
+		if len(chunks) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks (article_id, ordinal, kind, heading, text, embedding)
+				VALUES (?, ?, ?, ?, ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for i, c := range chunks {
+				var emb any // NULL: to be embedded later
+				if c.Embedding != nil {
+					emb = encodeVector(c.Embedding)
+				}
+				if _, err := stmt.ExecContext(ctx, id, i, string(c.Kind), c.Heading, c.Text, emb); err != nil {
+					return fmt.Errorf("chunk %d: %w", i, err)
+				}
+			}
+		}
+
+		// Read back what was stored, so the caller sees exactly what
+		// Article will return.
+		saved, err = scanArticle(tx.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id))
+		return err
+	})
+	if err != nil {
+		return knowledge.Article{}, err
+	}
+	db.vectors.invalidate()
+	return saved, nil
+}
+
+// DeleteArticle removes an article and, by cascade, its chunks;
+// relais.ErrNotFound if none.
+func (db *DB) DeleteArticle(ctx context.Context, id int64) error {
+	op := fmt.Sprintf("delete article %d", id)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM articles WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return relais.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.vectors.invalidate()
+	return nil
+}
+
+// PruneSource deletes the articles of source whose external id is not in
+// keep, and returns how many it deleted. An empty source is relais.ErrInvalid:
+// a delete must never be read as "every source".
+func (db *DB) PruneSource(ctx context.Context, source string, keep []string) (int, error) {
+	op := fmt.Sprintf("prune source %q", source)
+	if source == "" {
+		return 0, fmt.Errorf("%s: empty source: %w", op, relais.ErrInvalid)
+	}
+	var n int64
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		// keep goes in as one JSON array: an import can keep more ids than
+		// SQLite accepts bound parameters.
+		res, err := tx.ExecContext(ctx, `DELETE FROM articles
+			WHERE source = ? AND external_id NOT IN (SELECT value FROM json_each(?))`,
+			source, encodeStrings(keep))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		db.vectors.invalidate()
+	}
+	return int(n), nil
+}
+
+// Chunks returns an article's chunks in order, without embeddings;
+// relais.ErrNotFound if the article does not exist.
+func (db *DB) Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, error) {
+	op := fmt.Sprintf("chunks of article %d", articleID)
+	rows, err := db.reader.QueryContext(ctx, `SELECT id, article_id, ordinal, kind, heading, text
+		FROM chunks WHERE article_id = ? ORDER BY ordinal`, articleID)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []knowledge.Chunk{}
+	for rows.Next() {
+		var c knowledge.Chunk
+		var kind string
+		if err := rows.Scan(&c.ID, &c.ArticleID, &c.Ordinal, &kind, &c.Heading, &c.Text); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		c.Kind = knowledge.ChunkKind(kind)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		// An article may have no chunks; only a missing article is an error.
+		var one int
+		err := db.reader.QueryRowContext(ctx, "SELECT 1 FROM articles WHERE id = ?", articleID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
+		}
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+	}
+	return out, nil
+}
+
+// SearchChunks returns the cosine ranking of q.Vector over the stored
+// embeddings and the bm25 ranking of q.Text's terms, each best first, ties by
+// chunk id, and at most q.Limit long (50 when 0). The vector list is empty
+// when q.Vector is empty or the store has no embedding space, and a vector of
+// another dimension than the space is relais.ErrInvalid. One tokenizer serves
+// every language (see the FTS5 table's migration); q.Language only chooses
+// the stop words left out of the query.
+func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
+	const op = "search chunks"
+	if q.Limit < 0 {
+		return knowledge.ChunkResults{}, fmt.Errorf("%s: negative limit %d: %w", op, q.Limit, relais.ErrInvalid)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = defaultSearchLimit
+	}
+	var res knowledge.ChunkResults
+	if len(q.Vector) > 0 {
+		matches, err := db.searchVector(ctx, q.Vector, limit)
+		if err != nil {
+			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+		}
+		res.Vector = matches
+	}
+	if match := ftsQuery(q.Text, q.Language); match != "" {
+		matches, err := db.searchText(ctx, match, limit)
+		if err != nil {
+			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+		}
+		res.Text = matches
+	}
+	return res, nil
+}
+
+func (db *DB) searchVector(ctx context.Context, v []float32, limit int) ([]knowledge.ChunkMatch, error) {
+	snap, err := db.vectors.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if snap.dims == 0 {
+		return nil, nil
+	}
+	if err := checkVector(v, snap.dims); err != nil {
+		return nil, fmt.Errorf("query vector: %w", err)
+	}
+	matches := snap.search(v, limit)
+	if len(matches) == 0 {
+		return nil, nil
+	}
+	// Texts are not kept in memory: only the winners' are needed.
+	ids := make([]int64, len(matches))
+	for i, m := range matches {
+		ids[i] = m.ChunkID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("vector texts: %w", err)
+	}
+	rows, err := db.reader.QueryContext(ctx,
+		"SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+	if err != nil {
+		return nil, wrapErr("vector texts", err)
+	}
+	defer rows.Close()
+	texts := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var id int64
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
+			return nil, wrapErr("vector texts", err)
+		}
+		texts[id] = text
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("vector texts", err)
+	}
+	out := matches[:0]
+	for _, m := range matches {
+		// A chunk deleted since the snapshot was loaded is dropped, not
+		// returned without its text.
+		if text, ok := texts[m.ChunkID]; ok {
+			m.Text = text
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowledge.ChunkMatch, error) {
+	// bm25 is lower-is-better; the contract wants higher-is-better.
+	// Ranked and cut inside the FTS5 table first: joining chunks before the
+	// LIMIT would read the text of every match of a frequent word.
+	rows, err := db.reader.QueryContext(ctx, `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
+		FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
+		JOIN chunks c ON c.id = f.rowid
+		ORDER BY f.rank, c.id`, match, limit)
+	if err != nil {
+		return nil, wrapErr("full-text search", err)
+	}
+	defer rows.Close()
+	var out []knowledge.ChunkMatch
+	for rows.Next() {
+		var m knowledge.ChunkMatch
+		var kind string
+		if err := rows.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score); err != nil {
+			return nil, wrapErr("full-text search", err)
+		}
+		m.Kind = knowledge.ChunkKind(kind)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("full-text search", err)
+	}
+	return out, nil
+}
+
+// ftsQuery turns customer text into an FTS5 query matching any of its words
+// but the stop words of lang (of English and French when lang is unknown).
+// Each word becomes a quoted FTS5 string, so nothing the customer types (OR,
+// NEAR(, *, ^, column filters, quotes) is read as query syntax. Words are
+// split where the unicode61 tokenizer would split them, so each string is
+// one token and not an accidental phrase. It returns "" when no word is left.
+//
+// Stop words are dropped here because the index cannot drop them: with an OR
+// query, "des" (stemmed to "de" by porter) would match every French text and
+// "how do I" every English question, and they would dominate the cost of the
+// query as well. The lists are Snowball's, the ones PostgreSQL's english and
+// french configurations use, so both stores ignore the same words.
+func ftsQuery(text, lang string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	n := 0
+	for _, w := range strings.FieldsFunc(text, isSeparator) {
+		if !strings.ContainsFunc(w, isWordRune) {
+			continue // only combining marks: the tokenizer drops them
+		}
+		key := strings.ToLower(w)
+		if seen[key] || isStopWord(key, lang) {
+			continue
+		}
+		seen[key] = true
+		if n > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
+		b.WriteByte('"')
+		if n++; n == maxQueryTerms {
+			break
+		}
+	}
+	return b.String()
+}
+
+// isStopWord reports whether the lower-cased word w is a stop word of lang,
+// or of either language Relais detects when lang is unknown.
+func isStopWord(w, lang string) bool {
+	switch lang {
+	case knowledge.English:
+		return english.IsStopWord(w)
+	case knowledge.French:
+		return french.IsStopWord(w)
+	default:
+		return english.IsStopWord(w) || french.IsStopWord(w)
+	}
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+
+// isSeparator mirrors unicode61's default: letters, numbers and marks
+// (diacritics, which remove_diacritics folds) are part of words.
+func isSeparator(r rune) bool { return !isWordRune(r) && !unicode.IsMark(r) }
+
+// Stats counts articles and chunks.
+func (db *DB) Stats(ctx context.Context) (knowledge.Stats, error) {
+	var s knowledge.Stats
+	err := db.reader.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM articles),
+		(SELECT count(*) FROM chunks),
+		(SELECT count(*) FROM chunks WHERE embedding IS NULL)`).Scan(&s.Articles, &s.Chunks, &s.ChunksMissingVector)
+	if err != nil {
+		return knowledge.Stats{}, wrapErr("knowledge stats", err)
+	}
+	return s, nil
+}
+
+// EmbeddingSpace returns the recorded embedding space; relais.ErrNotFound
+// while none is recorded.
+func (db *DB) EmbeddingSpace(ctx context.Context) (knowledge.EmbeddingSpace, error) {
+	var s knowledge.EmbeddingSpace
+	err := db.reader.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").
+		Scan(&s.Model, &s.Dimensions)
+	if errors.Is(err, sql.ErrNoRows) {
+		return knowledge.EmbeddingSpace{}, fmt.Errorf("embedding space: none recorded: %w", relais.ErrNotFound)
+	}
+	if err != nil {
+		return knowledge.EmbeddingSpace{}, wrapErr("embedding space", err)
+	}
+	return s, nil
+}
+
+func checkSpace(s knowledge.EmbeddingSpace) error {
+	if s.Model == "" || s.Dimensions <= 0 {
+		return fmt.Errorf("model %q with %d dimensions: need a model name and a positive dimension: %w",
+			s.Model, s.Dimensions, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// spaceDimensions returns the recorded dimension, or 0 when none is.
+func spaceDimensions(ctx context.Context, tx *sql.Tx) (int, error) {
+	var dims int
+	err := tx.QueryRowContext(ctx, "SELECT dimensions FROM embedding_space WHERE id = 1").Scan(&dims)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return dims, err
+}
+
+// SetEmbeddingSpace records s when no space is recorded, or checks it
+// against the recorded one: relais.ErrConflict on a mismatch, relais.ErrInvalid
+// for an empty model or a dimension below 1.
+func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
+	op := fmt.Sprintf("set embedding space %s/%d", s.Model, s.Dimensions)
+	if err := checkSpace(s); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	recorded := false
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		var cur knowledge.EmbeddingSpace
+		err := tx.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").
+			Scan(&cur.Model, &cur.Dimensions)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, "INSERT INTO embedding_space (id, model, dimensions) VALUES (1, ?, ?)",
+				s.Model, s.Dimensions)
+			recorded = err == nil
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if cur != s {
+			return fmt.Errorf("the store holds embeddings of %s/%d (reset the space to switch models): %w",
+				cur.Model, cur.Dimensions, relais.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if recorded {
+		db.vectors.invalidate()
+	}
+	return nil
+}
+
+// ResetEmbeddingSpace records s as the space, whatever was recorded, and
+// clears every chunk's embedding in the same transaction, so vectors of two
+// models never sit side by side.
+func (db *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
+	op := fmt.Sprintf("reset embedding space to %s/%d", s.Model, s.Dimensions)
+	if err := checkSpace(s); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO embedding_space (id, model, dimensions) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET model = excluded.model, dimensions = excluded.dimensions`,
+			s.Model, s.Dimensions)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	db.vectors.invalidate()
+	return nil
+}
+
+// ChunksMissingEmbedding returns up to limit chunks without an embedding, by
+// id, with their text; relais.ErrInvalid when limit is not positive.
+func (db *DB) ChunksMissingEmbedding(ctx context.Context, limit int) ([]knowledge.Chunk, error) {
+	const op = "chunks missing embedding"
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT id, article_id, ordinal, kind, heading, text
+		FROM chunks WHERE embedding IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []knowledge.Chunk{}
+	for rows.Next() {
+		var c knowledge.Chunk
+		var kind string
+		if err := rows.Scan(&c.ID, &c.ArticleID, &c.Ordinal, &kind, &c.Heading, &c.Text); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		c.Kind = knowledge.ChunkKind(kind)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// SetChunkEmbeddings stores each chunk's Embedding on the chunk with its ID,
+// all or none: relais.ErrNotFound if a chunk does not exist, relais.ErrInvalid
+// if an embedding does not fit the recorded space (or none is recorded).
+func (db *DB) SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) error {
+	const op = "set chunk embeddings"
+	if len(chunks) == 0 {
+		return nil
+	}
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		dims, err := spaceDimensions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if dims == 0 {
+			return fmt.Errorf("the store has no embedding space yet: %w", relais.ErrInvalid)
+		}
+		stmt, err := tx.PrepareContext(ctx, "UPDATE chunks SET embedding = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range chunks {
+			if err := checkVector(c.Embedding, dims); err != nil {
+				return fmt.Errorf("chunk %d: %w", c.ID, err)
+			}
+			res, err := stmt.ExecContext(ctx, encodeVector(c.Embedding), c.ID)
+			if err != nil {
+				return fmt.Errorf("chunk %d: %w", c.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("chunk %d: %w", c.ID, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("chunk %d: %w", c.ID, relais.ErrNotFound)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.vectors.invalidate()
+	return nil
+}

@@ -1,0 +1,268 @@
+// Package sqlite is Relais's embedded default store: every store interface of
+// the domain packages, implemented over one SQLite file (modernc.org/sqlite,
+// pure Go), so that a single relais binary runs with nothing else installed.
+//
+// SQLite allows one writer at a time. All writes go through a pool of exactly
+// one connection whose transactions begin IMMEDIATE, so writers in this
+// process queue in database/sql instead of failing with SQLITE_BUSY, and a
+// writer in another process (relais ingest next to relais serve) is waited
+// for up to the busy timeout. Reads use a separate pool and, in WAL mode, never
+// block on the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite/lib"
+
+	"relais"
+	"relais/knowledge"
+)
+
+// FileName is the database file Open creates in its directory.
+const FileName = "relais.db"
+
+// busyTimeout bounds how long a statement waits for a lock held by another
+// process before it fails with ErrUnavailable. Ingesting a large batch holds
+// the write lock for one article at a time, far below this.
+const busyTimeout = 5 * time.Second
+
+// readConns is the size of the reader pool. WAL readers do not block each
+// other, but the machine is small and Go already scans vectors on the
+// caller's goroutine; a few connections are enough to keep HTTP handlers from
+// queueing behind one slow query.
+const readConns = 4
+
+var _ knowledge.Store = (*DB)(nil)
+
+// DB is the embedded store. It is safe for concurrent use.
+type DB struct {
+	// Now is the clock used for created and updated timestamps. Open sets it
+	// to time.Now; tests replace it before use.
+	Now func() time.Time
+
+	path    string
+	logger  *slog.Logger
+	writer  *sql.DB // exactly one connection: SQLite has one writer
+	reader  *sql.DB
+	vectors *vectorIndex
+}
+
+// Open opens (creating it if needed) the store in dir/relais.db, brings its
+// schema up to date and returns it. The logger may be nil.
+func Open(ctx context.Context, dir string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("open store: empty data directory: %w", relais.ErrInvalid)
+	}
+	// The file holds customer conversations: keep it private to the user.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: create data directory: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// SQLite gives the -wal and -shm files the permissions of the database
+	// file, so creating it first with 0600 covers all three.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open store: create %s: %w", path, err)
+	}
+
+	db := &DB{Now: time.Now, path: path, logger: logger}
+	if err := db.open(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	var err error
+	// The writer is opened and used first: it switches the file to WAL, which
+	// is persistent, before any reader connects.
+	db.writer, err = openPool(dsn(db.path, true), 1)
+	if err != nil {
+		return wrapErr("open store: writer", err)
+	}
+	if err := db.writer.PingContext(ctx); err != nil {
+		return wrapErr("open store: writer", err)
+	}
+	if err := db.migrate(ctx, migrationFiles); err != nil {
+		return err
+	}
+	db.reader, err = openPool(dsn(db.path, false), readConns+1)
+	if err != nil {
+		return wrapErr("open store: reader", err)
+	}
+	// The vector index keeps one reader connection for itself: PRAGMA
+	// data_version can only be compared on the same connection.
+	conn, err := db.reader.Conn(ctx)
+	if err != nil {
+		return wrapErr("open store: reader", err)
+	}
+	db.vectors = newVectorIndex(conn, db.logger)
+	return nil
+}
+
+// dsn builds the connection string. A file: URI is used so that the path is
+// escaped and no character in a directory name ('?', '#') can be mistaken
+// for the start of parameters.
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if writer {
+		// WAL lets readers run while a write is in progress, and lets
+		// another process read while this one writes. synchronous stays at
+		// its default, FULL: the inbox acknowledges a message to the channel
+		// once it is committed, so a commit must survive a power cut.
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		// Readers must never write: a write there would bypass the single
+		// writer and could fail with SQLITE_BUSY instead of queueing.
+		q.Set("_query_only", "1")
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+func openPool(dsn string, conns int) (*sql.DB, error) {
+	c, err := sqlitedrv.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	p := sql.OpenDB(c)
+	p.SetMaxOpenConns(conns)
+	// Reopening a connection re-reads the schema and loses its page cache;
+	// keep every connection once opened.
+	p.SetMaxIdleConns(conns)
+	p.SetConnMaxLifetime(0)
+	p.SetConnMaxIdleTime(0)
+	return p, nil
+}
+
+// Close releases the connections. It is safe to call on a partly opened DB.
+func (db *DB) Close() error {
+	var errs []error
+	if db.vectors != nil {
+		errs = append(errs, db.vectors.close())
+	}
+	if db.reader != nil {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		// Recommended by SQLite before closing a long-lived connection: it
+		// refreshes the query planner's statistics where they went stale.
+		// Bounded, so that shutting down never waits out another process's
+		// write lock for the sake of statistics.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		if _, err := db.writer.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			db.logger.Warn("sqlite: optimize on close", "err", err)
+		}
+		cancel()
+		errs = append(errs, db.writer.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database file can be read; relais.ErrUnavailable if
+// not.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	// Reading the schema touches the file, unlike SELECT 1.
+	err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
+	if err != nil {
+		err = wrapErr("ping store", err)
+		if !errors.Is(err, relais.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", relais.ErrUnavailable, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// now is the clock truncated to what is stored: microseconds, in UTC.
+func (db *DB) now() time.Time {
+	return db.Now().UTC().Truncate(time.Microsecond)
+}
+
+// write runs fn in a write transaction on the single writer connection and
+// commits it. Callers wait their turn in database/sql's pool; the IMMEDIATE
+// begin takes SQLite's write lock up front, so a transaction never has to be
+// upgraded halfway, which is where SQLITE_BUSY cannot be waited out. Errors
+// are translated and prefixed with op.
+func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			db.logger.WarnContext(ctx, "sqlite: rollback failed", "op", op, "err", rbErr)
+		}
+		return wrapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapErr(op, err)
+	}
+	return nil
+}
+
+// wrapErr names the failed operation and, for driver errors, adds the relais
+// sentinel they mean, keeping the driver error in the chain.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s := sentinel(err); s != nil && !errors.Is(err, s) {
+		return fmt.Errorf("%s: %w: %w", op, s, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// sentinel maps a driver error to the relais error it means, or nil when it
+// means none (a bug, a corrupt file): those stay internal errors.
+func sentinel(err error) error {
+	var se *sqlitedrv.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	// Extended result codes are on: the low byte is the primary code.
+	switch code := se.Code(); code & 0xff {
+	case sqlitelib.SQLITE_CONSTRAINT:
+		switch code {
+		case sqlitelib.SQLITE_CONSTRAINT_UNIQUE, sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY,
+			sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return relais.ErrConflict
+		default: // CHECK, NOT NULL, ...: the input broke a rule of the schema.
+			return relais.ErrInvalid
+		}
+	case sqlitelib.SQLITE_BUSY, sqlitelib.SQLITE_LOCKED, sqlitelib.SQLITE_IOERR,
+		sqlitelib.SQLITE_FULL, sqlitelib.SQLITE_CANTOPEN, sqlitelib.SQLITE_READONLY,
+		sqlitelib.SQLITE_PROTOCOL:
+		return relais.ErrUnavailable
+	case sqlitelib.SQLITE_TOOBIG:
+		return relais.ErrTooLarge
+	}
+	return nil
+}

@@ -1,0 +1,372 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"relais"
+	"relais/knowledge"
+)
+
+// vectorIndex is the in-memory copy of every stored embedding that the exact
+// cosine scan runs over. Reading tens of megabytes of BLOBs per query would
+// dwarf the scan itself, so the copy is loaded on first use and kept until
+// the data changes.
+//
+// Two things say the data changed. This process's own writes bump gen
+// directly. Writes by anyone else, such as relais ingest running next to
+// relais serve, are seen through PRAGMA data_version, which changes on a
+// connection whenever another connection has committed; the index keeps one
+// reader connection for itself because the value is only comparable on the
+// same connection. Checking it costs one tiny query per search.
+type vectorIndex struct {
+	logger *slog.Logger
+	gen    atomic.Uint64 // bumped by local writes; a snapshot from an older gen is stale
+
+	mu      sync.Mutex // serialises loads so concurrent searches share one
+	conn    *sql.Conn
+	snap    *vectorSnapshot
+	snapGen uint64
+	version int64 // data_version seen when snap was loaded
+}
+
+// vectorSnapshot is an immutable, loaded index: searches scan it without a
+// lock while a newer one may be loading.
+type vectorSnapshot struct {
+	dims     int // 0 when no embedding space is recorded
+	ids      []int64
+	articles []int64
+	kinds    []knowledge.ChunkKind
+	// vecs holds row i at [i*dims, (i+1)*dims), scaled to unit length at load
+	// so that a query's cosine with each row is one dot product.
+	vecs []float32
+}
+
+func newVectorIndex(conn *sql.Conn, logger *slog.Logger) *vectorIndex {
+	return &vectorIndex{conn: conn, logger: logger}
+}
+
+// invalidate marks the loaded index stale after a local write. It never
+// blocks, so a writer does not wait for a search's load to finish.
+func (x *vectorIndex) invalidate() { x.gen.Add(1) }
+
+func (x *vectorIndex) close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.snap = nil
+	if x.conn == nil {
+		return nil
+	}
+	err := x.conn.Close()
+	x.conn = nil
+	return err
+}
+
+// current returns an up-to-date snapshot, loading one if the data changed.
+func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.conn == nil {
+		return nil, fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavailable)
+	}
+	gen := x.gen.Load()
+	if x.snap != nil && x.snapGen == gen {
+		v, err := dataVersion(ctx, x.conn)
+		if err != nil {
+			return nil, err
+		}
+		if v == x.version {
+			return x.snap, nil
+		}
+	}
+	start := time.Now()
+	snap, v, err := loadVectors(ctx, x.conn, x.logger)
+	if err != nil {
+		return nil, err
+	}
+	// gen was read before loading, so a write that lands during the load
+	// leaves snapGen behind and forces another load next time: never stale,
+	// at worst loaded twice.
+	x.snap, x.snapGen, x.version = snap, gen, v
+	x.logger.DebugContext(ctx, "sqlite: vector index loaded",
+		"chunks", len(snap.ids), "dimensions", snap.dims, "took", time.Since(start))
+	return snap, nil
+}
+
+func dataVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int64, error) {
+	var v int64
+	if err := q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return 0, wrapErr("vector index: read data version", err)
+	}
+	return v, nil
+}
+
+// loadVectors reads the embedding space and every embedding in one read
+// transaction, so the data version, the dimension and the vectors describe
+// the same state of the file.
+func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *vectorSnapshot, _ int64, err error) {
+	const op = "vector index: load"
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, wrapErr(op, err)
+	}
+	// Read-only: there is nothing to commit, and rolling back also ends the
+	// transaction when a scan failed halfway.
+	defer func() {
+		if rbErr := tx.Rollback(); rbErr != nil && err == nil {
+			err = wrapErr(op, rbErr)
+		}
+	}()
+	v, err := dataVersion(ctx, tx)
+	if err != nil {
+		return nil, 0, err
+	}
+	snap := &vectorSnapshot{}
+	err = tx.QueryRowContext(ctx, "SELECT dimensions FROM embedding_space WHERE id = 1").Scan(&snap.dims)
+	if errors.Is(err, sql.ErrNoRows) {
+		return snap, v, nil
+	}
+	if err != nil {
+		return nil, 0, wrapErr(op, err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").Scan(&n); err != nil {
+		return nil, 0, wrapErr(op, err)
+	}
+	snap.ids = make([]int64, 0, n)
+	snap.articles = make([]int64, 0, n)
+	snap.kinds = make([]knowledge.ChunkKind, 0, n)
+	snap.vecs = make([]float32, 0, n*snap.dims)
+
+	rows, err := tx.QueryContext(ctx,
+		"SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
+	if err != nil {
+		return nil, 0, wrapErr(op, err)
+	}
+	defer rows.Close()
+	var skipped int
+	for rows.Next() {
+		var (
+			id, article int64
+			kind        string
+			blob        []byte
+		)
+		if err := rows.Scan(&id, &article, &kind, &blob); err != nil {
+			return nil, 0, wrapErr(op, err)
+		}
+		if len(blob) != 4*snap.dims {
+			// Only a writer that bypassed this package can leave one; a
+			// search should not fail for the rest of the knowledge base.
+			skipped++
+			continue
+		}
+		row := len(snap.vecs)
+		snap.vecs = appendVector(snap.vecs, blob)
+		if !normalise(snap.vecs[row:]) {
+			snap.vecs = snap.vecs[:row] // a zero vector has no direction to compare
+			skipped++
+			continue
+		}
+		snap.ids = append(snap.ids, id)
+		snap.articles = append(snap.articles, article)
+		snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrapErr(op, err)
+	}
+	if skipped > 0 {
+		logger.WarnContext(ctx, "sqlite: embeddings left out of the vector index",
+			"count", skipped, "reason", "wrong length or zero vector", "dimensions", snap.dims)
+	}
+	return snap, v, nil
+}
+
+// search returns the limit rows most similar to q by cosine, best first.
+// The caller has checked that len(q) == s.dims.
+func (s *vectorSnapshot) search(q []float32, limit int) []knowledge.ChunkMatch {
+	if limit <= 0 || len(s.ids) == 0 {
+		return nil
+	}
+	qn := norm(q)
+	if qn == 0 {
+		return nil
+	}
+	h := topN{limit: limit}
+	d := s.dims
+	for i := range s.ids {
+		h.offer(i, float64(dot(q, s.vecs[i*d:(i+1)*d:(i+1)*d])))
+	}
+	best := h.sorted()
+	out := make([]knowledge.ChunkMatch, len(best))
+	for i, e := range best {
+		out[i] = knowledge.ChunkMatch{
+			ChunkID:   s.ids[e.row],
+			ArticleID: s.articles[e.row],
+			Kind:      s.kinds[e.row],
+			// Rows are unit length; dividing by the query's norm makes it
+			// the cosine whatever the embedder did. Clamped because float
+			// rounding can step just outside [-1, 1].
+			Score: max(-1, min(1, e.score/qn)),
+		}
+	}
+	return out
+}
+
+// dot is the inner loop of every search: four accumulators let the CPU
+// overlap the multiply-adds instead of waiting on one running sum.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// norm is computed in float64: squares of 1024 components summed in float32
+// lose digits that a cosine near 1 needs.
+func norm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// normalise scales v to unit length in place; false for a zero vector.
+func normalise(v []float32) bool {
+	n := norm(v)
+	if n == 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return false
+	}
+	inv := 1 / n
+	for i := range v {
+		v[i] = float32(float64(v[i]) * inv)
+	}
+	return true
+}
+
+// topN keeps the best limit rows seen so far in a min-heap, so a scan of n
+// rows costs O(n log limit) and no n-sized allocation.
+type topN struct {
+	limit int
+	heap  []scored
+}
+
+type scored struct {
+	row   int
+	score float64
+}
+
+// worse orders the heap: lower score first; on a tie the later row (higher
+// chunk id) counts as worse so results are deterministic.
+func worse(a, b scored) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return a.row > b.row
+}
+
+func (t *topN) offer(row int, score float64) {
+	e := scored{row: row, score: score}
+	if len(t.heap) < t.limit {
+		t.heap = append(t.heap, e)
+		t.up(len(t.heap) - 1)
+		return
+	}
+	if !worse(t.heap[0], e) {
+		return
+	}
+	t.heap[0] = e
+	t.down(0)
+}
+
+func (t *topN) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !worse(t.heap[i], t.heap[p]) {
+			return
+		}
+		t.heap[i], t.heap[p] = t.heap[p], t.heap[i]
+		i = p
+	}
+}
+
+func (t *topN) down(i int) {
+	n := len(t.heap)
+	for {
+		l, m := 2*i+1, i
+		if l < n && worse(t.heap[l], t.heap[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && worse(t.heap[r], t.heap[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		t.heap[i], t.heap[m] = t.heap[m], t.heap[i]
+		i = m
+	}
+}
+
+// sorted empties the heap, best first. Rows are in chunk id order, so the
+// row tie-break is the chunk id tie-break.
+func (t *topN) sorted() []scored {
+	out := make([]scored, len(t.heap))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = t.heap[0]
+		last := len(t.heap) - 1
+		t.heap[0] = t.heap[last]
+		t.heap = t.heap[:last]
+		t.down(0)
+	}
+	return out
+}
+
+// encodeVector is the BLOB layout of an embedding: little-endian float32,
+// the same bytes on every platform so a data directory can be copied.
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func appendVector(dst []float32, b []byte) []float32 {
+	for i := 0; i+4 <= len(b); i += 4 {
+		dst = append(dst, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+	}
+	return dst
+}
+
+// checkVector reports why v cannot be stored in a space of dims dimensions.
+func checkVector(v []float32, dims int) error {
+	if len(v) != dims {
+		return fmt.Errorf("embedding has %d dimensions, the store's space has %d: %w", len(v), dims, relais.ErrInvalid)
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("embedding holds %v: %w", x, relais.ErrInvalid)
+		}
+	}
+	return nil
+}
