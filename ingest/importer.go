@@ -19,6 +19,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"relais"
 	"relais/knowledge"
@@ -55,8 +58,11 @@ type Importer struct {
 	// BatchSize is how many chunks go to the embedder at once; 64 when 0.
 	BatchSize int
 	Chunking  ChunkOptions
-	// Progress, when set, is called as articles are processed.
+	// Progress, when set, is called as articles are processed, from one
+	// goroutine at a time.
 	Progress func(Progress)
+	// Concurrency is how many articles are saved at once; 4 when 0.
+	Concurrency int
 }
 
 // Progress reports how far an import is.
@@ -208,7 +214,8 @@ func (im *Importer) run(ctx context.Context, files []parsedFile, opts Options, s
 	for _, f := range files {
 		total += len(f.articles)
 	}
-	done := 0
+	var progress progressCounter
+	progress.total = total
 	for i := range files {
 		f := &files[i]
 		if f.res.Err != nil {
@@ -216,63 +223,99 @@ func (im *Importer) run(ctx context.Context, files []parsedFile, opts Options, s
 			sum.add(f.res)
 			continue
 		}
-		keep := make([]string, 0, len(f.articles))
-		for _, a := range f.articles {
-			if err := ctx.Err(); err != nil {
-				sum.add(f.res)
-				return err
-			}
-			a.Source = f.res.Source
-			prepare(&a)
-			keep = append(keep, a.ExternalID)
-			old, found := existing[a.ExternalID]
-			switch {
-			case found && old == a.ContentHash:
-				f.res.Unchanged++
-			default:
-				chunks := ChunkArticle(a, im.Chunking)
-				if err := im.embed(ctx, chunks); err != nil {
-					sum.add(f.res)
-					return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
-				}
-				if _, err := im.Store.SaveArticle(ctx, a, chunks); err != nil {
-					if errors.Is(err, relais.ErrInvalid) {
-						f.res.Problems = append(f.res.Problems, &FileError{File: f.res.File, Err: fmt.Errorf("article %q: %w", a.ExternalID, err)})
-						break
-					}
-					sum.add(f.res)
-					return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
-				}
-				existing[a.ExternalID] = a.ContentHash
-				f.res.Chunks += len(chunks)
-				if found {
-					f.res.Updated++
-				} else {
-					f.res.Imported++
-				}
-			}
-			done++
-			if im.Progress != nil {
-				im.Progress(Progress{Done: done, Total: total, File: f.res.File})
-			}
-		}
-		if opts.Prune {
-			if len(f.res.Problems) > 0 {
-				im.logger().WarnContext(ctx, "import: not pruning a file with problems", "file", f.res.File, "problems", len(f.res.Problems))
-			} else {
-				n, err := im.Store.PruneSource(ctx, f.res.Source, keep)
-				if err != nil {
-					sum.add(f.res)
-					return fmt.Errorf("import %s: prune: %w", f.res.File, err)
-				}
-				f.res.Pruned = n
-			}
+		err := im.importFile(ctx, f, existing, opts, &progress)
+		sum.add(f.res)
+		if err != nil {
+			return err
 		}
 		im.logger().InfoContext(ctx, "import: file done", "file", f.res.File,
 			"imported", f.res.Imported, "updated", f.res.Updated, "unchanged", f.res.Unchanged,
 			"pruned", f.res.Pruned, "chunks", f.res.Chunks, "problems", len(f.res.Problems))
-		sum.add(f.res)
 	}
+	return nil
+}
+
+// progressCounter counts processed articles across files and workers.
+type progressCounter struct {
+	mu          sync.Mutex
+	done, total int
+}
+
+func (im *Importer) advance(p *progressCounter, file string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	if im.Progress != nil {
+		im.Progress(Progress{Done: p.done, Total: p.total, File: file})
+	}
+}
+
+// importFile saves the new and changed articles of one parsed file, then
+// prunes. Articles are chunked and embedded in order and saved by
+// Concurrency workers: on PostgreSQL the cost of an import is mostly
+// inserting vectors into the HNSW index, which several connections do in
+// parallel.
+func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[string]string, opts Options, progress *progressCounter) error {
+	keep := make([]string, 0, len(f.articles))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(im.concurrency())
+	var mu sync.Mutex // guards f.res
+	for _, a := range f.articles {
+		if gctx.Err() != nil {
+			break // a save failed or the import was cancelled: Wait says which
+		}
+		a.Source = f.res.Source
+		prepare(&a)
+		keep = append(keep, a.ExternalID)
+		old, found := existing[a.ExternalID]
+		if found && old == a.ContentHash {
+			mu.Lock()
+			f.res.Unchanged++
+			mu.Unlock()
+			im.advance(progress, f.res.File)
+			continue
+		}
+		existing[a.ExternalID] = a.ContentHash
+		chunks := ChunkArticle(a, im.Chunking)
+		if err := im.embed(gctx, chunks); err != nil {
+			g.Wait()
+			return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
+		}
+		g.Go(func() error {
+			_, err := im.Store.SaveArticle(gctx, a, chunks)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, relais.ErrInvalid):
+				f.res.Problems = append(f.res.Problems, &FileError{File: f.res.File, Err: fmt.Errorf("article %q: %w", a.ExternalID, err)})
+			case err != nil:
+				return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
+			case found:
+				f.res.Updated++
+				f.res.Chunks += len(chunks)
+			default:
+				f.res.Imported++
+				f.res.Chunks += len(chunks)
+			}
+			im.advance(progress, f.res.File)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if !opts.Prune {
+		return nil
+	}
+	if len(f.res.Problems) > 0 {
+		im.logger().WarnContext(ctx, "import: not pruning a file with problems", "file", f.res.File, "problems", len(f.res.Problems))
+		return nil
+	}
+	n, err := im.Store.PruneSource(ctx, f.res.Source, keep)
+	if err != nil {
+		return fmt.Errorf("import %s: prune: %w", f.res.File, err)
+	}
+	f.res.Pruned = n
 	return nil
 }
 
@@ -374,6 +417,13 @@ func (im *Importer) maxFileBytes() int64 {
 		return im.MaxFileBytes
 	}
 	return DefaultMaxFileBytes
+}
+
+func (im *Importer) concurrency() int {
+	if im.Concurrency > 0 {
+		return im.Concurrency
+	}
+	return 4
 }
 
 func (im *Importer) batchSize() int {

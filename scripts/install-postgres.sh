@@ -75,7 +75,7 @@ if [ -z "$major" ]; then
 	[ -n "$major" ] || die "PostgreSQL was installed but no server binary was found under /usr/lib/postgresql"
 fi
 
-if ! [ -x "/usr/lib/postgresql/$major/bin/pg_config" ] || ! [ -d "/usr/include/postgresql/$major/server" ]; then
+if ! [ -x "/usr/lib/postgresql/$major/bin/pg_config" ] || ! [ -f "/usr/include/postgresql/$major/server/postgres.h" ]; then
 	apt_update
 	log "installing postgresql-server-dev-$major and build tools"
 	apt-get install -y -qq "postgresql-server-dev-$major" build-essential dpkg-dev >/dev/null
