@@ -1,0 +1,329 @@
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"relais"
+	"relais/knowledge"
+	"relais/language"
+)
+
+// ErrTooFewExamples: calibration needs MinCalibrationExamples examples.
+var ErrTooFewExamples = fmt.Errorf("too few examples to calibrate from (need %d): %w", MinCalibrationExamples, relais.ErrInvalid)
+
+// CalibrationMethod names how a calibration was made; it is stored with it.
+const CalibrationMethod = "logistic-oof-v1"
+
+// ExampleSource lists stored examples with their embeddings.
+type ExampleSource interface {
+	Examples(ctx context.Context, afterID int64, limit int) ([]knowledge.Example, error)
+}
+
+// VectorSearcher searches with an embedded query. knowledge.Searcher
+// implements it.
+type VectorSearcher interface {
+	SearchVector(ctx context.Context, query string, vec []float32, opts knowledge.SearchOptions) (knowledge.SearchResult, error)
+}
+
+// Calibrator estimates, from the stored examples, the confidence model and
+// the threshold that keeps wrong answers under MaxWrongRate (DESIGN.md
+// section 8). Every example is treated as a customer message the assistant
+// has never seen: its neighbours are the other examples (never itself, nor
+// any example with the same words), its articles come from the store. The
+// model is fitted and the threshold chosen on out-of-fold predictions, so
+// the estimate is an honest one.
+type Calibrator struct {
+	Examples     ExampleSource
+	Searcher     VectorSearcher
+	MaxWrongRate float64 // default 0.02
+	Folds        int     // default 5
+	Logger       *slog.Logger
+	Now          func() time.Time
+	// Progress, when set, is called as examples are scored.
+	Progress func(done, total int)
+}
+
+// Calibrate computes a calibration. It returns ErrTooFewExamples when there
+// are fewer than MinCalibrationExamples examples.
+func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, error) {
+	target := c.MaxWrongRate
+	if target <= 0 {
+		target = 0.02
+	}
+	folds := c.Folds
+	if folds < 2 {
+		folds = 5
+	}
+	var examples []knowledge.Example
+	var after int64
+	for {
+		page, err := c.Examples.Examples(ctx, after, 1000)
+		if err != nil {
+			return knowledge.Calibration{}, fmt.Errorf("calibrate: read examples: %w", err)
+		}
+		for _, e := range page {
+			if len(e.Embedding) > 0 {
+				examples = append(examples, e)
+			}
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(examples) < MinCalibrationExamples {
+		return knowledge.Calibration{}, ErrTooFewExamples
+	}
+
+	index := newNeighbourIndex(examples)
+	xs := make([][]float64, 0, len(examples))
+	ys := make([]bool, 0, len(examples))
+	answerable := make([]bool, 0, len(examples))
+	fold := make([]int, 0, len(examples))
+	for i, e := range examples {
+		if err := ctx.Err(); err != nil {
+			return knowledge.Calibration{}, err
+		}
+		res, err := c.Searcher.SearchVector(ctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
+		if err != nil {
+			return knowledge.Calibration{}, fmt.Errorf("calibrate: search: %w", err)
+		}
+		res.Examples = index.neighbours(i, exampleFetched)
+		ev := gatherEvidence(res)
+		f := ev.features()
+		if f == nil {
+			continue // nothing retrieved: never answered, so no evidence for the threshold
+		}
+		xs = append(xs, f)
+		ys = append(ys, e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID)
+		answerable = append(answerable, e.ArticleID != knowledge.HandoffLabel)
+		fold = append(fold, foldOf(e.Text, folds))
+		if c.Progress != nil {
+			c.Progress(i+1, len(examples))
+		}
+	}
+	totalAnswerable := 0
+	for _, e := range examples {
+		if e.ArticleID != knowledge.HandoffLabel {
+			totalAnswerable++
+		}
+	}
+
+	// Out-of-fold predictions: each example scored by a model that never saw it.
+	oof := make([]float64, len(xs))
+	for k := 0; k < folds; k++ {
+		var trX [][]float64
+		var trY []bool
+		for i := range xs {
+			if fold[i] != k {
+				trX, trY = append(trX, xs[i]), append(trY, ys[i])
+			}
+		}
+		m := fitLogistic(trX, trY, 1e-3)
+		for i := range xs {
+			if fold[i] == k {
+				oof[i] = m.Predict(xs[i])
+			}
+		}
+	}
+	threshold, resolution, wrongRate := chooseThreshold(oof, ys, totalAnswerable, target)
+	model := fitLogistic(xs, ys, 1e-3)
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	cal := knowledge.Calibration{
+		Threshold:           threshold,
+		MaxWrongRate:        target,
+		Samples:             len(xs),
+		Examples:            len(examples),
+		EstimatedResolution: resolution,
+		EstimatedWrongRate:  wrongRate,
+		Model:               modelMap(model),
+		Method:              CalibrationMethod,
+		CreatedAt:           now().UTC(),
+	}
+	if c.Logger != nil {
+		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "threshold", threshold,
+			"estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
+	}
+	return cal, nil
+}
+
+// chooseThreshold picks the lowest confidence threshold whose answers keep
+// the wrong-answer rate under target, judged not by the observed rate but by
+// its upper confidence bound (one standard error): a threshold that is only
+// just under target on the examples is likely over it on new messages, and
+// the bound is wider, so stricter, when few answers back it. It returns the
+// threshold and the observed resolution and wrong rate there; a threshold
+// above 1 (never answer) when no point qualifies.
+func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
+	idx := make([]int, len(conf))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return conf[idx[a]] > conf[idx[b]] })
+	threshold = math.Nextafter(1, 2)
+	nCorrect, nWrong := 0, 0
+	for k := 0; k < len(idx); {
+		// Take every prediction tied at this confidence together: a
+		// threshold cannot split them.
+		c := conf[idx[k]]
+		for k < len(idx) && conf[idx[k]] == c {
+			if correct[idx[k]] {
+				nCorrect++
+			} else {
+				nWrong++
+			}
+			k++
+		}
+		n := float64(nCorrect + nWrong)
+		p := float64(nWrong) / n
+		upper := p + math.Sqrt(math.Max(p*(1-p), target*(1-target))/n)
+		if upper <= target && answerable > 0 {
+			threshold = c
+			resolution = float64(nCorrect) / float64(answerable)
+			wrongRate = p
+		}
+	}
+	return threshold, resolution, wrongRate
+}
+
+// neighbourIndex finds an example's nearest other examples exactly. Hashing
+// embeddings are sparse, so the other side of each dot product is kept as
+// its non-zero entries.
+type neighbourIndex struct {
+	examples []knowledge.Example
+	sparse   [][]sparseEntry
+	norms    []float64
+	keys     []string
+}
+
+type sparseEntry struct {
+	i int32
+	v float32
+}
+
+func newNeighbourIndex(examples []knowledge.Example) *neighbourIndex {
+	ix := &neighbourIndex{examples: examples}
+	for _, e := range examples {
+		var s []sparseEntry
+		var norm float64
+		for i, v := range e.Embedding {
+			if v != 0 {
+				s = append(s, sparseEntry{int32(i), v})
+				norm += float64(v) * float64(v)
+			}
+		}
+		ix.sparse = append(ix.sparse, s)
+		ix.norms = append(ix.norms, math.Sqrt(norm))
+		ix.keys = append(ix.keys, sameWordsKey(e.Text))
+	}
+	return ix
+}
+
+// neighbours returns example i's k nearest examples by cosine, leaving out
+// i itself and every example with the same words: those are the same
+// message, which a new customer's message would not be.
+func (ix *neighbourIndex) neighbours(i, k int) []knowledge.ExampleMatch {
+	q := ix.examples[i].Embedding
+	type scored struct {
+		j   int
+		sim float64
+	}
+	best := make([]scored, 0, k+1)
+	for j, s := range ix.sparse {
+		if j == i || ix.keys[j] == ix.keys[i] || ix.norms[j] == 0 || ix.norms[i] == 0 {
+			continue
+		}
+		var dot float64
+		for _, e := range s {
+			dot += float64(q[e.i]) * float64(e.v)
+		}
+		sim := dot / (ix.norms[i] * ix.norms[j])
+		if len(best) < k || sim > best[len(best)-1].sim {
+			pos := sort.Search(len(best), func(x int) bool { return best[x].sim < sim })
+			best = append(best, scored{})
+			copy(best[pos+1:], best[pos:])
+			best[pos] = scored{j, sim}
+			if len(best) > k {
+				best = best[:k]
+			}
+		}
+	}
+	out := make([]knowledge.ExampleMatch, len(best))
+	for n, b := range best {
+		e := ix.examples[b.j]
+		out[n] = knowledge.ExampleMatch{ExampleID: e.ID, ArticleID: e.ArticleID, Text: e.Text, Score: b.sim}
+	}
+	return out
+}
+
+// sameWordsKey identifies messages that differ only in case, digits and
+// punctuation ("Order #123 is late" and "order 456 is late!").
+func sameWordsKey(s string) string {
+	var words []string
+	for _, w := range language.Words(s) {
+		if strings.Trim(w, "0123456789") != "" {
+			words = append(words, strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return -1
+				}
+				return r
+			}, w))
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// foldOf assigns an example to a fold by its words, so copies of one
+// message always land in the same fold.
+func foldOf(text string, folds int) int {
+	h := fnv.New32a()
+	h.Write([]byte(sameWordsKey(text)))
+	return int(h.Sum32() % uint32(folds))
+}
+
+// modelMap and modelFrom store a LogisticModel in a calibration's Model map,
+// keyed by feature name so that a model fitted on other features is refused
+// rather than misread.
+func modelMap(m LogisticModel) map[string]float64 {
+	out := map[string]float64{"bias": m.Bias}
+	for i, name := range featureNames {
+		out["w:"+name] = m.Weights[i]
+		out["mean:"+name] = m.Mean[i]
+		out["scale:"+name] = m.Scale[i]
+	}
+	return out
+}
+
+func modelFrom(params map[string]float64) *LogisticModel {
+	if params == nil {
+		return nil
+	}
+	bias, ok := params["bias"]
+	if !ok {
+		return nil
+	}
+	m := &LogisticModel{Bias: bias}
+	for _, name := range featureNames {
+		w, ok1 := params["w:"+name]
+		mean, ok2 := params["mean:"+name]
+		scale, ok3 := params["scale:"+name]
+		if !ok1 || !ok2 || !ok3 || scale == 0 {
+			return nil
+		}
+		m.Weights = append(m.Weights, w)
+		m.Mean = append(m.Mean, mean)
+		m.Scale = append(m.Scale, scale)
+	}
+	return m
+}
+

@@ -1,0 +1,307 @@
+package assistant
+
+import (
+	"math"
+	"sort"
+
+	"relais/knowledge"
+)
+
+// How many nearest examples vote. Five neighbours outvote one mislabelled or
+// unusual example without reaching into the next topic over.
+const (
+	exampleVoters  = 5
+	exampleFetched = 10
+)
+
+// evidence is what retrieval says about a message, reduced to the ranked
+// candidate articles and the pull towards a handoff.
+type evidence struct {
+	candidates  []Candidate // best first
+	handoffSim  float64     // best similarity of a handoff example
+	handoffVote float64     // the handoff examples' share of the vote
+	hasExamples bool
+	articleTop  string // the best article by article evidence alone
+	exampleTop  string // the label with the highest vote ("" = handoff)
+}
+
+// gatherEvidence ranks candidate articles by combining the article hits
+// (their best chunk's similarity) with the nearest labelled examples (their
+// similarity and vote). Examples are the strongest signal when a team has
+// history (DESIGN.md section 7); without them the articles alone decide.
+func gatherEvidence(res knowledge.SearchResult) evidence {
+	var ev evidence
+	byID := make(map[string]*Candidate)
+	get := func(id, title string) *Candidate {
+		c, ok := byID[id]
+		if !ok {
+			c = &Candidate{ArticleID: id, Title: title}
+			byID[id] = c
+		}
+		if c.Title == "" {
+			c.Title = title
+		}
+		return c
+	}
+	bestArticle := -1.0
+	for _, h := range res.Hits {
+		c := get(h.Article.ExternalID, h.Article.Title)
+		if h.VectorScore > c.ArticleSim {
+			c.ArticleSim = h.VectorScore
+		}
+		if c.TextRank == 0 || (h.TextRank > 0 && h.TextRank < c.TextRank) {
+			c.TextRank = h.TextRank
+		}
+		if h.VectorScore > bestArticle {
+			bestArticle = h.VectorScore
+			ev.articleTop = h.Article.ExternalID
+		}
+	}
+
+	examples := res.Examples
+	if len(examples) > exampleFetched {
+		examples = examples[:exampleFetched]
+	}
+	ev.hasExamples = len(examples) > 0
+	votes := make(map[string]float64)
+	total := 0.0
+	for i, m := range examples {
+		sim := math.Max(m.Score, 0)
+		if m.ArticleID == knowledge.HandoffLabel {
+			ev.handoffSim = math.Max(ev.handoffSim, sim)
+		} else {
+			c := get(m.ArticleID, "")
+			c.ExampleSim = math.Max(c.ExampleSim, sim)
+		}
+		if i < exampleVoters {
+			votes[m.ArticleID] += sim
+			total += sim
+		}
+	}
+	if total > 0 {
+		best := -1.0
+		for label, v := range votes {
+			share := v / total
+			if label == knowledge.HandoffLabel {
+				ev.handoffVote = share
+			} else {
+				byID[label].ExampleVote = share
+			}
+			if share > best || (share == best && label < ev.exampleTop) {
+				best, ev.exampleTop = share, label
+			}
+		}
+	}
+
+	for _, c := range byID {
+		c.Score = math.Max(c.ArticleSim, c.ExampleSim)
+		if ev.hasExamples {
+			// The vote separates neighbouring topics that similarity alone
+			// cannot: four close examples of one article beat one slightly
+			// closer example of another.
+			c.Score *= 0.5 + 0.5*c.ExampleVote
+		}
+		ev.candidates = append(ev.candidates, *c)
+	}
+	sort.Slice(ev.candidates, func(i, j int) bool {
+		a, b := ev.candidates[i], ev.candidates[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		return a.ArticleID < b.ArticleID
+	})
+	return ev
+}
+
+// Names of the confidence model's features, in order. They are stored with
+// a calibration, so a model fitted on other features is detected.
+var featureNames = []string{
+	"score",        // the best candidate's combined score
+	"vote",         // its share of the examples' vote
+	"margin",       // its score minus the runner-up's (or the handoff pull)
+	"handoff_vote", // the handoff examples' share of the vote
+	"handoff_sim",  // the closest handoff example
+	"article_sim",  // its article-side similarity
+	"example_sim",  // its closest example
+	"text_top",     // 1 when it is also the best full-text match
+	"agree",        // 1 when article and example evidence pick it both
+}
+
+// features describes the best candidate for the confidence model. It
+// returns nil when there is no candidate.
+func (ev evidence) features() []float64 {
+	if len(ev.candidates) == 0 {
+		return nil
+	}
+	c := ev.candidates[0]
+	runnerUp := ev.handoffSim
+	if ev.hasExamples {
+		runnerUp *= 0.5 + 0.5*ev.handoffVote
+	}
+	if len(ev.candidates) > 1 {
+		runnerUp = math.Max(runnerUp, ev.candidates[1].Score)
+	}
+	textTop, agree := 0.0, 0.0
+	if c.TextRank == 1 {
+		textTop = 1
+	}
+	if c.ArticleID == ev.articleTop && (!ev.hasExamples || c.ArticleID == ev.exampleTop) {
+		agree = 1
+	}
+	return []float64{c.Score, c.ExampleVote, c.Score - runnerUp, ev.handoffVote, ev.handoffSim,
+		c.ArticleSim, c.ExampleSim, textTop, agree}
+}
+
+// heuristicConfidence is the confidence used before Relais has calibrated
+// itself: the best candidate's score, pulled down by the margin it lacks
+// over the runner-up. It is comparable with the default threshold only.
+func (ev evidence) heuristicConfidence() float64 {
+	f := ev.features()
+	if f == nil {
+		return 0
+	}
+	score, margin := f[0], f[2]
+	if ev.hasExamples {
+		// score already carries the vote; a weak margin means the examples
+		// are split.
+		return clamp01(score - 0.5*math.Max(0, 0.1-margin))
+	}
+	return clamp01(score - 0.5*math.Max(0, 0.05-margin))
+}
+
+func clamp01(x float64) float64 { return math.Min(1, math.Max(0, x)) }
+
+// LogisticModel maps features to the probability that answering with the
+// best candidate is right. Features are standardised with Mean and Scale
+// before the weights apply.
+type LogisticModel struct {
+	Weights []float64
+	Bias    float64
+	Mean    []float64
+	Scale   []float64
+}
+
+// Predict returns the probability for one feature vector.
+func (m LogisticModel) Predict(f []float64) float64 {
+	z := m.Bias
+	for i, w := range m.Weights {
+		z += w * (f[i] - m.Mean[i]) / m.Scale[i]
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+// fitLogistic fits a logistic regression with a small L2 penalty by
+// Newton's method: with a handful of features it converges in a few
+// iterations and needs no learning rate.
+func fitLogistic(xs [][]float64, ys []bool, l2 float64) LogisticModel {
+	n, d := len(xs), len(featureNames)
+	m := LogisticModel{Weights: make([]float64, d), Mean: make([]float64, d), Scale: make([]float64, d)}
+	for j := 0; j < d; j++ {
+		var sum, sq float64
+		for _, x := range xs {
+			sum += x[j]
+		}
+		m.Mean[j] = sum / float64(n)
+		for _, x := range xs {
+			sq += (x[j] - m.Mean[j]) * (x[j] - m.Mean[j])
+		}
+		m.Scale[j] = math.Sqrt(sq / float64(n))
+		if m.Scale[j] < 1e-9 {
+			m.Scale[j] = 1 // a constant feature: its weight stays near 0
+		}
+	}
+	z := make([][]float64, n)
+	for i, x := range xs {
+		z[i] = make([]float64, d+1)
+		z[i][0] = 1
+		for j := 0; j < d; j++ {
+			z[i][j+1] = (x[j] - m.Mean[j]) / m.Scale[j]
+		}
+	}
+	beta := make([]float64, d+1)
+	for iter := 0; iter < 25; iter++ {
+		grad := make([]float64, d+1)
+		hess := make([][]float64, d+1)
+		for k := range hess {
+			hess[k] = make([]float64, d+1)
+		}
+		for i := range z {
+			var dot float64
+			for k, v := range z[i] {
+				dot += beta[k] * v
+			}
+			p := 1 / (1 + math.Exp(-dot))
+			y := 0.0
+			if ys[i] {
+				y = 1
+			}
+			w := math.Max(p*(1-p), 1e-9)
+			for k, v := range z[i] {
+				grad[k] += (p - y) * v
+				for l := 0; l <= k; l++ {
+					hess[k][l] += w * v * z[i][l]
+				}
+			}
+		}
+		for k := 1; k <= d; k++ { // no penalty on the bias
+			grad[k] += l2 * float64(n) * beta[k]
+			hess[k][k] += l2 * float64(n)
+		}
+		for k := range hess {
+			for l := k + 1; l <= d; l++ {
+				hess[k][l] = hess[l][k]
+			}
+		}
+		step, ok := solve(hess, grad)
+		if !ok {
+			break
+		}
+		maxStep := 0.0
+		for k := range beta {
+			beta[k] -= step[k]
+			maxStep = math.Max(maxStep, math.Abs(step[k]))
+		}
+		if maxStep < 1e-7 {
+			break
+		}
+	}
+	m.Bias = beta[0]
+	copy(m.Weights, beta[1:])
+	return m
+}
+
+// solve solves a x = b by Gaussian elimination with partial pivoting.
+func solve(a [][]float64, b []float64) ([]float64, bool) {
+	n := len(b)
+	m := make([][]float64, n)
+	for i := range a {
+		m[i] = append(append([]float64{}, a[i]...), b[i])
+	}
+	for col := 0; col < n; col++ {
+		pivot := col
+		for r := col + 1; r < n; r++ {
+			if math.Abs(m[r][col]) > math.Abs(m[pivot][col]) {
+				pivot = r
+			}
+		}
+		if math.Abs(m[pivot][col]) < 1e-12 {
+			return nil, false
+		}
+		m[col], m[pivot] = m[pivot], m[col]
+		for r := col + 1; r < n; r++ {
+			f := m[r][col] / m[col][col]
+			for c := col; c <= n; c++ {
+				m[r][c] -= f * m[col][c]
+			}
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := m[r][n]
+		for c := r + 1; c < n; c++ {
+			s -= m[r][c] * x[c]
+		}
+		x[r] = s / m[r][r]
+	}
+	return x, true
+}

@@ -1,0 +1,441 @@
+package assistant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"relais"
+	"relais/knowledge"
+	"relais/language"
+)
+
+// DefaultThreshold is the confidence an answer needs before Relais has
+// calibrated itself from examples. It is deliberately strict: on the
+// heuristic scale it lets through only near-verbatim matches of an article's
+// question or of a labelled example, so an uncalibrated assistant hands off
+// rather than guesses.
+const DefaultThreshold = 0.85
+
+// MinCalibrationExamples is the fewest examples a calibration is estimated
+// from; below it the default threshold applies and the trace says so. At 2%
+// wrong answers, fewer than a hundred examples cannot tell 1% from 4%.
+const MinCalibrationExamples = 100
+
+// MaxMessageBytes bounds a customer message; longer ones are cut before
+// retrieval (the whole message is still stored for the agent).
+const MaxMessageBytes = 4096
+
+// Retriever finds articles and labelled examples for a message.
+// knowledge.Searcher implements it.
+type Retriever interface {
+	Search(ctx context.Context, query string, opts knowledge.SearchOptions) (knowledge.SearchResult, error)
+}
+
+// CalibrationSource returns the current calibration; an error wrapping
+// relais.ErrNotFound when there is none.
+type CalibrationSource interface {
+	Calibration(ctx context.Context) (knowledge.Calibration, error)
+}
+
+// Config tunes the assistant.
+type Config struct {
+	// Threshold, when > 0, pins the confidence threshold instead of the
+	// calibrated one.
+	Threshold float64
+	// MaxWrongRate is the wrong-answer rate calibration aims at (0.02).
+	MaxWrongRate float64
+	// ClarifyFirst asks the customer to rephrase after a first unclear
+	// message instead of handing off at once; the second in a row hands off
+	// (repeated_failure).
+	ClarifyFirst bool
+	// AskFeedback asks "did this help?" after each answer.
+	AskFeedback bool
+}
+
+// Assistant decides what to do with a customer message.
+type Assistant struct {
+	Retriever   Retriever
+	Intents     *IntentClassifier
+	Generator   Generator         // optional: grounded answers by a model
+	Calibration CalibrationSource // optional: the self-calibrated threshold
+	Config      Config
+	Logger      *slog.Logger
+	Now         func() time.Time
+
+	calMu     sync.Mutex
+	cal       *knowledge.Calibration
+	calLoaded time.Time
+}
+
+// Input is one customer message with what the assistant remembers of the
+// conversation.
+type Input struct {
+	Text             string
+	Language         string // the conversation's language so far, used when the message gives no signal
+	AwaitingFeedback bool   // the last answer asked "did this help?"
+	Failures         int    // consecutive turns the assistant could not answer
+	History          []Turn // earlier turns, oldest first
+}
+
+// Decide turns one message into a Decision. It never fails: when a
+// dependency is down it hands off with provider_unavailable, so the customer
+// always gets either an answer or a person.
+func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
+	now := a.now
+	start := now()
+	text := strings.TrimSpace(in.Text)
+	if len(text) > MaxMessageBytes {
+		text = truncateUTF8(text, MaxMessageBytes)
+	}
+	lang := language.Detect(text)
+	if lang == language.Unknown {
+		lang = in.Language
+	}
+	d := Decision{Language: lang, Intent: IntentQuestion}
+	stage := func(name string, since time.Time) time.Time {
+		t := now()
+		d.Trace.Stages = append(d.Trace.Stages, Stage{Name: name, Duration: t.Sub(since)})
+		return t
+	}
+
+	intent := IntentResult{Intent: IntentQuestion, Evidence: "empty message"}
+	if text != "" && a.Intents != nil {
+		intent = a.Intents.Classify(text, lang, in.AwaitingFeedback)
+	}
+	d.Intent, d.Topic, d.Trace.Intent = intent.Intent, intent.Topic, intent
+	t := stage("intent", start)
+
+	switch intent.Intent {
+	case IntentHumanRequest:
+		return a.handoff(d, ReasonCustomerRequest)
+	case IntentSensitive:
+		return a.handoff(d, ReasonSensitiveTopic)
+	case IntentFeedbackNo:
+		return a.handoff(d, ReasonNegativeFeedback)
+	case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes:
+		d.Action = Reply
+		d.Text = smalltalkReply(intent.Intent, lang)
+		return d
+	}
+	if text == "" {
+		d.Action = Reply
+		d.Text = replyText(lang, "empty")
+		return d
+	}
+
+	threshold, calNote, model := a.threshold(ctx)
+	d.Trace.Threshold, d.Trace.Calibration = threshold, calNote
+
+	res, err := a.Retriever.Search(ctx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+	t = stage("retrieve", t)
+	if err != nil {
+		a.logger().WarnContext(ctx, "assistant: retrieval failed", "error", err)
+		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
+		return a.handoff(d, ReasonProviderUnavailable)
+	}
+	ev := gatherEvidence(res)
+	conf := a.confidence(ev, model)
+
+	// A short follow-up ("and for a parcel abroad?") may only make sense with
+	// the previous question: try both together when the message alone is
+	// not enough, and keep whichever is more confident.
+	if prev := previousQuestion(in.History); conf < threshold && prev != "" && utf8.RuneCountInString(text) < 80 {
+		combined := prev + " " + text
+		res2, err := a.Retriever.Search(ctx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+		if err == nil {
+			ev2 := gatherEvidence(res2)
+			if c2 := a.confidence(ev2, model); c2 > conf {
+				res, ev, conf = res2, ev2, c2
+				d.Trace.Query = combined
+			}
+		}
+		t = stage("retrieve_followup", t)
+	}
+	d.Confidence = conf
+	d.Trace.Candidates = ev.candidates
+	if len(d.Trace.Candidates) > 5 {
+		d.Trace.Candidates = d.Trace.Candidates[:5]
+	}
+	for i, m := range res.Examples {
+		if i == exampleVoters {
+			break
+		}
+		d.Trace.Examples = append(d.Trace.Examples, ExampleNote{Text: m.Text, ArticleID: m.ArticleID, Score: m.Score})
+	}
+	d.Sources = suggestions(ev, res)
+
+	if len(ev.candidates) == 0 {
+		return a.handoff(d, ReasonNoKnowledge)
+	}
+	if conf < threshold {
+		if a.Config.ClarifyFirst && in.Failures == 0 {
+			d.Action = Reply
+			d.Text = replyText(lang, "clarify")
+			d.Trace.Notes = append(d.Trace.Notes, "below threshold: asked to rephrase")
+			return d
+		}
+		if in.Failures > 0 {
+			return a.handoff(d, ReasonRepeatedFailure)
+		}
+		return a.handoff(d, ReasonLowConfidence)
+	}
+
+	best := ev.candidates[0]
+	hit, ok := findHit(res, best.ArticleID)
+	if !ok {
+		// The candidate came from examples only and its article was not
+		// among the hits: nothing to quote.
+		d.Trace.Notes = append(d.Trace.Notes, "best candidate's article not retrieved")
+		return a.handoff(d, ReasonLowConfidence)
+	}
+	d = a.compose(ctx, d, text, lang, in.History, best, hit, res)
+	stage("compose", t)
+	return d
+}
+
+// compose writes the answer: by the model when one is configured, else (or
+// when it fails) extractively from the best article.
+func (a *Assistant) compose(ctx context.Context, d Decision, question, lang string, history []Turn, best Candidate, hit knowledge.Hit, res knowledge.SearchResult) Decision {
+	if a.Generator != nil {
+		g, err := a.Generator.Generate(ctx, GenerateRequest{Question: question, Language: lang, History: history, Passages: passages(res)})
+		switch {
+		case err == nil && g.Refused:
+			d.Trace.Generator = g.Model + ": refused"
+			return a.handoff(d, ReasonLowConfidence)
+		case err == nil:
+			if src, ok := citedSources(g.Citations, res); ok {
+				d.Action, d.Text, d.Sources = Answer, g.Text, src
+				d.Trace.Generator = g.Model
+				d.AskFeedback = a.Config.AskFeedback
+				return d
+			}
+			d.Trace.Generator = "cited nothing retrieved: extractive answer instead"
+		default:
+			a.logger().WarnContext(ctx, "assistant: generator failed, answering extractively", "error", err)
+			d.Trace.Generator = "unavailable (" + errorKind(err) + "): extractive answer instead"
+		}
+	}
+	d.Action = Answer
+	d.Text = extractiveAnswer(hit)
+	d.Sources = append([]Source{{ArticleID: best.ArticleID, Title: hit.Article.Title, ChunkID: hit.Passage.ID, Score: best.Score}},
+		without(d.Sources, best.ArticleID)...)
+	d.AskFeedback = a.Config.AskFeedback
+	return d
+}
+
+func (a *Assistant) handoff(d Decision, reason string) Decision {
+	d.Action = Handoff
+	d.Reason = reason
+	d.Text = handoffText(d.Language)
+	d.AskFeedback = false
+	return d
+}
+
+// confidence is the calibrated probability that answering is right when a
+// model is fitted, the heuristic score otherwise.
+func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
+	if model != nil {
+		if f := ev.features(); f != nil {
+			return model.Predict(f)
+		}
+		return 0
+	}
+	return ev.heuristicConfidence()
+}
+
+// threshold returns the threshold in force, a note for the trace, and the
+// calibrated model if any. The calibration is re-read at most every 30 s so
+// that a new one (after an import of examples) takes effect without a
+// restart and without a query per message.
+func (a *Assistant) threshold(ctx context.Context) (float64, string, *LogisticModel) {
+	cal := a.calibration(ctx)
+	var model *LogisticModel
+	if cal != nil {
+		model = modelFrom(cal.Model)
+	}
+	if a.Config.Threshold > 0 {
+		if model == nil {
+			return a.Config.Threshold, "pinned (heuristic confidence)", nil
+		}
+		return a.Config.Threshold, "pinned (calibrated confidence)", model
+	}
+	if cal == nil || model == nil {
+		return DefaultThreshold, fmt.Sprintf("default: fewer than %d examples to calibrate from", MinCalibrationExamples), nil
+	}
+	return cal.Threshold, fmt.Sprintf("calibrated on %d examples: estimated resolution %.1f%%, wrong answers %.1f%%",
+		cal.Samples, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate), model
+}
+
+func (a *Assistant) calibration(ctx context.Context) *knowledge.Calibration {
+	if a.Calibration == nil {
+		return nil
+	}
+	a.calMu.Lock()
+	defer a.calMu.Unlock()
+	if !a.calLoaded.IsZero() && a.now().Sub(a.calLoaded) < 30*time.Second {
+		return a.cal
+	}
+	c, err := a.Calibration.Calibration(ctx)
+	switch {
+	case err == nil:
+		a.cal = &c
+	case errors.Is(err, relais.ErrNotFound):
+		a.cal = nil
+	default:
+		a.logger().WarnContext(ctx, "assistant: read calibration", "error", err)
+		return a.cal // keep the last one known
+	}
+	a.calLoaded = a.now()
+	return a.cal
+}
+
+// ResetCalibrationCache makes the next decision re-read the calibration.
+func (a *Assistant) ResetCalibrationCache() {
+	a.calMu.Lock()
+	a.calLoaded = time.Time{}
+	a.calMu.Unlock()
+}
+
+func (a *Assistant) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Assistant) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// extractiveAnswer quotes the article: its whole body when short, else the
+// passage that matched (without the label line the chunker prefixes).
+func extractiveAnswer(hit knowledge.Hit) string {
+	body := strings.TrimSpace(hit.Article.Body)
+	if utf8.RuneCountInString(body) <= 1000 || hit.Passage.Kind != knowledge.Passage {
+		if utf8.RuneCountInString(body) > 1000 {
+			return truncateAtSentence(body, 1000)
+		}
+		if body == "" {
+			return hit.Article.Title
+		}
+		return body
+	}
+	text := hit.Passage.Text
+	if _, rest, ok := strings.Cut(text, "\n"); ok {
+		text = rest
+	}
+	return strings.TrimSpace(text)
+}
+
+func truncateAtSentence(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	cut := string(r[:max])
+	if i := strings.LastIndexAny(cut, ".!?\n"); i > max/2 {
+		return strings.TrimSpace(cut[:i+1])
+	}
+	return strings.TrimSpace(cut) + "…"
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func previousQuestion(history []Turn) string {
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].Role == "customer" {
+			return history[i].Text
+		}
+	}
+	return ""
+}
+
+func findHit(res knowledge.SearchResult, articleID string) (knowledge.Hit, bool) {
+	for _, h := range res.Hits {
+		if h.Article.ExternalID == articleID {
+			return h, true
+		}
+	}
+	return knowledge.Hit{}, false
+}
+
+// suggestions lists the retrieved articles, best candidate first, for the
+// agent on a handoff and as secondary sources on an answer.
+func suggestions(ev evidence, res knowledge.SearchResult) []Source {
+	var out []Source
+	for _, c := range ev.candidates {
+		if h, ok := findHit(res, c.ArticleID); ok {
+			out = append(out, Source{ArticleID: c.ArticleID, Title: h.Article.Title, ChunkID: h.Passage.ID, Score: c.Score})
+		}
+		if len(out) == 3 {
+			break
+		}
+	}
+	return out
+}
+
+func without(src []Source, articleID string) []Source {
+	var out []Source
+	for _, s := range src {
+		if s.ArticleID != articleID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func passages(res knowledge.SearchResult) []Passage {
+	var out []Passage
+	for _, h := range res.Hits {
+		out = append(out, Passage{ArticleID: h.Article.ExternalID, Title: h.Article.Title, Text: truncateAtSentence(h.Article.Body, 2000)})
+	}
+	return out
+}
+
+// citedSources maps a model's citations to retrieved articles, dropping any
+// it was not given; ok is false when none is left.
+func citedSources(citations []string, res knowledge.SearchResult) ([]Source, bool) {
+	var out []Source
+	seen := make(map[string]bool)
+	for _, id := range citations {
+		if seen[id] {
+			continue
+		}
+		if h, ok := findHit(res, id); ok {
+			seen[id] = true
+			out = append(out, Source{ArticleID: id, Title: h.Article.Title, ChunkID: h.Passage.ID, Score: h.Score})
+		}
+	}
+	return out, len(out) > 0
+}
+
+// errorKind names an error's class for traces, which must not carry
+// provider messages (they may echo customer text).
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, relais.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, relais.ErrInvalid):
+		return "invalid reply"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	default:
+		return "error"
+	}
+}

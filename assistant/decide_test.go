@@ -1,0 +1,392 @@
+package assistant
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"relais"
+	"relais/knowledge"
+)
+
+// fakeRetriever answers every search with the same result, or an error,
+// and counts the calls.
+type fakeRetriever struct {
+	res   knowledge.SearchResult
+	err   error
+	calls int
+	// byQuery, when set, picks the result by query text.
+	byQuery map[string]knowledge.SearchResult
+}
+
+func (f *fakeRetriever) Search(_ context.Context, query string, _ knowledge.SearchOptions) (knowledge.SearchResult, error) {
+	f.calls++
+	if r, ok := f.byQuery[query]; ok {
+		return r, nil
+	}
+	return f.res, f.err
+}
+
+func hit(id, title, body string, sim float64, textRank int) knowledge.Hit {
+	return knowledge.Hit{
+		Article:     knowledge.Article{ID: int64(len(id)), ExternalID: id, Title: title, Body: body},
+		Passage:     knowledge.Chunk{ID: 7, Kind: knowledge.Question, Text: title},
+		VectorScore: sim, VectorRank: 1, TextRank: textRank, Score: 0.03,
+	}
+}
+
+func newTestAssistant(t *testing.T, r Retriever) *Assistant {
+	t.Helper()
+	ic, err := NewIntentClassifier(DefaultIntentExamples())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Assistant{Retriever: r, Intents: ic}
+}
+
+const cancelBody = "Open your order details and press Cancel order."
+
+func TestGateAnswersOnlyAboveThreshold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sim        float64
+		wantAction Action
+		wantReason string
+	}{
+		{0.95, Answer, ""},
+		{DefaultThreshold + 0.01, Answer, ""},
+		{DefaultThreshold - 0.01, Handoff, ReasonLowConfidence},
+		{0.3, Handoff, ReasonLowConfidence},
+	}
+	for _, tt := range tests {
+		r := &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, tt.sim, 1)}}}
+		d := newTestAssistant(t, r).Decide(context.Background(), Input{Text: "how do I cancel my order"})
+		if d.Action != tt.wantAction || d.Reason != tt.wantReason {
+			t.Errorf("sim %.2f: action %s reason %q (confidence %.3f), want %s %q", tt.sim, d.Action, d.Reason, d.Confidence, tt.wantAction, tt.wantReason)
+		}
+		if d.Action == Answer {
+			if d.Confidence < d.Trace.Threshold {
+				t.Errorf("answered at confidence %.3f below threshold %.3f", d.Confidence, d.Trace.Threshold)
+			}
+			if len(d.Sources) == 0 || d.Sources[0].ArticleID != "kb:cancel" || d.Text != cancelBody {
+				t.Errorf("answer = %q from %+v", d.Text, d.Sources)
+			}
+		}
+		if !strings.HasPrefix(d.Trace.Calibration, "default") {
+			t.Errorf("uncalibrated trace says %q", d.Trace.Calibration)
+		}
+	}
+}
+
+func TestPinnedThreshold(t *testing.T) {
+	t.Parallel()
+	r := &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.7, 1)}}}
+	a := newTestAssistant(t, r)
+	a.Config.Threshold = 0.6
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Answer || d.Trace.Threshold != 0.6 {
+		t.Errorf("pinned 0.6 at confidence 0.7: %s (threshold %.2f)", d.Action, d.Trace.Threshold)
+	}
+	a.Config.Threshold = 0.75
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Handoff {
+		t.Errorf("pinned 0.75 at confidence 0.7: %s", d.Action)
+	}
+}
+
+func TestAlwaysHumanWhateverTheScore(t *testing.T) {
+	t.Parallel()
+	perfect := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:x", "Anything", "Some answer.", 1, 1)}}
+	tests := []struct {
+		text   string
+		reason string
+	}{
+		{"I want to talk to a real person", ReasonCustomerRequest},
+		{"je veux parler à un conseiller", ReasonCustomerRequest},
+		{"I'm going to sue you, my lawyer will call", ReasonSensitiveTopic},
+		{"someone used my card without my permission", ReasonSensitiveTopic},
+		{"I want to cancel my insurance policy", ReasonSensitiveTopic},
+		{"there is a fire in my kitchen", ReasonSensitiveTopic},
+	}
+	for _, tt := range tests {
+		r := &fakeRetriever{res: perfect}
+		d := newTestAssistant(t, r).Decide(context.Background(), Input{Text: tt.text})
+		if d.Action != Handoff || d.Reason != tt.reason {
+			t.Errorf("%q: %s %q, want handoff %q", tt.text, d.Action, d.Reason, tt.reason)
+		}
+		if r.calls != 0 {
+			t.Errorf("%q: retrieval ran for a message that always goes to a person", tt.text)
+		}
+	}
+}
+
+func TestSmalltalkAndFeedback(t *testing.T) {
+	t.Parallel()
+	r := &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:x", "X", "Y.", 1, 1)}}}
+	a := newTestAssistant(t, r)
+	if d := a.Decide(context.Background(), Input{Text: "hello"}); d.Action != Reply || d.Intent != IntentGreeting {
+		t.Errorf("hello: %s %s", d.Action, d.Intent)
+	}
+	if d := a.Decide(context.Background(), Input{Text: "bonjour"}); !strings.Contains(d.Text, "Bonjour") {
+		t.Errorf("French greeting answered %q", d.Text)
+	}
+	if d := a.Decide(context.Background(), Input{Text: "no, that did not help", AwaitingFeedback: true}); d.Action != Handoff || d.Reason != ReasonNegativeFeedback {
+		t.Errorf("negative feedback: %s %q", d.Action, d.Reason)
+	}
+	if d := a.Decide(context.Background(), Input{Text: "yes thanks", AwaitingFeedback: true}); d.Action != Reply {
+		t.Errorf("positive feedback: %s", d.Action)
+	}
+}
+
+func TestRetrievalFailureHandsOff(t *testing.T) {
+	t.Parallel()
+	r := &fakeRetriever{err: relais.ErrUnavailable}
+	d := newTestAssistant(t, r).Decide(context.Background(), Input{Text: "where is my parcel"})
+	if d.Action != Handoff || d.Reason != ReasonProviderUnavailable {
+		t.Errorf("%s %q", d.Action, d.Reason)
+	}
+}
+
+func TestNoKnowledge(t *testing.T) {
+	t.Parallel()
+	d := newTestAssistant(t, &fakeRetriever{}).Decide(context.Background(), Input{Text: "where is my parcel"})
+	if d.Action != Handoff || d.Reason != ReasonNoKnowledge {
+		t.Errorf("%s %q", d.Action, d.Reason)
+	}
+}
+
+func TestClarifyThenRepeatedFailure(t *testing.T) {
+	t.Parallel()
+	r := &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:x", "X", "Y.", 0.4, 0)}}}
+	a := newTestAssistant(t, r)
+	a.Config.ClarifyFirst = true
+	d := a.Decide(context.Background(), Input{Text: "the thing with the stuff"})
+	if d.Action != Reply || d.Intent != IntentQuestion {
+		t.Fatalf("first unclear message: %s %s", d.Action, d.Intent)
+	}
+	d = a.Decide(context.Background(), Input{Text: "the other thing", Failures: 1})
+	if d.Action != Handoff || d.Reason != ReasonRepeatedFailure {
+		t.Errorf("second unclear message: %s %q", d.Action, d.Reason)
+	}
+}
+
+func TestFollowUpUsesPreviousQuestion(t *testing.T) {
+	t.Parallel()
+	weak := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:abroad", "Delivery abroad", "We ship to 40 countries.", 0.5, 0)}}
+	strong := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:abroad", "Delivery abroad", "We ship to 40 countries.", 0.92, 1)}}
+	r := &fakeRetriever{res: weak, byQuery: map[string]knowledge.SearchResult{"do you deliver abroad and to Canada?": strong}}
+	d := newTestAssistant(t, r).Decide(context.Background(), Input{
+		Text:    "and to Canada?",
+		History: []Turn{{Role: "customer", Text: "do you deliver abroad"}, {Role: "assistant", Text: "Which country?"}},
+	})
+	if d.Action != Answer || d.Trace.Query == "" {
+		t.Errorf("follow-up: %s, query %q", d.Action, d.Trace.Query)
+	}
+}
+
+type fakeGenerator struct {
+	out Generated
+	err error
+	req GenerateRequest
+}
+
+func (f *fakeGenerator) Generate(_ context.Context, req GenerateRequest) (Generated, error) {
+	f.req = req
+	return f.out, f.err
+}
+
+func TestGeneratorCitationsAreChecked(t *testing.T) {
+	t.Parallel()
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{
+		hit("kb:cancel", "Cancel order", cancelBody, 0.95, 1),
+		hit("kb:fees", "Cancellation fees", "No fee before shipping.", 0.6, 2),
+	}}
+	tests := []struct {
+		name        string
+		gen         fakeGenerator
+		wantAction  Action
+		wantSource  string
+		wantText    string
+		wantReason  string
+		wantGenNote string
+	}{
+		{"grounded", fakeGenerator{out: Generated{Text: "Press Cancel order in your order details.", Citations: []string{"kb:cancel"}, Model: "m"}},
+			Answer, "kb:cancel", "Press Cancel order in your order details.", "", "m"},
+		{"second article cited first", fakeGenerator{out: Generated{Text: "No fee.", Citations: []string{"kb:fees", "kb:cancel"}, Model: "m"}},
+			Answer, "kb:fees", "No fee.", "", "m"},
+		{"cites an article it was not given", fakeGenerator{out: Generated{Text: "Call 555.", Citations: []string{"kb:invented"}, Model: "m"}},
+			Answer, "kb:cancel", cancelBody, "", "cited nothing retrieved"},
+		{"unknown citation dropped", fakeGenerator{out: Generated{Text: "Press Cancel.", Citations: []string{"kb:invented", "kb:cancel"}, Model: "m"}},
+			Answer, "kb:cancel", "Press Cancel.", "", "m"},
+		{"refuses", fakeGenerator{out: Generated{Refused: true, Model: "m"}},
+			Handoff, "", "", ReasonLowConfidence, "refused"},
+		{"provider down", fakeGenerator{err: relais.ErrUnavailable},
+			Answer, "kb:cancel", cancelBody, "", "unavailable"},
+	}
+	for _, tt := range tests {
+		a := newTestAssistant(t, &fakeRetriever{res: res})
+		gen := tt.gen
+		a.Generator = &gen
+		d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"})
+		if d.Action != tt.wantAction || d.Reason != tt.wantReason {
+			t.Errorf("%s: %s %q, want %s %q", tt.name, d.Action, d.Reason, tt.wantAction, tt.wantReason)
+			continue
+		}
+		if !strings.Contains(d.Trace.Generator, tt.wantGenNote) {
+			t.Errorf("%s: trace generator %q, want it to mention %q", tt.name, d.Trace.Generator, tt.wantGenNote)
+		}
+		if tt.wantAction != Answer {
+			continue
+		}
+		if d.Sources[0].ArticleID != tt.wantSource || d.Text != tt.wantText {
+			t.Errorf("%s: answer %q citing %s, want %q citing %s", tt.name, d.Text, d.Sources[0].ArticleID, tt.wantText, tt.wantSource)
+		}
+		for _, s := range d.Sources {
+			if s.ArticleID == "kb:invented" {
+				t.Errorf("%s: cited an article that was not retrieved", tt.name)
+			}
+		}
+		if len(gen.req.Passages) != 2 {
+			t.Errorf("%s: generator got %d passages, want the 2 retrieved", tt.name, len(gen.req.Passages))
+		}
+	}
+}
+
+func TestGeneratorNotCalledBelowThreshold(t *testing.T) {
+	t.Parallel()
+	a := newTestAssistant(t, &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:x", "X", "Y.", 0.3, 0)}}})
+	gen := &fakeGenerator{out: Generated{Text: "confident nonsense", Citations: []string{"kb:x"}}}
+	a.Generator = gen
+	if d := a.Decide(context.Background(), Input{Text: "something vague"}); d.Action != Handoff {
+		t.Errorf("low confidence with a generator: %s", d.Action)
+	}
+	if gen.req.Question != "" {
+		t.Error("the generator was asked to answer below the threshold")
+	}
+}
+
+type fixedCalibration struct {
+	cal knowledge.Calibration
+	err error
+}
+
+func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, error) { return f.cal, f.err }
+
+func TestCalibratedModelIsUsed(t *testing.T) {
+	t.Parallel()
+	// A model that only looks at the score: p = sigmoid(10 * (score - 0.5)).
+	m := LogisticModel{Bias: 0, Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	m.Weights[0], m.Mean[0] = 10, 0.5
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m)}
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
+	a := newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: cal}
+	d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"})
+	// score 0.8 -> p = sigmoid(3) = 0.953 >= 0.9.
+	if d.Action != Answer || !strings.HasPrefix(d.Trace.Calibration, "calibrated on 500") {
+		t.Errorf("%s at %.3f, trace %q", d.Action, d.Confidence, d.Trace.Calibration)
+	}
+	res.Hits[0].VectorScore = 0.7 // p = sigmoid(2) = 0.88 < 0.9
+	a = newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: cal}
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Handoff {
+		t.Errorf("below calibrated threshold: %s at %.3f", d.Action, d.Confidence)
+	}
+	// No calibration stored: default threshold, and the trace says so.
+	a = newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{err: relais.ErrNotFound}
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); !strings.HasPrefix(d.Trace.Calibration, "default") {
+		t.Errorf("trace %q", d.Trace.Calibration)
+	}
+}
+
+func TestExamplesVoteAndHandoffExamples(t *testing.T) {
+	t.Parallel()
+	hits := []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1), hit("kb:fees", "Fees", "No fee.", 0.45, 2)}
+	// Four close examples say cancel, one slightly closer says fees.
+	votes := []knowledge.ExampleMatch{
+		{ArticleID: "kb:fees", Score: 0.93}, {ArticleID: "kb:cancel", Score: 0.92}, {ArticleID: "kb:cancel", Score: 0.91},
+		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: "kb:cancel", Score: 0.9},
+	}
+	ev := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes})
+	if ev.candidates[0].ArticleID != "kb:cancel" {
+		t.Errorf("vote ignored: best candidate %s", ev.candidates[0].ArticleID)
+	}
+	// Handoff examples pull the confidence down.
+	handoffs := []knowledge.ExampleMatch{
+		{ArticleID: knowledge.HandoffLabel, Score: 0.95}, {ArticleID: knowledge.HandoffLabel, Score: 0.94},
+		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9},
+	}
+	withVotes := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}).heuristicConfidence()
+	withHandoffs := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: handoffs}).heuristicConfidence()
+	if withHandoffs >= withVotes {
+		t.Errorf("handoff examples did not lower confidence: %.3f vs %.3f", withHandoffs, withVotes)
+	}
+}
+
+func TestFitLogisticSeparates(t *testing.T) {
+	t.Parallel()
+	var xs [][]float64
+	var ys []bool
+	for i := 0; i < 200; i++ {
+		f := make([]float64, len(featureNames))
+		f[0] = float64(i) / 200
+		xs = append(xs, f)
+		ys = append(ys, i >= 100)
+	}
+	m := fitLogistic(xs, ys, 1e-3)
+	if lo, hi := m.Predict(xs[20]), m.Predict(xs[180]); lo > 0.2 || hi < 0.8 {
+		t.Errorf("predictions %.3f / %.3f do not separate", lo, hi)
+	}
+}
+
+func TestChooseThresholdKeepsWrongRateBound(t *testing.T) {
+	t.Parallel()
+	// 1000 predictions; wrong answers only among the low-confidence ones.
+	var conf []float64
+	var correct []bool
+	for i := 0; i < 1000; i++ {
+		conf = append(conf, float64(i)/1000)
+		correct = append(correct, i >= 300 || i%2 == 0)
+	}
+	th, res, wr := chooseThreshold(conf, correct, 1000, 0.02)
+	if wr > 0.02 {
+		t.Errorf("wrong rate %.3f at threshold %.3f over target", wr, th)
+	}
+	if th < 0.28 || th > 0.35 {
+		t.Errorf("threshold %.3f, want about 0.3", th)
+	}
+	if res < 0.7 {
+		t.Errorf("resolution %.3f too low", res)
+	}
+	// Everything wrong: never answer.
+	for i := range correct {
+		correct[i] = false
+	}
+	if th, _, _ := chooseThreshold(conf, correct, 1000, 0.02); th <= 1 {
+		t.Errorf("all wrong: threshold %.3f, want above 1", th)
+	}
+}
+
+func TestModelMapRoundTrip(t *testing.T) {
+	t.Parallel()
+	m := LogisticModel{Bias: 0.5, Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Weights {
+		m.Weights[i], m.Mean[i], m.Scale[i] = float64(i), float64(i)/10, 1+float64(i)
+	}
+	got := modelFrom(modelMap(m))
+	if got == nil || got.Bias != 0.5 || got.Weights[3] != 3 || got.Scale[2] != 3 {
+		t.Fatalf("round trip: %+v", got)
+	}
+	delete(modelMap(m), "bias")
+	broken := modelMap(m)
+	delete(broken, "w:vote")
+	if modelFrom(broken) != nil {
+		t.Error("a model missing a feature was accepted")
+	}
+	if !errors.Is(ErrTooFewExamples, relais.ErrInvalid) {
+		t.Error("ErrTooFewExamples should be ErrInvalid")
+	}
+}
