@@ -326,4 +326,3 @@ func modelFrom(params map[string]float64) *LogisticModel {
 	}
 	return m
 }
-

@@ -269,7 +269,9 @@ type fixedCalibration struct {
 	err error
 }
 
-func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, error) { return f.cal, f.err }
+func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, error) {
+	return f.cal, f.err
+}
 
 func TestCalibratedModelIsUsed(t *testing.T) {
 	t.Parallel()
