@@ -16,6 +16,12 @@ package postgres
 // reports recall@10 of the vector side against exact search, as SearchChunks
 // runs it and through the index alone at several ef_search values, with the
 // p50 of that query alone at each.
+//
+// BenchmarkSearchExamples adds 5k labelled examples to the latent 10k set
+// and compares hybrid search without and with ExampleLimit 10, the four
+// rankings the assistant asks for once history is loaded (about 20 s):
+//
+//	go test -run '^$' -bench SearchExamples ./postgres/
 
 import (
 	"cmp"
@@ -48,6 +54,7 @@ type benchFixture struct {
 	db      *DB
 	vectors [][]float32 // by chunk id - 1
 	queries []knowledge.ChunkQuery
+	vocab   []string // the words of the chunks and the queries
 }
 
 func BenchmarkSearch(b *testing.B) {
@@ -68,7 +75,7 @@ func BenchmarkSearch(b *testing.B) {
 						text   bool
 					}{{"hybrid", true, true}, {"vector", true, false}, {"text", false, true}} {
 						b.Run(side.name, func(b *testing.B) {
-							benchLatency(b, fx, side.vector, side.text)
+							benchLatency(b, fx, side.vector, side.text, 0)
 						})
 					}
 					b.Run("recall", func(b *testing.B) { benchRecall(b, fx) })
@@ -78,10 +85,28 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
-func benchLatency(b *testing.B, fx *benchFixture, vector, text bool) {
+// BenchmarkSearchExamples measures the cost of the example rankings on top
+// of the chunk ones, in the same round trip.
+func BenchmarkSearchExamples(b *testing.B) {
+	const chunks, examples = 10_000, 5_000
+	fx := loadBenchFixture(b, chunks, (*benchGenerator).latent)
+	loadBenchExamples(b, fx, examples, (*benchGenerator).latent)
+	for _, side := range []struct {
+		name         string
+		vector, text bool
+	}{{"hybrid", true, true}, {"vector", true, false}, {"text", false, true}} {
+		for _, exampleLimit := range []int{0, 10} {
+			b.Run(fmt.Sprintf("chunks=%dk/examples=%dk/%s/example_limit=%d", chunks/1000, examples/1000, side.name, exampleLimit), func(b *testing.B) {
+				benchLatency(b, fx, side.vector, side.text, exampleLimit)
+			})
+		}
+	}
+}
+
+func benchLatency(b *testing.B, fx *benchFixture, vector, text bool, exampleLimit int) {
 	ctx := context.Background()
 	var durations []time.Duration
-	var matches int
+	var matches, examples int
 	i := 0
 	for b.Loop() {
 		q := fx.queries[i%len(fx.queries)]
@@ -92,6 +117,7 @@ func benchLatency(b *testing.B, fx *benchFixture, vector, text bool) {
 		if !text {
 			q.Text = ""
 		}
+		q.ExampleLimit = exampleLimit
 		start := time.Now()
 		res, err := fx.db.SearchChunks(ctx, q)
 		durations = append(durations, time.Since(start))
@@ -99,9 +125,18 @@ func benchLatency(b *testing.B, fx *benchFixture, vector, text bool) {
 			b.Fatal(err)
 		}
 		matches += len(res.Vector) + len(res.Text)
+		if exampleLimit > 0 {
+			if vector && len(res.ExampleVector) != exampleLimit {
+				b.Fatalf("example vector list has %d matches, want %d", len(res.ExampleVector), exampleLimit)
+			}
+			examples += len(res.ExampleText)
+		}
 	}
 	if matches == 0 {
 		b.Fatal("no query found anything")
+	}
+	if exampleLimit > 0 && text && examples == 0 {
+		b.Fatal("no query's text matched an example")
 	}
 	slices.Sort(durations)
 	b.ReportMetric(ms(percentile(durations, 0.50)), "p50_ms")
@@ -324,7 +359,7 @@ func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float3
 	gen := newBenchGenerator(uint64(n))
 	r := gen.r
 	vocab := syntheticVocabulary(r)
-	fx := &benchFixture{db: db, vectors: make([][]float32, n)}
+	fx := &benchFixture{db: db, vectors: make([][]float32, n), vocab: vocab}
 	for i := range fx.vectors {
 		fx.vectors[i] = vector(gen)
 	}
@@ -399,4 +434,53 @@ SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk
 		})
 	}
 	return fx
+}
+
+// loadBenchExamples adds n examples to fx's database, labelled with its
+// articles' external ids, with vectors and texts drawn as the chunks' were,
+// and builds their HNSW index after the load, as loadBenchFixture does.
+func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*benchGenerator) []float32) {
+	ctx := context.Background()
+	start := time.Now()
+	gen := newBenchGenerator(uint64(n) + 1)
+	r := gen.r
+	articles := len(fx.vectors) / benchChunksPerDoc
+
+	conn, err := fx.db.pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+	exec := func(sql string, args ...any) {
+		b.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`DROP INDEX ` + exampleVectorIndexName)
+	// A staging table for the regconfig column, as for chunks.
+	exec(`CREATE TEMP TABLE example_load (seq integer, content_key bytea, text text, article_id text, embedding vector)`)
+	now := time.Now()
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"example_load"},
+		[]string{"seq", "content_key", "text", "article_id", "embedding"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			label := ""
+			if i%10 != 0 { // one in ten is a handoff, as in support history
+				label = fmt.Sprintf("bench:%d", r.IntN(articles))
+			}
+			return []any{i, exampleKey("bench", label, fmt.Sprint(i)), syntheticText(r, fx.vocab, 6+r.IntN(7)), label,
+				pgvector.NewVector(vector(gen))}, nil
+		}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec(`INSERT INTO examples (content_key, text, article_id, source, language, ts_config, embedding, created_at)
+SELECT content_key, text, article_id, 'bench', 'en', 'english', embedding, $1 FROM example_load ORDER BY seq`, now)
+	exec(`DROP TABLE example_load`)
+	loaded := time.Since(start)
+	exec(`SET maintenance_work_mem = '1GB'`)
+	exec(createExampleVectorIndex)
+	exec(`RESET maintenance_work_mem`)
+	exec(`VACUUM ANALYZE examples`)
+	b.Logf("%d examples: loaded in %v, HNSW index built in %v", n, loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
 }

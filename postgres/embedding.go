@@ -13,7 +13,7 @@ import (
 )
 
 // embeddingSpaceLockKey serialises changes of the embedding space, which
-// alter the chunks table, across processes.
+// alter the chunks and examples tables, across processes.
 const embeddingSpaceLockKey int64 = 0x72656c6169730002 // "relais" 0002
 
 // maxIndexedDimensions is the most dimensions pgvector's HNSW index takes
@@ -23,7 +23,10 @@ const (
 	maxDimensions        = 16000
 )
 
-const vectorIndexName = "chunks_embedding_hnsw_idx"
+const (
+	vectorIndexName        = "chunks_embedding_hnsw_idx"
+	exampleVectorIndexName = "examples_embedding_hnsw_idx"
+)
 
 // createVectorIndex builds the approximate nearest-neighbour index for
 // cosine similarity, the measure SearchChunks ranks by (embedding models
@@ -39,6 +42,13 @@ const vectorIndexName = "chunks_embedding_hnsw_idx"
 // or harder collections than a knowledge base; a larger ef_construction
 // slows every insert and rebuild for recall the query side can already buy.
 const createVectorIndex = `CREATE INDEX ` + vectorIndexName + ` ON chunks
+USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)`
+
+// createExampleVectorIndex is the same index over the examples' column,
+// which shares the chunks' space: examples are short questions like the
+// chunks of kind question, and the same settings serve them. Migration 0003
+// repeats this statement for databases that had a space before it ran.
+const createExampleVectorIndex = `CREATE INDEX ` + exampleVectorIndexName + ` ON examples
 USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)`
 
 // EmbeddingSpace returns the recorded space; relais.ErrNotFound while none is.
@@ -62,7 +72,7 @@ func validSpace(s knowledge.EmbeddingSpace) error {
 }
 
 // SetEmbeddingSpace records s when no space is recorded, giving the
-// embedding column its dimension and its index; otherwise it checks s
+// embedding columns of chunks and examples their dimension and their index; otherwise it checks s
 // against the recorded space (relais.ErrConflict on a mismatch).
 func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	if err := validSpace(s); err != nil {
@@ -106,9 +116,10 @@ func checkSpace(recorded, s knowledge.EmbeddingSpace) error {
 	return nil
 }
 
-// ResetEmbeddingSpace switches the store to s and clears every chunk's
-// embedding, in one transaction: the index is dropped, the column retyped
-// to s's dimension (every value NULL), the index rebuilt and s recorded.
+// ResetEmbeddingSpace switches the store to s and clears the embedding of
+// every chunk and every example, in one transaction: for each table the
+// index is dropped, the column retyped to s's dimension (every value NULL)
+// and the index rebuilt; s is recorded.
 func (d *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	if err := validSpace(s); err != nil {
 		return err
@@ -122,10 +133,11 @@ func (d *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace
 	return dbError(fmt.Sprintf("reset embedding space to %s/%d", s.Model, s.Dimensions), err)
 }
 
-// switchSpace records s and retypes the embedding column for it, dropping
-// every stored embedding. The space row is written first: SaveArticle
-// locks that row before it touches chunks, and taking the two locks in the
-// same order keeps a concurrent save from deadlocking with the switch.
+// switchSpace records s and retypes the embedding columns for it, dropping
+// every stored embedding. The space row is written first: SaveArticle and
+// SaveExamples lock that row before they touch their table, and taking the
+// locks in the same order keeps a concurrent save from deadlocking with the
+// switch. Chunks come before examples, the order SearchChunks reads them in.
 func (d *DB) switchSpace(ctx context.Context, tx pgx.Tx, s knowledge.EmbeddingSpace) error {
 	if _, err := tx.Exec(ctx, `
 INSERT INTO embedding_space (singleton, model, dimensions, recorded_at) VALUES (true, $1, $2, $3)
@@ -134,22 +146,31 @@ SET model = excluded.model, dimensions = excluded.dimensions, recorded_at = excl
 		s.Model, s.Dimensions, d.now()); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+vectorIndexName); err != nil {
-		return err
-	}
-	// A type modifier cannot be a bind parameter; Dimensions is a
-	// validated int, so formatting it in is safe.
-	if _, err := tx.Exec(ctx, fmt.Sprintf(
-		`ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(%d) USING NULL`, s.Dimensions)); err != nil {
-		return err
+	for _, t := range []struct{ table, index, create string }{
+		{"chunks", vectorIndexName, createVectorIndex},
+		{"examples", exampleVectorIndexName, createExampleVectorIndex},
+	} {
+		if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+t.index); err != nil {
+			return err
+		}
+		// A type modifier cannot be a bind parameter; Dimensions is a
+		// validated int, so formatting it in is safe.
+		if _, err := tx.Exec(ctx, fmt.Sprintf(
+			`ALTER TABLE %s ALTER COLUMN embedding TYPE vector(%d) USING NULL`, t.table, s.Dimensions)); err != nil {
+			return err
+		}
+		if s.Dimensions > maxIndexedDimensions {
+			continue
+		}
+		if _, err := tx.Exec(ctx, t.create); err != nil {
+			return err
+		}
 	}
 	if s.Dimensions > maxIndexedDimensions {
-		d.logger.WarnContext(ctx, "embedding dimension is too large for an HNSW index: vector search will scan every chunk",
+		d.logger.WarnContext(ctx, "embedding dimension is too large for an HNSW index: vector search will scan every chunk and example",
 			"model", s.Model, "dimensions", s.Dimensions, "max_indexed", maxIndexedDimensions)
-		return nil
 	}
-	_, err := tx.Exec(ctx, createVectorIndex)
-	return err
+	return nil
 }
 
 // ChunksMissingEmbedding returns up to limit chunks without an embedding,

@@ -58,23 +58,16 @@ WHERE embedding IS NOT NULL
 ORDER BY embedding <=> $1
 LIMIT $2`
 
-// textSearch ranks the chunks that contain any of the terms $2 (quoted for
-// to_tsquery), stemmed by the query language's configuration $1, or, for
-// chunks indexed without stemming, as written ('simple'). Terms that are
-// stop words in the query language are left out of the 'simple' side, or
-// "how do I" would match every unstemmed chunk.
+// textQuery builds, as the one-row relation q, the tsquery matching any of
+// the terms $2 (quoted for to_tsquery), stemmed by the query language's
+// configuration $1, or, for rows indexed without stemming, as written
+// ('simple'). Terms that are stop words in the query language are left out
+// of the 'simple' side, or "how do I" would match every unstemmed row.
 //
-// The rank is ts_rank, not ts_rank_cd: on an OR query every occurrence of
-// any term is a cover of its own for ts_rank_cd, so a passage repeating one
-// term outranks one holding every term; ts_rank gives repeats diminishing
-// weight and rewards covering more of the question.
-//
-// OFFSET 0 keeps the query a one-row subquery: built once, then used as the
+// OFFSET 0 keeps it a one-row subquery: built once, then used as the
 // parameter of the GIN index scan, instead of being rebuilt for every row
 // that ts_rank scores.
-const textSearch = `
-SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
-FROM (
+const textQuery = `(
     SELECT to_tsquery(l.cfg, array_to_string($2::text[], ' | '))
         || coalesce(to_tsquery('simple', (
                SELECT string_agg(t, ' | ') FROM unnest($2::text[]) AS t
@@ -82,14 +75,46 @@ FROM (
            )), ''::tsquery) AS query
     FROM (SELECT $1::regconfig AS cfg) AS l
     OFFSET 0
-) AS q
+) AS q`
+
+// textSearch ranks the chunks that match textQuery.
+//
+// The rank is ts_rank, not ts_rank_cd: on an OR query every occurrence of
+// any term is a cover of its own for ts_rank_cd, so a passage repeating one
+// term outranks one holding every term; ts_rank gives repeats diminishing
+// weight and rewards covering more of the question.
+const textSearch = `
+SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
+FROM ` + textQuery + `
 JOIN chunks AS c ON c.tsv @@ q.query
 ORDER BY score DESC, c.id
 LIMIT $3`
 
+// exampleVectorSearch and exampleTextSearch are vectorSearch and
+// textSearch over the examples, for the same reasons written the same way.
+const (
+	exampleVectorSearch = `
+SELECT id, article_id, text, 1 - (embedding <=> $1) AS score
+FROM examples
+WHERE embedding IS NOT NULL
+ORDER BY embedding <=> $1
+LIMIT $2`
+
+	exampleTextSearch = `
+SELECT e.id, e.article_id, e.text, ts_rank(e.tsv, q.query)::float8 AS score
+FROM ` + textQuery + `
+JOIN examples AS e ON e.tsv @@ q.query
+ORDER BY score DESC, e.id
+LIMIT $3`
+)
+
 // SearchChunks runs the vector and the full-text ranking of q in one round
-// trip. A query vector of the wrong dimension is relais.ErrInvalid, and so is
-// a negative Limit or one over 1000; 0 means 50.
+// trip, and with q.ExampleLimit > 0 the same two over the examples, in that
+// round trip too. A query vector of the wrong dimension is
+// relais.ErrInvalid, and so is a negative Limit or ExampleLimit, or one over
+// 1000; Limit 0 means 50, ExampleLimit 0 no example lists. An example whose
+// article was removed keeps its label in the results: the caller decides
+// what an unknown article means.
 func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	var res knowledge.ChunkResults
 	limit := q.Limit
@@ -98,6 +123,9 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 		limit = defaultSearchLimit
 	case limit < 0 || limit > maxSearchLimit:
 		return res, fmt.Errorf("search chunks: limit %d, want 1 to %d: %w", q.Limit, maxSearchLimit, relais.ErrInvalid)
+	}
+	if q.ExampleLimit < 0 || q.ExampleLimit > maxSearchLimit {
+		return res, fmt.Errorf("search chunks: example limit %d, want 0 to %d: %w", q.ExampleLimit, maxSearchLimit, relais.ErrInvalid)
 	}
 	terms := queryTerms(q.Text)
 	if len(q.Vector) == 0 && len(terms) == 0 {
@@ -116,7 +144,7 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	// slower on a large store. Planning each search afresh costs a fraction
 	// of a millisecond.
 	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
-		strconv.Itoa(max(searchEfSearch, limit)))
+		strconv.Itoa(max(searchEfSearch, limit, q.ExampleLimit)))
 	if len(q.Vector) > 0 {
 		b.Queue(vectorSearch, pgvector.NewVector(q.Vector), limit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -128,6 +156,20 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 		b.Queue(textSearch, knowledge.TextSearchConfig(q.Language), terms, limit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.Text, err = pgx.CollectRows(rows, scanMatch)
+			return err
+		})
+	}
+	if q.ExampleLimit > 0 && len(q.Vector) > 0 {
+		b.Queue(exampleVectorSearch, pgvector.NewVector(q.Vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
+			var err error
+			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
+			return err
+		})
+	}
+	if q.ExampleLimit > 0 && len(terms) > 0 {
+		b.Queue(exampleTextSearch, knowledge.TextSearchConfig(q.Language), terms, q.ExampleLimit).Query(func(rows pgx.Rows) error {
+			var err error
+			res.ExampleText, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err
 		})
 	}
@@ -143,6 +185,12 @@ func scanMatch(row pgx.CollectableRow) (knowledge.ChunkMatch, error) {
 	var kind string
 	err := row.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score)
 	m.Kind = knowledge.ChunkKind(kind)
+	return m, err
+}
+
+func scanExampleMatch(row pgx.CollectableRow) (knowledge.ExampleMatch, error) {
+	var m knowledge.ExampleMatch
+	err := row.Scan(&m.ExampleID, &m.ArticleID, &m.Text, &m.Score)
 	return m, err
 }
 

@@ -390,10 +390,17 @@ func (db *DB) Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, e
 // another dimension than the space is relais.ErrInvalid. One tokenizer serves
 // every language (see the FTS5 table's migration); q.Language only chooses
 // the stop words left out of the query.
+//
+// With q.ExampleLimit > 0 it ranks the examples the same two ways, at most
+// q.ExampleLimit each, from the same vector snapshot as the chunks. An
+// example whose article was removed keeps its label in the results: the
+// caller decides what an unknown article means. A negative Limit or
+// ExampleLimit is relais.ErrInvalid.
 func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	const op = "search chunks"
-	if q.Limit < 0 {
-		return knowledge.ChunkResults{}, fmt.Errorf("%s: negative limit %d: %w", op, q.Limit, relais.ErrInvalid)
+	if q.Limit < 0 || q.ExampleLimit < 0 {
+		return knowledge.ChunkResults{}, fmt.Errorf("%s: limit %d, example limit %d: must not be negative: %w",
+			op, q.Limit, q.ExampleLimit, relais.ErrInvalid)
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -401,11 +408,9 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	}
 	var res knowledge.ChunkResults
 	if len(q.Vector) > 0 {
-		matches, err := db.searchVector(ctx, q.Vector, limit)
-		if err != nil {
+		if err := db.searchVectors(ctx, q.Vector, limit, q.ExampleLimit, &res); err != nil {
 			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 		}
-		res.Vector = matches
 	}
 	if match := ftsQuery(q.Text, q.Language); match != "" {
 		matches, err := db.searchText(ctx, match, limit)
@@ -413,26 +418,45 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 		}
 		res.Text = matches
+		if q.ExampleLimit > 0 {
+			if res.ExampleText, err = db.searchExampleText(ctx, match, q.ExampleLimit); err != nil {
+				return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+			}
+		}
 	}
 	return res, nil
 }
 
-func (db *DB) searchVector(ctx context.Context, v []float32, limit int) ([]knowledge.ChunkMatch, error) {
+// searchVectors fills the vector lists of res, the examples' when
+// exampleLimit > 0.
+func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, res *knowledge.ChunkResults) error {
 	snap, err := db.vectors.current(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if snap.dims == 0 {
-		return nil, nil
+		return nil
 	}
 	if err := checkVector(v, snap.dims); err != nil {
-		return nil, fmt.Errorf("query vector: %w", err)
+		return fmt.Errorf("query vector: %w", err)
 	}
-	matches := snap.search(v, limit)
+	if res.Vector, err = db.chunkTexts(ctx, snap.search(v, limit)); err != nil {
+		return err
+	}
+	if exampleLimit > 0 {
+		if res.ExampleVector, err = db.exampleLabels(ctx, snap.searchExamples(v, exampleLimit)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkTexts fills in the texts of the vector matches: texts are not kept
+// in memory, and only the winners' are needed.
+func (db *DB) chunkTexts(ctx context.Context, matches []knowledge.ChunkMatch) ([]knowledge.ChunkMatch, error) {
 	if len(matches) == 0 {
 		return nil, nil
 	}
-	// Texts are not kept in memory: only the winners' are needed.
 	ids := make([]int64, len(matches))
 	for i, m := range matches {
 		ids[i] = m.ChunkID
@@ -640,8 +664,8 @@ func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace)
 }
 
 // ResetEmbeddingSpace records s as the space, whatever was recorded, and
-// clears every chunk's embedding in the same transaction, so vectors of two
-// models never sit side by side.
+// clears the embedding of every chunk and every example in the same
+// transaction, so vectors of two models never sit side by side.
 func (db *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	op := fmt.Sprintf("reset embedding space to %s/%d", s.Model, s.Dimensions)
 	if err := checkSpace(s); err != nil {
@@ -654,7 +678,10 @@ func (db *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpac
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL")
+		if _, err := tx.ExecContext(ctx, "UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE examples SET embedding = NULL WHERE embedding IS NOT NULL")
 		return err
 	})
 	if err != nil {

@@ -16,10 +16,10 @@ import (
 	"relais/knowledge"
 )
 
-// vectorIndex is the in-memory copy of every stored embedding that the exact
-// cosine scan runs over. Reading tens of megabytes of BLOBs per query would
-// dwarf the scan itself, so the copy is loaded on first use and kept until
-// the data changes.
+// vectorIndex is the in-memory copy of every stored embedding, of chunks and
+// of examples, that the exact cosine scan runs over. Reading tens of
+// megabytes of BLOBs per query would dwarf the scan itself, so the copy is
+// loaded on first use and kept until the data changes.
 //
 // Two things say the data changed. This process's own writes bump gen
 // directly. Writes by anyone else, such as relais ingest running next to
@@ -39,15 +39,45 @@ type vectorIndex struct {
 }
 
 // vectorSnapshot is an immutable, loaded index: searches scan it without a
-// lock while a newer one may be loading.
+// lock while a newer one may be loading. Chunks and examples share one
+// snapshot because they share the space and the invalidation: any write to
+// either makes both stale, and a reload reads both in one transaction, so a
+// search never ranks chunks and examples of two different states.
 type vectorSnapshot struct {
-	dims     int // 0 when no embedding space is recorded
-	ids      []int64
+	dims int // 0 when no embedding space is recorded
+	// chunks' row i is the chunk of article articles[i] and kind kinds[i].
+	chunks   vectorRows
 	articles []int64
 	kinds    []knowledge.ChunkKind
+	// examples keep only their vectors: the label and text are read for
+	// the few that win.
+	examples vectorRows
+}
+
+// vectorRows is one set of embedded rows, in id order.
+type vectorRows struct {
+	ids []int64
 	// vecs holds row i at [i*dims, (i+1)*dims), scaled to unit length at load
 	// so that a query's cosine with each row is one dot product.
 	vecs []float32
+}
+
+// add appends the row of id from its stored BLOB, and reports false (adding
+// nothing) when the BLOB has the wrong length or is a zero vector.
+func (r *vectorRows) add(id int64, blob []byte, dims int) bool {
+	if len(blob) != 4*dims {
+		// Only a writer that bypassed this package can leave one; a
+		// search should not fail for the rest of the knowledge base.
+		return false
+	}
+	row := len(r.vecs)
+	r.vecs = appendVector(r.vecs, blob)
+	if !normalise(r.vecs[row:]) {
+		r.vecs = r.vecs[:row] // a zero vector has no direction to compare
+		return false
+	}
+	r.ids = append(r.ids, id)
+	return true
 }
 
 func newVectorIndex(conn *sql.Conn, logger *slog.Logger) *vectorIndex {
@@ -97,7 +127,7 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	// at worst loaded twice.
 	x.snap, x.snapGen, x.version = snap, gen, v
 	x.logger.DebugContext(ctx, "sqlite: vector index loaded",
-		"chunks", len(snap.ids), "dimensions", snap.dims, "took", time.Since(start))
+		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
 	return snap, nil
 }
 
@@ -111,9 +141,9 @@ func dataVersion(ctx context.Context, q interface {
 	return v, nil
 }
 
-// loadVectors reads the embedding space and every embedding in one read
-// transaction, so the data version, the dimension and the vectors describe
-// the same state of the file.
+// loadVectors reads the embedding space and every embedding, of chunks and
+// of examples, in one read transaction, so the data version, the dimension
+// and the vectors describe the same state of the file.
 func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *vectorSnapshot, _ int64, err error) {
 	const op = "vector index: load"
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -139,49 +169,54 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 	if err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").Scan(&n); err != nil {
+	var chunks, examples int
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM chunks WHERE embedding IS NOT NULL),
+		(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)`).Scan(&chunks, &examples); err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	snap.ids = make([]int64, 0, n)
-	snap.articles = make([]int64, 0, n)
-	snap.kinds = make([]knowledge.ChunkKind, 0, n)
-	snap.vecs = make([]float32, 0, n*snap.dims)
+	snap.chunks = vectorRows{ids: make([]int64, 0, chunks), vecs: make([]float32, 0, chunks*snap.dims)}
+	snap.articles = make([]int64, 0, chunks)
+	snap.kinds = make([]knowledge.ChunkKind, 0, chunks)
+	snap.examples = vectorRows{ids: make([]int64, 0, examples), vecs: make([]float32, 0, examples*snap.dims)}
 
-	rows, err := tx.QueryContext(ctx,
-		"SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
+	var skipped int
+	err = scanRows(ctx, tx, "SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id",
+		func(rows *sql.Rows) error {
+			var (
+				id, article int64
+				kind        string
+				blob        []byte
+			)
+			if err := rows.Scan(&id, &article, &kind, &blob); err != nil {
+				return err
+			}
+			if !snap.chunks.add(id, blob, snap.dims) {
+				skipped++
+				return nil
+			}
+			snap.articles = append(snap.articles, article)
+			snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
+			return nil
+		})
 	if err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	defer rows.Close()
-	var skipped int
-	for rows.Next() {
-		var (
-			id, article int64
-			kind        string
-			blob        []byte
-		)
-		if err := rows.Scan(&id, &article, &kind, &blob); err != nil {
-			return nil, 0, wrapErr(op, err)
-		}
-		if len(blob) != 4*snap.dims {
-			// Only a writer that bypassed this package can leave one; a
-			// search should not fail for the rest of the knowledge base.
-			skipped++
-			continue
-		}
-		row := len(snap.vecs)
-		snap.vecs = appendVector(snap.vecs, blob)
-		if !normalise(snap.vecs[row:]) {
-			snap.vecs = snap.vecs[:row] // a zero vector has no direction to compare
-			skipped++
-			continue
-		}
-		snap.ids = append(snap.ids, id)
-		snap.articles = append(snap.articles, article)
-		snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
-	}
-	if err := rows.Err(); err != nil {
+	err = scanRows(ctx, tx, "SELECT id, embedding FROM examples WHERE embedding IS NOT NULL ORDER BY id",
+		func(rows *sql.Rows) error {
+			var (
+				id   int64
+				blob []byte
+			)
+			if err := rows.Scan(&id, &blob); err != nil {
+				return err
+			}
+			if !snap.examples.add(id, blob, snap.dims) {
+				skipped++
+			}
+			return nil
+		})
+	if err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
 	if skipped > 0 {
@@ -191,35 +226,71 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 	return snap, v, nil
 }
 
-// search returns the limit rows most similar to q by cosine, best first.
+// scanRows runs query in tx and calls fn for each row.
+func scanRows(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// search returns the limit chunks most similar to q by cosine, best first.
 // The caller has checked that len(q) == s.dims.
 func (s *vectorSnapshot) search(q []float32, limit int) []knowledge.ChunkMatch {
-	if limit <= 0 || len(s.ids) == 0 {
-		return nil
-	}
-	qn := norm(q)
-	if qn == 0 {
-		return nil
-	}
-	h := topN{limit: limit}
-	d := s.dims
-	for i := range s.ids {
-		h.offer(i, float64(dot(q, s.vecs[i*d:(i+1)*d:(i+1)*d])))
-	}
-	best := h.sorted()
+	best, qn := s.chunks.nearest(q, s.dims, limit)
 	out := make([]knowledge.ChunkMatch, len(best))
 	for i, e := range best {
 		out[i] = knowledge.ChunkMatch{
-			ChunkID:   s.ids[e.row],
+			ChunkID:   s.chunks.ids[e.row],
 			ArticleID: s.articles[e.row],
 			Kind:      s.kinds[e.row],
-			// Rows are unit length; dividing by the query's norm makes it
-			// the cosine whatever the embedder did. Clamped because float
-			// rounding can step just outside [-1, 1].
-			Score: max(-1, min(1, e.score/qn)),
+			Score:     cosine(e.score, qn),
 		}
 	}
 	return out
+}
+
+// searchExamples is search over the examples; the matches carry no label
+// or text yet.
+func (s *vectorSnapshot) searchExamples(q []float32, limit int) []knowledge.ExampleMatch {
+	best, qn := s.examples.nearest(q, s.dims, limit)
+	out := make([]knowledge.ExampleMatch, len(best))
+	for i, e := range best {
+		out[i] = knowledge.ExampleMatch{ExampleID: s.examples.ids[e.row], Score: cosine(e.score, qn)}
+	}
+	return out
+}
+
+// nearest returns the limit rows with the largest dot product with q, best
+// first, and q's norm; none for a zero query, which has no direction.
+func (r *vectorRows) nearest(q []float32, dims, limit int) ([]scored, float64) {
+	if limit <= 0 || len(r.ids) == 0 {
+		return nil, 0
+	}
+	qn := norm(q)
+	if qn == 0 {
+		return nil, 0
+	}
+	h := topN{limit: limit}
+	for i := range r.ids {
+		h.offer(i, float64(dot(q, r.vecs[i*dims:(i+1)*dims:(i+1)*dims])))
+	}
+	return h.sorted(), qn
+}
+
+// cosine turns a row's dot product with the query into their cosine: rows
+// are unit length, so dividing by the query's norm is enough, whatever the
+// embedder did. Clamped because float rounding can step just outside
+// [-1, 1].
+func cosine(dot, queryNorm float64) float64 {
+	return max(-1, min(1, dot/queryNorm))
 }
 
 // dot is the inner loop of every search: four accumulators let the CPU
@@ -276,7 +347,7 @@ type scored struct {
 }
 
 // worse orders the heap: lower score first; on a tie the later row (higher
-// chunk id) counts as worse so results are deterministic.
+// id) counts as worse so results are deterministic.
 func worse(a, b scored) bool {
 	if a.score != b.score {
 		return a.score < b.score
@@ -327,8 +398,8 @@ func (t *topN) down(i int) {
 	}
 }
 
-// sorted empties the heap, best first. Rows are in chunk id order, so the
-// row tie-break is the chunk id tie-break.
+// sorted empties the heap, best first. Rows are in id order, so the row
+// tie-break is the id tie-break.
 func (t *topN) sorted() []scored {
 	out := make([]scored, len(t.heap))
 	for i := len(out) - 1; i >= 0; i-- {

@@ -29,6 +29,10 @@
 //
 // Every subtest opens its own store, so the open function must return an
 // empty store that nothing else uses; it should register its own cleanup.
+//
+// A store that also implements knowledge.ExampleStore runs RunExamples as
+// well (examples.go): the two suites are separate because knowledge.Store
+// does not require examples.
 package storetest
 
 import (

@@ -1,0 +1,323 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"relais"
+	"relais/knowledge"
+)
+
+var _ knowledge.ExampleStore = (*DB)(nil)
+
+// exampleKey is the identity SaveExamples deduplicates on: source, label and
+// text (already trimmed). Each field is length-prefixed so that no choice of
+// fields can run into the next one and collide with another triple.
+func exampleKey(source, articleID, text string) []byte {
+	h := sha256.New()
+	for _, s := range []string{source, articleID, text} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	return h.Sum(nil)
+}
+
+// insertExamples stores a batch in one statement; WITH ORDINALITY keeps ids
+// in the order of the batch, so paging by id reads examples back as they
+// came. ON CONFLICT DO NOTHING skips both stored duplicates and repeats
+// within the batch, and the row count is then the number of new examples.
+const insertExamples = `
+INSERT INTO examples (content_key, text, article_id, source, language, ts_config, embedding, created_at)
+SELECT u.content_key, u.text, u.article_id, u.source, u.language, u.ts_config::regconfig, u.embedding, $8
+FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::vector[])
+    WITH ORDINALITY AS u (content_key, text, article_id, source, language, ts_config, embedding, ord)
+ORDER BY u.ord
+ON CONFLICT (content_key) DO NOTHING`
+
+// SaveExamples stores the examples that are new, all in one transaction, and
+// returns how many were. Text is stored trimmed of surrounding space; an
+// example whose source, label and trimmed text are already stored (or repeat
+// an earlier one of the batch) is skipped, whatever its embedding. An empty
+// text or source is relais.ErrInvalid (a source is how DeleteExamples finds
+// them again), and so is an embedding while no space is recorded or of
+// another dimension than the space's; a rejected batch stores nothing.
+// Examples without an embedding are stored for ExamplesMissingEmbedding.
+func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error) {
+	op := fmt.Sprintf("save %d examples", len(examples))
+	if len(examples) == 0 {
+		return 0, nil
+	}
+	n := len(examples)
+	// One array per column, for unnest.
+	keys := make([][]byte, n)
+	texts, labels, sources := make([]string, n), make([]string, n), make([]string, n)
+	langs, tsConfigs := make([]string, n), make([]string, n)
+	vectors := make([]*pgvector.Vector, n) // nil elements are NULL: not embedded yet
+	embedded := false
+	for i, e := range examples {
+		text := strings.TrimSpace(e.Text)
+		if text == "" {
+			return 0, fmt.Errorf("%s: example %d: empty text: %w", op, i, relais.ErrInvalid)
+		}
+		if e.Source == "" {
+			return 0, fmt.Errorf("%s: example %d: empty source: %w", op, i, relais.ErrInvalid)
+		}
+		keys[i] = exampleKey(e.Source, e.ArticleID, text)
+		texts[i], labels[i], sources[i], langs[i] = text, e.ArticleID, e.Source, e.Language
+		tsConfigs[i] = knowledge.TextSearchConfig(e.Language)
+		if e.Embedding != nil {
+			v := pgvector.NewVector(e.Embedding)
+			vectors[i] = &v
+			embedded = true
+		}
+	}
+	var inserted int64
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if embedded {
+			dims, err := lockedDimensions(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for i, e := range examples {
+				if e.Embedding != nil && len(e.Embedding) != dims {
+					return fmt.Errorf("example %d: embedding has %d dimensions, the store's space %d: %w",
+						i, len(e.Embedding), dims, relais.ErrInvalid)
+				}
+			}
+		}
+		tag, err := tx.Exec(ctx, insertExamples, keys, texts, labels, sources, langs, tsConfigs, vectors, d.now())
+		inserted = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, dbError(op, err)
+	}
+	return int(inserted), nil
+}
+
+// DeleteExamples removes every example of source and returns how many. An
+// empty source is relais.ErrInvalid, as for PruneSource: no call may delete
+// every source's history by leaving the name out.
+func (d *DB) DeleteExamples(ctx context.Context, source string) (int, error) {
+	if source == "" {
+		return 0, fmt.Errorf("delete examples: empty source: %w", relais.ErrInvalid)
+	}
+	tag, err := d.pool.Exec(ctx, `DELETE FROM examples WHERE source = $1`, source)
+	if err != nil {
+		return 0, dbError(fmt.Sprintf("delete examples of %q", source), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Examples returns up to limit examples with id > afterID, by id, with their
+// embeddings (nil for those still missing one). A limit <= 0 is
+// relais.ErrInvalid.
+func (d *DB) Examples(ctx context.Context, afterID int64, limit int) ([]knowledge.Example, error) {
+	op := fmt.Sprintf("examples after %d", afterID)
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: limit %d: %w", op, limit, relais.ErrInvalid)
+	}
+	rows, err := d.pool.Query(ctx, `
+SELECT id, text, article_id, source, language, created_at, embedding
+FROM examples WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	examples, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (knowledge.Example, error) {
+		var e knowledge.Example
+		var v *pgvector.Vector
+		err := row.Scan(&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &e.CreatedAt, &v)
+		if v != nil {
+			e.Embedding = v.Slice()
+		}
+		return e, err
+	})
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return examples, nil
+}
+
+// CountExamples counts the stored examples.
+func (d *DB) CountExamples(ctx context.Context) (int, error) {
+	var n int
+	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM examples`).Scan(&n); err != nil {
+		return 0, dbError("count examples", err)
+	}
+	return n, nil
+}
+
+// ExamplesMissingEmbedding returns up to limit examples without an
+// embedding, by id, with the text to embed. A limit <= 0 is
+// relais.ErrInvalid.
+func (d *DB) ExamplesMissingEmbedding(ctx context.Context, limit int) ([]knowledge.Example, error) {
+	const op = "examples missing an embedding"
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: limit %d: %w", op, limit, relais.ErrInvalid)
+	}
+	rows, err := d.pool.Query(ctx, `
+SELECT id, text, article_id, source, language, created_at
+FROM examples WHERE embedding IS NULL ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	examples, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (knowledge.Example, error) {
+		var e knowledge.Example
+		err := row.Scan(&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &e.CreatedAt)
+		return e, err
+	})
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return examples, nil
+}
+
+// SetExampleEmbeddings stores the embeddings of existing examples, by id,
+// all or none: a nil or wrongly sized embedding, or any while no space is
+// recorded, is relais.ErrInvalid; an unknown id relais.ErrNotFound.
+func (d *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error {
+	if len(examples) == 0 {
+		return nil
+	}
+	op := fmt.Sprintf("set embeddings of %d examples", len(examples))
+	ids := make([]int64, len(examples))
+	vectors := make([]pgvector.Vector, len(examples))
+	distinct := make(map[int64]bool, len(examples))
+	for i, e := range examples {
+		if e.Embedding == nil {
+			return fmt.Errorf("%s: example %d has no embedding: %w", op, e.ID, relais.ErrInvalid)
+		}
+		ids[i], vectors[i] = e.ID, pgvector.NewVector(e.Embedding)
+		distinct[e.ID] = true
+	}
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		dims, err := lockedDimensions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, e := range examples {
+			if len(e.Embedding) != dims {
+				return fmt.Errorf("example %d: embedding has %d dimensions, the store's space %d: %w",
+					e.ID, len(e.Embedding), dims, relais.ErrInvalid)
+			}
+		}
+		tag, err := tx.Exec(ctx, `
+UPDATE examples AS e SET embedding = u.embedding
+FROM unnest($1::bigint[], $2::vector[]) AS u (id, embedding)
+WHERE e.id = u.id`, ids, vectors)
+		if err != nil {
+			return err
+		}
+		if n := tag.RowsAffected(); n != int64(len(distinct)) {
+			return fmt.Errorf("%d of the %d examples do not exist: %w", int64(len(distinct))-n, len(distinct), relais.ErrNotFound)
+		}
+		return nil
+	})
+	return dbError(op, err)
+}
+
+// SaveCalibration records c as the current calibration; earlier ones stay
+// as history. CreatedAt is the store's clock, whatever c says. A number that
+// is not finite, in the rates or in Model, and a negative count are
+// relais.ErrInvalid.
+func (d *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error {
+	const op = "save calibration"
+	if err := validCalibration(c); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	model, err := encodeModel(c.Model)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	_, err = d.pool.Exec(ctx, `
+INSERT INTO calibrations (threshold, max_wrong_rate, samples, examples, estimated_resolution,
+                          estimated_wrong_rate, model, method, embedding_model, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.Threshold, c.MaxWrongRate, c.Samples, c.Examples, c.EstimatedResolution, c.EstimatedWrongRate,
+		model, c.Method, c.EmbeddingModel, d.now())
+	return dbError(op, err)
+}
+
+// Calibration returns the calibration saved last; relais.ErrNotFound if
+// none was.
+func (d *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
+	var (
+		c     knowledge.Calibration
+		model []byte
+	)
+	// The newest by id, not by created_at: the last one saved wins even if
+	// the clock stepped back in between.
+	err := d.pool.QueryRow(ctx, `
+SELECT threshold, max_wrong_rate, samples, examples, estimated_resolution, estimated_wrong_rate,
+       model, method, embedding_model, created_at
+FROM calibrations ORDER BY id DESC LIMIT 1`).
+		Scan(&c.Threshold, &c.MaxWrongRate, &c.Samples, &c.Examples, &c.EstimatedResolution, &c.EstimatedWrongRate,
+			&model, &c.Method, &c.EmbeddingModel, &c.CreatedAt)
+	if err != nil {
+		return knowledge.Calibration{}, dbError("current calibration", err)
+	}
+	if c.Model, err = decodeModel(model); err != nil {
+		return knowledge.Calibration{}, fmt.Errorf("current calibration: model: %w", err)
+	}
+	return c, nil
+}
+
+// validCalibration rejects what the store could not give back as it was
+// given: JSON has no NaN or infinity, and a count below zero means a bug
+// upstream.
+func validCalibration(c knowledge.Calibration) error {
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{
+		{"threshold", c.Threshold}, {"max wrong rate", c.MaxWrongRate},
+		{"estimated resolution", c.EstimatedResolution}, {"estimated wrong rate", c.EstimatedWrongRate},
+	} {
+		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
+			return fmt.Errorf("%s is %v: %w", f.name, f.x, relais.ErrInvalid)
+		}
+	}
+	for name, x := range c.Model {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
+		}
+	}
+	if c.Samples < 0 || c.Examples < 0 {
+		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// encodeModel writes the parameters as a JSON object, {} when there are
+// none, so the column always holds an object.
+func encodeModel(m map[string]float64) ([]byte, error) {
+	if len(m) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
+	}
+	return b, nil
+}
+
+// decodeModel returns nil for an empty object, so a calibration saved with
+// a nil or an empty Model reads back the same.
+func decodeModel(b []byte) (map[string]float64, error) {
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
+}

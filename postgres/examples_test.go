@@ -1,0 +1,219 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pgvector/pgvector-go"
+
+	"relais"
+	"relais/internal/testdb"
+	"relais/knowledge"
+	"relais/knowledge/storetest"
+)
+
+func TestExampleStoreContract(t *testing.T) {
+	storetest.RunExamples(t, func(t *testing.T) storetest.StoreWithExamples { return openDB(t) })
+}
+
+// exampleColumnAndIndex is columnAndIndex for the examples table.
+func exampleColumnAndIndex(t *testing.T, db *DB) (column, index string) {
+	t.Helper()
+	err := db.pool.QueryRow(t.Context(), `
+SELECT format_type(a.atttypid, a.atttypmod),
+       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
+FROM pg_attribute a
+WHERE a.attrelid = 'examples'::regclass AND a.attname = 'embedding'`, exampleVectorIndexName).Scan(&column, &index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return column, index
+}
+
+func TestExampleEmbeddingColumnFollowsTheSpace(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	if col, idx := exampleColumnAndIndex(t, db); col != "vector" || idx != "" {
+		t.Errorf("before any space: column %s, index %q; want an untyped, unindexed vector column", col, idx)
+	}
+	for _, dims := range []int{8, 4} {
+		s := knowledge.EmbeddingSpace{Model: "m", Dimensions: dims}
+		var err error
+		if dims == 8 {
+			err = db.SetEmbeddingSpace(t.Context(), s)
+		} else {
+			err = db.ResetEmbeddingSpace(t.Context(), s)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, idx := exampleColumnAndIndex(t, db)
+		if want := fmt.Sprintf("vector(%d)", dims); col != want {
+			t.Errorf("column type = %s, want %s", col, want)
+		}
+		for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
+			if !strings.Contains(idx, want) {
+				t.Errorf("index %q lacks %s", idx, want)
+			}
+		}
+	}
+}
+
+// TestMigrationTypesExamplesOfAnExistingSpace upgrades a database that
+// recorded its space before examples existed: the new column must get the
+// dimension and the index that SetEmbeddingSpace would have given it.
+func TestMigrationTypesExamplesOfAnExistingSpace(t *testing.T) {
+	t.Parallel()
+	ms, err := embeddedMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migration) bool { return m.name == "examples" })
+	if i < 0 {
+		t.Fatal("no examples migration")
+	}
+	examples := ms[i]
+	before := slices.Delete(slices.Clone(ms), i, i+1)
+
+	url := testdb.NewDatabase(t)
+	conn := connect(t, url)
+	if err := runMigrations(t.Context(), conn, before, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `
+INSERT INTO embedding_space (model, dimensions, recorded_at) VALUES ('m', 8, now());
+ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(8);
+`+createVectorIndex); err != nil {
+		t.Fatal(err)
+	}
+	if err := runMigrations(t.Context(), conn, []migration{examples}, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	var col, idx string
+	err = conn.QueryRow(t.Context(), `
+SELECT format_type(a.atttypid, a.atttypmod),
+       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
+FROM pg_attribute a
+WHERE a.attrelid = 'examples'::regclass AND a.attname = 'embedding'`, exampleVectorIndexName).Scan(&col, &idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if col != "vector(8)" || !strings.Contains(idx, "USING hnsw") || !strings.Contains(idx, "vector_cosine_ops") {
+		t.Errorf("after the migration: column %s, index %q; want vector(8) with the HNSW cosine index", col, idx)
+	}
+}
+
+func TestExampleSearchUsesIndexes(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	if err := db.SetEmbeddingSpace(t.Context(), knowledge.EmbeddingSpace{Model: "m", Dimensions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SaveExamples(t.Context(), []knowledge.Example{
+		{Text: "where is my parcel", ArticleID: "a", Source: "s", Language: knowledge.English, Embedding: []float32{1, 0, 0}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if plan := explain(t, db, exampleVectorSearch, pgvector.NewVector([]float32{1, 0, 0}), 10); !strings.Contains(plan, exampleVectorIndexName) {
+		t.Errorf("example vector search does not use the HNSW index:\n%s", plan)
+	}
+	if plan := explain(t, db, exampleTextSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "examples_tsv_idx") {
+		t.Errorf("example text search does not use the GIN index:\n%s", plan)
+	}
+}
+
+func TestExampleLimitBounds(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	_, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Text: "x", ExampleLimit: maxSearchLimit + 1})
+	if !errors.Is(err, relais.ErrInvalid) {
+		t.Errorf("SearchChunks with ExampleLimit %d: %v, want relais.ErrInvalid", maxSearchLimit+1, err)
+	}
+}
+
+// TestLongExampleText stores an example far over the 2.7 kB a B-tree entry
+// may hold: the dedupe key is a hash so that such text fits.
+func TestLongExampleText(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	long := strings.Repeat("my parcel never arrived and nobody answers ", 400)
+	for range 2 {
+		if _, err := db.SaveExamples(t.Context(), []knowledge.Example{{Text: long, ArticleID: "a", Source: "s"}}); err != nil {
+			t.Fatalf("SaveExamples of %d bytes: %v", len(long), err)
+		}
+	}
+	if n, err := db.CountExamples(t.Context()); err != nil || n != 1 {
+		t.Errorf("CountExamples = %d, %v; want 1", n, err)
+	}
+}
+
+// TestCalibrationNewestByID pins why Calibration orders by id: a clock that
+// steps back must not bring an older calibration back.
+func TestCalibrationNewestByID(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return clock }
+	if err := db.SaveCalibration(t.Context(), knowledge.Calibration{Method: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(-time.Hour)
+	if err := db.SaveCalibration(t.Context(), knowledge.Calibration{Method: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Calibration(t.Context())
+	if err != nil || c.Method != "second" || !c.CreatedAt.Equal(clock) {
+		t.Errorf("Calibration = %+v, %v; want the second, created at %v", c, err, clock)
+	}
+}
+
+// TestSaveExamplesDuringReset saves examples while the space is reset, for
+// the lock order between SaveExamples and switchSpace: every save either
+// lands before the reset (and loses its embedding) or after it (and is
+// rejected for the old dimension); none deadlocks.
+func TestSaveExamplesDuringReset(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ctx := t.Context()
+	if err := db.SetEmbeddingSpace(ctx, knowledge.EmbeddingSpace{Model: "m", Dimensions: 8}); err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, 8)
+	v[0] = 1
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 10 {
+				_, err := db.SaveExamples(ctx, []knowledge.Example{{Text: fmt.Sprintf("q%d-%d", i, j), ArticleID: "a", Source: "s", Embedding: v}})
+				if err != nil && !errors.Is(err, relais.ErrInvalid) {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := db.ResetEmbeddingSpace(ctx, knowledge.EmbeddingSpace{Model: "m2", Dimensions: 4}); err != nil {
+			errs <- err
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	all, err := db.Examples(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Embedding != nil && len(e.Embedding) != 4 {
+			t.Errorf("example %q kept an embedding of %d dimensions across the reset", e.Text, len(e.Embedding))
+		}
+	}
+}

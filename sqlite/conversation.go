@@ -1,0 +1,569 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite/lib"
+
+	"relais"
+	"relais/conversation"
+)
+
+var _ conversation.Store = (*DB)(nil)
+
+// Every change below runs in a write transaction on the single writer
+// connection, which begins IMMEDIATE: a rule checked at the start of one (the
+// conversation's state, whether a channel message id was seen) still holds
+// at its end, because no other writer in any process can run in between.
+// That is all the serialisation the conversation rules need here.
+
+// reopenReason is recorded on the transition of a resolved conversation the
+// customer writes to again.
+const reopenReason = "customer wrote again"
+
+const conversationColumns = `id, customer_id, channel, state, agent_id, language, awaiting_feedback, failures, created_at, updated_at`
+
+func scanConversation(r rowScanner) (conversation.Conversation, error) {
+	var (
+		c                conversation.Conversation
+		state            string
+		created, updated string
+	)
+	err := r.Scan(&c.ID, &c.CustomerID, &c.Channel, &state, &c.AgentID, &c.Language, &c.AwaitingFeedback,
+		&c.Failures, &created, &updated)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	c.State = conversation.State(state)
+	if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return conversation.Conversation{}, fmt.Errorf("conversation %d created_at: %w", c.ID, err)
+	}
+	if c.UpdatedAt, err = time.Parse(time.RFC3339Nano, updated); err != nil {
+		return conversation.Conversation{}, fmt.Errorf("conversation %d updated_at: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+const messageColumns = `m.id, m.conversation_id, m.role, m.text, coalesce(m.channel_message_id, ''), m.agent_id, m.created_at`
+
+// insertedMessageColumns are messageColumns for a RETURNING clause, where
+// SQLite accepts no table alias.
+const insertedMessageColumns = `id, conversation_id, role, text, coalesce(channel_message_id, ''), agent_id, created_at`
+
+func scanMessage(r rowScanner, extra ...any) (conversation.Message, error) {
+	var (
+		m       conversation.Message
+		role    string
+		created string
+	)
+	dest := append([]any{&m.ID, &m.ConversationID, &role, &m.Text, &m.ChannelMessageID, &m.AgentID, &created}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return conversation.Message{}, err
+	}
+	m.Role = conversation.Role(role)
+	var err error
+	if m.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return conversation.Message{}, fmt.Errorf("message %d created_at: %w", m.ID, err)
+	}
+	return m, nil
+}
+
+// channelMessageIDArg stores an empty channel message id as NULL, which the
+// unique index on channel message ids ignores.
+func channelMessageIDArg(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// The checks below are the input rules every conversation store shares;
+// conversation/storetest pins them down.
+
+func checkInbound(in conversation.Inbound) error {
+	if in.Channel == "" || in.CustomerID == "" {
+		return fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// agentAfter checks the actor of a transition to state to and returns the
+// AgentID the conversation has after it: the agent's id when an agent takes
+// it, "" otherwise.
+func agentAfter(to conversation.State, actor string) (string, error) {
+	if actor == "" {
+		return "", fmt.Errorf("empty actor: %w", relais.ErrInvalid)
+	}
+	if to != conversation.Agent {
+		return "", nil
+	}
+	id, ok := strings.CutPrefix(actor, "agent:")
+	if !ok || id == "" {
+		return "", fmt.Errorf("actor %q: an agent takes a conversation as \"agent:<id>\": %w", actor, relais.ErrInvalid)
+	}
+	return id, nil
+}
+
+func checkAppended(m conversation.Message) error {
+	switch m.Role {
+	case conversation.HumanRole:
+		if m.AgentID == "" {
+			return fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
+		}
+	case conversation.Assistant, conversation.System:
+		if m.AgentID != "" {
+			return fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
+		}
+	case conversation.Customer:
+		return fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
+	default:
+		return fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
+	}
+	return nil
+}
+
+func checkDecision(r conversation.DecisionRecord) error {
+	if r.Action == "" {
+		return fmt.Errorf("empty action: %w", relais.ErrInvalid)
+	}
+	if math.IsNaN(r.Confidence) || math.IsInf(r.Confidence, 0) {
+		return fmt.Errorf("confidence %v: %w", r.Confidence, relais.ErrInvalid)
+	}
+	if len(r.Trace) > 0 && !json.Valid(r.Trace) {
+		return fmt.Errorf("trace is not JSON: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// Receive stores an inbound customer message; see conversation.Store. An
+// empty Channel or CustomerID is relais.ErrInvalid. A ChannelMessageID that
+// another customer's message already carries on the channel is
+// relais.ErrConflict: the stored message is not the caller's to see.
+func (db *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
+	op := fmt.Sprintf("receive message on %q", in.Channel)
+	if err := checkInbound(in); err != nil {
+		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var r conversation.Received
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		r, err = receiveInTx(ctx, tx, in, db.now())
+		return err
+	})
+	if err != nil {
+		return conversation.Received{}, err
+	}
+	return r, nil
+}
+
+func receiveInTx(ctx context.Context, tx *sql.Tx, in conversation.Inbound, now time.Time) (conversation.Received, error) {
+	if in.ChannelMessageID != "" {
+		r, found, err := storedDuplicate(ctx, tx, in)
+		if found || err != nil {
+			return r, err
+		}
+	}
+
+	var (
+		c     conversation.Conversation
+		err   error
+		isNew bool
+	)
+	if in.ConversationID != 0 {
+		c, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+			WHERE id = ? AND channel = ? AND customer_id = ?`, in.ConversationID, in.Channel, in.CustomerID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return conversation.Received{}, fmt.Errorf("conversation %d is not this customer's on %q: %w",
+				in.ConversationID, in.Channel, relais.ErrNotFound)
+		}
+	} else {
+		c, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+			WHERE channel = ? AND customer_id = ? ORDER BY id DESC LIMIT 1`, in.Channel, in.CustomerID))
+		if errors.Is(err, sql.ErrNoRows) {
+			isNew = true
+			c, err = scanConversation(tx.QueryRowContext(ctx, `INSERT INTO conversations
+				(channel, customer_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+				RETURNING `+conversationColumns, in.Channel, in.CustomerID, string(conversation.Bot), formatTime(now), formatTime(now)))
+		}
+	}
+	if err != nil {
+		return conversation.Received{}, err
+	}
+
+	m, err := scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
+		(conversation_id, channel, role, text, channel_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING `+insertedMessageColumns, c.ID, in.Channel, string(conversation.Customer), in.Text,
+		channelMessageIDArg(in.ChannelMessageID), formatTime(now)))
+	if err != nil {
+		return conversation.Received{}, err
+	}
+
+	r := conversation.Received{Message: m, Conversation: c}
+	switch {
+	case c.State == conversation.Resolved:
+		r.Conversation, err = changeOwner(ctx, tx, c.ID, conversation.Resolved, conversation.Bot, "", "customer", reopenReason, now)
+		r.Reopened = true
+	case !isNew:
+		r.Conversation, err = scanConversation(tx.QueryRowContext(ctx,
+			`UPDATE conversations SET updated_at = ? WHERE id = ? RETURNING `+conversationColumns, formatTime(now), c.ID))
+	}
+	if err != nil {
+		return conversation.Received{}, err
+	}
+	return r, nil
+}
+
+// storedDuplicate looks for a stored message with in's channel message id.
+// Found, it is the caller's only if its conversation is the same customer's.
+func storedDuplicate(ctx context.Context, tx *sql.Tx, in conversation.Inbound) (conversation.Received, bool, error) {
+	var customer string
+	m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+`, c.customer_id
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.channel = ? AND m.channel_message_id = ?`, in.Channel, in.ChannelMessageID), &customer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Received{}, false, nil
+	}
+	if err != nil {
+		return conversation.Received{}, false, err
+	}
+	if customer != in.CustomerID {
+		return conversation.Received{}, true, fmt.Errorf("channel message id %q belongs to another customer's message: %w",
+			in.ChannelMessageID, relais.ErrConflict)
+	}
+	c, err := scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`,
+		m.ConversationID))
+	if err != nil {
+		return conversation.Received{}, true, err
+	}
+	return conversation.Received{Conversation: c, Message: m, Duplicate: true}, true, nil
+}
+
+// changeOwner changes a conversation's state from -> to and records the
+// transition; sql.ErrNoRows when the conversation is not in from. Entering
+// the bot state clears the bot's memory of turns from before a person took
+// over.
+func changeOwner(ctx context.Context, tx *sql.Tx, id int64, from, to conversation.State, agentID, actor, reason string,
+	now time.Time) (conversation.Conversation, error) {
+	toBot := to == conversation.Bot
+	c, err := scanConversation(tx.QueryRowContext(ctx, `UPDATE conversations SET
+			state = ?, agent_id = ?,
+			awaiting_feedback = CASE WHEN ? THEN 0 ELSE awaiting_feedback END,
+			failures = CASE WHEN ? THEN 0 ELSE failures END,
+			updated_at = ?
+		WHERE id = ? AND state = ?
+		RETURNING `+conversationColumns,
+		string(to), agentID, toBot, toBot, formatTime(now), id, string(from)))
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO transitions (conversation_id, from_state, to_state, actor, reason, at)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, string(from), string(to), actor, reason, formatTime(now))
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
+// explainUnchanged explains a guarded update that changed no row: the
+// conversation does not exist, or it is not in the state the update needed.
+func explainUnchanged(ctx context.Context, tx *sql.Tx, id int64, needed conversation.State) error {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM conversations WHERE id = ?`, id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("conversation %d: %w", id, relais.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("conversation %d is %s, not %s: %w", id, state, needed, relais.ErrConflict)
+}
+
+// Transition moves a conversation from -> to; see conversation.Store. The
+// actor must not be empty, and entering the agent state needs the actor
+// "agent:<id>", whose id becomes AgentID; leaving it clears AgentID.
+// Otherwise the error wraps relais.ErrInvalid.
+func (db *DB) Transition(ctx context.Context, id int64, from, to conversation.State, actor, reason string) (conversation.Conversation, error) {
+	op := fmt.Sprintf("move conversation %d from %s to %s", id, from, to)
+	if err := conversation.CheckTransition(from, to); err != nil {
+		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
+	}
+	agentID, err := agentAfter(to, actor)
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var c conversation.Conversation
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		c, err = changeOwner(ctx, tx, id, from, to, agentID, actor, reason, db.now())
+		if errors.Is(err, sql.ErrNoRows) {
+			return explainUnchanged(ctx, tx, id, from)
+		}
+		return err
+	})
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
+// AppendMessage stores an assistant, agent or system message; see
+// conversation.Store. A customer message (those come through Receive), an
+// unknown role, an agent message without AgentID or another message with one
+// are relais.ErrInvalid; a ChannelMessageID another message of the channel
+// carries is relais.ErrConflict.
+func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
+	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
+	if err := checkAppended(m); err != nil {
+		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var stored conversation.Message
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		now := formatTime(db.now())
+		var channel string
+		err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?
+			WHERE id = ? AND (? <> 'assistant' OR state = 'bot') RETURNING channel`,
+			now, m.ConversationID, string(m.Role)).Scan(&channel)
+		if errors.Is(err, sql.ErrNoRows) {
+			return explainUnchanged(ctx, tx, m.ConversationID, conversation.Bot)
+		}
+		if err != nil {
+			return err
+		}
+		stored, err = scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
+			(conversation_id, channel, role, text, channel_message_id, agent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			RETURNING `+insertedMessageColumns, m.ConversationID, channel, string(m.Role), m.Text,
+			channelMessageIDArg(m.ChannelMessageID), m.AgentID, now))
+		return err
+	})
+	if err != nil {
+		return conversation.Message{}, err
+	}
+	return stored, nil
+}
+
+// Conversation returns one conversation; relais.ErrNotFound if none.
+func (db *DB) Conversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	op := fmt.Sprintf("conversation %d", id)
+	c, err := scanConversation(db.reader.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
+	}
+	if err != nil {
+		return conversation.Conversation{}, wrapErr(op, err)
+	}
+	return c, nil
+}
+
+// conversationExists tells an empty list from an unknown conversation.
+// Lists are asked for far more often than they are empty, so it runs only
+// then.
+func (db *DB) conversationExists(ctx context.Context, op string, id int64) error {
+	var one int
+	err := db.reader.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, relais.ErrNotFound)
+	}
+	return wrapErr(op, err)
+}
+
+// Messages returns the last limit messages of a conversation, oldest (lowest
+// id) first. A limit below 1 is relais.ErrInvalid; an unknown conversation
+// relais.ErrNotFound.
+func (db *DB) Messages(ctx context.Context, conversationID int64, limit int) ([]conversation.Message, error) {
+	op := fmt.Sprintf("messages of conversation %d", conversationID)
+	if limit < 1 {
+		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+messageColumns+` FROM (
+		SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?
+	) m ORDER BY m.id`, conversationID, limit)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []conversation.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		if err := db.conversationExists(ctx, op, conversationID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Transitions lists a conversation's ownership changes, oldest first; a new
+// conversation has none. An unknown conversation is relais.ErrNotFound.
+func (db *DB) Transitions(ctx context.Context, id int64) ([]conversation.Transition, error) {
+	op := fmt.Sprintf("transitions of conversation %d", id)
+	rows, err := db.reader.QueryContext(ctx, `SELECT conversation_id, from_state, to_state, actor, reason, at
+		FROM transitions WHERE conversation_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []conversation.Transition{}
+	for rows.Next() {
+		var (
+			t        conversation.Transition
+			from, to string
+			at       string
+		)
+		if err := rows.Scan(&t.ConversationID, &from, &to, &t.Actor, &t.Reason, &at); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		t.From, t.To = conversation.State(from), conversation.State(to)
+		if t.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, fmt.Errorf("%s: at: %w", op, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		if err := db.conversationExists(ctx, op, id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SetBotMemory stores the assistant's memory of a conversation; see
+// conversation.Store. Negative failures are relais.ErrInvalid.
+func (db *DB) SetBotMemory(ctx context.Context, id int64, awaitingFeedback bool, failures int, lang string) error {
+	op := fmt.Sprintf("set bot memory of conversation %d", id)
+	if failures < 0 {
+		return fmt.Errorf("%s: failures %d: must not be negative: %w", op, failures, relais.ErrInvalid)
+	}
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE conversations
+			SET awaiting_feedback = ?, failures = ?, language = ?, updated_at = ?
+			WHERE id = ? AND state = 'bot'`, awaitingFeedback, failures, lang, formatTime(db.now()), id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return explainUnchanged(ctx, tx, id, conversation.Bot)
+		}
+		return nil
+	})
+}
+
+const decisionColumns = `id, conversation_id, coalesce(message_id, 0), action, reason, intent, confidence, sources, trace, created_at`
+
+func scanDecision(r rowScanner) (conversation.DecisionRecord, error) {
+	var (
+		d       conversation.DecisionRecord
+		sources string
+		trace   sql.NullString
+		created string
+	)
+	err := r.Scan(&d.ID, &d.ConversationID, &d.MessageID, &d.Action, &d.Reason, &d.Intent, &d.Confidence,
+		&sources, &trace, &created)
+	if err != nil {
+		return conversation.DecisionRecord{}, err
+	}
+	if d.Sources, err = decodeStrings(sources); err != nil {
+		return conversation.DecisionRecord{}, fmt.Errorf("decision %d sources: %w", d.ID, err)
+	}
+	if trace.Valid {
+		d.Trace = []byte(trace.String)
+	}
+	if d.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return conversation.DecisionRecord{}, fmt.Errorf("decision %d created_at: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// RecordDecision stores a decision; see conversation.Store. An empty Action,
+// a Confidence that is not a finite number or a Trace that is not JSON is
+// relais.ErrInvalid. An unknown conversation, or a MessageID (0 for none)
+// that is not a message of that conversation, is relais.ErrNotFound. The
+// trace reads back as the same bytes.
+func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord) (conversation.DecisionRecord, error) {
+	op := fmt.Sprintf("record decision on conversation %d", r.ConversationID)
+	if err := checkDecision(r); err != nil {
+		return conversation.DecisionRecord{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var messageID, trace any
+	if r.MessageID != 0 {
+		messageID = r.MessageID
+	}
+	if len(r.Trace) > 0 {
+		// As text: json_valid would read a BLOB as binary JSONB.
+		trace = string(r.Trace)
+	}
+	var stored conversation.DecisionRecord
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		stored, err = scanDecision(tx.QueryRowContext(ctx, `INSERT INTO decisions
+			(conversation_id, message_id, action, reason, intent, confidence, sources, trace, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+decisionColumns,
+			r.ConversationID, messageID, r.Action, r.Reason, r.Intent, r.Confidence, encodeStrings(r.Sources), trace,
+			formatTime(db.now())))
+		var se *sqlitedrv.Error
+		if errors.As(err, &se) && se.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY {
+			// The foreign keys are the existence checks of the conversation
+			// and of the message within it. The driver error is kept as text
+			// only: in the chain, wrapErr would add the ErrConflict that a
+			// constraint error otherwise means.
+			return fmt.Errorf("no message %d in the conversation, or no such conversation (%v): %w",
+				r.MessageID, err, relais.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return conversation.DecisionRecord{}, err
+	}
+	return stored, nil
+}
+
+// Decisions lists a conversation's decisions, oldest first; relais.ErrNotFound
+// for an unknown conversation.
+func (db *DB) Decisions(ctx context.Context, conversationID int64) ([]conversation.DecisionRecord, error) {
+	op := fmt.Sprintf("decisions of conversation %d", conversationID)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+decisionColumns+` FROM decisions
+		WHERE conversation_id = ? ORDER BY id`, conversationID)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []conversation.DecisionRecord{}
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		if err := db.conversationExists(ctx, op, conversationID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"relais/conversation"
+	conversationtest "relais/conversation/storetest"
+)
+
+func TestConversationStoreContract(t *testing.T) {
+	conversationtest.Run(t, func(t *testing.T) conversation.Store { return openTestDB(t) })
+}
+
+// The contract suite cannot set a store's clock; this checks that every
+// timestamp the conversation store writes comes from it.
+func TestConversationTimestampsUseTheClock(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	clock := time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
+	db.Now = func() time.Time { return clock }
+	ctx := t.Context()
+	want := func() time.Time { return clock.Truncate(time.Microsecond) }
+	check := func(name string, got time.Time) {
+		t.Helper()
+		if !got.Equal(want()) {
+			t.Errorf("%s = %v, want the store clock's %v", name, got, want())
+		}
+	}
+
+	r, err := db.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("conversation CreatedAt", r.Conversation.CreatedAt)
+	check("conversation UpdatedAt", r.Conversation.UpdatedAt)
+	check("message CreatedAt", r.Message.CreatedAt)
+
+	clock = clock.Add(time.Minute)
+	c, err := db.Transition(ctx, r.Conversation.ID, conversation.Bot, conversation.Queued, "bot", "low_confidence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("UpdatedAt after Transition", c.UpdatedAt)
+	ts, err := db.Transitions(ctx, c.ID)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("Transitions = %+v, %v", ts, err)
+	}
+	check("transition At", ts[0].At)
+
+	clock = clock.Add(time.Minute)
+	m, err := db.AppendMessage(ctx, conversation.Message{ConversationID: c.ID, Role: conversation.System, Text: "queued"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("appended message CreatedAt", m.CreatedAt)
+
+	clock = clock.Add(time.Minute)
+	d, err := db.RecordDecision(ctx, conversation.DecisionRecord{ConversationID: c.ID, MessageID: r.Message.ID, Action: "handoff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("decision CreatedAt", d.CreatedAt)
+
+	back, err := db.Conversation(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.CreatedAt.Equal(r.Conversation.CreatedAt) || !back.UpdatedAt.Equal(m.CreatedAt) {
+		t.Errorf("read back CreatedAt %v, UpdatedAt %v; want %v and the last message's %v",
+			back.CreatedAt, back.UpdatedAt, r.Conversation.CreatedAt, m.CreatedAt)
+	}
+}
+
+// Receive alone never gives a customer a second conversation on a channel,
+// so the suite cannot see which one "latest" picks; rows written here can.
+func TestReceiveGoesToLatestConversation(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	ctx := t.Context()
+	var older, newer int64
+	for _, id := range []*int64{&older, &newer} {
+		now := formatTime(db.now())
+		err := db.writer.QueryRowContext(ctx, `INSERT INTO conversations (channel, customer_id, state, created_at, updated_at)
+			VALUES ('whatsapp', 'alice', 'bot', ?, ?) RETURNING id`, now, now).Scan(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := db.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Conversation.ID != newer {
+		t.Errorf("message went to conversation %d, want the latest, %d (older: %d)", r.Conversation.ID, newer, older)
+	}
+	// An explicit id still reaches the older one.
+	r, err = db.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", ConversationID: older, Text: "about my old request"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Conversation.ID != older {
+		t.Errorf("message with ConversationID %d went to %d", older, r.Conversation.ID)
+	}
+}
+
+// BenchmarkReceiveAndRecordDecision measures the store's share of one
+// inbound message: storing it, then recording the assistant's decision.
+//
+//	go test -run '^$' -bench ReceiveAndRecordDecision ./sqlite/
+func BenchmarkReceiveAndRecordDecision(b *testing.B) {
+	db := openTestDB(b)
+	ctx := b.Context()
+	trace := []byte(`{"intent":"question","candidates":[{"article":"faq:shipping","score":0.83}],"timings_ms":{"retrieve":1.2}}`)
+	i := 0
+	for b.Loop() {
+		r, err := db.Receive(ctx, conversation.Inbound{
+			Channel: "whatsapp", CustomerID: fmt.Sprintf("customer-%d", i%100),
+			ChannelMessageID: fmt.Sprintf("wamid.%d", i), Text: "Where is my order?",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = db.RecordDecision(ctx, conversation.DecisionRecord{
+			ConversationID: r.Conversation.ID, MessageID: r.Message.ID, Action: "answer", Intent: "question",
+			Confidence: 0.83, Sources: []string{"faq:shipping"}, Trace: trace,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,445 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"relais"
+	"relais/knowledge"
+)
+
+var _ knowledge.ExampleStore = (*DB)(nil)
+
+// exampleKey is the identity SaveExamples deduplicates on: source, label and
+// text (already trimmed). Each field is length-prefixed so that no choice of
+// fields can run into the next one and collide with another triple.
+func exampleKey(source, articleID, text string) []byte {
+	h := sha256.New()
+	for _, s := range []string{source, articleID, text} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	return h.Sum(nil)
+}
+
+// SaveExamples stores the examples that are new, all in one transaction, and
+// returns how many were. Text is stored trimmed of surrounding space; an
+// example whose source, label and trimmed text are already stored (or repeat
+// an earlier one of the batch) is skipped, whatever its embedding. An empty
+// text or source is relais.ErrInvalid (a source is how DeleteExamples finds
+// them again), and so is an embedding while no space is recorded, of another
+// dimension than the space's, or holding NaN or infinity; a rejected batch
+// stores nothing. Examples without an embedding are stored for
+// ExamplesMissingEmbedding.
+func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error) {
+	op := fmt.Sprintf("save %d examples", len(examples))
+	if len(examples) == 0 {
+		return 0, nil
+	}
+	texts := make([]string, len(examples))
+	embedded := false
+	for i, e := range examples {
+		texts[i] = strings.TrimSpace(e.Text)
+		if texts[i] == "" {
+			return 0, fmt.Errorf("%s: example %d: empty text: %w", op, i, relais.ErrInvalid)
+		}
+		if e.Source == "" {
+			return 0, fmt.Errorf("%s: example %d: empty source: %w", op, i, relais.ErrInvalid)
+		}
+		embedded = embedded || e.Embedding != nil
+	}
+	now := formatTime(db.now())
+	var inserted int64
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		// Checked inside the transaction so a concurrent reset of the space
+		// cannot slip in between check and insert.
+		if embedded {
+			dims, err := spaceDimensions(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for i, e := range examples {
+				if e.Embedding == nil {
+					continue
+				}
+				if dims == 0 {
+					return fmt.Errorf("example %d has an embedding but the store has no embedding space yet: %w", i, relais.ErrInvalid)
+				}
+				if err := checkVector(e.Embedding, dims); err != nil {
+					return fmt.Errorf("example %d: %w", i, err)
+				}
+			}
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO examples
+			(content_key, text, article_id, source, language, embedding, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (content_key) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, e := range examples {
+			var emb any // NULL: to be embedded later
+			if e.Embedding != nil {
+				emb = encodeVector(e.Embedding)
+			}
+			res, err := stmt.ExecContext(ctx, exampleKey(e.Source, e.ArticleID, texts[i]), texts[i],
+				e.ArticleID, e.Source, e.Language, emb, now)
+			if err != nil {
+				return fmt.Errorf("example %d: %w", i, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("example %d: %w", i, err)
+			}
+			inserted += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if inserted > 0 && embedded {
+		db.vectors.invalidate()
+	}
+	return int(inserted), nil
+}
+
+// DeleteExamples removes every example of source and returns how many. An
+// empty source is relais.ErrInvalid, as for PruneSource: no call may delete
+// every source's history by leaving the name out.
+func (db *DB) DeleteExamples(ctx context.Context, source string) (int, error) {
+	op := fmt.Sprintf("delete examples of %q", source)
+	if source == "" {
+		return 0, fmt.Errorf("%s: empty source: %w", op, relais.ErrInvalid)
+	}
+	var n int64
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM examples WHERE source = ?", source)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		db.vectors.invalidate()
+	}
+	return int(n), nil
+}
+
+// scanExample reads the columns exampleColumns names, and the embedding
+// when withEmbedding.
+func scanExample(r rowScanner, withEmbedding bool) (knowledge.Example, error) {
+	var (
+		e       knowledge.Example
+		created string
+		blob    []byte
+	)
+	dest := []any{&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &created}
+	if withEmbedding {
+		dest = append(dest, &blob)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return knowledge.Example{}, err
+	}
+	var err error
+	if e.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return knowledge.Example{}, fmt.Errorf("example %d created_at: %w", e.ID, err)
+	}
+	if blob != nil {
+		e.Embedding = appendVector(make([]float32, 0, len(blob)/4), blob)
+	}
+	return e, nil
+}
+
+const exampleColumns = `id, text, article_id, source, language, created_at`
+
+// queryExamples runs a query selecting exampleColumns (and the embedding
+// last, when withEmbedding) and collects the rows.
+func (db *DB) queryExamples(ctx context.Context, op string, withEmbedding bool, query string, args ...any) ([]knowledge.Example, error) {
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	out := []knowledge.Example{}
+	for rows.Next() {
+		e, err := scanExample(rows, withEmbedding)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// Examples returns up to limit examples with id > afterID, by id, with their
+// embeddings (nil for those still missing one). A limit <= 0 is
+// relais.ErrInvalid.
+func (db *DB) Examples(ctx context.Context, afterID int64, limit int) ([]knowledge.Example, error) {
+	op := fmt.Sprintf("examples after %d", afterID)
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
+	}
+	return db.queryExamples(ctx, op, true,
+		"SELECT "+exampleColumns+", embedding FROM examples WHERE id > ? ORDER BY id LIMIT ?", afterID, limit)
+}
+
+// CountExamples counts the stored examples.
+func (db *DB) CountExamples(ctx context.Context) (int, error) {
+	var n int
+	if err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM examples").Scan(&n); err != nil {
+		return 0, wrapErr("count examples", err)
+	}
+	return n, nil
+}
+
+// ExamplesMissingEmbedding returns up to limit examples without an
+// embedding, by id, with the text to embed; relais.ErrInvalid when limit is
+// not positive.
+func (db *DB) ExamplesMissingEmbedding(ctx context.Context, limit int) ([]knowledge.Example, error) {
+	const op = "examples missing embedding"
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
+	}
+	return db.queryExamples(ctx, op, false,
+		"SELECT "+exampleColumns+" FROM examples WHERE embedding IS NULL ORDER BY id LIMIT ?", limit)
+}
+
+// SetExampleEmbeddings stores each example's Embedding on the example with
+// its ID, all or none: relais.ErrNotFound if an example does not exist,
+// relais.ErrInvalid if an embedding does not fit the recorded space (or none
+// is recorded).
+func (db *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error {
+	const op = "set example embeddings"
+	if len(examples) == 0 {
+		return nil
+	}
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		dims, err := spaceDimensions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if dims == 0 {
+			return fmt.Errorf("the store has no embedding space yet: %w", relais.ErrInvalid)
+		}
+		stmt, err := tx.PrepareContext(ctx, "UPDATE examples SET embedding = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, e := range examples {
+			if err := checkVector(e.Embedding, dims); err != nil {
+				return fmt.Errorf("example %d: %w", e.ID, err)
+			}
+			res, err := stmt.ExecContext(ctx, encodeVector(e.Embedding), e.ID)
+			if err != nil {
+				return fmt.Errorf("example %d: %w", e.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("example %d: %w", e.ID, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("example %d: %w", e.ID, relais.ErrNotFound)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.vectors.invalidate()
+	return nil
+}
+
+// exampleLabels fills in the labels and texts of vector matches, dropping
+// examples deleted since the snapshot was loaded.
+func (db *DB) exampleLabels(ctx context.Context, matches []knowledge.ExampleMatch) ([]knowledge.ExampleMatch, error) {
+	const op = "example labels"
+	if len(matches) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(matches))
+	for i, m := range matches {
+		ids[i] = m.ExampleID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	rows, err := db.reader.QueryContext(ctx,
+		"SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	type labelled struct{ label, text string }
+	found := make(map[int64]labelled, len(ids))
+	for rows.Next() {
+		var id int64
+		var l labelled
+		if err := rows.Scan(&id, &l.label, &l.text); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		found[id] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	out := matches[:0]
+	for _, m := range matches {
+		if l, ok := found[m.ExampleID]; ok {
+			m.ArticleID, m.Text = l.label, l.text
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// searchExampleText is searchText over the examples' FTS5 table.
+func (db *DB) searchExampleText(ctx context.Context, match string, limit int) ([]knowledge.ExampleMatch, error) {
+	const op = "example full-text search"
+	rows, err := db.reader.QueryContext(ctx, `SELECT e.id, e.article_id, e.text, -f.rank
+		FROM (SELECT rowid, rank FROM examples_fts WHERE examples_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
+		JOIN examples e ON e.id = f.rowid
+		ORDER BY f.rank, e.id`, match, limit)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	var out []knowledge.ExampleMatch
+	for rows.Next() {
+		var m knowledge.ExampleMatch
+		if err := rows.Scan(&m.ExampleID, &m.ArticleID, &m.Text, &m.Score); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// SaveCalibration records c as the current calibration; earlier ones stay
+// as history. CreatedAt is the store's clock, whatever c says. A number that
+// is not finite, in the rates or in Model, and a negative count are
+// relais.ErrInvalid.
+func (db *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error {
+	const op = "save calibration"
+	if err := validCalibration(c); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	model, err := encodeModel(c.Model)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	now := formatTime(db.now())
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO calibrations
+			(threshold, max_wrong_rate, samples, examples, estimated_resolution, estimated_wrong_rate,
+			 model, method, embedding_model, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.Threshold, c.MaxWrongRate, c.Samples, c.Examples, c.EstimatedResolution, c.EstimatedWrongRate,
+			model, c.Method, c.EmbeddingModel, now)
+		return err
+	})
+}
+
+// Calibration returns the calibration saved last; relais.ErrNotFound if
+// none was.
+func (db *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
+	const op = "current calibration"
+	var (
+		c              knowledge.Calibration
+		model, created string
+	)
+	// The newest by id, not by created_at: the last one saved wins even if
+	// the clock stepped back in between.
+	err := db.reader.QueryRowContext(ctx, `SELECT threshold, max_wrong_rate, samples, examples,
+		estimated_resolution, estimated_wrong_rate, model, method, embedding_model, created_at
+		FROM calibrations ORDER BY id DESC LIMIT 1`).
+		Scan(&c.Threshold, &c.MaxWrongRate, &c.Samples, &c.Examples, &c.EstimatedResolution, &c.EstimatedWrongRate,
+			&model, &c.Method, &c.EmbeddingModel, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return knowledge.Calibration{}, fmt.Errorf("%s: none saved: %w", op, relais.ErrNotFound)
+	}
+	if err != nil {
+		return knowledge.Calibration{}, wrapErr(op, err)
+	}
+	if c.Model, err = decodeModel(model); err != nil {
+		return knowledge.Calibration{}, fmt.Errorf("%s: model: %w", op, err)
+	}
+	if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return knowledge.Calibration{}, fmt.Errorf("%s: created_at: %w", op, err)
+	}
+	return c, nil
+}
+
+// validCalibration rejects what the store could not give back as it was
+// given: JSON has no NaN or infinity, and a count below zero means a bug
+// upstream.
+func validCalibration(c knowledge.Calibration) error {
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{
+		{"threshold", c.Threshold}, {"max wrong rate", c.MaxWrongRate},
+		{"estimated resolution", c.EstimatedResolution}, {"estimated wrong rate", c.EstimatedWrongRate},
+	} {
+		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
+			return fmt.Errorf("%s is %v: %w", f.name, f.x, relais.ErrInvalid)
+		}
+	}
+	for name, x := range c.Model {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
+		}
+	}
+	if c.Samples < 0 || c.Examples < 0 {
+		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// encodeModel writes the parameters as a JSON object, {} when there are
+// none, so the column always holds an object.
+func encodeModel(m map[string]float64) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
+	}
+	return string(b), nil
+}
+
+// decodeModel returns nil for an empty object, so a calibration saved with
+// a nil or an empty Model reads back the same.
+func decodeModel(s string) (map[string]float64, error) {
+	var m map[string]float64
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
+}
