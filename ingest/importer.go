@@ -319,10 +319,11 @@ func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[
 	return nil
 }
 
-// Reembed gives every chunk an embedding from the importer's embedder:
+// Reembed gives every chunk and labelled example an embedding from the
+// importer's embedder:
 // after a model change it switches the store to the new space first; after
 // an interrupted run it carries on where that run stopped. It returns how
-// many chunks it embedded.
+// many chunks and examples it embedded.
 func (im *Importer) Reembed(ctx context.Context) (int, error) {
 	space := im.Embedder.Space()
 	if err := im.Store.SetEmbeddingSpace(ctx, space); err != nil {
@@ -341,7 +342,7 @@ func (im *Importer) Reembed(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("re-embed: %w", err)
 		}
 		if len(chunks) == 0 {
-			return n, nil
+			break
 		}
 		if err := im.embed(ctx, chunks); err != nil {
 			return n, fmt.Errorf("re-embed: %w", err)
@@ -351,9 +352,50 @@ func (im *Importer) Reembed(ctx context.Context) (int, error) {
 		}
 		n += len(chunks)
 		if im.Progress != nil {
-			im.Progress(Progress{Done: n, Total: -1, File: "re-embed"})
+			im.Progress(Progress{Done: n, Total: -1, File: "chunks"})
 		}
 	}
+	es, ok := im.Store.(exampleReembedder)
+	if !ok {
+		return n, nil
+	}
+	for {
+		examples, err := es.ExamplesMissingEmbedding(ctx, im.batchSize())
+		if err != nil {
+			return n, fmt.Errorf("re-embed examples: %w", err)
+		}
+		if len(examples) == 0 {
+			return n, nil
+		}
+		texts := make([]string, len(examples))
+		for i, e := range examples {
+			texts[i] = e.Text
+		}
+		vecs, err := im.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return n, fmt.Errorf("re-embed examples: %w", err)
+		}
+		if len(vecs) != len(examples) {
+			return n, fmt.Errorf("re-embed examples: got %d vectors for %d texts: %w", len(vecs), len(examples), relais.ErrUnavailable)
+		}
+		for i := range examples {
+			examples[i].Embedding = vecs[i]
+		}
+		if err := es.SetExampleEmbeddings(ctx, examples); err != nil {
+			return n, fmt.Errorf("re-embed examples: %w", err)
+		}
+		n += len(examples)
+		if im.Progress != nil {
+			im.Progress(Progress{Done: n, Total: -1, File: "examples"})
+		}
+	}
+}
+
+// exampleReembedder is the part of a store holding labelled examples that
+// re-embedding needs; stores without examples skip that step.
+type exampleReembedder interface {
+	ExamplesMissingEmbedding(ctx context.Context, limit int) ([]knowledge.Example, error)
+	SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error
 }
 
 func (im *Importer) embed(ctx context.Context, chunks []knowledge.Chunk) error {

@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -118,6 +119,28 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 			return res, fmt.Errorf("search: load article %d: %w", fused[i].Article.ID, err)
 		}
 		fused[i].Article = a
+	}
+	// The articles the nearest examples point to are candidates too, even
+	// when their own text ranked low: a customer's words often resemble
+	// other customers' more than the article's. They come without article
+	// scores (ranks 0).
+	have := make(map[string]bool, len(fused))
+	for _, h := range fused {
+		have[h.Article.ExternalID] = true
+	}
+	for _, m := range res.Examples {
+		if m.ArticleID == HandoffLabel || have[m.ArticleID] {
+			continue
+		}
+		have[m.ArticleID] = true
+		a, err := s.Store.ArticleByExternalID(ctx, m.ArticleID)
+		if errors.Is(err, relais.ErrNotFound) {
+			continue // the article was removed; its examples no longer count
+		}
+		if err != nil {
+			return res, fmt.Errorf("search: load article %q: %w", m.ArticleID, err)
+		}
+		fused = append(fused, Hit{Article: a})
 	}
 	res.StoreTime = time.Since(start)
 	res.Hits = fused

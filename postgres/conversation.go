@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,64 +68,6 @@ func channelMessageIDArg(s string) any {
 // customer writes to again.
 const reopenReason = "customer wrote again"
 
-// The checks below are the input rules every conversation store shares;
-// conversation/storetest pins them down.
-
-func checkInbound(in conversation.Inbound) error {
-	if in.Channel == "" || in.CustomerID == "" {
-		return fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
-	}
-	return nil
-}
-
-// agentAfter checks the actor of a transition to state to and returns the
-// AgentID the conversation has after it: the agent's id when an agent takes
-// it, "" otherwise.
-func agentAfter(to conversation.State, actor string) (string, error) {
-	if actor == "" {
-		return "", fmt.Errorf("empty actor: %w", relais.ErrInvalid)
-	}
-	if to != conversation.Agent {
-		return "", nil
-	}
-	id, ok := strings.CutPrefix(actor, "agent:")
-	if !ok || id == "" {
-		return "", fmt.Errorf("actor %q: an agent takes a conversation as \"agent:<id>\": %w", actor, relais.ErrInvalid)
-	}
-	return id, nil
-}
-
-func checkAppended(m conversation.Message) error {
-	switch m.Role {
-	case conversation.HumanRole:
-		if m.AgentID == "" {
-			return fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
-		}
-	case conversation.Assistant, conversation.System:
-		if m.AgentID != "" {
-			return fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
-		}
-	case conversation.Customer:
-		return fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
-	default:
-		return fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
-	}
-	return nil
-}
-
-func checkDecision(r conversation.DecisionRecord) error {
-	if r.Action == "" {
-		return fmt.Errorf("empty action: %w", relais.ErrInvalid)
-	}
-	if math.IsNaN(r.Confidence) || math.IsInf(r.Confidence, 0) {
-		return fmt.Errorf("confidence %v: %w", r.Confidence, relais.ErrInvalid)
-	}
-	if len(r.Trace) > 0 && !json.Valid(r.Trace) {
-		return fmt.Errorf("trace is not JSON: %w", relais.ErrInvalid)
-	}
-	return nil
-}
-
 // errIDTaken says that Receive's insert found its channel message id taken by
 // a transaction that committed while it ran. Only a message of another
 // customer can do that (one customer's Receives are serialised), and the
@@ -141,7 +80,7 @@ var errIDTaken = fmt.Errorf("channel message id taken meanwhile: %w", relais.Err
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (d *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := checkInbound(in); err != nil {
+	if err := conversation.ValidateInbound(in); err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
@@ -293,7 +232,7 @@ func (d *DB) Transition(ctx context.Context, id int64, from, to conversation.Sta
 	if err := conversation.CheckTransition(from, to); err != nil {
 		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
 	}
-	agentID, err := agentAfter(to, actor)
+	agentID, err := conversation.AgentAfter(to, actor)
 	if err != nil {
 		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -339,7 +278,7 @@ RETURNING ` + messageColumns
 // carries is relais.ErrConflict.
 func (d *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := checkAppended(m); err != nil {
+	if err := conversation.ValidateAppend(m); err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	stored, err := scanMessage(d.pool.QueryRow(ctx, appendMessage, m.ConversationID, d.now(), string(m.Role), m.Text,
@@ -465,7 +404,7 @@ func collectDecision(row pgx.CollectableRow) (conversation.DecisionRecord, error
 // that is not a message of that conversation, is relais.ErrNotFound.
 func (d *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord) (conversation.DecisionRecord, error) {
 	op := fmt.Sprintf("record decision on conversation %d", r.ConversationID)
-	if err := checkDecision(r); err != nil {
+	if err := conversation.ValidateDecision(r); err != nil {
 		return conversation.DecisionRecord{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var messageID, trace any

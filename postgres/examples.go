@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -63,13 +62,10 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 	vectors := make([]*pgvector.Vector, n) // nil elements are NULL: not embedded yet
 	embedded := false
 	for i, e := range examples {
+		if err := knowledge.ValidateExample(e); err != nil {
+			return 0, fmt.Errorf("%s: example %d: %w", op, i, err)
+		}
 		text := strings.TrimSpace(e.Text)
-		if text == "" {
-			return 0, fmt.Errorf("%s: example %d: empty text: %w", op, i, relais.ErrInvalid)
-		}
-		if e.Source == "" {
-			return 0, fmt.Errorf("%s: example %d: empty source: %w", op, i, relais.ErrInvalid)
-		}
 		keys[i] = exampleKey(e.Source, e.ArticleID, text)
 		texts[i], labels[i], sources[i], langs[i] = text, e.ArticleID, e.Source, e.Language
 		tsConfigs[i] = knowledge.TextSearchConfig(e.Language)
@@ -230,7 +226,7 @@ WHERE e.id = u.id`, ids, vectors)
 // relais.ErrInvalid.
 func (d *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error {
 	const op = "save calibration"
-	if err := validCalibration(c); err != nil {
+	if err := knowledge.ValidateCalibration(c); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	model, err := encodeModel(c.Model)
@@ -268,32 +264,6 @@ FROM calibrations ORDER BY id DESC LIMIT 1`).
 		return knowledge.Calibration{}, fmt.Errorf("current calibration: model: %w", err)
 	}
 	return c, nil
-}
-
-// validCalibration rejects what the store could not give back as it was
-// given: JSON has no NaN or infinity, and a count below zero means a bug
-// upstream.
-func validCalibration(c knowledge.Calibration) error {
-	for _, f := range []struct {
-		name string
-		x    float64
-	}{
-		{"threshold", c.Threshold}, {"max wrong rate", c.MaxWrongRate},
-		{"estimated resolution", c.EstimatedResolution}, {"estimated wrong rate", c.EstimatedWrongRate},
-	} {
-		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
-			return fmt.Errorf("%s is %v: %w", f.name, f.x, relais.ErrInvalid)
-		}
-	}
-	for name, x := range c.Model {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
-		}
-	}
-	if c.Samples < 0 || c.Examples < 0 {
-		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)
-	}
-	return nil
 }
 
 // encodeModel writes the parameters as a JSON object, {} when there are

@@ -22,9 +22,10 @@ const (
 	RoleAdmin  Role = "admin"
 )
 
-// allows reports whether a principal of role r may act as need.
+// allows reports whether a principal of role r may act as need; an empty
+// need is any authenticated caller.
 func (r Role) allows(need Role) bool {
-	return r == RoleAdmin || r == need
+	return need == "" || r == RoleAdmin || r == need
 }
 
 // Principal is an authenticated caller.

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"relais"
+	"relais/assistant"
 	"relais/ingest"
 	"relais/knowledge"
 )
@@ -36,7 +38,11 @@ type Config struct {
 	Knowledge knowledge.Store
 	Searcher  *knowledge.Searcher
 	Importer  *ingest.Importer
-	Auth      Authenticator
+	// Messages runs customer messages through the assistant.
+	Messages *assistant.Service
+	// Metrics are served at /metrics; a fresh set when nil.
+	Metrics *Metrics
+	Auth    Authenticator
 	// MaxUploadBytes bounds a knowledge import body; DefaultMaxUploadBytes when 0.
 	MaxUploadBytes int64
 	// RequestTimeout is the deadline of an ordinary API call; 30s when 0.
@@ -62,6 +68,9 @@ func New(cfg Config) *Server {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
@@ -70,7 +79,9 @@ func New(cfg Config) *Server {
 	r.Use(s.recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	r.Get("/metrics", cfg.Metrics.serve)
 	r.Route("/v1", func(r chi.Router) {
+		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
 		r.Route("/knowledge", func(r chi.Router) {
 			r.Use(s.requireRole(RoleEditor))
 			r.With(middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
@@ -121,10 +132,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		route := r.URL.Path
+		// The pattern, not the path: paths carry ids (and, for unknown
+		// routes, whatever a scanner tries), which would make the metric's
+		// labels unbounded.
+		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
+		s.cfg.Metrics.requests.Inc(route, strconv.Itoa(ww.Status()/100)+"xx")
 		level := slog.LevelInfo
 		if ww.Status() >= 500 {
 			level = slog.LevelError

@@ -3,11 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"time"
 
 	sqlitedrv "modernc.org/sqlite"
@@ -85,71 +82,13 @@ func channelMessageIDArg(s string) any {
 	return s
 }
 
-// The checks below are the input rules every conversation store shares;
-// conversation/storetest pins them down.
-
-func checkInbound(in conversation.Inbound) error {
-	if in.Channel == "" || in.CustomerID == "" {
-		return fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
-	}
-	return nil
-}
-
-// agentAfter checks the actor of a transition to state to and returns the
-// AgentID the conversation has after it: the agent's id when an agent takes
-// it, "" otherwise.
-func agentAfter(to conversation.State, actor string) (string, error) {
-	if actor == "" {
-		return "", fmt.Errorf("empty actor: %w", relais.ErrInvalid)
-	}
-	if to != conversation.Agent {
-		return "", nil
-	}
-	id, ok := strings.CutPrefix(actor, "agent:")
-	if !ok || id == "" {
-		return "", fmt.Errorf("actor %q: an agent takes a conversation as \"agent:<id>\": %w", actor, relais.ErrInvalid)
-	}
-	return id, nil
-}
-
-func checkAppended(m conversation.Message) error {
-	switch m.Role {
-	case conversation.HumanRole:
-		if m.AgentID == "" {
-			return fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
-		}
-	case conversation.Assistant, conversation.System:
-		if m.AgentID != "" {
-			return fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
-		}
-	case conversation.Customer:
-		return fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
-	default:
-		return fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
-	}
-	return nil
-}
-
-func checkDecision(r conversation.DecisionRecord) error {
-	if r.Action == "" {
-		return fmt.Errorf("empty action: %w", relais.ErrInvalid)
-	}
-	if math.IsNaN(r.Confidence) || math.IsInf(r.Confidence, 0) {
-		return fmt.Errorf("confidence %v: %w", r.Confidence, relais.ErrInvalid)
-	}
-	if len(r.Trace) > 0 && !json.Valid(r.Trace) {
-		return fmt.Errorf("trace is not JSON: %w", relais.ErrInvalid)
-	}
-	return nil
-}
-
 // Receive stores an inbound customer message; see conversation.Store. An
 // empty Channel or CustomerID is relais.ErrInvalid. A ChannelMessageID that
 // another customer's message already carries on the channel is
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (db *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := checkInbound(in); err != nil {
+	if err := conversation.ValidateInbound(in); err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
@@ -295,7 +234,7 @@ func (db *DB) Transition(ctx context.Context, id int64, from, to conversation.St
 	if err := conversation.CheckTransition(from, to); err != nil {
 		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
 	}
-	agentID, err := agentAfter(to, actor)
+	agentID, err := conversation.AgentAfter(to, actor)
 	if err != nil {
 		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -321,7 +260,7 @@ func (db *DB) Transition(ctx context.Context, id int64, from, to conversation.St
 // carries is relais.ErrConflict.
 func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := checkAppended(m); err != nil {
+	if err := conversation.ValidateAppend(m); err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var stored conversation.Message
@@ -503,7 +442,7 @@ func scanDecision(r rowScanner) (conversation.DecisionRecord, error) {
 // trace reads back as the same bytes.
 func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord) (conversation.DecisionRecord, error) {
 	op := fmt.Sprintf("record decision on conversation %d", r.ConversationID)
-	if err := checkDecision(r); err != nil {
+	if err := conversation.ValidateDecision(r); err != nil {
 		return conversation.DecisionRecord{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var messageID, trace any

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -47,13 +46,10 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 	texts := make([]string, len(examples))
 	embedded := false
 	for i, e := range examples {
+		if err := knowledge.ValidateExample(e); err != nil {
+			return 0, fmt.Errorf("%s: example %d: %w", op, i, err)
+		}
 		texts[i] = strings.TrimSpace(e.Text)
-		if texts[i] == "" {
-			return 0, fmt.Errorf("%s: example %d: empty text: %w", op, i, relais.ErrInvalid)
-		}
-		if e.Source == "" {
-			return 0, fmt.Errorf("%s: example %d: empty source: %w", op, i, relais.ErrInvalid)
-		}
 		embedded = embedded || e.Embedding != nil
 	}
 	now := formatTime(db.now())
@@ -343,7 +339,7 @@ func (db *DB) searchExampleText(ctx context.Context, match string, limit int) ([
 // relais.ErrInvalid.
 func (db *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error {
 	const op = "save calibration"
-	if err := validCalibration(c); err != nil {
+	if err := knowledge.ValidateCalibration(c); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	model, err := encodeModel(c.Model)
@@ -390,32 +386,6 @@ func (db *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
 		return knowledge.Calibration{}, fmt.Errorf("%s: created_at: %w", op, err)
 	}
 	return c, nil
-}
-
-// validCalibration rejects what the store could not give back as it was
-// given: JSON has no NaN or infinity, and a count below zero means a bug
-// upstream.
-func validCalibration(c knowledge.Calibration) error {
-	for _, f := range []struct {
-		name string
-		x    float64
-	}{
-		{"threshold", c.Threshold}, {"max wrong rate", c.MaxWrongRate},
-		{"estimated resolution", c.EstimatedResolution}, {"estimated wrong rate", c.EstimatedWrongRate},
-	} {
-		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
-			return fmt.Errorf("%s is %v: %w", f.name, f.x, relais.ErrInvalid)
-		}
-	}
-	for name, x := range c.Model {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
-		}
-	}
-	if c.Samples < 0 || c.Examples < 0 {
-		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)
-	}
-	return nil
 }
 
 // encodeModel writes the parameters as a JSON object, {} when there are

@@ -103,6 +103,9 @@ func (db *DB) open(ctx context.Context) error {
 	if err := db.writer.PingContext(ctx); err != nil {
 		return wrapErr("open store: writer", err)
 	}
+	if err := db.enableWAL(ctx); err != nil {
+		return err
+	}
 	if err := db.migrate(ctx, migrationFiles); err != nil {
 		return err
 	}
@@ -110,8 +113,9 @@ func (db *DB) open(ctx context.Context) error {
 	if err != nil {
 		return wrapErr("open store: reader", err)
 	}
-	// The vector index keeps one reader connection for itself: PRAGMA
-	// data_version can only be compared on the same connection.
+	// The vector index keeps one reader connection for itself, so that the
+	// version check before every search never queues behind readConns slow
+	// queries, and a reload holds no connection those queries need.
 	conn, err := db.reader.Conn(ctx)
 	if err != nil {
 		return wrapErr("open store: reader", err)
@@ -128,11 +132,10 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	if writer {
-		// WAL lets readers run while a write is in progress, and lets
-		// another process read while this one writes. synchronous stays at
-		// its default, FULL: the inbox acknowledges a message to the channel
-		// once it is committed, so a commit must survive a power cut.
-		q.Add("_pragma", "journal_mode(WAL)")
+		// WAL is not set here but by enableWAL, which can retry. synchronous
+		// stays at its default, FULL: the inbox acknowledges a message to
+		// the channel once it is committed, so a commit must survive a power
+		// cut.
 		q.Set("_txlock", "immediate")
 	} else {
 		// Readers must never write: a write there would bypass the single
@@ -141,6 +144,58 @@ func dsn(path string, writer bool) string {
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
 	return u.String()
+}
+
+// walRetryMax caps the pause between two attempts of enableWAL: the switch
+// it waits for is one header write by another connection.
+const walRetryMax = 50 * time.Millisecond
+
+// enableWAL switches the file to WAL, which lets readers run while a write is
+// in progress and lets another process read while this one writes. The mode
+// is persistent: only the first Open of a new file has anything to change.
+//
+// It is not a DSN pragma because the switch can fail where nothing else in
+// the store can: it writes the file header as an upgrade of the read lock
+// the pragma already holds, and when two connections (two processes, or two
+// Opens in one) switch a new file at the same moment, SQLite refuses the
+// second upgrade with SQLITE_BUSY at once, without calling the busy handler,
+// since both waiting for each other would deadlock. The refused pragma drops
+// its read lock, so trying again after a pause lets the first switch commit;
+// the retry then finds the file in WAL and has nothing to write.
+func (db *DB) enableWAL(ctx context.Context) error {
+	const op = "open store: switch to WAL"
+	deadline := time.Now().Add(busyTimeout)
+	for pause := time.Millisecond; ; pause = min(2*pause, walRetryMax) {
+		var mode string
+		err := db.writer.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil {
+			if mode != "wal" {
+				// SQLite keeps the old mode where WAL cannot work (a file
+				// system without shared memory). The store still works,
+				// with readers and the writer blocking each other.
+				db.logger.WarnContext(ctx, "sqlite: WAL refused, readers will wait for writers",
+					"journal_mode", mode, "path", db.path)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return wrapErr(op, err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", op, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any of its
+// extended forms.
+func isBusy(err error) bool {
+	var se *sqlitedrv.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlitelib.SQLITE_BUSY
 }
 
 func openPool(dsn string, conns int) (*sql.DB, error) {

@@ -19,23 +19,28 @@ import (
 // vectorIndex is the in-memory copy of every stored embedding, of chunks and
 // of examples, that the exact cosine scan runs over. Reading tens of
 // megabytes of BLOBs per query would dwarf the scan itself, so the copy is
-// loaded on first use and kept until the data changes.
+// loaded on first use and kept until what it holds changes.
 //
-// Two things say the data changed. This process's own writes bump gen
-// directly. Writes by anyone else, such as relais ingest running next to
-// relais serve, are seen through PRAGMA data_version, which changes on a
-// connection whenever another connection has committed; the index keeps one
-// reader connection for itself because the value is only comparable on the
-// same connection. Checking it costs one tiny query per search.
+// Two things say it changed. This process's own writes of vectors bump gen,
+// which needs no query at all. Every write of vectors, by this process or by
+// anyone else on the file (relais ingest running next to relais serve), moves
+// the vector_version counter that triggers keep (migration 0004); the index
+// reads it before each search, one primary-key lookup. PRAGMA data_version
+// is not used: it moves on any commit by another connection, this store's
+// own writer included, so every customer message or decision would throw
+// the index away and make the next search reload every vector.
 type vectorIndex struct {
 	logger *slog.Logger
 	gen    atomic.Uint64 // bumped by local writes; a snapshot from an older gen is stale
+	// loads counts reloads from the file, so tests can tell a reload from a
+	// search served by the snapshot it had.
+	loads atomic.Uint64
 
 	mu      sync.Mutex // serialises loads so concurrent searches share one
 	conn    *sql.Conn
 	snap    *vectorSnapshot
 	snapGen uint64
-	version int64 // data_version seen when snap was loaded
+	version int64 // vector_version seen when snap was loaded
 }
 
 // vectorSnapshot is an immutable, loaded index: searches scan it without a
@@ -109,7 +114,7 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	}
 	gen := x.gen.Load()
 	if x.snap != nil && x.snapGen == gen {
-		v, err := dataVersion(ctx, x.conn)
+		v, err := vectorVersion(ctx, x.conn)
 		if err != nil {
 			return nil, err
 		}
@@ -126,23 +131,25 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	// leaves snapGen behind and forces another load next time: never stale,
 	// at worst loaded twice.
 	x.snap, x.snapGen, x.version = snap, gen, v
+	x.loads.Add(1)
 	x.logger.DebugContext(ctx, "sqlite: vector index loaded",
 		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
 	return snap, nil
 }
 
-func dataVersion(ctx context.Context, q interface {
+// vectorVersion reads the counter of changes to what the index holds.
+func vectorVersion(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }) (int64, error) {
 	var v int64
-	if err := q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		return 0, wrapErr("vector index: read data version", err)
+	if err := q.QueryRowContext(ctx, "SELECT version FROM vector_version WHERE id = 1").Scan(&v); err != nil {
+		return 0, wrapErr("vector index: read vector version", err)
 	}
 	return v, nil
 }
 
 // loadVectors reads the embedding space and every embedding, of chunks and
-// of examples, in one read transaction, so the data version, the dimension
+// of examples, in one read transaction, so the vector version, the dimension
 // and the vectors describe the same state of the file.
 func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *vectorSnapshot, _ int64, err error) {
 	const op = "vector index: load"
@@ -157,7 +164,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 			err = wrapErr(op, rbErr)
 		}
 	}()
-	v, err := dataVersion(ctx, tx)
+	v, err := vectorVersion(ctx, tx)
 	if err != nil {
 		return nil, 0, err
 	}

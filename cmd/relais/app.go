@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"relais"
+	"relais/assistant"
+	"relais/conversation"
 	"relais/knowledge"
 	"relais/postgres"
 	"relais/provider/local"
@@ -18,6 +21,8 @@ import (
 // and the embedded store provide it.
 type store interface {
 	knowledge.Store
+	knowledge.ExampleStore
+	conversation.Store
 	Ping(ctx context.Context) error
 }
 
@@ -43,32 +48,138 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store, func()
 	}, nil
 }
 
-// newEmbedder returns the OpenAI-compatible embedder when a model is
-// configured, the offline hashing embedder otherwise.
-func newEmbedder(ctx context.Context, cfg Config, log *slog.Logger) (knowledge.Embedder, error) {
-	if cfg.EmbeddingModel == "" {
-		return local.NewHashingEmbedder(0)
-	}
-	client, err := openai.New(openai.Config{
-		BaseURL:             cfg.LLMBaseURL,
-		APIKey:              cfg.LLMAPIKey,
-		EmbeddingModel:      cfg.EmbeddingModel,
-		EmbeddingDimensions: cfg.EmbeddingDimensions,
-		ChatModel:           cfg.ChatModel,
-		Timeout:             cfg.LLMTimeout,
-		Logger:              log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("configure the embedding provider: %w", err)
-	}
-	if client.Space().Dimensions == 0 {
-		// The model's default size is only known from a first call; the store
-		// must know it before anything is compared.
-		if _, err := client.Probe(ctx); err != nil {
-			return nil, fmt.Errorf("reach the embedding model %s: %w", cfg.EmbeddingModel, err)
+// providers are the model-backed parts: the embedder (the offline hashing
+// one unless a model is configured) and, with a chat model, the generator.
+type providers struct {
+	embedder  knowledge.Embedder
+	generator assistant.Generator // nil: extractive answers
+	client    *openai.Client      // nil when no model server is configured
+}
+
+// newProviders builds the providers the configuration asks for. An
+// embedding model of unknown size is probed once, since the store must know
+// the dimension before anything is compared.
+func newProviders(ctx context.Context, cfg Config, log *slog.Logger, onError func(endpoint string, err error)) (providers, error) {
+	var p providers
+	if cfg.EmbeddingModel != "" || cfg.ChatModel != "" {
+		client, err := openai.New(openai.Config{
+			BaseURL:             cfg.LLMBaseURL,
+			APIKey:              cfg.LLMAPIKey,
+			EmbeddingModel:      cfg.EmbeddingModel,
+			EmbeddingDimensions: cfg.EmbeddingDimensions,
+			ChatModel:           cfg.ChatModel,
+			Timeout:             cfg.LLMTimeout,
+			Logger:              log,
+		})
+		if err != nil {
+			return p, fmt.Errorf("configure the model provider: %w", err)
 		}
+		p.client = client
 	}
-	return client, nil
+	if cfg.EmbeddingModel == "" {
+		emb, err := local.NewHashingEmbedder(0)
+		if err != nil {
+			return p, err
+		}
+		p.embedder = emb
+	} else {
+		if p.client.Space().Dimensions == 0 {
+			if _, err := p.client.Probe(ctx); err != nil {
+				return p, fmt.Errorf("reach the embedding model %s: %w", cfg.EmbeddingModel, err)
+			}
+		}
+		p.embedder = countingEmbedder{p.client, onError}
+	}
+	if cfg.ChatModel != "" {
+		p.generator = countingGenerator{p.client, onError}
+	}
+	return p, nil
+}
+
+// countingEmbedder and countingGenerator report provider failures (for the
+// metrics) without changing what the callers see.
+type countingEmbedder struct {
+	knowledge.Embedder
+	onError func(string, error)
+}
+
+func (c countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	v, err := c.Embedder.Embed(ctx, texts)
+	if err != nil && c.onError != nil {
+		c.onError("embeddings", err)
+	}
+	return v, err
+}
+
+type countingGenerator struct {
+	assistant.Generator
+	onError func(string, error)
+}
+
+func (c countingGenerator) Generate(ctx context.Context, req assistant.GenerateRequest) (assistant.Generated, error) {
+	g, err := c.Generator.Generate(ctx, req)
+	if err != nil && c.onError != nil {
+		c.onError("chat", err)
+	}
+	return g, err
+}
+
+// newAssistant builds the assistant over a store: retrieval from the
+// knowledge base and examples, intents from the built-in examples plus the
+// operator's file, the calibration stored with the examples.
+func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assistant.Assistant, error) {
+	examples := assistant.DefaultIntentExamples()
+	if cfg.IntentsFile != "" {
+		f, err := os.Open(cfg.IntentsFile)
+		if err != nil {
+			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
+		}
+		extra, err := assistant.ParseIntentExamples(f, cfg.IntentsFile)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
+		}
+		examples = append(examples, extra...)
+	}
+	intents, err := assistant.NewIntentClassifier(examples)
+	if err != nil {
+		return nil, fmt.Errorf("intent examples: %w", err)
+	}
+	return &assistant.Assistant{
+		Retriever:   &knowledge.Searcher{Store: st, Embedder: p.embedder},
+		Intents:     intents,
+		Generator:   p.generator,
+		Calibration: st,
+		Logger:      log,
+		Config: assistant.Config{
+			Threshold:    cfg.Threshold,
+			MaxWrongRate: cfg.MaxWrongRate,
+			ClarifyFirst: cfg.ClarifyFirst,
+			AskFeedback:  true,
+		},
+	}, nil
+}
+
+// calibrate re-estimates the confidence threshold from the stored examples
+// and stores it. Too few examples is not an error: the assistant keeps the
+// default threshold and says so.
+func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder, log *slog.Logger, progress func(done, total int)) (knowledge.Calibration, error) {
+	c := &assistant.Calibrator{
+		Examples:     st,
+		Searcher:     &knowledge.Searcher{Store: st, Embedder: emb},
+		MaxWrongRate: cfg.MaxWrongRate,
+		Logger:       log,
+		Progress:     progress,
+	}
+	cal, err := c.Calibrate(ctx)
+	if err != nil {
+		return cal, err
+	}
+	cal.EmbeddingModel = emb.Space().Model
+	if err := st.SaveCalibration(ctx, cal); err != nil {
+		return cal, fmt.Errorf("store the calibration: %w", err)
+	}
+	return cal, nil
 }
 
 // checkSpace fails when the store was embedded with another model than the

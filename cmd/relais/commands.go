@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"relais"
+	"relais/assistant"
 	"relais/ingest"
 	"relais/knowledge"
-	"relais/language"
+	"relais/metrics"
 	"relais/server"
 )
 
@@ -53,10 +59,12 @@ func runIngest(ctx context.Context, e env, args []string) error {
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
 	prune := fs.Bool("prune", false, "delete articles of these files that are no longer in them")
+	examples := fs.Bool("examples", false, "the files are labelled customer questions (eval questions .jsonl, or .csv question,article_id), not articles")
+	replace := fs.Bool("replace", false, "with --examples: replace the examples earlier imported from the same files")
 	reembed := fs.Bool("reembed", false, "re-embed the whole knowledge base with the configured embedding model (after a model change)")
 	maxBytes := fs.Int64("max-file-bytes", ingest.DefaultMaxFileBytes, "refuse files larger than this")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: relais ingest [flags] PATH...\n\nImports files and folders (.csv .tsv .jsonl .json .md .html .txt). Unchanged articles are skipped.")
+		fmt.Fprintln(fs.Output(), "Usage: relais ingest [flags] PATH...\n       relais ingest --examples FILE...\n\nImports files and folders (.csv .tsv .jsonl .json .md .html .txt). Unchanged articles are skipped.\nWith --examples, imports labelled customer questions and recalibrates the assistant.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, e, args); err != nil {
@@ -75,10 +83,11 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer closeStore()
-	emb, err := newEmbedder(ctx, cfg, log)
+	p, err := newProviders(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
+	emb := p.embedder
 	bar := newProgress(e.stderr, "ingest")
 	im := &ingest.Importer{
 		Store: st, Embedder: emb, Logger: log, MaxFileBytes: *maxBytes,
@@ -90,12 +99,15 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%w (run 'relais ingest --reembed' again to carry on)", err)
 		}
-		fmt.Fprintf(e.stdout, "re-embedded %d chunks with %s (%d dimensions)\n", n, emb.Space().Model, emb.Space().Dimensions)
+		fmt.Fprintf(e.stdout, "re-embedded %d chunks and examples with %s (%d dimensions)\n", n, emb.Space().Model, emb.Space().Dimensions)
 		if fs.NArg() == 0 {
 			return nil
 		}
 	} else if err := checkSpace(ctx, st, emb); err != nil {
 		return err
+	}
+	if *examples {
+		return ingestExamples(ctx, e, cfg, st, im, fs.Args(), *replace, log)
 	}
 	sum, err := im.ImportPaths(ctx, fs.Args(), ingest.Options{Prune: *prune})
 	bar.finish()
@@ -107,6 +119,59 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("ingest: %d of %d files failed, %d problems in rows (see above)", sum.FailedFiles, len(sum.Files), sum.Problems)
 	}
 	return nil
+}
+
+// ingestExamples imports files of labelled questions, then recalibrates.
+func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest.Importer, paths []string, replace bool, log *slog.Logger) error {
+	failed := 0
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "error: %v\n", err)
+			failed++
+			continue
+		}
+		res, err := im.ImportExamples(ctx, st, path, "examples:"+sourceName(path), f, replace)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if res.Err != nil {
+			fmt.Fprintf(e.stderr, "error: %v\n", res.Err)
+			failed++
+			continue
+		}
+		for _, p := range res.Problems {
+			fmt.Fprintf(e.stderr, "problem: %v\n", p)
+		}
+		fmt.Fprintf(e.stdout, "%s: %d examples read, %d new (%d for a person), %d replaced, %d problems\n",
+			path, res.Read, res.Added, res.Handoff, res.Removed, len(res.Problems))
+	}
+	bar := newProgress(e.stderr, "calibrate")
+	cal, err := calibrate(ctx, cfg, st, im.Embedder, log, func(done, total int) { bar.update(done, total, "examples") })
+	bar.finish()
+	switch {
+	case errors.Is(err, assistant.ErrTooFewExamples):
+		fmt.Fprintf(e.stdout, "not calibrated: fewer than %d examples; the assistant uses the default threshold %.2f\n", assistant.MinCalibrationExamples, assistant.DefaultThreshold)
+	case err != nil:
+		return fmt.Errorf("calibrate: %w", err)
+	default:
+		fmt.Fprintf(e.stdout, "calibrated on %d examples: threshold %.3f, estimated resolution %.1f%% with %.1f%% wrong answers (target %.1f%%)\n",
+			cal.Samples, cal.Threshold, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate, 100*cal.MaxWrongRate)
+	}
+	if failed > 0 {
+		return fmt.Errorf("ingest: %d of %d example files failed", failed, len(paths))
+	}
+	return nil
+}
+
+// sourceName identifies an examples file by its absolute path, so that a
+// re-import with --replace finds the earlier one.
+func sourceName(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func printSummary(e env, sum ingest.Summary) {
@@ -130,9 +195,10 @@ func runAsk(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
-	limit := fs.Int("limit", 5, "how many articles to show")
+	cfg.assistantFlags(fs)
+	asJSON := fs.Bool("json", false, "print the decision as JSON, with its trace")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: relais ask [flags] \"question\"\n\nSearches the knowledge base and prints the best articles with their scores.")
+		fmt.Fprintln(fs.Output(), "Usage: relais ask [flags] \"question\"\n\nShows what the assistant would decide for a customer's message: the answer and its source, or the handoff and its reason, with the articles it considered.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, e, args); err != nil {
@@ -143,9 +209,6 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ask: no question given")
 	}
-	if *limit < 1 || *limit > 50 {
-		return usagef("ask: --limit must be from 1 to 50")
-	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -155,31 +218,50 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer closeStore()
-	emb, err := newEmbedder(ctx, cfg, log)
+	p, err := newProviders(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	if err := checkSpace(ctx, st, emb); err != nil {
+	if err := checkSpace(ctx, st, p.embedder); err != nil {
 		return err
 	}
-	searcher := &knowledge.Searcher{Store: st, Embedder: emb}
-	res, err := searcher.Search(ctx, question, knowledge.SearchOptions{Limit: *limit, Language: language.Detect(question)})
+	a, err := newAssistant(cfg, st, p, log)
 	if err != nil {
 		return err
 	}
-	if len(res.Hits) == 0 {
-		fmt.Fprintln(e.stdout, "no article matches; is the knowledge base empty? Import one with 'relais ingest FILE'.")
-		return nil
+	d := a.Decide(ctx, assistant.Input{Text: question})
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tARTICLE\tTITLE\tSCORE\tVECTOR\tTEXT")
-	for i, h := range res.Hits {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%.4f\t%.3f (#%d)\t%.3f (#%d)\n", i+1, h.Article.ExternalID, clip(h.Article.Title, 48),
-			h.Score, h.VectorScore, h.VectorRank, h.TextScore, h.TextRank)
+	printDecision(e, d)
+	return nil
+}
+
+func printDecision(e env, d assistant.Decision) {
+	w := e.stdout
+	switch d.Action {
+	case assistant.Handoff:
+		fmt.Fprintf(w, "handoff (%s): %s\n", d.Reason, d.Text)
+	default:
+		fmt.Fprintf(w, "%s: %s\n", d.Action, clip(d.Text, 600))
+	}
+	if d.Action == assistant.Answer && len(d.Sources) > 0 {
+		fmt.Fprintf(w, "source: %s (%s)\n", d.Sources[0].ArticleID, d.Sources[0].Title)
+	}
+	fmt.Fprintf(w, "intent %s, confidence %.3f, threshold %.3f (%s)\n", d.Intent, d.Confidence, d.Trace.Threshold, d.Trace.Calibration)
+	if len(d.Trace.Candidates) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tARTICLE\tTITLE\tSCORE\tARTICLE SIM\tTEXT RANK\tEXAMPLE SIM\tVOTE")
+	for i, c := range d.Trace.Candidates {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%.3f\t%d\t%.3f\t%.2f\n", i+1, c.ArticleID, clip(c.Title, 40),
+			c.Score, c.ArticleSim, c.TextRank, c.ExampleSim, c.ExampleVote)
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "\nbest passage (%s):\n%s\n", res.Hits[0].Article.ExternalID, clip(res.Hits[0].Passage.Text, 600))
-	return nil
 }
 
 func clip(s string, n int) string {
@@ -197,6 +279,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
+	cfg.assistantFlags(fs)
 	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
@@ -219,11 +302,23 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer closeStore()
-	emb, err := newEmbedder(ctx, cfg, log)
+	m := server.NewMetrics()
+	p, err := newProviders(ctx, cfg, log, func(endpoint string, err error) {
+		m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+	})
 	if err != nil {
 		return err
 	}
+	emb := p.embedder
 	if err := checkSpace(ctx, st, emb); err != nil {
+		return err
+	}
+	if p.client != nil {
+		m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
+			func() []metrics.Sample { return breakerSamples(p.client.BreakerStates()) }, "endpoint")
+	}
+	a, err := newAssistant(cfg, st, p, log)
+	if err != nil {
 		return err
 	}
 	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
@@ -245,6 +340,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Knowledge:      st,
 		Searcher:       &knowledge.Searcher{Store: st, Embedder: emb},
 		Importer:       importer,
+		Messages:       &assistant.Service{Conversations: st, Assistant: a, Observer: m, Logger: log},
+		Metrics:        m,
 		Auth:           server.NewStaticToken(cfg.AdminToken),
 		MaxUploadBytes: cfg.MaxUploadBytes,
 	})
@@ -284,4 +381,34 @@ func serveUntilDone(ctx context.Context, log interface {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func providerErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, relais.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, relais.ErrInvalid):
+		return "invalid"
+	case errors.Is(err, relais.ErrUnauthorized):
+		return "unauthorized"
+	default:
+		return "other"
+	}
+}
+
+func breakerSamples(states map[string]string) []metrics.Sample {
+	var out []metrics.Sample
+	for endpoint, state := range states {
+		v := 0.0
+		switch state {
+		case "half-open":
+			v = 1
+		case "open":
+			v = 2
+		}
+		out = append(out, metrics.Sample{Labels: []string{endpoint}, Value: v})
+	}
+	return out
 }

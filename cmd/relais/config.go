@@ -26,9 +26,18 @@ type Config struct {
 	EmbeddingDimensions int    // RELAIS_EMBEDDING_DIMENSIONS: 0 = the model's default
 	LLMTimeout          time.Duration
 
-	AdminToken     string // RELAIS_ADMIN_TOKEN
-	MaxUploadBytes int64  // RELAIS_MAX_UPLOAD_BYTES
-	MaxWrongRate   float64
+	AdminToken     string  // RELAIS_ADMIN_TOKEN
+	MaxUploadBytes int64   // RELAIS_MAX_UPLOAD_BYTES
+	MaxWrongRate   float64 // RELAIS_MAX_WRONG_RATE: what calibration aims at
+	// Threshold pins the assistant's confidence threshold (RELAIS_THRESHOLD);
+	// 0 uses the calibrated one.
+	Threshold float64
+	// IntentsFile adds an operator's intent examples to the built-in ones
+	// (RELAIS_INTENTS_FILE).
+	IntentsFile string
+	// ClarifyFirst asks the customer to rephrase once before handing off an
+	// unclear question (RELAIS_CLARIFY_FIRST).
+	ClarifyFirst bool
 
 	LogFormat string // RELAIS_LOG_FORMAT: text or json
 	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
@@ -41,6 +50,7 @@ func defaultConfig() Config {
 		LLMTimeout:     30 * time.Second,
 		MaxUploadBytes: 20 << 20,
 		MaxWrongRate:   0.02,
+		ClarifyFirst:   true,
 		LogFormat:      "text",
 		LogLevel:       "info",
 	}
@@ -64,6 +74,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_ADMIN_TOKEN", &c.AdminToken)
 	str("RELAIS_LOG_FORMAT", &c.LogFormat)
 	str("RELAIS_LOG_LEVEL", &c.LogLevel)
+	str("RELAIS_INTENTS_FILE", &c.IntentsFile)
 	var errs []error
 	if v := getenv("RELAIS_EMBEDDING_DIMENSIONS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -86,6 +97,20 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		}
 		c.MaxWrongRate = f
 	}
+	if v := getenv("RELAIS_THRESHOLD"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_THRESHOLD: %q is not a number", v))
+		}
+		c.Threshold = f
+	}
+	if v := getenv("RELAIS_CLARIFY_FIRST"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_CLARIFY_FIRST: %q is not true or false", v))
+		}
+		c.ClarifyFirst = b
+	}
 	if v := getenv("RELAIS_LLM_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -102,6 +127,12 @@ func (c *Config) storageFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL, e.g. postgres://user@host/db (RELAIS_DATABASE_URL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (RELAIS_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (RELAIS_LOG_LEVEL)")
+}
+
+// assistantFlags binds the flags that tune the assistant's decisions.
+func (c *Config) assistantFlags(fs *flag.FlagSet) {
+	fs.Float64Var(&c.Threshold, "threshold", c.Threshold, "pin the confidence threshold (0 = the calibrated one) (RELAIS_THRESHOLD)")
+	fs.StringVar(&c.IntentsFile, "intents-file", c.IntentsFile, "extra intent examples to load after the built-in ones (RELAIS_INTENTS_FILE)")
 }
 
 // providerFlags binds the model provider flags.
@@ -153,6 +184,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxWrongRate <= 0 || c.MaxWrongRate >= 1 {
 		bad("max wrong rate (RELAIS_MAX_WRONG_RATE)", "must be between 0 and 1 (exclusive), got %v", c.MaxWrongRate)
+	}
+	if c.Threshold < 0 || c.Threshold > 1 {
+		bad("threshold (--threshold, RELAIS_THRESHOLD)", "must be from 0 to 1 (0 = use the calibrated one), got %v", c.Threshold)
+	}
+	if c.ChatModel != "" && c.LLMBaseURL == "" {
+		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
 	}
 	if c.LLMTimeout <= 0 {
 		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)

@@ -226,7 +226,7 @@ func TestEmbeddingModelChangeNeedsReembed(t *testing.T) {
 				t.Fatalf("ask after a model change: err = %v, want a conflict telling to re-embed", err)
 			}
 			out := c.mustRun("ingest", "--reembed")
-			if !strings.Contains(out, "re-embedded 9 chunks with fake-embed (8 dimensions)") {
+			if !strings.Contains(out, "re-embedded 9 chunks and examples with fake-embed (8 dimensions)") {
 				t.Errorf("reembed: %s", out)
 			}
 			c.mustRun("ask", "cancel my order")
@@ -244,7 +244,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"ingest"}, "no file or folder given"},
 		{[]string{"ask"}, "no question given"},
-		{[]string{"ask", "--limit", "0", "x"}, "--limit"},
+		{[]string{"eval", "--kb", "kb.jsonl"}, "--questions are required"},
 		{[]string{"serve", "--nope"}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {

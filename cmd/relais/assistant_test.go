@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServeMessages(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			c := newCLI(t, kind)
+			dir := t.TempDir()
+			writeFile(t, dir, "faq.csv", faqCSV)
+			c.mustRun("ingest", dir)
+			base := startServe(t, c)
+			api := apiClient{t: t, base: base, token: testToken}
+
+			if status, _ := (apiClient{t: t, base: base}).json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "hi"}); status != http.StatusUnauthorized {
+				t.Errorf("no token: %d", status)
+			}
+			status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "How do I cancel my order?"})
+			if status != http.StatusOK || v["action"] != "answer" {
+				t.Fatalf("question: %d %v", status, v)
+			}
+			src := v["sources"].([]any)
+			if len(src) == 0 || src[0].(map[string]any)["article_id"] != "faq.csv#how-do-i-cancel-my-order" || !strings.Contains(v["text"].(string), "Cancel order") {
+				t.Errorf("answer: %v", v)
+			}
+			conv := v["conversation_id"].(float64)
+
+			status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "I want to talk to a real person"})
+			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "customer_request" {
+				t.Fatalf("human request: %d %v", status, v)
+			}
+			// Queued for a person: the bot stays silent, the message is kept.
+			status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "How do I cancel my order?"})
+			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "agent_owned" || v["text"] != "" {
+				t.Errorf("while queued: %d %v", status, v)
+			}
+			// Another customer cannot write into c1's conversation.
+			if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c2", "conversation_id": conv, "text": "hello"}); status != http.StatusNotFound {
+				t.Errorf("other customer's conversation: %d %v", status, v)
+			}
+			if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c3", "text": "bonjour"}); status != http.StatusOK || v["action"] != "reply" {
+				t.Errorf("greeting: %d %v", status, v)
+			}
+			for _, bad := range []map[string]any{{"text": "no customer"}, {"customer_id": "c4"}, {"customer_id": "c4", "text": strings.Repeat("x", 9000)}} {
+				if status, v := api.json("POST", "/v1/messages", bad); status != http.StatusBadRequest || errorCode(v) != "invalid" {
+					t.Errorf("bad message %v: %d %v", bad, status, v)
+				}
+			}
+
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				`relais_decisions_total{action="answer",reason=""} 1`,
+				`relais_decisions_total{action="handoff",reason="customer_request"} 1`,
+				`relais_decisions_total{action="handoff",reason="agent_owned"} 1`,
+				`relais_stage_duration_seconds_bucket{stage="retrieve",le="+Inf"}`,
+			} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("/metrics lacks %q:\n%s", want, body)
+				}
+			}
+		})
+	}
+}
+
+func TestAskPrintsDecision(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	dir := t.TempDir()
+	writeFile(t, dir, "faq.csv", faqCSV)
+	c.mustRun("ingest", dir)
+	out := c.mustRun("ask", "How do I cancel my order?")
+	if !strings.HasPrefix(out, "answer: Open your order details") || !strings.Contains(out, "source: faq.csv#how-do-i-cancel-my-order") {
+		t.Errorf("ask output:\n%s", out)
+	}
+	out = c.mustRun("ask", "my lawyer will hear about this")
+	if !strings.HasPrefix(out, "handoff (sensitive_topic)") {
+		t.Errorf("sensitive ask output:\n%s", out)
+	}
+	out = c.mustRun("ask", "--json", "How do I cancel my order?")
+	var d struct {
+		Action  string
+		Sources []struct{ ArticleID string }
+		Trace   struct{ Calibration string }
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Action != "answer" || !strings.HasPrefix(d.Trace.Calibration, "default") {
+		t.Errorf("ask --json: %v\n%s", err, out)
+	}
+}
+
+// headLines copies the first n lines of src into a temp file.
+func headLines(t *testing.T, src string, n int) string {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(f)
+	for i := 0; i < n && sc.Scan(); i++ {
+		b.WriteString(sc.Text() + "\n")
+	}
+	return writeFile(t, t.TempDir(), filepath.Base(src), b.String())
+}
+
+func TestIngestExamplesCalibrates(t *testing.T) {
+	data := sharedData(t)
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			c := newCLI(t, kind)
+			c.mustRun("ingest", filepath.Join(data, "retail_support", "kb.jsonl"))
+			examples := headLines(t, filepath.Join(data, "retail_support", "questions.jsonl"), 400)
+			out := c.mustRun("ingest", "--examples", examples)
+			if !strings.Contains(out, "400 examples read, 400 new") || !strings.Contains(out, "calibrated on") {
+				t.Fatalf("ingest --examples:\n%s", out)
+			}
+			// Same file again: nothing new, still calibrated.
+			if out := c.mustRun("ingest", "--examples", examples); !strings.Contains(out, "400 examples read, 0 new") {
+				t.Errorf("re-import:\n%s", out)
+			}
+			out = c.mustRun("ask", "--json", "I want to cancel my order")
+			var d struct {
+				Trace struct{ Calibration string }
+			}
+			if err := json.Unmarshal([]byte(out), &d); err != nil || !strings.HasPrefix(d.Trace.Calibration, "calibrated on") {
+				t.Errorf("ask after calibration: %v %q", err, d.Trace.Calibration)
+			}
+		})
+	}
+}
+
+func TestEvalSmoke(t *testing.T) {
+	data := sharedData(t)
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	out := filepath.Join(t.TempDir(), "smoke.json")
+	html := filepath.Join(t.TempDir(), "smoke.html")
+	stdout := c.mustRun("eval", "--kb", filepath.Join(data, "smoke", "kb.jsonl"), "--questions", filepath.Join(data, "smoke", "questions.jsonl"),
+		"--folds", "2", "--json", out, "--html", html)
+	if !strings.Contains(stdout, "smoke") || !strings.Contains(stdout, "RESOLUTION") {
+		t.Errorf("eval output:\n%s", stdout)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Summary struct {
+			Questions       int     `json:"questions"`
+			Answerable      int     `json:"answerable"`
+			HandoffExpected int     `json:"handoff_expected"`
+			Answered        int     `json:"answered"`
+			Correct         int     `json:"correct"`
+			Wrong           int     `json:"wrong"`
+			ResolutionRate  float64 `json:"resolution_rate"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Summary
+	if s.Questions != 100 || s.Answerable != 66 || s.HandoffExpected != 34 || s.Correct+s.Wrong != s.Answered {
+		t.Errorf("summary counts: %+v", s)
+	}
+	if want := float64(s.Correct) / float64(s.Answerable); s.ResolutionRate != want {
+		t.Errorf("resolution_rate %v, want correct/answerable = %v", s.ResolutionRate, want)
+	}
+	if h, err := os.ReadFile(html); err != nil || !strings.Contains(string(h), "<svg") {
+		t.Errorf("html report: %v", err)
+	}
+}

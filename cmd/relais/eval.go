@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"relais/assistant"
+	"relais/evals"
+	"relais/postgres"
+	"relais/sqlite"
+)
+
+func runEval(ctx context.Context, e env, args []string) error {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "run on PostgreSQL, in a temporary schema (default: a temporary embedded store)")
+	fs.StringVar(&cfg.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	cfg.providerFlags(fs)
+	kb := fs.String("kb", "", "knowledge base file (kb.jsonl)")
+	questions := fs.String("questions", "", "labelled questions (questions.jsonl)")
+	examples := fs.String("examples", "", "labelled history to load first, same format as --questions")
+	folds := fs.Int("folds", 0, "cross-validate over the questions in K folds (each fold's others loaded as examples)")
+	jsonOut := fs.String("json", "", "write the summary and per-question outcomes as JSON to this file")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	name := fs.String("name", "", "the dataset's name in reports (default: the questions file's folder)")
+	fs.Float64Var(&cfg.Threshold, "threshold", 0, "pin the confidence threshold instead of calibrating")
+	suite := fs.String("suite", "", "run every set in this folder (each a subfolder with kb.jsonl and questions.jsonl) and print one table")
+	baseline := fs.String("baseline", "", "with --suite: fail when a set falls short of this baseline file beyond its tolerance")
+	writeBaseline := fs.String("write-baseline", "", "with --suite: record this run as the baseline file")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: relais eval --kb KB.jsonl --questions Q.jsonl [--examples H.jsonl | --folds K] [--json OUT] [--html OUT] [--threshold X] [--database-url URL]\n\nRuns every question through the assistant on a fresh, isolated store and reports resolution, wrong answers and escalations.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, e, args); err != nil {
+		return err
+	}
+	switch {
+	case *suite == "" && (*kb == "" || *questions == ""):
+		fs.Usage()
+		return usagef("eval: --kb and --questions are required (or --suite DIR)")
+	case *suite != "" && (*kb != "" || *questions != "" || *examples != "" || *htmlOut != "" || *name != ""):
+		return usagef("eval: --suite runs the sets of a folder; it takes no --kb, --questions, --examples, --html or --name")
+	case *suite == "" && (*baseline != "" || *writeBaseline != ""):
+		return usagef("eval: --baseline and --write-baseline go with --suite")
+	case *examples != "" && *folds > 1:
+		return usagef("eval: --examples and --folds are alternatives: folds take their examples from the other folds")
+	case *folds < 0 || *folds == 1 || *folds > 50:
+		return usagef("eval: --folds must be from 2 to 50")
+	case fs.NArg() > 0:
+		return usagef("eval: unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	log := cfg.newLogger(e.stderr)
+	p, err := newProviders(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	intents, err := assistant.NewIntentClassifier(assistant.DefaultIntentExamples())
+	if err != nil {
+		return err
+	}
+	newRunner := func(bar *progress) *evals.Runner {
+		return newEvalRunner(cfg, p, intents, *folds, log, bar)
+	}
+	if *suite != "" {
+		return runSuite(ctx, e, *suite, newRunner, *jsonOut, *baseline, *writeBaseline)
+	}
+	if *name == "" {
+		*name = filepath.Base(filepath.Dir(*questions))
+	}
+	ds, err := evals.LoadDataset(*name, *kb, *questions, *examples)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(e.stderr, "eval "+*name)
+	sum, outs, err := newRunner(bar).Run(ctx, ds)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	printEvalSummary(e, []evals.Summary{sum})
+	if *jsonOut != "" {
+		if err := writeJSONFile(*jsonOut, evals.Report{Summary: sum, Outcomes: outs}); err != nil {
+			return err
+		}
+	}
+	if *htmlOut != "" {
+		f, err := os.Create(*htmlOut)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		werr := evals.WriteHTML(f, sum, outs)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("eval: write %s: %w", *htmlOut, werr)
+		}
+	}
+	return nil
+}
+
+// newEvalRunner builds a runner whose every run gets a fresh, isolated
+// store: a temporary schema on PostgreSQL when a URL is configured, else a
+// temporary embedded store.
+func newEvalRunner(cfg Config, p providers, intents *assistant.IntentClassifier, folds int, log *slog.Logger, bar *progress) *evals.Runner {
+	return &evals.Runner{
+		NewStore: func(ctx context.Context) (evals.Store, func(), error) {
+			if cfg.DatabaseURL != "" {
+				db, drop, err := postgres.OpenIsolated(ctx, cfg.DatabaseURL, "relais_eval", log)
+				return db, drop, err
+			}
+			dir, err := os.MkdirTemp("", "relais-eval-")
+			if err != nil {
+				return nil, nil, err
+			}
+			db, err := sqlite.Open(ctx, dir, log)
+			if err != nil {
+				os.RemoveAll(dir)
+				return nil, nil, err
+			}
+			return db, func() { db.Close(); os.RemoveAll(dir) }, nil
+		},
+		Embedder:     p.embedder,
+		Generator:    p.generator,
+		Intents:      intents,
+		Threshold:    cfg.Threshold,
+		MaxWrongRate: cfg.MaxWrongRate,
+		Folds:        folds,
+		Logger:       log,
+		Progress:     func(done, total int) { bar.update(done, total, "questions") },
+	}
+}
+
+// runSuite evaluates every set of a folder and compares with a baseline.
+func runSuite(ctx context.Context, e env, dir string, newRunner func(*progress) *evals.Runner, jsonDir, baselinePath, writePath string) error {
+	sets, err := evals.FindSets(dir)
+	if err != nil {
+		return err
+	}
+	var sums []evals.Summary
+	for _, set := range sets {
+		ds, err := evals.LoadDataset(set.Name, set.KB, set.Questions, "")
+		if err != nil {
+			return err
+		}
+		bar := newProgress(e.stderr, "eval "+set.Name)
+		sum, outs, err := newRunner(bar).Run(ctx, ds)
+		bar.finish()
+		if err != nil {
+			return fmt.Errorf("eval %s: %w", set.Name, err)
+		}
+		sums = append(sums, sum)
+		if jsonDir != "" {
+			if err := os.MkdirAll(jsonDir, 0o755); err != nil {
+				return fmt.Errorf("eval: %w", err)
+			}
+			if err := writeJSONFile(filepath.Join(jsonDir, set.Name+".json"), evals.Report{Summary: sum, Outcomes: outs}); err != nil {
+				return err
+			}
+		}
+	}
+	printEvalSummary(e, sums)
+	if writePath != "" {
+		f, err := os.Create(writePath)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		werr := evals.WriteBaseline(f, evals.NewBaseline(sums))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("eval: write baseline: %w", werr)
+		}
+		fmt.Fprintf(e.stdout, "baseline written to %s\n", writePath)
+	}
+	if baselinePath == "" {
+		return nil
+	}
+	f, err := os.Open(baselinePath)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	base, err := evals.ReadBaseline(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	regressions, notes := base.Regressions(sums, true)
+	for _, n := range notes {
+		fmt.Fprintf(e.stdout, "note: %s\n", n)
+	}
+	if len(regressions) > 0 {
+		for _, r := range regressions {
+			fmt.Fprintf(e.stderr, "regression: %s\n", r)
+		}
+		return fmt.Errorf("eval: %d regressions against %s", len(regressions), baselinePath)
+	}
+	fmt.Fprintf(e.stdout, "no regression against %s\n", baselinePath)
+	return nil
+}
+
+func writeJSONFile(path string, v any) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	werr := enc.Encode(v)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("eval: write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// printEvalSummary prints one row per dataset.
+func printEvalSummary(e env, sums []evals.Summary) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SET\tQUESTIONS\tRESOLUTION\tWRONG\tESCALATION\tTHRESHOLD\tBEST@2%\tBEST@5%\tP50 MS\tP95 MS")
+	for _, s := range sums {
+		best := func(k string) string {
+			if p, ok := s.Best[k]; ok {
+				return fmt.Sprintf("%.1f%% (t=%.3f)", 100*p.ResolutionRate, p.Threshold)
+			}
+			return "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%.1f%%\t%.3f\t%s\t%s\t%.1f\t%.1f\n", s.Dataset, s.Questions,
+			100*s.ResolutionRate, 100*s.WrongAnswerRate, 100*s.EscalationRecall, s.Threshold,
+			best("wrong<=2%"), best("wrong<=5%"), s.Latency.P50, s.Latency.P95)
+	}
+	tw.Flush()
+	if len(sums) == 1 {
+		s := sums[0]
+		var reasons []string
+		for r, n := range s.ByReason {
+			reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(e.stdout, "\nanswered %d (correct %d, wrong %d), handed off %d: %s\nthreshold: %s\n",
+			s.Answered, s.Correct, s.Wrong, s.HandedOff, strings.Join(reasons, ", "), s.ThresholdSource)
+	}
+}

@@ -1,0 +1,82 @@
+package conversation
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"relais"
+)
+
+// The input rules every Store shares. Stores call them before they touch
+// storage, so that each rule is stated once and a store can only differ from
+// another in what its database enforces; conversation/storetest pins them
+// down.
+
+// ValidateInbound returns an error wrapping relais.ErrInvalid when in has no
+// Channel or no CustomerID: together they say whose conversation a message
+// goes to.
+func ValidateInbound(in Inbound) error {
+	if in.Channel == "" || in.CustomerID == "" {
+		return fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// AgentAfter checks the actor of a transition to state to and returns the
+// AgentID the conversation has after it: the agent's id when an agent takes
+// it, "" otherwise. The error wraps relais.ErrInvalid for an empty actor, and
+// for a move to Agent whose actor is not "agent:<id>" with a non-empty id.
+func AgentAfter(to State, actor string) (string, error) {
+	if actor == "" {
+		return "", fmt.Errorf("empty actor: %w", relais.ErrInvalid)
+	}
+	if to != Agent {
+		return "", nil
+	}
+	id, ok := strings.CutPrefix(actor, "agent:")
+	if !ok || id == "" {
+		return "", fmt.Errorf("actor %q: an agent takes a conversation as \"agent:<id>\": %w", actor, relais.ErrInvalid)
+	}
+	return id, nil
+}
+
+// ValidateAppend checks a message for Store.AppendMessage. The error wraps
+// relais.ErrInvalid for a customer message (those come through Receive), an
+// unknown role, an agent message without AgentID, and an assistant or system
+// message with one.
+func ValidateAppend(m Message) error {
+	switch m.Role {
+	case HumanRole:
+		if m.AgentID == "" {
+			return fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
+		}
+	case Assistant, System:
+		if m.AgentID != "" {
+			return fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
+		}
+	case Customer:
+		return fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
+	default:
+		return fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateDecision checks a record for Store.RecordDecision. The error wraps
+// relais.ErrInvalid for an empty Action, a Confidence that is NaN or
+// infinite, and a non-empty Trace that is not JSON: analytics and evals read
+// every stored trace back as JSON.
+func ValidateDecision(r DecisionRecord) error {
+	if r.Action == "" {
+		return fmt.Errorf("empty action: %w", relais.ErrInvalid)
+	}
+	if math.IsNaN(r.Confidence) || math.IsInf(r.Confidence, 0) {
+		return fmt.Errorf("confidence %v: %w", r.Confidence, relais.ErrInvalid)
+	}
+	if len(r.Trace) > 0 && !json.Valid(r.Trace) {
+		return fmt.Errorf("trace is not JSON: %w", relais.ErrInvalid)
+	}
+	return nil
+}

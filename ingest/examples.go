@@ -1,0 +1,239 @@
+package ingest
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"relais/knowledge"
+	"relais/language"
+)
+
+// ExampleStore is what importing examples needs from the knowledge store.
+type ExampleStore interface {
+	ArticleHashes(ctx context.Context, source string) (map[string]string, error)
+	SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error
+	SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error)
+	DeleteExamples(ctx context.Context, source string) (int, error)
+}
+
+// ExampleResult is what happened to one file of examples.
+type ExampleResult struct {
+	File     string
+	Read     int // examples in the file
+	Added    int // new ones (the others were stored already)
+	Handoff  int // labelled as needing a person
+	Removed  int // with replace: the source's examples stored before
+	Problems []error
+	Err      error
+}
+
+// handoffLabels are what a CSV may put in the article column of a question
+// that must reach a person.
+var handoffLabels = map[string]bool{"": true, "handoff": true, "human": true, "agent": true, "-": true}
+
+// ParseExamples reads labelled customer questions (DESIGN.md section 7):
+//   - .jsonl: the eval questions format {"question", "gold_article_ids",
+//     "expected"}: "handoff" (or no gold article) labels the question as one
+//     for a person; otherwise its first gold article is the label. Also
+//     {"question"|"text", "article_id"}.
+//   - .csv: a header with a question (or text) column and an article_id (or
+//     article) column; an empty cell, "handoff" or "human" labels a handoff.
+//
+// A bad line is a problem with its line number; the others are read.
+func ParseExamples(name string, data []byte) ([]knowledge.Example, []error, error) {
+	text, ferr := decodeText(name, data)
+	if ferr != nil {
+		return nil, nil, ferr
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, nil, invalidf(name, 0, "file is empty")
+	}
+	switch fileExt(name) {
+	case ".jsonl", ".ndjson":
+		return parseExamplesJSONL(name, text)
+	case ".csv":
+		return parseExamplesCSV(name, text)
+	default:
+		return nil, nil, invalidf(name, 0, "unsupported examples file type %q; use .jsonl (eval questions format) or .csv (question,article_id)", fileExt(name))
+	}
+}
+
+func parseExamplesJSONL(name, text string) ([]knowledge.Example, []error, error) {
+	var out []knowledge.Example
+	var problems []error
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var obj struct {
+			Question  string   `json:"question"`
+			Text      string   `json:"text"`
+			Gold      []string `json:"gold_article_ids"`
+			ArticleID *string  `json:"article_id"`
+			Expected  string   `json:"expected"`
+		}
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			problems = append(problems, invalidf(name, i+1, "not a JSON object: %s", describeJSONError(err)))
+			continue
+		}
+		q := strings.TrimSpace(obj.Question)
+		if q == "" {
+			q = strings.TrimSpace(obj.Text)
+		}
+		if q == "" {
+			problems = append(problems, invalidf(name, i+1, "no \"question\" (or \"text\")"))
+			continue
+		}
+		label := knowledge.HandoffLabel
+		switch {
+		case obj.Expected == "handoff":
+		case len(obj.Gold) > 0:
+			label = strings.TrimSpace(obj.Gold[0])
+		case obj.ArticleID != nil:
+			if !handoffLabels[strings.ToLower(strings.TrimSpace(*obj.ArticleID))] {
+				label = strings.TrimSpace(*obj.ArticleID)
+			}
+		case obj.Expected == "answer":
+			problems = append(problems, invalidf(name, i+1, "expected is \"answer\" but gold_article_ids is empty"))
+			continue
+		}
+		out = append(out, knowledge.Example{Text: q, ArticleID: label})
+	}
+	return out, problems, nil
+}
+
+func parseExamplesCSV(name, text string) ([]knowledge.Example, []error, error) {
+	r := csv.NewReader(strings.NewReader(text))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, nil, invalidf(name, 1, "cannot read the header row: %v", err)
+	}
+	qCol, aCol := -1, -1
+	for i, h := range header {
+		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))) {
+		case "question", "text", "message", "utterance":
+			qCol = i
+		case "article_id", "article", "label", "answer_id":
+			aCol = i
+		}
+	}
+	if qCol < 0 || aCol < 0 {
+		return nil, nil, invalidf(name, 1, "the header needs a question column and an article_id column (found: %s)", strings.Join(header, ", "))
+	}
+	var out []knowledge.Example
+	var problems []error
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				problems = append(problems, invalidf(name, pe.StartLine, "%s", describeCSVError(pe)))
+				continue
+			}
+			return out, problems, invalidf(name, 0, "%v", err)
+		}
+		line, _ := r.FieldPos(0)
+		if qCol >= len(rec) || aCol >= len(rec) {
+			problems = append(problems, invalidf(name, line, "row has %d fields, the header %d", len(rec), len(header)))
+			continue
+		}
+		q := strings.TrimSpace(rec[qCol])
+		if q == "" {
+			problems = append(problems, invalidf(name, line, "empty question"))
+			continue
+		}
+		label := strings.TrimSpace(rec[aCol])
+		if handoffLabels[strings.ToLower(label)] {
+			label = knowledge.HandoffLabel
+		}
+		out = append(out, knowledge.Example{Text: q, ArticleID: label})
+	}
+	return out, problems, nil
+}
+
+// ImportExamples reads one file of labelled questions, embeds them and
+// stores them under source. With replace, the source's earlier examples are
+// removed first, so a re-exported history file replaces the old one. An
+// example naming an article the knowledge base does not have is a problem
+// and is skipped: it could only ever vote for nothing.
+func (im *Importer) ImportExamples(ctx context.Context, store ExampleStore, name, source string, r io.Reader, replace bool) (ExampleResult, error) {
+	res := ExampleResult{File: name}
+	data, err := readLimited(name, r, im.maxFileBytes())
+	if err != nil {
+		res.Err = err
+		return res, nil
+	}
+	examples, problems, err := ParseExamples(name, data)
+	res.Problems = problems
+	if err != nil {
+		res.Err = err
+		return res, nil
+	}
+	res.Read = len(examples)
+	if err := store.SetEmbeddingSpace(ctx, im.Embedder.Space()); err != nil {
+		return res, fmt.Errorf("import examples: %w", err)
+	}
+	known, err := store.ArticleHashes(ctx, "")
+	if err != nil {
+		return res, fmt.Errorf("import examples: read articles: %w", err)
+	}
+	kept := examples[:0]
+	unknown := make(map[string]int)
+	for _, e := range examples {
+		if e.ArticleID != knowledge.HandoffLabel {
+			if _, ok := known[e.ArticleID]; !ok {
+				unknown[e.ArticleID]++
+				continue
+			}
+		} else {
+			res.Handoff++
+		}
+		e.Source = source
+		e.Language = language.Detect(e.Text)
+		kept = append(kept, e)
+	}
+	for id, n := range unknown {
+		res.Problems = append(res.Problems, &FileError{File: name, Err: fmt.Errorf("%d examples name article %q, which is not in the knowledge base (import the articles first): skipped", n, id)})
+	}
+	if replace {
+		n, err := store.DeleteExamples(ctx, source)
+		if err != nil {
+			return res, fmt.Errorf("import examples: replace: %w", err)
+		}
+		res.Removed = n
+	}
+	size := im.batchSize() * 4
+	for start := 0; start < len(kept); start += size {
+		batch := kept[start:min(start+size, len(kept))]
+		texts := make([]string, len(batch))
+		for i, e := range batch {
+			texts[i] = e.Text
+		}
+		vecs, err := im.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return res, fmt.Errorf("import examples: embed: %w", err)
+		}
+		for i := range batch {
+			batch[i].Embedding = vecs[i]
+		}
+		n, err := store.SaveExamples(ctx, batch)
+		if err != nil {
+			return res, fmt.Errorf("import examples: save: %w", err)
+		}
+		res.Added += n
+		if im.Progress != nil {
+			im.Progress(Progress{Done: start + len(batch), Total: len(kept), File: name})
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,56 @@
+package knowledge
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"relais"
+)
+
+// The input rules every ExampleStore shares, stated once so that stores can
+// only differ in what their databases enforce; knowledge/storetest pins them
+// down.
+
+// ValidateExample checks an example for ExampleStore.SaveExamples. The error
+// wraps relais.ErrInvalid when the text is empty once trimmed of surrounding
+// space, or when the source is empty: the source is how DeleteExamples finds
+// an import's examples again. Whether the embedding fits is the store's to
+// check, against the space it records.
+func ValidateExample(e Example) error {
+	if strings.TrimSpace(e.Text) == "" {
+		return fmt.Errorf("empty text: %w", relais.ErrInvalid)
+	}
+	if e.Source == "" {
+		return fmt.Errorf("empty source: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateCalibration checks a calibration for ExampleStore.SaveCalibration.
+// The error wraps relais.ErrInvalid when a rate, the threshold or a Model
+// parameter is NaN or infinite (stores keep Model as JSON, which has neither,
+// so it could not be given back as it was given) or when Samples or Examples
+// is negative, which only a bug upstream can produce.
+func ValidateCalibration(c Calibration) error {
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{
+		{"threshold", c.Threshold}, {"max wrong rate", c.MaxWrongRate},
+		{"estimated resolution", c.EstimatedResolution}, {"estimated wrong rate", c.EstimatedWrongRate},
+	} {
+		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
+			return fmt.Errorf("%s is %v: %w", f.name, f.x, relais.ErrInvalid)
+		}
+	}
+	for name, x := range c.Model {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
+		}
+	}
+	if c.Samples < 0 || c.Examples < 0 {
+		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+// Package metrics keeps Relais's counters and histograms and writes them in
+// the Prometheus text exposition format (version 0.0.4) for /metrics. It
+// covers what Relais needs — labelled counters, labelled histograms and
+// gauges read at scrape time — and nothing more.
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Registry holds metric families in registration order.
+type Registry struct {
+	mu       sync.Mutex
+	families []family
+}
+
+type family interface {
+	write(w io.Writer) error
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{} }
+
+func (r *Registry) register(f family) {
+	r.mu.Lock()
+	r.families = append(r.families, f)
+	r.mu.Unlock()
+}
+
+// WritePrometheus writes every family in the text format.
+func (r *Registry) WritePrometheus(w io.Writer) error {
+	r.mu.Lock()
+	fams := append([]family(nil), r.families...)
+	r.mu.Unlock()
+	for _, f := range fams {
+		if err := f.write(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CounterVec is a counter with labels.
+type CounterVec struct {
+	name, help string
+	labels     []string
+	mu         sync.Mutex
+	values     map[string]float64
+	keys       map[string][]string
+}
+
+// NewCounterVec registers a counter family.
+func (r *Registry) NewCounterVec(name, help string, labels ...string) *CounterVec {
+	c := &CounterVec{name: name, help: help, labels: labels, values: map[string]float64{}, keys: map[string][]string{}}
+	r.register(c)
+	return c
+}
+
+// Add adds v (>= 0) to the counter with these label values.
+func (c *CounterVec) Add(v float64, labelValues ...string) {
+	k := key(labelValues)
+	c.mu.Lock()
+	c.values[k] += v
+	c.keys[k] = labelValues
+	c.mu.Unlock()
+}
+
+// Inc adds one.
+func (c *CounterVec) Inc(labelValues ...string) { c.Add(1, labelValues...) }
+
+// Value returns the current count, for tests.
+func (c *CounterVec) Value(labelValues ...string) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.values[key(labelValues)]
+}
+
+func (c *CounterVec) write(w io.Writer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", c.name, escapeHelp(c.help), c.name)
+	for _, k := range sortedKeys(c.values) {
+		fmt.Fprintf(&b, "%s%s %s\n", c.name, labelString(c.labels, c.keys[k], "", ""), formatFloat(c.values[k]))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// HistogramVec is a histogram with labels and fixed buckets.
+type HistogramVec struct {
+	name, help string
+	labels     []string
+	buckets    []float64
+	mu         sync.Mutex
+	series     map[string]*histogram
+	keys       map[string][]string
+}
+
+type histogram struct {
+	counts []uint64 // per bucket, not cumulative
+	sum    float64
+	count  uint64
+}
+
+// DefaultLatencyBuckets suit request stages from a fraction of a millisecond
+// to tens of seconds (a slow model), in seconds.
+var DefaultLatencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// NewHistogramVec registers a histogram family with ascending buckets.
+func (r *Registry) NewHistogramVec(name, help string, buckets []float64, labels ...string) *HistogramVec {
+	h := &HistogramVec{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*histogram{}, keys: map[string][]string{}}
+	r.register(h)
+	return h
+}
+
+// Observe records one value.
+func (h *HistogramVec) Observe(v float64, labelValues ...string) {
+	k := key(labelValues)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.series[k]
+	if !ok {
+		s = &histogram{counts: make([]uint64, len(h.buckets))}
+		h.series[k] = s
+		h.keys[k] = labelValues
+	}
+	i := sort.SearchFloat64s(h.buckets, v)
+	if i < len(h.buckets) {
+		s.counts[i]++
+	}
+	s.sum += v
+	s.count++
+}
+
+// Count returns how many values were observed, for tests.
+func (h *HistogramVec) Count(labelValues ...string) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.series[key(labelValues)]; ok {
+		return s.count
+	}
+	return 0
+}
+
+func (h *HistogramVec) write(w io.Writer) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h.name, escapeHelp(h.help), h.name)
+	keys := make([]string, 0, len(h.series))
+	for k := range h.series {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, lv := h.series[k], h.keys[k]
+		var cum uint64
+		for i, ub := range h.buckets {
+			cum += s.counts[i]
+			fmt.Fprintf(&b, "%s_bucket%s %d\n", h.name, labelString(h.labels, lv, "le", formatFloat(ub)), cum)
+		}
+		fmt.Fprintf(&b, "%s_bucket%s %d\n", h.name, labelString(h.labels, lv, "le", "+Inf"), s.count)
+		fmt.Fprintf(&b, "%s_sum%s %s\n", h.name, labelString(h.labels, lv, "", ""), formatFloat(s.sum))
+		fmt.Fprintf(&b, "%s_count%s %d\n", h.name, labelString(h.labels, lv, "", ""), s.count)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// GaugeFunc is a gauge family whose values are read at scrape time.
+type GaugeFunc struct {
+	name, help string
+	labels     []string
+	read       func() []Sample
+}
+
+// Sample is one gauge value with its label values.
+type Sample struct {
+	Labels []string
+	Value  float64
+}
+
+// NewGaugeFunc registers a gauge read by fn at every scrape.
+func (r *Registry) NewGaugeFunc(name, help string, fn func() []Sample, labels ...string) {
+	r.register(&GaugeFunc{name: name, help: help, labels: labels, read: fn})
+}
+
+func (g *GaugeFunc) write(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", g.name, escapeHelp(g.help), g.name)
+	samples := g.read()
+	sort.Slice(samples, func(i, j int) bool { return key(samples[i].Labels) < key(samples[j].Labels) })
+	for _, s := range samples {
+		fmt.Fprintf(&b, "%s%s %s\n", g.name, labelString(g.labels, s.Labels, "", ""), formatFloat(s.Value))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func key(lv []string) string { return strings.Join(lv, "\xff") }
+
+func sortedKeys(m map[string]float64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func labelString(names, values []string, extraName, extraValue string) string {
+	var parts []string
+	for i, n := range names {
+		v := ""
+		if i < len(values) {
+			v = values[i]
+		}
+		parts = append(parts, n+`="`+escapeLabel(v)+`"`)
+	}
+	if extraName != "" {
+		parts = append(parts, extraName+`="`+extraValue+`"`)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+
+func escapeLabel(s string) string { return labelEscaper.Replace(s) }
+
+var helpEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+
+func escapeHelp(s string) string { return helpEscaper.Replace(s) }
+
+func formatFloat(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"relais"
+	"relais/assistant"
+	"relais/conversation"
+)
+
+// MaxMessageChars bounds a customer message: longer than any chat message,
+// short enough that nobody pastes a document into the assistant.
+const MaxMessageChars = 8000
+
+type messageInput struct {
+	CustomerID     string `json:"customer_id"`
+	Text           string `json:"text"`
+	ConversationID int64  `json:"conversation_id"`
+}
+
+type sourceJSON struct {
+	ArticleID string  `json:"article_id"`
+	Title     string  `json:"title"`
+	Score     float64 `json:"score"`
+}
+
+type decisionJSON struct {
+	ConversationID int64        `json:"conversation_id"`
+	Action         string       `json:"action"`
+	Text           string       `json:"text"`
+	Sources        []sourceJSON `json:"sources"`
+	Reason         string       `json:"reason,omitempty"`
+	HandoffID      string       `json:"handoff_id,omitempty"`
+	Confidence     float64      `json:"confidence"`
+	Intent         string       `json:"intent,omitempty"`
+	AskFeedback    bool         `json:"ask_feedback,omitempty"`
+}
+
+// postMessage runs a customer message through the assistant and returns
+// its decision. The message is stored before anything else; a provider
+// outage becomes a handoff, never a 5xx.
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	var in messageInput
+	if err := decodeJSON(w, r, &in, 64<<10); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	in.CustomerID = strings.TrimSpace(in.CustomerID)
+	switch {
+	case in.CustomerID == "":
+		writeError(w, r, s.log, fmt.Errorf("customer_id is required: %w", relais.ErrInvalid))
+		return
+	case len(in.CustomerID) > 256:
+		writeError(w, r, s.log, fmt.Errorf("customer_id is longer than 256 bytes: %w", relais.ErrInvalid))
+		return
+	case strings.TrimSpace(in.Text) == "":
+		writeError(w, r, s.log, fmt.Errorf("text is required: %w", relais.ErrInvalid))
+		return
+	case utf8.RuneCountInString(in.Text) > MaxMessageChars:
+		writeError(w, r, s.log, fmt.Errorf("text is longer than %d characters: %w", MaxMessageChars, relais.ErrInvalid))
+		return
+	case in.ConversationID < 0:
+		writeError(w, r, s.log, fmt.Errorf("conversation_id must be positive: %w", relais.ErrInvalid))
+		return
+	}
+	out, err := s.cfg.Messages.HandleMessage(r.Context(), conversation.Inbound{
+		Channel: "api", CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
+	})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toDecisionJSON(out))
+}
+
+func toDecisionJSON(out assistant.Outcome) decisionJSON {
+	d := out.Decision
+	res := decisionJSON{
+		ConversationID: out.Conversation.ID, Action: string(d.Action), Text: d.Text, Reason: d.Reason,
+		HandoffID: out.HandoffID, Confidence: d.Confidence, Intent: d.Intent, AskFeedback: d.AskFeedback,
+		Sources: []sourceJSON{},
+	}
+	for _, src := range d.Sources {
+		res.Sources = append(res.Sources, sourceJSON{ArticleID: src.ArticleID, Title: src.Title, Score: src.Score})
+	}
+	return res
+}
