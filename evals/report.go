@@ -126,10 +126,16 @@ type htmlView struct {
 	Reasons       []reasonRow
 	Confusions    []Confusion
 	Calibrations  []FoldCalibration
-	Wrong         []questionRow
-	Missed        []questionRow
-	WrongTotal    int
-	MissedTotal   int
+	Wrong         questionTable
+	Missed        questionTable
+}
+
+// questionTable is one "worst questions" table: the rows shown, out of Total,
+// under the heading whose id is HeadingID.
+type questionTable struct {
+	HeadingID string
+	Rows      []questionRow
+	Total     int
 }
 
 type bestRow struct {
@@ -202,10 +208,8 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 		}
 		return a.Reason < b.Reason
 	})
-	if len(v.Reasons) > 0 {
-		for i := range v.Reasons {
-			v.Reasons[i].Width = 100 * ratio(v.Reasons[i].Count, v.Reasons[0].Count)
-		}
+	for i := range v.Reasons {
+		v.Reasons[i].Width = 100 * ratio(v.Reasons[i].Count, v.Reasons[0].Count)
 	}
 
 	var wrong, missed []Outcome
@@ -222,16 +226,17 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 	}
 	byConfidence(wrong)
 	byConfidence(missed)
-	v.WrongTotal, v.MissedTotal = len(wrong), len(missed)
+	v.Wrong = questionTable{HeadingID: "wrong", Total: len(wrong)}
+	v.Missed = questionTable{HeadingID: "missed", Total: len(missed)}
 	// Each table gets its share of the rows, and lends what it does not use
 	// to the other, so that a run with few wrong answers still shows 50 rows.
 	nWrong := min(len(wrong), maxWrongRows+max(0, maxMissedRows-len(missed)))
 	nMissed := min(len(missed), maxWorstRows-nWrong)
 	for _, o := range wrong[:nWrong] {
-		v.Wrong = append(v.Wrong, newQuestionRow(o, sum.Folds > 1))
+		v.Wrong.Rows = append(v.Wrong.Rows, newQuestionRow(o, sum.Folds > 1))
 	}
 	for _, o := range missed[:nMissed] {
-		v.Missed = append(v.Missed, newQuestionRow(o, sum.Folds > 1))
+		v.Missed.Rows = append(v.Missed.Rows, newQuestionRow(o, sum.Folds > 1))
 	}
 	return v
 }
@@ -271,12 +276,14 @@ func clean(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // The chart's coordinate system, in SVG user units. The small width keeps
 // labels legible when a phone scales the chart down.
 const (
-	chartW      = 520
-	chartH      = 340
-	plotLeft    = 78.0
-	plotRight   = chartW - 24.0
-	plotTop     = 16.0
-	plotBottom  = chartH - 54.0
+	chartW     = 520
+	chartH     = 340
+	plotLeft   = 78.0
+	plotRight  = chartW - 24.0
+	plotTop    = 16.0
+	plotBottom = chartH - 54.0
+	// minChartMax keeps the 2% and 5% bars apart on runs with few
+	// wrong answers.
 	minChartMax = 0.10
 )
 
@@ -331,11 +338,13 @@ func newChart(sum Summary) chartView {
 		XLabelX: f1((plotLeft + plotRight) / 2), XLabelY: f1(chartH - 10),
 		YLabelX: f1(-(plotTop + plotBottom) / 2), YLabelY: f1(18),
 	}
-	for r := 0.0; r <= xMax+1e-9; r += step {
-		c.XTicks = append(c.XTicks, tick{Pos: f1(x(r)), Label: pctTick(r, step)})
+	for i := 0; float64(i)*step <= xMax+1e-9; i++ {
+		r := float64(i) * step
+		c.XTicks = append(c.XTicks, tick{Pos: f1(x(r)), Label: pctTick(r)})
 	}
-	for r := 0.0; r <= 1+1e-9; r += 0.2 {
-		c.YTicks = append(c.YTicks, tick{Pos: f1(y(r)), Label: pctTick(r, 0.2)})
+	for i := 0; i <= 5; i++ {
+		r := float64(i) / 5
+		c.YTicks = append(c.YTicks, tick{Pos: f1(y(r)), Label: pctTick(r)})
 	}
 	// The two bars are labelled at different heights: on a wide axis they
 	// are only a few units apart.
@@ -362,7 +371,7 @@ func newChart(sum Summary) chartView {
 	// The curve rises to the right, so the space below and to the right of
 	// the point is free, and so is the space above and to the left of it:
 	// the label goes to whichever keeps it inside the plot.
-	const labelWidth = 150 // "this run (t = 0.000)" at the phone font size
+	const labelWidth = 200 // "this run (t = 0.000)" at the phone's larger font
 	lx, ly, anchor := rx+10, ry+22, "start"
 	if rx+10+labelWidth > plotRight || ry+22 > plotBottom-6 {
 		lx, ly, anchor = rx-10, ry-12, "end"
@@ -384,22 +393,19 @@ func newChart(sum Summary) chartView {
 	return c
 }
 
-// tickStep picks a round step giving five to ten ticks on [0, max].
-func tickStep(max float64) float64 {
+// tickStep picks a round step giving at most eight intervals on [0, top]:
+// more would crowd the labels on a phone.
+func tickStep(top float64) float64 {
 	for _, s := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.25} {
-		if max/s <= 10 {
+		if top/s <= 8 {
 			return s
 		}
 	}
 	return 0.25
 }
 
-func pctTick(r, step float64) string {
-	if step < 0.01 {
-		return fmt.Sprintf("%.1f%%", 100*r)
-	}
-	return fmt.Sprintf("%.0f%%", 100*r)
-}
+// pctTick formats a tick without decimals: every step is a whole percent.
+func pctTick(r float64) string { return fmt.Sprintf("%.0f%%", 100*r) }
 
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
 
@@ -472,7 +478,7 @@ code { font: .9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .good { color: var(--good); }
 figure { margin: 0; }
 .curve-layout { display: grid; grid-template-columns: minmax(0, 1fr); gap: 0 2rem; align-items: start; }
-@media (min-width: 64rem) { .curve-layout { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); } .best th[scope="row"] { white-space: nowrap; } .curve-layout h3 { margin-top: 0; } }
+@media (min-width: 64rem) { .curve-layout { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); } .best th[scope="row"] { white-space: nowrap; } .curve-layout h3 { margin-top: 0; } }
 .chart { display: block; width: 100%; max-width: 44rem; height: auto; }
 .chart text { font-size: 13px; fill: var(--fg); }
 .chart .tick text { fill: var(--muted); }
@@ -623,7 +629,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 </table>
 </div>
 <p class="note">Every question not answered, by the reason the assistant gave; <code>reply:…</code> rows are smalltalk replies, <code>clarify</code> a question asked back.</p>
-{{else}}<p>Every question was answered.</p>{{end}}
+{{else}}<p>No question was handed off.</p>{{end}}
 </section>
 
 <section aria-labelledby="confusions">
@@ -644,7 +650,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 <h2 id="calibration">Calibration{{if gt (len .Calibrations) 1}} by fold{{end}}</h2>
 <div class="scroll" role="region" aria-labelledby="calibration" tabindex="0">
 <table>
-<thead><tr><th scope="col" class="num">Fold</th><th scope="col" class="num">Threshold</th><th scope="col">Source</th><th scope="col" class="num">Examples</th><th scope="col" class="num">Estimated resolution</th><th scope="col" class="num">Estimated wrong-answer rate</th></tr></thead>
+<thead><tr><th scope="col" class="num">Fold</th><th scope="col" class="num">Threshold</th><th scope="col">Source</th><th scope="col" class="num">Examples</th><th scope="col" class="num">Resolution (est.)</th><th scope="col" class="num">Wrong answers (est.)</th></tr></thead>
 <tbody>
 {{range .Calibrations}}<tr><td class="num">{{fold .Fold}}</td><td class="num">{{num3 .Threshold}}</td><td>{{.Source}}</td><td class="num">{{.Examples}}</td><td class="num">{{if .Examples}}{{pct .EstimatedResolution}}{{else}}–{{end}}</td><td class="num">{{if .Examples}}{{pct .EstimatedWrongRate}}{{else}}–{{end}}</td></tr>
 {{end}}</tbody>
@@ -657,10 +663,10 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 <section aria-labelledby="worst">
 <h2 id="worst">Worst questions</h2>
 <h3 id="wrong">Wrong answers, most confident first</h3>
-{{if .Wrong}}<p class="note">{{len .Wrong}} of {{.WrongTotal}} shown. Articles marked ✓ among the retrieved are gold.</p>
+{{if .Wrong.Rows}}<p class="note">{{len .Wrong.Rows}} of {{.Wrong.Total}} shown. Articles marked ✓ among the retrieved are gold.</p>
 {{template "questions" .Wrong}}{{else}}<p>No wrong answers.</p>{{end}}
 <h3 id="missed">Answerable questions handed off, most confident first</h3>
-{{if .Missed}}<p class="note">{{len .Missed}} of {{.MissedTotal}} shown. A gold article retrieved with a high score here is resolution the threshold gave away.</p>
+{{if .Missed.Rows}}<p class="note">{{len .Missed.Rows}} of {{.Missed.Total}} shown. A gold article retrieved with a high score here is resolution the threshold gave away.</p>
 {{template "questions" .Missed}}{{else}}<p>Every answerable question was answered.</p>{{end}}
 </section>
 
@@ -671,11 +677,11 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 </body>
 </html>
 {{define "id"}}<code>{{range breakable .}}{{.}}<wbr>{{end}}</code>{{end}}
-{{define "questions"}}<div class="scroll" role="region" aria-label="Questions" tabindex="0">
+{{define "questions"}}<div class="scroll" role="region" aria-labelledby="{{.HeadingID}}" tabindex="0">
 <table class="worst">
 <thead><tr><th scope="col">Question</th><th scope="col">Expected</th><th scope="col">Decision</th><th scope="col" class="num">Confidence</th><th scope="col">Retrieved (score)</th></tr></thead>
 <tbody>
-{{range .}}<tr><td class="q">{{.Text}}<br><span class="note"><code>{{.ID}}</code>{{if .Fold}}, fold {{.Fold}}{{end}}</span></td><td>{{if .Gold}}{{range $i, $g := .Gold}}{{if $i}}<br>{{end}}{{template "id" $g}}{{end}}{{else}}<em>handoff</em>{{end}}</td><td>{{.Action}}{{if .Reason}}<br><span class="note">{{.Reason}}</span>{{end}}{{if .Cited}}<br><span class="note">cited {{template "id" .Cited}}</span>{{end}}</td><td class="num">{{num3 .Confidence}}</td><td>{{if .Retrieved}}<ol>{{range .Retrieved}}<li{{if .Gold}} class="gold"{{end}}><code>{{.ArticleID}}</code> {{num3 .Score}}{{if .Gold}} <span aria-hidden="true">✓</span><span class="sr-only">gold</span>{{end}}{{if .Cited}} <span class="tag">cited</span>{{end}}</li>{{end}}</ol>{{else}}–{{end}}</td></tr>
+{{range .Rows}}<tr><td class="q">{{.Text}}<br><span class="note"><code>{{.ID}}</code>{{if .Fold}}, fold {{.Fold}}{{end}}</span></td><td>{{if .Gold}}{{range $i, $g := .Gold}}{{if $i}}<br>{{end}}{{template "id" $g}}{{end}}{{else}}<em>handoff</em>{{end}}</td><td>{{.Action}}{{if .Reason}}<br><span class="note">{{.Reason}}</span>{{end}}{{if .Cited}}<br><span class="note">cited {{template "id" .Cited}}</span>{{end}}</td><td class="num">{{num3 .Confidence}}</td><td>{{if .Retrieved}}<ol>{{range .Retrieved}}<li{{if .Gold}} class="gold"{{end}}><code>{{.ArticleID}}</code> {{num3 .Score}}{{if .Gold}} <span aria-hidden="true">✓</span><span class="sr-only">gold</span>{{end}}{{if .Cited}} <span class="tag">cited</span>{{end}}</li>{{end}}</ol>{{else}}–{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 </div>

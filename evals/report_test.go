@@ -3,6 +3,7 @@ package evals
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -285,7 +286,7 @@ func TestChartAxis(t *testing.T) {
 		if got := c.XTicks[len(c.XTicks)-1].Pos; got != f1(plotRight) {
 			t.Errorf("max wrong rate %g: last tick at %s, want the plot's right edge %s", tc.maxWrong, got, f1(plotRight))
 		}
-		if len(c.XTicks) > 11 {
+		if len(c.XTicks) > 9 {
 			t.Errorf("max wrong rate %g: %d ticks", tc.maxWrong, len(c.XTicks))
 		}
 	}
@@ -344,13 +345,18 @@ func sampleRun() (Summary, []Outcome) {
 			q.Question = humanTexts[rng.IntN(len(humanTexts))]
 			o.Candidate, o.Confidence = articles[rng.IntN(len(articles))], 0.05+0.7*math.Pow(rng.Float64(), 1.6)
 		}
+		// Hostile, non-English and rambling messages, among the worst
+		// questions where the report must show them intact.
 		switch i {
 		case 3:
-			q.Question = `<script>alert("pwned")</script> where is my refund?? <b>now</b>`
+			q.Question, q.Expected, q.Gold = `<script>alert("pwned")</script> where is my refund?? <b>now</b>`, "answer", []string{"bitext:track_refund"}
+			o.Candidate, o.Confidence = "bitext:get_refund", 0.97
 		case 4:
-			q.Question = "Où en est mon remboursement ? J'ai renvoyé le colis il y a trois semaines déjà 😡"
+			q.Question, q.Expected, q.Gold = "Où en est mon remboursement ? J'ai renvoyé le colis il y a trois semaines déjà 😡", "answer", []string{"bitext:track_refund"}
+			o.Candidate, o.Confidence, o.Gateable = "bitext:track_refund", 0.61, true
 		case 5:
-			q.Question = strings.Repeat("I ordered a sofa in March and it still has not arrived, ", 6) + "what is going on?"
+			q.Question, q.Expected, q.Gold = strings.Repeat("I ordered a sofa in March and it still has not arrived, ", 6)+"what is going on?", "answer", []string{"bitext:delivery_period"}
+			o.Candidate, o.Confidence = "bitext:track_order", 0.9
 		}
 		o.Question = q
 		o.Retrieved = []Retrieved{{ArticleID: o.Candidate, Score: o.Confidence}}
@@ -366,6 +372,11 @@ func sampleRun() (Summary, []Outcome) {
 		}
 		const threshold = 0.62
 		switch r := rng.Float64(); {
+		case i >= 3 && i <= 5:
+			o.Action, o.Cited = "answer", o.Candidate
+			if o.Confidence < threshold {
+				o.Action, o.Reason, o.Cited = "handoff", "low_confidence", ""
+			}
 		case q.Expected == "handoff" && r < 0.12:
 			o.Action, o.Reason, o.Intent, o.Gateable = "handoff", "sensitive_topic", "sensitive", false
 		case q.Expected == "handoff" && r < 0.18:
@@ -391,4 +402,20 @@ func sampleRun() (Summary, []Outcome) {
 	}
 	sum.Threshold, sum.ThresholdSource = 0.62, "calibrated (mean of 5 folds)"
 	return sum, outs
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteHTMLWriteError(t *testing.T) {
+	t.Parallel()
+	sum, outs := smallRun()
+	if err := WriteHTML(failingWriter{}, sum, outs); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("WriteHTML to a failing writer: err = %v, want the writer's error", err)
+	}
+	var o Outcome
+	if err := json.Unmarshal([]byte(`{"latency_ms":"slow"}`), &o); err == nil {
+		t.Error("a malformed outcome unmarshalled without error")
+	}
 }

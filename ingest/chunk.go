@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"regexp"
+	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"relais/knowledge"
 )
@@ -81,7 +84,14 @@ func ChunkArticle(a knowledge.Article, opts ChunkOptions) []knowledge.Chunk {
 		case heading != "":
 			label = heading
 		}
-		pieces := packSection(s.text, opts)
+		var pieces []string
+		if lines := lineList(s.text); lines != nil {
+			for _, l := range lines {
+				pieces = append(pieces, packSection(l, opts)...)
+			}
+		} else {
+			pieces = packSection(s.text, opts)
+		}
 		if len(pieces) == 0 {
 			// A heading with no text of its own and no subsection: the
 			// label alone keeps its words searchable.
@@ -99,6 +109,47 @@ func ChunkArticle(a knowledge.Article, opts ChunkOptions) []knowledge.Chunk {
 	}
 	return chunks
 }
+
+// lineList returns the lines of a section that is a list of short,
+// independent lines — the variants of a question, a glossary of product
+// names — or nil for any other text. Each such line answers on its own, so
+// packing them together would blur every one of them into an average.
+// Soft-wrapped prose is told apart by its line length (wrapped lines are
+// long and even), and markdown lists of steps are left to be packed, since
+// a step alone answers nothing.
+func lineList(text string) []string {
+	if strings.Contains(strings.TrimSpace(text), "\n\n") {
+		return nil // paragraphs: prose
+	}
+	var lines []string
+	var lengths []int
+	short := 0
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if listMarker.MatchString(l) {
+			return nil
+		}
+		n := utf8.RuneCountInString(l)
+		if n <= 80 {
+			short++
+		}
+		lines = append(lines, l)
+		lengths = append(lengths, n)
+	}
+	if len(lines) < 3 || short*5 < len(lines)*4 {
+		return nil
+	}
+	sort.Ints(lengths)
+	if lengths[len(lengths)/2] > 60 {
+		return nil
+	}
+	return lines
+}
+
+var listMarker = regexp.MustCompile(`^([-*+•]|\d{1,3}[.)])\s`)
 
 // section is the text between two headings of a body, with the path of
 // headings above it.

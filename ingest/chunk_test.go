@@ -317,3 +317,32 @@ func TestChunkOptionsDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestChunkLineLists(t *testing.T) {
+	t.Parallel()
+	passages := func(body string) []string {
+		var out []string
+		for _, c := range ChunkArticle(knowledge.Article{Title: "Card arrival", Body: body}, ChunkOptions{}) {
+			if c.Kind == knowledge.Passage {
+				out = append(out, c.Text)
+			}
+		}
+		return out
+	}
+	variants := "When will my card arrive?\nmy card has not come yet\nHow long does delivery of a card take\nstill waiting for the new card"
+	if got := passages(variants); len(got) != 4 || got[1] != "Card arrival\nmy card has not come yet" {
+		t.Errorf("a list of short lines should give one passage per line, got %q", got)
+	}
+	wrapped := "You can file a claim in the app under Claims, or on the website after signing in. Have\nyour policy number, the date of the incident and photos of the damage ready. Most claims\nget a first answer within two working days, and simple ones are settled within the week."
+	if got := passages(wrapped); len(got) != 1 {
+		t.Errorf("soft-wrapped prose should stay one passage, got %d", len(got))
+	}
+	steps := "1. Open the app\n2. Tap Orders\n3. Choose the order\n4. Tap Cancel"
+	if got := passages(steps); len(got) != 1 {
+		t.Errorf("a numbered list of steps should stay one passage, got %d", len(got))
+	}
+	paragraphs := "Short one.\n\nShort two.\n\nShort three."
+	if got := passages(paragraphs); len(got) != 1 {
+		t.Errorf("short paragraphs should be packed, got %d", len(got))
+	}
+}

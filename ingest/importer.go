@@ -35,7 +35,7 @@ const DefaultMaxFileBytes = 20 << 20
 
 // chunkingVersion is part of every content hash: bump it when chunking
 // changes so that the next import re-chunks every article.
-const chunkingVersion = "1"
+const chunkingVersion = "2"
 
 // Store is what the importer needs from the knowledge store.
 type Store interface {

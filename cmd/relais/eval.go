@@ -221,6 +221,7 @@ func writeJSONFile(path string, v any) error {
 	}
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // keys such as "wrong<=2%" stay readable
 	werr := enc.Encode(v)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
