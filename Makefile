@@ -27,6 +27,17 @@ test: deps lint ## run the whole test suite, PostgreSQL tests included (they fai
 bench: deps ## run the benchmarks (search latency, ingest throughput, HNSW recall); BENCH=regexp BENCHTIME=1x
 	$(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 
+DATA ?= ../shared/data
+
+.PHONY: eval
+eval: ## run every eval set in $(DATA) with 5 folds, print one table, compare with evals/baseline.json
+	@if [ ! -d "$(DATA)" ]; then echo "eval: $(DATA) not found; nothing to evaluate"; exit 0; fi; \
+	$(GO) run ./cmd/relais eval --suite $(DATA) --folds 5 --json evals/out --baseline evals/baseline.json
+
+.PHONY: eval-baseline
+eval-baseline: ## record the current eval results as evals/baseline.json (after a change that improves them)
+	$(GO) run ./cmd/relais eval --suite $(DATA) --folds 5 --write-baseline evals/baseline.json
+
 .PHONY: lint
 lint: ## go vet and a gofmt check
 	$(GO) vet $(PKGS)

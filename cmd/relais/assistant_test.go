@@ -185,3 +185,40 @@ func TestEvalSmoke(t *testing.T) {
 		t.Errorf("html report: %v", err)
 	}
 }
+
+// TestEvalBaseline is the CI gate of evals/baseline.json: every shared set,
+// cross-validated as `make eval` runs it, must stay within the baseline's
+// tolerance. After a change that improves the numbers, record them with
+// `make eval-baseline` and commit the file.
+func TestEvalBaseline(t *testing.T) {
+	data := sharedData(t)
+	if testing.Short() {
+		t.Skip("the eval gate runs every shared set (about a minute); skipped with -short")
+	}
+	baseline := filepath.Join(repoRoot(t), "evals", "baseline.json")
+	c := newCLI(t, "sqlite")
+	out, errOut, err := c.run(t.Context(), "eval", "--suite", data, "--folds", "5", "--baseline", baseline)
+	if err != nil {
+		t.Fatalf("eval gate: %v\n%s\n%s", err, out, errOut)
+	}
+	t.Logf("eval gate:\n%s", out)
+}
+
+// repoRoot is the folder holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's folder")
+		}
+		dir = parent
+	}
+}

@@ -284,21 +284,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 // sharedData returns ../shared/data next to the repository, or skips.
 func sharedData(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
+	data := filepath.Join(repoRoot(t), "..", "shared", "data")
 	if _, err := os.Stat(data); err != nil {
 		t.Skipf("evaluation data not found at %s", data)
 	}
