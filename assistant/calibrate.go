@@ -97,6 +97,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		}
 		res.Examples = index.neighbours(i, exampleFetched)
 		ev := gatherEvidence(res)
+		ev.preferLanguage(e.Language, res)
 		f := ev.features()
 		if f == nil {
 			continue // nothing retrieved: never answered, so no evidence for the threshold

@@ -113,6 +113,35 @@ func gatherEvidence(res knowledge.SearchResult) evidence {
 	return ev
 }
 
+// languagePenalty scales the score of an article written in another
+// language than the customer's: when the knowledge base has the answer in
+// both, the customer gets it in theirs; when it has it only in the other
+// language, that article still wins over weaker ones.
+const languagePenalty = 0.9
+
+// preferLanguage re-ranks the candidates so that articles in lang come
+// first among near-equals. Articles or messages of unknown language are
+// left as they are.
+func (ev *evidence) preferLanguage(lang string, res knowledge.SearchResult) {
+	if lang == "" {
+		return
+	}
+	langOf := make(map[string]string, len(res.Hits))
+	for _, h := range res.Hits {
+		langOf[h.Article.ExternalID] = h.Article.Language
+	}
+	changed := false
+	for i := range ev.candidates {
+		if l := langOf[ev.candidates[i].ArticleID]; l != "" && l != lang {
+			ev.candidates[i].Score *= languagePenalty
+			changed = true
+		}
+	}
+	if changed {
+		sort.SliceStable(ev.candidates, func(i, j int) bool { return ev.candidates[i].Score > ev.candidates[j].Score })
+	}
+}
+
 // Names of the confidence model's features, in order. They are stored with
 // a calibration, so a model fitted on other features is detected.
 var featureNames = []string{

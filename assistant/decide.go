@@ -140,6 +140,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
 	ev := gatherEvidence(res)
+	ev.preferLanguage(lang, res)
 	conf := a.confidence(ev, model)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
@@ -150,6 +151,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		res2, err := a.Retriever.Search(ctx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
 			ev2 := gatherEvidence(res2)
+			ev2.preferLanguage(lang, res2)
 			if c2 := a.confidence(ev2, model); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined

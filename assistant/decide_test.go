@@ -392,3 +392,25 @@ func TestModelMapRoundTrip(t *testing.T) {
 		t.Error("ErrTooFewExamples should be ErrInvalid")
 	}
 }
+
+func TestAnswersInTheCustomersLanguage(t *testing.T) {
+	t.Parallel()
+	en := hit("kb:claim-en", "How do I file a claim?", "File it in the app under Claims.", 0.93, 1)
+	en.Article.Language = "en"
+	fr := hit("kb:claim-fr", "Comment déclarer un sinistre ?", "Déclarez-le dans l'application, rubrique Sinistres.", 0.9, 2)
+	fr.Article.Language = "fr"
+	a := newTestAssistant(t, &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{en, fr}}})
+	a.Config.Threshold = 0.5
+	if d := a.Decide(context.Background(), Input{Text: "comment déclarer mon sinistre"}); d.Action != Answer || d.Sources[0].ArticleID != "kb:claim-fr" {
+		t.Errorf("French question answered from %v", d.Sources)
+	}
+	if d := a.Decide(context.Background(), Input{Text: "how do I file a claim"}); d.Action != Answer || d.Sources[0].ArticleID != "kb:claim-en" {
+		t.Errorf("English question answered from %v", d.Sources)
+	}
+	// Only in English: a French customer still gets it rather than nothing.
+	a = newTestAssistant(t, &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{en}}})
+	a.Config.Threshold = 0.5
+	if d := a.Decide(context.Background(), Input{Text: "comment déclarer mon sinistre"}); d.Action != Answer || d.Sources[0].ArticleID != "kb:claim-en" {
+		t.Errorf("French question with an English-only answer: %s %v", d.Action, d.Sources)
+	}
+}

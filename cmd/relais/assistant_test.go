@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -220,5 +222,40 @@ func repoRoot(t *testing.T) string {
 			t.Fatal("go.mod not found above the test's folder")
 		}
 		dir = parent
+	}
+}
+
+// TestProviderDownHandsOff: with the embedding provider failing, a
+// customer's message is still stored and answered with a handoff, never a
+// 5xx.
+func TestProviderDownHandsOff(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
+	}))
+	t.Cleanup(down.Close)
+	c := newCLI(t, "sqlite")
+	c.env["RELAIS_LLM_BASE_URL"] = down.URL + "/v1"
+	c.env["RELAIS_EMBEDDING_MODEL"] = "down-model"
+	c.env["RELAIS_EMBEDDING_DIMENSIONS"] = "8"
+	c.env["RELAIS_LLM_TIMEOUT"] = "2s"
+	base := startServe(t, c)
+	api := apiClient{t: t, base: base, token: testToken}
+	status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "where is my parcel?"})
+	if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "provider_unavailable" {
+		t.Fatalf("provider down: %d %v", status, v)
+	}
+	if calls.Load() == 0 {
+		t.Error("the provider was never called")
+	}
+	// The message was kept: the conversation is queued for a person, and the
+	// next message stays with them.
+	status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": v["conversation_id"], "text": "hello?"})
+	if status != http.StatusOK || v["reason"] != "agent_owned" {
+		t.Errorf("after the handoff: %d %v", status, v)
 	}
 }
