@@ -26,6 +26,34 @@ type store interface {
 	Ping(ctx context.Context) error
 }
 
+// app is what a command runs on: its config, logger, store and providers.
+type app struct {
+	cfg       Config
+	log       *slog.Logger
+	store     store
+	providers providers
+	close     func()
+}
+
+// openApp validates the config and opens the store and the providers.
+// onProviderError (optional) is told of every failed provider call.
+func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string, error)) (*app, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.newLogger(e.stderr)
+	st, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProviders(ctx, cfg, log, onProviderError)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, store: st, providers: p, close: closeStore}, nil
+}
+
 // openStore opens PostgreSQL when a URL is configured, the embedded store in
 // the data dir otherwise. Both run their migrations on open. The returned
 // func closes it.

@@ -74,20 +74,12 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ingest: no file or folder given")
 	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	log := cfg.newLogger(e.stderr)
-	st, closeStore, err := openStore(ctx, cfg, log)
+	a, err := openApp(ctx, e, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	p, err := newProviders(ctx, cfg, log, nil)
-	if err != nil {
-		return err
-	}
-	emb := p.embedder
+	defer a.close()
+	st, emb, log := a.store, a.providers.embedder, a.log
 	bar := newProgress(e.stderr, "ingest")
 	im := &ingest.Importer{
 		Store: st, Embedder: emb, Logger: log, MaxFileBytes: *maxBytes,
@@ -209,23 +201,15 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ask: no question given")
 	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	log := cfg.newLogger(e.stderr)
-	st, closeStore, err := openStore(ctx, cfg, log)
+	ap, err := openApp(ctx, e, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	p, err := newProviders(ctx, cfg, log, nil)
-	if err != nil {
+	defer ap.close()
+	if err := checkSpace(ctx, ap.store, ap.providers.embedder); err != nil {
 		return err
 	}
-	if err := checkSpace(ctx, st, p.embedder); err != nil {
-		return err
-	}
-	a, err := newAssistant(cfg, st, p, log)
+	a, err := newAssistant(cfg, ap.store, ap.providers, ap.log)
 	if err != nil {
 		return err
 	}
@@ -293,22 +277,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	log := cfg.newLogger(e.stderr)
-	st, closeStore, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
 	m := server.NewMetrics()
-	p, err := newProviders(ctx, cfg, log, func(endpoint string, err error) {
+	ap, err := openApp(ctx, e, cfg, func(endpoint string, err error) {
 		m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
 	})
 	if err != nil {
 		return err
 	}
+	defer ap.close()
+	st, p, log := ap.store, ap.providers, ap.log
 	emb := p.embedder
 	if err := checkSpace(ctx, st, emb); err != nil {
 		return err
