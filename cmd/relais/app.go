@@ -10,6 +10,7 @@ import (
 	"relais"
 	"relais/assistant"
 	"relais/conversation"
+	"relais/handoff"
 	"relais/knowledge"
 	"relais/postgres"
 	"relais/provider/local"
@@ -23,6 +24,7 @@ type store interface {
 	knowledge.Store
 	knowledge.ExampleStore
 	conversation.Store
+	handoff.Store
 	Ping(ctx context.Context) error
 }
 

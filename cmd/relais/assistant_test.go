@@ -41,6 +41,9 @@ func TestServeMessages(t *testing.T) {
 			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "customer_request" {
 				t.Fatalf("human request: %d %v", status, v)
 			}
+			if id, _ := v["handoff_id"].(string); id == "" {
+				t.Errorf("the handoff filed no ticket: %v", v)
+			}
 			// Queued for a person: the bot stays silent, the message is kept.
 			status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "How do I cancel my order?"})
 			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "agent_owned" || v["text"] != "" {

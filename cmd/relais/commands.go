@@ -17,6 +17,7 @@ import (
 
 	"relais"
 	"relais/assistant"
+	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
 	"relais/metrics"
@@ -312,12 +313,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 		log.Warn("RELAIS_ADMIN_TOKEN is not set: the knowledge API refuses every request until it is")
 	}
 	srv := server.New(server.Config{
-		Logger:         log,
-		Store:          st,
-		Knowledge:      st,
-		Searcher:       &knowledge.Searcher{Store: st, Embedder: emb},
-		Importer:       importer,
-		Messages:       &assistant.Service{Conversations: st, Assistant: a, Observer: m, Logger: log},
+		Logger:    log,
+		Store:     st,
+		Knowledge: st,
+		Searcher:  &knowledge.Searcher{Store: st, Embedder: emb},
+		Importer:  importer,
+		Messages: &assistant.Service{
+			Conversations: st, Assistant: a, Observer: m, Logger: log,
+			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log},
+		},
 		Metrics:        m,
 		Auth:           server.NewStaticToken(cfg.AdminToken),
 		MaxUploadBytes: cfg.MaxUploadBytes,
@@ -388,4 +392,14 @@ func breakerSamples(states map[string]string) []metrics.Sample {
 		out = append(out, metrics.Sample{Labels: []string{endpoint}, Value: v})
 	}
 	return out
+}
+
+// summarizer writes handoff summaries with the chat model when one is
+// configured; the escalator falls back to its extractive summary otherwise,
+// and whenever the model fails.
+func summarizer(p providers) handoff.Summarizer {
+	if p.generator == nil || p.client == nil {
+		return nil
+	}
+	return p.client
 }

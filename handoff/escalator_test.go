@@ -1,0 +1,228 @@
+package handoff_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"relais"
+	"relais/assistant"
+	"relais/conversation"
+	"relais/handoff"
+	"relais/knowledge"
+)
+
+// recordingStore is a handoff.Store that keeps what Enqueue was given.
+type recordingStore struct {
+	handoff.Store // nil: only Enqueue is called
+	got           []handoff.Ticket
+	err           error
+}
+
+func (s *recordingStore) Enqueue(_ context.Context, t handoff.Ticket) (handoff.Ticket, error) {
+	if s.err != nil {
+		return handoff.Ticket{}, s.err
+	}
+	t.ID = int64(41 + len(s.got))
+	s.got = append(s.got, t)
+	return t, nil
+}
+
+type fakeMessages struct {
+	msgs []conversation.Message
+	err  error
+}
+
+func (f fakeMessages) Messages(context.Context, int64, int) ([]conversation.Message, error) {
+	return f.msgs, f.err
+}
+
+type fakeArticles map[string]string // external id -> topic
+
+func (f fakeArticles) ArticleByExternalID(_ context.Context, id string) (knowledge.Article, error) {
+	topic, ok := f[id]
+	if !ok {
+		return knowledge.Article{}, fmt.Errorf("article %q: %w", id, relais.ErrNotFound)
+	}
+	return knowledge.Article{ExternalID: id, Topic: topic}, nil
+}
+
+type fakeSummarizer struct {
+	text string
+	err  error
+	got  []assistant.Turn
+}
+
+func (f *fakeSummarizer) Summarize(_ context.Context, turns []assistant.Turn, _ string) (string, error) {
+	f.got = turns
+	return f.text, f.err
+}
+
+var transcript = []conversation.Message{
+	{Role: conversation.Customer, Text: "Hello"},
+	{Role: conversation.Assistant, Text: "Hi! How can I help?"},
+	{Role: conversation.Customer, Text: "My   card was\ncharged twice"},
+	{Role: conversation.System, Text: "connecting you"},
+	{Role: conversation.Customer, Text: "I want a refund now"},
+}
+
+func TestEscalateFilesTicket(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	routing := handoff.Routing{
+		SensitiveTopics: map[string]string{assistant.TopicFraud: "fraud"},
+		Intents:         map[string]string{assistant.IntentHumanRequest: "humans"},
+		ArticleTopics:   map[string]string{"billing": "billing"},
+	}
+	sources := []assistant.Source{{ArticleID: "faq:refunds", Title: "Refunds"}, {ArticleID: "faq:charges", Title: "Double charges"}}
+	tests := []struct {
+		name         string
+		d            assistant.Decision
+		wantQueue    string
+		wantPriority handoff.Priority
+		wantDue      time.Duration
+		wantTopic    string
+	}{
+		{"sensitive topic", assistant.Decision{Reason: assistant.ReasonSensitiveTopic, Intent: assistant.IntentSensitive,
+			Topic: assistant.TopicFraud, Sources: sources}, "fraud", handoff.Urgent, 5 * time.Minute, assistant.TopicFraud},
+		{"sensitive topic without a rule", assistant.Decision{Reason: assistant.ReasonSensitiveTopic, Intent: assistant.IntentSensitive,
+			Topic: assistant.TopicComplaint}, "general", handoff.Urgent, 5 * time.Minute, assistant.TopicComplaint},
+		{"intent", assistant.Decision{Reason: assistant.ReasonCustomerRequest, Intent: assistant.IntentHumanRequest,
+			Sources: sources}, "humans", handoff.Normal, 4 * time.Hour, "billing"},
+		{"article topic", assistant.Decision{Reason: assistant.ReasonLowConfidence, Intent: assistant.IntentQuestion,
+			Sources: sources}, "billing", handoff.Normal, 4 * time.Hour, "billing"},
+		{"repeated failure", assistant.Decision{Reason: assistant.ReasonRepeatedFailure, Intent: assistant.IntentQuestion},
+			"general", handoff.High, time.Hour, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &recordingStore{}
+			e := &handoff.Escalator{
+				Store: store, Messages: fakeMessages{msgs: transcript},
+				Articles: fakeArticles{"faq:refunds": "billing"}, Routing: routing,
+				SLA: handoff.SLA{handoff.Urgent: 5 * time.Minute},
+				Now: func() time.Time { return now },
+			}
+			id, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, tt.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != "41" || len(store.got) != 1 {
+				t.Fatalf("Escalate = %q with %d tickets, want \"41\" with one", id, len(store.got))
+			}
+			tk := store.got[0]
+			if tk.ConversationID != 7 || tk.Queue != tt.wantQueue || tk.Priority != tt.wantPriority ||
+				!tk.DueAt.Equal(now.Add(tt.wantDue)) || tk.Reason != tt.d.Reason || tk.Topic != tt.wantTopic {
+				t.Errorf("ticket %+v: want conversation 7, queue %q, priority %d, due in %v, topic %q",
+					tk, tt.wantQueue, tt.wantPriority, tt.wantDue, tt.wantTopic)
+			}
+			if len(tk.Articles) != len(tt.d.Sources) {
+				t.Errorf("Articles %v, want the decision's sources", tk.Articles)
+			}
+			if err := handoff.ValidateNew(tk); err != nil {
+				t.Errorf("the ticket would be refused: %v", err)
+			}
+		})
+	}
+}
+
+func TestEscalateConflict(t *testing.T) {
+	t.Parallel()
+	e := &handoff.Escalator{Store: &recordingStore{err: fmt.Errorf("conversation is queued: %w", relais.ErrConflict)}}
+	_, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, assistant.Decision{Reason: assistant.ReasonLowConfidence})
+	if !errors.Is(err, relais.ErrConflict) {
+		t.Errorf("Escalate of a conversation the bot lost: %v, want relais.ErrConflict", err)
+	}
+}
+
+func TestExtractiveSummary(t *testing.T) {
+	t.Parallel()
+	d := assistant.Decision{Reason: assistant.ReasonLowConfidence, Intent: assistant.IntentQuestion, Language: "en",
+		Sources: []assistant.Source{{ArticleID: "faq:refunds", Title: "Refunds"}, {ArticleID: "faq:x"}}}
+	got := handoff.ExtractiveSummary(toTurns(transcript), d)
+	want := `Customer asked: "I want a refund now" (before that: "My card was charged twice"; "Hello")
+Handed off: low_confidence (intent question, language en)
+Suggested articles: Refunds [faq:refunds]; [faq:x]`
+	if got != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+
+	long := strings.Repeat("word ", 100)
+	got = handoff.ExtractiveSummary([]assistant.Turn{{Role: "customer", Text: long}}, assistant.Decision{})
+	if first, _, _ := strings.Cut(got, "\n"); len([]rune(first)) > 230 || !strings.Contains(first, "…") {
+		t.Errorf("a long message is not cut: %q", first)
+	}
+	if !strings.Contains(got, "Handed off: customer_request") {
+		t.Errorf("summary without a reason: %q", got)
+	}
+}
+
+func TestEscalateSummary(t *testing.T) {
+	t.Parallel()
+	d := assistant.Decision{Reason: assistant.ReasonNoKnowledge}
+	for _, tt := range []struct {
+		name       string
+		summarizer *fakeSummarizer
+		messages   fakeMessages
+		want       string // a substring of the summary
+	}{
+		{"summarizer", &fakeSummarizer{text: "Wants a refund for a double charge."}, fakeMessages{msgs: transcript},
+			"Wants a refund for a double charge."},
+		{"summarizer fails", &fakeSummarizer{err: errors.New("provider down")}, fakeMessages{msgs: transcript},
+			`Customer asked: "I want a refund now"`},
+		{"summarizer says nothing", &fakeSummarizer{text: "  "}, fakeMessages{msgs: transcript}, `Customer asked:`},
+		{"no transcript", nil, fakeMessages{err: relais.ErrUnavailable}, "Handed off: no_knowledge"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &recordingStore{}
+			e := &handoff.Escalator{Store: store, Messages: tt.messages}
+			if tt.summarizer != nil {
+				e.Summary = tt.summarizer
+			}
+			if _, err := e.Escalate(t.Context(), conversation.Conversation{ID: 1}, d); err != nil {
+				t.Fatal(err)
+			}
+			if got := store.got[0].Summary; !strings.Contains(got, tt.want) {
+				t.Errorf("summary %q, want it to contain %q", got, tt.want)
+			}
+			if tt.summarizer != nil && len(tt.summarizer.got) != 4 {
+				t.Errorf("summarizer saw %d turns, want the 4 customer and assistant ones", len(tt.summarizer.got))
+			}
+		})
+	}
+}
+
+func toTurns(msgs []conversation.Message) []assistant.Turn {
+	var turns []assistant.Turn
+	for _, m := range msgs {
+		switch m.Role {
+		case conversation.Customer:
+			turns = append(turns, assistant.Turn{Role: "customer", Text: m.Text})
+		case conversation.Assistant:
+			turns = append(turns, assistant.Turn{Role: "assistant", Text: m.Text})
+		}
+	}
+	return turns
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	if err := handoff.ValidateClaim("ann", time.Minute); err != nil {
+		t.Errorf("ValidateClaim of a good claim: %v", err)
+	}
+	for _, err := range []error{
+		handoff.ValidateClaim("", time.Minute), handoff.ValidateClaim("ann", 0), handoff.ValidateAgent(""),
+	} {
+		if !errors.Is(err, relais.ErrInvalid) {
+			t.Errorf("got %v, want relais.ErrInvalid", err)
+		}
+	}
+	if n, err := handoff.ValidateFilter(handoff.Filter{}); err != nil || n != handoff.DefaultLimit {
+		t.Errorf("ValidateFilter(zero) = %d, %v", n, err)
+	}
+}

@@ -1,0 +1,245 @@
+// Package handoff owns the queue between the assistant and the people: the
+// tickets a handoff files (queue, priority, SLA, reason, summary, suggested
+// articles), how agents claim them (priority, then age; never twice), the
+// claims that expire back to the queue, and how a ticket ends (resolved, or
+// released back to the bot). Every change of a ticket moves its
+// conversation's ownership (conversation.Store's state machine) in the same
+// transaction, so the ticket and the conversation always agree.
+package handoff
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"relais"
+)
+
+// State is where a ticket is in its life.
+type State string
+
+// States. A ticket is open while queued or claimed; resolved and released
+// are final: a conversation handed off again gets a new ticket.
+const (
+	Queued   State = "queued"   // waiting for an agent; its conversation is queued
+	Claimed  State = "claimed"  // an agent works on it; its conversation is the agent's
+	Resolved State = "resolved" // closed by the agent; its conversation is resolved
+	Released State = "released" // given back to the bot, or closed as stale
+)
+
+// Open reports whether a ticket in state s still waits for or has an agent.
+func (s State) Open() bool { return s == Queued || s == Claimed }
+
+// Priority orders the queue: a higher priority is claimed first, and within
+// one priority the oldest ticket first.
+type Priority int
+
+// Priorities.
+const (
+	Normal Priority = 0
+	High   Priority = 1 // the assistant failed the customer repeatedly
+	Urgent Priority = 2 // a sensitive topic: complaint, fraud, emergency, ...
+)
+
+// DefaultQueue is the queue of tickets no routing rule matched.
+const DefaultQueue = "general"
+
+// Ticket is one handoff of one conversation to the people.
+type Ticket struct {
+	ID             int64
+	ConversationID int64
+	Queue          string // the skill or topic agents subscribe to
+	Priority       Priority
+	Reason         string // the assistant's handoff reason code (assistant.Reason*)
+	Intent         string
+	Topic          string // the sensitive topic or the best article's topic
+	// Summary tells the agent what the customer wants without reading the
+	// whole transcript. It holds customer text: never log it.
+	Summary string
+	// Articles are the suggested articles' external ids, best first.
+	Articles []string
+	State    State
+	// AgentID is the agent who holds the claim, or who closed the ticket;
+	// "" while queued.
+	AgentID string
+	// ClaimExpiresAt is when an unrenewed claim goes back to the queue; zero
+	// unless claimed.
+	ClaimExpiresAt time.Time
+	// DueAt is the SLA: when the ticket should have been dealt with.
+	DueAt     time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ClosedAt  time.Time // zero while open
+}
+
+// Filter selects tickets for Store.Tickets. Zero fields match everything.
+type Filter struct {
+	State          State
+	Queue          string
+	AgentID        string
+	ConversationID int64
+	// Limit caps the result; DefaultLimit when 0, at most MaxLimit.
+	Limit int
+}
+
+// Limits of Store.Tickets.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// QueueStat describes one queue's load at a moment.
+type QueueStat struct {
+	Queue   string
+	Waiting int // queued tickets
+	Claimed int // tickets an agent holds
+	Overdue int // open (waiting or claimed) tickets past their DueAt
+}
+
+// Store keeps the tickets. Every method that changes a ticket changes its
+// conversation's ownership in the same transaction, recording the
+// conversation transition with the actor given below; either both change
+// or neither does.
+//
+// Agents are named by id; the conversation actor of an agent is
+// "agent:<id>". A call on a ticket that is not in the state it needs, or
+// that another agent holds, fails with relais.ErrConflict rather than
+// relais.ErrUnauthorized: the store cannot tell an agent who never had the
+// ticket from one whose claim expired and went to a colleague, and for both
+// the answer is the same, "this ticket is not yours now". Whether a caller
+// may act as an agent at all is the HTTP layer's business.
+type Store interface {
+	// Enqueue files t and moves its conversation bot -> queued (actor
+	// "bot", the ticket's Reason as the transition's reason). It returns the
+	// stored ticket: ID, State Queued, timestamps set. relais.ErrConflict
+	// when the conversation is not the bot's (already queued, with an agent,
+	// resolved); relais.ErrNotFound when it does not exist; relais.ErrInvalid
+	// when t breaks ValidateNew. Open tickets left behind by a conversation
+	// that went back to the bot outside this store are closed as Released.
+	Enqueue(ctx context.Context, t Ticket) (Ticket, error)
+	// ClaimNext gives agentID the next queued ticket of queues (every queue
+	// when queues is empty): the highest priority, then the oldest. The
+	// claim lasts ttl unless extended. The conversation moves queued ->
+	// agent with actor "agent:<agentID>". Concurrent callers, in this
+	// process or another one, never get the same ticket.
+	// relais.ErrNotFound when no ticket is waiting (or every waiting one is
+	// being claimed at this instant); relais.ErrInvalid for an empty agent
+	// id or a ttl that is not positive.
+	ClaimNext(ctx context.Context, agentID string, queues []string, ttl time.Duration) (Ticket, error)
+	// Claim gives agentID ticket id, which must be queued, like ClaimNext.
+	// relais.ErrConflict when it is not queued (claimed, closed);
+	// relais.ErrNotFound when it does not exist.
+	Claim(ctx context.Context, id int64, agentID string, ttl time.Duration) (Ticket, error)
+	// Reassign hands a ticket that agent from holds to agent to, with a
+	// fresh claim of ttl. The conversation rules have no agent -> agent
+	// move, so the conversation goes agent -> queued (actor "agent:<from>",
+	// reason "reassigned") and queued -> agent (actor "agent:<to>") in the
+	// same transaction: nobody can observe or claim it in between, and the
+	// history records who handed it to whom. relais.ErrConflict when from
+	// does not hold the ticket; relais.ErrInvalid when from or to is empty,
+	// or they are the same agent.
+	Reassign(ctx context.Context, id int64, from, to string, ttl time.Duration) (Ticket, error)
+	// ExtendClaim is agentID's heartbeat: its claim on ticket id now ends
+	// ttl from the store's clock. relais.ErrConflict when agentID does not
+	// hold the ticket (the claim expired and was returned, or was never
+	// theirs).
+	ExtendClaim(ctx context.Context, id int64, agentID string, ttl time.Duration) (Ticket, error)
+	// ExpireClaims returns to the queue every claimed ticket whose claim
+	// ended before now, moving its conversation agent -> queued (actor
+	// "system", reason "claim expired"), and says how many it returned. It
+	// is the reaper: safe to run from several processes at once, each
+	// ticket returned by exactly one of them.
+	ExpireClaims(ctx context.Context, now time.Time) (int, error)
+	// Resolve closes a ticket agentID holds: ticket Resolved, conversation
+	// agent -> resolved (actor "agent:<agentID>"). A later customer message
+	// reopens the conversation with the bot (conversation.Store.Receive); a
+	// later handoff files a new ticket. relais.ErrConflict when agentID does
+	// not hold the ticket.
+	Resolve(ctx context.Context, id int64, agentID string) (Ticket, error)
+	// Release gives a ticket agentID holds back to the bot: ticket
+	// Released, conversation agent -> bot (actor "agent:<agentID>"), which
+	// resets the bot's memory of earlier turns. relais.ErrConflict when
+	// agentID does not hold the ticket.
+	Release(ctx context.Context, id int64, agentID string) (Ticket, error)
+	// Ticket returns one ticket; relais.ErrNotFound if none.
+	Ticket(ctx context.Context, id int64) (Ticket, error)
+	// Tickets lists the tickets f selects, oldest (lowest id) first.
+	// relais.ErrInvalid for a negative Limit, one over MaxLimit or an
+	// unknown State.
+	Tickets(ctx context.Context, f Filter) ([]Ticket, error)
+	// QueueStats counts, per queue that has an open ticket, the waiting,
+	// claimed and overdue (DueAt before now) ones, by queue name.
+	QueueStats(ctx context.Context, now time.Time) ([]QueueStat, error)
+}
+
+// Actor is the conversation actor of an agent.
+func Actor(agentID string) string { return "agent:" + agentID }
+
+// Transition reasons the stores record on the conversation.
+const (
+	ReasonClaimed    = "claimed"
+	ReasonReassigned = "reassigned"
+	ReasonExpired    = "claim expired"
+	ReasonResolved   = "resolved"
+	ReasonReleased   = "released"
+)
+
+// The input rules every Store shares, stated once; handoff/storetest pins
+// them down.
+
+// ValidateNew checks a ticket for Store.Enqueue. The error wraps
+// relais.ErrInvalid for a missing ConversationID, Queue or Reason, a
+// Priority outside Normal..Urgent, or a zero DueAt.
+func ValidateNew(t Ticket) error {
+	switch {
+	case t.ConversationID == 0:
+		return fmt.Errorf("ticket without a conversation: %w", relais.ErrInvalid)
+	case t.Queue == "":
+		return fmt.Errorf("ticket without a queue: %w", relais.ErrInvalid)
+	case t.Reason == "":
+		return fmt.Errorf("ticket without a reason: %w", relais.ErrInvalid)
+	case t.Priority < Normal || t.Priority > Urgent:
+		return fmt.Errorf("priority %d: want %d to %d: %w", t.Priority, Normal, Urgent, relais.ErrInvalid)
+	case t.DueAt.IsZero():
+		return fmt.Errorf("ticket without a due time: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateClaim checks the agent and duration of a claim; the error wraps
+// relais.ErrInvalid.
+func ValidateClaim(agentID string, ttl time.Duration) error {
+	if agentID == "" {
+		return fmt.Errorf("empty agent id: %w", relais.ErrInvalid)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("claim duration %v: must be positive: %w", ttl, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateAgent checks the agent of a call on a held ticket; the error
+// wraps relais.ErrInvalid.
+func ValidateAgent(agentID string) error {
+	if agentID == "" {
+		return fmt.Errorf("empty agent id: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateFilter checks a filter for Store.Tickets and returns the limit to
+// use. The error wraps relais.ErrInvalid.
+func ValidateFilter(f Filter) (int, error) {
+	switch f.State {
+	case "", Queued, Claimed, Resolved, Released:
+	default:
+		return 0, fmt.Errorf("unknown ticket state %q: %w", f.State, relais.ErrInvalid)
+	}
+	switch {
+	case f.Limit < 0 || f.Limit > MaxLimit:
+		return 0, fmt.Errorf("limit %d: want 0 to %d: %w", f.Limit, MaxLimit, relais.ErrInvalid)
+	case f.Limit == 0:
+		return DefaultLimit, nil
+	}
+	return f.Limit, nil
+}

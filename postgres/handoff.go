@@ -1,0 +1,503 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"relais"
+	"relais/conversation"
+	"relais/handoff"
+)
+
+var _ handoff.Store = (*DB)(nil)
+
+// How the handoff queue stays atomic across processes:
+//   - every change of a ticket and of its conversation's ownership runs in
+//     one transaction: both happen or neither does;
+//   - ClaimNext locks its candidate with FOR UPDATE SKIP LOCKED, so
+//     concurrent claimers (in any process) each lock a different waiting
+//     ticket instead of queueing behind one another, and a ticket that a
+//     committed claim took is re-checked and passed over;
+//   - the other calls update the ticket with a guard on the state (and the
+//     agent) they need; PostgreSQL re-checks the guard on the newest row
+//     version after waiting, so a stale call changes nothing;
+//   - locks are taken in the order ticket row, then conversation row. The
+//     conversation store's Receive takes an advisory lock, then the
+//     conversation row, and never a ticket; so a customer message racing a
+//     claim only makes one wait for the other, never deadlocks it, and the
+//     message is stored whoever wins. Enqueue is the one call that writes a
+//     ticket after its conversation, but that ticket is new: nobody else
+//     can hold its lock.
+//
+// Every change of a ticket also sends pg_notify(handoffNotifyChannel, id),
+// delivered at commit. It is a hint for consoles and workers to look again,
+// not a log: notifications are lost while nobody listens and do not pass
+// PgBouncer's transaction mode, so listeners must poll as well.
+
+// handoffNotifyChannel is the LISTEN channel of ticket changes; the payload
+// is the ticket id in decimal.
+const handoffNotifyChannel = "relais_handoffs"
+
+const ticketColumns = `id, conversation_id, queue, priority, reason, intent, topic, summary, articles, state,
+agent_id, claim_expires_at, due_at, created_at, updated_at, closed_at`
+
+func scanTicket(row pgx.Row) (handoff.Ticket, error) {
+	var (
+		t               handoff.Ticket
+		priority        int
+		state           string
+		expires, closed *time.Time
+	)
+	err := row.Scan(&t.ID, &t.ConversationID, &t.Queue, &priority, &t.Reason, &t.Intent, &t.Topic, &t.Summary,
+		&t.Articles, &state, &t.AgentID, &expires, &t.DueAt, &t.CreatedAt, &t.UpdatedAt, &closed)
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	t.Priority, t.State = handoff.Priority(priority), handoff.State(state)
+	if len(t.Articles) == 0 {
+		t.Articles = nil
+	}
+	if expires != nil {
+		t.ClaimExpiresAt = *expires
+	}
+	if closed != nil {
+		t.ClosedAt = *closed
+	}
+	return t, nil
+}
+
+func collectTicket(row pgx.CollectableRow) (handoff.Ticket, error) { return scanTicket(row) }
+
+func notifyTicket(ctx context.Context, tx pgx.Tx, id int64) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, handoffNotifyChannel, strconv.FormatInt(id, 10))
+	return err
+}
+
+// closeStaleTickets closes the open tickets of conversation $1 if the bot
+// owns it: they were left behind by a conversation that went back to the
+// bot outside the handoff store, and would block its next handoff. It locks
+// those tickets before Enqueue locks the conversation, keeping the lock
+// order.
+const closeStaleTickets = `
+UPDATE handoff_tickets SET state = 'released', claim_expires_at = NULL, closed_at = $2, updated_at = $2
+WHERE conversation_id = $1 AND state IN ('queued', 'claimed')
+  AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND state = 'bot')`
+
+// Enqueue files a ticket and queues its conversation; see handoff.Store.
+func (d *DB) Enqueue(ctx context.Context, t handoff.Ticket) (handoff.Ticket, error) {
+	op := fmt.Sprintf("enqueue handoff of conversation %d", t.ConversationID)
+	if err := handoff.ValidateNew(t); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	now := d.now()
+	var stored handoff.Ticket
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, closeStaleTickets, t.ConversationID, now); err != nil {
+			return err
+		}
+		_, err := changeOwner(ctx, tx, t.ConversationID, conversation.Bot, conversation.Queued, "", "bot", t.Reason, now)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return conversationNotIn(ctx, tx, t.ConversationID, conversation.Bot)
+		}
+		if err != nil {
+			return err
+		}
+		stored, err = scanTicket(tx.QueryRow(ctx, `INSERT INTO handoff_tickets
+    (conversation_id, queue, priority, reason, intent, topic, summary, articles, state, due_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $10)
+RETURNING `+ticketColumns,
+			t.ConversationID, t.Queue, int(t.Priority), t.Reason, t.Intent, t.Topic, t.Summary, nonNil(t.Articles),
+			t.DueAt.UTC().Truncate(time.Microsecond), now))
+		if err != nil {
+			return err
+		}
+		return notifyTicket(ctx, tx, stored.ID)
+	})
+	if err != nil {
+		return handoff.Ticket{}, dbError(op, err)
+	}
+	return stored, nil
+}
+
+// conversationNotIn explains, inside a transaction, a conversation move
+// that changed nothing: the conversation does not exist (pgx.ErrNoRows,
+// which dbError makes relais.ErrNotFound), or it is not in needed.
+func conversationNotIn(ctx context.Context, q rowQuerier, id int64, needed conversation.State) error {
+	var state string
+	if err := q.QueryRow(ctx, `SELECT state FROM conversations WHERE id = $1`, id).Scan(&state); err != nil {
+		return err
+	}
+	return fmt.Errorf("conversation %d is %s, not %s: %w", id, state, needed, relais.ErrConflict)
+}
+
+// claimNext locks the best waiting ticket of the queues $1 (all when empty)
+// that no other transaction is claiming, and gives it to agent $2.
+const claimNext = `
+WITH next AS (
+    SELECT id AS next_id FROM handoff_tickets
+    WHERE state = 'queued' AND (cardinality($1::text[]) = 0 OR queue = ANY ($1::text[]))
+    ORDER BY priority DESC, created_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE handoff_tickets t SET state = 'claimed', agent_id = $2, claim_expires_at = $3, updated_at = $4
+FROM next WHERE t.id = next.next_id
+RETURNING ` + ticketColumns
+
+// errStale says that a ticket's conversation is not where the ticket says
+// it is (it was moved outside the handoff store).
+var errStale = fmt.Errorf("the ticket's conversation left the queue: %w", relais.ErrConflict)
+
+// takeConversation moves a just-claimed ticket's conversation queued ->
+// agent. A stale ticket is closed instead, in the same transaction, and
+// errStale returned: the caller commits that and claims another.
+func takeConversation(ctx context.Context, tx pgx.Tx, t handoff.Ticket, agentID string, now time.Time) error {
+	_, err := changeOwner(ctx, tx, t.ConversationID, conversation.Queued, conversation.Agent, agentID,
+		handoff.Actor(agentID), handoff.ReasonClaimed, now)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := closeTicket(ctx, tx, t.ID, handoff.Released, now); err != nil {
+			return err
+		}
+		return errStale
+	}
+	if err != nil {
+		return err
+	}
+	return notifyTicket(ctx, tx, t.ID)
+}
+
+func closeTicket(ctx context.Context, tx pgx.Tx, id int64, state handoff.State, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE handoff_tickets SET state = $2, claim_expires_at = NULL, closed_at = $3, updated_at = $3
+WHERE id = $1`, id, string(state), now)
+	return err
+}
+
+// ClaimNext gives an agent the next waiting ticket; see handoff.Store.
+func (d *DB) ClaimNext(ctx context.Context, agentID string, queues []string, ttl time.Duration) (handoff.Ticket, error) {
+	op := fmt.Sprintf("claim next handoff for agent %q", agentID)
+	if err := handoff.ValidateClaim(agentID, ttl); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	for {
+		now := d.now()
+		var t handoff.Ticket
+		stale := false
+		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+			var err error
+			t, err = scanTicket(tx.QueryRow(ctx, claimNext, nonNil(queues), agentID, now.Add(ttl), now))
+			if err != nil {
+				return err
+			}
+			err = takeConversation(ctx, tx, t, agentID, now)
+			if errors.Is(err, errStale) {
+				// Committed, so that the stale ticket is closed and the
+				// next round claims another one.
+				stale = true
+				return nil
+			}
+			return err
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return handoff.Ticket{}, fmt.Errorf("%s: no ticket waiting: %w", op, relais.ErrNotFound)
+		}
+		if err != nil {
+			return handoff.Ticket{}, dbError(op, err)
+		}
+		if !stale {
+			return t, nil
+		}
+	}
+}
+
+// Claim gives an agent one waiting ticket; see handoff.Store.
+func (d *DB) Claim(ctx context.Context, id int64, agentID string, ttl time.Duration) (handoff.Ticket, error) {
+	op := fmt.Sprintf("claim handoff %d for agent %q", id, agentID)
+	if err := handoff.ValidateClaim(agentID, ttl); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	now := d.now()
+	var t handoff.Ticket
+	stale := false
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanTicket(tx.QueryRow(ctx, `UPDATE handoff_tickets
+SET state = 'claimed', agent_id = $2, claim_expires_at = $3, updated_at = $4
+WHERE id = $1 AND state = 'queued' RETURNING `+ticketColumns, id, agentID, now.Add(ttl), now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ticketNotIn(ctx, tx, id, handoff.Queued, "")
+		}
+		if err != nil {
+			return err
+		}
+		err = takeConversation(ctx, tx, t, agentID, now)
+		if errors.Is(err, errStale) {
+			stale = true
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return handoff.Ticket{}, dbError(op, err)
+	}
+	if stale {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, errStale)
+	}
+	return t, nil
+}
+
+// ticketNotIn explains a guarded ticket update that changed nothing: the
+// ticket does not exist (pgx.ErrNoRows), or it is not in state, or (with
+// agentID set) another agent holds it.
+func ticketNotIn(ctx context.Context, q rowQuerier, id int64, state handoff.State, agentID string) error {
+	var got, holder string
+	if err := q.QueryRow(ctx, `SELECT state, agent_id FROM handoff_tickets WHERE id = $1`, id).Scan(&got, &holder); err != nil {
+		return err
+	}
+	if agentID != "" && got == string(state) {
+		return fmt.Errorf("ticket %d is held by another agent: %w", id, relais.ErrConflict)
+	}
+	return fmt.Errorf("ticket %d is %s, not %s: %w", id, got, state, relais.ErrConflict)
+}
+
+// heldBy is the guard of every call on a ticket an agent holds ($1 the
+// ticket, $2 the agent).
+const heldBy = `id = $1 AND state = 'claimed' AND agent_id = $2`
+
+// Reassign hands a held ticket to another agent; see handoff.Store.
+func (d *DB) Reassign(ctx context.Context, id int64, from, to string, ttl time.Duration) (handoff.Ticket, error) {
+	op := fmt.Sprintf("reassign handoff %d from agent %q to %q", id, from, to)
+	if err := handoff.ValidateAgent(from); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := handoff.ValidateClaim(to, ttl); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if from == to {
+		return handoff.Ticket{}, fmt.Errorf("%s: same agent: %w", op, relais.ErrInvalid)
+	}
+	now := d.now()
+	var t handoff.Ticket
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanTicket(tx.QueryRow(ctx, `UPDATE handoff_tickets
+SET agent_id = $3, claim_expires_at = $4, updated_at = $5
+WHERE `+heldBy+` RETURNING `+ticketColumns, id, from, to, now.Add(ttl), now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ticketNotIn(ctx, tx, id, handoff.Claimed, from)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = changeOwner(ctx, tx, t.ConversationID, conversation.Agent, conversation.Queued, "",
+			handoff.Actor(from), handoff.ReasonReassigned, now)
+		if err == nil {
+			_, err = changeOwner(ctx, tx, t.ConversationID, conversation.Queued, conversation.Agent, to,
+				handoff.Actor(to), handoff.ReasonReassigned, now)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		return notifyTicket(ctx, tx, t.ID)
+	})
+	if err != nil {
+		return handoff.Ticket{}, dbError(op, err)
+	}
+	return t, nil
+}
+
+// ExtendClaim renews an agent's claim; see handoff.Store.
+func (d *DB) ExtendClaim(ctx context.Context, id int64, agentID string, ttl time.Duration) (handoff.Ticket, error) {
+	op := fmt.Sprintf("extend claim of agent %q on handoff %d", agentID, id)
+	if err := handoff.ValidateClaim(agentID, ttl); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	now := d.now()
+	t, err := scanTicket(d.pool.QueryRow(ctx, `UPDATE handoff_tickets SET claim_expires_at = $3, updated_at = $4
+WHERE `+heldBy+` RETURNING `+ticketColumns, id, agentID, now.Add(ttl), now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ticketNotIn(ctx, d.pool, id, handoff.Claimed, agentID)
+	}
+	if err != nil {
+		return handoff.Ticket{}, dbError(op, err)
+	}
+	return t, nil
+}
+
+// expireBatch is how many expired claims one transaction of ExpireClaims
+// returns: enough to drain a crowd of departed agents quickly, few enough
+// that the locks are short.
+const expireBatch = 100
+
+// expireClaims locks up to $2 claims that ended before $1, skipping those
+// their agent is resolving or releasing at this moment (the agent wins),
+// and puts them back in the queue.
+const expireClaims = `
+WITH expired AS (
+    SELECT id FROM handoff_tickets
+    WHERE state = 'claimed' AND claim_expires_at < $1
+    ORDER BY claim_expires_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE handoff_tickets t SET state = 'queued', agent_id = '', claim_expires_at = NULL, updated_at = $3
+FROM expired WHERE t.id = expired.id
+RETURNING t.id, t.conversation_id`
+
+// ExpireClaims returns expired claims to the queue; see handoff.Store.
+func (d *DB) ExpireClaims(ctx context.Context, now time.Time) (int, error) {
+	const op = "expire handoff claims"
+	total := 0
+	for {
+		n := 0
+		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+			at := d.now()
+			rows, err := tx.Query(ctx, expireClaims, now, expireBatch, at)
+			if err != nil {
+				return err
+			}
+			type expired struct{ id, conversationID int64 }
+			es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (expired, error) {
+				var e expired
+				err := row.Scan(&e.id, &e.conversationID)
+				return e, err
+			})
+			if err != nil {
+				return err
+			}
+			n = len(es)
+			for _, e := range es {
+				_, err := changeOwner(ctx, tx, e.conversationID, conversation.Agent, conversation.Queued, "",
+					"system", handoff.ReasonExpired, at)
+				if errors.Is(err, pgx.ErrNoRows) {
+					// The conversation was moved outside the handoff store:
+					// nobody is waiting on this ticket any more.
+					err = closeTicket(ctx, tx, e.id, handoff.Released, at)
+				}
+				if err != nil {
+					return err
+				}
+				if err := notifyTicket(ctx, tx, e.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, dbError(op, err)
+		}
+		total += n
+		if n < expireBatch {
+			return total, nil
+		}
+	}
+}
+
+// Resolve closes a held ticket and resolves its conversation; see
+// handoff.Store.
+func (d *DB) Resolve(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
+	return d.finish(ctx, fmt.Sprintf("resolve handoff %d as agent %q", id, agentID), id, agentID,
+		handoff.Resolved, conversation.Resolved, handoff.ReasonResolved)
+}
+
+// Release gives a held ticket's conversation back to the bot; see
+// handoff.Store.
+func (d *DB) Release(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
+	return d.finish(ctx, fmt.Sprintf("release handoff %d as agent %q", id, agentID), id, agentID,
+		handoff.Released, conversation.Bot, handoff.ReasonReleased)
+}
+
+// finish closes a ticket agentID holds in state and moves its conversation
+// from the agent to conv.
+func (d *DB) finish(ctx context.Context, op string, id int64, agentID string, state handoff.State, conv conversation.State,
+	reason string) (handoff.Ticket, error) {
+	if err := handoff.ValidateAgent(agentID); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	now := d.now()
+	var t handoff.Ticket
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanTicket(tx.QueryRow(ctx, `UPDATE handoff_tickets
+SET state = $3, claim_expires_at = NULL, closed_at = $4, updated_at = $4
+WHERE `+heldBy+` RETURNING `+ticketColumns, id, agentID, string(state), now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ticketNotIn(ctx, tx, id, handoff.Claimed, agentID)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = changeOwner(ctx, tx, t.ConversationID, conversation.Agent, conv, "", handoff.Actor(agentID), reason, now)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		return notifyTicket(ctx, tx, t.ID)
+	})
+	if err != nil {
+		return handoff.Ticket{}, dbError(op, err)
+	}
+	return t, nil
+}
+
+// Ticket returns one ticket; relais.ErrNotFound if none.
+func (d *DB) Ticket(ctx context.Context, id int64) (handoff.Ticket, error) {
+	t, err := scanTicket(d.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets WHERE id = $1`, id))
+	if err != nil {
+		return handoff.Ticket{}, dbError(fmt.Sprintf("get handoff %d", id), err)
+	}
+	return t, nil
+}
+
+// Tickets lists tickets; see handoff.Store.
+func (d *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, error) {
+	const op = "list handoffs"
+	limit, err := handoff.ValidateFilter(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	rows, err := d.pool.Query(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets
+WHERE ($1 = '' OR state = $1) AND ($2 = '' OR queue = $2) AND ($3 = '' OR agent_id = $3)
+  AND ($4 = 0 OR conversation_id = $4)
+ORDER BY id LIMIT $5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	ts, err := pgx.CollectRows(rows, collectTicket)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return ts, nil
+}
+
+// QueueStats counts the open tickets per queue; see handoff.Store.
+func (d *DB) QueueStats(ctx context.Context, now time.Time) ([]handoff.QueueStat, error) {
+	const op = "handoff queue stats"
+	rows, err := d.pool.Query(ctx, `SELECT queue,
+    count(*) FILTER (WHERE state = 'queued'),
+    count(*) FILTER (WHERE state = 'claimed'),
+    count(*) FILTER (WHERE due_at < $1)
+FROM handoff_tickets WHERE state IN ('queued', 'claimed')
+GROUP BY queue ORDER BY queue`, now)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	stats, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (handoff.QueueStat, error) {
+		var s handoff.QueueStat
+		err := row.Scan(&s.Queue, &s.Waiting, &s.Claimed, &s.Overdue)
+		return s, err
+	})
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return stats, nil
+}
