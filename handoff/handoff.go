@@ -78,6 +78,10 @@ type Filter struct {
 	Queue          string
 	AgentID        string
 	ConversationID int64
+	// AfterID pages through a long list: only tickets with a higher id.
+	// Ids only grow, so a page never repeats or skips a ticket the way an
+	// offset does while tickets are filed.
+	AfterID int64
 	// Limit caps the result; DefaultLimit when 0, at most MaxLimit.
 	Limit int
 }
@@ -236,6 +240,8 @@ func ValidateFilter(f Filter) (int, error) {
 		return 0, fmt.Errorf("unknown ticket state %q: %w", f.State, relais.ErrInvalid)
 	}
 	switch {
+	case f.AfterID < 0:
+		return 0, fmt.Errorf("after id %d: must not be negative: %w", f.AfterID, relais.ErrInvalid)
 	case f.Limit < 0 || f.Limit > MaxLimit:
 		return 0, fmt.Errorf("limit %d: want 0 to %d: %w", f.Limit, MaxLimit, relais.ErrInvalid)
 	case f.Limit == 0:

@@ -4,29 +4,25 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"relais"
+	"relais/auth"
 )
 
 // Role is what a token allows. Admin can do everything, editors manage
 // knowledge, agents work the handoff queue.
-type Role string
+type Role = auth.Role
 
 // Roles.
 const (
-	RoleAgent  Role = "agent"
-	RoleEditor Role = "editor"
-	RoleAdmin  Role = "admin"
+	RoleAgent  = auth.Agent
+	RoleEditor = auth.Editor
+	RoleAdmin  = auth.Admin
 )
-
-// allows reports whether a principal of role r may act as need; an empty
-// need is any authenticated caller.
-func (r Role) allows(need Role) bool {
-	return need == "" || r == RoleAdmin || r == need
-}
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -90,16 +86,62 @@ func (s *Server) requireRole(need Role) func(http.Handler) http.Handler {
 				return
 			}
 			p, err := s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+			if err != nil && !errors.Is(err, relais.ErrUnauthorized) {
+				// The token store is down: telling a valid caller their
+				// token is wrong would send them chasing the wrong problem.
+				writeError(w, r, s.log, err)
+				return
+			}
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="relais", error="invalid_token"`)
 				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "unauthorized", "invalid token"))
 				return
 			}
-			if !p.Role.allows(need) {
+			if !p.Role.Allows(need) {
 				writeError(w, r, s.log, errorf(http.StatusForbidden, "forbidden", "this needs the %s role; the token has %s", need, p.Role))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		})
 	}
+}
+
+// TokenLookup finds a stored token by digest (auth.Store has it).
+type TokenLookup interface {
+	TokenByDigest(ctx context.Context, d auth.Digest) (auth.Token, error)
+}
+
+// StoredTokens authenticates the tokens `relais token create` issued. The
+// token is looked up by its SHA-256 digest, so no comparison of secrets
+// happens at all; the principal's name is the token's name, which is the
+// agent id of an agent.
+type StoredTokens struct{ Tokens TokenLookup }
+
+// Authenticate implements Authenticator. An unknown or revoked token is
+// relais.ErrUnauthorized; a store failure is returned as it is.
+func (s StoredTokens) Authenticate(ctx context.Context, token string) (Principal, error) {
+	t, err := s.Tokens.TokenByDigest(ctx, auth.DigestOf(token))
+	if errors.Is(err, relais.ErrNotFound) {
+		return Principal{}, fmt.Errorf("unknown token: %w", relais.ErrUnauthorized)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return Principal{Name: t.Name, Role: t.Role}, nil
+}
+
+// FirstOf tries authenticators in order and takes the first that knows the
+// token. Any other failure than an unknown token stops the search: a
+// token store that is down must not look like a wrong token.
+type FirstOf []Authenticator
+
+// Authenticate implements Authenticator.
+func (f FirstOf) Authenticate(ctx context.Context, token string) (Principal, error) {
+	for _, a := range f {
+		p, err := a.Authenticate(ctx, token)
+		if err == nil || !errors.Is(err, relais.ErrUnauthorized) {
+			return p, err
+		}
+	}
+	return Principal{}, fmt.Errorf("unknown token: %w", relais.ErrUnauthorized)
 }

@@ -19,6 +19,7 @@ import (
 
 	"relais"
 	"relais/assistant"
+	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
 )
@@ -40,6 +41,15 @@ type Config struct {
 	Importer  *ingest.Importer
 	// Messages runs customer messages through the assistant.
 	Messages *assistant.Service
+	// Handoffs is the agents' queue; without it the /v1/handoffs API is
+	// not served.
+	Handoffs handoff.Store
+	// Transcripts shows agents the conversations they take over and keeps
+	// their replies; required with Handoffs.
+	Transcripts Transcripts
+	// ClaimTTL is how long an agent's claim lasts without an action on the
+	// ticket; DefaultClaimTTL when 0.
+	ClaimTTL time.Duration
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
 	Auth    Authenticator
@@ -71,6 +81,9 @@ func New(cfg Config) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
+	if cfg.ClaimTTL <= 0 {
+		cfg.ClaimTTL = DefaultClaimTTL
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
@@ -95,6 +108,19 @@ func New(cfg Config) *Server {
 				r.Get("/search", s.search)
 			})
 		})
+		if cfg.Handoffs != nil {
+			r.Route("/handoffs", func(r chi.Router) {
+				r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+				r.Get("/", s.listHandoffs)
+				r.Post("/claim", s.claimNextHandoff)
+				r.Get("/{id}", s.getHandoff)
+				r.Post("/{id}/claim", s.claimHandoff)
+				r.Post("/{id}/messages", s.replyToHandoff)
+				r.Post("/{id}/resolve", s.resolveHandoff)
+				r.Post("/{id}/release", s.releaseHandoff)
+				r.Post("/{id}/reassign", s.reassignHandoff)
+			})
+		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(http.StatusNotFound, "not_found", "no route for %s %s", r.Method, r.URL.Path))

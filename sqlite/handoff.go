@@ -415,8 +415,8 @@ func (db *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, 
 	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets
 		WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR queue = ?2) AND (?3 = '' OR agent_id = ?3)
-		  AND (?4 = 0 OR conversation_id = ?4)
-		ORDER BY id LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit)
+		  AND (?4 = 0 OR conversation_id = ?4) AND id > ?6
+		ORDER BY id LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID)
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}

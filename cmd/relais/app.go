@@ -9,6 +9,7 @@ import (
 
 	"relais"
 	"relais/assistant"
+	"relais/auth"
 	"relais/conversation"
 	"relais/handoff"
 	"relais/knowledge"
@@ -25,6 +26,7 @@ type store interface {
 	knowledge.ExampleStore
 	conversation.Store
 	handoff.Store
+	auth.Store
 	Ping(ctx context.Context) error
 }
 

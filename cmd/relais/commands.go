@@ -264,6 +264,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
+	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
 	cfg.assistantFlags(fs)
 	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
 	cfg.storageFlags(fs)
@@ -310,7 +311,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if cfg.AdminToken == "" {
-		log.Warn("RELAIS_ADMIN_TOKEN is not set: the knowledge API refuses every request until it is")
+		log.Warn("RELAIS_ADMIN_TOKEN is not set: only tokens made with 'relais token create' are accepted")
 	}
 	srv := server.New(server.Config{
 		Logger:    log,
@@ -322,14 +323,30 @@ func runServe(ctx context.Context, e env, args []string) error {
 			Conversations: st, Assistant: a, Observer: m, Logger: log,
 			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log},
 		},
+		Handoffs:       st,
+		Transcripts:    st,
+		ClaimTTL:       cfg.ClaimTTL,
 		Metrics:        m,
-		Auth:           server.NewStaticToken(cfg.AdminToken),
+		Auth:           server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes: cfg.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	reaperCtx, stopReaper := context.WithCancel(ctx)
+	reaperDone := make(chan struct{})
+	go func() {
+		defer close(reaperDone)
+		reapClaims(reaperCtx, st, reapEvery, time.Now, log)
+	}()
+	// The reaper stops after the last request has finished, and the store
+	// closes (deferred above) after the reaper: it never runs on a closed
+	// store.
+	defer func() {
+		stopReaper()
+		<-reaperDone
+	}()
 	return serveUntilDone(ctx, log, ln, srv)
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"relais/server"
 )
 
 // Config is every setting of Relais, parsed once from RELAIS_* environment
@@ -26,7 +28,10 @@ type Config struct {
 	EmbeddingDimensions int    // RELAIS_EMBEDDING_DIMENSIONS: 0 = the model's default
 	LLMTimeout          time.Duration
 
-	AdminToken     string  // RELAIS_ADMIN_TOKEN
+	AdminToken string // RELAIS_ADMIN_TOKEN
+	// ClaimTTL is how long an agent's claim on a handoff lasts without an
+	// action on it (RELAIS_CLAIM_TTL).
+	ClaimTTL       time.Duration
 	MaxUploadBytes int64   // RELAIS_MAX_UPLOAD_BYTES
 	MaxWrongRate   float64 // RELAIS_MAX_WRONG_RATE: what calibration aims at
 	// Threshold pins the assistant's confidence threshold (RELAIS_THRESHOLD);
@@ -48,6 +53,7 @@ func defaultConfig() Config {
 		Addr:           ":8080",
 		DataDir:        "./relais-data",
 		LLMTimeout:     30 * time.Second,
+		ClaimTTL:       server.DefaultClaimTTL,
 		MaxUploadBytes: 20 << 20,
 		MaxWrongRate:   0.02,
 		ClarifyFirst:   true,
@@ -110,6 +116,13 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("RELAIS_CLARIFY_FIRST: %q is not true or false", v))
 		}
 		c.ClarifyFirst = b
+	}
+	if v := getenv("RELAIS_CLAIM_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RELAIS_CLAIM_TTL: %q is not a duration such as 15m", v))
+		}
+		c.ClaimTTL = d
 	}
 	if v := getenv("RELAIS_LLM_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -193,6 +206,9 @@ func (c *Config) validate() error {
 	}
 	if c.LLMTimeout <= 0 {
 		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)
+	}
+	if c.ClaimTTL <= 0 {
+		bad("claim TTL (--claim-ttl, RELAIS_CLAIM_TTL)", "must be a positive duration such as 15m, got %v", c.ClaimTTL)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))

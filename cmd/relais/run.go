@@ -38,6 +38,7 @@ func commands() []command {
 		{"ask", "search the knowledge base for a question", runAsk},
 		{"eval", "measure resolution, wrong answers and escalations on a labelled set", runEval},
 		{"migrate", "create or upgrade the database schema", runMigrate},
+		{"token", "create, list and revoke API tokens", runToken},
 	}
 }
 

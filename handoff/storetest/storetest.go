@@ -718,12 +718,15 @@ func testTicketsFilter(t *testing.T, s Stores) {
 		{handoff.Filter{AgentID: "bea"}, []int64{c.ID}},
 		{handoff.Filter{ConversationID: a.ConversationID}, []int64{a.ID}},
 		{handoff.Filter{Limit: 2}, []int64{a.ID, b.ID}},
+		{handoff.Filter{AfterID: a.ID, Limit: 1}, []int64{b.ID}},
+		{handoff.Filter{AfterID: c.ID}, nil},
+		{handoff.Filter{Queue: "billing", AfterID: a.ID}, []int64{b.ID, c.ID}},
 	} {
 		if got := ids(tt.f); !slices.Equal(got, tt.want) {
 			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
 		}
 	}
-	for _, f := range []handoff.Filter{{Limit: -1}, {Limit: handoff.MaxLimit + 1}, {State: "lost"}} {
+	for _, f := range []handoff.Filter{{Limit: -1}, {Limit: handoff.MaxLimit + 1}, {State: "lost"}, {AfterID: -1}} {
 		_, err := s.Handoffs.Tickets(ctx, f)
 		wantErr(t, fmt.Sprintf("Tickets(%+v)", f), err, relais.ErrInvalid)
 	}

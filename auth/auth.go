@@ -1,0 +1,137 @@
+// Package auth owns the API tokens people and scripts call Relais with:
+// their roles, how a token is generated and hashed, and the Store that keeps
+// them. Only a token's SHA-256 digest is ever stored; the token itself is
+// shown once, when it is created, and is never logged.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"relais"
+)
+
+// Role is what a token allows.
+type Role string
+
+// Roles. Admin can do everything; editors manage the knowledge base; agents
+// work the handoff queue. Any valid token may post customer messages.
+const (
+	Agent  Role = "agent"
+	Editor Role = "editor"
+	Admin  Role = "admin"
+)
+
+// ParseRole returns the role named s; the error wraps relais.ErrInvalid and
+// lists the accepted names.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case Agent, Editor, Admin:
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q: want agent, editor or admin: %w", s, relais.ErrInvalid)
+}
+
+// Allows reports whether a caller of role r may act as need; an empty need
+// is any authenticated caller.
+func (r Role) Allows(need Role) bool {
+	return need == "" || r == Admin || r == need
+}
+
+// Digest is the SHA-256 of a token: what is stored and looked up. Since the
+// lookup is by digest, an attacker timing it learns about digests, which
+// say nothing about other tokens.
+type Digest [sha256.Size]byte
+
+// DigestOf returns the digest of token.
+func DigestOf(token string) Digest { return sha256.Sum256([]byte(token)) }
+
+// Prefix starts every generated token, so that secret scanners and people
+// reading a config file can tell a Relais token at a glance.
+const Prefix = "relais_"
+
+// secretBytes is the token's randomness: 256 bits, beyond guessing.
+const secretBytes = 32
+
+// NewSecret returns a fresh random token and its digest.
+func NewSecret() (string, Digest) {
+	var b [secretBytes]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	token := Prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, DigestOf(token)
+}
+
+// MaxNameLen bounds a token's name. The name is the agent id of an agent
+// token, so it shows in transcripts and histories.
+const MaxNameLen = 128
+
+// Token is a stored token, without the secret.
+type Token struct {
+	ID   int64
+	Name string // who holds it; for an agent token, the agent id
+	Role Role
+	// CreatedAt is when it was issued; RevokedAt when it stopped working,
+	// zero while it works.
+	CreatedAt time.Time
+	RevokedAt time.Time
+}
+
+// Revoked reports whether the token no longer authenticates anyone.
+func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// Store keeps tokens by digest.
+type Store interface {
+	// CreateToken stores a token of name and role whose digest is d, and
+	// returns it with ID and CreatedAt set. relais.ErrInvalid when name or
+	// role break ValidateNew; relais.ErrConflict when d is already stored
+	// (which a random token never is).
+	CreateToken(ctx context.Context, name string, role Role, d Digest) (Token, error)
+	// TokenByDigest returns the unrevoked token whose digest is d;
+	// relais.ErrNotFound when there is none (unknown or revoked).
+	TokenByDigest(ctx context.Context, d Digest) (Token, error)
+	// Tokens lists every token, revoked ones included, oldest first.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken stops token id from working and returns it.
+	// relais.ErrNotFound when there is no such token; revoking a revoked
+	// token changes nothing and is not an error.
+	RevokeToken(ctx context.Context, id int64) (Token, error)
+}
+
+// ValidateNew checks the name and role of a new token; the error wraps
+// relais.ErrInvalid. A name with surrounding spaces is refused rather than
+// trimmed: it is an agent id, and two spellings of one id would be two
+// agents.
+func ValidateNew(name string, role Role) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("token without a name: %w", relais.ErrInvalid)
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("token name longer than %d bytes: %w", MaxNameLen, relais.ErrInvalid)
+	}
+	if name != strings.TrimSpace(name) {
+		return fmt.Errorf("token name %q has leading or trailing spaces: %w", name, relais.ErrInvalid)
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Issue creates a token of name and role in st and returns the secret, to
+// be shown once, with the stored token.
+func Issue(ctx context.Context, st Store, name string, role Role) (string, Token, error) {
+	if err := ValidateNew(name, role); err != nil {
+		return "", Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	secret, d := NewSecret()
+	t, err := st.CreateToken(ctx, name, role, d)
+	if err != nil {
+		return "", Token{}, fmt.Errorf("issue token %q: %w", name, err)
+	}
+	return secret, t, nil
+}

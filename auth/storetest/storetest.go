@@ -1,0 +1,119 @@
+// Package storetest is the contract every auth.Store implementation must
+// meet, run by each store's own tests:
+//
+//	storetest.Run(t, func(t *testing.T) auth.Store { return openTestDB(t) })
+package storetest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"relais"
+	"relais/auth"
+)
+
+// Run runs the contract; open returns a new, empty store for each subtest.
+func Run(t *testing.T, open func(t *testing.T) auth.Store) {
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, st auth.Store)
+	}{
+		{"CreateAndLookUp", testCreateAndLookUp},
+		{"Revoke", testRevoke},
+		{"Invalid", testInvalid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: error %v, want %v", what, err, want)
+	}
+}
+
+func testCreateAndLookUp(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	secret, tok, err := auth.Issue(ctx, st, "alice", auth.Agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.ID == 0 || tok.Name != "alice" || tok.Role != auth.Agent || tok.CreatedAt.IsZero() || tok.Revoked() {
+		t.Errorf("created token = %+v", tok)
+	}
+	got, err := st.TokenByDigest(ctx, auth.DigestOf(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != tok {
+		t.Errorf("TokenByDigest = %+v, want %+v", got, tok)
+	}
+	_, err = st.TokenByDigest(ctx, auth.DigestOf(secret+"x"))
+	wantErr(t, "TokenByDigest of an unknown token", err, relais.ErrNotFound)
+	_, err = st.CreateToken(ctx, "mallory", auth.Admin, auth.DigestOf(secret))
+	wantErr(t, "CreateToken with a stored digest", err, relais.ErrConflict)
+
+	// One person may hold several tokens (rotation): same name, two rows.
+	if _, _, err := auth.Issue(ctx, st, "alice", auth.Agent); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := st.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0] != tok || ts[1].ID <= tok.ID {
+		t.Errorf("Tokens = %+v, want the two tokens oldest first", ts)
+	}
+}
+
+func testRevoke(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	secret, tok, err := auth.Issue(ctx, st, "ed", auth.Editor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := st.RevokeToken(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !revoked.Revoked() || revoked.ID != tok.ID {
+		t.Errorf("revoked token = %+v", revoked)
+	}
+	_, err = st.TokenByDigest(ctx, auth.DigestOf(secret))
+	wantErr(t, "TokenByDigest of a revoked token", err, relais.ErrNotFound)
+	again, err := st.RevokeToken(ctx, tok.ID)
+	if err != nil || !again.RevokedAt.Equal(revoked.RevokedAt) {
+		t.Errorf("second revoke = %+v, %v; want the first revocation kept", again, err)
+	}
+	ts, err := st.Tokens(ctx)
+	if err != nil || len(ts) != 1 || !ts[0].Revoked() {
+		t.Errorf("Tokens after revoke = %+v, %v; want the revoked token listed", ts, err)
+	}
+	_, err = st.RevokeToken(ctx, tok.ID+1000)
+	wantErr(t, "RevokeToken of an unknown id", err, relais.ErrNotFound)
+}
+
+func testInvalid(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	_, d := auth.NewSecret()
+	for _, tt := range []struct {
+		name string
+		role auth.Role
+	}{
+		{"", auth.Agent},
+		{" alice", auth.Agent},
+		{strings.Repeat("a", auth.MaxNameLen+1), auth.Agent},
+		{"alice", "root"},
+	} {
+		_, err := st.CreateToken(ctx, tt.name, tt.role, d)
+		wantErr(t, "CreateToken("+tt.name+", "+string(tt.role)+")", err, relais.ErrInvalid)
+	}
+	if ts, err := st.Tokens(ctx); err != nil || len(ts) != 0 {
+		t.Errorf("Tokens after refused creations = %+v, %v", ts, err)
+	}
+}

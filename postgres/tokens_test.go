@@ -1,0 +1,12 @@
+package postgres
+
+import (
+	"testing"
+
+	"relais/auth"
+	"relais/auth/storetest"
+)
+
+func TestTokenStoreContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store { return openDB(t) })
+}

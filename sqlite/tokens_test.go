@@ -1,0 +1,13 @@
+package sqlite
+
+import (
+	"testing"
+
+	"relais/auth"
+	"relais/auth/storetest"
+)
+
+func TestTokenStoreContract(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) auth.Store { return openTestDB(t) })
+}
