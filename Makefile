@@ -18,6 +18,7 @@ build: ## build bin/relais
 .PHONY: deps
 deps: ## install PostgreSQL and pgvector for the tests (Debian, as root), unless TEST_DATABASE_URL is set
 	@if [ -z "$$TEST_DATABASE_URL" ]; then bash scripts/install-postgres.sh; fi
+	@bash scripts/install-chromium.sh
 
 .PHONY: test
 test: deps lint ## run the whole test suite, PostgreSQL tests included (they fail, not skip, without a database)

@@ -21,6 +21,14 @@ type Escalator interface {
 	Escalate(ctx context.Context, conv conversation.Conversation, d Decision) (string, error)
 }
 
+// NoticeEscalator is an Escalator that also writes the handoff notice the
+// customer is told at once (the expected wait, or when the team is back).
+// Service uses it when its Escalator implements it, and the canned handoff
+// text otherwise or when the notice is "".
+type NoticeEscalator interface {
+	EscalateWithNotice(ctx context.Context, conv conversation.Conversation, d Decision) (id, notice string, err error)
+}
+
 // TransitionEscalator escalates by the ownership transition alone, for
 // deployments without a handoff queue.
 type TransitionEscalator struct{ Store conversation.Store }
@@ -131,7 +139,13 @@ func (s *Service) escalate(ctx context.Context, out *Outcome) {
 	if esc == nil {
 		esc = TransitionEscalator{Store: s.Conversations}
 	}
-	id, err := esc.Escalate(ctx, out.Conversation, out.Decision)
+	var id, notice string
+	var err error
+	if ne, ok := esc.(NoticeEscalator); ok {
+		id, notice, err = ne.EscalateWithNotice(ctx, out.Conversation, out.Decision)
+	} else {
+		id, err = esc.Escalate(ctx, out.Conversation, out.Decision)
+	}
 	switch {
 	case errors.Is(err, relais.ErrConflict):
 		// Already queued or owned by a person: the handoff has happened.
@@ -143,15 +157,18 @@ func (s *Service) escalate(ctx context.Context, out *Outcome) {
 		s.logger().ErrorContext(ctx, "escalate conversation", "conversation", out.Conversation.ID, "reason", out.Decision.Reason, "error", err)
 	}
 	out.HandoffID = id
+	if notice != "" {
+		out.Decision.Text = notice
+	}
 	if c, err := s.Conversations.Conversation(ctx, out.Conversation.ID); err == nil {
 		out.Conversation = c
 	}
-	notice, err := s.Conversations.AppendMessage(ctx, conversation.Message{ConversationID: out.Conversation.ID, Role: conversation.System, Text: out.Decision.Text})
+	msg, err := s.Conversations.AppendMessage(ctx, conversation.Message{ConversationID: out.Conversation.ID, Role: conversation.System, Text: out.Decision.Text})
 	if err != nil {
 		s.logger().ErrorContext(ctx, "store the handoff notice", "conversation", out.Conversation.ID, "error", err)
 		return
 	}
-	out.Reply = &notice
+	out.Reply = &msg
 }
 
 // remember stores what the assistant needs next turn: whether it asked for

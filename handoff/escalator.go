@@ -58,12 +58,19 @@ type Escalator struct {
 	Routing  Routing
 	SLA      SLA        // the defaults where it has none
 	Summary  Summarizer // optional; the extractive summary when nil or failing
-	Logger   *slog.Logger
+	// Hours are the team's business hours (always open when zero): a
+	// ticket filed while the team is away is due its SLA after the next
+	// opening, and the customer's notice says when that is.
+	Hours  Hours
+	Logger *slog.Logger
 	// Now is the clock of due times; time.Now when nil.
 	Now func() time.Time
 }
 
-var _ assistant.Escalator = (*Escalator)(nil)
+var (
+	_ assistant.Escalator       = (*Escalator)(nil)
+	_ assistant.NoticeEscalator = (*Escalator)(nil)
+)
 
 // summaryTurns is how many recent messages the summary is drawn from.
 const summaryTurns = 20
@@ -73,6 +80,16 @@ const summaryTurns = 20
 // bot's. Failing to read the transcript, an article or the summarizer only
 // makes the ticket poorer: the customer still reaches a person.
 func (e *Escalator) Escalate(ctx context.Context, conv conversation.Conversation, d assistant.Decision) (string, error) {
+	id, _, err := e.EscalateWithNotice(ctx, conv, d)
+	return id, err
+}
+
+// EscalateWithNotice is Escalate, and also returns what the customer is told
+// in d.Language (Hours.Notice): the expected wait from the ticket's due time,
+// or when the team is back. On error the notice still says a person takes
+// over, without a wait.
+func (e *Escalator) EscalateWithNotice(ctx context.Context, conv conversation.Conversation, d assistant.Decision) (string, string, error) {
+	now := e.now()
 	t := Ticket{
 		ConversationID: conv.ID,
 		Reason:         d.Reason,
@@ -91,14 +108,20 @@ func (e *Escalator) Escalate(ctx context.Context, conv conversation.Conversation
 		t.Topic = articleTopic
 	}
 	t.Queue = e.Routing.Route(d.Topic, d.Intent, articleTopic)
-	t.DueAt = e.now().Add(e.SLA.For(t.Priority))
+	// Nobody works the queue while the team is away: the SLA runs from the
+	// next opening.
+	start := now
+	if next := e.Hours.NextOpen(now); !next.IsZero() {
+		start = next
+	}
+	t.DueAt = start.Add(e.SLA.For(t.Priority))
 	t.Summary = e.summarize(ctx, conv, d)
 
 	stored, err := e.Store.Enqueue(ctx, t)
 	if err != nil {
-		return "", fmt.Errorf("escalate conversation %d: %w", conv.ID, err)
+		return "", e.Hours.Notice(d.Language, now, time.Time{}), fmt.Errorf("escalate conversation %d: %w", conv.ID, err)
 	}
-	return strconv.FormatInt(stored.ID, 10), nil
+	return strconv.FormatInt(stored.ID, 10), e.Hours.Notice(d.Language, now, stored.DueAt), nil
 }
 
 // PriorityFor ranks a handoff: sensitive topics first, then customers the

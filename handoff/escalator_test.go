@@ -226,3 +226,36 @@ func TestValidate(t *testing.T) {
 		t.Errorf("ValidateFilter(zero) = %d, %v", n, err)
 	}
 }
+
+func TestEscalateNoticeAndHours(t *testing.T) {
+	t.Parallel()
+	hours, err := handoff.ParseHours("Europe/Paris;mon-fri 09:00-18:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	d := assistant.Decision{Reason: assistant.ReasonCustomerRequest, Language: "fr"}
+	for _, tc := range []struct {
+		name       string
+		now        time.Time
+		wantDue    time.Time
+		wantNotice string
+	}{
+		{"open", time.Date(2026, 11, 23, 10, 0, 0, 0, paris), time.Date(2026, 11, 23, 14, 0, 0, 0, paris), "environ 4 heures"},
+		{"closed: the SLA runs from the next opening", time.Date(2026, 11, 21, 10, 0, 0, 0, paris),
+			time.Date(2026, 11, 23, 13, 0, 0, 0, paris), "lundi à 09h00"},
+	} {
+		store := &recordingStore{}
+		e := &handoff.Escalator{Store: store, Hours: hours, Now: func() time.Time { return tc.now }}
+		id, notice, err := e.EscalateWithNotice(context.Background(), conversation.Conversation{ID: 7}, d)
+		if err != nil || id != "41" {
+			t.Fatalf("%s: EscalateWithNotice = %q, %v", tc.name, id, err)
+		}
+		if got := store.got[0].DueAt; !got.Equal(tc.wantDue) {
+			t.Errorf("%s: DueAt = %v, want %v", tc.name, got, tc.wantDue)
+		}
+		if !strings.Contains(notice, tc.wantNotice) {
+			t.Errorf("%s: notice = %q, want it to contain %q", tc.name, notice, tc.wantNotice)
+		}
+	}
+}

@@ -131,3 +131,11 @@ func BenchmarkReceiveAndRecordDecision(b *testing.B) {
 		i++
 	}
 }
+
+func TestOutboxContract(t *testing.T) {
+	conversationtest.RunOutbox(t, func(t *testing.T, now func() time.Time) conversationtest.OutboxStore {
+		db := openDB(t)
+		db.Now = now
+		return db
+	})
+}

@@ -227,3 +227,7 @@ WHERE (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)
 		}
 	}
 }
+
+func TestDraftStoreContract(t *testing.T) {
+	handofftest.RunDrafts(t, func(t *testing.T) handoff.DraftStore { return openDB(t) })
+}

@@ -286,10 +286,6 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"message": toMessageJSON(m), "handoff": toTicketJSON(t)})
 }
 
-func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
-	s.finishHandoff(w, r, s.cfg.Handoffs.Resolve)
-}
-
 func (s *Server) releaseHandoff(w http.ResponseWriter, r *http.Request) {
 	s.finishHandoff(w, r, s.cfg.Handoffs.Release)
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// ClaimTTL is how long an agent's claim lasts without an action on the
 	// ticket; DefaultClaimTTL when 0.
 	ClaimTTL time.Duration
+	// Drafts reviews the answers agents save when resolving a ticket;
+	// without it the /v1/knowledge/drafts API is not served and a resolve
+	// with a draft is refused.
+	Drafts *handoff.Review
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
 	Auth    Authenticator
@@ -65,6 +69,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	router chi.Router
+	events *eventHub
 }
 
 // New builds the router.
@@ -85,6 +90,9 @@ func New(cfg Config) *Server {
 		cfg.ClaimTTL = DefaultClaimTTL
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.Handoffs != nil {
+		s.events = newEventHub(cfg.Handoffs, cfg.Transcripts, EventPollInterval)
+	}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(middleware.ClientIPFromRemoteAddr)
@@ -93,6 +101,8 @@ func New(cfg Config) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", cfg.Metrics.serve)
+	r.Handle("/console", s.consoleHandler())
+	r.Handle("/console/*", s.consoleHandler())
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
 		r.Route("/knowledge", func(r chi.Router) {
@@ -106,12 +116,21 @@ func New(cfg Config) *Server {
 				r.Put("/articles/{id}", s.updateArticle)
 				r.Delete("/articles/{id}", s.deleteArticle)
 				r.Get("/search", s.search)
+				if cfg.Drafts != nil {
+					r.Get("/drafts", s.listDrafts)
+					r.Post("/drafts/{id}/approve", s.approveDraft)
+					r.Post("/drafts/{id}/reject", s.rejectDraft)
+				}
 			})
 		})
 		if cfg.Handoffs != nil {
+			// No request timeout: the stream is long-lived by design.
+			r.With(tokenFromQuery, s.requireRole(RoleAgent)).Get("/events", s.streamEvents)
 			r.Route("/handoffs", func(r chi.Router) {
 				r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
 				r.Get("/", s.listHandoffs)
+				r.Get("/stats", s.handoffStats)
+				r.Get("/{id}/article", s.suggestedArticle)
 				r.Post("/claim", s.claimNextHandoff)
 				r.Get("/{id}", s.getHandoff)
 				r.Post("/{id}/claim", s.claimHandoff)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"relais/handoff"
 	handofftest "relais/handoff/storetest"
 )
 
@@ -21,4 +22,8 @@ func TestHandoffTimestampsUseTheClock(t *testing.T) {
 	db.Now = func() time.Time { return clock }
 	handofftest.CheckClock(t, handofftest.Stores{Handoffs: db, Conversations: db},
 		func() time.Time { return clock }, func(d time.Duration) { clock = clock.Add(d) })
+}
+
+func TestDraftStoreContract(t *testing.T) {
+	handofftest.RunDrafts(t, func(t *testing.T) handoff.DraftStore { return openTestDB(t) })
 }

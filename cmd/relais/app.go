@@ -26,6 +26,8 @@ type store interface {
 	knowledge.ExampleStore
 	conversation.Store
 	handoff.Store
+	handoff.DraftStore
+	conversation.Outbox
 	auth.Store
 	Ping(ctx context.Context) error
 }

@@ -265,6 +265,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
 	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
+	fs.StringVar(&cfg.BusinessHours, "business-hours", cfg.BusinessHours, `the team's hours, e.g. "Europe/Paris;mon-fri 09:00-18:00"; always open when empty (RELAIS_BUSINESS_HOURS)`)
 	cfg.assistantFlags(fs)
 	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
 	cfg.storageFlags(fs)
@@ -300,6 +301,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	hours, err := handoff.ParseHours(cfg.BusinessHours) // validated with the config
+	if err != nil {
+		return err
+	}
 	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
 	if *demo {
 		if err := loadDemo(ctx, importer, log); err != nil {
@@ -321,10 +326,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Importer:  importer,
 		Messages: &assistant.Service{
 			Conversations: st, Assistant: a, Observer: m, Logger: log,
-			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log},
+			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log, Hours: hours},
 		},
 		Handoffs:       st,
 		Transcripts:    st,
+		Drafts:         &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
 		ClaimTTL:       cfg.ClaimTTL,
 		Metrics:        m,
 		Auth:           server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"relais/handoff"
 	"relais/server"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// ClarifyFirst asks the customer to rephrase once before handing off an
 	// unclear question (RELAIS_CLARIFY_FIRST).
 	ClarifyFirst bool
+
+	// BusinessHours are the team's hours, such as
+	// "Europe/Paris;mon-fri 09:00-18:00;sat 10:00-14:00"
+	// (RELAIS_BUSINESS_HOURS); always open when empty. See handoff.ParseHours.
+	BusinessHours string
 
 	LogFormat string // RELAIS_LOG_FORMAT: text or json
 	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
@@ -81,6 +87,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_LOG_FORMAT", &c.LogFormat)
 	str("RELAIS_LOG_LEVEL", &c.LogLevel)
 	str("RELAIS_INTENTS_FILE", &c.IntentsFile)
+	str("RELAIS_BUSINESS_HOURS", &c.BusinessHours)
 	var errs []error
 	if v := getenv("RELAIS_EMBEDDING_DIMENSIONS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -162,6 +169,9 @@ func (c *Config) validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, err := handoff.ParseHours(c.BusinessHours); err != nil {
+		bad("business hours (--business-hours, RELAIS_BUSINESS_HOURS)", "%v", err)
 	}
 	switch c.LogFormat {
 	case "text", "json":

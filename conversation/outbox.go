@@ -1,0 +1,87 @@
+package conversation
+
+import (
+	"context"
+	"time"
+)
+
+// The outbox holds every message that must reach a customer, until a
+// channel sender has delivered it: assistant replies, handoff notices
+// (system messages) and agent replies. The stores queue it in the same
+// transaction that stores the message (AppendMessage, whoever calls it), so
+// a message is never stored without being queued nor queued without being
+// stored, and it is queued once: the outbox is keyed by the message id.
+// Customer messages are never queued.
+//
+// A message of the "api" channel is queued already Sent: the API caller
+// gets the reply in the HTTP response (or reads the transcript), so there is
+// nothing left to deliver. Other channels' messages (WhatsApp, ...) wait
+// Pending for the channel's sender, which claims them with Outbox.Pending.
+
+// OutboxStatus is where an outbound message is in its delivery.
+type OutboxStatus string
+
+// Outbox statuses.
+const (
+	OutboxPending OutboxStatus = "pending" // waiting for (another) attempt
+	OutboxSent    OutboxStatus = "sent"    // delivered to the channel
+	OutboxFailed  OutboxStatus = "failed"  // gave up after OutboxMaxAttempts
+)
+
+// APIChannel is the channel of the HTTP API, whose messages need no sender.
+const APIChannel = "api"
+
+// OutboxMaxAttempts is how many failed attempts make a message Failed.
+const OutboxMaxAttempts = 8
+
+// OutboxLease is how long Pending holds the messages it returns from other
+// callers: a sender that dies mid-batch leaves them to be retried after it.
+const OutboxLease = time.Minute
+
+// OutboxMessage is one message to deliver.
+type OutboxMessage struct {
+	ID             int64
+	MessageID      int64 // the stored message; unique: queued once
+	ConversationID int64
+	Channel        string
+	Recipient      string // the conversation's customer id on the channel
+	// Text is customer-facing text: never log it.
+	Text          string
+	Status        OutboxStatus
+	Attempts      int // failed attempts so far
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time // zero unless Sent
+}
+
+// Outbox is the delivery side of the outbox.
+type Outbox interface {
+	// Pending claims up to limit pending messages due now (NextAttemptAt
+	// not after the store's clock), the longest due first, returned by id, and moves their
+	// NextAttemptAt OutboxLease ahead, so that concurrent senders, in this
+	// process or another, never get the same message while the lease runs.
+	// relais.ErrInvalid for a limit below 1.
+	Pending(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// MarkSent records a delivery. relais.ErrNotFound for an unknown id;
+	// relais.ErrConflict when the message is not pending (already sent or
+	// failed).
+	MarkSent(ctx context.Context, id int64) error
+	// MarkFailed records a failed attempt with its reason (never customer
+	// text): the message is retried after OutboxBackoff(attempts), or is
+	// Failed after OutboxMaxAttempts attempts. Errors as MarkSent.
+	MarkFailed(ctx context.Context, id int64, reason string) error
+	// OutboxMessage returns the outbox entry of stored message messageID;
+	// relais.ErrNotFound when it has none (a customer message).
+	OutboxMessage(ctx context.Context, messageID int64) (OutboxMessage, error)
+}
+
+// OutboxBackoff is the wait after the given number of failed attempts:
+// 10s, 20s, 40s, ... at most an hour.
+func OutboxBackoff(attempts int) time.Duration {
+	d := 10 * time.Second
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}

@@ -1,0 +1,154 @@
+package handoff
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"relais"
+	"relais/knowledge"
+)
+
+// DraftStatus is where a draft article is in its review.
+type DraftStatus string
+
+// Draft statuses. Approved and rejected are final.
+const (
+	DraftPending  DraftStatus = "draft"
+	DraftApproved DraftStatus = "approved"
+	DraftRejected DraftStatus = "rejected"
+)
+
+// Draft is an answer an agent wrote that the knowledge base lacked, saved
+// when resolving a ticket, waiting for an editor to make it an article.
+type Draft struct {
+	ID    int64
+	Title string
+	Body  string
+	// TicketID is the ticket it was written for; 0 when none.
+	TicketID int64
+	// Question is the customer's last question on that ticket: approved, it
+	// becomes a labelled example of the article. Customer text: never log it.
+	Question string
+	Language string
+	Status   DraftStatus
+	Author   string // the agent who wrote it
+	Approver string // the editor who approved or rejected it; "" while a draft
+	// ArticleID is the external id of the article an approval made.
+	ArticleID string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// DraftArticleID is the external id of the article draft id becomes.
+func DraftArticleID(id int64) string { return "draft:" + strconv.FormatInt(id, 10) }
+
+// DraftStore keeps drafts.
+type DraftStore interface {
+	// SaveDraft stores a new draft (status DraftPending) and returns it
+	// with its ID and times. relais.ErrInvalid when it breaks ValidateDraft.
+	SaveDraft(ctx context.Context, d Draft) (Draft, error)
+	// Draft returns one draft; relais.ErrNotFound if none.
+	Draft(ctx context.Context, id int64) (Draft, error)
+	// Drafts lists the drafts in status (every status when ""), oldest
+	// first. relais.ErrInvalid for an unknown status.
+	Drafts(ctx context.Context, status DraftStatus) ([]Draft, error)
+	// DecideDraft moves a pending draft to approved or rejected, by
+	// approver, with the article it became (approved only).
+	// relais.ErrConflict when it is not pending any more;
+	// relais.ErrNotFound when it does not exist; relais.ErrInvalid for
+	// another status or an empty approver.
+	DecideDraft(ctx context.Context, id int64, status DraftStatus, approver, articleID string) (Draft, error)
+}
+
+// ValidateDraft checks a new draft; the error wraps relais.ErrInvalid.
+func ValidateDraft(d Draft) error {
+	switch {
+	case strings.TrimSpace(d.Title) == "":
+		return fmt.Errorf("draft without a title: %w", relais.ErrInvalid)
+	case strings.TrimSpace(d.Body) == "":
+		return fmt.Errorf("draft without a body: %w", relais.ErrInvalid)
+	case d.Author == "":
+		return fmt.Errorf("draft without an author: %w", relais.ErrInvalid)
+	case d.TicketID < 0:
+		return fmt.Errorf("draft ticket %d: %w", d.TicketID, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateDecision checks a DecideDraft call; the error wraps
+// relais.ErrInvalid.
+func ValidateDecision(status DraftStatus, approver string) error {
+	if status != DraftApproved && status != DraftRejected {
+		return fmt.Errorf("draft decision %q: want approved or rejected: %w", status, relais.ErrInvalid)
+	}
+	if approver == "" {
+		return fmt.Errorf("draft decision without an approver: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ArticleSaver saves an article so it is searched like any other
+// (ingest.Importer: chunked and embedded).
+type ArticleSaver interface {
+	SaveArticle(ctx context.Context, a knowledge.Article) (knowledge.Article, error)
+}
+
+// ExampleSaver is the part of knowledge.ExampleStore an approval writes.
+type ExampleSaver interface {
+	SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error)
+}
+
+// Review turns drafts into articles, or rejects them.
+type Review struct {
+	Drafts   DraftStore
+	Articles ArticleSaver
+	Examples ExampleSaver       // with Embedder: the question becomes an example
+	Embedder knowledge.Embedder // embeds the question; no example when nil
+}
+
+// Approve makes draft id the article DraftArticleID(id), adds the
+// customer's question as an example labelled with it, and marks the draft
+// approved by approver. The article and example are saved first and both
+// are idempotent (by external id; by source, label and text), so an
+// approval that fails half-way can simply be retried. relais.ErrConflict
+// when the draft is not pending.
+func (r *Review) Approve(ctx context.Context, id int64, approver string) (Draft, error) {
+	if err := ValidateDecision(DraftApproved, approver); err != nil {
+		return Draft{}, err
+	}
+	d, err := r.Drafts.Draft(ctx, id)
+	if err != nil {
+		return Draft{}, fmt.Errorf("approve draft %d: %w", id, err)
+	}
+	if d.Status != DraftPending {
+		return Draft{}, fmt.Errorf("approve draft %d: it is %s: %w", id, d.Status, relais.ErrConflict)
+	}
+	articleID := DraftArticleID(id)
+	a := knowledge.Article{ExternalID: articleID, Title: d.Title, Body: d.Body, Language: d.Language, Source: articleID}
+	// The question is not made a phrasing: articles are shown to customers,
+	// and a customer's words may hold personal details. As an example it
+	// only steers retrieval.
+	if _, err := r.Articles.SaveArticle(ctx, a); err != nil {
+		return Draft{}, fmt.Errorf("approve draft %d: save the article: %w", id, err)
+	}
+	if q := strings.TrimSpace(d.Question); q != "" && r.Examples != nil && r.Embedder != nil {
+		vecs, err := r.Embedder.Embed(ctx, []string{q})
+		if err != nil {
+			return Draft{}, fmt.Errorf("approve draft %d: embed the question: %w", id, err)
+		}
+		ex := knowledge.Example{Text: q, ArticleID: articleID, Source: articleID, Language: d.Language, Embedding: vecs[0]}
+		if _, err := r.Examples.SaveExamples(ctx, []knowledge.Example{ex}); err != nil {
+			return Draft{}, fmt.Errorf("approve draft %d: save the example: %w", id, err)
+		}
+	}
+	return r.Drafts.DecideDraft(ctx, id, DraftApproved, approver, articleID)
+}
+
+// Reject marks draft id rejected by approver. relais.ErrConflict when it is
+// not pending.
+func (r *Review) Reject(ctx context.Context, id int64, approver string) (Draft, error) {
+	return r.Drafts.DecideDraft(ctx, id, DraftRejected, approver, "")
+}
