@@ -301,6 +301,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	routing, _ := handoff.ParseRouting(cfg.QueueRoutes) // validated with the config
+	sla, _ := handoff.ParseSLA(cfg.SLA)
 	hours, err := handoff.ParseHours(cfg.BusinessHours) // validated with the config
 	if err != nil {
 		return err
@@ -326,7 +328,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Importer:  importer,
 		Messages: &assistant.Service{
 			Conversations: st, Assistant: a, Observer: m, Logger: log,
-			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log, Hours: hours},
+			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log, Hours: hours,
+				Routing: routing, SLA: sla},
 		},
 		Handoffs:       st,
 		Transcripts:    st,

@@ -49,6 +49,13 @@ type Config struct {
 	// "Europe/Paris;mon-fri 09:00-18:00;sat 10:00-14:00"
 	// (RELAIS_BUSINESS_HOURS); always open when empty. See handoff.ParseHours.
 	BusinessHours string
+	// QueueRoutes routes handoffs to queues (RELAIS_QUEUE_ROUTES), such as
+	// "sensitive:fraud=fraud;topic:billing=billing;default=general". See
+	// handoff.ParseRouting.
+	QueueRoutes string
+	// SLA is how long each priority may wait (RELAIS_SLA), such as
+	// "urgent=15m;high=1h;normal=4h". See handoff.ParseSLA.
+	SLA string
 
 	LogFormat string // RELAIS_LOG_FORMAT: text or json
 	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
@@ -88,6 +95,8 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_LOG_LEVEL", &c.LogLevel)
 	str("RELAIS_INTENTS_FILE", &c.IntentsFile)
 	str("RELAIS_BUSINESS_HOURS", &c.BusinessHours)
+	str("RELAIS_QUEUE_ROUTES", &c.QueueRoutes)
+	str("RELAIS_SLA", &c.SLA)
 	var errs []error
 	if v := getenv("RELAIS_EMBEDDING_DIMENSIONS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -169,6 +178,12 @@ func (c *Config) validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, err := handoff.ParseRouting(c.QueueRoutes); err != nil {
+		bad("queue routes (RELAIS_QUEUE_ROUTES)", "%v", err)
+	}
+	if _, err := handoff.ParseSLA(c.SLA); err != nil {
+		bad("SLA (RELAIS_SLA)", "%v", err)
 	}
 	if _, err := handoff.ParseHours(c.BusinessHours); err != nil {
 		bad("business hours (--business-hours, RELAIS_BUSINESS_HOURS)", "%v", err)

@@ -274,6 +274,12 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		t.Fatalf("err = %v, want the log format named with accepted values", err)
 	}
 	c.env["RELAIS_LOG_FORMAT"] = "json"
+	c.env["RELAIS_QUEUE_ROUTES"] = "fraud-team"
+	_, _, err = c.run(context.Background(), "ask", "hello")
+	if err == nil || !strings.Contains(err.Error(), "RELAIS_QUEUE_ROUTES") {
+		t.Fatalf("err = %v, want the bad queue routes named", err)
+	}
+	delete(c.env, "RELAIS_QUEUE_ROUTES")
 	c.env["RELAIS_EMBEDDING_MODEL"] = "m"
 	_, _, err = c.run(context.Background(), "ask", "hello")
 	if err == nil || !strings.Contains(err.Error(), "RELAIS_LLM_BASE_URL") {
