@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
 
 	"relais"
 	"relais/assistant"
@@ -87,4 +92,61 @@ func toDecisionJSON(out assistant.Outcome) decisionJSON {
 		res.Sources = append(res.Sources, sourceJSON{ArticleID: src.ArticleID, Title: src.Title, Score: src.Score})
 	}
 	return res
+}
+
+// ConversationReader lets an integrating app read a conversation back: how
+// the replies of a person who took over reach a customer on the API channel.
+type ConversationReader interface {
+	Conversation(ctx context.Context, id int64) (conversation.Conversation, error)
+	Messages(ctx context.Context, conversationID int64, limit int) ([]conversation.Message, error)
+}
+
+type conversationMessageJSON struct {
+	ID        int64     `json:"id"`
+	Role      string    `json:"role"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// listConversationMessages returns a conversation's messages after ?after=
+// (a message id), oldest first, to the app of the customer it belongs to:
+// ?customer_id= must match, and a conversation of another customer is
+// reported as not found rather than forbidden, so ids cannot be probed.
+func (s *Server) listConversationMessages(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, r, s.log, fmt.Errorf("conversation id must be a positive number: %w", relais.ErrInvalid))
+		return
+	}
+	q := r.URL.Query()
+	customer := strings.TrimSpace(q.Get("customer_id"))
+	if customer == "" {
+		writeError(w, r, s.log, fmt.Errorf("customer_id is required: %w", relais.ErrInvalid))
+		return
+	}
+	after, err := intParam(q.Get("after"), 0, 0, 1<<62, "after")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	conv, err := s.cfg.Conversations.Conversation(r.Context(), id)
+	if err == nil && conv.CustomerID != customer {
+		err = fmt.Errorf("conversation %d: %w", id, relais.ErrNotFound)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	msgs, err := s.cfg.Conversations.Messages(r.Context(), id, 200)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := []conversationMessageJSON{}
+	for _, m := range msgs {
+		if m.ID > int64(after) {
+			out = append(out, conversationMessageJSON{ID: m.ID, Role: string(m.Role), Text: m.Text, CreatedAt: m.CreatedAt})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation_id": id, "state": string(conv.State), "messages": out})
 }

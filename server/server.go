@@ -44,6 +44,9 @@ type Config struct {
 	// Handoffs is the agents' queue; without it the /v1/handoffs API is
 	// not served.
 	Handoffs handoff.Store
+	// Conversations lets integrating apps read a conversation back
+	// (GET /v1/conversations/{id}/messages); the route is off when nil.
+	Conversations ConversationReader
 	// Transcripts shows agents the conversations they take over and keeps
 	// their replies; required with Handoffs.
 	Transcripts Transcripts
@@ -105,6 +108,9 @@ func New(cfg Config) *Server {
 	r.Handle("/console/*", s.consoleHandler())
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
+		if cfg.Conversations != nil {
+			r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/conversations/{id}/messages", s.listConversationMessages)
+		}
 		r.Route("/knowledge", func(r chi.Router) {
 			r.Use(s.requireRole(RoleEditor))
 			r.With(middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)

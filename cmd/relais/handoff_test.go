@@ -188,6 +188,26 @@ func TestServeHandoffs(t *testing.T) {
 				t.Errorf("empty reply: %d %v", status, v)
 			}
 
+			// The customer's app reads the agent's reply back; another
+			// customer's id sees nothing.
+			convPath := fmt.Sprintf("/v1/conversations/%d/messages", int64(conv))
+			status, v = customer.json("GET", convPath+"?customer_id=c1", nil)
+			if status != http.StatusOK || v["state"] != "agent" {
+				t.Fatalf("read conversation: %d %v", status, v)
+			}
+			msgs := v["messages"].([]any)
+			last := msgs[len(msgs)-1].(map[string]any)
+			if last["role"] != "agent" || last["text"] != "Hello, Alice here. Which order is it?" {
+				t.Errorf("the agent's reply did not reach the customer's app: %v", last)
+			}
+			status, v = customer.json("GET", fmt.Sprintf("%s?customer_id=c1&after=%v", convPath, last["id"]), nil)
+			if status != http.StatusOK || len(v["messages"].([]any)) != 0 {
+				t.Errorf("after the last message: %d %v", status, v)
+			}
+			if status, v := customer.json("GET", convPath+"?customer_id=c2", nil); status != http.StatusNotFound {
+				t.Errorf("another customer's conversation: %d %v", status, v)
+			}
+
 			// The customer answers the agent: the bot stays silent.
 			v = say("c1", conv, "Order 42, please cancel it")
 			if v["action"] != "handoff" || v["reason"] != "agent_owned" || v["text"] != "" {
