@@ -26,8 +26,10 @@ const eventStreamLifetime = 5 * time.Minute
 // Notifier is the fast path of live updates a store may offer (PostgreSQL
 // LISTEN/NOTIFY on relais_handoffs): Listen calls changed with a ticket id
 // whenever a ticket changes, until ctx ends, and returns ctx's error or
-// the failure that stopped it. The hub polls with or without it; a
-// notification only makes the next poll happen at once.
+// the failure that stopped it. ticketID may be 0 for a hint that names no
+// ticket (a customer message in a queued or claimed conversation, or a
+// reconnection that may have lost notifications). The hub polls with or
+// without it; a notification only makes the next poll happen at once.
 type Notifier interface {
 	ListenHandoffs(ctx context.Context, changed func(ticketID int64)) error
 }
