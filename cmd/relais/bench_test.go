@@ -4,26 +4,32 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"relais/assistant"
+	"relais/conversation"
 	"relais/ingest"
 	"relais/internal/testdb"
 	"relais/knowledge"
 	"relais/postgres"
 	"relais/provider/local"
+	"relais/server"
 	"relais/sqlite"
 )
 
-// syntheticKB writes n FAQ articles as JSONL, each with a few phrasings and
-// a body of several paragraphs, from a fixed vocabulary and seed so that
-// runs compare.
-func syntheticKB(n int) []byte {
+// syntheticKB writes n FAQ articles as JSONL, each with a title, two
+// phrasings and a body of the given number of paragraphs (six sentences
+// each), from a fixed vocabulary and seed so that runs compare.
+func syntheticKB(n, paragraphs int) []byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields(`order refund delivery parcel invoice account password claim policy premium
 		payment card address cancel change track return exchange warranty insurance contract damage
@@ -42,7 +48,7 @@ func syntheticKB(n int) []byte {
 	enc := json.NewEncoder(&buf)
 	for i := 0; i < n; i++ {
 		var body strings.Builder
-		for p := 0; p < 3; p++ {
+		for p := 0; p < paragraphs; p++ {
 			for s := 0; s < 6; s++ {
 				body.WriteString(sentence(8, 20) + " ")
 			}
@@ -62,7 +68,7 @@ func syntheticKB(n int) []byte {
 // save) of 2,000 synthetic articles (about 10k chunks) into each store, and
 // reports chunks per second.
 func BenchmarkIngest(b *testing.B) {
-	data := syntheticKB(2000)
+	data := syntheticKB(2000, 3)
 	emb, err := local.NewHashingEmbedder(0)
 	if err != nil {
 		b.Fatal(err)
@@ -111,7 +117,7 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkSearchSynthetic measures a hybrid search (embed + both rankings +
 // fusion + article loads) over the same 10k-chunk knowledge base.
 func BenchmarkSearchSynthetic(b *testing.B) {
-	data := syntheticKB(2000)
+	data := syntheticKB(2000, 3)
 	emb, _ := local.NewHashingEmbedder(0)
 	log := slog.New(slog.DiscardHandler)
 	queries := []string{"how do I cancel my order", "refund for a damaged parcel", "change the address on my policy",
@@ -172,4 +178,357 @@ func percentiles(lat []time.Duration) (p50, p95 time.Duration) {
 	s := append([]time.Duration(nil), lat...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)*50/100], s[min(len(s)-1, len(s)*95/100)]
+}
+
+// BenchmarkDecision measures what POST /v1/messages costs on the offline
+// providers, as `relais serve` wires it: assistant.Service.HandleMessage
+// stores the customer's message, reads the history, retrieves articles and
+// labelled examples, decides against the calibrated threshold, then stores
+// the reply (or escalates) and records the decision with its trace.
+//
+// Each store gets, once and outside the timer, 10,000 synthetic articles of
+// one paragraph each, 40,000 chunks (the other benchmarks use three
+// paragraphs, but 10,000 such articles make a 21 MB file, over the
+// importer's 20 MiB limit, and 57,000 chunks; the title and phrasing chunks
+// the questions match are the same), then 2,000 labelled examples and the
+// calibration computed from them, as `relais ingest --examples` does. The
+// sequential sub-benchmark's log says how long each step took; on
+// PostgreSQL the setup takes several minutes, most of it the import and the
+// calibration's 2,000 searches.
+//
+// The messages cycle through a fixed mix, each from a new customer: six in
+// ten ask about an article in the words of one of its phrasings, two in ten
+// ask about something the knowledge base does not cover, one greets and one
+// asks for a person. "sequential" sends them one at a time, "workers=2" from
+// two goroutines at once, as two customers writing together would (the
+// figures were taken on 2 cores). Both report p50_ms and p95_ms of
+// HandleMessage, and decisions/s.
+//
+//	go test -run '^$' -bench Decision -benchtime 300x -timeout 60m ./cmd/relais/
+func BenchmarkDecision(b *testing.B) {
+	const articles, paragraphs, examples = 10_000, 1, 2_000
+	kbData := syntheticKB(articles, paragraphs)
+	kb := parseSyntheticKB(b, kbData)
+	exampleData := syntheticExamples(kb, examples)
+	messages := decisionMessages(kb, 1_000)
+	for _, kind := range stores {
+		b.Run(kind, func(b *testing.B) {
+			svc, setup := newDecisionBench(b, kind, kbData, exampleData, examples)
+			ctx := context.Background()
+			var customers atomic.Int64
+			handle := func(i int) (assistant.Outcome, time.Duration, error) {
+				in := conversation.Inbound{
+					Channel:    "api",
+					CustomerID: fmt.Sprintf("bench-customer-%d", customers.Add(1)),
+					Text:       messages[i%len(messages)],
+				}
+				start := time.Now()
+				out, err := svc.HandleMessage(ctx, in)
+				return out, time.Since(start), err
+			}
+			// One message of each kind first, so that neither sub-benchmark
+			// pays for a first connection or a first calibration read.
+			for i := range len(decisionMix) {
+				if _, _, err := handle(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+
+			b.Run("sequential", func(b *testing.B) {
+				// A parent benchmark's log is shown only with -v: say here
+				// what the setup took.
+				for _, line := range setup {
+					b.Log(line)
+				}
+				var run decisionRun
+				start := time.Now()
+				for i := 0; b.Loop(); i++ {
+					out, took, err := handle(i)
+					if err != nil {
+						b.Fatal(err)
+					}
+					run.add(out, took)
+				}
+				run.report(b, time.Since(start))
+			})
+
+			b.Run("workers=2", func(b *testing.B) {
+				const workers = 2
+				var next atomic.Int64
+				runs := make([]decisionRun, workers)
+				errs := make([]error, workers)
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for w := range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := int(next.Add(1)) - 1
+							if i >= b.N {
+								return
+							}
+							out, took, err := handle(i)
+							if err != nil {
+								errs[w] = err
+								return
+							}
+							runs[w].add(out, took)
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if err := errors.Join(errs...); err != nil {
+					b.Fatal(err)
+				}
+				var run decisionRun
+				for w := range runs {
+					run.merge(&runs[w])
+				}
+				run.report(b, elapsed)
+			})
+		})
+	}
+}
+
+// newDecisionBench fills a new store of the kind with the knowledge base and
+// the examples, calibrates, and returns the message service `relais serve`
+// would build over it, with a line for each step of the setup saying what it
+// did and how long it took.
+func newDecisionBench(b *testing.B, kind string, kbData, exampleData []byte, wantExamples int) (*assistant.Service, []string) {
+	b.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	cfg := defaultConfig()
+	st := openBenchStore(b, kind, log)
+	p, err := newProviders(ctx, cfg, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	im := &ingest.Importer{Store: st, Embedder: p.embedder, Logger: log}
+
+	start := time.Now()
+	res, err := im.ImportData(ctx, "bench.jsonl", "bench", bytes.NewReader(kbData), ingest.Options{})
+	if err != nil || res.Failed() {
+		b.Fatalf("import the knowledge base: %v %v %v", err, res.Err, res.Problems)
+	}
+	took := time.Since(start)
+	setup := []string{fmt.Sprintf("setup: imported %d articles, %d chunks in %v (%.0f chunks/s)", res.Imported, res.Chunks,
+		took.Round(time.Second), float64(res.Chunks)/took.Seconds())}
+
+	start = time.Now()
+	er, err := im.ImportExamples(ctx, st, "history.jsonl", "examples:history.jsonl", bytes.NewReader(exampleData), false)
+	if err != nil || er.Err != nil || len(er.Problems) > 0 {
+		b.Fatalf("import the examples: %v %v %v", err, er.Err, er.Problems)
+	}
+	if er.Added != wantExamples {
+		b.Fatalf("imported %d examples, want %d", er.Added, wantExamples)
+	}
+	setup = append(setup, fmt.Sprintf("setup: imported %d examples (%d labelled handoff) in %v",
+		er.Added, er.Handoff, time.Since(start).Round(time.Millisecond)))
+
+	start = time.Now()
+	cal, err := calibrate(ctx, cfg, st, p.embedder, log, nil)
+	if err != nil {
+		b.Fatalf("calibrate: %v", err)
+	}
+	setup = append(setup, fmt.Sprintf("setup: calibrated on %d examples in %v: threshold %.3f, estimated resolution %.1f%%, wrong answers %.1f%%",
+		cal.Samples, time.Since(start).Round(time.Millisecond), cal.Threshold, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate))
+
+	a, err := newAssistant(cfg, st, p, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &assistant.Service{Conversations: st, Assistant: a, Observer: server.NewMetrics(), Logger: log}, setup
+}
+
+// openBenchStore opens an empty store of the kind, closed when b ends.
+func openBenchStore(b *testing.B, kind string, log *slog.Logger) store {
+	b.Helper()
+	ctx := context.Background()
+	if kind == "sqlite" {
+		db, err := sqlite.Open(ctx, b.TempDir(), log)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	}
+	db, err := postgres.Open(ctx, testdbURL(b), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	return db
+}
+
+// syntheticArticle is what the decision benchmark needs of an article of
+// syntheticKB to ask about it.
+type syntheticArticle struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Phrasings []string `json:"phrasings"`
+}
+
+func parseSyntheticKB(b *testing.B, data []byte) []syntheticArticle {
+	b.Helper()
+	var out []syntheticArticle
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for dec.More() {
+		var a syntheticArticle
+		if err := dec.Decode(&a); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// syntheticExamples writes n distinct labelled customer questions as the
+// examples JSONL `relais ingest --examples` reads. Nine in ten reword an
+// article's title or first phrasing (a word dropped, a lead-in added) and are
+// labelled with it; one in ten mixes the words of two titles, like a question
+// the knowledge base does not answer, and is labelled handoff, as in support
+// history. The benchmark's own questions use the second phrasing, which no
+// example copies.
+func syntheticExamples(kb []syntheticArticle, n int) []byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	leads := []string{"", "how do i ", "question about ", "what about ", "i need help with "}
+	words := func(s string) []string { return strings.Fields(strings.ToLower(strings.TrimRight(s, ".?"))) }
+	seen := make(map[string]bool, n)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for len(seen) < n {
+		a := kb[r.IntN(len(kb))]
+		var ws []string
+		label := a.ID
+		if len(seen)%10 == 0 {
+			label = "handoff"
+			mixed := append(words(a.Title), words(kb[r.IntN(len(kb))].Title)...)
+			r.Shuffle(len(mixed), func(i, j int) { mixed[i], mixed[j] = mixed[j], mixed[i] })
+			ws = mixed[:min(len(mixed), 4+r.IntN(4))]
+		} else {
+			source := a.Title
+			if r.IntN(2) == 0 {
+				source = a.Phrasings[0]
+			}
+			ws = words(source)
+			if len(ws) > 4 {
+				k := r.IntN(len(ws))
+				ws = append(ws[:k], ws[k+1:]...)
+			}
+		}
+		q := leads[r.IntN(len(leads))] + strings.Join(ws, " ") + "?"
+		if seen[q] {
+			continue // the store would skip it, and the count is checked
+		}
+		seen[q] = true
+		enc.Encode(map[string]string{"question": q, "article_id": label})
+	}
+	return buf.Bytes()
+}
+
+// decisionMix is the order of the kinds of message the decision benchmark
+// cycles through.
+var decisionMix = []string{"article", "article", "uncovered", "article", "greeting", "article", "article", "uncovered", "article", "human"}
+
+// decisionMessages returns n customer messages following decisionMix.
+func decisionMessages(kb []syntheticArticle, n int) []string {
+	r := rand.New(rand.NewPCG(5, 6))
+	uncovered := []string{
+		"Do you sell garden furniture in blue?",
+		"Can I bring my dog to the cinema on Sunday?",
+		"Is the swimming pool heated in winter?",
+		"Which wine goes best with salmon?",
+		"What time does the football match start tonight?",
+		"How tall is the tower in the city centre?",
+	}
+	greetings := []string{"Hello!", "Hi there", "Good morning", "Bonjour"}
+	humans := []string{"I want to talk to a real person", "Can I speak to an agent please?", "human please", "Je veux parler à un conseiller"}
+	out := make([]string, n)
+	for i := range out {
+		switch decisionMix[i%len(decisionMix)] {
+		case "article":
+			p := kb[r.IntN(len(kb))].Phrasings[1]
+			out[i] = strings.ToLower(p[:1]) + strings.TrimSuffix(p[1:], ".") + "?"
+		case "uncovered":
+			out[i] = uncovered[r.IntN(len(uncovered))]
+		case "greeting":
+			out[i] = greetings[r.IntN(len(greetings))]
+		case "human":
+			out[i] = humans[r.IntN(len(humans))]
+		}
+	}
+	return out
+}
+
+// decisionRun collects what one run of the decision benchmark measured.
+type decisionRun struct {
+	latency  []time.Duration // HandleMessage, per message
+	retrieve []time.Duration // the assistant's retrieve stage, per message that searched
+	outcomes map[string]int  // by action, and reason on a handoff
+}
+
+func (r *decisionRun) add(out assistant.Outcome, took time.Duration) {
+	r.latency = append(r.latency, took)
+	for _, st := range out.Decision.Trace.Stages {
+		if st.Name == "retrieve" {
+			r.retrieve = append(r.retrieve, st.Duration)
+		}
+	}
+	key := string(out.Decision.Action)
+	if out.Decision.Reason != "" {
+		key += "/" + out.Decision.Reason
+	}
+	if r.outcomes == nil {
+		r.outcomes = make(map[string]int)
+	}
+	r.outcomes[key]++
+}
+
+func (r *decisionRun) merge(o *decisionRun) {
+	r.latency = append(r.latency, o.latency...)
+	r.retrieve = append(r.retrieve, o.retrieve...)
+	if r.outcomes == nil {
+		r.outcomes = make(map[string]int)
+	}
+	for k, n := range o.outcomes {
+		r.outcomes[k] += n
+	}
+}
+
+// report reports the latency percentiles and the throughput of the run and,
+// when it covered the whole mix, logs what was decided and fails unless
+// some questions were answered and the requests for a person handed off: a
+// mix that stopped reaching those paths would measure something else.
+func (r *decisionRun) report(b *testing.B, elapsed time.Duration) {
+	b.Helper()
+	p50, p95 := percentiles(r.latency)
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(p95.Microseconds())/1000, "p95_ms")
+	b.ReportMetric(float64(len(r.latency))/elapsed.Seconds(), "decisions/s")
+	if len(r.latency) < len(decisionMix) {
+		return
+	}
+	keys := make([]string, 0, len(r.outcomes))
+	for k := range r.outcomes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var outcomes strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&outcomes, " %s=%d", k, r.outcomes[k])
+	}
+	rp50, rp95 := percentiles(r.retrieve)
+	b.Logf("%d messages:%s; retrieve stage of the %d that searched: p50 %.1f ms, p95 %.1f ms",
+		len(r.latency), outcomes.String(), len(r.retrieve), float64(rp50.Microseconds())/1000, float64(rp95.Microseconds())/1000)
+	if r.outcomes[string(assistant.Answer)] == 0 {
+		b.Errorf("no message was answered: the benchmark no longer measures the answer path")
+	}
+	if r.outcomes[string(assistant.Handoff)+"/"+assistant.ReasonCustomerRequest] == 0 {
+		b.Errorf("no request for a person was handed off")
+	}
 }
