@@ -25,6 +25,12 @@ if ! apt-cache show chromium >/dev/null 2>&1; then
 	apt-get update -q
 fi
 log "installing chromium"
-apt-get install -y -q --no-install-recommends chromium ||
-	die "apt-get install chromium failed"
+# A package index older than the mirror can name a version the mirror no
+# longer serves: refresh it once and retry before giving up.
+if ! apt-get install -y -q --no-install-recommends chromium; then
+	log "install failed; refreshing the package lists and retrying"
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends chromium ||
+		die "apt-get install chromium failed"
+fi
 command -v chromium >/dev/null 2>&1 || die "chromium installed but not on PATH"
