@@ -222,46 +222,12 @@ func (db *DB) ExamplesMissingEmbedding(ctx context.Context, limit int) ([]knowle
 // relais.ErrInvalid if an embedding does not fit the recorded space (or none
 // is recorded).
 func (db *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error {
-	const op = "set example embeddings"
-	if len(examples) == 0 {
-		return nil
+	ids := make([]int64, len(examples))
+	vecs := make([][]float32, len(examples))
+	for i, e := range examples {
+		ids[i], vecs[i] = e.ID, e.Embedding
 	}
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		dims, err := spaceDimensions(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if dims == 0 {
-			return fmt.Errorf("the store has no embedding space yet: %w", relais.ErrInvalid)
-		}
-		stmt, err := tx.PrepareContext(ctx, "UPDATE examples SET embedding = ? WHERE id = ?")
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, e := range examples {
-			if err := checkVector(e.Embedding, dims); err != nil {
-				return fmt.Errorf("example %d: %w", e.ID, err)
-			}
-			res, err := stmt.ExecContext(ctx, encodeVector(e.Embedding), e.ID)
-			if err != nil {
-				return fmt.Errorf("example %d: %w", e.ID, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("example %d: %w", e.ID, err)
-			}
-			if n == 0 {
-				return fmt.Errorf("example %d: %w", e.ID, relais.ErrNotFound)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	db.vectors.invalidate()
-	return nil
+	return db.setEmbeddings(ctx, "set example embeddings", "examples", "example", ids, vecs)
 }
 
 // exampleLabels fills in the labels and texts of vector matches, dropping

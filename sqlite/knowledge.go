@@ -724,8 +724,21 @@ func (db *DB) ChunksMissingEmbedding(ctx context.Context, limit int) ([]knowledg
 // all or none: relais.ErrNotFound if a chunk does not exist, relais.ErrInvalid
 // if an embedding does not fit the recorded space (or none is recorded).
 func (db *DB) SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) error {
-	const op = "set chunk embeddings"
-	if len(chunks) == 0 {
+	ids := make([]int64, len(chunks))
+	vecs := make([][]float32, len(chunks))
+	for i, c := range chunks {
+		ids[i], vecs[i] = c.ID, c.Embedding
+	}
+	return db.setEmbeddings(ctx, "set chunk embeddings", "chunks", "chunk", ids, vecs)
+}
+
+// setEmbeddings stores vecs[i] on the row ids[i] of table (chunks or
+// examples: a constant of the caller's, never input), all or none:
+// relais.ErrNotFound if a row does not exist, relais.ErrInvalid if a vector
+// does not fit the recorded space (or none is recorded). noun names a row in
+// errors.
+func (db *DB) setEmbeddings(ctx context.Context, op, table, noun string, ids []int64, vecs [][]float32) error {
+	if len(ids) == 0 {
 		return nil
 	}
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
@@ -736,25 +749,25 @@ func (db *DB) SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) 
 		if dims == 0 {
 			return fmt.Errorf("the store has no embedding space yet: %w", relais.ErrInvalid)
 		}
-		stmt, err := tx.PrepareContext(ctx, "UPDATE chunks SET embedding = ? WHERE id = ?")
+		stmt, err := tx.PrepareContext(ctx, "UPDATE "+table+" SET embedding = ? WHERE id = ?")
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		for _, c := range chunks {
-			if err := checkVector(c.Embedding, dims); err != nil {
-				return fmt.Errorf("chunk %d: %w", c.ID, err)
+		for i, id := range ids {
+			if err := checkVector(vecs[i], dims); err != nil {
+				return fmt.Errorf("%s %d: %w", noun, id, err)
 			}
-			res, err := stmt.ExecContext(ctx, encodeVector(c.Embedding), c.ID)
+			res, err := stmt.ExecContext(ctx, encodeVector(vecs[i]), id)
 			if err != nil {
-				return fmt.Errorf("chunk %d: %w", c.ID, err)
+				return fmt.Errorf("%s %d: %w", noun, id, err)
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				return fmt.Errorf("chunk %d: %w", c.ID, err)
+				return fmt.Errorf("%s %d: %w", noun, id, err)
 			}
 			if n == 0 {
-				return fmt.Errorf("chunk %d: %w", c.ID, relais.ErrNotFound)
+				return fmt.Errorf("%s %d: %w", noun, id, relais.ErrNotFound)
 			}
 		}
 		return nil
