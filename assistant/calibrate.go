@@ -105,7 +105,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		xs = append(xs, f)
 		ys = append(ys, e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID)
 		answerable = append(answerable, e.ArticleID != knowledge.HandoffLabel)
-		fold = append(fold, foldOf(e.Text, folds))
+		fold = append(fold, FoldOf(e.Text, folds))
 		if c.Progress != nil {
 			c.Progress(i+1, len(examples))
 		}
@@ -284,9 +284,11 @@ func sameWordsKey(s string) string {
 	return strings.Join(words, " ")
 }
 
-// foldOf assigns an example to a fold by its words, so copies of one
-// message always land in the same fold.
-func foldOf(text string, folds int) int {
+// FoldOf assigns a message to one of folds cross-validation folds by its
+// words (case, digits and punctuation aside), so that copies of a message
+// always share a fold: calibration and evals both rely on it, as the shared
+// and holdout splits of the eval sets are grouped the same way.
+func FoldOf(text string, folds int) int {
 	h := fnv.New32a()
 	h.Write([]byte(sameWordsKey(text)))
 	return int(h.Sum32() % uint32(folds))

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -157,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 	for _, q := range ds.Questions {
 		f := 0
 		if folds > 1 {
-			f = FoldOf(q.Question, folds)
+			f = assistant.FoldOf(q.Question, folds)
 		}
 		byFold[f] = append(byFold[f], q)
 	}
@@ -354,27 +353,6 @@ func outcomeOf(q Question, d assistant.Decision, latency time.Duration, fold int
 		}
 	}
 	return o
-}
-
-// FoldOf assigns a question to a fold by its words (case, digits and
-// punctuation aside), so that copies of a message always share a fold, as
-// the shared and holdout splits of the eval sets are grouped.
-func FoldOf(text string, folds int) int {
-	var words []string
-	for _, w := range language.Words(text) {
-		w = strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return -1
-			}
-			return r
-		}, w)
-		if w != "" {
-			words = append(words, w)
-		}
-	}
-	h := fnv.New32a()
-	h.Write([]byte(strings.Join(words, " ")))
-	return int(h.Sum32() % uint32(folds))
 }
 
 func (r *Runner) maxWrongRate() float64 {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,7 +112,7 @@ func BenchmarkHandoffNotification(b *testing.B) {
 	if out, errOut, err := c.run(context.Background(), "ingest", dir); err != nil {
 		b.Fatalf("ingest: %v\n%s%s", err, out, errOut)
 	}
-	base := benchServe(b, c)
+	base := startServe(b, c)
 	tickets := benchEvents(b, base, testToken)
 
 	// Let the hub prime itself (its first poll only records the state).
@@ -161,56 +160,6 @@ func BenchmarkHandoffNotification(b *testing.B) {
 	b.ReportMetric(ms(percentile(fromPost, 95)), "p95_ms")
 	b.ReportMetric(ms(percentile(roundTrip, 50)), "post_p50_ms")
 	b.ReportMetric(0, "ns/op") // wall time per 50 handoffs says little here
-}
-
-// benchServe runs `relais serve` on a free loopback port until the
-// benchmark ends and returns its base URL.
-func benchServe(b *testing.B, c *cli) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c.env["RELAIS_ADMIN_TOKEN"] = testToken
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := c.run(ctx, "serve", "--addr", addr)
-		done <- err
-	}()
-	b.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				b.Errorf("serve returned %v on shutdown", err)
-			}
-		case <-time.After(20 * time.Second):
-			b.Error("serve did not stop within 20s of cancellation")
-		}
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case err := <-done:
-			b.Fatalf("serve exited early: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("serve not healthy after 15s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // ticketArrival is a "ticket" event as the stream delivered it.

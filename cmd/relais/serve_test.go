@@ -20,7 +20,7 @@ const testToken = "test-admin-token-0123456789"
 // startServe runs `relais serve` on a free loopback port until the test
 // ends, and returns its base URL. The test fails if serve does not stop
 // cleanly on cancellation.
-func startServe(t *testing.T, c *cli, extra ...string) string {
+func startServe(t testing.TB, c *cli, extra ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
