@@ -73,7 +73,10 @@ type Calibration struct {
 	EstimatedWrongRate  float64
 	// Model holds the parameters of the confidence model fitted with it,
 	// by name; the assistant defines them.
-	Model          map[string]float64
+	Model map[string]float64
+	// Classifier is the assistant's classifier trained with it, encoded by
+	// the assistant; the store keeps the bytes as they are.
+	Classifier     []byte
 	Method         string
 	EmbeddingModel string
 	CreatedAt      time.Time

@@ -27,11 +27,16 @@ func ValidateExample(e Example) error {
 	return nil
 }
 
+// MaxClassifierBytes bounds a calibration's classifier: a few thousand
+// articles over 1,536-dimension embeddings.
+const MaxClassifierBytes = 64 << 20
+
 // ValidateCalibration checks a calibration for ExampleStore.SaveCalibration.
 // The error wraps relais.ErrInvalid when a rate, the threshold or a Model
 // parameter is NaN or infinite (stores keep Model as JSON, which has neither,
 // so it could not be given back as it was given) or when Samples or Examples
-// is negative, which only a bug upstream can produce.
+// is negative, which only a bug upstream can produce; it wraps
+// relais.ErrTooLarge when the classifier is over MaxClassifierBytes.
 func ValidateCalibration(c Calibration) error {
 	for _, f := range []struct {
 		name string
@@ -48,6 +53,9 @@ func ValidateCalibration(c Calibration) error {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return fmt.Errorf("model parameter %q is %v: %w", name, x, relais.ErrInvalid)
 		}
+	}
+	if len(c.Classifier) > MaxClassifierBytes {
+		return fmt.Errorf("classifier of %d bytes is over the %d limit: %w", len(c.Classifier), MaxClassifierBytes, relais.ErrTooLarge)
 	}
 	if c.Samples < 0 || c.Examples < 0 {
 		return fmt.Errorf("samples %d, examples %d: counts cannot be negative: %w", c.Samples, c.Examples, relais.ErrInvalid)

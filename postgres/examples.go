@@ -235,10 +235,10 @@ func (d *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error
 	}
 	_, err = d.pool.Exec(ctx, `
 INSERT INTO calibrations (threshold, max_wrong_rate, samples, examples, estimated_resolution,
-                          estimated_wrong_rate, model, method, embedding_model, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+                          estimated_wrong_rate, model, classifier, method, embedding_model, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.Threshold, c.MaxWrongRate, c.Samples, c.Examples, c.EstimatedResolution, c.EstimatedWrongRate,
-		model, c.Method, c.EmbeddingModel, d.now())
+		model, c.Classifier, c.Method, c.EmbeddingModel, d.now())
 	return dbError(op, err)
 }
 
@@ -253,10 +253,10 @@ func (d *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
 	// the clock stepped back in between.
 	err := d.pool.QueryRow(ctx, `
 SELECT threshold, max_wrong_rate, samples, examples, estimated_resolution, estimated_wrong_rate,
-       model, method, embedding_model, created_at
+       model, classifier, method, embedding_model, created_at
 FROM calibrations ORDER BY id DESC LIMIT 1`).
 		Scan(&c.Threshold, &c.MaxWrongRate, &c.Samples, &c.Examples, &c.EstimatedResolution, &c.EstimatedWrongRate,
-			&model, &c.Method, &c.EmbeddingModel, &c.CreatedAt)
+			&model, &c.Classifier, &c.Method, &c.EmbeddingModel, &c.CreatedAt)
 	if err != nil {
 		return knowledge.Calibration{}, dbError("current calibration", err)
 	}

@@ -316,10 +316,10 @@ func (db *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) erro
 	return db.write(ctx, op, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO calibrations
 			(threshold, max_wrong_rate, samples, examples, estimated_resolution, estimated_wrong_rate,
-			 model, method, embedding_model, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 model, classifier, method, embedding_model, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Threshold, c.MaxWrongRate, c.Samples, c.Examples, c.EstimatedResolution, c.EstimatedWrongRate,
-			model, c.Method, c.EmbeddingModel, now)
+			model, c.Classifier, c.Method, c.EmbeddingModel, now)
 		return err
 	})
 }
@@ -335,10 +335,10 @@ func (db *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
 	// The newest by id, not by created_at: the last one saved wins even if
 	// the clock stepped back in between.
 	err := db.reader.QueryRowContext(ctx, `SELECT threshold, max_wrong_rate, samples, examples,
-		estimated_resolution, estimated_wrong_rate, model, method, embedding_model, created_at
+		estimated_resolution, estimated_wrong_rate, model, classifier, method, embedding_model, created_at
 		FROM calibrations ORDER BY id DESC LIMIT 1`).
 		Scan(&c.Threshold, &c.MaxWrongRate, &c.Samples, &c.Examples, &c.EstimatedResolution, &c.EstimatedWrongRate,
-			&model, &c.Method, &c.EmbeddingModel, &created)
+			&model, &c.Classifier, &c.Method, &c.EmbeddingModel, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return knowledge.Calibration{}, fmt.Errorf("%s: none saved: %w", op, relais.ErrNotFound)
 	}

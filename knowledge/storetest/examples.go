@@ -45,8 +45,10 @@ type StoreWithExamples interface {
 //   - SetExampleEmbeddings is atomic like SetChunkEmbeddings.
 //   - ResetEmbeddingSpace clears every example's embedding too.
 //   - SaveCalibration stamps CreatedAt with the store's clock; the last saved
-//     is current; a nil and an empty Model both read back nil; a NaN or
-//     infinite number is relais.ErrInvalid.
+//     is current; a nil and an empty Model both read back nil, as do a nil
+//     and an empty Classifier, which is kept byte for byte; a NaN or
+//     infinite number is relais.ErrInvalid, a classifier over
+//     knowledge.MaxClassifierBytes relais.ErrTooLarge.
 //   - SearchChunks with ExampleLimit 0 returns no example lists; with
 //     ExampleLimit > 0, ExampleVector ranks the embedded examples by cosine
 //     and ExampleText by the same full-text query as chunks, each best first
@@ -536,6 +538,7 @@ func testCalibration(t *testing.T, s StoreWithExamples) {
 		EstimatedResolution: 0.871234567890123,
 		EstimatedWrongRate:  0.0185,
 		Model:               map[string]float64{"bias": -1.25, "w_vector": 3.5, "tiny": 1e-7, "third": 1.0 / 3},
+		Classifier:          append([]byte("RLC1"), 0, 1, 0xff, 0x80, 0x7f, 0, 0),
 		Method:              "cv-5fold",
 		EmbeddingModel:      "storetest-8",
 	}
@@ -564,6 +567,9 @@ func testCalibration(t *testing.T, s StoreWithExamples) {
 		if len(want.Model) == 0 {
 			want.Model = nil
 		}
+		if len(want.Classifier) == 0 {
+			want.Classifier = nil
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Calibration (-want +got):\n-%+v\n+%+v", want, got)
 		}
@@ -573,6 +579,9 @@ func testCalibration(t *testing.T, s StoreWithExamples) {
 	if err := s.SaveCalibration(t.Context(), first); err != nil {
 		t.Fatal(err)
 	}
+	tooLarge := first
+	tooLarge.Classifier = make([]byte, knowledge.MaxClassifierBytes+1)
+	wantErr(t, "SaveCalibration with an oversized classifier", s.SaveCalibration(t.Context(), tooLarge), relais.ErrTooLarge)
 	if got, err := s.Calibration(t.Context()); err != nil || got.Method != first.Method || got.Samples != first.Samples {
 		t.Errorf("Calibration after saving the first again = %+v, %v; want the first", got, err)
 	}
