@@ -139,7 +139,9 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 		return Summary{}, nil, fmt.Errorf("eval: open store: %w", err)
 	}
 	defer closeStore()
-	im := &ingest.Importer{Store: st, Embedder: r.Embedder, Logger: r.logger()}
+	// One worker: articles get their ids in file order, so ties in retrieval
+	// break the same way on every run and the numbers repeat exactly.
+	im := &ingest.Importer{Store: st, Embedder: r.Embedder, Logger: r.logger(), Concurrency: 1}
 	res, err := im.ImportData(ctx, ds.KBName, "eval:kb", bytes.NewReader(ds.KB), ingest.Options{})
 	if err != nil {
 		return Summary{}, nil, fmt.Errorf("eval: import knowledge base: %w", err)
@@ -267,6 +269,8 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 	c := &assistant.Calibrator{
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: r.Embedder},
+		Articles:     st,
+		Embedder:     r.Embedder,
 		MaxWrongRate: r.maxWrongRate(),
 		Logger:       r.logger(),
 	}
