@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"relais"
 	"relais/knowledge"
@@ -19,7 +20,7 @@ import (
 var ErrTooFewExamples = fmt.Errorf("too few examples to calibrate from (need %d): %w", MinCalibrationExamples, relais.ErrInvalid)
 
 // CalibrationMethod names how a calibration was made; it is stored with it.
-const CalibrationMethod = "logistic-oof-v1"
+const CalibrationMethod = "logistic-oof-v2"
 
 // ExampleSource lists stored examples with their embeddings.
 type ExampleSource interface {
@@ -32,16 +33,31 @@ type VectorSearcher interface {
 	SearchVector(ctx context.Context, query string, vec []float32, opts knowledge.SearchOptions) (knowledge.SearchResult, error)
 }
 
+// ArticleSource lists the articles and their chunks, whose short phrasings
+// the classifier learns from besides the examples. knowledge.Store
+// implements it.
+type ArticleSource interface {
+	Articles(ctx context.Context, opts knowledge.ListOptions) ([]knowledge.Article, error)
+	Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, error)
+}
+
 // Calibrator estimates, from the stored examples, the confidence model and
 // the threshold that keeps wrong answers under MaxWrongRate (DESIGN.md
-// section 8). Every example is treated as a customer message the assistant
-// has never seen: its neighbours are the other examples (never itself, nor
-// any example with the same words), its articles come from the store. The
-// model is fitted and the threshold chosen on out-of-fold predictions, so
-// the estimate is an honest one.
+// section 8), and trains the classifier the confidence model relies on.
+// Every example is treated as a customer message the assistant has never
+// seen: its neighbours are the other examples (never itself, nor any
+// example with the same words), its classifier one trained without its
+// fold, its articles come from the store. The model is fitted and the
+// threshold chosen on out-of-fold predictions, so the estimate is an honest
+// one.
 type Calibrator struct {
-	Examples     ExampleSource
-	Searcher     VectorSearcher
+	Examples ExampleSource
+	Searcher VectorSearcher
+	// Articles and Embedder, when both are set, add the articles' own short
+	// phrasings (titles, alternative questions, one-line variants) to what
+	// the classifier learns from.
+	Articles     ArticleSource
+	Embedder     knowledge.Embedder
 	MaxWrongRate float64 // default 0.02
 	Folds        int     // default 5
 	Logger       *slog.Logger
@@ -49,6 +65,13 @@ type Calibrator struct {
 	// Progress, when set, is called as examples are scored.
 	Progress func(done, total int)
 }
+
+// Bounds on what the classifier learns from the articles: phrasings are
+// short; long passages are answers, not questions.
+const (
+	maxPhrasingRunes = 300
+	maxPhrasings     = 50_000
+)
 
 // Calibrate computes a calibration. It returns ErrTooFewExamples when there
 // are fewer than MinCalibrationExamples examples.
@@ -61,32 +84,70 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	if folds < 2 {
 		folds = 5
 	}
-	var examples []knowledge.Example
-	var after int64
-	for {
-		page, err := c.Examples.Examples(ctx, after, 1000)
-		if err != nil {
-			return knowledge.Calibration{}, fmt.Errorf("calibrate: read examples: %w", err)
-		}
-		for _, e := range page {
-			if len(e.Embedding) > 0 {
-				examples = append(examples, e)
-			}
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	examples, err := c.readExamples(ctx)
+	if err != nil {
+		return knowledge.Calibration{}, err
 	}
 	if len(examples) < MinCalibrationExamples {
 		return knowledge.Calibration{}, ErrTooFewExamples
 	}
+	phrasings, err := c.readPhrasings(ctx)
+	if err != nil {
+		return knowledge.Calibration{}, err
+	}
 
-	index := newNeighbourIndex(examples)
+	// The labels the classifier tells apart: every labelled article and
+	// handoff.
+	ids := map[string]bool{knowledge.HandoffLabel: true}
+	for _, e := range examples {
+		ids[e.ArticleID] = true
+	}
+	for _, p := range phrasings {
+		ids[p.ArticleID] = true
+	}
+	labels, index := labelIndex(ids)
+	dims := len(examples[0].Embedding)
+	sample := func(e knowledge.Example) trainingSample {
+		return trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
+	}
+	fold := make([]int, len(examples))
+	for i, e := range examples {
+		fold[i] = FoldOf(e.Text, folds)
+	}
+	// train fits a classifier on the phrasings and the examples outside
+	// fold skip (all of them when skip < 0).
+	train := func(skip int) (*Classifier, error) {
+		samples := make([]trainingSample, 0, len(examples)+len(phrasings))
+		for _, p := range phrasings {
+			samples = append(samples, sample(p))
+		}
+		for i, e := range examples {
+			if fold[i] != skip {
+				samples = append(samples, sample(e))
+			}
+		}
+		return trainClassifier(ctx, labels, dims, samples)
+	}
+
+	// Each example's class probabilities, from the classifier that did not
+	// see its fold.
+	class := make([]map[string]float64, len(examples))
+	for k := 0; k < folds; k++ {
+		m, err := train(k)
+		if err != nil {
+			return knowledge.Calibration{}, fmt.Errorf("calibrate: train classifier: %w", err)
+		}
+		for i, e := range examples {
+			if fold[i] == k {
+				class[i] = m.Predict(e.Embedding)
+			}
+		}
+	}
+
+	near := newNeighbourIndex(examples)
 	xs := make([][]float64, 0, len(examples))
 	ys := make([]bool, 0, len(examples))
-	answerable := make([]bool, 0, len(examples))
-	fold := make([]int, 0, len(examples))
+	sampleFold := make([]int, 0, len(examples))
 	for i, e := range examples {
 		if err := ctx.Err(); err != nil {
 			return knowledge.Calibration{}, err
@@ -95,20 +156,19 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		if err != nil {
 			return knowledge.Calibration{}, fmt.Errorf("calibrate: search: %w", err)
 		}
-		res.Examples = index.neighbours(i, exampleFetched)
-		ev := gatherEvidence(res)
+		res.Examples = near.neighbours(i, exampleFetched)
+		ev := gatherEvidence(res, class[i])
 		ev.preferLanguage(e.Language, res)
 		f := ev.features()
+		if c.Progress != nil {
+			c.Progress(i+1, len(examples))
+		}
 		if f == nil {
 			continue // nothing retrieved: never answered, so no evidence for the threshold
 		}
 		xs = append(xs, f)
 		ys = append(ys, e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID)
-		answerable = append(answerable, e.ArticleID != knowledge.HandoffLabel)
-		fold = append(fold, FoldOf(e.Text, folds))
-		if c.Progress != nil {
-			c.Progress(i+1, len(examples))
-		}
+		sampleFold = append(sampleFold, fold[i])
 	}
 	totalAnswerable := 0
 	for _, e := range examples {
@@ -123,19 +183,27 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		var trX [][]float64
 		var trY []bool
 		for i := range xs {
-			if fold[i] != k {
+			if sampleFold[i] != k {
 				trX, trY = append(trX, xs[i]), append(trY, ys[i])
 			}
 		}
 		m := fitLogistic(trX, trY, 1e-3)
 		for i := range xs {
-			if fold[i] == k {
+			if sampleFold[i] == k {
 				oof[i] = m.Predict(xs[i])
 			}
 		}
 	}
 	threshold, resolution, wrongRate := chooseThreshold(oof, ys, totalAnswerable, target)
 	model := fitLogistic(xs, ys, 1e-3)
+	classifier, err := train(-1)
+	if err != nil {
+		return knowledge.Calibration{}, fmt.Errorf("calibrate: train classifier: %w", err)
+	}
+	encoded, err := classifier.MarshalBinary()
+	if err != nil {
+		return knowledge.Calibration{}, fmt.Errorf("calibrate: encode classifier: %w", err)
+	}
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -148,23 +216,138 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		EstimatedResolution: resolution,
 		EstimatedWrongRate:  wrongRate,
 		Model:               modelMap(model),
+		Classifier:          encoded,
 		Method:              CalibrationMethod,
 		CreatedAt:           now().UTC(),
 	}
 	if c.Logger != nil {
-		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "threshold", threshold,
-			"estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
+		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
+			"threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
 	}
 	return cal, nil
 }
 
-// chooseThreshold picks the lowest confidence threshold whose answers keep
-// the wrong-answer rate under target, judged not by the observed rate but by
-// its upper confidence bound (one standard error): a threshold that is only
-// just under target on the examples is likely over it on new messages, and
-// the bound is wider, so stricter, when few answers back it. It returns the
-// threshold and the observed resolution and wrong rate there; a threshold
-// above 1 (never answer) when no point qualifies.
+// readExamples reads every example that has an embedding.
+func (c *Calibrator) readExamples(ctx context.Context) ([]knowledge.Example, error) {
+	var examples []knowledge.Example
+	var after int64
+	for {
+		page, err := c.Examples.Examples(ctx, after, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: read examples: %w", err)
+		}
+		for _, e := range page {
+			if len(e.Embedding) > 0 {
+				examples = append(examples, e)
+			}
+		}
+		if len(page) < 1000 {
+			return examples, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// readPhrasings returns the articles' short phrasings, embedded, as examples
+// of their article: question chunks, and passages that are a line or two
+// (the variants of a question an FAQ lists). The label line the chunker
+// puts before a passage is left out: it is the same for every passage of
+// the article, and the classifier would learn the title rather than the
+// ways customers ask.
+func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, error) {
+	if c.Articles == nil || c.Embedder == nil {
+		return nil, nil
+	}
+	var out []knowledge.Example
+	const page = 500
+	for offset := 0; len(out) < maxPhrasings; offset += page {
+		articles, err := c.Articles.Articles(ctx, knowledge.ListOptions{Limit: page, Offset: offset})
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: list articles: %w", err)
+		}
+		for _, a := range articles {
+			chunks, err := c.Articles.Chunks(ctx, a.ID)
+			if err != nil {
+				return nil, fmt.Errorf("calibrate: read chunks of %q: %w", a.ExternalID, err)
+			}
+			for _, ch := range chunks {
+				text := ch.Text
+				if ch.Kind == knowledge.Passage {
+					if _, rest, ok := strings.Cut(text, "\n"); ok {
+						text = rest
+					}
+				}
+				text = strings.TrimSpace(text)
+				if text == "" || utf8.RuneCountInString(text) > maxPhrasingRunes {
+					continue
+				}
+				out = append(out, knowledge.Example{Text: text, ArticleID: a.ExternalID})
+			}
+		}
+		if len(articles) < page {
+			break
+		}
+	}
+	// Articles are listed in the order they were stored, which concurrent
+	// imports make arbitrary; the classifier's training order must not be.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ArticleID != out[j].ArticleID {
+			return out[i].ArticleID < out[j].ArticleID
+		}
+		return out[i].Text < out[j].Text
+	})
+	if len(out) > maxPhrasings {
+		out = out[:maxPhrasings]
+	}
+	const batch = 256
+	for s := 0; s < len(out); s += batch {
+		part := out[s:min(s+batch, len(out))]
+		texts := make([]string, len(part))
+		for i, p := range part {
+			texts[i] = p.Text
+		}
+		vecs, err := c.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: embed phrasings: %w", err)
+		}
+		if len(vecs) != len(part) {
+			return nil, fmt.Errorf("calibrate: embedder returned %d vectors for %d phrasings: %w", len(vecs), len(part), relais.ErrUnavailable)
+		}
+		for i := range part {
+			part[i].Embedding = vecs[i]
+		}
+	}
+	kept := out[:0]
+	for _, p := range out {
+		if nonZero(p.Embedding) {
+			kept = append(kept, p)
+		}
+	}
+	return kept, nil
+}
+
+func nonZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseThreshold picks the lowest threshold at which two estimates of the
+// wrong-answer rate among the answers both stay within target. One is
+// observed: the share of wrong answers among the examples above the
+// threshold, by its upper confidence bound (one standard error), which
+// catches a model that is confident and wrong. The other is the model's
+// own: conf are calibrated probabilities of being right, so the mean of
+// 1 - conf over those answers is the rate it expects. The model's estimate
+// is what carries the decision where too few answers were observed for the
+// bound to mean anything: no wrong answer among twenty is a rate of 0 ± 0
+// by the count, but the model, fitted on every example, knows better than
+// to call it certain. It returns the threshold and the observed resolution
+// and wrong rate there; a threshold above 1 (never answer) when no point
+// qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
 	idx := make([]int, len(conf))
 	for i := range idx {
@@ -173,6 +356,7 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 	sort.Slice(idx, func(a, b int) bool { return conf[idx[a]] > conf[idx[b]] })
 	threshold = math.Nextafter(1, 2)
 	nCorrect, nWrong := 0, 0
+	expectedWrong := 0.0
 	for k := 0; k < len(idx); {
 		// Take every prediction tied at this confidence together: a
 		// threshold cannot split them.
@@ -183,12 +367,13 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 			} else {
 				nWrong++
 			}
+			expectedWrong += 1 - c
 			k++
 		}
 		n := float64(nCorrect + nWrong)
 		p := float64(nWrong) / n
-		upper := p + math.Sqrt(math.Max(p*(1-p), target*(1-target))/n)
-		if upper <= target && answerable > 0 {
+		observed := p + math.Sqrt(p*(1-p)/n)
+		if observed <= target && expectedWrong/n <= target && answerable > 0 {
 			threshold = c
 			resolution = float64(nCorrect) / float64(answerable)
 			wrongRate = p

@@ -23,13 +23,23 @@ type evidence struct {
 	hasExamples bool
 	articleTop  string // the best article by article evidence alone
 	exampleTop  string // the label with the highest vote ("" = handoff)
+	// The classifier's view, when a calibrated one is in force.
+	hasClass     bool
+	classHandoff float64 // probability that the message needs a person
+	classTop     string  // the most probable label ("" = handoff)
 }
+
+// classifierCandidate is the probability above which the classifier's
+// labels are candidates even when retrieval did not bring them up.
+const classifierCandidate = 0.05
 
 // gatherEvidence ranks candidate articles by combining the article hits
 // (their best chunk's similarity) with the nearest labelled examples (their
-// similarity and vote). Examples are the strongest signal when a team has
-// history (DESIGN.md section 7); without them the articles alone decide.
-func gatherEvidence(res knowledge.SearchResult) evidence {
+// similarity and vote) and, when a classifier was trained on them, its
+// probabilities (class, by label; nil without one). Examples are the
+// strongest signal when a team has history (DESIGN.md section 7); without
+// them the articles alone decide.
+func gatherEvidence(res knowledge.SearchResult, class map[string]float64) evidence {
 	var ev evidence
 	byID := make(map[string]*Candidate)
 	get := func(id, title string) *Candidate {
@@ -93,13 +103,33 @@ func gatherEvidence(res knowledge.SearchResult) evidence {
 		}
 	}
 
-	for _, c := range byID {
+	if len(class) > 0 {
+		ev.hasClass = true
+		ev.classHandoff = class[knowledge.HandoffLabel]
+		best := -1.0
+		for label, p := range class {
+			if p > best || (p == best && label < ev.classTop) {
+				best, ev.classTop = p, label
+			}
+			if label != knowledge.HandoffLabel && p >= classifierCandidate {
+				get(label, "")
+			}
+		}
+	}
+
+	for id, c := range byID {
 		c.Score = math.Max(c.ArticleSim, c.ExampleSim)
 		if ev.hasExamples {
 			// The vote separates neighbouring topics that similarity alone
 			// cannot: four close examples of one article beat one slightly
 			// closer example of another.
 			c.Score *= 0.5 + 0.5*c.ExampleVote
+		}
+		if ev.hasClass {
+			// Similarity says how close the message is to what is known;
+			// the classifier, which words decide between the topics.
+			c.ClassProb = class[id]
+			c.Score = (c.Score + c.ClassProb) / 2
 		}
 		ev.candidates = append(ev.candidates, *c)
 	}
@@ -145,15 +175,19 @@ func (ev *evidence) preferLanguage(lang string, res knowledge.SearchResult) {
 // Names of the confidence model's features, in order. They are stored with
 // a calibration, so a model fitted on other features is detected.
 var featureNames = []string{
-	"score",        // the best candidate's combined score
-	"vote",         // its share of the examples' vote
-	"margin",       // its score minus the runner-up's (or the handoff pull)
-	"handoff_vote", // the handoff examples' share of the vote
-	"handoff_sim",  // the closest handoff example
-	"article_sim",  // its article-side similarity
-	"example_sim",  // its closest example
-	"text_top",     // 1 when it is also the best full-text match
-	"agree",        // 1 when article and example evidence pick it both
+	"score",         // the best candidate's combined score
+	"vote",          // its share of the examples' vote
+	"margin",        // its score minus the runner-up's (or the handoff pull)
+	"handoff_vote",  // the handoff examples' share of the vote
+	"handoff_sim",   // the closest handoff example
+	"article_sim",   // its article-side similarity
+	"example_sim",   // its closest example
+	"text_top",      // 1 when it is also the best full-text match
+	"agree",         // 1 when article and example evidence pick it both
+	"class_prob",    // the classifier's probability for it
+	"class_top",     // 1 when it is the classifier's most probable label
+	"class_handoff", // the classifier's probability that a person is needed
+	"class_logit",   // log-odds of class_prob: tells 0.99 from 0.9999
 }
 
 // features describes the best candidate for the confidence model. It
@@ -167,6 +201,9 @@ func (ev evidence) features() []float64 {
 	if ev.hasExamples {
 		runnerUp *= 0.5 + 0.5*ev.handoffVote
 	}
+	if ev.hasClass {
+		runnerUp = (runnerUp + ev.classHandoff) / 2 // scored as a candidate would be
+	}
 	if len(ev.candidates) > 1 {
 		runnerUp = math.Max(runnerUp, ev.candidates[1].Score)
 	}
@@ -177,8 +214,12 @@ func (ev evidence) features() []float64 {
 	if c.ArticleID == ev.articleTop && (!ev.hasExamples || c.ArticleID == ev.exampleTop) {
 		agree = 1
 	}
+	classTop := 0.0
+	if ev.hasClass && c.ArticleID == ev.classTop {
+		classTop = 1
+	}
 	return []float64{c.Score, c.ExampleVote, c.Score - runnerUp, ev.handoffVote, ev.handoffSim,
-		c.ArticleSim, c.ExampleSim, textTop, agree}
+		c.ArticleSim, c.ExampleSim, textTop, agree, c.ClassProb, classTop, ev.classHandoff, logit(c.ClassProb)}
 }
 
 // heuristicConfidence is the confidence used before Relais has calibrated
@@ -196,6 +237,14 @@ func (ev evidence) heuristicConfidence() float64 {
 		return clamp01(score - 0.5*math.Max(0, 0.1-margin))
 	}
 	return clamp01(score - 0.5*math.Max(0, 0.05-margin))
+}
+
+// logit is the log-odds of p, bounded so that a probability of 0 or 1
+// stays a finite feature.
+func logit(p float64) float64 {
+	const eps = 1e-6
+	p = math.Min(1-eps, math.Max(eps, p))
+	return math.Log(p / (1 - p))
 }
 
 func clamp01(x float64) float64 { return math.Min(1, math.Max(0, x)) }

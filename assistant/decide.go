@@ -69,8 +69,15 @@ type Assistant struct {
 	Now         func() time.Time
 
 	calMu     sync.Mutex
-	cal       *knowledge.Calibration
+	cal       *calibrated
 	calLoaded time.Time
+}
+
+// calibrated is a calibration with its model and classifier decoded.
+type calibrated struct {
+	knowledge.Calibration
+	model      *LogisticModel
+	classifier *Classifier
 }
 
 // Input is one customer message with what the assistant remembers of the
@@ -129,7 +136,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return d
 	}
 
-	threshold, calNote, model := a.threshold(ctx)
+	threshold, calNote, model, classifier := a.threshold(ctx)
 	d.Trace.Threshold, d.Trace.Calibration = threshold, calNote
 
 	res, err := a.Retriever.Search(ctx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
@@ -139,7 +146,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := gatherEvidence(res)
+	ev := gatherEvidence(res, classifier.Predict(res.QueryVector))
 	ev.preferLanguage(lang, res)
 	conf := a.confidence(ev, model)
 
@@ -150,7 +157,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		combined := prev + " " + text
 		res2, err := a.Retriever.Search(ctx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
-			ev2 := gatherEvidence(res2)
+			ev2 := gatherEvidence(res2, classifier.Predict(res2.QueryVector))
 			ev2.preferLanguage(lang, res2)
 			if c2 := a.confidence(ev2, model); c2 > conf {
 				res, ev, conf = res2, ev2, c2
@@ -252,29 +259,35 @@ func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
 }
 
 // threshold returns the threshold in force, a note for the trace, and the
-// calibrated model if any. The calibration is re-read at most every 30 s so
-// that a new one (after an import of examples) takes effect without a
-// restart and without a query per message.
-func (a *Assistant) threshold(ctx context.Context) (float64, string, *LogisticModel) {
+// calibrated model and classifier if any. The calibration is re-read at most
+// every 30 s so that a new one (after an import of examples) takes effect
+// without a restart and without a query per message.
+func (a *Assistant) threshold(ctx context.Context) (float64, string, *LogisticModel, *Classifier) {
 	cal := a.calibration(ctx)
-	var model *LogisticModel
+	var (
+		model      *LogisticModel
+		classifier *Classifier
+	)
 	if cal != nil {
-		model = modelFrom(cal.Model)
+		model, classifier = cal.model, cal.classifier
 	}
 	if a.Config.Threshold > 0 {
 		if model == nil {
-			return a.Config.Threshold, "pinned (heuristic confidence)", nil
+			return a.Config.Threshold, "pinned (heuristic confidence)", nil, nil
 		}
-		return a.Config.Threshold, "pinned (calibrated confidence)", model
+		return a.Config.Threshold, "pinned (calibrated confidence)", model, classifier
 	}
-	if cal == nil || model == nil {
-		return DefaultThreshold, fmt.Sprintf("default: fewer than %d examples to calibrate from", MinCalibrationExamples), nil
+	switch {
+	case cal == nil:
+		return DefaultThreshold, fmt.Sprintf("default: fewer than %d examples to calibrate from", MinCalibrationExamples), nil, nil
+	case model == nil:
+		return DefaultThreshold, "default: the calibration was made by an older version; import examples or run relais ingest --examples again to recalibrate", nil, nil
 	}
 	return cal.Threshold, fmt.Sprintf("calibrated on %d examples: estimated resolution %.1f%%, wrong answers %.1f%%",
-		cal.Samples, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate), model
+		cal.Samples, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate), model, classifier
 }
 
-func (a *Assistant) calibration(ctx context.Context) *knowledge.Calibration {
+func (a *Assistant) calibration(ctx context.Context) *calibrated {
 	if a.Calibration == nil {
 		return nil
 	}
@@ -286,7 +299,7 @@ func (a *Assistant) calibration(ctx context.Context) *knowledge.Calibration {
 	c, err := a.Calibration.Calibration(ctx)
 	switch {
 	case err == nil:
-		a.cal = &c
+		a.cal = a.decode(ctx, c)
 	case errors.Is(err, relais.ErrNotFound):
 		a.cal = nil
 	default:
@@ -295,6 +308,24 @@ func (a *Assistant) calibration(ctx context.Context) *knowledge.Calibration {
 	}
 	a.calLoaded = a.now()
 	return a.cal
+}
+
+// decode prepares a stored calibration for use. Its model and classifier go
+// together: the model weighs the classifier's outputs, so one without the
+// other is no model at all, and the default threshold applies.
+func (a *Assistant) decode(ctx context.Context, c knowledge.Calibration) *calibrated {
+	out := &calibrated{Calibration: c}
+	model := modelFrom(c.Model)
+	if model == nil || c.Method != CalibrationMethod {
+		return out
+	}
+	var clf Classifier
+	if err := clf.UnmarshalBinary(c.Classifier); err != nil {
+		a.logger().WarnContext(ctx, "assistant: calibration unusable, default threshold applies", "error", err)
+		return out
+	}
+	out.model, out.classifier = model, &clf
+	return out
 }
 
 // ResetCalibrationCache makes the next decision re-read the calibration.

@@ -273,6 +273,21 @@ func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, e
 	return f.cal, f.err
 }
 
+// encodedClassifier is a classifier over dims dimensions that reads the
+// first as "cancel my order" and the second as a message for a person.
+func encodedClassifier(t *testing.T, dims int) []byte {
+	t.Helper()
+	c := Classifier{Labels: []string{knowledge.HandoffLabel, "kb:cancel"}, Dims: dims,
+		Weights: make([]float32, 2*dims), Bias: make([]float32, 2)}
+	c.Weights[dims] = 8 // kb:cancel, dimension 0
+	c.Weights[1] = 8    // handoff, dimension 1
+	b, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestCalibratedModelIsUsed(t *testing.T) {
 	t.Parallel()
 	// A model that only looks at the score: p = sigmoid(10 * (score - 0.5)).
@@ -281,7 +296,8 @@ func TestCalibratedModelIsUsed(t *testing.T) {
 		m.Scale[i] = 1
 	}
 	m.Weights[0], m.Mean[0] = 10, 0.5
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m)}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t, 4)} // the query has no vector: the classifier abstains
 	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
 	a := newTestAssistant(t, &fakeRetriever{res: res})
 	a.Calibration = fixedCalibration{cal: cal}
@@ -304,6 +320,50 @@ func TestCalibratedModelIsUsed(t *testing.T) {
 	}
 }
 
+func TestClassifierEvidenceDecides(t *testing.T) {
+	t.Parallel()
+	// A model that only looks at the combined score: p = sigmoid(10 * (score - 0.5)).
+	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	m.Weights[0], m.Mean[0] = 10, 0.5
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t, 4)}
+	decide := func(vec []float32) Decision {
+		res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}, QueryVector: vec}
+		a := newTestAssistant(t, &fakeRetriever{res: res})
+		a.Calibration = fixedCalibration{cal: cal}
+		return a.Decide(context.Background(), Input{Text: "how do I cancel my order"})
+	}
+	// The classifier is sure it is a cancellation: (0.8 + 1) / 2 = 0.9.
+	if d := decide([]float32{1, 0, 0, 0}); d.Action != Answer || d.Trace.Candidates[0].ClassProb < 0.99 {
+		t.Errorf("classifier agrees: %s at %.3f, candidates %+v", d.Action, d.Confidence, d.Trace.Candidates)
+	}
+	// Same retrieval, but the classifier reads a message for a person.
+	if d := decide([]float32{0, 1, 0, 0}); d.Action != Handoff {
+		t.Errorf("classifier says handoff: %s at %.3f", d.Action, d.Confidence)
+	}
+	// A calibration from an older version has no usable model: the default
+	// threshold applies, and the trace says why.
+	old := cal
+	old.Method = "logistic-oof-v1"
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
+	a := newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: old}
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); !strings.Contains(d.Trace.Calibration, "older version") {
+		t.Errorf("old calibration: trace %q", d.Trace.Calibration)
+	}
+	// A corrupt classifier: the same, and nothing panics.
+	bad := cal
+	bad.Classifier = []byte("RLC1garbage")
+	a = newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: bad}
+	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Trace.Threshold != DefaultThreshold {
+		t.Errorf("corrupt classifier: threshold %.2f, want the default", d.Trace.Threshold)
+	}
+}
+
 func TestExamplesVoteAndHandoffExamples(t *testing.T) {
 	t.Parallel()
 	hits := []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1), hit("kb:fees", "Fees", "No fee.", 0.45, 2)}
@@ -312,7 +372,7 @@ func TestExamplesVoteAndHandoffExamples(t *testing.T) {
 		{ArticleID: "kb:fees", Score: 0.93}, {ArticleID: "kb:cancel", Score: 0.92}, {ArticleID: "kb:cancel", Score: 0.91},
 		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: "kb:cancel", Score: 0.9},
 	}
-	ev := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes})
+	ev := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}, nil)
 	if ev.candidates[0].ArticleID != "kb:cancel" {
 		t.Errorf("vote ignored: best candidate %s", ev.candidates[0].ArticleID)
 	}
@@ -321,8 +381,8 @@ func TestExamplesVoteAndHandoffExamples(t *testing.T) {
 		{ArticleID: knowledge.HandoffLabel, Score: 0.95}, {ArticleID: knowledge.HandoffLabel, Score: 0.94},
 		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9},
 	}
-	withVotes := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}).heuristicConfidence()
-	withHandoffs := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: handoffs}).heuristicConfidence()
+	withVotes := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}, nil).heuristicConfidence()
+	withHandoffs := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: handoffs}, nil).heuristicConfidence()
 	if withHandoffs >= withVotes {
 		t.Errorf("handoff examples did not lower confidence: %.3f vs %.3f", withHandoffs, withVotes)
 	}
@@ -346,29 +406,55 @@ func TestFitLogisticSeparates(t *testing.T) {
 
 func TestChooseThresholdKeepsWrongRateBound(t *testing.T) {
 	t.Parallel()
-	// 1000 predictions; wrong answers only among the low-confidence ones.
+	// 1000 confident predictions, then 1000 doubtful ones with a wrong
+	// answer in four.
 	var conf []float64
 	var correct []bool
 	for i := 0; i < 1000; i++ {
-		conf = append(conf, float64(i)/1000)
-		correct = append(correct, i >= 300 || i%2 == 0)
+		conf = append(conf, 0.999-float64(i)/1e6)
+		correct = append(correct, i%200 != 0) // 0.5% wrong
 	}
-	th, res, wr := chooseThreshold(conf, correct, 1000, 0.02)
+	for i := 0; i < 1000; i++ {
+		conf = append(conf, 0.75-float64(i)/1e4)
+		correct = append(correct, i%4 != 0)
+	}
+	th, res, wr := chooseThreshold(conf, correct, 2000, 0.02)
 	if wr > 0.02 {
 		t.Errorf("wrong rate %.3f at threshold %.3f over target", wr, th)
 	}
-	if th < 0.28 || th > 0.35 {
-		t.Errorf("threshold %.3f, want about 0.3", th)
+	if th < 0.7 || th > 0.999 {
+		t.Errorf("threshold %.4f, want among the confident predictions", th)
 	}
-	if res < 0.7 {
-		t.Errorf("resolution %.3f too low", res)
+	if res < 0.45 {
+		t.Errorf("resolution %.3f, want about half", res)
 	}
-	// Everything wrong: never answer.
+
+	// Confident but wrong in one case of ten: the observed rate says no.
 	for i := range correct {
-		correct[i] = false
+		correct[i] = i%10 != 0
 	}
-	if th, _, _ := chooseThreshold(conf, correct, 1000, 0.02); th <= 1 {
-		t.Errorf("all wrong: threshold %.3f, want above 1", th)
+	if th, _, _ := chooseThreshold(conf[:1000], correct[:1000], 1000, 0.02); th <= 1 {
+		t.Errorf("10%% wrong: threshold %.3f, want above 1 (never answer)", th)
+	}
+}
+
+func TestChooseThresholdTrustsModelOnFewAnswers(t *testing.T) {
+	t.Parallel()
+	// Twenty answers, none wrong: the count alone cannot tell 0% from 5%,
+	// so the model's own probabilities decide.
+	correct := make([]bool, 20)
+	for i := range correct {
+		correct[i] = true
+	}
+	sure, doubtful := make([]float64, 20), make([]float64, 20)
+	for i := range sure {
+		sure[i], doubtful[i] = 0.995-float64(i)/1e4, 0.9-float64(i)/1e4
+	}
+	if th, res, _ := chooseThreshold(sure, correct, 20, 0.02); th > 1 || res != 1 {
+		t.Errorf("model sure: threshold %.4f, resolution %.2f; want every answer given", th, res)
+	}
+	if th, _, _ := chooseThreshold(doubtful, correct, 20, 0.02); th <= 1 {
+		t.Errorf("model expects 10%% wrong: threshold %.4f, want above 1 (never answer)", th)
 	}
 }
 

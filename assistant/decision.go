@@ -55,6 +55,7 @@ type Candidate struct {
 	TextRank    int     `json:"text_rank"`    // full-text rank (0 = no match)
 	ExampleSim  float64 `json:"example_sim"`  // best cosine of an example labelled with it
 	ExampleVote float64 `json:"example_vote"` // its share of the nearest examples' weighted vote
+	ClassProb   float64 `json:"class_prob"`   // the classifier's probability (0 without one)
 }
 
 // ExampleNote is one of the nearest labelled examples.

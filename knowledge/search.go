@@ -53,6 +53,8 @@ type SearchResult struct {
 	// ExampleText their full-text ranking, when SearchOptions.Examples > 0.
 	Examples    []ExampleMatch
 	ExampleText []ExampleMatch
+	// QueryVector is the query's embedding.
+	QueryVector []float32
 	EmbedTime   time.Duration
 	StoreTime   time.Duration
 }
@@ -95,7 +97,7 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	if opts.Candidates < opts.Limit {
 		opts.Candidates = opts.Limit
 	}
-	var res SearchResult
+	res := SearchResult{QueryVector: vec}
 	start := time.Now()
 	chunks, err := s.Store.SearchChunks(ctx, ChunkQuery{
 		Vector:       vec,

@@ -201,6 +201,8 @@ func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder
 	c := &assistant.Calibrator{
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: emb},
+		Articles:     st,
+		Embedder:     emb,
 		MaxWrongRate: cfg.MaxWrongRate,
 		Logger:       log,
 		Progress:     progress,
