@@ -52,6 +52,13 @@ type Outcome struct {
 	Fold       int
 	// Retrieved lists the top candidates with scores, for the report.
 	Retrieved []Retrieved
+	// JudgeVerdict is VerdictCorrect or VerdictIncorrect when a judge
+	// graded the answer (see Runner.Judge), "" when none did; JudgeReason is
+	// its explanation. JudgeError says why the judge gave no verdict, in
+	// which case the offline verdict stands.
+	JudgeVerdict string
+	JudgeReason  string
+	JudgeError   string
 }
 
 // Retrieved is one candidate the assistant considered.
@@ -63,9 +70,10 @@ type Retrieved struct {
 // Answered reports whether the outcome is an answer.
 func (o Outcome) Answered() bool { return o.Action == "answer" }
 
-// Correct reports whether the outcome answered with a gold article.
+// Correct reports whether the outcome answered with a gold article, and a
+// judge, if one graded the answer, did not find it incorrect.
 func (o Outcome) Correct() bool {
-	return o.Answered() && o.Question.Answerable() && o.Question.IsGold(o.Cited)
+	return o.Answered() && o.Question.Answerable() && o.Question.IsGold(o.Cited) && o.JudgeVerdict != VerdictIncorrect
 }
 
 // Summary is the eval output of DESIGN.md section 6.
@@ -93,6 +101,14 @@ type Summary struct {
 	// Calibrations lists the threshold each fold calibrated for itself.
 	Calibrations []FoldCalibration `json:"calibrations,omitempty"`
 	Duration     float64           `json:"duration_seconds"`
+	// Judge names the model that graded the generated answers (Runner.Judge);
+	// it and the counts below are absent when no judge ran. Judged counts
+	// the answers it graded, JudgedIncorrect those it turned wrong, and
+	// JudgeErrors those it could not grade (the cited article decided).
+	Judge           string `json:"judge,omitempty"`
+	Judged          int    `json:"judged,omitempty"`
+	JudgedIncorrect int    `json:"judged_incorrect,omitempty"`
+	JudgeErrors     int    `json:"judge_errors,omitempty"`
 }
 
 // Latency percentiles in milliseconds.
@@ -142,6 +158,15 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	counts := map[[2]string]int{}
 	for _, o := range outs {
 		lat = append(lat, o.Latency)
+		switch {
+		case o.JudgeError != "":
+			s.JudgeErrors++
+		case o.JudgeVerdict != "":
+			s.Judged++
+			if o.JudgeVerdict == VerdictIncorrect {
+				s.JudgedIncorrect++
+			}
+		}
 		if o.Question.Answerable() {
 			s.Answerable++
 		} else {
@@ -158,7 +183,12 @@ func Summarize(dataset string, outs []Outcome) Summary {
 				if o.Question.Answerable() {
 					expected = o.Question.Gold[0]
 				}
-				counts[[2]string{expected, o.Cited}]++
+				cited := o.Cited
+				if o.JudgeVerdict == VerdictIncorrect {
+					// Cited right, said wrong: not an article mix-up.
+					cited += " (judged incorrect)"
+				}
+				counts[[2]string{expected, cited}]++
 			}
 		case o.Action == "handoff":
 			s.HandedOff++
@@ -232,7 +262,10 @@ func Sweep(outs []Outcome) []SweepPoint {
 			}
 			continue
 		}
-		items = append(items, item{o.Confidence, o.Question.Answerable() && o.Question.IsGold(o.Candidate), o.Question.Answerable()})
+		// An answer the judge found incorrect stays so at any threshold
+		// that answers it: the same model would write it.
+		correct := o.Question.Answerable() && o.Question.IsGold(o.Candidate) && o.JudgeVerdict != VerdictIncorrect
+		items = append(items, item{o.Confidence, correct, o.Question.Answerable()})
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].conf > items[j].conf })
 	var points []SweepPoint

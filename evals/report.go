@@ -38,6 +38,10 @@ type OutcomeJSON struct {
 	LatencyMS  float64     `json:"latency_ms"`
 	Fold       int         `json:"fold"`
 	Retrieved  []Retrieved `json:"retrieved"`
+	// Set only when a judge ran (see Outcome).
+	JudgeVerdict string `json:"judge_verdict,omitempty"`
+	JudgeReason  string `json:"judge_reason,omitempty"`
+	JudgeError   string `json:"judge_error,omitempty"`
 }
 
 // JSON returns the wire form of the outcome.
@@ -59,6 +63,10 @@ func (o Outcome) JSON() OutcomeJSON {
 		LatencyMS:  float64(o.Latency) / float64(time.Millisecond),
 		Fold:       o.Fold,
 		Retrieved:  nonNil(o.Retrieved),
+
+		JudgeVerdict: o.JudgeVerdict,
+		JudgeReason:  o.JudgeReason,
+		JudgeError:   o.JudgeError,
 	}
 }
 
@@ -72,6 +80,8 @@ func (j OutcomeJSON) Outcome() Outcome {
 		Latency:   time.Duration(math.Round(j.LatencyMS * float64(time.Millisecond))),
 		Fold:      j.Fold,
 		Retrieved: j.Retrieved,
+
+		JudgeVerdict: j.JudgeVerdict, JudgeReason: j.JudgeReason, JudgeError: j.JudgeError,
 	}
 }
 
@@ -247,6 +257,10 @@ func newQuestionRow(o Outcome, folded bool) questionRow {
 	r := questionRow{
 		ID: clean(o.Question.ID), Text: clean(o.Question.Question),
 		Action: clean(o.Action), Reason: clean(o.Reason), Confidence: o.Confidence,
+	}
+	if o.JudgeVerdict == VerdictIncorrect {
+		// The cited article is gold: the judge's reason is the only clue.
+		r.Reason = clean("judged incorrect: " + o.JudgeReason)
 	}
 	if o.Question.Answerable() {
 		for _, g := range o.Question.Gold {

@@ -112,9 +112,17 @@ type Runner struct {
 	NewStore func(ctx context.Context) (st Store, close func(), err error)
 	Embedder knowledge.Embedder
 	// Generator, when set, writes answers with a model (it is judged on the
-	// article it cites, like the extractive composer).
+	// article it cites, like the extractive composer, unless Judge is set).
 	Generator assistant.Generator
-	Intents   *assistant.IntentClassifier
+	// Judge, when set, also grades every answer the Generator wrote that
+	// cites a gold article: one it finds incorrect counts as wrong. A judge
+	// call that fails leaves the cited article's verdict and is counted in
+	// Summary.JudgeErrors. nil (the default) judges by the cited article
+	// alone, offline.
+	Judge Judge
+	// JudgeModel names the judge in Summary.Judge.
+	JudgeModel string
+	Intents    *assistant.IntentClassifier
 	// Threshold pins the threshold; 0 lets each run calibrate as production
 	// does from the examples it has.
 	Threshold    float64
@@ -195,7 +203,7 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 			Config:      assistant.Config{Threshold: r.Threshold, MaxWrongRate: r.maxWrongRate(), ClarifyFirst: true, AskFeedback: true},
 		}
 		svc := &assistant.Service{Conversations: st, Assistant: a, Logger: r.logger()}
-		fo, err := r.answer(ctx, svc, byFold[f], f, func() {
+		fo, err := r.answer(ctx, st, svc, byFold[f], f, func() {
 			if r.Progress != nil {
 				r.Progress(int(done.Add(1)), total)
 			}
@@ -219,6 +227,12 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 		}
 		sum.Threshold = t / float64(len(cals))
 		sum.ThresholdSource = cals[0].Source + fmt.Sprintf(" (mean of %d folds)", folds)
+	}
+	if r.Judge != nil {
+		sum.Judge = r.JudgeModel
+		if sum.Judge == "" {
+			sum.Judge = "judge" // absent would read as "no judge ran"
+		}
 	}
 	sum.Duration = time.Since(start).Seconds()
 	return sum, outs, nil
@@ -291,8 +305,9 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 	return fc, nil
 }
 
-// answer sends each question as the first message of a new conversation.
-func (r *Runner) answer(ctx context.Context, svc *assistant.Service, qs []Question, fold int, tick func()) ([]Outcome, error) {
+// answer sends each question as the first message of a new conversation,
+// and has the judge, if any, grade the answers it may overturn.
+func (r *Runner) answer(ctx context.Context, st Store, svc *assistant.Service, qs []Question, fold int, tick func()) ([]Outcome, error) {
 	outs := make([]Outcome, len(qs))
 	workers := r.Concurrency
 	if workers <= 0 {
@@ -322,7 +337,13 @@ func (r *Runner) answer(ctx context.Context, svc *assistant.Service, qs []Questi
 					errOnce.Do(func() { runErr = fmt.Errorf("eval: question %s: %w", q.ID, err) })
 					return
 				}
-				outs[i] = outcomeOf(q, out.Decision, time.Since(start), fold)
+				// The latency is the assistant's: the judge is not part of it.
+				o := outcomeOf(q, out.Decision, time.Since(start), fold)
+				if err := r.judge(ctx, st, &o, out.Decision); err != nil {
+					errOnce.Do(func() { runErr = err })
+					return
+				}
+				outs[i] = o
 				tick()
 			}
 		}()

@@ -15,6 +15,7 @@ import (
 	"relais/assistant"
 	"relais/evals"
 	"relais/postgres"
+	"relais/provider/openai"
 	"relais/sqlite"
 )
 
@@ -38,8 +39,12 @@ func runEval(ctx context.Context, e env, args []string) error {
 	suite := fs.String("suite", "", "run every set in this folder (each a subfolder with kb.jsonl and questions.jsonl) and print one table")
 	baseline := fs.String("baseline", "", "with --suite: fail when a set falls short of this baseline file beyond its tolerance")
 	writeBaseline := fs.String("write-baseline", "", "with --suite: record this run as the baseline file")
+	judge := fs.Bool("judge", false, "also have the chat model grade every answer it wrote that cites a gold article against that article; "+
+		"one it finds incorrect counts as wrong (needs RELAIS_LLM_BASE_URL and RELAIS_CHAT_MODEL; off: the cited article alone decides)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: relais eval --kb KB.jsonl --questions Q.jsonl [--examples H.jsonl | --folds K] [--json OUT] [--html OUT] [--threshold X] [--database-url URL]\n\nRuns every question through the assistant on a fresh, isolated store and reports resolution, wrong answers and escalations.")
+		fmt.Fprintln(fs.Output(), "Usage: relais eval --kb KB.jsonl --questions Q.jsonl [--examples H.jsonl | --folds K] [--json OUT] [--html OUT] [--threshold X] [--judge] [--database-url URL]\n\n"+
+			"Runs every question through the assistant on a fresh, isolated store and reports resolution, wrong answers and escalations.\n"+
+			"An answer is correct when it cites a gold article; with --judge, an answer written by the chat model must also be graded correct by it.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, e, args); err != nil {
@@ -59,6 +64,10 @@ func runEval(ctx context.Context, e env, args []string) error {
 		return usagef("eval: --folds must be from 2 to 50")
 	case fs.NArg() > 0:
 		return usagef("eval: unexpected argument %q", fs.Arg(0))
+	case *judge && (cfg.LLMBaseURL == "" || cfg.ChatModel == ""):
+		return usagef("eval: --judge needs a chat model to judge with: set RELAIS_LLM_BASE_URL and RELAIS_CHAT_MODEL (or --llm-base-url and --chat-model)")
+	case *judge && *writeBaseline != "":
+		return usagef("eval: --write-baseline records the offline verdict (the cited article); run it without --judge")
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -72,8 +81,18 @@ func runEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var j evals.Judge
+	if *judge {
+		if j, err = newJudge(cfg, log); err != nil {
+			return err
+		}
+	}
 	newRunner := func(bar *progress) *evals.Runner {
-		return newEvalRunner(cfg, p, intents, *folds, log, bar)
+		r := newEvalRunner(cfg, p, intents, *folds, log, bar)
+		if j != nil {
+			r.Judge, r.JudgeModel = j, cfg.ChatModel
+		}
+		return r
 	}
 	if *suite != "" {
 		return runSuite(ctx, e, *suite, newRunner, *jsonOut, *baseline, *writeBaseline)
@@ -143,6 +162,24 @@ func newEvalRunner(cfg Config, p providers, intents *assistant.IntentClassifier,
 		Logger:       log,
 		Progress:     func(done, total int) { bar.update(done, total, "questions") },
 	}
+}
+
+// newJudge builds the --judge judge on the configured chat model. It gets a
+// client of its own, so that its failures count against its own circuit
+// breaker: a judge in trouble must not push the assistant it measures onto
+// its extractive fallback.
+func newJudge(cfg Config, log *slog.Logger) (evals.Judge, error) {
+	c, err := openai.New(openai.Config{
+		BaseURL:   cfg.LLMBaseURL,
+		APIKey:    cfg.LLMAPIKey,
+		ChatModel: cfg.ChatModel,
+		Timeout:   cfg.LLMTimeout,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configure the judge model: %w", err)
+	}
+	return c, nil
 }
 
 // runSuite evaluates every set of a folder and compares with a baseline.
@@ -257,5 +294,16 @@ func printEvalSummary(e env, sums []evals.Summary) {
 		sort.Strings(reasons)
 		fmt.Fprintf(e.stdout, "\nanswered %d (correct %d, wrong %d), handed off %d: %s\nthreshold: %s\n",
 			s.Answered, s.Correct, s.Wrong, s.HandedOff, strings.Join(reasons, ", "), s.ThresholdSource)
+	}
+	for _, s := range sums {
+		if s.Judge == "" {
+			continue
+		}
+		label := "judge"
+		if len(sums) > 1 {
+			label += " (" + s.Dataset + ")"
+		}
+		fmt.Fprintf(e.stdout, "%s: %s, %d answers judged, %d judged incorrect, %d judge errors\n",
+			label, s.Judge, s.Judged, s.JudgedIncorrect, s.JudgeErrors)
 	}
 }
