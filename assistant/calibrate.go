@@ -349,6 +349,7 @@ func nonZero(v []float32) bool {
 // and wrong rate there; a threshold above 1 (never answer) when no point
 // qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
+	conf = withoutNaN(conf)
 	idx := make([]int, len(conf))
 	for i := range idx {
 		idx[i] = i
@@ -380,6 +381,18 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 		}
 	}
 	return threshold, resolution, wrongRate
+}
+
+// withoutNaN returns conf with every NaN read as 0 (never confident), so
+// that grouping ties by equality always moves on.
+func withoutNaN(conf []float64) []float64 {
+	out := make([]float64, len(conf))
+	for i, c := range conf {
+		if !math.IsNaN(c) {
+			out[i] = c
+		}
+	}
+	return out
 }
 
 // neighbourIndex finds an example's nearest other examples exactly. Hashing

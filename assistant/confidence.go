@@ -56,7 +56,7 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 	bestArticle := -1.0
 	for _, h := range res.Hits {
 		c := get(h.Article.ExternalID, h.Article.Title)
-		if h.VectorScore > c.ArticleSim {
+		if h.VectorScore > c.ArticleSim { // false for NaN, which is no evidence
 			c.ArticleSim = h.VectorScore
 		}
 		if c.TextRank == 0 || (h.TextRank > 0 && h.TextRank < c.TextRank) {
@@ -76,7 +76,10 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 	votes := make(map[string]float64)
 	total := 0.0
 	for i, m := range examples {
-		sim := math.Max(m.Score, 0)
+		sim := m.Score
+		if !(sim > 0) { // negative, or NaN from a degenerate vector
+			sim = 0
+		}
 		if m.ArticleID == knowledge.HandoffLabel {
 			ev.handoffSim = math.Max(ev.handoffSim, sim)
 		} else {
@@ -108,6 +111,9 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 		ev.classHandoff = class[knowledge.HandoffLabel]
 		best := -1.0
 		for label, p := range class {
+			if math.IsNaN(p) {
+				continue
+			}
 			if p > best || (p == best && label < ev.classTop) {
 				best, ev.classTop = p, label
 			}

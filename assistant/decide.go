@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -249,13 +250,17 @@ func (a *Assistant) handoff(d Decision, reason string) Decision {
 // confidence is the calibrated probability that answering is right when a
 // model is fitted, the heuristic score otherwise.
 func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
+	c := ev.heuristicConfidence()
 	if model != nil {
+		c = 0
 		if f := ev.features(); f != nil {
-			return model.Predict(f)
+			c = model.Predict(f)
 		}
-		return 0
 	}
-	return ev.heuristicConfidence()
+	if math.IsNaN(c) {
+		return 0 // evidence that is no evidence: never confident
+	}
+	return c
 }
 
 // threshold returns the threshold in force, a note for the trace, and the

@@ -3,8 +3,10 @@ package assistant
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"relais"
 	"relais/knowledge"
@@ -498,5 +500,21 @@ func TestAnswersInTheCustomersLanguage(t *testing.T) {
 	a.Config.Threshold = 0.5
 	if d := a.Decide(context.Background(), Input{Text: "comment déclarer mon sinistre"}); d.Action != Answer || d.Sources[0].ArticleID != "kb:claim-en" {
 		t.Errorf("French question with an English-only answer: %s %v", d.Action, d.Sources)
+	}
+}
+
+func TestChooseThresholdSurvivesNaN(t *testing.T) {
+	t.Parallel()
+	conf := []float64{0.999, math.NaN(), 0.998, math.NaN()}
+	correct := []bool{true, false, true, false}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		chooseThreshold(conf, correct, 4, 0.02)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("chooseThreshold does not return on NaN confidences")
 	}
 }

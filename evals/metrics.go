@@ -265,7 +265,11 @@ func Sweep(outs []Outcome) []SweepPoint {
 		// An answer the judge found incorrect stays so at any threshold
 		// that answers it: the same model would write it.
 		correct := o.Question.Answerable() && o.Question.IsGold(o.Candidate) && o.JudgeVerdict != VerdictIncorrect
-		items = append(items, item{o.Confidence, correct, o.Question.Answerable()})
+		conf := o.Confidence
+		if math.IsNaN(conf) {
+			conf = 0 // never confident; and grouping ties by equality must move on
+		}
+		items = append(items, item{conf, correct, o.Question.Answerable()})
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].conf > items[j].conf })
 	var points []SweepPoint

@@ -419,3 +419,24 @@ func TestWriteHTMLWriteError(t *testing.T) {
 		t.Error("a malformed outcome unmarshalled without error")
 	}
 }
+
+func TestSweepSurvivesNaNConfidence(t *testing.T) {
+	t.Parallel()
+	q := Question{ID: "q", Question: "q", Gold: []string{"kb:a"}, Expected: "answer"}
+	outs := []Outcome{
+		{Question: q, Action: "handoff", Candidate: "kb:a", Confidence: math.NaN(), Gateable: true},
+		{Question: q, Action: "answer", Cited: "kb:a", Candidate: "kb:a", Confidence: 0.9, Gateable: true},
+	}
+	done := make(chan []SweepPoint)
+	go func() { done <- Sweep(outs) }()
+	select {
+	case pts := <-done:
+		for _, p := range pts {
+			if math.IsNaN(p.Threshold) {
+				t.Errorf("sweep point at a NaN threshold: %+v", p)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Sweep does not return on a NaN confidence")
+	}
+}

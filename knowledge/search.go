@@ -98,6 +98,12 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 		opts.Candidates = opts.Limit
 	}
 	res := SearchResult{QueryVector: vec}
+	if zeroVector(vec) {
+		// A message with no word the embedder knows ("....", an emoji) has
+		// no direction: its cosine with anything is undefined (NaN on
+		// pgvector). Full text alone ranks it.
+		vec = nil
+	}
 	start := time.Now()
 	chunks, err := s.Store.SearchChunks(ctx, ChunkQuery{
 		Vector:       vec,
@@ -147,6 +153,15 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	res.StoreTime = time.Since(start)
 	res.Hits = fused
 	return res, nil
+}
+
+func zeroVector(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Fuse merges the two chunk rankings into article hits by Reciprocal Rank
