@@ -98,12 +98,6 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 		opts.Candidates = opts.Limit
 	}
 	res := SearchResult{QueryVector: vec}
-	if zeroVector(vec) {
-		// A message with no word the embedder knows ("....", an emoji) has
-		// no direction: its cosine with anything is undefined (NaN on
-		// pgvector). Full text alone ranks it.
-		vec = nil
-	}
 	start := time.Now()
 	chunks, err := s.Store.SearchChunks(ctx, ChunkQuery{
 		Vector:       vec,
@@ -155,7 +149,11 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	return res, nil
 }
 
-func zeroVector(v []float32) bool {
+// ZeroVector reports whether every component of v is 0 (true for an empty
+// v): such a vector has no direction, so no cosine to anything. Stores rank
+// nothing by it (a message with no word the embedder knows, "...." or an
+// emoji, is ranked by full text alone).
+func ZeroVector(v []float32) bool {
 	for _, x := range v {
 		if x != 0 {
 			return false

@@ -202,42 +202,55 @@ FROM chunks WHERE embedding IS NULL ORDER BY id LIMIT $1`, limit)
 // all or none: a nil or wrongly sized embedding is relais.ErrInvalid, an
 // unknown chunk id relais.ErrNotFound.
 func (d *DB) SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) error {
-	if len(chunks) == 0 {
+	ids := make([]int64, len(chunks))
+	vecs := make([][]float32, len(chunks))
+	for i, c := range chunks {
+		ids[i], vecs[i] = c.ID, c.Embedding
+	}
+	return d.setEmbeddings(ctx, "chunks", "chunk", ids, vecs)
+}
+
+// setEmbeddings stores vecs[i] on the row ids[i] of table (chunks or
+// examples: a constant of the caller's, never input), all or none: a nil
+// vector, or one whose length is not the recorded space's (or any while
+// none is recorded), is relais.ErrInvalid; an id with no row
+// relais.ErrNotFound. noun names a row in errors.
+func (d *DB) setEmbeddings(ctx context.Context, table, noun string, ids []int64, vecs [][]float32) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	op := fmt.Sprintf("set embeddings of %d chunks", len(chunks))
-	ids := make([]int64, len(chunks))
-	vectors := make([]pgvector.Vector, len(chunks))
-	distinct := make(map[int64]bool, len(chunks))
-	for i, c := range chunks {
-		if c.Embedding == nil {
-			return fmt.Errorf("%s: chunk %d has no embedding: %w", op, c.ID, relais.ErrInvalid)
+	op := fmt.Sprintf("set embeddings of %d %ss", len(ids), noun)
+	vectors := make([]pgvector.Vector, len(vecs))
+	distinct := make(map[int64]bool, len(ids))
+	for i, v := range vecs {
+		if v == nil {
+			return fmt.Errorf("%s: %s %d has no embedding: %w", op, noun, ids[i], relais.ErrInvalid)
 		}
-		ids[i], vectors[i] = c.ID, pgvector.NewVector(c.Embedding)
-		distinct[c.ID] = true
+		vectors[i] = pgvector.NewVector(v)
+		distinct[ids[i]] = true
 	}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		dims, err := lockedDimensions(ctx, tx)
 		if err != nil {
 			return err
 		}
-		for _, c := range chunks {
-			if len(c.Embedding) != dims {
-				return fmt.Errorf("chunk %d: embedding has %d dimensions, the store's space %d: %w",
-					c.ID, len(c.Embedding), dims, relais.ErrInvalid)
+		for i, v := range vecs {
+			if len(v) != dims {
+				return fmt.Errorf("%s %d: embedding has %d dimensions, the store's space %d: %w",
+					noun, ids[i], len(v), dims, relais.ErrInvalid)
 			}
 		}
 		// One statement for the whole batch: re-embedding a large store
 		// is thousands of these.
 		tag, err := tx.Exec(ctx, `
-UPDATE chunks AS c SET embedding = u.embedding
+UPDATE `+table+` AS t SET embedding = u.embedding
 FROM unnest($1::bigint[], $2::vector[]) AS u (id, embedding)
-WHERE c.id = u.id`, ids, vectors)
+WHERE t.id = u.id`, ids, vectors)
 		if err != nil {
 			return err
 		}
 		if n := tag.RowsAffected(); n != int64(len(distinct)) {
-			return fmt.Errorf("%d of the %d chunks do not exist: %w", int64(len(distinct))-n, len(distinct), relais.ErrNotFound)
+			return fmt.Errorf("%d of the %d %ss do not exist: %w", int64(len(distinct))-n, len(distinct), noun, relais.ErrNotFound)
 		}
 		return nil
 	})

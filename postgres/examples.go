@@ -60,7 +60,6 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 	texts, labels, sources := make([]string, n), make([]string, n), make([]string, n)
 	langs, tsConfigs := make([]string, n), make([]string, n)
 	vectors := make([]*pgvector.Vector, n) // nil elements are NULL: not embedded yet
-	embedded := false
 	for i, e := range examples {
 		if err := knowledge.ValidateExample(e); err != nil {
 			return 0, fmt.Errorf("%s: example %d: %w", op, i, err)
@@ -72,22 +71,13 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 		if e.Embedding != nil {
 			v := pgvector.NewVector(e.Embedding)
 			vectors[i] = &v
-			embedded = true
 		}
 	}
 	var inserted int64
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if embedded {
-			dims, err := lockedDimensions(ctx, tx)
-			if err != nil {
-				return err
-			}
-			for i, e := range examples {
-				if e.Embedding != nil && len(e.Embedding) != dims {
-					return fmt.Errorf("example %d: embedding has %d dimensions, the store's space %d: %w",
-						i, len(e.Embedding), dims, relais.ErrInvalid)
-				}
-			}
+		err := checkDimensions(ctx, tx, "example", examples, func(e knowledge.Example) []float32 { return e.Embedding })
+		if err != nil {
+			return err
 		}
 		tag, err := tx.Exec(ctx, insertExamples, keys, texts, labels, sources, langs, tsConfigs, vectors, d.now())
 		inserted = tag.RowsAffected()
@@ -180,44 +170,12 @@ FROM examples WHERE embedding IS NULL ORDER BY id LIMIT $1`, limit)
 // all or none: a nil or wrongly sized embedding, or any while no space is
 // recorded, is relais.ErrInvalid; an unknown id relais.ErrNotFound.
 func (d *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error {
-	if len(examples) == 0 {
-		return nil
-	}
-	op := fmt.Sprintf("set embeddings of %d examples", len(examples))
 	ids := make([]int64, len(examples))
-	vectors := make([]pgvector.Vector, len(examples))
-	distinct := make(map[int64]bool, len(examples))
+	vecs := make([][]float32, len(examples))
 	for i, e := range examples {
-		if e.Embedding == nil {
-			return fmt.Errorf("%s: example %d has no embedding: %w", op, e.ID, relais.ErrInvalid)
-		}
-		ids[i], vectors[i] = e.ID, pgvector.NewVector(e.Embedding)
-		distinct[e.ID] = true
+		ids[i], vecs[i] = e.ID, e.Embedding
 	}
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		dims, err := lockedDimensions(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, e := range examples {
-			if len(e.Embedding) != dims {
-				return fmt.Errorf("example %d: embedding has %d dimensions, the store's space %d: %w",
-					e.ID, len(e.Embedding), dims, relais.ErrInvalid)
-			}
-		}
-		tag, err := tx.Exec(ctx, `
-UPDATE examples AS e SET embedding = u.embedding
-FROM unnest($1::bigint[], $2::vector[]) AS u (id, embedding)
-WHERE e.id = u.id`, ids, vectors)
-		if err != nil {
-			return err
-		}
-		if n := tag.RowsAffected(); n != int64(len(distinct)) {
-			return fmt.Errorf("%d of the %d examples do not exist: %w", int64(len(distinct))-n, len(distinct), relais.ErrNotFound)
-		}
-		return nil
-	})
-	return dbError(op, err)
+	return d.setEmbeddings(ctx, "examples", "example", ids, vecs)
 }
 
 // SaveCalibration records c as the current calibration; earlier ones stay

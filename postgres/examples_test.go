@@ -21,49 +21,6 @@ func TestExampleStoreContract(t *testing.T) {
 	storetest.RunExamples(t, func(t *testing.T) storetest.StoreWithExamples { return openDB(t) })
 }
 
-// exampleColumnAndIndex is columnAndIndex for the examples table.
-func exampleColumnAndIndex(t *testing.T, db *DB) (column, index string) {
-	t.Helper()
-	err := db.pool.QueryRow(t.Context(), `
-SELECT format_type(a.atttypid, a.atttypmod),
-       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
-FROM pg_attribute a
-WHERE a.attrelid = 'examples'::regclass AND a.attname = 'embedding'`, exampleVectorIndexName).Scan(&column, &index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return column, index
-}
-
-func TestExampleEmbeddingColumnFollowsTheSpace(t *testing.T) {
-	t.Parallel()
-	db := openDB(t)
-	if col, idx := exampleColumnAndIndex(t, db); col != "vector" || idx != "" {
-		t.Errorf("before any space: column %s, index %q; want an untyped, unindexed vector column", col, idx)
-	}
-	for _, dims := range []int{8, 4} {
-		s := knowledge.EmbeddingSpace{Model: "m", Dimensions: dims}
-		var err error
-		if dims == 8 {
-			err = db.SetEmbeddingSpace(t.Context(), s)
-		} else {
-			err = db.ResetEmbeddingSpace(t.Context(), s)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		col, idx := exampleColumnAndIndex(t, db)
-		if want := fmt.Sprintf("vector(%d)", dims); col != want {
-			t.Errorf("column type = %s, want %s", col, want)
-		}
-		for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
-			if !strings.Contains(idx, want) {
-				t.Errorf("index %q lacks %s", idx, want)
-			}
-		}
-	}
-}
-
 // TestMigrationTypesExamplesOfAnExistingSpace upgrades a database that
 // recorded its space before examples existed: the new column must get the
 // dimension and the index that SetEmbeddingSpace would have given it.
@@ -95,16 +52,7 @@ ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(8);
 	if err := runMigrations(t.Context(), conn, rest, testLogger(t)); err != nil {
 		t.Fatal(err)
 	}
-	var col, idx string
-	err = conn.QueryRow(t.Context(), `
-SELECT format_type(a.atttypid, a.atttypmod),
-       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
-FROM pg_attribute a
-WHERE a.attrelid = 'examples'::regclass AND a.attname = 'embedding'`, exampleVectorIndexName).Scan(&col, &idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if col != "vector(8)" || !strings.Contains(idx, "USING hnsw") || !strings.Contains(idx, "vector_cosine_ops") {
+	if col, idx := columnAndIndex(t, conn, "examples", exampleVectorIndexName); col != "vector(8)" || !strings.Contains(idx, "USING hnsw") || !strings.Contains(idx, "vector_cosine_ops") {
 		t.Errorf("after the migration: column %s, index %q; want vector(8) with the HNSW cosine index", col, idx)
 	}
 }

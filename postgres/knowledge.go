@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -134,27 +135,15 @@ func (d *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []know
 	if a.ExternalID == "" {
 		return knowledge.Article{}, fmt.Errorf("save article: empty external id: %w", relais.ErrInvalid)
 	}
-	var embedded bool
-	for _, c := range chunks {
-		embedded = embedded || c.Embedding != nil
-	}
 	now := d.now()
 	tsConfig := knowledge.TextSearchConfig(a.Language)
 
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if embedded {
-			dims, err := lockedDimensions(ctx, tx)
-			if err != nil {
-				return err
-			}
-			for i, c := range chunks {
-				if c.Embedding != nil && len(c.Embedding) != dims {
-					return fmt.Errorf("chunk %d: embedding has %d dimensions, the store's space %d: %w",
-						i, len(c.Embedding), dims, relais.ErrInvalid)
-				}
-			}
+		err := checkDimensions(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
+		if err != nil {
+			return err
 		}
-		err := tx.QueryRow(ctx, upsertArticle, a.ExternalID, a.Title, a.Body, a.Language, a.Topic,
+		err = tx.QueryRow(ctx, upsertArticle, a.ExternalID, a.Title, a.Body, a.Language, a.Topic,
 			nonNil(a.Tags), nonNil(a.Phrasings), a.Source, a.ContentHash, now).
 			Scan(&a.ID, &a.Version, &a.CreatedAt, &a.UpdatedAt)
 		if err != nil {
@@ -185,6 +174,27 @@ func lockedDimensions(ctx context.Context, tx pgx.Tx) (int, error) {
 		return 0, fmt.Errorf("no embedding space is recorded (SetEmbeddingSpace first): %w", relais.ErrInvalid)
 	}
 	return dims, err
+}
+
+// checkDimensions checks the length of each item's embedding, for the
+// items that have one, against the recorded space, which it locks with
+// lockedDimensions; without any embedding it reads and locks nothing. noun
+// names an item, by its index, in errors.
+func checkDimensions[T any](ctx context.Context, tx pgx.Tx, noun string, items []T, embedding func(T) []float32) error {
+	if !slices.ContainsFunc(items, func(it T) bool { return embedding(it) != nil }) {
+		return nil
+	}
+	dims, err := lockedDimensions(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		if v := embedding(it); v != nil && len(v) != dims {
+			return fmt.Errorf("%s %d: embedding has %d dimensions, the store's space %d: %w",
+				noun, i, len(v), dims, relais.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 func vectorArg(v []float32) any {

@@ -66,7 +66,7 @@ func (d *DB) Listen(ctx context.Context, fn func(Notification)) error {
 			reconnected = true
 		}
 		// The error comes from the driver and never holds a payload.
-		d.logger.Warn("notification listener lost its connection; reconnecting",
+		d.logger.WarnContext(ctx, "notification listener lost its connection; reconnecting",
 			"err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {

@@ -112,9 +112,10 @@ LIMIT $3`
 // trip, and with q.ExampleLimit > 0 the same two over the examples, in that
 // round trip too. A query vector of the wrong dimension is
 // relais.ErrInvalid, and so is a negative Limit or ExampleLimit, or one over
-// 1000; Limit 0 means 50, ExampleLimit 0 no example lists. An example whose
-// article was removed keeps its label in the results: the caller decides
-// what an unknown article means.
+// 1000; Limit 0 means 50, ExampleLimit 0 no example lists. The zero vector
+// gives no vector lists, as no vector does. An example whose article was
+// removed keeps its label in the results: the caller decides what an
+// unknown article means.
 func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	var res knowledge.ChunkResults
 	limit := q.Limit
@@ -127,8 +128,16 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	if q.ExampleLimit < 0 || q.ExampleLimit > maxSearchLimit {
 		return res, fmt.Errorf("search chunks: example limit %d, want 0 to %d: %w", q.ExampleLimit, maxSearchLimit, relais.ErrInvalid)
 	}
+	vector := q.Vector
+	if knowledge.ZeroVector(vector) {
+		// The zero vector (a message of no word the embedder knows) has no
+		// direction: pgvector's cosine distance to it is NaN, which would
+		// rank every row at random with a NaN score. No vector ranking,
+		// then, as the embedded store does.
+		vector = nil
+	}
 	terms := queryTerms(q.Text)
-	if len(q.Vector) == 0 && len(terms) == 0 {
+	if vector == nil && len(terms) == 0 {
 		return res, nil
 	}
 
@@ -154,8 +163,8 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
 		set_config('enable_seqscan', 'off', true)`,
 		strconv.Itoa(max(searchEfSearch, limit, q.ExampleLimit)))
-	if len(q.Vector) > 0 {
-		b.Queue(vectorSearch, pgvector.NewVector(q.Vector), limit).Query(func(rows pgx.Rows) error {
+	if vector != nil {
+		b.Queue(vectorSearch, pgvector.NewVector(vector), limit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.Vector, err = pgx.CollectRows(rows, scanMatch)
 			return err
@@ -168,8 +177,8 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 			return err
 		})
 	}
-	if q.ExampleLimit > 0 && len(q.Vector) > 0 {
-		b.Queue(exampleVectorSearch, pgvector.NewVector(q.Vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
+	if q.ExampleLimit > 0 && vector != nil {
+		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err

@@ -170,24 +170,34 @@ func TestSearchUsesIndexes(t *testing.T) {
 	}
 }
 
-func columnAndIndex(t *testing.T, db *DB) (column, index string) {
+// columnAndIndex returns the type of table's embedding column and the
+// definition of its vector index ("" when there is none).
+func columnAndIndex(t *testing.T, q rowQuerier, table, index string) (column, indexDef string) {
 	t.Helper()
-	err := db.pool.QueryRow(t.Context(), `
+	err := q.QueryRow(t.Context(), `
 SELECT format_type(a.atttypid, a.atttypmod),
-       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $1), '')
+       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $2), '')
 FROM pg_attribute a
-WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding'`, vectorIndexName).Scan(&column, &index)
+WHERE a.attrelid = $1::text::regclass AND a.attname = 'embedding'`, table, index).Scan(&column, &indexDef)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return column, index
+	return column, indexDef
+}
+
+// vectorTables are the tables whose embedding column follows the space.
+var vectorTables = []struct{ table, index string }{
+	{"chunks", vectorIndexName},
+	{"examples", exampleVectorIndexName},
 }
 
 func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	if col, idx := columnAndIndex(t, db); col != "vector" || idx != "" {
-		t.Errorf("before any space: column %s, index %q; want an untyped, unindexed vector column", col, idx)
+	for _, vt := range vectorTables {
+		if col, idx := columnAndIndex(t, db.pool, vt.table, vt.index); col != "vector" || idx != "" {
+			t.Errorf("%s before any space: column %s, index %q; want an untyped, unindexed vector column", vt.table, col, idx)
+		}
 	}
 	for _, dims := range []int{8, 4} {
 		s := knowledge.EmbeddingSpace{Model: "m", Dimensions: dims}
@@ -200,13 +210,15 @@ func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		col, idx := columnAndIndex(t, db)
-		if want := fmt.Sprintf("vector(%d)", dims); col != want {
-			t.Errorf("column type = %s, want %s", col, want)
-		}
-		for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
-			if !strings.Contains(idx, want) {
-				t.Errorf("index %q lacks %s", idx, want)
+		for _, vt := range vectorTables {
+			col, idx := columnAndIndex(t, db.pool, vt.table, vt.index)
+			if want := fmt.Sprintf("vector(%d)", dims); col != want {
+				t.Errorf("%s column type = %s, want %s", vt.table, col, want)
+			}
+			for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
+				if !strings.Contains(idx, want) {
+					t.Errorf("%s index %q lacks %s", vt.table, idx, want)
+				}
 			}
 		}
 	}
@@ -221,7 +233,7 @@ func TestLargeDimensionsSearchWithoutIndex(t *testing.T) {
 	if err := db.SetEmbeddingSpace(t.Context(), knowledge.EmbeddingSpace{Model: "big", Dimensions: dims}); err != nil {
 		t.Fatal(err)
 	}
-	if col, idx := columnAndIndex(t, db); col != fmt.Sprintf("vector(%d)", dims) || idx != "" {
+	if col, idx := columnAndIndex(t, db.pool, "chunks", vectorIndexName); col != fmt.Sprintf("vector(%d)", dims) || idx != "" {
 		t.Errorf("column %s, index %q; want vector(%d) without an index", col, idx, dims)
 	}
 	if !strings.Contains(log.String(), "too large for an HNSW index") {

@@ -292,11 +292,8 @@ func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conver
 func (db *DB) Conversation(ctx context.Context, id int64) (conversation.Conversation, error) {
 	op := fmt.Sprintf("conversation %d", id)
 	c, err := scanConversation(db.reader.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return conversation.Conversation{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
 	if err != nil {
-		return conversation.Conversation{}, wrapErr(op, err)
+		return conversation.Conversation{}, rowErr(op, err)
 	}
 	return c, nil
 }
@@ -307,10 +304,7 @@ func (db *DB) Conversation(ctx context.Context, id int64) (conversation.Conversa
 func (db *DB) conversationExists(ctx context.Context, op string, id int64) error {
 	var one int
 	err := db.reader.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
-	return wrapErr(op, err)
+	return rowErr(op, err)
 }
 
 // Messages returns the last limit messages of a conversation, oldest (lowest
@@ -321,22 +315,11 @@ func (db *DB) Messages(ctx context.Context, conversationID int64, limit int) ([]
 	if limit < 1 {
 		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+messageColumns+` FROM (
+	out, err := collectRows(ctx, db.reader, func(r rowScanner) (conversation.Message, error) { return scanMessage(r) },
+		`SELECT `+messageColumns+` FROM (
 		SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?
 	) m ORDER BY m.id`, conversationID, limit)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []conversation.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if len(out) == 0 {
@@ -347,33 +330,30 @@ func (db *DB) Messages(ctx context.Context, conversationID int64, limit int) ([]
 	return out, nil
 }
 
+func scanTransition(r rowScanner) (conversation.Transition, error) {
+	var (
+		t        conversation.Transition
+		from, to string
+		at       string
+	)
+	if err := r.Scan(&t.ConversationID, &from, &to, &t.Actor, &t.Reason, &at); err != nil {
+		return conversation.Transition{}, err
+	}
+	t.From, t.To = conversation.State(from), conversation.State(to)
+	var err error
+	if t.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return conversation.Transition{}, fmt.Errorf("at: %w", err)
+	}
+	return t, nil
+}
+
 // Transitions lists a conversation's ownership changes, oldest first; a new
 // conversation has none. An unknown conversation is relais.ErrNotFound.
 func (db *DB) Transitions(ctx context.Context, id int64) ([]conversation.Transition, error) {
 	op := fmt.Sprintf("transitions of conversation %d", id)
-	rows, err := db.reader.QueryContext(ctx, `SELECT conversation_id, from_state, to_state, actor, reason, at
+	out, err := collectRows(ctx, db.reader, scanTransition, `SELECT conversation_id, from_state, to_state, actor, reason, at
 		FROM transitions WHERE conversation_id = ? ORDER BY id`, id)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []conversation.Transition{}
-	for rows.Next() {
-		var (
-			t        conversation.Transition
-			from, to string
-			at       string
-		)
-		if err := rows.Scan(&t.ConversationID, &from, &to, &t.Actor, &t.Reason, &at); err != nil {
-			return nil, wrapErr(op, err)
-		}
-		t.From, t.To = conversation.State(from), conversation.State(to)
-		if t.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
-			return nil, fmt.Errorf("%s: at: %w", op, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if len(out) == 0 {
@@ -482,21 +462,9 @@ func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord)
 // for an unknown conversation.
 func (db *DB) Decisions(ctx context.Context, conversationID int64) ([]conversation.DecisionRecord, error) {
 	op := fmt.Sprintf("decisions of conversation %d", conversationID)
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+decisionColumns+` FROM decisions
+	out, err := collectRows(ctx, db.reader, scanDecision, `SELECT `+decisionColumns+` FROM decisions
 		WHERE conversation_id = ? ORDER BY id`, conversationID)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []conversation.DecisionRecord{}
-	for rows.Next() {
-		d, err := scanDecision(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if len(out) == 0 {

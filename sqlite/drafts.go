@@ -66,11 +66,8 @@ VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING `+draftColumns,
 func (db *DB) Draft(ctx context.Context, id int64) (handoff.Draft, error) {
 	op := fmt.Sprintf("draft %d", id)
 	dr, err := scanDraft(db.reader.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM knowledge_drafts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return handoff.Draft{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
 	if err != nil {
-		return handoff.Draft{}, wrapErr(op, err)
+		return handoff.Draft{}, rowErr(op, err)
 	}
 	return dr, nil
 }
@@ -83,21 +80,9 @@ func (db *DB) Drafts(ctx context.Context, status handoff.DraftStatus) ([]handoff
 	default:
 		return nil, fmt.Errorf("%s: unknown status %q: %w", op, status, relais.ErrInvalid)
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+draftColumns+` FROM knowledge_drafts
-WHERE ? = '' OR status = ? ORDER BY id`, string(status), string(status))
+	ds, err := collectRows(ctx, db.reader, scanDraft, `SELECT `+draftColumns+` FROM knowledge_drafts
+WHERE ?1 = '' OR status = ?1 ORDER BY id`, string(status))
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	var ds []handoff.Draft
-	for rows.Next() {
-		d, err := scanDraft(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return ds, nil

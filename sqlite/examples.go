@@ -55,24 +55,9 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 	now := formatTime(db.now())
 	var inserted int64
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		// Checked inside the transaction so a concurrent reset of the space
-		// cannot slip in between check and insert.
-		if embedded {
-			dims, err := spaceDimensions(ctx, tx)
-			if err != nil {
-				return err
-			}
-			for i, e := range examples {
-				if e.Embedding == nil {
-					continue
-				}
-				if dims == 0 {
-					return fmt.Errorf("example %d has an embedding but the store has no embedding space yet: %w", i, relais.ErrInvalid)
-				}
-				if err := checkVector(e.Embedding, dims); err != nil {
-					return fmt.Errorf("example %d: %w", i, err)
-				}
-			}
+		err := checkEmbeddings(ctx, tx, "example", examples, func(e knowledge.Example) []float32 { return e.Embedding })
+		if err != nil {
+			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO examples
 			(content_key, text, article_id, source, language, embedding, created_at)
@@ -165,20 +150,10 @@ const exampleColumns = `id, text, article_id, source, language, created_at`
 // queryExamples runs a query selecting exampleColumns (and the embedding
 // last, when withEmbedding) and collects the rows.
 func (db *DB) queryExamples(ctx context.Context, op string, withEmbedding bool, query string, args ...any) ([]knowledge.Example, error) {
-	rows, err := db.reader.QueryContext(ctx, query, args...)
+	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.Example, error) {
+		return scanExample(r, withEmbedding)
+	}, query, args...)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []knowledge.Example{}
-	for rows.Next() {
-		e, err := scanExample(rows, withEmbedding)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil
@@ -245,23 +220,18 @@ func (db *DB) exampleLabels(ctx context.Context, matches []knowledge.ExampleMatc
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.reader.QueryContext(ctx,
-		"SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
-	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
 	type labelled struct{ label, text string }
 	found := make(map[int64]labelled, len(ids))
-	for rows.Next() {
+	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
 		var id int64
 		var l labelled
-		if err := rows.Scan(&id, &l.label, &l.text); err != nil {
-			return nil, wrapErr(op, err)
+		if err := r.Scan(&id, &l.label, &l.text); err != nil {
+			return err
 		}
 		found[id] = l
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, "SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+	if err != nil {
 		return nil, wrapErr(op, err)
 	}
 	out := matches[:0]
@@ -277,23 +247,15 @@ func (db *DB) exampleLabels(ctx context.Context, matches []knowledge.ExampleMatc
 // searchExampleText is searchText over the examples' FTS5 table.
 func (db *DB) searchExampleText(ctx context.Context, match string, limit int) ([]knowledge.ExampleMatch, error) {
 	const op = "example full-text search"
-	rows, err := db.reader.QueryContext(ctx, `SELECT e.id, e.article_id, e.text, -f.rank
+	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.ExampleMatch, error) {
+		var m knowledge.ExampleMatch
+		err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, &m.Score)
+		return m, err
+	}, `SELECT e.id, e.article_id, e.text, -f.rank
 		FROM (SELECT rowid, rank FROM examples_fts WHERE examples_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
 		JOIN examples e ON e.id = f.rowid
 		ORDER BY f.rank, e.id`, match, limit)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	var out []knowledge.ExampleMatch
-	for rows.Next() {
-		var m knowledge.ExampleMatch
-		if err := rows.Scan(&m.ExampleID, &m.ArticleID, &m.Text, &m.Score); err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil

@@ -148,14 +148,14 @@ func (db *DB) ClaimNext(ctx context.Context, agentID string, queues []string, tt
 	}
 	var t handoff.Ticket
 	none := false
+	queuesJSON := encodeStrings(queues)
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		now := db.now()
 		for {
 			var id int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM handoff_tickets
-				WHERE state = 'queued' AND (json_array_length(?) = 0 OR queue IN (SELECT value FROM json_each(?)))
-				ORDER BY priority DESC, created_at, id LIMIT 1`,
-				encodeStrings(queues), encodeStrings(queues)).Scan(&id)
+				WHERE state = 'queued' AND (json_array_length(?1) = 0 OR queue IN (SELECT value FROM json_each(?1)))
+				ORDER BY priority DESC, created_at, id LIMIT 1`, queuesJSON).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
 				// Committed all the same: stale tickets met on the way
 				// stay closed.
@@ -304,27 +304,18 @@ func (db *DB) ExpireClaims(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		at := db.now()
-		rows, err := tx.QueryContext(ctx, `UPDATE handoff_tickets
+		type expired struct{ id, conversationID int64 }
+		// Collected first: the conversation moves below need the one
+		// connection the rows would hold.
+		es, err := collectRows(ctx, tx, func(r rowScanner) (expired, error) {
+			var e expired
+			err := r.Scan(&e.id, &e.conversationID)
+			return e, err
+		}, `UPDATE handoff_tickets
 			SET state = 'queued', agent_id = '', claim_expires_at = NULL, updated_at = ?
 			WHERE state = 'claimed' AND claim_expires_at < ?
 			RETURNING id, conversation_id`, formatTime(at), formatTime(now))
 		if err != nil {
-			return err
-		}
-		type expired struct{ id, conversationID int64 }
-		var es []expired
-		for rows.Next() {
-			var e expired
-			if err := rows.Scan(&e.id, &e.conversationID); err != nil {
-				rows.Close()
-				return err
-			}
-			es = append(es, e)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, e := range es {
@@ -397,11 +388,8 @@ func (db *DB) finish(ctx context.Context, op string, id int64, agentID string, s
 func (db *DB) Ticket(ctx context.Context, id int64) (handoff.Ticket, error) {
 	op := fmt.Sprintf("get handoff %d", id)
 	t, err := scanTicket(db.reader.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
 	if err != nil {
-		return handoff.Ticket{}, wrapErr(op, err)
+		return handoff.Ticket{}, rowErr(op, err)
 	}
 	return t, nil
 }
@@ -413,23 +401,11 @@ func (db *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets
+	out, err := collectRows(ctx, db.reader, scanTicket, `SELECT `+ticketColumns+` FROM handoff_tickets
 		WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR queue = ?2) AND (?3 = '' OR agent_id = ?3)
 		  AND (?4 = 0 OR conversation_id = ?4) AND id > ?6
 		ORDER BY id LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []handoff.Ticket{}
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil
@@ -438,25 +414,17 @@ func (db *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, 
 // QueueStats counts the open tickets per queue; see handoff.Store.
 func (db *DB) QueueStats(ctx context.Context, now time.Time) ([]handoff.QueueStat, error) {
 	const op = "handoff queue stats"
-	rows, err := db.reader.QueryContext(ctx, `SELECT queue,
+	out, err := collectRows(ctx, db.reader, func(r rowScanner) (handoff.QueueStat, error) {
+		var s handoff.QueueStat
+		err := r.Scan(&s.Queue, &s.Waiting, &s.Claimed, &s.Overdue)
+		return s, err
+	}, `SELECT queue,
 			count(*) FILTER (WHERE state = 'queued'),
 			count(*) FILTER (WHERE state = 'claimed'),
 			count(*) FILTER (WHERE due_at < ?)
 		FROM handoff_tickets WHERE state IN ('queued', 'claimed')
 		GROUP BY queue ORDER BY queue`, formatTime(now))
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []handoff.QueueStat{}
-	for rows.Next() {
-		var s handoff.QueueStat
-		if err := rows.Scan(&s.Queue, &s.Waiting, &s.Claimed, &s.Overdue); err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil

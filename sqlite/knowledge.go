@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -33,10 +34,6 @@ const (
 
 const articleColumns = `id, external_id, title, body, language, topic, tags, phrasings,
 	source, content_hash, version, created_at, updated_at`
-
-type rowScanner interface {
-	Scan(dest ...any) error
-}
 
 func scanArticle(r rowScanner) (knowledge.Article, error) {
 	var (
@@ -90,15 +87,23 @@ func decodeStrings(s string) ([]string, error) {
 	return out, nil
 }
 
+// chunkColumns are the columns scanChunk reads: a chunk without its
+// embedding.
+const chunkColumns = `id, article_id, ordinal, kind, heading, text`
+
+func scanChunk(r rowScanner) (knowledge.Chunk, error) {
+	var c knowledge.Chunk
+	var kind string
+	err := r.Scan(&c.ID, &c.ArticleID, &c.Ordinal, &kind, &c.Heading, &c.Text)
+	c.Kind = knowledge.ChunkKind(kind)
+	return c, err
+}
+
 // Article returns an article by its store id; relais.ErrNotFound if none.
 func (db *DB) Article(ctx context.Context, id int64) (knowledge.Article, error) {
-	row := db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id)
-	a, err := scanArticle(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return knowledge.Article{}, fmt.Errorf("article %d: %w", id, relais.ErrNotFound)
-	}
+	a, err := scanArticle(db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id))
 	if err != nil {
-		return knowledge.Article{}, wrapErr(fmt.Sprintf("article %d", id), err)
+		return knowledge.Article{}, rowErr(fmt.Sprintf("article %d", id), err)
 	}
 	return a, nil
 }
@@ -106,13 +111,9 @@ func (db *DB) Article(ctx context.Context, id int64) (knowledge.Article, error) 
 // ArticleByExternalID returns an article by external id; relais.ErrNotFound
 // if none.
 func (db *DB) ArticleByExternalID(ctx context.Context, externalID string) (knowledge.Article, error) {
-	row := db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE external_id = ?", externalID)
-	a, err := scanArticle(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return knowledge.Article{}, fmt.Errorf("article %q: %w", externalID, relais.ErrNotFound)
-	}
+	a, err := scanArticle(db.reader.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE external_id = ?", externalID))
 	if err != nil {
-		return knowledge.Article{}, wrapErr(fmt.Sprintf("article %q", externalID), err)
+		return knowledge.Article{}, rowErr(fmt.Sprintf("article %q", externalID), err)
 	}
 	return a, nil
 }
@@ -135,20 +136,8 @@ func (db *DB) Articles(ctx context.Context, opts knowledge.ListOptions) ([]knowl
 	}
 	query += " ORDER BY id LIMIT ? OFFSET ?"
 	args = append(args, opts.Limit, opts.Offset)
-	rows, err := db.reader.QueryContext(ctx, query, args...)
+	out, err := collectRows(ctx, db.reader, scanArticle, query, args...)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []knowledge.Article{}
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil
@@ -164,20 +153,16 @@ func (db *DB) ArticleHashes(ctx context.Context, source string) (map[string]stri
 		query += " WHERE source = ?"
 		args = append(args, source)
 	}
-	rows, err := db.reader.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
 	out := map[string]string{}
-	for rows.Next() {
+	err := forEachRow(ctx, db.reader, func(r rowScanner) error {
 		var id, hash string
-		if err := rows.Scan(&id, &hash); err != nil {
-			return nil, wrapErr(op, err)
+		if err := r.Scan(&id, &hash); err != nil {
+			return err
 		}
 		out[id] = hash
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, query, args...)
+	if err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil
@@ -205,22 +190,9 @@ func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []kno
 	now := formatTime(db.now())
 	var saved knowledge.Article
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		// Checked inside the transaction so a concurrent reset of the space
-		// cannot slip in between check and insert.
-		dims, err := spaceDimensions(ctx, tx)
+		err := checkEmbeddings(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
 		if err != nil {
 			return err
-		}
-		for i, c := range chunks {
-			if c.Embedding == nil {
-				continue
-			}
-			if dims == 0 {
-				return fmt.Errorf("chunk %d has an embedding but the store has no embedding space yet: %w", i, relais.ErrInvalid)
-			}
-			if err := checkVector(c.Embedding, dims); err != nil {
-				return fmt.Errorf("chunk %d: %w", i, err)
-			}
 		}
 
 		var (
@@ -350,34 +322,16 @@ func (db *DB) PruneSource(ctx context.Context, source string, keep []string) (in
 // relais.ErrNotFound if the article does not exist.
 func (db *DB) Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, error) {
 	op := fmt.Sprintf("chunks of article %d", articleID)
-	rows, err := db.reader.QueryContext(ctx, `SELECT id, article_id, ordinal, kind, heading, text
+	out, err := collectRows(ctx, db.reader, scanChunk, `SELECT `+chunkColumns+`
 		FROM chunks WHERE article_id = ? ORDER BY ordinal`, articleID)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []knowledge.Chunk{}
-	for rows.Next() {
-		var c knowledge.Chunk
-		var kind string
-		if err := rows.Scan(&c.ID, &c.ArticleID, &c.Ordinal, &kind, &c.Heading, &c.Text); err != nil {
-			return nil, wrapErr(op, err)
-		}
-		c.Kind = knowledge.ChunkKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if len(out) == 0 {
 		// An article may have no chunks; only a missing article is an error.
 		var one int
-		err := db.reader.QueryRowContext(ctx, "SELECT 1 FROM articles WHERE id = ?", articleID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-		}
-		if err != nil {
-			return nil, wrapErr(op, err)
+		if err := db.reader.QueryRowContext(ctx, "SELECT 1 FROM articles WHERE id = ?", articleID).Scan(&one); err != nil {
+			return nil, rowErr(op, err)
 		}
 	}
 	return out, nil
@@ -465,22 +419,17 @@ func (db *DB) chunkTexts(ctx context.Context, matches []knowledge.ChunkMatch) ([
 	if err != nil {
 		return nil, fmt.Errorf("vector texts: %w", err)
 	}
-	rows, err := db.reader.QueryContext(ctx,
-		"SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
-	if err != nil {
-		return nil, wrapErr("vector texts", err)
-	}
-	defer rows.Close()
 	texts := make(map[int64]string, len(ids))
-	for rows.Next() {
+	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
 		var id int64
 		var text string
-		if err := rows.Scan(&id, &text); err != nil {
-			return nil, wrapErr("vector texts", err)
+		if err := r.Scan(&id, &text); err != nil {
+			return err
 		}
 		texts[id] = text
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, "SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+	if err != nil {
 		return nil, wrapErr("vector texts", err)
 	}
 	out := matches[:0]
@@ -499,25 +448,17 @@ func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowle
 	// bm25 is lower-is-better; the contract wants higher-is-better.
 	// Ranked and cut inside the FTS5 table first: joining chunks before the
 	// LIMIT would read the text of every match of a frequent word.
-	rows, err := db.reader.QueryContext(ctx, `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
+	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.ChunkMatch, error) {
+		var m knowledge.ChunkMatch
+		var kind string
+		err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score)
+		m.Kind = knowledge.ChunkKind(kind)
+		return m, err
+	}, `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
 		FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
 		JOIN chunks c ON c.id = f.rowid
 		ORDER BY f.rank, c.id`, match, limit)
 	if err != nil {
-		return nil, wrapErr("full-text search", err)
-	}
-	defer rows.Close()
-	var out []knowledge.ChunkMatch
-	for rows.Next() {
-		var m knowledge.ChunkMatch
-		var kind string
-		if err := rows.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score); err != nil {
-			return nil, wrapErr("full-text search", err)
-		}
-		m.Kind = knowledge.ChunkKind(kind)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr("full-text search", err)
 	}
 	return out, nil
@@ -626,6 +567,33 @@ func spaceDimensions(ctx context.Context, tx *sql.Tx) (int, error) {
 	return dims, err
 }
 
+// checkEmbeddings checks the embedding of each item that has one against
+// the space recorded in tx; noun names an item, by its index, in errors.
+// Reading the space inside the write transaction keeps a concurrent reset
+// from slipping in between the check and the insert.
+func checkEmbeddings[T any](ctx context.Context, tx *sql.Tx, noun string, items []T, embedding func(T) []float32) error {
+	if !slices.ContainsFunc(items, func(it T) bool { return embedding(it) != nil }) {
+		return nil
+	}
+	dims, err := spaceDimensions(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		v := embedding(it)
+		if v == nil {
+			continue
+		}
+		if dims == 0 {
+			return fmt.Errorf("%s %d has an embedding but the store has no embedding space yet: %w", noun, i, relais.ErrInvalid)
+		}
+		if err := checkVector(v, dims); err != nil {
+			return fmt.Errorf("%s %d: %w", noun, i, err)
+		}
+	}
+	return nil
+}
+
 // SetEmbeddingSpace records s when no space is recorded, or checks it
 // against the recorded one: relais.ErrConflict on a mismatch, relais.ErrInvalid
 // for an empty model or a dimension below 1.
@@ -698,23 +666,9 @@ func (db *DB) ChunksMissingEmbedding(ctx context.Context, limit int) ([]knowledg
 	if limit <= 0 {
 		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT id, article_id, ordinal, kind, heading, text
+	out, err := collectRows(ctx, db.reader, scanChunk, `SELECT `+chunkColumns+`
 		FROM chunks WHERE embedding IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []knowledge.Chunk{}
-	for rows.Next() {
-		var c knowledge.Chunk
-		var kind string
-		if err := rows.Scan(&c.ID, &c.ArticleID, &c.Ordinal, &kind, &c.Heading, &c.Text); err != nil {
-			return nil, wrapErr(op, err)
-		}
-		c.Kind = knowledge.ChunkKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil

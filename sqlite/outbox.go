@@ -58,22 +58,12 @@ func (db *DB) Pending(ctx context.Context, limit int) ([]conversation.OutboxMess
 	var ms []conversation.OutboxMessage
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		now := db.now()
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+		var err error
+		ms, err = collectRows(ctx, tx, scanOutbox, `UPDATE outbox SET next_attempt_at = ?
 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
              ORDER BY next_attempt_at, id LIMIT ?)
 RETURNING `+outboxColumns, formatTime(now.Add(conversation.OutboxLease)), formatTime(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanOutbox(rows)
-			if err != nil {
-				return err
-			}
-			ms = append(ms, m)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -91,8 +81,12 @@ func (db *DB) MarkSent(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return outboxUnchanged(ctx, tx, id, err)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return outboxUnchanged(ctx, tx, id)
 		}
 		return nil
 	})
@@ -105,7 +99,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 		var attempts int
 		err := tx.QueryRowContext(ctx, `SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'`, id).Scan(&attempts)
 		if errors.Is(err, sql.ErrNoRows) {
-			return outboxUnchanged(ctx, tx, id, nil)
+			return outboxUnchanged(ctx, tx, id)
 		}
 		if err != nil {
 			return err
@@ -126,21 +120,17 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 func (db *DB) OutboxMessage(ctx context.Context, messageID int64) (conversation.OutboxMessage, error) {
 	op := fmt.Sprintf("outbox entry of message %d", messageID)
 	m, err := scanOutbox(db.reader.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE message_id = ?`, messageID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return conversation.OutboxMessage{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
 	if err != nil {
-		return conversation.OutboxMessage{}, wrapErr(op, err)
+		return conversation.OutboxMessage{}, rowErr(op, err)
 	}
 	return m, nil
 }
 
-func outboxUnchanged(ctx context.Context, tx *sql.Tx, id int64, err error) error {
-	if err != nil {
-		return err
-	}
+// outboxUnchanged explains a guarded update of a pending message that
+// changed nothing: the message does not exist, or it is no longer pending.
+func outboxUnchanged(ctx context.Context, tx *sql.Tx, id int64) error {
 	var status string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM outbox WHERE id = ?`, id).Scan(&status)
+	err := tx.QueryRowContext(ctx, `SELECT status FROM outbox WHERE id = ?`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("no outbox message %d: %w", id, relais.ErrNotFound)
 	}

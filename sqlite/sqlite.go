@@ -283,6 +283,60 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) e
 	return nil
 }
 
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// querier is the reader pool, a connection or a write transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// forEachRow runs query and calls fn on each row, as pgx.ForEachRow does.
+// The rows are closed when it returns, so the caller may run other
+// statements on the same transaction after it.
+func forEachRow(ctx context.Context, q querier, fn func(rowScanner) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// collectRows runs query and returns what scan makes of each row, an empty
+// slice (never nil) when there is none, as pgx.CollectRows does.
+func collectRows[T any](ctx context.Context, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	out := []T{}
+	err := forEachRow(ctx, q, func(r rowScanner) error {
+		v, err := scan(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rowErr is wrapErr for a read of one row by its key: no row is
+// relais.ErrNotFound.
+func rowErr(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, relais.ErrNotFound)
+	}
+	return wrapErr(op, err)
+}
+
 // wrapErr names the failed operation and, for driver errors, adds the relais
 // sentinel they mean, keeping the driver error in the chain.
 func wrapErr(op string, err error) error {

@@ -62,11 +62,8 @@ func (db *DB) TokenByDigest(ctx context.Context, d auth.Digest) (auth.Token, err
 	const op = "look up token" // the digest stays out: it finds the row as well as the token does
 	t, err := scanToken(db.reader.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens
 		WHERE digest = ? AND revoked_at IS NULL`, d[:]))
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.Token{}, fmt.Errorf("%s: %w", op, relais.ErrNotFound)
-	}
 	if err != nil {
-		return auth.Token{}, wrapErr(op, err)
+		return auth.Token{}, rowErr(op, err)
 	}
 	return t, nil
 }
@@ -74,20 +71,8 @@ func (db *DB) TokenByDigest(ctx context.Context, d auth.Digest) (auth.Token, err
 // Tokens lists every token; see auth.Store.
 func (db *DB) Tokens(ctx context.Context) ([]auth.Token, error) {
 	const op = "list tokens"
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id`)
+	out, err := collectRows(ctx, db.reader, scanToken, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id`)
 	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	defer rows.Close()
-	out := []auth.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return out, nil

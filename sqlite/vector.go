@@ -188,41 +188,39 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 	snap.examples = vectorRows{ids: make([]int64, 0, examples), vecs: make([]float32, 0, examples*snap.dims)}
 
 	var skipped int
-	err = scanRows(ctx, tx, "SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id",
-		func(rows *sql.Rows) error {
-			var (
-				id, article int64
-				kind        string
-				blob        []byte
-			)
-			if err := rows.Scan(&id, &article, &kind, &blob); err != nil {
-				return err
-			}
-			if !snap.chunks.add(id, blob, snap.dims) {
-				skipped++
-				return nil
-			}
-			snap.articles = append(snap.articles, article)
-			snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
+	err = forEachRow(ctx, tx, func(r rowScanner) error {
+		var (
+			id, article int64
+			kind        string
+			blob        []byte
+		)
+		if err := r.Scan(&id, &article, &kind, &blob); err != nil {
+			return err
+		}
+		if !snap.chunks.add(id, blob, snap.dims) {
+			skipped++
 			return nil
-		})
+		}
+		snap.articles = append(snap.articles, article)
+		snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
+		return nil
+	}, "SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
 	if err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	err = scanRows(ctx, tx, "SELECT id, embedding FROM examples WHERE embedding IS NOT NULL ORDER BY id",
-		func(rows *sql.Rows) error {
-			var (
-				id   int64
-				blob []byte
-			)
-			if err := rows.Scan(&id, &blob); err != nil {
-				return err
-			}
-			if !snap.examples.add(id, blob, snap.dims) {
-				skipped++
-			}
-			return nil
-		})
+	err = forEachRow(ctx, tx, func(r rowScanner) error {
+		var (
+			id   int64
+			blob []byte
+		)
+		if err := r.Scan(&id, &blob); err != nil {
+			return err
+		}
+		if !snap.examples.add(id, blob, snap.dims) {
+			skipped++
+		}
+		return nil
+	}, "SELECT id, embedding FROM examples WHERE embedding IS NOT NULL ORDER BY id")
 	if err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
@@ -231,21 +229,6 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 			"count", skipped, "reason", "wrong length or zero vector", "dimensions", snap.dims)
 	}
 	return snap, v, nil
-}
-
-// scanRows runs query in tx and calls fn for each row.
-func scanRows(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // search returns the limit chunks most similar to q by cosine, best first.

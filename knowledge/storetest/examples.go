@@ -54,7 +54,9 @@ type StoreWithExamples interface {
 //     and ExampleText by the same full-text query as chunks, each best first
 //     and at most ExampleLimit long, whatever Limit is. An example keeps its
 //     label after the article it names is deleted: there is no foreign key,
-//     and the caller ignores labels it cannot load.
+//     and the caller ignores labels it cannot load. The zero query vector
+//     has no direction, so no cosine: it gives no vector lists, for chunks
+//     and examples alike, and the text lists still rank.
 func RunExamples(t *testing.T, open func(t *testing.T) StoreWithExamples) {
 	tests := []struct {
 		name string
@@ -74,6 +76,7 @@ func RunExamples(t *testing.T, open func(t *testing.T) StoreWithExamples) {
 		{"Calibration/RoundTripAndNewestWins", testCalibration},
 		{"Calibration/RejectsNonFinite", testCalibrationRejects},
 		{"SearchChunks/ExampleVectorRanking", testSearchExampleVector},
+		{"SearchChunks/ZeroVectorRanksNothing", testSearchZeroVector},
 		{"SearchChunks/ExampleText", testSearchExampleText},
 		{"SearchChunks/ExampleLimitZero", testSearchExampleLimitZero},
 		{"SearchChunks/ExampleLimit", testSearchExampleLimit},
@@ -660,6 +663,20 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 	}
 	_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: []float32{1, 0, 0}, Limit: 5, ExampleLimit: 5})
 	wantErr(t, "SearchChunks with a 3-dimensional vector and examples", err, relais.ErrInvalid)
+}
+
+func testSearchZeroVector(t *testing.T, s StoreWithExamples) {
+	setSpace(t, s)
+	art := save(t, s, newArticle("a"), passage("parcel", axis(0)))
+	saveExamples(t, s, example("where is my parcel", "a", "h.jsonl", axis(0)))
+	res := search(t, s, knowledge.ChunkQuery{Vector: make([]float32, Dim), Text: "parcel",
+		Language: knowledge.English, Limit: 5, ExampleLimit: 5})
+	if len(res.Vector) != 0 || len(res.ExampleVector) != 0 {
+		t.Errorf("zero query vector ranked chunks %+v and examples %+v, want none", res.Vector, res.ExampleVector)
+	}
+	if len(res.Text) != 1 || res.Text[0].ArticleID != art.ID || len(res.ExampleText) != 1 {
+		t.Errorf("text lists = %+v and %+v, want the parcel chunk and example", res.Text, res.ExampleText)
+	}
 }
 
 func testSearchExampleText(t *testing.T, s StoreWithExamples) {
