@@ -107,23 +107,23 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	}
 	labels, index := labelIndex(ids)
 	dims := len(examples[0].Embedding)
-	sample := func(e knowledge.Example) trainingSample {
-		return trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
-	}
 	fold := make([]int, len(examples))
+	exampleSamples := make([]trainingSample, len(examples))
 	for i, e := range examples {
 		fold[i] = FoldOf(e.Text, folds)
+		exampleSamples[i] = trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
+	}
+	phrasingSamples := make([]trainingSample, len(phrasings))
+	for i, p := range phrasings {
+		phrasingSamples[i] = trainingSample{vec: toSparse(p.Embedding), label: index[p.ArticleID]}
 	}
 	// train fits a classifier on the phrasings and the examples outside
 	// fold skip (all of them when skip < 0).
 	train := func(skip int) (*Classifier, error) {
-		samples := make([]trainingSample, 0, len(examples)+len(phrasings))
-		for _, p := range phrasings {
-			samples = append(samples, sample(p))
-		}
-		for i, e := range examples {
+		samples := append(make([]trainingSample, 0, len(examples)+len(phrasings)), phrasingSamples...)
+		for i, s := range exampleSamples {
 			if fold[i] != skip {
-				samples = append(samples, sample(e))
+				samples = append(samples, s)
 			}
 		}
 		return trainClassifier(ctx, labels, dims, samples)
@@ -200,9 +200,11 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	if err != nil {
 		return knowledge.Calibration{}, fmt.Errorf("calibrate: train classifier: %w", err)
 	}
-	encoded, err := classifier.MarshalBinary()
-	if err != nil {
-		return knowledge.Calibration{}, fmt.Errorf("calibrate: encode classifier: %w", err)
+	var encoded []byte // none when there is only one label to tell
+	if classifier != nil {
+		if encoded, err = classifier.MarshalBinary(); err != nil {
+			return knowledge.Calibration{}, fmt.Errorf("calibrate: encode classifier: %w", err)
+		}
 	}
 	now := time.Now
 	if c.Now != nil {
@@ -319,20 +321,11 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 	}
 	kept := out[:0]
 	for _, p := range out {
-		if nonZero(p.Embedding) {
+		if !knowledge.ZeroVector(p.Embedding) {
 			kept = append(kept, p)
 		}
 	}
 	return kept, nil
-}
-
-func nonZero(v []float32) bool {
-	for _, x := range v {
-		if x != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // chooseThreshold picks the lowest threshold at which two estimates of the

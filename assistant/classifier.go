@@ -114,23 +114,20 @@ func trainClassifier(ctx context.Context, labels []string, dims int, samples []t
 	return m, nil
 }
 
-// softmax writes into p the class probabilities of x under weights w and
-// biases b (float64 during training).
-func softmax(w, b []float64, dims int, x sparseVec, p []float64) {
+// softmax writes into p the class probabilities of x under weights w (one
+// row of dims per class) and biases b: float64 while training, float32 as
+// stored.
+func softmax[F float32 | float64](w, b []F, dims int, x sparseVec, p []float64) {
 	top := math.Inf(-1)
 	for c := range p {
-		z := b[c]
+		z := float64(b[c])
 		row := w[c*dims : (c+1)*dims]
 		for j, i := range x.idx {
-			z += row[i] * float64(x.val[j])
+			z += float64(row[i]) * float64(x.val[j])
 		}
 		p[c] = z
 		top = math.Max(top, z)
 	}
-	normalise(p, top)
-}
-
-func normalise(p []float64, top float64) {
 	var sum float64
 	for c := range p {
 		p[c] = math.Exp(p[c] - top)
@@ -147,20 +144,9 @@ func (m *Classifier) Predict(vec []float32) map[string]float64 {
 	if m == nil || len(vec) != m.Dims {
 		return nil
 	}
+	x := toSparse(vec)
 	p := make([]float64, len(m.Labels))
-	top := math.Inf(-1)
-	for c := range p {
-		z := float64(m.Bias[c])
-		row := m.Weights[c*m.Dims : (c+1)*m.Dims]
-		for i, x := range vec {
-			if x != 0 {
-				z += float64(row[i]) * float64(x)
-			}
-		}
-		p[c] = z
-		top = math.Max(top, z)
-	}
-	normalise(p, top)
+	softmax(m.Weights, m.Bias, m.Dims, x, p)
 	out := make(map[string]float64, len(p))
 	for c, label := range m.Labels {
 		out[label] = p[c]

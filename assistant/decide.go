@@ -1,6 +1,7 @@
 package assistant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,7 +222,7 @@ func (a *Assistant) compose(ctx context.Context, d Decision, question, lang stri
 		case err == nil:
 			if src, ok := citedSources(g.Citations, res); ok {
 				d.Action, d.Text, d.Sources = Answer, g.Text, src
-				d.Trace.Generator = g.Model
+				d.Trace.Generator, d.Trace.Generated = g.Model, true
 				d.AskFeedback = a.Config.AskFeedback
 				return d
 			}
@@ -303,6 +304,8 @@ func (a *Assistant) calibration(ctx context.Context) *calibrated {
 	}
 	c, err := a.Calibration.Calibration(ctx)
 	switch {
+	case err == nil && a.cal != nil && a.cal.CreatedAt.Equal(c.CreatedAt) && bytes.Equal(a.cal.Calibration.Classifier, c.Classifier):
+		// The same calibration as last time: keep what was decoded.
 	case err == nil:
 		a.cal = a.decode(ctx, c)
 	case errors.Is(err, relais.ErrNotFound):
@@ -316,20 +319,27 @@ func (a *Assistant) calibration(ctx context.Context) *calibrated {
 }
 
 // decode prepares a stored calibration for use. Its model and classifier go
-// together: the model weighs the classifier's outputs, so one without the
-// other is no model at all, and the default threshold applies.
+// together: the model weighs the classifier's outputs, so a model whose
+// classifier cannot be read is no model at all, and the default threshold
+// applies. A calibration without a classifier (every example had the same
+// label) was fitted without one and stands as it is.
 func (a *Assistant) decode(ctx context.Context, c knowledge.Calibration) *calibrated {
 	out := &calibrated{Calibration: c}
 	model := modelFrom(c.Model)
 	if model == nil || c.Method != CalibrationMethod {
 		return out
 	}
+	out.model = model
+	if len(c.Classifier) == 0 {
+		return out // one label only: the model was fitted without a classifier
+	}
 	var clf Classifier
 	if err := clf.UnmarshalBinary(c.Classifier); err != nil {
 		a.logger().WarnContext(ctx, "assistant: calibration unusable, default threshold applies", "error", err)
+		out.model = nil
 		return out
 	}
-	out.model, out.classifier = model, &clf
+	out.classifier = &clf
 	return out
 }
 

@@ -236,6 +236,9 @@ func TestGeneratorCitationsAreChecked(t *testing.T) {
 		if !strings.Contains(d.Trace.Generator, tt.wantGenNote) {
 			t.Errorf("%s: trace generator %q, want it to mention %q", tt.name, d.Trace.Generator, tt.wantGenNote)
 		}
+		if written := tt.wantAction == Answer && tt.wantText != cancelBody; d.Trace.Generated != written {
+			t.Errorf("%s: trace generated = %v, want %v", tt.name, d.Trace.Generated, written)
+		}
 		if tt.wantAction != Answer {
 			continue
 		}

@@ -40,10 +40,14 @@ type Trace struct {
 	// Calibration says where the threshold came from: "calibrated" (with
 	// its sample size), "pinned" (set by the operator) or "default" (too few
 	// examples to estimate one).
-	Calibration string   `json:"calibration"`
-	Generator   string   `json:"generator,omitempty"` // model used, or why not
-	Notes       []string `json:"notes,omitempty"`
-	Stages      []Stage  `json:"stages"`
+	Calibration string `json:"calibration"`
+	Generator   string `json:"generator,omitempty"` // model used, or why not
+	// Generated is true when the answer's text was written by the model;
+	// false for an extractive answer, including the fallback after a model
+	// failed or cited nothing retrieved.
+	Generated bool     `json:"generated,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
+	Stages    []Stage  `json:"stages"`
 }
 
 // Candidate is an article considered for the answer, with its evidence.

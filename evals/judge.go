@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"relais"
 	"relais/assistant"
@@ -55,15 +54,11 @@ const (
 	VerdictIncorrect = "incorrect"
 )
 
-// modelWritten reports whether the answer of d was written by the generator,
-// not composed extractively: the trace then names the model. The assistant
-// writes these exact notes when it falls back to an extractive answer
-// (assistant/decide.go, compose); an extractive answer quotes the cited
-// article, so there is nothing for a judge to add.
+// modelWritten reports whether the answer of d was written by the
+// generator. An extractive answer quotes the cited article, so there is
+// nothing for a judge to add.
 func modelWritten(d assistant.Decision) bool {
-	g := d.Trace.Generator
-	return d.Action == assistant.Answer && g != "" &&
-		!strings.Contains(g, "extractive answer instead") && !strings.HasSuffix(g, ": refused")
+	return d.Action == assistant.Answer && d.Trace.Generated
 }
 
 // judge asks r.Judge about o's answer when the run has a judge and the
