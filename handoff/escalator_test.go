@@ -143,7 +143,13 @@ func TestExtractiveSummary(t *testing.T) {
 	t.Parallel()
 	d := assistant.Decision{Reason: assistant.ReasonLowConfidence, Intent: assistant.IntentQuestion, Language: "en",
 		Sources: []assistant.Source{{ArticleID: "faq:refunds", Title: "Refunds"}, {ArticleID: "faq:x"}}}
-	got := handoff.ExtractiveSummary(toTurns(transcript), d)
+	turns := []assistant.Turn{
+		{Role: "customer", Text: "Hello"},
+		{Role: "assistant", Text: "Hi! How can I help?"},
+		{Role: "customer", Text: "My   card was\ncharged twice"},
+		{Role: "customer", Text: "I want a refund now"},
+	}
+	got := handoff.ExtractiveSummary(turns, d)
 	want := `Customer asked: "I want a refund now" (before that: "My card was charged twice"; "Hello")
 Handed off: low_confidence (intent question, language en)
 Suggested articles: Refunds [faq:refunds]; [faq:x]`
@@ -195,19 +201,6 @@ func TestEscalateSummary(t *testing.T) {
 			}
 		})
 	}
-}
-
-func toTurns(msgs []conversation.Message) []assistant.Turn {
-	var turns []assistant.Turn
-	for _, m := range msgs {
-		switch m.Role {
-		case conversation.Customer:
-			turns = append(turns, assistant.Turn{Role: "customer", Text: m.Text})
-		case conversation.Assistant:
-			turns = append(turns, assistant.Turn{Role: "assistant", Text: m.Text})
-		}
-	}
-	return turns
 }
 
 func TestValidate(t *testing.T) {

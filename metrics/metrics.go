@@ -7,7 +7,9 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,7 +88,7 @@ func (c *CounterVec) write(w io.Writer) error {
 	defer c.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", c.name, escapeHelp(c.help), c.name)
-	for _, k := range sortedKeys(c.values) {
+	for _, k := range slices.Sorted(maps.Keys(c.values)) {
 		fmt.Fprintf(&b, "%s%s %s\n", c.name, labelString(c.labels, c.keys[k], "", ""), formatFloat(c.values[k]))
 	}
 	_, err := io.WriteString(w, b.String())
@@ -154,12 +156,7 @@ func (h *HistogramVec) write(w io.Writer) error {
 	defer h.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h.name, escapeHelp(h.help), h.name)
-	keys := make([]string, 0, len(h.series))
-	for k := range h.series {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h.series)) {
 		s, lv := h.series[k], h.keys[k]
 		var cum uint64
 		for i, ub := range h.buckets {
@@ -205,15 +202,6 @@ func (g *GaugeFunc) write(w io.Writer) error {
 }
 
 func key(lv []string) string { return strings.Join(lv, "\xff") }
-
-func sortedKeys(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
 
 func labelString(names, values []string, extraName, extraValue string) string {
 	var parts []string

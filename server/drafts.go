@@ -2,13 +2,9 @@ package server
 
 import (
 	"context"
-	"net/http"
-	"strconv"
-	"time"
-
-	"github.com/go-chi/chi/v5"
-
 	"fmt"
+	"net/http"
+	"time"
 
 	"relais"
 	"relais/conversation"
@@ -69,11 +65,9 @@ func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in resolveInput
-	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, &in, maxDraftBytes); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
+	if err := decodeOptionalJSON(w, r, &in, maxDraftBytes); err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	if in.Draft != nil {
 		if s.cfg.Drafts == nil {
@@ -155,10 +149,9 @@ func (s *Server) rejectDraft(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) decideDraft(w http.ResponseWriter, r *http.Request, decide func(context.Context, int64, string) (handoff.Draft, error)) {
-	raw := chi.URLParam(r, "id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, r, s.log, fmt.Errorf("draft id %q: want a positive whole number: %w", raw, relais.ErrInvalid))
+	id, err := pathID(r, "draft")
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	d, err := decide(r.Context(), id, agentOf(r))

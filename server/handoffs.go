@@ -1,17 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -105,14 +101,18 @@ func agentOf(r *http.Request) string {
 	return p.Name
 }
 
-func ticketID(r *http.Request) (int64, error) {
+// pathID reads a route's {id}; what names the kind of thing it identifies,
+// for the error.
+func pathID(r *http.Request, what string) (int64, error) {
 	raw := chi.URLParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("handoff id %q: want a positive whole number: %w", raw, relais.ErrInvalid)
+		return 0, fmt.Errorf("%s id %q: want a positive whole number: %w", what, raw, relais.ErrInvalid)
 	}
 	return id, nil
 }
+
+func ticketID(r *http.Request) (int64, error) { return pathID(r, "handoff") }
 
 // listHandoffs lists tickets, oldest first, a page at a time: ?after= the
 // last id of the previous page (next_after in its response).
@@ -262,12 +262,8 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	switch {
-	case strings.TrimSpace(in.Text) == "":
-		writeError(w, r, s.log, fmt.Errorf("text is required: %w", relais.ErrInvalid))
-		return
-	case utf8.RuneCountInString(in.Text) > MaxMessageChars:
-		writeError(w, r, s.log, fmt.Errorf("text is longer than %d characters: %w", MaxMessageChars, relais.ErrInvalid))
+	if err := checkMessageText(in.Text); err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	agent := agentOf(r)
@@ -287,16 +283,12 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) releaseHandoff(w http.ResponseWriter, r *http.Request) {
-	s.finishHandoff(w, r, s.cfg.Handoffs.Release)
-}
-
-func (s *Server) finishHandoff(w http.ResponseWriter, r *http.Request, finish func(context.Context, int64, string) (handoff.Ticket, error)) {
 	id, err := ticketID(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := finish(r.Context(), id, agentOf(r))
+	t, err := s.cfg.Handoffs.Release(r.Context(), id, agentOf(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -344,29 +336,4 @@ func (s *Server) reassignHandoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, toTicketJSON(t))
-}
-
-// decodeOptionalJSON is decodeJSON for a body that may be left out: an
-// empty body leaves v as it is.
-func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
-		}
-		return fmt.Errorf("read body: %v: %w", err, relais.ErrInvalid)
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
-	}
-	if dec.More() {
-		return fmt.Errorf("malformed JSON body: more than one value: %w", relais.ErrInvalid)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -260,14 +259,13 @@ func (s *Server) importKnowledge(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
 	opts := ingest.Options{Prune: r.URL.Query().Get("prune") == "true"}
 	var results []ingest.FileResult
-	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "multipart/form-data" {
 		mr, err := r.MultipartReader()
 		if err != nil {
 			writeError(w, r, s.log, fmt.Errorf("read upload: %v: %w", err, relais.ErrInvalid))
 			return
 		}
-		_ = params
 		for {
 			part, err := mr.NextPart()
 			if errors.Is(err, io.EOF) {
@@ -338,24 +336,6 @@ func uploadError(err error, limit int64) error {
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", "upload is larger than the %d-byte limit", limit)
 	}
 	return fmt.Errorf("read upload: %v: %w", err, relais.ErrInvalid)
-}
-
-// decodeJSON reads one JSON object of at most limit bytes, refusing unknown
-// fields so that a misspelt field is an error rather than silently ignored.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
-		}
-		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
-	}
-	if dec.More() {
-		return fmt.Errorf("malformed JSON body: more than one value: %w", relais.ErrInvalid)
-	}
-	return nil
 }
 
 func intParam(raw string, def, lo, hi int, name string) (int, error) {

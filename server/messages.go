@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-chi/chi/v5"
 
 	"relais"
 	"relais/assistant"
@@ -61,24 +58,35 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	case len(in.CustomerID) > 256:
 		writeError(w, r, s.log, fmt.Errorf("customer_id is longer than 256 bytes: %w", relais.ErrInvalid))
 		return
-	case strings.TrimSpace(in.Text) == "":
-		writeError(w, r, s.log, fmt.Errorf("text is required: %w", relais.ErrInvalid))
+	}
+	if err := checkMessageText(in.Text); err != nil {
+		writeError(w, r, s.log, err)
 		return
-	case utf8.RuneCountInString(in.Text) > MaxMessageChars:
-		writeError(w, r, s.log, fmt.Errorf("text is longer than %d characters: %w", MaxMessageChars, relais.ErrInvalid))
-		return
-	case in.ConversationID < 0:
+	}
+	if in.ConversationID < 0 {
 		writeError(w, r, s.log, fmt.Errorf("conversation_id must be positive: %w", relais.ErrInvalid))
 		return
 	}
 	out, err := s.cfg.Messages.HandleMessage(r.Context(), conversation.Inbound{
-		Channel: "api", CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
+		Channel: conversation.APIChannel, CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toDecisionJSON(out))
+}
+
+// checkMessageText applies the rules every message text follows, a
+// customer's or an agent's: not blank, at most MaxMessageChars.
+func checkMessageText(text string) error {
+	switch {
+	case strings.TrimSpace(text) == "":
+		return fmt.Errorf("text is required: %w", relais.ErrInvalid)
+	case utf8.RuneCountInString(text) > MaxMessageChars:
+		return fmt.Errorf("text is longer than %d characters: %w", MaxMessageChars, relais.ErrInvalid)
+	}
+	return nil
 }
 
 func toDecisionJSON(out assistant.Outcome) decisionJSON {
@@ -113,9 +121,9 @@ type conversationMessageJSON struct {
 // ?customer_id= must match, and a conversation of another customer is
 // reported as not found rather than forbidden, so ids cannot be probed.
 func (s *Server) listConversationMessages(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, r, s.log, fmt.Errorf("conversation id must be a positive number: %w", relais.ErrInvalid))
+	id, err := pathID(r, "conversation")
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	q := r.URL.Query()

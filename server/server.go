@@ -5,10 +5,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -104,8 +106,9 @@ func New(cfg Config) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", cfg.Metrics.serve)
-	r.Handle("/console", s.consoleHandler())
-	r.Handle("/console/*", s.consoleHandler())
+	console := s.consoleHandler()
+	r.Handle("/console", console)
+	r.Handle("/console/*", console)
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
 		if cfg.Conversations != nil {
@@ -277,4 +280,45 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// decodeJSON reads one JSON object of at most limit bytes, refusing unknown
+// fields so that a misspelt field is an error rather than silently ignored.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	return decodeStrict(http.MaxBytesReader(w, r.Body, limit), v, limit)
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an
+// empty body leaves v as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		return fmt.Errorf("read body: %v: %w", err, relais.ErrInvalid)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	return decodeStrict(bytes.NewReader(raw), v, limit)
+}
+
+// decodeStrict decodes exactly one JSON value from body into v; limit is
+// the bound body enforces, for the error's message.
+func decodeStrict(body io.Reader, v any, limit int64) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
+	}
+	if dec.More() {
+		return fmt.Errorf("malformed JSON body: more than one value: %w", relais.ErrInvalid)
+	}
+	return nil
 }

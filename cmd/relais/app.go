@@ -32,9 +32,8 @@ type store interface {
 	Ping(ctx context.Context) error
 }
 
-// app is what a command runs on: its config, logger, store and providers.
+// app is what a command runs on: its logger, store and providers.
 type app struct {
-	cfg       Config
 	log       *slog.Logger
 	store     store
 	providers providers
@@ -57,7 +56,7 @@ func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string
 		closeStore()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, store: st, providers: p, close: closeStore}, nil
+	return &app{log: log, store: st, providers: p, close: closeStore}, nil
 }
 
 // openStore opens PostgreSQL when a URL is configured, the embedded store in

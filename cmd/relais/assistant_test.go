@@ -18,9 +18,7 @@ func TestServeMessages(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			c := newCLI(t, kind)
-			dir := t.TempDir()
-			writeFile(t, dir, "faq.csv", faqCSV)
-			c.mustRun("ingest", dir)
+			ingestFAQ(t, c)
 			base := startServe(t, c)
 			api := apiClient{t: t, base: base, token: testToken}
 
@@ -85,9 +83,7 @@ func TestServeMessages(t *testing.T) {
 func TestAskPrintsDecision(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, "sqlite")
-	dir := t.TempDir()
-	writeFile(t, dir, "faq.csv", faqCSV)
-	c.mustRun("ingest", dir)
+	ingestFAQ(t, c)
 	out := c.mustRun("ask", "How do I cancel my order?")
 	if !strings.HasPrefix(out, "answer: Open your order details") || !strings.Contains(out, "source: faq.csv#how-do-i-cancel-my-order") {
 		t.Errorf("ask output:\n%s", out)

@@ -125,22 +125,7 @@ func BenchmarkSearchSynthetic(b *testing.B) {
 	for _, kind := range stores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			var st store
-			if kind == "sqlite" {
-				db, err := sqlite.Open(ctx, b.TempDir(), log)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer db.Close()
-				st = db
-			} else {
-				db, err := postgres.Open(ctx, testdbURL(b), log)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer db.Close()
-				st = db
-			}
+			st := openBenchStore(b, kind, log)
 			im := &ingest.Importer{Store: st, Embedder: emb, Logger: log}
 			if _, err := im.ImportData(ctx, "bench.jsonl", "bench", bytes.NewReader(data), ingest.Options{}); err != nil {
 				b.Fatal(err)

@@ -97,58 +97,34 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_BUSINESS_HOURS", &c.BusinessHours)
 	str("RELAIS_QUEUE_ROUTES", &c.QueueRoutes)
 	str("RELAIS_SLA", &c.SLA)
-	var errs []error
-	if v := getenv("RELAIS_EMBEDDING_DIMENSIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_EMBEDDING_DIMENSIONS: %q is not a whole number", v))
-		}
-		c.EmbeddingDimensions = n
-	}
-	if v := getenv("RELAIS_MAX_UPLOAD_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_MAX_UPLOAD_BYTES: %q is not a whole number of bytes", v))
-		}
-		c.MaxUploadBytes = n
-	}
-	if v := getenv("RELAIS_MAX_WRONG_RATE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_MAX_WRONG_RATE: %q is not a number", v))
-		}
-		c.MaxWrongRate = f
-	}
-	if v := getenv("RELAIS_THRESHOLD"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_THRESHOLD: %q is not a number", v))
-		}
-		c.Threshold = f
-	}
-	if v := getenv("RELAIS_CLARIFY_FIRST"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_CLARIFY_FIRST: %q is not true or false", v))
-		}
-		c.ClarifyFirst = b
-	}
-	if v := getenv("RELAIS_CLAIM_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_CLAIM_TTL: %q is not a duration such as 15m", v))
-		}
-		c.ClaimTTL = d
-	}
-	if v := getenv("RELAIS_LLM_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("RELAIS_LLM_TIMEOUT: %q is not a duration such as 30s", v))
-		}
-		c.LLMTimeout = d
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
+		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
+		envValue(getenv, "RELAIS_MAX_WRONG_RATE", &c.MaxWrongRate, parseFloat, "a number"),
+		envValue(getenv, "RELAIS_THRESHOLD", &c.Threshold, parseFloat, "a number"),
+		envValue(getenv, "RELAIS_CLARIFY_FIRST", &c.ClarifyFirst, strconv.ParseBool, "true or false"),
+		envValue(getenv, "RELAIS_CLAIM_TTL", &c.ClaimTTL, time.ParseDuration, "a duration such as 15m"),
+		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
+	)
 }
+
+// envValue parses variable name, when it is set, into dst; the error names
+// the variable and says what it should be.
+func envValue[T any](getenv func(string) string, name string, dst *T, parse func(string) (T, error), want string) error {
+	raw := getenv(name)
+	if raw == "" {
+		return nil
+	}
+	v, err := parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not %s", name, raw, want)
+	}
+	*dst = v
+	return nil
+}
+
+func parseInt64(s string) (int64, error)   { return strconv.ParseInt(s, 10, 64) }
+func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 
 // storageFlags binds the flags every command that opens a store takes.
 func (c *Config) storageFlags(fs *flag.FlagSet) {

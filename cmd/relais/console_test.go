@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -292,15 +292,6 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, ok func() bool)
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // TestConsoleInBrowser works a handoff through the agent console in a real
 // browser: log in with a token, claim, read the escaped transcript, insert
 // a suggested article, reply, see the customer's answer arrive live, and
@@ -309,25 +300,13 @@ func contains(list []string, s string) bool {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, "sqlite")
-	dir := t.TempDir()
-	writeFile(t, dir, "faq.csv", faqCSV)
-	c.mustRun("ingest", dir)
+	ingestFAQ(t, c)
 	alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
 	editor := apiClient{t: t, token: createToken(t, c, "editor", "ed")}
 	base := startServe(t, c)
 	alice.base, editor.base = base, base
-	say := func(conv float64, text string) map[string]any {
-		t.Helper()
-		in := map[string]any{"customer_id": "c1", "text": text}
-		if conv != 0 {
-			in["conversation_id"] = conv
-		}
-		status, v := editor.json("POST", "/v1/messages", in)
-		if status != http.StatusOK {
-			t.Fatalf("message %q: %d %v", text, status, v)
-		}
-		return v
-	}
+	// The customer's channel posts with the editor's token: any valid one may.
+	say := func(conv float64, text string) map[string]any { return editor.say("c1", conv, text) }
 
 	// The console's SSE auth: ?token= works, a bad one does not.
 	if resp, err := http.Get(base + "/v1/events?token=nope"); err != nil || resp.StatusCode != http.StatusUnauthorized {
@@ -358,7 +337,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("get handoff: %d %v", status, v)
 	}
 	suggestions, _ := v["suggested_articles"].([]any)
-	waitUntil(t, "a ticket event on /v1/events", 10*time.Second, func() bool { return contains(events(), "ticket") })
+	waitUntil(t, "a ticket event on /v1/events", 10*time.Second, func() bool { return slices.Contains(events(), "ticket") })
 
 	b := launchChromium(t)
 	b.call("Page.navigate", map[string]any{"url": base + "/console"})
@@ -367,9 +346,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the queued ticket in the list", `document.querySelector('#ticket-list li[data-id="`+id+`"]')`, 15*time.Second)
 	b.waitFor("the queue stats", `document.getElementById("queues").textContent.includes("general")`, 5*time.Second)
 	b.waitFor("the live indicator", `document.getElementById("live").textContent === "live"`, 10*time.Second)
-	if dir := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); dir != "" {
-		b.screenshot(filepath.Join(dir, "queue-laptop.png"), 1280)
-		b.screenshot(filepath.Join(dir, "queue-phone.png"), 390)
+	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
+	if shots != "" {
+		b.screenshot(filepath.Join(shots, "queue-laptop.png"), 1280)
+		b.screenshot(filepath.Join(shots, "queue-phone.png"), 390)
 	}
 
 	b.eval(`document.getElementById("claim-next").click(); true`)
@@ -384,7 +364,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.eval(`document.querySelector("#articles button").click(); true`)
 		b.waitFor("the inserted article", `document.getElementById("reply").value.length > 10`, 10*time.Second)
 	}
-	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
 	if shots != "" {
 		b.screenshot(filepath.Join(shots, "console-laptop.png"), 1280)
 		b.screenshot(filepath.Join(shots, "console-phone.png"), 390)
@@ -406,7 +385,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if shots != "" {
 		b.screenshot(filepath.Join(shots, "reply-laptop.png"), 1280)
 	}
-	waitUntil(t, "a message event on /v1/events", 10*time.Second, func() bool { return contains(events(), "message") })
+	waitUntil(t, "a message event on /v1/events", 10*time.Second, func() bool { return slices.Contains(events(), "message") })
 
 	b.eval(`document.getElementById("resolve").click(); true`)
 	b.waitFor("the console back to no ticket", `!document.getElementById("no-ticket").hidden &&
@@ -418,8 +397,5 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if !transcriptHas(v, "agent", reply) {
 		t.Errorf("the console's reply was not stored: %v", v["transcript"])
-	}
-	if got := fmt.Sprint(events()); !strings.Contains(got, "ticket") {
-		t.Errorf("events seen: %s", got)
 	}
 }

@@ -16,9 +16,7 @@ func TestServeDraftsAndNotice(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			c := newCLI(t, kind)
-			dir := t.TempDir()
-			writeFile(t, dir, "faq.csv", faqCSV)
-			c.mustRun("ingest", dir)
+			ingestFAQ(t, c)
 			alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
 			editor := apiClient{t: t, token: createToken(t, c, "editor", "ed")}
 			base := startServe(t, c)

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -105,13 +103,7 @@ func BenchmarkClaims(b *testing.B) {
 func BenchmarkHandoffNotification(b *testing.B) {
 	const handoffs = 50
 	c := &cli{env: map[string]string{"RELAIS_LOG_LEVEL": "warn", "RELAIS_DATABASE_URL": testdb.NewDatabase(b)}}
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "faq.csv"), []byte(faqCSV), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if out, errOut, err := c.run(context.Background(), "ingest", dir); err != nil {
-		b.Fatalf("ingest: %v\n%s%s", err, out, errOut)
-	}
+	ingestFAQ(b, c)
 	base := startServe(b, c)
 	tickets := benchEvents(b, base, testToken)
 

@@ -92,9 +92,7 @@ func TestServeHandoffs(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			c := newCLI(t, kind)
-			dir := t.TempDir()
-			writeFile(t, dir, "faq.csv", faqCSV)
-			c.mustRun("ingest", dir)
+			ingestFAQ(t, c)
 			alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
 			bob := apiClient{t: t, token: createToken(t, c, "agent", "bob")}
 			editor := apiClient{t: t, token: createToken(t, c, "editor", "ed")}
@@ -102,18 +100,7 @@ func TestServeHandoffs(t *testing.T) {
 			alice.base, bob.base, editor.base = base, base, base
 			// The channel posting customer messages: any valid token may.
 			customer := apiClient{t: t, base: base, token: editor.token}
-			say := func(customerID string, conv float64, text string) map[string]any {
-				t.Helper()
-				in := map[string]any{"customer_id": customerID, "text": text}
-				if conv != 0 {
-					in["conversation_id"] = conv
-				}
-				status, v := customer.json("POST", "/v1/messages", in)
-				if status != http.StatusOK {
-					t.Fatalf("message %q: %d %v", text, status, v)
-				}
-				return v
-			}
+			say := customer.say
 
 			if status, v := alice.json("POST", "/v1/handoffs/claim", nil); status != http.StatusNotFound || errorCode(v) != "queue_empty" {
 				t.Errorf("claim on an empty queue: %d %v", status, v)

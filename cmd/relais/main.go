@@ -17,12 +17,11 @@ func main() {
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
+		fmt.Fprintf(os.Stderr, "relais: %v\n", err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(os.Stderr, "relais: %v\n", err)
 			os.Exit(2)
 		}
-		fmt.Fprintf(os.Stderr, "relais: %v\n", err)
 		os.Exit(1)
 	}
 }

@@ -81,13 +81,23 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
+func writeFile(tb testing.TB, dir, name, content string) string {
+	tb.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return p
+}
+
+// ingestFAQ imports faqCSV, as faq.csv, into c's store.
+func ingestFAQ(tb testing.TB, c *cli) {
+	tb.Helper()
+	dir := tb.TempDir()
+	writeFile(tb, dir, "faq.csv", faqCSV)
+	if out, errOut, err := c.run(context.Background(), "ingest", dir); err != nil {
+		tb.Fatalf("ingest: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
 }
 
 const faqCSV = `question,answer,alternative
@@ -215,9 +225,7 @@ func TestEmbeddingModelChangeNeedsReembed(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			c := newCLI(t, kind)
-			dir := t.TempDir()
-			writeFile(t, dir, "faq.csv", faqCSV)
-			c.mustRun("ingest", dir)
+			ingestFAQ(t, c)
 
 			c.env["RELAIS_LLM_BASE_URL"] = fakeEmbeddings(t).URL + "/v1"
 			c.env["RELAIS_EMBEDDING_MODEL"] = "fake-embed"

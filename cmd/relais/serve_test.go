@@ -113,6 +113,21 @@ func (a apiClient) json(method, path string, body any) (int, map[string]any) {
 	return a.do(method, path, "application/json", r)
 }
 
+// say posts customerID's message text, in conversation conv unless it is
+// 0, and returns the decision; any status but 200 fails the test.
+func (a apiClient) say(customerID string, conv float64, text string) map[string]any {
+	a.t.Helper()
+	in := map[string]any{"customer_id": customerID, "text": text}
+	if conv != 0 {
+		in["conversation_id"] = conv
+	}
+	status, v := a.json("POST", "/v1/messages", in)
+	if status != http.StatusOK {
+		a.t.Fatalf("message %q: %d %v", text, status, v)
+	}
+	return v
+}
+
 func upload(t *testing.T, files map[string]string) (string, io.Reader) {
 	t.Helper()
 	var buf bytes.Buffer
