@@ -9,6 +9,7 @@ package evals
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -25,14 +26,7 @@ type Question struct {
 func (q Question) Answerable() bool { return q.Expected == "answer" }
 
 // IsGold reports whether articleID is one of the question's gold articles.
-func (q Question) IsGold(articleID string) bool {
-	for _, g := range q.Gold {
-		if g == articleID {
-			return true
-		}
-	}
-	return false
-}
+func (q Question) IsGold(articleID string) bool { return slices.Contains(q.Gold, articleID) }
 
 // Outcome is what the pipeline did with one question.
 type Outcome struct {
@@ -156,6 +150,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	s := Summary{Dataset: dataset, Questions: len(outs), ByReason: map[string]int{}}
 	var lat []time.Duration
 	counts := map[[2]string]int{}
+	notAnswered := 0 // of the questions for a human
 	for _, o := range outs {
 		lat = append(lat, o.Latency)
 		switch {
@@ -171,6 +166,9 @@ func Summarize(dataset string, outs []Outcome) Summary {
 			s.Answerable++
 		} else {
 			s.HandoffExpected++
+			if !o.Answered() {
+				notAnswered++
+			}
 		}
 		switch {
 		case o.Answered():
@@ -199,12 +197,6 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	}
 	s.ResolutionRate = ratio(s.Correct, s.Answerable)
 	s.WrongAnswerRate = ratio(s.Wrong, s.Answered)
-	notAnswered := 0
-	for _, o := range outs {
-		if !o.Question.Answerable() && !o.Answered() {
-			notAnswered++
-		}
-	}
 	s.EscalationRecall = ratio(notAnswered, s.HandoffExpected)
 	s.Latency = percentiles(lat)
 	s.Sweep = Sweep(outs)

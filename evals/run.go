@@ -184,7 +184,7 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 				}
 			}
 		}
-		n, err := r.loadExamples(ctx, st, im, examples)
+		n, err := r.loadExamples(ctx, st, examples)
 		if err != nil {
 			return Summary{}, nil, err
 		}
@@ -239,7 +239,7 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 }
 
 // loadExamples replaces the run's examples with these.
-func (r *Runner) loadExamples(ctx context.Context, st Store, im *ingest.Importer, qs []Question) (int, error) {
+func (r *Runner) loadExamples(ctx context.Context, st Store, qs []Question) (int, error) {
 	if _, err := st.DeleteExamples(ctx, examplesSource); err != nil {
 		return 0, fmt.Errorf("eval: clear examples: %w", err)
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -66,13 +67,11 @@ func ChunkArticle(a knowledge.Article, opts ChunkOptions) []knowledge.Chunk {
 	}
 
 	title := oneLine(a.Title)
-	seen := make(map[string]bool)
-	for _, p := range append([]string{title}, a.Phrasings...) {
-		p = oneLine(p)
-		if k := phrasingKey(p); p != "" && !seen[k] {
-			seen[k] = true
-			add(knowledge.Question, "", p)
-		}
+	if title != "" {
+		add(knowledge.Question, "", title)
+	}
+	for _, p := range dedupePhrasings(title, a.Phrasings) {
+		add(knowledge.Question, "", p)
 	}
 
 	for _, s := range bodySections(a.Body, title) {
@@ -219,15 +218,7 @@ func bodySections(body, title string) []section {
 
 // extends reports whether path p starts with path q.
 func extends(p, q []string) bool {
-	if len(p) < len(q) {
-		return false
-	}
-	for i := range q {
-		if p[i] != q[i] {
-			return false
-		}
-	}
-	return true
+	return len(p) >= len(q) && slices.Equal(p[:len(q)], q)
 }
 
 // unit is a piece of a section to pack, with what separated it from the

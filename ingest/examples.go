@@ -215,16 +215,8 @@ func (im *Importer) ImportExamples(ctx context.Context, store ExampleStore, name
 	size := im.batchSize() * 4
 	for start := 0; start < len(kept); start += size {
 		batch := kept[start:min(start+size, len(kept))]
-		texts := make([]string, len(batch))
-		for i, e := range batch {
-			texts[i] = e.Text
-		}
-		vecs, err := im.Embedder.Embed(ctx, texts)
-		if err != nil {
+		if err := im.embedExamples(ctx, batch); err != nil {
 			return res, fmt.Errorf("import examples: embed: %w", err)
-		}
-		for i := range batch {
-			batch[i].Embedding = vecs[i]
 		}
 		n, err := store.SaveExamples(ctx, batch)
 		if err != nil {

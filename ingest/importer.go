@@ -367,19 +367,8 @@ func (im *Importer) Reembed(ctx context.Context) (int, error) {
 		if len(examples) == 0 {
 			return n, nil
 		}
-		texts := make([]string, len(examples))
-		for i, e := range examples {
-			texts[i] = e.Text
-		}
-		vecs, err := im.Embedder.Embed(ctx, texts)
-		if err != nil {
+		if err := im.embedExamples(ctx, examples); err != nil {
 			return n, fmt.Errorf("re-embed examples: %w", err)
-		}
-		if len(vecs) != len(examples) {
-			return n, fmt.Errorf("re-embed examples: got %d vectors for %d texts: %w", len(vecs), len(examples), relais.ErrUnavailable)
-		}
-		for i := range examples {
-			examples[i].Embedding = vecs[i]
 		}
 		if err := es.SetExampleEmbeddings(ctx, examples); err != nil {
 			return n, fmt.Errorf("re-embed examples: %w", err)
@@ -398,26 +387,53 @@ type exampleReembedder interface {
 	SetExampleEmbeddings(ctx context.Context, examples []knowledge.Example) error
 }
 
+// embed gives chunks their embeddings, BatchSize texts per call.
 func (im *Importer) embed(ctx context.Context, chunks []knowledge.Chunk) error {
 	size := im.batchSize()
 	for start := 0; start < len(chunks); start += size {
-		end := min(start+size, len(chunks))
-		texts := make([]string, end-start)
-		for i := range texts {
-			texts[i] = chunks[start+i].Text
+		batch := chunks[start:min(start+size, len(chunks))]
+		texts := make([]string, len(batch))
+		for i, c := range batch {
+			texts[i] = c.Text
 		}
-		vecs, err := im.Embedder.Embed(ctx, texts)
+		vecs, err := im.embedTexts(ctx, texts)
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
-		if len(vecs) != len(texts) {
-			return fmt.Errorf("embed: got %d vectors for %d texts: %w", len(vecs), len(texts), relais.ErrUnavailable)
-		}
 		for i, v := range vecs {
-			chunks[start+i].Embedding = v
+			batch[i].Embedding = v
 		}
 	}
 	return nil
+}
+
+// embedExamples gives examples their embeddings, in one call.
+func (im *Importer) embedExamples(ctx context.Context, examples []knowledge.Example) error {
+	texts := make([]string, len(examples))
+	for i, e := range examples {
+		texts[i] = e.Text
+	}
+	vecs, err := im.embedTexts(ctx, texts)
+	if err != nil {
+		return err
+	}
+	for i, v := range vecs {
+		examples[i].Embedding = v
+	}
+	return nil
+}
+
+// embedTexts embeds texts and checks that the embedder answered each one:
+// a short answer would leave chunks or examples without a vector.
+func (im *Importer) embedTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := im.Embedder.Embed(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(texts) {
+		return nil, fmt.Errorf("got %d vectors for %d texts: %w", len(vecs), len(texts), relais.ErrUnavailable)
+	}
+	return vecs, nil
 }
 
 func (im *Importer) parse(name string, data []byte) ([]knowledge.Article, []error, error) {

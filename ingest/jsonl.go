@@ -37,17 +37,12 @@ func parseJSONL(name, text string) ([]entry, []*FileError, *FileError) {
 			problems = append(problems, invalidf(name, line, "want one JSON object per line, got %s", describeJSONStart(l)))
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(l), &obj); err != nil {
-			problems = append(problems, invalidf(name, line, "%s", describeJSONError(err)))
+		e, problem := objectEntry(name, line, []byte(l))
+		if problem != nil {
+			problems = append(problems, problem)
 			continue
 		}
-		a, err := articleFromObject(obj)
-		if err != nil {
-			problems = append(problems, invalidf(name, line, "%v", err))
-			continue
-		}
-		entries = append(entries, entry{line: line, a: a})
+		entries = append(entries, e)
 	}
 	return entries, problems, nil
 }
@@ -66,17 +61,12 @@ func parseJSON(name, text string) ([]entry, []*FileError, *FileError) {
 			problems = append(problems, invalidf(name, line, "want an article object, got %s", describeJSONStart(string(raw))))
 			return
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil {
-			problems = append(problems, invalidf(name, line, "%s", describeJSONError(err)))
+		e, problem := objectEntry(name, line, raw)
+		if problem != nil {
+			problems = append(problems, problem)
 			return
 		}
-		a, err := articleFromObject(obj)
-		if err != nil {
-			problems = append(problems, invalidf(name, line, "%v", err))
-			return
-		}
-		entries = append(entries, entry{line: line, a: a})
+		entries = append(entries, e)
 	}
 	data := []byte(text)
 	syntaxErr := func(err error, at int) *FileError {
@@ -122,6 +112,20 @@ func parseJSON(name, text string) ([]entry, []*FileError, *FileError) {
 		}
 	}
 	return entries, problems, nil
+}
+
+// objectEntry reads the article of one JSON object, which starts on line;
+// the problem says why the object is not one.
+func objectEntry(name string, line int, raw []byte) (entry, *FileError) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return entry{}, invalidf(name, line, "%s", describeJSONError(err))
+	}
+	a, err := articleFromObject(obj)
+	if err != nil {
+		return entry{}, invalidf(name, line, "%v", err)
+	}
+	return entry{line: line, a: a}, nil
 }
 
 // eachElement calls add for every element of the JSON array raw, which

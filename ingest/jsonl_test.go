@@ -1,8 +1,8 @@
 package ingest
 
 import (
+	"bytes"
 	"os"
-	"slices"
 	"testing"
 
 	"relais/knowledge"
@@ -10,11 +10,7 @@ import (
 
 func TestParseJSON(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, file, src string
-		want            []knowledge.Article
-		wantProblems    []int
-	}{
+	runParseCases(t, []parseCase{
 		{
 			name: "eval kb format",
 			file: "kb.jsonl",
@@ -75,17 +71,7 @@ func TestParseJSON(t *testing.T) {
 			src:  "{\"title\": \"a\", \"body\": \"b\"}\n{\"title\": \"c\", \"body\": \"d\"}\n",
 			want: []knowledge.Article{{Title: "a", Body: "b"}, {Title: "c", Body: "d"}},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := mustParse(t, tt.file, tt.src)
-			compareArticles(t, p.Articles, tt.want)
-			if got := problemLines(p); !slices.Equal(got, tt.wantProblems) {
-				t.Errorf("problems on lines %v, want %v: %v", got, tt.wantProblems, p.Problems)
-			}
-		})
-	}
+	})
 }
 
 // TestParseEvalKnowledgeBases reads the shared eval sets, the format Relais
@@ -106,13 +92,7 @@ func TestParseEvalKnowledgeBases(t *testing.T) {
 		if err != nil || len(p.Problems) > 0 {
 			t.Fatalf("%s: %v %v", set, err, p.Problems)
 		}
-		lines := 0
-		for _, b := range data {
-			if b == '\n' {
-				lines++
-			}
-		}
-		if len(p.Articles) != lines {
+		if lines := bytes.Count(data, []byte("\n")); len(p.Articles) != lines {
 			t.Errorf("%s: %d articles from %d lines", set, len(p.Articles), lines)
 		}
 		for _, a := range p.Articles {

@@ -9,11 +9,7 @@ import (
 
 func TestParseMarkdown(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, file, src string
-		want            []knowledge.Article
-		wantIDs         []string
-	}{
+	runParseCases(t, []parseCase{
 		{
 			name: "document: title from the first heading, sections kept",
 			file: "guide.md",
@@ -135,17 +131,7 @@ func TestParseMarkdown(t *testing.T) {
 				{Title: "What about HTML?", Body: "Fine."},
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := mustParse(t, tt.file, tt.src)
-			compareArticles(t, p.Articles, tt.want)
-			if tt.wantIDs != nil && !slices.Equal(externalIDs(p), tt.wantIDs) {
-				t.Errorf("ids %q, want %q", externalIDs(p), tt.wantIDs)
-			}
-		})
-	}
+	})
 }
 
 // TestMarkdownEntryLines checks that FAQ articles know the line of their

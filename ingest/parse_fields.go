@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -115,24 +116,15 @@ func classifyField(name string) field {
 	words := strings.Split(name, "_")
 	phrasing := false
 	for _, w := range words {
-		if containsString(answerWords, w) {
+		if slices.Contains(answerWords, w) {
 			return field{}
 		}
-		phrasing = phrasing || containsString(phrasingWords, w)
+		phrasing = phrasing || slices.Contains(phrasingWords, w)
 	}
 	if phrasing || name == "questions" || name == "examples" {
 		return field{role: fieldPhrasing}
 	}
 	return field{}
-}
-
-func containsString(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // titleSlug is the id part derived from a title: "Où est ma commande ?" ->

@@ -199,6 +199,33 @@ func mustParse(t *testing.T, name, src string) Parsed {
 	return p
 }
 
+// parseCase is one entry of a format's table test.
+type parseCase struct {
+	name, file, src string
+	want            []knowledge.Article // only the fields compareArticles compares
+	wantIDs         []string            // the articles' external ids; not checked when nil
+	wantProblems    []int               // the lines of the problems, in order
+}
+
+// runParseCases parses each case's src as its file and checks the articles,
+// their ids and the problems against the case.
+func runParseCases(t *testing.T, tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustParse(t, tt.file, tt.src)
+			compareArticles(t, p.Articles, tt.want)
+			if tt.wantIDs != nil && !slices.Equal(externalIDs(p), tt.wantIDs) {
+				t.Errorf("ids %q, want %q", externalIDs(p), tt.wantIDs)
+			}
+			if got := problemLines(p); !slices.Equal(got, tt.wantProblems) {
+				t.Errorf("problems on lines %v, want %v: %v", got, tt.wantProblems, p.Problems)
+			}
+		})
+	}
+}
+
 func titles(p Parsed) []string {
 	var out []string
 	for _, a := range p.Articles {

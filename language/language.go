@@ -91,6 +91,12 @@ func isElision(prefix string) bool {
 // French diacritics. It returns Unknown when the text gives no signal either
 // way (a product code, a name, a single ambiguous word).
 func Detect(text string) string {
+	return DetectWords(text, Words(text))
+}
+
+// DetectWords is Detect for a caller that has already split text with
+// Words, so that the text is not split twice.
+func DetectWords(text string, words []string) string {
 	en, fr := 0.0, 0.0
 	for _, r := range text {
 		switch r {
@@ -98,7 +104,7 @@ func Detect(text string) string {
 			fr += 0.5
 		}
 	}
-	for _, w := range Words(text) {
+	for _, w := range words {
 		if _, ok := englishMarkers[w]; ok {
 			en++
 		}

@@ -81,8 +81,8 @@ func (e *HashingEmbedder) Embed(ctx context.Context, texts []string) ([][]float3
 // Vector embeds one text.
 func (e *HashingEmbedder) Vector(text string) []float32 {
 	acc := make([]float64, e.dims)
-	lang := language.Detect(text)
 	words := language.Words(text)
+	lang := language.DetectWords(text, words)
 	prev := ""
 	for _, w := range words {
 		if language.IsStopword(lang, w) {

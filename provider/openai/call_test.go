@@ -243,12 +243,8 @@ func TestEmbedBackoffStaysUnderCeiling(t *testing.T) {
 
 func TestEmbedAttemptTimeout(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, 8, always(func(_ http.ResponseWriter, r *http.Request, _ embeddingsRequest) {
-		// Hang until the client gives up on the attempt.
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
+	f := newFake(t, 8, always(func(w http.ResponseWriter, r *http.Request, _ embeddingsRequest) {
+		hangUntilCancelled(w, r) // until the client gives up on the attempt
 	}))
 	sleeps := &sleepRecorder{}
 	cfg := testConfig(f, sleeps)
@@ -518,11 +514,8 @@ func TestBreakerHalfOpen(t *testing.T) {
 
 func TestBreakerIgnoresCallerGivingUp(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, 8, always(func(_ http.ResponseWriter, r *http.Request, _ embeddingsRequest) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
+	f := newFake(t, 8, always(func(w http.ResponseWriter, r *http.Request, _ embeddingsRequest) {
+		hangUntilCancelled(w, r)
 	}))
 	cfg := testConfig(f, &sleepRecorder{})
 	cfg.Breaker = openai.BreakerConfig{FailureThreshold: 1, OpenTimeout: time.Hour}
@@ -554,10 +547,7 @@ func TestBreakerTrialAbandonedByCaller(t *testing.T) {
 	var hang atomic.Bool
 	f := newFake(t, 8, func(_ int, req embeddingsRequest, w http.ResponseWriter, r *http.Request) bool {
 		if hang.Load() {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(10 * time.Second):
-			}
+			hangUntilCancelled(w, r)
 			return true
 		}
 		apiError(503, "server_error", "")(w, r, req)
@@ -596,10 +586,7 @@ func TestEmbedDeadlineDuringRetryKeepsEarlierFailure(t *testing.T) {
 			apiError(503, "server_error", "")(w, r, req)
 			return true
 		}
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
+		hangUntilCancelled(w, r)
 		return true
 	})
 	cfg := testConfig(f, &sleepRecorder{})

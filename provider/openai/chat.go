@@ -82,7 +82,7 @@ func (c *Client) Generate(ctx context.Context, req assistant.GenerateRequest) (a
 	}
 
 	var dropped int
-	g, err := chat(ctx, c, c.chatRequest(p, c.answerFormat()), func(comp completion) (assistant.Generated, error) {
+	g, err := chat(ctx, c, c.chatRequest(p, c.jsonFormat(answerSchemaName, answerSchema)), func(comp completion) (assistant.Generated, error) {
 		g, n, err := c.parseAnswer(comp, p)
 		dropped = n
 		return g, err
@@ -211,16 +211,18 @@ func (c *Client) chatRequest(p prompt, format *goopenai.ChatCompletionResponseFo
 // 0.01, still near-greedy).
 const greedyTemperature = 1e-6
 
-// answerFormat is the response_format Generate sends.
-func (c *Client) answerFormat() *goopenai.ChatCompletionResponseFormat {
+// jsonFormat is the response_format of a request whose reply must match
+// schema: the strict schema itself, or only "some JSON object" when
+// Config.ChatResponseFormat says the server lacks json_schema.
+func (c *Client) jsonFormat(name, schema string) *goopenai.ChatCompletionResponseFormat {
 	if c.responseFormat == ResponseFormatJSONObject {
 		return &goopenai.ChatCompletionResponseFormat{Type: goopenai.ChatCompletionResponseFormatTypeJSONObject}
 	}
 	return &goopenai.ChatCompletionResponseFormat{
 		Type: goopenai.ChatCompletionResponseFormatTypeJSONSchema,
 		JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{
-			Name:   answerSchemaName,
-			Schema: json.RawMessage(answerSchema),
+			Name:   name,
+			Schema: json.RawMessage(schema),
 			Strict: true,
 		},
 	}

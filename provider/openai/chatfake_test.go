@@ -282,14 +282,6 @@ func chatAPIError(status int, typ, code string) http.HandlerFunc {
 	}
 }
 
-// hangUntilCancelled plays a server that never answers.
-func hangUntilCancelled(_ http.ResponseWriter, r *http.Request) {
-	select {
-	case <-r.Context().Done():
-	case <-time.After(10 * time.Second):
-	}
-}
-
 // chatConfig is a Config aimed at f with no real waiting.
 func chatConfig(f *chatFake, sleeps *sleepRecorder) openai.Config {
 	return openai.Config{

@@ -181,6 +181,15 @@ func writeAPIError(w http.ResponseWriter, status int, typ, code, message string)
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
+// hangUntilCancelled plays a server that never answers, for the
+// embeddings and the chat fakes alike.
+func hangUntilCancelled(_ http.ResponseWriter, r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(10 * time.Second):
+	}
+}
+
 // sleepRecorder replaces Config.Sleep: it records the waits and returns at
 // once, so backoff costs no wall-clock time.
 type sleepRecorder struct {

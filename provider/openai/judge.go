@@ -2,14 +2,9 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
-	"unicode/utf8"
-
-	goopenai "github.com/sashabaranov/go-openai"
 
 	"relais"
 	"relais/evals"
@@ -84,26 +79,11 @@ func (c *Client) Judge(ctx context.Context, req evals.JudgeRequest) (evals.Judge
 	if err != nil {
 		return evals.JudgeVerdict{}, fmt.Errorf("judge answer: openai %s: %w", endpointChat, err)
 	}
-	v, err := chat(ctx, c, c.chatRequest(p, c.judgeFormat()), c.parseJudgement)
+	v, err := chat(ctx, c, c.chatRequest(p, c.jsonFormat(judgeSchemaName, judgeSchema)), c.parseJudgement)
 	if err != nil {
 		return evals.JudgeVerdict{}, fmt.Errorf("judge answer: %w", err)
 	}
 	return v, nil
-}
-
-// judgeFormat is the response_format Judge sends; see answerFormat.
-func (c *Client) judgeFormat() *goopenai.ChatCompletionResponseFormat {
-	if c.responseFormat == ResponseFormatJSONObject {
-		return &goopenai.ChatCompletionResponseFormat{Type: goopenai.ChatCompletionResponseFormatTypeJSONObject}
-	}
-	return &goopenai.ChatCompletionResponseFormat{
-		Type: goopenai.ChatCompletionResponseFormatTypeJSONSchema,
-		JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{
-			Name:   judgeSchemaName,
-			Schema: json.RawMessage(judgeSchema),
-			Strict: true,
-		},
-	}
 }
 
 // answerTagLike matches what reads as an <answer> tag: the one element of
@@ -113,10 +93,7 @@ var answerTagLike = regexp.MustCompile(`(?i)[<＜﹤〈⟨‹][^\p{L}\p{N}<＜�
 
 // judgeText is dataText with answer tags neutralised too.
 func judgeText(s string, limit int) string {
-	return answerTagLike.ReplaceAllStringFunc(dataText(s, limit), func(m string) string {
-		_, size := utf8.DecodeRuneInString(m)
-		return "&lt;" + m[size:]
-	})
+	return escapeBrackets(answerTagLike, dataText(s, limit))
 }
 
 // buildJudgePrompt builds Judge's prompt. It fails with relais.ErrInvalid
@@ -138,7 +115,7 @@ func buildJudgePrompt(req evals.JudgeRequest) (prompt, error) {
 		if title == "" && body == "" {
 			continue
 		}
-		fmt.Fprintf(&user, "<passage id=\"%s\" title=\"%s\">\n%s\n</passage>\n", attrText(a.ID, maxArticleIDRunes), title, body)
+		writePassage(&user, attrText(a.ID, maxArticleIDRunes), title, body)
 		n++
 		if n == maxJudgeArticles {
 			break
@@ -167,17 +144,9 @@ func (c *Client) parseJudgement(comp completion) (evals.JudgeVerdict, error) {
 	if err := c.checkFinish(comp); err != nil {
 		return evals.JudgeVerdict{}, err
 	}
-	body := unwrapReply(comp.content)
-	if body == "" {
-		return evals.JudgeVerdict{}, badReply(true, "reply is empty")
-	}
 	var r judgeReply
-	dec := json.NewDecoder(strings.NewReader(body))
-	if err := dec.Decode(&r); err != nil {
-		return evals.JudgeVerdict{}, describeJSONError(err, len(body))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return evals.JudgeVerdict{}, badReply(true, "reply has more after its JSON object")
+	if err := decodeReply(comp.content, &r); err != nil {
+		return evals.JudgeVerdict{}, err
 	}
 	var missing []string
 	if r.Verdict == nil {

@@ -126,7 +126,7 @@ func buildAnswerPrompt(req assistant.GenerateRequest) (prompt, error) {
 		p.citable[id] = ps.ArticleID
 		title := attrText(ps.Title, maxTitleRunes)
 		text := dataText(ps.Text, maxPassageRunes)
-		fmt.Fprintf(&user, "<passage id=\"%s\" title=\"%s\">\n%s\n</passage>\n", id, title, text)
+		writePassage(&user, id, title, text)
 		shown.WriteString(title + "\n" + text + "\n")
 	}
 	user.WriteString("</passages>\n\n")
@@ -148,6 +148,12 @@ func buildAnswerPrompt(req assistant.GenerateRequest) (prompt, error) {
 	p.system = fmt.Sprintf(answerRules, languageName(req.Language, "the language of the customer's question"))
 	p.user = user.String()
 	return p, nil
+}
+
+// writePassage writes one <passage> element of a <passages> list. id and
+// title come from attrText, text from dataText.
+func writePassage(user *strings.Builder, id, title, text string) {
+	fmt.Fprintf(user, "<passage id=\"%s\" title=\"%s\">\n%s\n</passage>\n", id, title, text)
 }
 
 // buildSummaryPrompt builds Summarize's prompt. It fails with
@@ -236,7 +242,13 @@ var tagLike = regexp.MustCompile(`(?i)[<＜﹤〈⟨‹][^\p{L}\p{N}<＜﹤〈�
 
 // neutralise escapes the opening bracket of everything tagLike matches.
 func neutralise(s string) string {
-	return tagLike.ReplaceAllStringFunc(s, func(m string) string {
+	return escapeBrackets(tagLike, s)
+}
+
+// escapeBrackets replaces the opening bracket of every match of re in s,
+// whichever look-alike it is, with "&lt;".
+func escapeBrackets(re *regexp.Regexp, s string) string {
+	return re.ReplaceAllStringFunc(s, func(m string) string {
 		_, size := utf8.DecodeRuneInString(m)
 		return "&lt;" + m[size:]
 	})

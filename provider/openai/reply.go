@@ -51,18 +51,9 @@ func (c *Client) parseAnswer(comp completion, p prompt) (assistant.Generated, in
 	if err := c.checkFinish(comp); err != nil {
 		return assistant.Generated{}, 0, err
 	}
-	body := unwrapReply(comp.content)
-	if body == "" {
-		return assistant.Generated{}, 0, badReply(true, "reply is empty")
-	}
-
 	var r answerReply
-	dec := json.NewDecoder(strings.NewReader(body))
-	if err := dec.Decode(&r); err != nil {
-		return assistant.Generated{}, 0, describeJSONError(err, len(body))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return assistant.Generated{}, 0, badReply(true, "reply has more after its JSON object")
+	if err := decodeReply(comp.content, &r); err != nil {
+		return assistant.Generated{}, 0, err
 	}
 	var missing []string
 	if r.Refuse == nil {
@@ -129,6 +120,24 @@ func (c *Client) checkFinish(comp completion) error {
 		return badReply(false, "reply withheld by the provider's content filter")
 	case goopenai.FinishReasonToolCalls, goopenai.FinishReasonFunctionCall:
 		return badReply(true, "the model called a tool instead of replying")
+	}
+	return nil
+}
+
+// decodeReply decodes the JSON object a reply holds, once unwrapped, into v.
+// An empty reply, one that is not JSON and one with more after its object
+// are faults of shape, which count against the breaker.
+func decodeReply(content string, v any) error {
+	body := unwrapReply(content)
+	if body == "" {
+		return badReply(true, "reply is empty")
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err, len(body))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badReply(true, "reply has more after its JSON object")
 	}
 	return nil
 }
