@@ -110,7 +110,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	fold := make([]int, len(examples))
 	exampleSamples := make([]trainingSample, len(examples))
 	for i, e := range examples {
-		fold[i] = FoldOf(e.Text, folds)
+		fold[i] = calibrationFold(e.Text, folds)
 		exampleSamples[i] = trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
 	}
 	phrasingSamples := make([]trainingSample, len(phrasings))
@@ -480,7 +480,20 @@ func sameWordsKey(s string) string {
 // always share a fold: calibration and evals both rely on it, as the shared
 // and holdout splits of the eval sets are grouped the same way.
 func FoldOf(text string, folds int) int {
+	return foldBy("", text, folds)
+}
+
+// calibrationFold is FoldOf for the calibration's own cross-validation,
+// drawn independently of it: an eval holds out FoldOf's fold k and
+// calibrates on the rest, and calibration folds that were FoldOf's would
+// leave its fold k empty, one fold of training short.
+func calibrationFold(text string, folds int) int {
+	return foldBy("calibration\x00", text, folds)
+}
+
+func foldBy(salt, text string, folds int) int {
 	h := fnv.New32a()
+	h.Write([]byte(salt))
 	h.Write([]byte(sameWordsKey(text)))
 	return int(h.Sum32() % uint32(folds))
 }

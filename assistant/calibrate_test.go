@@ -3,6 +3,7 @@ package assistant
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"relais/knowledge"
@@ -56,5 +57,37 @@ func TestCalibrateWithOneLabel(t *testing.T) {
 	a.Calibration = fixedCalibration{cal: cal}
 	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Handoff || d.Trace.Threshold != cal.Threshold {
 		t.Errorf("%s at threshold %.3f, want a handoff at the calibrated %.3f", d.Action, d.Trace.Threshold, cal.Threshold)
+	}
+}
+
+// TestCalibrationFoldsIndependentOfEvalFolds: an eval holds out FoldOf's
+// fold k and calibrates on the rest; the calibration's own folds must all
+// still hold examples, or its cross-validation trains on less than it says.
+func TestCalibrationFoldsIndependentOfEvalFolds(t *testing.T) {
+	t.Parallel()
+	words := strings.Fields("account balance card charge delivery order parcel payment refund return shipping transfer")
+	var texts []string
+	for _, a := range words {
+		for _, b := range words {
+			for _, c := range words {
+				texts = append(texts, a+" "+b+" "+c)
+			}
+		}
+	}
+	const folds = 5
+	for k := range folds {
+		var inner [folds]int
+		rest := 0
+		for _, text := range texts {
+			if FoldOf(text, folds) != k {
+				inner[calibrationFold(text, folds)]++
+				rest++
+			}
+		}
+		for f, n := range inner {
+			if n < rest/(2*folds) {
+				t.Errorf("eval fold %d held out: calibration fold %d has %d of %d examples", k, f, n, rest)
+			}
+		}
 	}
 }
