@@ -220,29 +220,29 @@ func (h Hours) Notice(lang string, now, due time.Time) string {
 		return base
 	}
 	if fr {
-		return base + " Délai de réponse estimé : " + frenchWait(due.Sub(now)) + "."
+		return base + " Délai de réponse estimé : " + waitText(due.Sub(now), true) + "."
 	}
-	return base + " Expected wait: " + englishWait(due.Sub(now)) + "."
+	return base + " Expected wait: " + waitText(due.Sub(now), false) + "."
 }
 
-func englishWait(d time.Duration) string {
-	if m := int((d + time.Minute - 1) / time.Minute); m < 90 {
-		if m == 1 {
-			return "about 1 minute"
+// waitText says a wait in whole minutes under an hour and a half, in whole
+// hours from there (rounded from the minutes, so never "1 hours").
+func waitText(d time.Duration, fr bool) string {
+	n := int((d + time.Minute - 1) / time.Minute)
+	unit := "minute" // the same in French
+	if n >= 90 {
+		n, unit = (n+30)/60, "hour"
+		if fr {
+			unit = "heure"
 		}
-		return fmt.Sprintf("about %d minutes", m)
 	}
-	return fmt.Sprintf("about %d hours", int((d+30*time.Minute)/time.Hour))
-}
-
-func frenchWait(d time.Duration) string {
-	if m := int((d + time.Minute - 1) / time.Minute); m < 90 {
-		if m == 1 {
-			return "environ 1 minute"
-		}
-		return fmt.Sprintf("environ %d minutes", m)
+	if n != 1 {
+		unit += "s"
 	}
-	return fmt.Sprintf("environ %d heures", int((d+30*time.Minute)/time.Hour))
+	if fr {
+		return fmt.Sprintf("environ %d %s", n, unit)
+	}
+	return fmt.Sprintf("about %d %s", n, unit)
 }
 
 var frenchDays = [7]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
