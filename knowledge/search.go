@@ -2,7 +2,6 @@ package knowledge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,35 +114,56 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	if len(fused) > opts.Limit {
 		fused = fused[:opts.Limit]
 	}
-	for i := range fused {
-		a, err := s.Store.Article(ctx, fused[i].Article.ID)
-		if err != nil {
-			return res, fmt.Errorf("search: load article %d: %w", fused[i].Article.ID, err)
+	ids := make([]int64, len(fused))
+	for i, h := range fused {
+		ids[i] = h.Article.ID
+	}
+	articles, err := s.Store.ArticlesByID(ctx, ids)
+	if err != nil {
+		return res, fmt.Errorf("search: load articles: %w", err)
+	}
+	byID := make(map[int64]Article, len(articles))
+	for _, a := range articles {
+		byID[a.ID] = a
+	}
+	hits := fused[:0]
+	for _, h := range fused {
+		if a, ok := byID[h.Article.ID]; ok { // else deleted since the search
+			h.Article = a
+			hits = append(hits, h)
 		}
-		fused[i].Article = a
 	}
 	// The articles the nearest examples point to are candidates too, even
 	// when their own text ranked low: a customer's words often resemble
 	// other customers' more than the article's. They come without article
-	// scores (ranks 0).
-	have := make(map[string]bool, len(fused))
-	for _, h := range fused {
+	// scores (ranks 0), in the order of their nearest example.
+	have := make(map[string]bool, len(hits))
+	for _, h := range hits {
 		have[h.Article.ExternalID] = true
 	}
+	var more []string
 	for _, m := range res.Examples {
-		if m.ArticleID == HandoffLabel || have[m.ArticleID] {
-			continue
+		if m.ArticleID != HandoffLabel && !have[m.ArticleID] {
+			have[m.ArticleID] = true
+			more = append(more, m.ArticleID)
 		}
-		have[m.ArticleID] = true
-		a, err := s.Store.ArticleByExternalID(ctx, m.ArticleID)
-		if errors.Is(err, relais.ErrNotFound) {
-			continue // the article was removed; its examples no longer count
-		}
-		if err != nil {
-			return res, fmt.Errorf("search: load article %q: %w", m.ArticleID, err)
-		}
-		fused = append(fused, Hit{Article: a})
 	}
+	if len(more) > 0 {
+		articles, err := s.Store.ArticlesByExternalID(ctx, more)
+		if err != nil {
+			return res, fmt.Errorf("search: load articles: %w", err)
+		}
+		byExternal := make(map[string]Article, len(articles))
+		for _, a := range articles {
+			byExternal[a.ExternalID] = a
+		}
+		for _, id := range more {
+			if a, ok := byExternal[id]; ok { // else removed: its examples no longer count
+				hits = append(hits, Hit{Article: a})
+			}
+		}
+	}
+	fused = hits
 	res.StoreTime = time.Since(start)
 	res.Hits = fused
 	return res, nil

@@ -9,6 +9,12 @@ type Store interface {
 	Article(ctx context.Context, id int64) (Article, error)
 	// ArticleByExternalID returns an article by external id; relais.ErrNotFound if none.
 	ArticleByExternalID(ctx context.Context, externalID string) (Article, error)
+	// ArticlesByID returns the articles with these store ids, ordered by id;
+	// ids with no article are left out.
+	ArticlesByID(ctx context.Context, ids []int64) ([]Article, error)
+	// ArticlesByExternalID returns the articles with these external ids,
+	// ordered by id; ids with no article are left out.
+	ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]Article, error)
 	// Articles lists articles ordered by id, filtered and paged by opts.
 	Articles(ctx context.Context, opts ListOptions) ([]Article, error)
 	// ArticleHashes maps external id to content hash for every article whose

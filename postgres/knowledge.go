@@ -49,6 +49,30 @@ func (d *DB) ArticleByExternalID(ctx context.Context, externalID string) (knowle
 	return a, nil
 }
 
+// ArticlesByID returns the articles with these ids, in id order; unknown ids
+// are left out.
+func (d *DB) ArticlesByID(ctx context.Context, ids []int64) ([]knowledge.Article, error) {
+	return d.articlesWhere(ctx, "get articles by id", `id = ANY($1)`, ids)
+}
+
+// ArticlesByExternalID returns the articles with these external ids, in id
+// order; unknown ids are left out.
+func (d *DB) ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]knowledge.Article, error) {
+	return d.articlesWhere(ctx, "get articles by external id", `external_id = ANY($1)`, externalIDs)
+}
+
+func (d *DB) articlesWhere(ctx context.Context, op, cond string, arg any) ([]knowledge.Article, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+articleColumns+` FROM articles WHERE `+cond+` ORDER BY id`, arg)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	articles, err := pgx.CollectRows(rows, collectArticle)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return articles, nil
+}
+
 // Articles lists articles in id order, filtered by source and paged.
 // A negative limit or offset is relais.ErrInvalid.
 func (d *DB) Articles(ctx context.Context, opts knowledge.ListOptions) ([]knowledge.Article, error) {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -116,6 +117,43 @@ func (db *DB) ArticleByExternalID(ctx context.Context, externalID string) (knowl
 		return knowledge.Article{}, rowErr(fmt.Sprintf("article %q", externalID), err)
 	}
 	return a, nil
+}
+
+// ArticlesByID returns the articles with these store ids, in id order;
+// unknown ids are left out.
+func (db *DB) ArticlesByID(ctx context.Context, ids []int64) ([]knowledge.Article, error) {
+	return articlesWhereIn(ctx, db, "get articles by id", "id", ids)
+}
+
+// ArticlesByExternalID returns the articles with these external ids, in id
+// order; unknown ids are left out.
+func (db *DB) ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]knowledge.Article, error) {
+	return articlesWhereIn(ctx, db, "get articles by external id", "external_id", externalIDs)
+}
+
+// inBatch bounds the values bound in one IN list, well under SQLite's limit
+// on host parameters.
+const inBatch = 500
+
+func articlesWhereIn[K int64 | string](ctx context.Context, db *DB, op, column string, keys []K) ([]knowledge.Article, error) {
+	out := []knowledge.Article{}
+	for len(keys) > 0 {
+		part := keys[:min(inBatch, len(keys))]
+		keys = keys[len(part):]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
+		}
+		query := "SELECT " + articleColumns + " FROM articles WHERE " + column + " IN (?" + strings.Repeat(",?", len(part)-1) + ")"
+		found, err := collectRows(ctx, db.reader, scanArticle, query, args...)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		out = append(out, found...)
+	}
+	slices.SortFunc(out, func(a, b knowledge.Article) int { return cmp.Compare(a.ID, b.ID) })
+	// The same article may have been asked for in two batches.
+	return slices.CompactFunc(out, func(a, b knowledge.Article) bool { return a.ID == b.ID }), nil
 }
 
 // Articles lists articles ordered by id, filtered by source and paged.

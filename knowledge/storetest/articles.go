@@ -312,6 +312,47 @@ func testArticleNotFound(t *testing.T, s knowledge.Store) {
 	wantErr(t, "ArticleByExternalID(\"\")", err, relais.ErrNotFound)
 }
 
+func testArticlesByID(t *testing.T, s knowledge.Store) {
+	all := saveFive(t, s)
+	ctx := t.Context()
+	got, err := s.ArticlesByID(ctx, []int64{all[3].ID, all[0].ID, all[4].ID + 1000, all[3].ID})
+	if err != nil {
+		t.Fatalf("ArticlesByID: %v", err)
+	}
+	if !reflect.DeepEqual(got, []knowledge.Article{all[0], all[3]}) {
+		t.Errorf("ArticlesByID(3, 0, unknown, 3) = %v, want articles 0 and 3 in id order", externalIDs(got))
+	}
+	got, err = s.ArticlesByExternalID(ctx, []string{"art-4", "missing", "art-1", "", "art-4"})
+	if err != nil {
+		t.Fatalf("ArticlesByExternalID: %v", err)
+	}
+	if !reflect.DeepEqual(got, []knowledge.Article{all[1], all[4]}) {
+		t.Errorf("ArticlesByExternalID(art-4, missing, art-1, \"\", art-4) = %v, want art-1 and art-4", externalIDs(got))
+	}
+	// More ids than a store may bind in one statement.
+	many := make([]string, 5000)
+	for i := range many {
+		many[i] = fmt.Sprintf("art-%d", i)
+	}
+	if got, err := s.ArticlesByExternalID(ctx, many); err != nil || !reflect.DeepEqual(got, all) {
+		t.Errorf("ArticlesByExternalID of 5000 ids = %v, %v; want the five articles", externalIDs(got), err)
+	}
+	if got, err := s.ArticlesByID(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("ArticlesByID(nil) = %v, %v; want none", externalIDs(got), err)
+	}
+	if got, err := s.ArticlesByExternalID(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("ArticlesByExternalID(nil) = %v, %v; want none", externalIDs(got), err)
+	}
+}
+
+func externalIDs(articles []knowledge.Article) []string {
+	out := make([]string, len(articles))
+	for i, a := range articles {
+		out[i] = a.ExternalID
+	}
+	return out
+}
+
 // saveFive saves five articles from two sources, in id order.
 func saveFive(t *testing.T, s knowledge.Store) []knowledge.Article {
 	t.Helper()

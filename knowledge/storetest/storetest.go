@@ -14,6 +14,8 @@
 //     (relais.ErrInvalid otherwise). An empty ExternalID is relais.ErrInvalid.
 //   - Chunks and DeleteArticle of an unknown article: relais.ErrNotFound.
 //   - Articles: negative Limit or Offset is relais.ErrInvalid.
+//   - ArticlesByID and ArticlesByExternalID return each article once, in id
+//     order, however often it is asked for; none (no error) for no ids.
 //   - PruneSource with an empty source is relais.ErrInvalid: "" must never
 //     mean "every source" for a delete.
 //   - ChunksMissingEmbedding with limit <= 0 is relais.ErrInvalid; it returns
@@ -75,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SaveArticle/RejectsEmbeddingWithoutSpace", testSaveEmbeddingWithoutSpace},
 		{"SaveArticle/ConcurrentSavesOfOneArticle", testSaveConcurrent},
 		{"Article/NotFound", testArticleNotFound},
+		{"ArticlesByID", testArticlesByID},
 		{"Articles/OrderAndPaging", testArticlesPaging},
 		{"Articles/SourceFilter", testArticlesSource},
 		{"Articles/RejectsNegative", testArticlesNegative},
