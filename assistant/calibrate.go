@@ -66,6 +66,30 @@ type Calibrator struct {
 	Progress func(done, total int)
 }
 
+// Disagreement is an example the calibration's replay answered otherwise
+// than its label says: with another article, or at all when the label asks
+// for a person. The most confident ones are what holds the threshold up:
+// each is a mislabelled example, or articles customers cannot tell apart,
+// and fixing either lets the assistant answer more.
+type Disagreement struct {
+	Text       string  `json:"text"`
+	Label      string  `json:"label"`      // the example's article, or "" for a person
+	Answer     string  `json:"answer"`     // the article the assistant would cite
+	Confidence float64 `json:"confidence"` // out of fold, as the threshold saw it
+}
+
+// CalibrationResult is a calibration, and what a knowledge manager should
+// look at to improve it.
+type CalibrationResult struct {
+	knowledge.Calibration
+	// Disagreements lists the examples answered wrongly, the most
+	// confident first, at most MaxDisagreements of them.
+	Disagreements []Disagreement
+}
+
+// MaxDisagreements bounds CalibrationResult.Disagreements.
+const MaxDisagreements = 10
+
 // Bounds on what the classifier learns from the articles: phrasings are
 // short; long passages are answers, not questions.
 const (
@@ -75,7 +99,7 @@ const (
 
 // Calibrate computes a calibration. It returns ErrTooFewExamples when there
 // are fewer than MinCalibrationExamples examples.
-func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, error) {
+func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	target := c.MaxWrongRate
 	if target <= 0 {
 		target = 0.02
@@ -86,14 +110,14 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	}
 	examples, err := c.readExamples(ctx)
 	if err != nil {
-		return knowledge.Calibration{}, err
+		return CalibrationResult{}, err
 	}
 	if len(examples) < MinCalibrationExamples {
-		return knowledge.Calibration{}, ErrTooFewExamples
+		return CalibrationResult{}, ErrTooFewExamples
 	}
 	phrasings, err := c.readPhrasings(ctx)
 	if err != nil {
-		return knowledge.Calibration{}, err
+		return CalibrationResult{}, err
 	}
 
 	// The labels the classifier tells apart: every labelled article and
@@ -135,7 +159,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	for k := 0; k < folds; k++ {
 		m, err := train(k)
 		if err != nil {
-			return knowledge.Calibration{}, fmt.Errorf("calibrate: train classifier: %w", err)
+			return CalibrationResult{}, fmt.Errorf("calibrate: train classifier: %w", err)
 		}
 		for i, e := range examples {
 			if fold[i] == k {
@@ -148,13 +172,15 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 	xs := make([][]float64, 0, len(examples))
 	ys := make([]bool, 0, len(examples))
 	sampleFold := make([]int, 0, len(examples))
+	var wrong []Disagreement
+	var wrongAt []int // the index in xs of each of wrong
 	for i, e := range examples {
 		if err := ctx.Err(); err != nil {
-			return knowledge.Calibration{}, err
+			return CalibrationResult{}, err
 		}
 		res, err := c.Searcher.SearchVector(ctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
 		if err != nil {
-			return knowledge.Calibration{}, fmt.Errorf("calibrate: search: %w", err)
+			return CalibrationResult{}, fmt.Errorf("calibrate: search: %w", err)
 		}
 		res.Examples = near.neighbours(i, exampleFetched)
 		ev := gatherEvidence(res, class[i])
@@ -166,8 +192,13 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		if f == nil {
 			continue // nothing retrieved: never answered, so no evidence for the threshold
 		}
+		right := e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID
+		if !right {
+			wrong = append(wrong, Disagreement{Text: e.Text, Label: e.ArticleID, Answer: ev.candidates[0].ArticleID})
+			wrongAt = append(wrongAt, len(xs))
+		}
 		xs = append(xs, f)
-		ys = append(ys, e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID)
+		ys = append(ys, right)
 		sampleFold = append(sampleFold, fold[i])
 	}
 	totalAnswerable := 0
@@ -195,15 +226,22 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		}
 	}
 	threshold, resolution, wrongRate := chooseThreshold(oof, ys, totalAnswerable, target)
+	for i, at := range wrongAt {
+		wrong[i].Confidence = oof[at]
+	}
+	sort.SliceStable(wrong, func(i, j int) bool { return wrong[i].Confidence > wrong[j].Confidence })
+	if len(wrong) > MaxDisagreements {
+		wrong = wrong[:MaxDisagreements]
+	}
 	model := fitLogistic(xs, ys, 1e-3)
 	classifier, err := train(-1)
 	if err != nil {
-		return knowledge.Calibration{}, fmt.Errorf("calibrate: train classifier: %w", err)
+		return CalibrationResult{}, fmt.Errorf("calibrate: train classifier: %w", err)
 	}
 	var encoded []byte // none when there is only one label to tell
 	if classifier != nil {
 		if encoded, err = classifier.MarshalBinary(); err != nil {
-			return knowledge.Calibration{}, fmt.Errorf("calibrate: encode classifier: %w", err)
+			return CalibrationResult{}, fmt.Errorf("calibrate: encode classifier: %w", err)
 		}
 	}
 	now := time.Now
@@ -226,7 +264,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (knowledge.Calibration, erro
 		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
 			"threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
 	}
-	return cal, nil
+	return CalibrationResult{Calibration: cal, Disagreements: wrong}, nil
 }
 
 // readExamples reads every example that has an embedding.

@@ -54,9 +54,49 @@ func TestCalibrateWithOneLabel(t *testing.T) {
 		t.Errorf("a classifier of %d bytes for a single label", len(cal.Classifier))
 	}
 	a := newTestAssistant(t, &fakeRetriever{res: knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.4, 1)}}})
-	a.Calibration = fixedCalibration{cal: cal}
+	a.Calibration = fixedCalibration{cal: cal.Calibration}
 	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Handoff || d.Trace.Threshold != cal.Threshold {
 		t.Errorf("%s at threshold %.3f, want a handoff at the calibrated %.3f", d.Action, d.Trace.Threshold, cal.Threshold)
+	}
+}
+
+// TestCalibrateListsDisagreements: the examples the replay answered against
+// their label come back, the most confident first, at most
+// MaxDisagreements of them, with what the assistant would have cited.
+func TestCalibrateListsDisagreements(t *testing.T) {
+	t.Parallel()
+	emb, err := local.NewHashingEmbedder(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var examples examplesFake
+	add := func(text, label string) {
+		examples = append(examples, knowledge.Example{ID: int64(len(examples) + 1), Text: text, ArticleID: label, Embedding: emb.Vector(text)})
+	}
+	objects := strings.Fields("order parcel purchase basket delivery subscription booking ticket voucher plan")
+	for i := range MinCalibrationExamples {
+		add(fmt.Sprintf("please cancel my %s %s", objects[i%len(objects)], strings.Repeat("now ", i/len(objects))), "kb:cancel")
+	}
+	// A person is needed for these, but the assistant sees a cancellation.
+	for i := range 2 * MaxDisagreements {
+		add(fmt.Sprintf("cancel my %s, your staff were rude %s", objects[i%len(objects)], strings.Repeat("again ", i/len(objects))), knowledge.HandoffLabel)
+	}
+	c := &Calibrator{Examples: examples, Searcher: vectorSearcherFake{knowledge.SearchResult{
+		Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.4, 1)}}}}
+	cal, err := c.Calibrate(t.Context())
+	if err != nil {
+		t.Fatalf("Calibrate: %v", err)
+	}
+	if len(cal.Disagreements) != MaxDisagreements {
+		t.Fatalf("%d disagreements, want %d: %+v", len(cal.Disagreements), MaxDisagreements, cal.Disagreements)
+	}
+	for i, d := range cal.Disagreements {
+		if d.Label != knowledge.HandoffLabel || d.Answer != "kb:cancel" || !strings.Contains(d.Text, "rude") {
+			t.Errorf("disagreement %d = %+v, want a handoff example answered with kb:cancel", i, d)
+		}
+		if i > 0 && d.Confidence > cal.Disagreements[i-1].Confidence {
+			t.Errorf("disagreement %d (%.3f) is more confident than the one before (%.3f)", i, d.Confidence, cal.Disagreements[i-1].Confidence)
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"relais/assistant"
 )
 
 // Question is one labelled customer message of an eval set.
@@ -143,6 +145,9 @@ type FoldCalibration struct {
 	Examples            int     `json:"examples"`
 	EstimatedResolution float64 `json:"estimated_resolution"`
 	EstimatedWrongRate  float64 `json:"estimated_wrong_rate"`
+	// Disagreements are the examples the calibration answered wrongly, the
+	// most confident first: what holds this fold's threshold up.
+	Disagreements []assistant.Disagreement `json:"disagreements,omitempty"`
 }
 
 // Summarize computes the metrics of a run.

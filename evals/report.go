@@ -136,6 +136,7 @@ type htmlView struct {
 	Reasons       []reasonRow
 	Confusions    []Confusion
 	Calibrations  []FoldCalibration
+	Disagreements []disagreementRow
 	Wrong         questionTable
 	Missed        questionTable
 }
@@ -147,6 +148,17 @@ type questionTable struct {
 	Rows      []questionRow
 	Total     int
 }
+
+// disagreementRow is an example some folds' calibrations answered against
+// its label (the same example is in every fold's examples but its own).
+type disagreementRow struct {
+	Text, Label, Answer string
+	Confidence          float64 // the highest of any fold
+	Folds               int
+}
+
+// maxDisagreementRows bounds the report's disagreement table.
+const maxDisagreementRows = 20
 
 type bestRow struct {
 	Label string
@@ -197,6 +209,7 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 	for i := range v.Calibrations {
 		v.Calibrations[i].Source = clean(v.Calibrations[i].Source)
 	}
+	v.Disagreements = disagreementRows(sum.Calibrations)
 	v.Sum.Dataset = clean(sum.Dataset)
 	v.Sum.ThresholdSource = clean(sum.ThresholdSource)
 	for _, bound := range []float64{0.02, 0.05} {
@@ -249,6 +262,37 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 		v.Missed.Rows = append(v.Missed.Rows, newQuestionRow(o, sum.Folds > 1))
 	}
 	return v
+}
+
+// disagreementRows merges the folds' disagreements: the examples most folds
+// answered against their label first, then the most confident.
+func disagreementRows(cals []FoldCalibration) []disagreementRow {
+	type key struct{ text, label, answer string }
+	at := map[key]int{}
+	var rows []disagreementRow
+	for _, c := range cals {
+		for _, d := range c.Disagreements {
+			k := key{d.Text, d.Label, d.Answer}
+			i, ok := at[k]
+			if !ok {
+				i = len(rows)
+				at[k] = i
+				rows = append(rows, disagreementRow{Text: clean(d.Text), Label: clean(d.Label), Answer: clean(d.Answer)})
+			}
+			rows[i].Folds++
+			rows[i].Confidence = max(rows[i].Confidence, d.Confidence)
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Folds != rows[j].Folds {
+			return rows[i].Folds > rows[j].Folds
+		}
+		return rows[i].Confidence > rows[j].Confidence
+	})
+	if len(rows) > maxDisagreementRows {
+		rows = rows[:maxDisagreementRows]
+	}
+	return rows
 }
 
 // newQuestionRow numbers folds from 1 for readers, and leaves Fold 0 when the
@@ -671,6 +715,16 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 </table>
 </div>
 <p class="note">Estimates come from cross-validation over the examples each fold had; compare them with the measured numbers above.</p>
+{{if .Disagreements}}<h3 id="disagreements">Examples answered against their label</h3>
+<p class="note">Replaying its examples, the calibration answered these otherwise than their label says, with the confidence shown; the most confident are what holds the threshold up. Each is a wrong label, or articles customers cannot tell apart: fixing them lets the assistant answer more.</p>
+<div class="scroll" role="region" aria-labelledby="disagreements" tabindex="0">
+<table>
+<thead><tr><th scope="col">Example</th><th scope="col">Labelled</th><th scope="col">Answered with</th><th scope="col" class="num">Confidence</th>{{if gt (len .Calibrations) 1}}<th scope="col" class="num">Folds</th>{{end}}</tr></thead>
+<tbody>
+{{$folded := gt (len .Calibrations) 1}}{{range .Disagreements}}<tr><td class="q">{{.Text}}</td><td>{{if .Label}}{{template "id" .Label}}{{else}}<em>a human (handoff)</em>{{end}}</td><td>{{template "id" .Answer}}</td><td class="num">{{num3 .Confidence}}</td>{{if $folded}}<td class="num">{{.Folds}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>
+</div>{{end}}
 </section>
 {{end}}
 

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"relais/assistant"
+	"relais/knowledge"
 )
 
 var update = flag.Bool("update", false, "write testdata/sample-report.html from a synthetic run, to look at in a browser")
@@ -213,6 +216,37 @@ func TestWriteHTML(t *testing.T) {
 	}
 	if strings.Contains(html, "How do I track my order?") {
 		t.Error("a correct answer is listed among the worst questions")
+	}
+}
+
+// TestWriteHTMLDisagreements: the folds' disagreements are merged, the
+// example most folds answered against its label first, as escaped text.
+func TestWriteHTMLDisagreements(t *testing.T) {
+	t.Parallel()
+	sum, outs := smallRun()
+	pending := assistant.Disagreement{Text: "My transfer is <pending>", Label: "kb:balance", Answer: "kb:pending", Confidence: 0.97}
+	sum.Calibrations = []FoldCalibration{
+		{Fold: 0, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []assistant.Disagreement{
+			{Text: "update my address", Label: knowledge.HandoffLabel, Answer: "kb:details", Confidence: 0.99}, pending}},
+		{Fold: 1, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []assistant.Disagreement{
+			{Text: pending.Text, Label: pending.Label, Answer: pending.Answer, Confidence: 0.98}}},
+	}
+	html := render(t, sum, outs)
+	checkSelfContained(t, html)
+	section := html[strings.Index(html, `id="disagreements"`):]
+	pendingAt := strings.Index(section, "My transfer is &lt;pending&gt;")
+	addressAt := strings.Index(section, "update my address")
+	if pendingAt < 0 || addressAt < 0 || pendingAt > addressAt {
+		t.Fatalf("disagreements: want the example of two folds before the one of one fold:\n%s", section[:min(len(section), 2000)])
+	}
+	row := section[pendingAt:addressAt]
+	for _, want := range []string{"<code>kb:<wbr>balance<wbr></code>", "0.980", `<td class="num">2</td>`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("merged row lacks %q: %s", want, row)
+		}
+	}
+	if !strings.Contains(section[addressAt:], "a human (handoff)") {
+		t.Error("a handoff label is not said in words")
 	}
 }
 

@@ -297,11 +297,12 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 		return fc, fmt.Errorf("eval: calibrate fold %d: %w", fold, err)
 	}
 	cal.EmbeddingModel = r.Embedder.Space().Model
-	if err := st.SaveCalibration(ctx, cal); err != nil {
+	if err := st.SaveCalibration(ctx, cal.Calibration); err != nil {
 		return fc, fmt.Errorf("eval: store calibration: %w", err)
 	}
 	fc.Threshold, fc.Source, fc.Examples = cal.Threshold, "calibrated", cal.Examples
 	fc.EstimatedResolution, fc.EstimatedWrongRate = cal.EstimatedResolution, cal.EstimatedWrongRate
+	fc.Disagreements = cal.Disagreements
 	return fc, nil
 }
 

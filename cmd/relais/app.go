@@ -196,7 +196,7 @@ func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assista
 // calibrate re-estimates the confidence threshold from the stored examples
 // and stores it. Too few examples is not an error: the assistant keeps the
 // default threshold and says so.
-func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder, log *slog.Logger, progress func(done, total int)) (knowledge.Calibration, error) {
+func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder, log *slog.Logger, progress func(done, total int)) (assistant.CalibrationResult, error) {
 	c := &assistant.Calibrator{
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: emb},
@@ -211,7 +211,7 @@ func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder
 		return cal, err
 	}
 	cal.EmbeddingModel = emb.Space().Model
-	if err := st.SaveCalibration(ctx, cal); err != nil {
+	if err := st.SaveCalibration(ctx, cal.Calibration); err != nil {
 		return cal, fmt.Errorf("store the calibration: %w", err)
 	}
 	return cal, nil

@@ -131,6 +131,11 @@ func TestIngestExamplesCalibrates(t *testing.T) {
 			if !strings.Contains(out, "400 examples read, 400 new") || !strings.Contains(out, "calibrated on") {
 				t.Fatalf("ingest --examples:\n%s", out)
 			}
+			// Some of 400 real examples are answered against their label;
+			// the import names them for the knowledge manager.
+			if !strings.Contains(out, "examples answered against their label") || !strings.Contains(out, ": labelled ") {
+				t.Errorf("ingest --examples lists no disagreement:\n%s", out)
+			}
 			// Same file again: nothing new, still calibrated.
 			if out := c.mustRun("ingest", "--examples", examples); !strings.Contains(out, "400 examples read, 0 new") {
 				t.Errorf("re-import:\n%s", out)

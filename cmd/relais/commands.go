@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -151,11 +152,32 @@ func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest
 	default:
 		fmt.Fprintf(e.stdout, "calibrated on %d examples: threshold %.3f, estimated resolution %.1f%% with %.1f%% wrong answers (target %.1f%%)\n",
 			cal.Samples, cal.Threshold, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate, 100*cal.MaxWrongRate)
+		printDisagreements(e.stdout, cal.Disagreements)
 	}
 	if failed > 0 {
 		return fmt.Errorf("ingest: %d of %d example files failed", failed, len(paths))
 	}
 	return nil
+}
+
+// shownDisagreements is how many disagreements an examples import prints.
+const shownDisagreements = 5
+
+// printDisagreements lists the examples the calibration answered against
+// their label, the most confident first: they hold the threshold up, and a
+// knowledge manager can fix them.
+func printDisagreements(w io.Writer, ds []assistant.Disagreement) {
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "examples answered against their label, the most confident first (a wrong label, or articles customers cannot tell apart; fixing them lets the assistant answer more):")
+	for _, d := range ds[:min(len(ds), shownDisagreements)] {
+		label := d.Label
+		if label == knowledge.HandoffLabel {
+			label = "handoff"
+		}
+		fmt.Fprintf(w, "  %.3f  %q: labelled %s, answered with %s\n", d.Confidence, clip(d.Text, 80), label, d.Answer)
+	}
 }
 
 // sourceName identifies an examples file by its absolute path, so that a
