@@ -1,11 +1,13 @@
 package assistant
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,13 +70,15 @@ type Calibrator struct {
 
 // Disagreement is an example the calibration's replay answered otherwise
 // than its label says: with another article, or at all when the label asks
-// for a person. The most confident ones are what holds the threshold up:
-// each is a mislabelled example, or articles customers cannot tell apart,
-// and fixing either lets the assistant answer more.
+// for a person. The most confident ones are what holds the threshold up.
+// Each is often a wrong label, articles customers cannot tell apart, or a
+// message needing a person that reads like one an article answers; fixing
+// them (the label, the articles, or more such examples) lets the assistant
+// answer more.
 type Disagreement struct {
 	Text       string  `json:"text"`
 	Label      string  `json:"label"`      // the example's article, or "" for a person
-	Answer     string  `json:"answer"`     // the article the assistant would cite
+	Answer     string  `json:"answer"`     // the article it would cite if it answered
 	Confidence float64 `json:"confidence"` // out of fold, as the threshold saw it
 }
 
@@ -229,10 +233,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	for i, at := range wrongAt {
 		wrong[i].Confidence = oof[at]
 	}
-	sort.SliceStable(wrong, func(i, j int) bool { return wrong[i].Confidence > wrong[j].Confidence })
-	if len(wrong) > MaxDisagreements {
-		wrong = wrong[:MaxDisagreements]
-	}
+	wrong = mostConfident(wrong, MaxDisagreements)
 	model := fitLogistic(xs, ys, 1e-3)
 	classifier, err := train(-1)
 	if err != nil {
@@ -265,6 +266,14 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 			"threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
 	}
 	return CalibrationResult{Calibration: cal, Disagreements: wrong}, nil
+}
+
+// mostConfident returns the n most confident of ds, the most confident
+// first.
+func mostConfident(ds []Disagreement, n int) []Disagreement {
+	ds = slices.Clone(ds)
+	slices.SortStableFunc(ds, func(a, b Disagreement) int { return cmp.Compare(b.Confidence, a.Confidence) })
+	return ds[:min(n, len(ds))]
 }
 
 // readExamples reads every example that has an embedding.
@@ -515,25 +524,33 @@ func sameWordsKey(s string) string {
 
 // FoldOf assigns a message to one of folds cross-validation folds by its
 // words (case, digits and punctuation aside), so that copies of a message
-// always share a fold: calibration and evals both rely on it, as the shared
-// and holdout splits of the eval sets are grouped the same way.
+// always share a fold: evals rely on it, as the shared and holdout splits of
+// the eval sets are grouped the same way.
 func FoldOf(text string, folds int) int {
-	return foldBy("", text, folds)
+	return int(wordsHash(text) % uint32(folds))
 }
 
 // calibrationFold is FoldOf for the calibration's own cross-validation,
-// drawn independently of it: an eval holds out FoldOf's fold k and
-// calibrates on the rest, and calibration folds that were FoldOf's would
-// leave its fold k empty, one fold of training short.
+// grouping copies the same way but drawn independently of it: an eval
+// holds out FoldOf's fold k and calibrates on the rest, and calibration
+// folds that followed FoldOf's would leave some of theirs empty, the
+// cross-validation a fold short. The hash is mixed first: FNV's low bits
+// alone would tie the two splits together whenever folds is even.
 func calibrationFold(text string, folds int) int {
-	return foldBy("calibration\x00", text, folds)
+	x := wordsHash(text)
+	// The finalizer of MurmurHash3: every input bit moves every output bit.
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	x *= 0xc2b2ae35
+	x ^= x >> 16
+	return int(x % uint32(folds))
 }
 
-func foldBy(salt, text string, folds int) int {
+func wordsHash(text string) uint32 {
 	h := fnv.New32a()
-	h.Write([]byte(salt))
 	h.Write([]byte(sameWordsKey(text)))
-	return int(h.Sum32() % uint32(folds))
+	return h.Sum32()
 }
 
 // modelMap and modelFrom store a LogisticModel in a calibration's Model map,

@@ -3,6 +3,7 @@ package assistant
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -101,8 +102,10 @@ func TestCalibrateListsDisagreements(t *testing.T) {
 }
 
 // TestCalibrationFoldsIndependentOfEvalFolds: an eval holds out FoldOf's
-// fold k and calibrates on the rest; the calibration's own folds must all
-// still hold examples, or its cross-validation trains on less than it says.
+// fold k and calibrates on the rest; every calibration fold must still hold
+// its share of those examples, or its cross-validation trains on less than
+// it says. FNV's low bits alone would make the two splits follow each
+// other whenever the number of folds is even.
 func TestCalibrationFoldsIndependentOfEvalFolds(t *testing.T) {
 	t.Parallel()
 	words := strings.Fields("account balance card charge delivery order parcel payment refund return shipping transfer")
@@ -114,20 +117,45 @@ func TestCalibrationFoldsIndependentOfEvalFolds(t *testing.T) {
 			}
 		}
 	}
-	const folds = 5
-	for k := range folds {
-		var inner [folds]int
-		rest := 0
-		for _, text := range texts {
-			if FoldOf(text, folds) != k {
-				inner[calibrationFold(text, folds)]++
-				rest++
+	for _, folds := range []int{2, 3, 4, 5, 10} {
+		for k := range folds {
+			inner := make([]int, folds)
+			rest := 0
+			for _, text := range texts {
+				if FoldOf(text, folds) != k {
+					inner[calibrationFold(text, folds)]++
+					rest++
+				}
+			}
+			want := float64(rest) / float64(folds)
+			for f, n := range inner {
+				if math.Abs(float64(n)-want) > want/3 {
+					t.Errorf("%d folds, eval fold %d held out: calibration fold %d has %d of %d examples, want about %.0f", folds, k, f, n, rest, want)
+				}
 			}
 		}
-		for f, n := range inner {
-			if n < rest/(2*folds) {
-				t.Errorf("eval fold %d held out: calibration fold %d has %d of %d examples", k, f, n, rest)
-			}
+	}
+}
+
+func TestMostConfident(t *testing.T) {
+	t.Parallel()
+	var ds []Disagreement
+	for i := range 30 {
+		ds = append(ds, Disagreement{Text: fmt.Sprint(i), Confidence: float64(i) / 30})
+	}
+	got := mostConfident(ds, MaxDisagreements)
+	if len(got) != MaxDisagreements {
+		t.Fatalf("%d kept, want %d", len(got), MaxDisagreements)
+	}
+	for i, d := range got {
+		if want := fmt.Sprint(29 - i); d.Text != want {
+			t.Errorf("kept[%d] = %s, want %s: the most confident first", i, d.Text, want)
 		}
+	}
+	if ds[0].Text != "0" {
+		t.Error("mostConfident reordered its input")
+	}
+	if got := mostConfident(ds[:3], MaxDisagreements); len(got) != 3 {
+		t.Errorf("%d kept of 3", len(got))
 	}
 }
