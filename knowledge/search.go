@@ -114,23 +114,38 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	if len(fused) > opts.Limit {
 		fused = fused[:opts.Limit]
 	}
-	ids := make([]int64, len(fused))
-	for i, h := range fused {
-		ids[i] = h.Article.ID
-	}
-	articles, err := s.Store.ArticlesByID(ctx, ids)
+	hits, err := s.loadArticles(ctx, fused, res.Examples)
 	if err != nil {
-		return res, fmt.Errorf("search: load articles: %w", err)
+		return res, err
 	}
-	byID := make(map[int64]Article, len(articles))
-	for _, a := range articles {
-		byID[a.ID] = a
-	}
-	hits := fused[:0]
-	for _, h := range fused {
-		if a, ok := byID[h.Article.ID]; ok { // else deleted since the search
-			h.Article = a
-			hits = append(hits, h)
+	res.StoreTime = time.Since(start)
+	res.Hits = hits
+	return res, nil
+}
+
+// loadArticles fills in the articles of the fused hits, in two queries
+// whatever their number, and appends the articles the nearest examples
+// point to. A hit whose article was deleted since the ranking is dropped.
+func (s *Searcher) loadArticles(ctx context.Context, fused []Hit, examples []ExampleMatch) ([]Hit, error) {
+	hits := make([]Hit, 0, len(fused))
+	if len(fused) > 0 {
+		ids := make([]int64, len(fused))
+		for i, h := range fused {
+			ids[i] = h.Article.ID
+		}
+		articles, err := s.Store.ArticlesByID(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("search: load articles by id: %w", err)
+		}
+		byID := make(map[int64]Article, len(articles))
+		for _, a := range articles {
+			byID[a.ID] = a
+		}
+		for _, h := range fused {
+			if a, ok := byID[h.Article.ID]; ok {
+				h.Article = a
+				hits = append(hits, h)
+			}
 		}
 	}
 	// The articles the nearest examples point to are candidates too, even
@@ -142,31 +157,29 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 		have[h.Article.ExternalID] = true
 	}
 	var more []string
-	for _, m := range res.Examples {
+	for _, m := range examples {
 		if m.ArticleID != HandoffLabel && !have[m.ArticleID] {
 			have[m.ArticleID] = true
 			more = append(more, m.ArticleID)
 		}
 	}
-	if len(more) > 0 {
-		articles, err := s.Store.ArticlesByExternalID(ctx, more)
-		if err != nil {
-			return res, fmt.Errorf("search: load articles: %w", err)
-		}
-		byExternal := make(map[string]Article, len(articles))
-		for _, a := range articles {
-			byExternal[a.ExternalID] = a
-		}
-		for _, id := range more {
-			if a, ok := byExternal[id]; ok { // else removed: its examples no longer count
-				hits = append(hits, Hit{Article: a})
-			}
+	if len(more) == 0 {
+		return hits, nil
+	}
+	articles, err := s.Store.ArticlesByExternalID(ctx, more)
+	if err != nil {
+		return nil, fmt.Errorf("search: load articles by external id: %w", err)
+	}
+	byExternal := make(map[string]Article, len(articles))
+	for _, a := range articles {
+		byExternal[a.ExternalID] = a
+	}
+	for _, id := range more {
+		if a, ok := byExternal[id]; ok { // else removed: its examples no longer count
+			hits = append(hits, Hit{Article: a})
 		}
 	}
-	fused = hits
-	res.StoreTime = time.Since(start)
-	res.Hits = fused
-	return res, nil
+	return hits, nil
 }
 
 // ZeroVector reports whether every component of v is 0 (true for an empty

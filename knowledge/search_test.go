@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"relais"
@@ -82,5 +83,90 @@ func TestSearchRejectsEmptyQueryAndPassesEmbedderErrors(t *testing.T) {
 	s = &Searcher{Embedder: fakeEmbedder{err: relais.ErrUnavailable}}
 	if _, err := s.Search(context.Background(), "hello", SearchOptions{}); !errors.Is(err, relais.ErrUnavailable) {
 		t.Errorf("embedder down: err = %v, want ErrUnavailable", err)
+	}
+}
+
+// articleStore serves SearchChunks and the article loads from memory; the
+// rest of Store is not used by the Searcher.
+type articleStore struct {
+	Store
+	chunks   ChunkResults
+	articles []Article
+	loads    int
+}
+
+func (f *articleStore) SearchChunks(context.Context, ChunkQuery) (ChunkResults, error) {
+	return f.chunks, nil
+}
+
+func (f *articleStore) ArticlesByID(_ context.Context, ids []int64) ([]Article, error) {
+	f.loads++
+	var out []Article
+	for _, a := range f.articles {
+		for _, id := range ids {
+			if a.ID == id {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *articleStore) ArticlesByExternalID(_ context.Context, ids []string) ([]Article, error) {
+	f.loads++
+	var out []Article
+	for _, a := range f.articles {
+		for _, id := range ids {
+			if a.ExternalID == id {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// TestSearchLoadsArticles: the fused hits get their articles in rank order,
+// a hit whose article is gone is dropped, and the articles the nearest
+// examples point to follow in the examples' order, each once, with neither
+// handoff nor a removed article among them; two loads in all.
+func TestSearchLoadsArticles(t *testing.T) {
+	t.Parallel()
+	st := &articleStore{
+		chunks: ChunkResults{
+			Vector: []ChunkMatch{
+				{ChunkID: 20, ArticleID: 2, Score: 0.9},
+				{ChunkID: 30, ArticleID: 3, Score: 0.8}, // deleted since
+				{ChunkID: 10, ArticleID: 1, Score: 0.7},
+			},
+			ExampleVector: []ExampleMatch{
+				{ArticleID: HandoffLabel, Score: 0.9},
+				{ArticleID: "kb:2", Score: 0.8}, // already a hit
+				{ArticleID: "kb:9", Score: 0.7},
+				{ArticleID: "kb:8", Score: 0.6}, // its article was removed
+				{ArticleID: "kb:9", Score: 0.5},
+				{ArticleID: "kb:7", Score: 0.4},
+			},
+		},
+		articles: []Article{{ID: 1, ExternalID: "kb:1"}, {ID: 2, ExternalID: "kb:2"}, {ID: 7, ExternalID: "kb:7"}, {ID: 9, ExternalID: "kb:9"}},
+	}
+	s := &Searcher{Store: st, Embedder: fakeEmbedder{}}
+	res, err := s.Search(t.Context(), "where is my parcel", SearchOptions{Examples: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range res.Hits {
+		got = append(got, h.Article.ExternalID)
+	}
+	if want := []string{"kb:2", "kb:1", "kb:9", "kb:7"}; !slices.Equal(got, want) {
+		t.Errorf("hits = %v, want %v", got, want)
+	}
+	if res.Hits[0].VectorScore != 0.9 || res.Hits[2].VectorScore != 0 {
+		t.Errorf("scores = %v and %v, want the fused hit's kept and none for an example's article", res.Hits[0].VectorScore, res.Hits[2].VectorScore)
+	}
+	if st.loads != 2 {
+		t.Errorf("%d article loads, want 2", st.loads)
 	}
 }

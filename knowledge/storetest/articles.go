@@ -329,13 +329,20 @@ func testArticlesByID(t *testing.T, s knowledge.Store) {
 	if !reflect.DeepEqual(got, []knowledge.Article{all[1], all[4]}) {
 		t.Errorf("ArticlesByExternalID(art-4, missing, art-1, \"\", art-4) = %v, want art-1 and art-4", externalIDs(got))
 	}
-	// More ids than a store may bind in one statement.
-	many := make([]string, 5000)
+	// More ids than a statement may bind (SQLite allows 32,766 parameters,
+	// PostgreSQL 65,535), an article asked for first and last.
+	many := make([]string, 70_000)
+	manyIDs := make([]int64, len(many))
 	for i := range many {
-		many[i] = fmt.Sprintf("art-%d", i)
+		many[i] = fmt.Sprintf("art-%d", (i+4)%len(many))
+		manyIDs[i] = all[0].ID + int64((i+4)%len(many))
 	}
+	many, manyIDs = append(many, "art-4"), append(manyIDs, all[4].ID)
 	if got, err := s.ArticlesByExternalID(ctx, many); err != nil || !reflect.DeepEqual(got, all) {
-		t.Errorf("ArticlesByExternalID of 5000 ids = %v, %v; want the five articles", externalIDs(got), err)
+		t.Errorf("ArticlesByExternalID of %d ids = %v, %v; want the five articles once each", len(many), externalIDs(got), err)
+	}
+	if got, err := s.ArticlesByID(ctx, manyIDs); err != nil || !reflect.DeepEqual(got, all) {
+		t.Errorf("ArticlesByID of %d ids = %v, %v; want the five articles once each", len(manyIDs), externalIDs(got), err)
 	}
 	if got, err := s.ArticlesByID(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("ArticlesByID(nil) = %v, %v; want none", externalIDs(got), err)
