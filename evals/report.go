@@ -150,7 +150,8 @@ type questionTable struct {
 }
 
 // disagreementRow is an example some folds' calibrations answered against
-// its label (the same example is in every fold's examples but its own).
+// its label: a question of another fold, in the examples of every fold but
+// its own, or a shared example, in every fold's.
 type disagreementRow struct {
 	Text, Label, Answer string
 	Confidence          float64 // the highest of any fold
@@ -716,12 +717,12 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 </div>
 <p class="note">Estimates come from cross-validation over the examples each fold had; compare them with the measured numbers above.</p>
 {{if .Disagreements}}<h3 id="disagreements">Examples answered against their label</h3>
-<p class="note">Replaying its examples, the calibration answered these otherwise than their label says, with the confidence shown; the most confident are what holds the threshold up. Each is a wrong label, or articles customers cannot tell apart: fixing them lets the assistant answer more.</p>
+<p class="note">Replaying its examples, the calibration answered these otherwise than their label says, with the confidence shown; the most confident are what holds the threshold up. Each is often a wrong label, articles customers cannot tell apart, or a message needing a person that reads like one an article answers: fixing them lets the assistant answer more.</p>
 <div class="scroll" role="region" aria-labelledby="disagreements" tabindex="0">
 <table>
-<thead><tr><th scope="col">Example</th><th scope="col">Labelled</th><th scope="col">Answered with</th><th scope="col" class="num">Confidence</th>{{if gt (len .Calibrations) 1}}<th scope="col" class="num">Folds</th>{{end}}</tr></thead>
+{{$folded := gt (len .Calibrations) 1}}<thead><tr><th scope="col">Example</th><th scope="col">Labelled</th><th scope="col">Answered with</th><th scope="col" class="num">Confidence</th>{{if $folded}}<th scope="col" class="num">Folds</th>{{end}}</tr></thead>
 <tbody>
-{{$folded := gt (len .Calibrations) 1}}{{range .Disagreements}}<tr><td class="q">{{.Text}}</td><td>{{if .Label}}{{template "id" .Label}}{{else}}<em>a human (handoff)</em>{{end}}</td><td>{{template "id" .Answer}}</td><td class="num">{{num3 .Confidence}}</td>{{if $folded}}<td class="num">{{.Folds}}</td>{{end}}</tr>
+{{range .Disagreements}}<tr><td class="q">{{.Text}}</td><td>{{if .Label}}{{template "id" .Label}}{{else}}<em>a human (handoff)</em>{{end}}</td><td>{{template "id" .Answer}}</td><td class="num">{{num3 .Confidence}}</td>{{if $folded}}<td class="num">{{.Folds}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
 </div>{{end}}

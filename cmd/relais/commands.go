@@ -170,7 +170,7 @@ func printDisagreements(w io.Writer, ds []assistant.Disagreement) {
 	if len(ds) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "examples answered against their label, the most confident first (a wrong label, or articles customers cannot tell apart; fixing them lets the assistant answer more):")
+	fmt.Fprintln(w, "examples answered against their label, the most confident first (often a wrong label, articles customers cannot tell apart, or a message needing a person that reads like an article's; fixing them lets the assistant answer more):")
 	for _, d := range ds[:min(len(ds), shownDisagreements)] {
 		label := d.Label
 		if label == knowledge.HandoffLabel {
