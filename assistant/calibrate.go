@@ -376,18 +376,19 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 }
 
 // chooseThreshold picks the lowest threshold at which two estimates of the
-// wrong-answer rate among the answers both stay within target. One is
-// observed: the share of wrong answers among the examples above the
-// threshold, by its upper confidence bound (one standard error), which
-// catches a model that is confident and wrong. The other is the model's
-// own: conf are calibrated probabilities of being right, so the mean of
-// 1 - conf over those answers is the rate it expects. The model's estimate
-// is what carries the decision where too few answers were observed for the
-// bound to mean anything: no wrong answer among twenty is a rate of 0 ± 0
-// by the count, but the model, fitted on every example, knows better than
-// to call it certain. It returns the threshold and the observed resolution
-// and wrong rate there; a threshold above 1 (never answer) when no point
-// qualifies.
+// wrong-answer rate among the answers both stay within target, each by its
+// upper bound at one standard error. One is observed: the share of wrong
+// answers among the examples above the threshold, which catches a model
+// that is confident and wrong. The other is the model's own: conf are
+// calibrated probabilities of being right, so the wrong answers it expects
+// among those answers number sum(1 - conf), give or take the square root of
+// sum(conf (1 - conf)). The model's estimate is what carries the decision
+// where too few answers were observed for the count to mean anything (no
+// wrong answer among twenty is a rate of 0 ± 0 by the count), and its
+// margin keeps the threshold from settling where the model expects exactly
+// the target, which a few dozen answers overshoot as often as not. It
+// returns the threshold and the observed resolution and wrong rate there; a
+// threshold above 1 (never answer) when no point qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
 	conf = withoutNaN(conf)
 	idx := make([]int, len(conf))
@@ -397,7 +398,7 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 	sort.Slice(idx, func(a, b int) bool { return conf[idx[a]] > conf[idx[b]] })
 	threshold = math.Nextafter(1, 2)
 	nCorrect, nWrong := 0, 0
-	expectedWrong := 0.0
+	expectedWrong, expectedVar := 0.0, 0.0
 	for k := 0; k < len(idx); {
 		// Take every prediction tied at this confidence together: a
 		// threshold cannot split them.
@@ -409,12 +410,14 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 				nWrong++
 			}
 			expectedWrong += 1 - c
+			expectedVar += c * (1 - c)
 			k++
 		}
 		n := float64(nCorrect + nWrong)
 		p := float64(nWrong) / n
 		observed := p + math.Sqrt(p*(1-p)/n)
-		if observed <= target && expectedWrong/n <= target && answerable > 0 {
+		expected := (expectedWrong + math.Sqrt(expectedVar)) / n
+		if observed <= target && expected <= target && answerable > 0 {
 			threshold = c
 			resolution = float64(nCorrect) / float64(answerable)
 			wrongRate = p

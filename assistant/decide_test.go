@@ -451,12 +451,17 @@ func TestChooseThresholdTrustsModelOnFewAnswers(t *testing.T) {
 	for i := range correct {
 		correct[i] = true
 	}
-	sure, doubtful := make([]float64, 20), make([]float64, 20)
+	sure, atTarget, doubtful := make([]float64, 20), make([]float64, 20), make([]float64, 20)
 	for i := range sure {
-		sure[i], doubtful[i] = 0.995-float64(i)/1e4, 0.9-float64(i)/1e4
+		sure[i], atTarget[i], doubtful[i] = 0.999-float64(i)/1e5, 0.9805-float64(i)/1e6, 0.9-float64(i)/1e4
 	}
 	if th, res, _ := chooseThreshold(sure, correct, 20, 0.02); th > 1 || res != 1 {
 		t.Errorf("model sure: threshold %.4f, resolution %.2f; want every answer given", th, res)
+	}
+	// A model that expects just under the target leaves no margin: twenty answers
+	// at nearly 2% each bring a wrong answer about as often as none.
+	if th, _, _ := chooseThreshold(atTarget, correct, 20, 0.02); th <= 1 {
+		t.Errorf("model expects 2%% wrong: threshold %.4f, want above 1 (never answer)", th)
 	}
 	if th, _, _ := chooseThreshold(doubtful, correct, 20, 0.02); th <= 1 {
 		t.Errorf("model expects 10%% wrong: threshold %.4f, want above 1 (never answer)", th)
