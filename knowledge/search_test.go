@@ -100,31 +100,23 @@ func (f *articleStore) SearchChunks(context.Context, ChunkQuery) (ChunkResults, 
 }
 
 func (f *articleStore) ArticlesByID(_ context.Context, ids []int64) ([]Article, error) {
-	f.loads++
-	var out []Article
-	for _, a := range f.articles {
-		for _, id := range ids {
-			if a.ID == id {
-				out = append(out, a)
-				break
-			}
-		}
-	}
-	return out, nil
+	return f.load(func(a Article) bool { return slices.Contains(ids, a.ID) }), nil
 }
 
 func (f *articleStore) ArticlesByExternalID(_ context.Context, ids []string) ([]Article, error) {
+	return f.load(func(a Article) bool { return slices.Contains(ids, a.ExternalID) }), nil
+}
+
+// load counts one load and returns the stored articles asked for, in order.
+func (f *articleStore) load(asked func(Article) bool) []Article {
 	f.loads++
 	var out []Article
 	for _, a := range f.articles {
-		for _, id := range ids {
-			if a.ExternalID == id {
-				out = append(out, a)
-				break
-			}
+		if asked(a) {
+			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // TestSearchLoadsArticles: the fused hits get their articles in rank order,
