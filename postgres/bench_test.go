@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgvector/pgvector-go"
 
 	"relais/internal/testdb"
@@ -369,12 +370,7 @@ func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float3
 		b.Fatal(err)
 	}
 	defer conn.Release()
-	exec := func(sql string, args ...any) {
-		b.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			b.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := benchExec(b, conn)
 	exec(`DROP INDEX ` + vectorIndexName)
 
 	articles := n / benchChunksPerDoc
@@ -416,13 +412,7 @@ SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk
 	}
 	loaded := time.Since(start)
 
-	// The graph of 100k 768-dimensional vectors is about 400 MB; with less
-	// maintenance memory the build spills and slows down several times.
-	exec(`SET maintenance_work_mem = '1GB'`)
-	exec(createVectorIndex)
-	exec(`RESET maintenance_work_mem`)
-	exec(`VACUUM ANALYZE articles`)
-	exec(`VACUUM ANALYZE chunks`)
+	buildBenchIndex(exec, createVectorIndex, "articles", "chunks")
 	b.Logf("%d chunks: loaded in %v, HNSW index built in %v", n, loaded.Round(time.Second), (time.Since(start) - loaded).Round(time.Second))
 
 	for range benchQueries {
@@ -451,12 +441,7 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 		b.Fatal(err)
 	}
 	defer conn.Release()
-	exec := func(sql string, args ...any) {
-		b.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			b.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := benchExec(b, conn)
 	exec(`DROP INDEX ` + exampleVectorIndexName)
 	// A staging table for the regconfig column, as for chunks.
 	exec(`CREATE TEMP TABLE example_load (seq integer, content_key bytea, text text, article_id text, embedding vector)`)
@@ -478,9 +463,30 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 SELECT content_key, text, article_id, 'bench', 'en', 'english', embedding, $1 FROM example_load ORDER BY seq`, now)
 	exec(`DROP TABLE example_load`)
 	loaded := time.Since(start)
-	exec(`SET maintenance_work_mem = '1GB'`)
-	exec(createExampleVectorIndex)
-	exec(`RESET maintenance_work_mem`)
-	exec(`VACUUM ANALYZE examples`)
+	buildBenchIndex(exec, createExampleVectorIndex, "examples")
 	b.Logf("%d examples: loaded in %v, HNSW index built in %v", n, loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
+}
+
+// benchExec returns a function running one statement on conn, failing the
+// benchmark on error.
+func benchExec(b *testing.B, conn *pgxpool.Conn) func(sql string, args ...any) {
+	return func(sql string, args ...any) {
+		b.Helper()
+		if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// buildBenchIndex builds a vector index after a bulk load, then analyses the
+// loaded tables. The graph of 100k 768-dimensional vectors is about 400 MB;
+// with less maintenance memory the build spills and slows down several
+// times.
+func buildBenchIndex(exec func(sql string, args ...any), create string, tables ...string) {
+	exec(`SET maintenance_work_mem = '1GB'`)
+	exec(create)
+	exec(`RESET maintenance_work_mem`)
+	for _, table := range tables {
+		exec(`VACUUM ANALYZE ` + table)
+	}
 }

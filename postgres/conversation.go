@@ -194,7 +194,8 @@ WHERE m.channel = $1 AND m.channel_message_id = $2`, in.Channel, in.ChannelMessa
 // moveConversation changes the state of conversation $1 from $2 to $3 and
 // records the transition, in one statement: no row comes back when the
 // conversation is not in $2. Entering the bot state clears the bot's memory
-// of turns from before a person took over.
+// of turns from before a person took over. ExpireClaims makes the agent ->
+// queued move for a batch in a statement of its own (expireClaims).
 const moveConversation = `
 WITH moved AS (
     UPDATE conversations SET
@@ -238,7 +239,7 @@ func (d *DB) Transition(ctx context.Context, id int64, from, to conversation.Sta
 	}
 	c, err := changeOwner(ctx, d.pool, id, from, to, agentID, actor, reason, d.now())
 	if errors.Is(err, pgx.ErrNoRows) {
-		return conversation.Conversation{}, d.explainUnchanged(ctx, op, id, from)
+		return conversation.Conversation{}, dbError(op, conversationNotIn(ctx, d.pool, id, from))
 	}
 	if err != nil {
 		return conversation.Conversation{}, dbError(op, err)
@@ -246,15 +247,15 @@ func (d *DB) Transition(ctx context.Context, id int64, from, to conversation.Sta
 	return c, nil
 }
 
-// explainUnchanged explains a guarded update that changed no row: the
-// conversation does not exist, or it is not in the state the update needed.
-func (d *DB) explainUnchanged(ctx context.Context, op string, id int64, needed conversation.State) error {
+// conversationNotIn explains a conversation update guarded by its state
+// that changed nothing: the conversation does not exist (pgx.ErrNoRows,
+// which dbError makes relais.ErrNotFound), or it is not in needed.
+func conversationNotIn(ctx context.Context, q rowQuerier, id int64, needed conversation.State) error {
 	var state string
-	err := d.pool.QueryRow(ctx, `SELECT state FROM conversations WHERE id = $1`, id).Scan(&state)
-	if err != nil {
-		return dbError(fmt.Sprintf("%s: conversation %d", op, id), err)
+	if err := q.QueryRow(ctx, `SELECT state FROM conversations WHERE id = $1`, id).Scan(&state); err != nil {
+		return fmt.Errorf("conversation %d: %w", id, err)
 	}
-	return fmt.Errorf("%s: conversation %d is %s, not %s: %w", op, id, state, needed, relais.ErrConflict)
+	return fmt.Errorf("conversation %d is %s, not %s: %w", id, state, needed, relais.ErrConflict)
 }
 
 // appendMessage inserts a message into conversation $1 and touches the
@@ -284,7 +285,7 @@ func (d *DB) AppendMessage(ctx context.Context, m conversation.Message) (convers
 	stored, err := scanMessage(d.pool.QueryRow(ctx, appendMessage, m.ConversationID, d.now(), string(m.Role), m.Text,
 		channelMessageIDArg(m.ChannelMessageID), m.AgentID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return conversation.Message{}, d.explainUnchanged(ctx, op, m.ConversationID, conversation.Bot)
+		return conversation.Message{}, dbError(op, conversationNotIn(ctx, d.pool, m.ConversationID, conversation.Bot))
 	}
 	if err != nil {
 		return conversation.Message{}, dbError(op, err)
@@ -377,7 +378,7 @@ WHERE id = $1 AND state = 'bot'`, id, awaitingFeedback, failures, lang, d.now())
 		return dbError(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return d.explainUnchanged(ctx, op, id, conversation.Bot)
+		return dbError(op, conversationNotIn(ctx, d.pool, id, conversation.Bot))
 	}
 	return nil
 }

@@ -103,6 +103,32 @@ func (d *DB) DeleteExamples(ctx context.Context, source string) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
+// exampleColumns are the columns collectExample reads.
+const exampleColumns = `id, text, article_id, source, language, created_at, embedding`
+
+func collectExample(row pgx.CollectableRow) (knowledge.Example, error) {
+	var e knowledge.Example
+	var v *pgvector.Vector
+	err := row.Scan(&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &e.CreatedAt, &v)
+	if v != nil {
+		e.Embedding = v.Slice()
+	}
+	return e, err
+}
+
+// queryExamples runs a query selecting exampleColumns and collects the rows.
+func (d *DB) queryExamples(ctx context.Context, op, query string, args ...any) ([]knowledge.Example, error) {
+	rows, err := d.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	examples, err := pgx.CollectRows(rows, collectExample)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return examples, nil
+}
+
 // Examples returns up to limit examples with id > afterID, by id, with their
 // embeddings (nil for those still missing one). A limit <= 0 is
 // relais.ErrInvalid.
@@ -111,25 +137,7 @@ func (d *DB) Examples(ctx context.Context, afterID int64, limit int) ([]knowledg
 	if limit <= 0 {
 		return nil, fmt.Errorf("%s: limit %d: %w", op, limit, relais.ErrInvalid)
 	}
-	rows, err := d.pool.Query(ctx, `
-SELECT id, text, article_id, source, language, created_at, embedding
-FROM examples WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	examples, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (knowledge.Example, error) {
-		var e knowledge.Example
-		var v *pgvector.Vector
-		err := row.Scan(&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &e.CreatedAt, &v)
-		if v != nil {
-			e.Embedding = v.Slice()
-		}
-		return e, err
-	})
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	return examples, nil
+	return d.queryExamples(ctx, op, `SELECT `+exampleColumns+` FROM examples WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 }
 
 // CountExamples counts the stored examples.
@@ -149,21 +157,7 @@ func (d *DB) ExamplesMissingEmbedding(ctx context.Context, limit int) ([]knowled
 	if limit <= 0 {
 		return nil, fmt.Errorf("%s: limit %d: %w", op, limit, relais.ErrInvalid)
 	}
-	rows, err := d.pool.Query(ctx, `
-SELECT id, text, article_id, source, language, created_at
-FROM examples WHERE embedding IS NULL ORDER BY id LIMIT $1`, limit)
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	examples, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (knowledge.Example, error) {
-		var e knowledge.Example
-		err := row.Scan(&e.ID, &e.Text, &e.ArticleID, &e.Source, &e.Language, &e.CreatedAt)
-		return e, err
-	})
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	return examples, nil
+	return d.queryExamples(ctx, op, `SELECT `+exampleColumns+` FROM examples WHERE embedding IS NULL ORDER BY id LIMIT $1`, limit)
 }
 
 // SetExampleEmbeddings stores the embeddings of existing examples, by id,

@@ -101,24 +101,11 @@ func TestLongExampleText(t *testing.T) {
 	}
 }
 
-// TestCalibrationNewestByID pins why Calibration orders by id: a clock that
-// steps back must not bring an older calibration back.
+// The example contract cannot set a store's clock.
 func TestCalibrationNewestByID(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return clock }
-	if err := db.SaveCalibration(t.Context(), knowledge.Calibration{Method: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	clock = clock.Add(-time.Hour)
-	if err := db.SaveCalibration(t.Context(), knowledge.Calibration{Method: "second"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := db.Calibration(t.Context())
-	if err != nil || c.Method != "second" || !c.CreatedAt.Equal(clock) {
-		t.Errorf("Calibration = %+v, %v; want the second, created at %v", c, err, clock)
-	}
+	storetest.CheckCalibrationNewestByID(t, db, func(now func() time.Time) { db.Now = now })
 }
 
 // TestSaveExamplesDuringReset saves examples while the space is reset, for

@@ -124,17 +124,6 @@ RETURNING `+ticketColumns,
 	return stored, nil
 }
 
-// conversationNotIn explains, inside a transaction, a conversation move
-// that changed nothing: the conversation does not exist (pgx.ErrNoRows,
-// which dbError makes relais.ErrNotFound), or it is not in needed.
-func conversationNotIn(ctx context.Context, q rowQuerier, id int64, needed conversation.State) error {
-	var state string
-	if err := q.QueryRow(ctx, `SELECT state FROM conversations WHERE id = $1`, id).Scan(&state); err != nil {
-		return err
-	}
-	return fmt.Errorf("conversation %d is %s, not %s: %w", id, state, needed, relais.ErrConflict)
-}
-
 // claimNext locks the best waiting ticket of the queues $1 (all when empty)
 // that no other transaction is claiming, and gives it to agent $2.
 const claimNext = `
@@ -331,68 +320,54 @@ WHERE `+heldBy+` RETURNING `+ticketColumns, id, agentID, now.Add(ttl), now))
 	return t, nil
 }
 
-// expireBatch is how many expired claims one transaction of ExpireClaims
+// expireBatch is how many expired claims one statement of ExpireClaims
 // returns: enough to drain a crowd of departed agents quickly, few enough
 // that the locks are short.
 const expireBatch = 100
 
 // expireClaims locks up to $2 claims that ended before $1, skipping those
-// their agent is resolving or releasing at this moment (the agent wins),
-// and puts them back in the queue.
+// their agent is resolving or releasing at this moment (the agent wins), and
+// puts them back in the queue at $3, in one statement: each conversation
+// still with its agent moves agent -> queued (moveConversation's change, by
+// "system" for reason $4), and a ticket whose conversation was moved outside
+// the handoff store is closed as released instead, since nobody waits on it
+// any more. Every ticket returned is notified on $5; one row per ticket
+// comes back. Tickets are locked before their conversations, the order of
+// every other handoff call.
 const expireClaims = `
-WITH expired AS (
-    SELECT id FROM handoff_tickets
+WITH expired AS MATERIALIZED (
+    SELECT id, conversation_id FROM handoff_tickets
     WHERE state = 'claimed' AND claim_expires_at < $1
     ORDER BY claim_expires_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE conversations c SET state = 'queued', agent_id = '', updated_at = $3
+    FROM expired WHERE c.id = expired.conversation_id AND c.state = 'agent'
+    RETURNING c.id
+), recorded AS (
+    INSERT INTO transitions (conversation_id, from_state, to_state, actor, reason, at)
+    SELECT id, 'agent', 'queued', 'system', $4, $3 FROM moved
+), returned AS (
+    UPDATE handoff_tickets t SET
+        state = CASE WHEN moved.id IS NULL THEN 'released' ELSE 'queued' END,
+        agent_id = '', claim_expires_at = NULL, updated_at = $3,
+        closed_at = CASE WHEN moved.id IS NULL THEN $3::timestamptz END
+    FROM expired LEFT JOIN moved ON moved.id = expired.conversation_id
+    WHERE t.id = expired.id
+    RETURNING t.id
 )
-UPDATE handoff_tickets t SET state = 'queued', agent_id = '', claim_expires_at = NULL, updated_at = $3
-FROM expired WHERE t.id = expired.id
-RETURNING t.id, t.conversation_id`
+SELECT pg_notify($5, id::text) FROM returned`
 
 // ExpireClaims returns expired claims to the queue; see handoff.Store.
 func (d *DB) ExpireClaims(ctx context.Context, now time.Time) (int, error) {
-	const op = "expire handoff claims"
 	total := 0
 	for {
-		n := 0
-		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-			at := d.now()
-			rows, err := tx.Query(ctx, expireClaims, now, expireBatch, at)
-			if err != nil {
-				return err
-			}
-			type expired struct{ id, conversationID int64 }
-			es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (expired, error) {
-				var e expired
-				err := row.Scan(&e.id, &e.conversationID)
-				return e, err
-			})
-			if err != nil {
-				return err
-			}
-			n = len(es)
-			for _, e := range es {
-				_, err := changeOwner(ctx, tx, e.conversationID, conversation.Agent, conversation.Queued, "",
-					"system", handoff.ReasonExpired, at)
-				if errors.Is(err, pgx.ErrNoRows) {
-					// The conversation was moved outside the handoff store:
-					// nobody is waiting on this ticket any more.
-					err = closeTicket(ctx, tx, e.id, handoff.Released, at)
-				}
-				if err != nil {
-					return err
-				}
-				if err := notifyTicket(ctx, tx, e.id); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		tag, err := d.pool.Exec(ctx, expireClaims, now, expireBatch, d.now(), handoff.ReasonExpired, handoffNotifyChannel)
 		if err != nil {
-			return total, dbError(op, err)
+			return total, dbError("expire handoff claims", err)
 		}
+		n := int(tag.RowsAffected())
 		total += n
 		if n < expireBatch {
 			return total, nil

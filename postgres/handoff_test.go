@@ -26,14 +26,11 @@ func TestHandoffStoreContract(t *testing.T) {
 func TestHandoffTimestampsUseTheClock(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	clock := time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
-	db.Now = func() time.Time { return clock }
-	handofftest.CheckClock(t, handofftest.Stores{Handoffs: db, Conversations: db},
-		func() time.Time { return clock }, func(d time.Duration) { clock = clock.Add(d) })
+	handofftest.CheckClock(t, handofftest.Stores{Handoffs: db, Conversations: db}, func(now func() time.Time) { db.Now = now })
 }
 
-// Enqueue, claim and resolve wake up listeners on relais_handoffs with the
-// ticket id.
+// Enqueue, claim, expiry and resolve wake up listeners on relais_handoffs
+// with the ticket id.
 func TestHandoffNotifies(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
@@ -59,10 +56,16 @@ func TestHandoffNotifies(t *testing.T) {
 	if _, err := db.Claim(ctx, tk.ID, "ann", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Resolve(ctx, tk.ID, "ann"); err != nil {
+	if n, err := db.ExpireClaims(ctx, time.Now().Add(2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("ExpireClaims = %d, %v; want 1", n, err)
+	}
+	if _, err := db.Claim(ctx, tk.ID, "bea", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []string{"enqueue", "claim", "resolve"} {
+	if _, err := db.Resolve(ctx, tk.ID, "bea"); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"enqueue", "claim", "expire", "claim again", "resolve"} {
 		n, err := conn.Conn().WaitForNotification(ctx)
 		if err != nil {
 			t.Fatalf("%s: no notification: %v", step, err)
@@ -230,4 +233,45 @@ WHERE (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)
 
 func TestDraftStoreContract(t *testing.T) {
 	handofftest.RunDrafts(t, func(t *testing.T) handoff.DraftStore { return openDB(t) })
+}
+
+// BenchmarkExpireClaims measures one ExpireClaims call returning a full
+// batch (expireBatch tickets) to the queue; the claims are put back between
+// calls, untimed.
+//
+//	go test -run '^$' -bench ExpireClaims -benchtime 200x ./postgres/
+func BenchmarkExpireClaims(b *testing.B) {
+	db := openDB(b)
+	ctx := b.Context()
+	for i := range expireBatch {
+		r, err := db.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: fmt.Sprintf("c%d", i), Text: "help"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Enqueue(ctx, handoff.Ticket{ConversationID: r.Conversation.ID, Queue: "general",
+			Reason: "low_confidence", DueAt: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	claimAll := func() {
+		_, err := db.pool.Exec(ctx, `
+WITH t AS (
+    UPDATE handoff_tickets SET state = 'claimed', agent_id = 'ann', claim_expires_at = now() - interval '1 minute'
+    RETURNING conversation_id
+)
+UPDATE conversations c SET state = 'agent', agent_id = 'ann' FROM t WHERE c.id = t.conversation_id`)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	claimAll()
+	for b.Loop() {
+		n, err := db.ExpireClaims(ctx, time.Now())
+		if err != nil || n != expireBatch {
+			b.Fatalf("ExpireClaims = %d, %v; want %d", n, err, expireBatch)
+		}
+		b.StopTimer()
+		claimAll()
+		b.StartTimer()
+	}
 }

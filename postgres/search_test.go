@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -263,54 +261,5 @@ func TestConcurrentSetEmbeddingSpace(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Errorf("concurrent SetEmbeddingSpace of the same space: %v", err)
 		}
-	}
-}
-
-// zeroEmbedder embeds every text as the zero vector, as the hashing embedder
-// does a message of punctuation alone.
-type zeroEmbedder struct{}
-
-func (zeroEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, len(texts))
-	for i := range out {
-		out[i] = make([]float32, 3)
-	}
-	return out, nil
-}
-
-func (zeroEmbedder) Space() knowledge.EmbeddingSpace {
-	return knowledge.EmbeddingSpace{Model: "m", Dimensions: 3}
-}
-
-// TestSearchZeroVectorHasNoNaN: pgvector's cosine distance to the zero
-// vector is NaN; a search for a message with no known word must rank by
-// full text alone rather than hand NaN scores to the confidence model.
-func TestSearchZeroVectorHasNoNaN(t *testing.T) {
-	t.Parallel()
-	db := openDB(t)
-	if err := db.SetEmbeddingSpace(t.Context(), zeroEmbedder{}.Space()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SaveArticle(t.Context(), knowledge.Article{ExternalID: "a", ContentHash: "h"},
-		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "parcel ....", Embedding: []float32{1, 0, 0}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SaveExamples(t.Context(), []knowledge.Example{
-		{Text: "where is my parcel", ArticleID: "a", Source: "s", Language: knowledge.English, Embedding: []float32{1, 0, 0}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s := &knowledge.Searcher{Store: db, Embedder: zeroEmbedder{}}
-	res, err := s.Search(t.Context(), "....", knowledge.SearchOptions{Examples: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range res.Hits {
-		if math.IsNaN(h.VectorScore) || math.IsNaN(h.Score) {
-			t.Errorf("hit %s: vector score %v, score %v", h.Article.ExternalID, h.VectorScore, h.Score)
-		}
-	}
-	for _, m := range res.Examples {
-		t.Errorf("example %q ranked by an undefined cosine (%v)", m.Text, m.Score)
 	}
 }

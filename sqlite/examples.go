@@ -102,22 +102,8 @@ func (db *DB) DeleteExamples(ctx context.Context, source string) (int, error) {
 	if source == "" {
 		return 0, fmt.Errorf("%s: empty source: %w", op, relais.ErrInvalid)
 	}
-	var n int64
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM examples WHERE source = ?", source)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	if n > 0 {
-		db.vectors.invalidate()
-	}
-	return int(n), nil
+	n, err := db.deleteRows(ctx, op, "DELETE FROM examples WHERE source = ?", source)
+	return int(n), err
 }
 
 // scanExample reads the columns exampleColumns names, and the embedding

@@ -109,25 +109,11 @@ func TestSaveExamplesRejectsNonFiniteEmbedding(t *testing.T) {
 	}
 }
 
-// TestCalibrationNewestByID pins why Calibration orders by id: a clock that
-// steps back must not bring an older calibration back.
+// The example contract cannot set a store's clock.
 func TestCalibrationNewestByID(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t)
-	ctx := context.Background()
-	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return clock }
-	if err := db.SaveCalibration(ctx, knowledge.Calibration{Method: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	clock = clock.Add(-time.Hour)
-	if err := db.SaveCalibration(ctx, knowledge.Calibration{Method: "second"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := db.Calibration(ctx)
-	if err != nil || c.Method != "second" || !c.CreatedAt.Equal(clock) {
-		t.Errorf("Calibration = %+v, %v; want the second, created at %v", c, err, clock)
-	}
+	storetest.CheckCalibrationNewestByID(t, db, func(now func() time.Time) { db.Now = now })
 }
 
 // TestConcurrentSearchAndWrite searches chunks and examples while both

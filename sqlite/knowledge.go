@@ -305,42 +305,23 @@ func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []kno
 // relais.ErrNotFound if none.
 func (db *DB) DeleteArticle(ctx context.Context, id int64) error {
 	op := fmt.Sprintf("delete article %d", id)
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM articles WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return relais.ErrNotFound
-		}
-		return nil
-	})
+	n, err := db.deleteRows(ctx, op, "DELETE FROM articles WHERE id = ?", id)
 	if err != nil {
 		return err
 	}
-	db.vectors.invalidate()
+	if n == 0 {
+		return fmt.Errorf("%s: %w", op, relais.ErrNotFound)
+	}
 	return nil
 }
 
-// PruneSource deletes the articles of source whose external id is not in
-// keep, and returns how many it deleted. An empty source is relais.ErrInvalid:
-// a delete must never be read as "every source".
-func (db *DB) PruneSource(ctx context.Context, source string, keep []string) (int, error) {
-	op := fmt.Sprintf("prune source %q", source)
-	if source == "" {
-		return 0, fmt.Errorf("%s: empty source: %w", op, relais.ErrInvalid)
-	}
+// deleteRows runs a DELETE in a write transaction and returns how many rows
+// it removed. Any removal invalidates the vector index: the rows, or the
+// chunks they cascade to, may hold vectors.
+func (db *DB) deleteRows(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		// keep goes in as one JSON array: an import can keep more ids than
-		// SQLite accepts bound parameters.
-		res, err := tx.ExecContext(ctx, `DELETE FROM articles
-			WHERE source = ? AND external_id NOT IN (SELECT value FROM json_each(?))`,
-			source, encodeStrings(keep))
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -353,7 +334,23 @@ func (db *DB) PruneSource(ctx context.Context, source string, keep []string) (in
 	if n > 0 {
 		db.vectors.invalidate()
 	}
-	return int(n), nil
+	return n, nil
+}
+
+// PruneSource deletes the articles of source whose external id is not in
+// keep, and returns how many it deleted. An empty source is relais.ErrInvalid:
+// a delete must never be read as "every source".
+func (db *DB) PruneSource(ctx context.Context, source string, keep []string) (int, error) {
+	op := fmt.Sprintf("prune source %q", source)
+	if source == "" {
+		return 0, fmt.Errorf("%s: empty source: %w", op, relais.ErrInvalid)
+	}
+	// keep goes in as one JSON array: an import can keep more ids than
+	// SQLite accepts bound parameters.
+	n, err := db.deleteRows(ctx, op, `DELETE FROM articles
+		WHERE source = ? AND external_id NOT IN (SELECT value FROM json_each(?))`,
+		source, encodeStrings(keep))
+	return int(n), err
 }
 
 // Chunks returns an article's chunks in order, without embeddings;

@@ -798,6 +798,25 @@ func testStale(t *testing.T, s Stores) {
 		t.Errorf("leftover ticket is %s, want released", got.State)
 	}
 	checkAgree(t, s, again.ID)
+
+	// And once more with ExpireClaims, for a claim whose conversation was
+	// given back to the bot outside the handoff store: the ticket is closed,
+	// not queued, and the conversation stays with the bot.
+	held := handOff(t, s, "carol", "general", handoff.Normal)
+	if _, err := s.Handoffs.Claim(ctx, held.ID, "ann", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Conversations.Transition(ctx, held.ConversationID, conversation.Agent, conversation.Bot, "system", "withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Handoffs.ExpireClaims(ctx, time.Now().Add(2*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireClaims with a stale claim = %d, %v; want 1", n, err)
+	}
+	if got, c := checkAgree(t, s, held.ID); got.State != handoff.Released || got.AgentID != "" || c.State != conversation.Bot {
+		t.Errorf("expired stale claim: ticket %s by %q, conversation %s; want released by nobody, with the bot", got.State, got.AgentID, c.State)
+	}
+	checkTransition(t, lastTransition(t, s, held.ConversationID), conversation.Agent, conversation.Bot, "system")
 }
 
 func testReceiveRacesClaim(t *testing.T, s Stores) {
