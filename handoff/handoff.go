@@ -213,8 +213,8 @@ func ValidateNew(t Ticket) error {
 // ValidateClaim checks the agent and duration of a claim; the error wraps
 // relais.ErrInvalid.
 func ValidateClaim(agentID string, ttl time.Duration) error {
-	if agentID == "" {
-		return fmt.Errorf("empty agent id: %w", relais.ErrInvalid)
+	if err := ValidateAgent(agentID); err != nil {
+		return err
 	}
 	if ttl <= 0 {
 		return fmt.Errorf("claim duration %v: must be positive: %w", ttl, relais.ErrInvalid)

@@ -207,10 +207,10 @@ func (h Hours) Notice(lang string, now, due time.Time) string {
 		}
 		if fr {
 			return fmt.Sprintf("Je transmets votre conversation à notre équipe. Elle est absente pour le moment et vous répondra ici dès son retour, %s (heure %s).",
-				frenchOpening(now.In(h.Location), next), h.Location)
+				opening(now.In(h.Location), next, true), h.Location)
 		}
 		return fmt.Sprintf("I'm passing your conversation to our team. They are away right now and will reply here when they are back, %s (%s time).",
-			englishOpening(now.In(h.Location), next), h.Location)
+			opening(now.In(h.Location), next, false), h.Location)
 	}
 	base := "I'm passing your conversation to a member of our team, who will reply here."
 	if fr {
@@ -251,22 +251,20 @@ func sameDay(a, b time.Time) bool {
 	return a.Year() == b.Year() && a.YearDay() == b.YearDay()
 }
 
-func englishOpening(now, next time.Time) string {
+// opening says when the team is back, as seen from now: today, tomorrow
+// or the weekday, with the time, in French or English.
+func opening(now, next time.Time, fr bool) string {
+	day, at, clock := next.Weekday().String(), " at ", "15:04"
+	today, tomorrow := "today", "tomorrow"
+	if fr {
+		day, at, clock = frenchDays[next.Weekday()], " à ", "15h04"
+		today, tomorrow = "aujourd'hui", "demain"
+	}
 	switch {
 	case sameDay(now, next):
-		return "today at " + next.Format("15:04")
+		day = today
 	case sameDay(now.AddDate(0, 0, 1), next):
-		return "tomorrow at " + next.Format("15:04")
+		day = tomorrow
 	}
-	return next.Format("Monday at 15:04")
-}
-
-func frenchOpening(now, next time.Time) string {
-	switch {
-	case sameDay(now, next):
-		return "aujourd'hui à " + next.Format("15h04")
-	case sameDay(now.AddDate(0, 0, 1), next):
-		return "demain à " + next.Format("15h04")
-	}
-	return frenchDays[next.Weekday()] + " à " + next.Format("15h04")
+	return day + at + next.Format(clock)
 }

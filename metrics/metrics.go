@@ -53,13 +53,17 @@ type CounterVec struct {
 	name, help string
 	labels     []string
 	mu         sync.Mutex
-	values     map[string]float64
-	keys       map[string][]string
+	series     map[string]*counter // by key(labelValues)
+}
+
+type counter struct {
+	labelValues []string // a copy: a caller may reuse the slice it passed
+	value       float64
 }
 
 // NewCounterVec registers a counter family.
 func (r *Registry) NewCounterVec(name, help string, labels ...string) *CounterVec {
-	c := &CounterVec{name: name, help: help, labels: labels, values: map[string]float64{}, keys: map[string][]string{}}
+	c := &CounterVec{name: name, help: help, labels: labels, series: map[string]*counter{}}
 	r.register(c)
 	return c
 }
@@ -68,8 +72,12 @@ func (r *Registry) NewCounterVec(name, help string, labels ...string) *CounterVe
 func (c *CounterVec) Add(v float64, labelValues ...string) {
 	k := key(labelValues)
 	c.mu.Lock()
-	c.values[k] += v
-	c.keys[k] = labelValues
+	s, ok := c.series[k]
+	if !ok {
+		s = &counter{labelValues: slices.Clone(labelValues)}
+		c.series[k] = s
+	}
+	s.value += v
 	c.mu.Unlock()
 }
 
@@ -80,16 +88,20 @@ func (c *CounterVec) Inc(labelValues ...string) { c.Add(1, labelValues...) }
 func (c *CounterVec) Value(labelValues ...string) float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.values[key(labelValues)]
+	if s, ok := c.series[key(labelValues)]; ok {
+		return s.value
+	}
+	return 0
 }
 
 func (c *CounterVec) write(w io.Writer) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", c.name, escapeHelp(c.help), c.name)
-	for _, k := range slices.Sorted(maps.Keys(c.values)) {
-		fmt.Fprintf(&b, "%s%s %s\n", c.name, labelString(c.labels, c.keys[k], "", ""), formatFloat(c.values[k]))
+	writeHeader(&b, c.name, c.help, "counter")
+	for _, k := range slices.Sorted(maps.Keys(c.series)) {
+		s := c.series[k]
+		fmt.Fprintf(&b, "%s%s %s\n", c.name, labelString(c.labels, s.labelValues, "", ""), formatFloat(s.value))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -101,14 +113,14 @@ type HistogramVec struct {
 	labels     []string
 	buckets    []float64
 	mu         sync.Mutex
-	series     map[string]*histogram
-	keys       map[string][]string
+	series     map[string]*histogram // by key(labelValues)
 }
 
 type histogram struct {
-	counts []uint64 // per bucket, not cumulative
-	sum    float64
-	count  uint64
+	labelValues []string // a copy, as counter's
+	counts      []uint64 // per bucket, not cumulative
+	sum         float64
+	count       uint64
 }
 
 // DefaultLatencyBuckets suit request stages from a fraction of a millisecond
@@ -117,7 +129,7 @@ var DefaultLatencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 
 // NewHistogramVec registers a histogram family with ascending buckets.
 func (r *Registry) NewHistogramVec(name, help string, buckets []float64, labels ...string) *HistogramVec {
-	h := &HistogramVec{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*histogram{}, keys: map[string][]string{}}
+	h := &HistogramVec{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*histogram{}}
 	r.register(h)
 	return h
 }
@@ -129,9 +141,8 @@ func (h *HistogramVec) Observe(v float64, labelValues ...string) {
 	defer h.mu.Unlock()
 	s, ok := h.series[k]
 	if !ok {
-		s = &histogram{counts: make([]uint64, len(h.buckets))}
+		s = &histogram{labelValues: slices.Clone(labelValues), counts: make([]uint64, len(h.buckets))}
 		h.series[k] = s
-		h.keys[k] = labelValues
 	}
 	i := sort.SearchFloat64s(h.buckets, v)
 	if i < len(h.buckets) {
@@ -155,9 +166,10 @@ func (h *HistogramVec) write(w io.Writer) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h.name, escapeHelp(h.help), h.name)
+	writeHeader(&b, h.name, h.help, "histogram")
 	for _, k := range slices.Sorted(maps.Keys(h.series)) {
-		s, lv := h.series[k], h.keys[k]
+		s := h.series[k]
+		lv := s.labelValues
 		var cum uint64
 		for i, ub := range h.buckets {
 			cum += s.counts[i]
@@ -191,7 +203,7 @@ func (r *Registry) NewGaugeFunc(name, help string, fn func() []Sample, labels ..
 
 func (g *GaugeFunc) write(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", g.name, escapeHelp(g.help), g.name)
+	writeHeader(&b, g.name, g.help, "gauge")
 	samples := g.read()
 	sort.Slice(samples, func(i, j int) bool { return key(samples[i].Labels) < key(samples[j].Labels) })
 	for _, s := range samples {
@@ -199,6 +211,10 @@ func (g *GaugeFunc) write(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func writeHeader(b *strings.Builder, name, help, typ string) {
+	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, escapeHelp(help), name, typ)
 }
 
 func key(lv []string) string { return strings.Join(lv, "\xff") }

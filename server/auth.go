@@ -75,7 +75,8 @@ func (s *Server) requireRole(need Role) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := r.Header.Get("Authorization")
 			token, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok || strings.TrimSpace(token) == "" {
+			token = strings.TrimSpace(token)
+			if !ok || token == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="relais"`)
 				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "unauthorized", "missing bearer token: send Authorization: Bearer <token>"))
 				return
@@ -84,7 +85,7 @@ func (s *Server) requireRole(need Role) func(http.Handler) http.Handler {
 				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "unauthorized", "no tokens are configured: set RELAIS_ADMIN_TOKEN"))
 				return
 			}
-			p, err := s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+			p, err := s.cfg.Auth.Authenticate(r.Context(), token)
 			if err != nil && !errors.Is(err, relais.ErrUnauthorized) {
 				// The token store is down: telling a valid caller their
 				// token is wrong would send them chasing the wrong problem.

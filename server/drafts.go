@@ -69,18 +69,19 @@ func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	agent := agentOf(r)
 	if in.Draft != nil {
 		if s.cfg.Drafts == nil {
 			writeError(w, r, s.log, fmt.Errorf("drafts are not enabled on this server: %w", relais.ErrInvalid))
 			return
 		}
-		err := handoff.ValidateDraft(handoff.Draft{Title: in.Draft.Title, Body: in.Draft.Body, Author: agentOf(r)})
+		err := handoff.ValidateDraft(handoff.Draft{Title: in.Draft.Title, Body: in.Draft.Body, Author: agent})
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
 	}
-	t, err := s.cfg.Handoffs.Resolve(r.Context(), id, agentOf(r))
+	t, err := s.cfg.Handoffs.Resolve(r.Context(), id, agent)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -88,7 +89,7 @@ func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 	out := resolvedJSON{ticketJSON: toTicketJSON(t)}
 	if in.Draft != nil {
 		d, err := s.cfg.Drafts.Drafts.SaveDraft(r.Context(), handoff.Draft{
-			Title: in.Draft.Title, Body: in.Draft.Body, TicketID: t.ID, Author: agentOf(r),
+			Title: in.Draft.Title, Body: in.Draft.Body, TicketID: t.ID, Author: agent,
 			Question: s.lastQuestion(r.Context(), t.ConversationID), Language: language.Detect(in.Draft.Body),
 		})
 		if err != nil {

@@ -161,17 +161,16 @@ func (h *eventHub) poll(ctx context.Context) {
 			return
 		}
 		last := h.lastMsgs[t.ConversationID]
+		newest := last
 		for _, m := range ms {
 			if h.primed && m.ID > last && m.Role == conversation.Customer {
 				h.publish(event{name: "message", agent: t.AgentID, data: map[string]any{
 					"handoff_id": t.ID, "conversation_id": t.ConversationID, "message": toMessageJSON(m),
 				}})
 			}
-			msgs[t.ConversationID] = max(msgs[t.ConversationID], m.ID)
+			newest = max(newest, m.ID)
 		}
-		if _, seen := msgs[t.ConversationID]; !seen {
-			msgs[t.ConversationID] = last
-		}
+		msgs[t.ConversationID] = newest
 	}
 	if h.primed {
 		for id, t := range open {

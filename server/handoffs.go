@@ -226,21 +226,38 @@ func (s *Server) getHandoff(w http.ResponseWriter, r *http.Request) {
 	for i, m := range msgs {
 		transcript[i] = toMessageJSON(m)
 	}
-	suggested := []suggestionJSON{}
-	for _, ext := range t.Articles {
-		a, err := s.cfg.Knowledge.ArticleByExternalID(ctx, ext)
-		if errors.Is(err, relais.ErrNotFound) {
-			continue // deleted since the handoff: nothing to suggest
-		}
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		suggested = append(suggested, suggestionJSON{ArticleID: a.ExternalID, Title: a.Title})
+	suggested, err := s.suggestions(ctx, t.Articles)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"handoff": toTicketJSON(t), "summary": t.Summary, "transcript": transcript, "suggested_articles": suggested,
 	})
+}
+
+// suggestions loads a ticket's suggested articles in one query, best first
+// as the ticket lists them; an article deleted since the handoff is left
+// out.
+func (s *Server) suggestions(ctx context.Context, externalIDs []string) ([]suggestionJSON, error) {
+	out := []suggestionJSON{}
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	articles, err := s.cfg.Knowledge.ArticlesByExternalID(ctx, externalIDs)
+	if err != nil {
+		return nil, err
+	}
+	titles := make(map[string]string, len(articles))
+	for _, a := range articles {
+		titles[a.ExternalID] = a.Title
+	}
+	for _, ext := range externalIDs {
+		if title, ok := titles[ext]; ok {
+			out = append(out, suggestionJSON{ArticleID: ext, Title: title})
+		}
+	}
+	return out, nil
 }
 
 type replyInput struct {
