@@ -124,120 +124,28 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		return CalibrationResult{}, err
 	}
 
-	// The labels the classifier tells apart: every labelled article and
-	// handoff.
-	ids := map[string]bool{knowledge.HandoffLabel: true}
-	for _, e := range examples {
-		ids[e.ArticleID] = true
-	}
-	for _, p := range phrasings {
-		ids[p.ArticleID] = true
-	}
-	labels, index := labelIndex(ids)
-	dims := len(examples[0].Embedding)
 	fold := make([]int, len(examples))
-	exampleSamples := make([]trainingSample, len(examples))
 	for i, e := range examples {
 		fold[i] = calibrationFold(e.Text, folds)
-		exampleSamples[i] = trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
 	}
-	phrasingSamples := make([]trainingSample, len(phrasings))
-	for i, p := range phrasings {
-		phrasingSamples[i] = trainingSample{vec: toSparse(p.Embedding), label: index[p.ArticleID]}
-	}
-	// train fits a classifier on the phrasings and the examples outside
-	// fold skip (all of them when skip < 0).
-	train := func(skip int) (*Classifier, error) {
-		samples := append(make([]trainingSample, 0, len(examples)+len(phrasings)), phrasingSamples...)
-		for i, s := range exampleSamples {
-			if fold[i] != skip {
-				samples = append(samples, s)
-			}
-		}
-		return trainClassifier(ctx, labels, dims, samples)
-	}
-
-	// Each example's class probabilities, from the classifier that did not
-	// see its fold.
-	class := make([]map[string]float64, len(examples))
-	for k := 0; k < folds; k++ {
-		m, err := train(k)
-		if err != nil {
-			return CalibrationResult{}, fmt.Errorf("calibrate: train classifier: %w", err)
-		}
-		for i, e := range examples {
-			if fold[i] == k {
-				class[i] = m.Predict(e.Embedding)
-			}
-		}
-	}
-
-	near := newNeighbourIndex(examples)
-	xs := make([][]float64, 0, len(examples))
-	ys := make([]bool, 0, len(examples))
-	sampleFold := make([]int, 0, len(examples))
-	var wrong []Disagreement
-	var wrongAt []int // the index in xs of each of wrong
-	for i, e := range examples {
-		if err := ctx.Err(); err != nil {
-			return CalibrationResult{}, err
-		}
-		res, err := c.Searcher.SearchVector(ctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
-		if err != nil {
-			return CalibrationResult{}, fmt.Errorf("calibrate: search: %w", err)
-		}
-		res.Examples = near.neighbours(i, exampleFetched)
-		ev := gatherEvidence(res, class[i])
-		ev.preferLanguage(e.Language, res)
-		f := ev.features()
-		if c.Progress != nil {
-			c.Progress(i+1, len(examples))
-		}
-		if f == nil {
-			continue // nothing retrieved: never answered, so no evidence for the threshold
-		}
-		right := e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID
-		if !right {
-			wrong = append(wrong, Disagreement{Text: e.Text, Label: e.ArticleID, Answer: ev.candidates[0].ArticleID})
-			wrongAt = append(wrongAt, len(xs))
-		}
-		xs = append(xs, f)
-		ys = append(ys, right)
-		sampleFold = append(sampleFold, fold[i])
-	}
-	totalAnswerable := 0
-	for _, e := range examples {
-		if e.ArticleID != knowledge.HandoffLabel {
-			totalAnswerable++
-		}
-	}
-
-	// Out-of-fold predictions: each example scored by a model that never saw it.
-	oof := make([]float64, len(xs))
-	for k := 0; k < folds; k++ {
-		var trX [][]float64
-		var trY []bool
-		for i := range xs {
-			if sampleFold[i] != k {
-				trX, trY = append(trX, xs[i]), append(trY, ys[i])
-			}
-		}
-		m := fitLogistic(trX, trY, 1e-3)
-		for i := range xs {
-			if sampleFold[i] == k {
-				oof[i] = m.Predict(xs[i])
-			}
-		}
-	}
-	threshold, resolution, wrongRate := chooseThreshold(oof, ys, totalAnswerable, target)
-	for i, at := range wrongAt {
-		wrong[i].Confidence = oof[at]
-	}
-	wrong = mostConfident(wrong, MaxDisagreements)
-	model := fitLogistic(xs, ys, 1e-3)
-	classifier, err := train(-1)
+	training := newClassifierTraining(examples, phrasings, fold)
+	class, err := training.outOfFold(ctx, examples, folds)
 	if err != nil {
-		return CalibrationResult{}, fmt.Errorf("calibrate: train classifier: %w", err)
+		return CalibrationResult{}, err
+	}
+	r, err := c.replay(ctx, examples, fold, class)
+	if err != nil {
+		return CalibrationResult{}, err
+	}
+	oof := outOfFoldConfidence(r.features, r.right, r.fold, folds)
+	threshold, resolution, wrongRate := chooseThreshold(oof, r.right, countAnswerable(examples), target)
+	for i, at := range r.wrongAt {
+		r.wrong[i].Confidence = oof[at]
+	}
+	model := fitLogistic(r.features, r.right, 1e-3)
+	classifier, err := training.train(ctx, -1)
+	if err != nil {
+		return CalibrationResult{}, err
 	}
 	var encoded []byte // none when there is only one label to tell
 	if classifier != nil {
@@ -252,7 +160,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	cal := knowledge.Calibration{
 		Threshold:           threshold,
 		MaxWrongRate:        target,
-		Samples:             len(xs),
+		Samples:             len(r.features),
 		Examples:            len(examples),
 		EstimatedResolution: resolution,
 		EstimatedWrongRate:  wrongRate,
@@ -265,7 +173,151 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
 			"threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
 	}
-	return CalibrationResult{Calibration: cal, Disagreements: wrong}, nil
+	return CalibrationResult{Calibration: cal, Disagreements: mostConfident(r.wrong, MaxDisagreements)}, nil
+}
+
+// classifierTraining is what a calibration's classifiers learn from: the
+// articles' phrasings always, and the examples outside the fold held out.
+// The labels they tell apart are every labelled article and handoff.
+type classifierTraining struct {
+	labels    []string
+	dims      int
+	phrasings []trainingSample
+	examples  []trainingSample
+	fold      []int // each example's fold
+}
+
+func newClassifierTraining(examples, phrasings []knowledge.Example, fold []int) *classifierTraining {
+	ids := map[string]bool{knowledge.HandoffLabel: true}
+	for _, e := range examples {
+		ids[e.ArticleID] = true
+	}
+	for _, p := range phrasings {
+		ids[p.ArticleID] = true
+	}
+	labels, index := labelIndex(ids)
+	samples := func(es []knowledge.Example) []trainingSample {
+		out := make([]trainingSample, len(es))
+		for i, e := range es {
+			out[i] = trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
+		}
+		return out
+	}
+	return &classifierTraining{labels: labels, dims: len(examples[0].Embedding),
+		phrasings: samples(phrasings), examples: samples(examples), fold: fold}
+}
+
+// train fits a classifier on the phrasings and the examples outside fold
+// skip (all of them when skip < 0).
+func (t *classifierTraining) train(ctx context.Context, skip int) (*Classifier, error) {
+	samples := append(make([]trainingSample, 0, len(t.phrasings)+len(t.examples)), t.phrasings...)
+	for i, s := range t.examples {
+		if t.fold[i] != skip {
+			samples = append(samples, s)
+		}
+	}
+	m, err := trainClassifier(ctx, t.labels, t.dims, samples)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: train classifier: %w", err)
+	}
+	return m, nil
+}
+
+// outOfFold returns each example's class probabilities from the classifier
+// that did not see its fold.
+func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge.Example, folds int) ([]map[string]float64, error) {
+	class := make([]map[string]float64, len(examples))
+	for k := 0; k < folds; k++ {
+		m, err := t.train(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range examples {
+			if t.fold[i] == k {
+				class[i] = m.Predict(e.Embedding)
+			}
+		}
+	}
+	return class, nil
+}
+
+// replayed is what the calibration's replay of the examples gave: the
+// confidence features of every example that had a candidate to answer
+// with, whether that candidate was right, and the examples it was not.
+type replayed struct {
+	features [][]float64
+	right    []bool
+	fold     []int // each feature vector's example's fold
+	wrong    []Disagreement
+	wrongAt  []int // the index in features of each of wrong
+}
+
+// replay answers every example as the assistant would a new customer
+// message: its articles from the store, its neighbours among the other
+// examples, its class probabilities (class) from outside its fold.
+func (c *Calibrator) replay(ctx context.Context, examples []knowledge.Example, fold []int, class []map[string]float64) (replayed, error) {
+	var r replayed
+	near := newNeighbourIndex(examples)
+	for i, e := range examples {
+		if err := ctx.Err(); err != nil {
+			return replayed{}, err
+		}
+		res, err := c.Searcher.SearchVector(ctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
+		if err != nil {
+			return replayed{}, fmt.Errorf("calibrate: search: %w", err)
+		}
+		res.Examples = near.neighbours(i, exampleFetched)
+		ev := rankedEvidence(res, class[i], e.Language)
+		f := ev.features()
+		if c.Progress != nil {
+			c.Progress(i+1, len(examples))
+		}
+		if f == nil {
+			continue // nothing retrieved: never answered, so no evidence for the threshold
+		}
+		right := e.ArticleID != knowledge.HandoffLabel && ev.candidates[0].ArticleID == e.ArticleID
+		if !right {
+			r.wrong = append(r.wrong, Disagreement{Text: e.Text, Label: e.ArticleID, Answer: ev.candidates[0].ArticleID})
+			r.wrongAt = append(r.wrongAt, len(r.features))
+		}
+		r.features = append(r.features, f)
+		r.right = append(r.right, right)
+		r.fold = append(r.fold, fold[i])
+	}
+	return r, nil
+}
+
+// outOfFoldConfidence scores each feature vector with a confidence model
+// fitted without its fold.
+func outOfFoldConfidence(xs [][]float64, ys []bool, fold []int, folds int) []float64 {
+	oof := make([]float64, len(xs))
+	for k := 0; k < folds; k++ {
+		var trX [][]float64
+		var trY []bool
+		for i := range xs {
+			if fold[i] != k {
+				trX, trY = append(trX, xs[i]), append(trY, ys[i])
+			}
+		}
+		m := fitLogistic(trX, trY, 1e-3)
+		for i := range xs {
+			if fold[i] == k {
+				oof[i] = m.Predict(xs[i])
+			}
+		}
+	}
+	return oof
+}
+
+// countAnswerable counts the examples labelled with an article.
+func countAnswerable(examples []knowledge.Example) int {
+	n := 0
+	for _, e := range examples {
+		if e.ArticleID != knowledge.HandoffLabel {
+			n++
+		}
+	}
+	return n
 }
 
 // mostConfident returns the n most confident of ds, the most confident
@@ -390,28 +442,18 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 // returns the threshold and the observed resolution and wrong rate there; a
 // threshold above 1 (never answer) when no point qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
-	conf = withoutNaN(conf)
-	idx := make([]int, len(conf))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return conf[idx[a]] > conf[idx[b]] })
 	threshold = math.Nextafter(1, 2)
 	nCorrect, nWrong := 0, 0
 	expectedWrong, expectedVar := 0.0, 0.0
-	for k := 0; k < len(idx); {
-		// Take every prediction tied at this confidence together: a
-		// threshold cannot split them.
-		c := conf[idx[k]]
-		for k < len(idx) && conf[idx[k]] == c {
-			if correct[idx[k]] {
+	EachThreshold(conf, func(c float64, tied []int) {
+		for _, i := range tied {
+			if correct[i] {
 				nCorrect++
 			} else {
 				nWrong++
 			}
 			expectedWrong += 1 - c
 			expectedVar += c * (1 - c)
-			k++
 		}
 		n := float64(nCorrect + nWrong)
 		p := float64(nWrong) / n
@@ -422,20 +464,36 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 			resolution = float64(nCorrect) / float64(answerable)
 			wrongRate = p
 		}
-	}
+	})
 	return threshold, resolution, wrongRate
 }
 
-// withoutNaN returns conf with every NaN read as 0 (never confident), so
-// that grouping ties by equality always moves on.
-func withoutNaN(conf []float64) []float64 {
-	out := make([]float64, len(conf))
+// EachThreshold calls visit for every threshold a confidence gate can take
+// over the confidences conf: each distinct one, the highest first, with the
+// indices of the confidences tied at it, which no threshold can split. A
+// NaN reads as 0 (never confident), so that grouping ties by equality
+// always moves on. Calibration chooses its threshold this way, and evals
+// sweep theirs.
+func EachThreshold(conf []float64, visit func(threshold float64, tied []int)) {
+	clean := make([]float64, len(conf))
 	for i, c := range conf {
 		if !math.IsNaN(c) {
-			out[i] = c
+			clean[i] = c
 		}
 	}
-	return out
+	idx := make([]int, len(clean))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return clean[idx[a]] > clean[idx[b]] })
+	for k := 0; k < len(idx); {
+		c, end := clean[idx[k]], k+1
+		for end < len(idx) && clean[idx[end]] == c {
+			end++
+		}
+		visit(c, idx[k:end])
+		k = end
+	}
 }
 
 // neighbourIndex finds an example's nearest other examples exactly. Hashing
@@ -443,26 +501,18 @@ func withoutNaN(conf []float64) []float64 {
 // its non-zero entries.
 type neighbourIndex struct {
 	examples []knowledge.Example
-	sparse   [][]sparseEntry
+	sparse   []sparseVec
 	norms    []float64
 	keys     []string
-}
-
-type sparseEntry struct {
-	i int32
-	v float32
 }
 
 func newNeighbourIndex(examples []knowledge.Example) *neighbourIndex {
 	ix := &neighbourIndex{examples: examples}
 	for _, e := range examples {
-		var s []sparseEntry
+		s := toSparse(e.Embedding)
 		var norm float64
-		for i, v := range e.Embedding {
-			if v != 0 {
-				s = append(s, sparseEntry{int32(i), v})
-				norm += float64(v) * float64(v)
-			}
+		for _, v := range s.val {
+			norm += float64(v) * float64(v)
 		}
 		ix.sparse = append(ix.sparse, s)
 		ix.norms = append(ix.norms, math.Sqrt(norm))
@@ -486,8 +536,8 @@ func (ix *neighbourIndex) neighbours(i, k int) []knowledge.ExampleMatch {
 			continue
 		}
 		var dot float64
-		for _, e := range s {
-			dot += float64(q[e.i]) * float64(e.v)
+		for n, d := range s.idx {
+			dot += float64(q[d]) * float64(s.val[n])
 		}
 		sim := dot / (ix.norms[i] * ix.norms[j])
 		if len(best) < k || sim > best[len(best)-1].sim {

@@ -149,6 +149,15 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 	return ev
 }
 
+// rankedEvidence is gatherEvidence with the candidates re-ranked for the
+// customer's language (lang): what Decide weighs, and what calibration
+// replays.
+func rankedEvidence(res knowledge.SearchResult, class map[string]float64, lang string) evidence {
+	ev := gatherEvidence(res, class)
+	ev.preferLanguage(lang, res)
+	return ev
+}
+
 // languagePenalty scales the score of an article written in another
 // language than the customer's: when the knowledge base has the answer in
 // both, the customer gets it in theirs; when it has it only in the other

@@ -148,8 +148,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := gatherEvidence(res, classifier.Predict(res.QueryVector))
-	ev.preferLanguage(lang, res)
+	ev := rankedEvidence(res, classifier.Predict(res.QueryVector), lang)
 	conf := a.confidence(ev, model)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
@@ -159,8 +158,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		combined := prev + " " + text
 		res2, err := a.Retriever.Search(ctx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
-			ev2 := gatherEvidence(res2, classifier.Predict(res2.QueryVector))
-			ev2.preferLanguage(lang, res2)
+			ev2 := rankedEvidence(res2, classifier.Predict(res2.QueryVector), lang)
 			if c2 := a.confidence(ev2, model); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined
@@ -251,12 +249,11 @@ func (a *Assistant) handoff(d Decision, reason string) Decision {
 // confidence is the calibrated probability that answering is right when a
 // model is fitted, the heuristic score otherwise.
 func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
-	c := ev.heuristicConfidence()
-	if model != nil {
-		c = 0
-		if f := ev.features(); f != nil {
-			c = model.Predict(f)
-		}
+	c := 0.0 // no candidate: nothing to be confident in
+	if model == nil {
+		c = ev.heuristicConfidence()
+	} else if f := ev.features(); f != nil {
+		c = model.Predict(f)
 	}
 	if math.IsNaN(c) {
 		return 0 // evidence that is no evidence: never confident

@@ -478,11 +478,12 @@ func TestModelMapRoundTrip(t *testing.T) {
 	if got == nil || got.Bias != 0.5 || got.Weights[3] != 3 || got.Scale[2] != 3 {
 		t.Fatalf("round trip: %+v", got)
 	}
-	delete(modelMap(m), "bias")
-	broken := modelMap(m)
-	delete(broken, "w:vote")
-	if modelFrom(broken) != nil {
-		t.Error("a model missing a feature was accepted")
+	for _, key := range []string{"bias", "w:vote"} {
+		broken := modelMap(m)
+		delete(broken, key)
+		if modelFrom(broken) != nil {
+			t.Errorf("a model missing %q was accepted", key)
+		}
 	}
 	if !errors.Is(ErrTooFewExamples, relais.ErrInvalid) {
 		t.Error("ErrTooFewExamples should be ErrInvalid")

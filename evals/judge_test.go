@@ -2,7 +2,6 @@ package evals
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -164,17 +163,7 @@ func TestRunJudgeOverturnsCitedButWrongAnswer(t *testing.T) {
 		t.Errorf("judge request gold = %+v, want kb:parcel's title and body (kb:missing is not in the knowledge base)", req.Gold)
 	}
 
-	b, err := json.Marshal(Report{Summary: sum, Outcomes: []Outcome{outs["cancel"], outs["password"]}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw struct {
-		Summary   map[string]any   `json:"summary"`
-		Questions []map[string]any `json:"questions"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatal(err)
-	}
+	_, raw := marshalReport(t, Report{Summary: sum, Outcomes: []Outcome{outs["cancel"], outs["password"]}})
 	if raw.Summary["judge"] != "fake-judge" || raw.Summary["judge_errors"] != 1.0 {
 		t.Errorf("summary judge = %v, judge_errors = %v; want fake-judge, 1", raw.Summary["judge"], raw.Summary["judge_errors"])
 	}
@@ -217,10 +206,7 @@ func TestRunJudgeOffOrExtractive(t *testing.T) {
 			if tt.judge != nil && len(tt.judge.requests()) != 0 {
 				t.Errorf("the judge was asked %d times about extractive answers", len(tt.judge.requests()))
 			}
-			b, err := json.Marshal(Report{Summary: sum})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, _ := marshalReport(t, Report{Summary: sum})
 			if js := string(b); tt.judge == nil && (strings.Contains(js, `"judge":`) || strings.Contains(js, `"judge_`) || strings.Contains(js, `"judged`)) {
 				t.Errorf("the summary mentions a judge that did not run: %s", b)
 			}

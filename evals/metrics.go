@@ -206,7 +206,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	s.Latency = percentiles(lat)
 	s.Sweep = Sweep(outs)
 	s.Best = map[string]SweepPt{}
-	for _, bound := range []float64{0.02, 0.05} {
+	for _, bound := range bestBounds {
 		if p, ok := BestUnder(s.Sweep, bound); ok {
 			s.Best[boundKey(bound)] = SweepPt{MaxWrongRate: bound, SweepPoint: p}
 		}
@@ -227,6 +227,10 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	return s
 }
 
+// bestBounds are the wrong-answer rates Summary.Best holds an operating
+// point for, and the report draws: production's default target first.
+var bestBounds = []float64{0.02, 0.05}
+
 func boundKey(b float64) string { return fmt.Sprintf("wrong<=%g%%", 100*b) }
 
 // Sweep recomputes the metrics at every distinct confidence among the
@@ -234,11 +238,11 @@ func boundKey(b float64) string { return fmt.Sprintf("wrong<=%g%%", 100*b) }
 // threshold and everything else the same.
 func Sweep(outs []Outcome) []SweepPoint {
 	type item struct {
-		conf    float64
 		correct bool
 		answer  bool // expected answer
 	}
 	var items []item
+	var conf []float64
 	answerable, handoffExpected := 0, 0
 	alwaysCorrect, alwaysWrong := 0, 0
 	for _, o := range outs {
@@ -262,27 +266,21 @@ func Sweep(outs []Outcome) []SweepPoint {
 		// An answer the judge found incorrect stays so at any threshold
 		// that answers it: the same model would write it.
 		correct := o.Question.Answerable() && o.Question.IsGold(o.Candidate) && o.JudgeVerdict != VerdictIncorrect
-		conf := o.Confidence
-		if math.IsNaN(conf) {
-			conf = 0 // never confident; and grouping ties by equality must move on
-		}
-		items = append(items, item{conf, correct, o.Question.Answerable()})
+		items = append(items, item{correct, o.Question.Answerable()})
+		conf = append(conf, o.Confidence)
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].conf > items[j].conf })
 	var points []SweepPoint
 	correct, wrong, handoffAnswered := alwaysCorrect, alwaysWrong, 0
-	for k := 0; k < len(items); {
-		c := items[k].conf
-		for k < len(items) && items[k].conf == c {
-			if items[k].correct {
+	assistant.EachThreshold(conf, func(c float64, tied []int) {
+		for _, i := range tied {
+			if items[i].correct {
 				correct++
 			} else {
 				wrong++
 			}
-			if !items[k].answer {
+			if !items[i].answer {
 				handoffAnswered++
 			}
-			k++
 		}
 		points = append(points, SweepPoint{
 			Threshold:        c,
@@ -290,7 +288,7 @@ func Sweep(outs []Outcome) []SweepPoint {
 			WrongAnswerRate:  ratio(wrong, correct+wrong),
 			EscalationRecall: 1 - ratio(handoffAnswered, handoffExpected),
 		})
-	}
+	})
 	return thin(points, 200)
 }
 

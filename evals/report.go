@@ -213,7 +213,7 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 	v.Disagreements = disagreementRows(sum.Calibrations)
 	v.Sum.Dataset = clean(sum.Dataset)
 	v.Sum.ThresholdSource = clean(sum.ThresholdSource)
-	for _, bound := range []float64{0.02, 0.05} {
+	for _, bound := range bestBounds {
 		p, ok := sum.Best[boundKey(bound)]
 		v.Best = append(v.Best, bestRow{Label: fmt.Sprintf("≤ %g%%", 100*bound), Found: ok, Point: p.SweepPoint})
 	}
@@ -407,7 +407,7 @@ func newChart(sum Summary) chartView {
 	}
 	// The two bars are labelled at different heights: on a wide axis they
 	// are only a few units apart.
-	for i, b := range []float64{0.02, 0.05} {
+	for i, b := range bestBounds {
 		c.Bounds = append(c.Bounds, boundLine{X: f1(x(b)), Label: fmt.Sprintf("%g%%", 100*b), LabelY: f1(plotTop + 12 + 14*float64(i))})
 	}
 	var pts []string
@@ -419,7 +419,7 @@ func newChart(sum Summary) chartView {
 		p := sum.Sweep[0]
 		c.Dots = []point{{f1(x(p.WrongAnswerRate)), f1(y(p.ResolutionRate))}}
 	}
-	for _, bound := range []float64{0.02, 0.05} {
+	for _, bound := range bestBounds {
 		if p, ok := sum.Best[boundKey(bound)]; ok {
 			c.Best = append(c.Best, point{f1(x(p.WrongAnswerRate)), f1(y(p.ResolutionRate))})
 		}

@@ -41,18 +41,7 @@ func TestReportJSON(t *testing.T) {
 	sum := Summarize("unit", outs)
 	sum.Threshold, sum.ThresholdSource = 0.5, "pinned"
 	in := Report{Summary: sum, Outcomes: outs}
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var raw struct {
-		Summary   map[string]any   `json:"summary"`
-		Questions []map[string]any `json:"questions"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatal(err)
-	}
+	b, raw := marshalReport(t, in)
 	for _, k := range []string{"dataset", "questions", "answerable", "handoff_expected", "answered", "handed_off",
 		"correct", "wrong", "resolution_rate", "wrong_answer_rate", "escalation_recall", "threshold",
 		"latency_ms", "by_reason", "sweep"} {
@@ -90,6 +79,28 @@ func TestReportJSON(t *testing.T) {
 	if !reflect.DeepEqual(in, got) {
 		t.Errorf("round trip (-want +got):\n-%+v\n+%+v", in, got)
 	}
+}
+
+// rawReport is a --json report as a consumer that knows no Go types reads
+// it.
+type rawReport struct {
+	Summary   map[string]any   `json:"summary"`
+	Questions []map[string]any `json:"questions"`
+}
+
+// marshalReport returns r as --json writes it, and that read back as a
+// rawReport.
+func marshalReport(t *testing.T, r Report) ([]byte, rawReport) {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw rawReport
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	return b, raw
 }
 
 func TestOutcomeJSONNilLists(t *testing.T) {

@@ -214,13 +214,11 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 		outs = append(outs, fo...)
 	}
 	sum := Summarize(ds.Name, outs)
-	if folds > 1 {
-		sum.Folds = folds
-	}
 	sum.Examples = examplesUsed
 	sum.Calibrations = cals
 	sum.Threshold, sum.ThresholdSource = cals[0].Threshold, cals[0].Source
 	if folds > 1 {
+		sum.Folds = folds
 		var t float64
 		for _, c := range cals {
 			t += c.Threshold
