@@ -407,12 +407,9 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 		for i, p := range part {
 			texts[i] = p.Text
 		}
-		vecs, err := c.Embedder.Embed(ctx, texts)
+		vecs, err := knowledge.Embed(ctx, c.Embedder, texts)
 		if err != nil {
 			return nil, fmt.Errorf("calibrate: embed phrasings: %w", err)
-		}
-		if len(vecs) != len(part) {
-			return nil, fmt.Errorf("calibrate: embedder returned %d vectors for %d phrasings: %w", len(vecs), len(part), relais.ErrUnavailable)
 		}
 		for i := range part {
 			part[i].Embedding = vecs[i]

@@ -248,7 +248,7 @@ func (r *Runner) loadExamples(ctx context.Context, st Store, qs []Question) (int
 	for i, q := range qs {
 		texts[i] = q.Question
 	}
-	vecs, err := r.Embedder.Embed(ctx, texts)
+	vecs, err := knowledge.Embed(ctx, r.Embedder, texts)
 	if err != nil {
 		return 0, fmt.Errorf("eval: embed examples: %w", err)
 	}

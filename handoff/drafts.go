@@ -135,7 +135,7 @@ func (r *Review) Approve(ctx context.Context, id int64, approver string) (Draft,
 		return Draft{}, fmt.Errorf("approve draft %d: save the article: %w", id, err)
 	}
 	if q := strings.TrimSpace(d.Question); q != "" && r.Examples != nil && r.Embedder != nil {
-		vecs, err := r.Embedder.Embed(ctx, []string{q})
+		vecs, err := knowledge.Embed(ctx, r.Embedder, []string{q})
 		if err != nil {
 			return Draft{}, fmt.Errorf("approve draft %d: embed the question: %w", id, err)
 		}

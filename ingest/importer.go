@@ -396,7 +396,7 @@ func (im *Importer) embed(ctx context.Context, chunks []knowledge.Chunk) error {
 		for i, c := range batch {
 			texts[i] = c.Text
 		}
-		vecs, err := im.embedTexts(ctx, texts)
+		vecs, err := knowledge.Embed(ctx, im.Embedder, texts)
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
@@ -413,7 +413,7 @@ func (im *Importer) embedExamples(ctx context.Context, examples []knowledge.Exam
 	for i, e := range examples {
 		texts[i] = e.Text
 	}
-	vecs, err := im.embedTexts(ctx, texts)
+	vecs, err := knowledge.Embed(ctx, im.Embedder, texts)
 	if err != nil {
 		return err
 	}
@@ -421,19 +421,6 @@ func (im *Importer) embedExamples(ctx context.Context, examples []knowledge.Exam
 		examples[i].Embedding = v
 	}
 	return nil
-}
-
-// embedTexts embeds texts and checks that the embedder answered each one:
-// a short answer would leave chunks or examples without a vector.
-func (im *Importer) embedTexts(ctx context.Context, texts []string) ([][]float32, error) {
-	vecs, err := im.Embedder.Embed(ctx, texts)
-	if err != nil {
-		return nil, err
-	}
-	if len(vecs) != len(texts) {
-		return nil, fmt.Errorf("got %d vectors for %d texts: %w", len(vecs), len(texts), relais.ErrUnavailable)
-	}
-	return vecs, nil
 }
 
 func (im *Importer) parse(name string, data []byte) ([]knowledge.Article, []error, error) {

@@ -7,7 +7,10 @@ package knowledge
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"relais"
 )
 
 // Languages an article or a query can be in. The empty string means unknown;
@@ -88,6 +91,19 @@ type EmbeddingSpace struct {
 type Embedder interface {
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 	Space() EmbeddingSpace
+}
+
+// Embed embeds texts with e and checks that it answered each one: a short
+// answer is relais.ErrUnavailable rather than a text left without a vector.
+func Embed(ctx context.Context, e Embedder, texts []string) ([][]float32, error) {
+	vecs, err := e.Embed(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(texts) {
+		return nil, fmt.Errorf("embedder returned %d vectors for %d texts: %w", len(vecs), len(texts), relais.ErrUnavailable)
+	}
+	return vecs, nil
 }
 
 // Stats counts what the knowledge base holds.

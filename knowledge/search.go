@@ -72,12 +72,9 @@ func (s *Searcher) Search(ctx context.Context, query string, opts SearchOptions)
 		return SearchResult{}, fmt.Errorf("search: empty query: %w", relais.ErrInvalid)
 	}
 	start := time.Now()
-	vecs, err := s.Embedder.Embed(ctx, []string{query})
+	vecs, err := Embed(ctx, s.Embedder, []string{query})
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("search: embed query: %w", err)
-	}
-	if len(vecs) != 1 {
-		return SearchResult{}, fmt.Errorf("search: embedder returned %d vectors for 1 text: %w", len(vecs), relais.ErrUnavailable)
 	}
 	embedTime := time.Since(start)
 	res, err := s.SearchVector(ctx, query, vecs[0], opts)

@@ -162,3 +162,27 @@ func TestSearchLoadsArticles(t *testing.T) {
 		t.Errorf("%d article loads, want 2", st.loads)
 	}
 }
+
+// shortEmbedder answers one text fewer than it was given.
+type shortEmbedder struct{ fakeEmbedder }
+
+func (e shortEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := e.fakeEmbedder.Embed(ctx, texts)
+	return vecs[:len(vecs)-1], err
+}
+
+// TestEmbedChecksTheAnswer: an embedder that leaves a text without a vector
+// is unavailable, for every caller, rather than a panic further on.
+func TestEmbedChecksTheAnswer(t *testing.T) {
+	t.Parallel()
+	if vecs, err := Embed(t.Context(), fakeEmbedder{}, []string{"a", "b"}); err != nil || len(vecs) != 2 {
+		t.Errorf("Embed = %d vectors, %v; want 2", len(vecs), err)
+	}
+	if _, err := Embed(t.Context(), shortEmbedder{}, []string{"a", "b"}); !errors.Is(err, relais.ErrUnavailable) {
+		t.Errorf("short answer: err = %v, want ErrUnavailable", err)
+	}
+	s := &Searcher{Embedder: shortEmbedder{}}
+	if _, err := s.Search(t.Context(), "hello", SearchOptions{}); !errors.Is(err, relais.ErrUnavailable) {
+		t.Errorf("Search with a short answer: err = %v, want ErrUnavailable", err)
+	}
+}
