@@ -32,18 +32,21 @@ type store interface {
 	Ping(ctx context.Context) error
 }
 
-// app is what a command runs on: its logger, store and providers.
+// app is what a command runs on: its logger, store and providers, and the
+// handoff rules of its validated config.
 type app struct {
 	log       *slog.Logger
 	store     store
 	providers providers
+	handoff   handoffRules
 	close     func()
 }
 
 // openApp validates the config and opens the store and the providers.
 // onProviderError (optional) is told of every failed provider call.
 func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string, error)) (*app, error) {
-	if err := cfg.validate(); err != nil {
+	rules, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	log := cfg.newLogger(e.stderr)
@@ -56,7 +59,7 @@ func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string
 		closeStore()
 		return nil, err
 	}
-	return &app{log: log, store: st, providers: p, close: closeStore}, nil
+	return &app{log: log, store: st, providers: p, handoff: rules, close: closeStore}, nil
 }
 
 // openStore opens PostgreSQL when a URL is configured, the embedded store in

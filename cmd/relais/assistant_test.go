@@ -14,70 +14,66 @@ import (
 )
 
 func TestServeMessages(t *testing.T) {
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			ingestFAQ(t, c)
-			base := startServe(t, c)
-			api := apiClient{t: t, base: base, token: testToken}
+	eachStore(t, func(t *testing.T, c *cli) {
+		ingestFAQ(t, c)
+		base := startServe(t, c)
+		api := apiClient{t: t, base: base, token: testToken}
 
-			if status, _ := (apiClient{t: t, base: base}).json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "hi"}); status != http.StatusUnauthorized {
-				t.Errorf("no token: %d", status)
-			}
-			status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "How do I cancel my order?"})
-			if status != http.StatusOK || v["action"] != "answer" {
-				t.Fatalf("question: %d %v", status, v)
-			}
-			src := v["sources"].([]any)
-			if len(src) == 0 || src[0].(map[string]any)["article_id"] != "faq.csv#how-do-i-cancel-my-order" || !strings.Contains(v["text"].(string), "Cancel order") {
-				t.Errorf("answer: %v", v)
-			}
-			conv := v["conversation_id"].(float64)
+		if status, _ := (apiClient{t: t, base: base}).json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "hi"}); status != http.StatusUnauthorized {
+			t.Errorf("no token: %d", status)
+		}
+		status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "text": "How do I cancel my order?"})
+		if status != http.StatusOK || v["action"] != "answer" {
+			t.Fatalf("question: %d %v", status, v)
+		}
+		src := v["sources"].([]any)
+		if len(src) == 0 || src[0].(map[string]any)["article_id"] != "faq.csv#how-do-i-cancel-my-order" || !strings.Contains(v["text"].(string), "Cancel order") {
+			t.Errorf("answer: %v", v)
+		}
+		conv := v["conversation_id"].(float64)
 
-			status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "I want to talk to a real person"})
-			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "customer_request" {
-				t.Fatalf("human request: %d %v", status, v)
+		status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "I want to talk to a real person"})
+		if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "customer_request" {
+			t.Fatalf("human request: %d %v", status, v)
+		}
+		if id, _ := v["handoff_id"].(string); id == "" {
+			t.Errorf("the handoff filed no ticket: %v", v)
+		}
+		// Queued for a person: the bot stays silent, the message is kept.
+		status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "How do I cancel my order?"})
+		if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "agent_owned" || v["text"] != "" {
+			t.Errorf("while queued: %d %v", status, v)
+		}
+		// Another customer cannot write into c1's conversation.
+		if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c2", "conversation_id": conv, "text": "hello"}); status != http.StatusNotFound {
+			t.Errorf("other customer's conversation: %d %v", status, v)
+		}
+		if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c3", "text": "bonjour"}); status != http.StatusOK || v["action"] != "reply" {
+			t.Errorf("greeting: %d %v", status, v)
+		}
+		for _, bad := range []map[string]any{{"text": "no customer"}, {"customer_id": "c4"}, {"customer_id": "c4", "text": strings.Repeat("x", 9000)}} {
+			if status, v := api.json("POST", "/v1/messages", bad); status != http.StatusBadRequest || errorCode(v) != "invalid" {
+				t.Errorf("bad message %v: %d %v", bad, status, v)
 			}
-			if id, _ := v["handoff_id"].(string); id == "" {
-				t.Errorf("the handoff filed no ticket: %v", v)
-			}
-			// Queued for a person: the bot stays silent, the message is kept.
-			status, v = api.json("POST", "/v1/messages", map[string]any{"customer_id": "c1", "conversation_id": conv, "text": "How do I cancel my order?"})
-			if status != http.StatusOK || v["action"] != "handoff" || v["reason"] != "agent_owned" || v["text"] != "" {
-				t.Errorf("while queued: %d %v", status, v)
-			}
-			// Another customer cannot write into c1's conversation.
-			if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c2", "conversation_id": conv, "text": "hello"}); status != http.StatusNotFound {
-				t.Errorf("other customer's conversation: %d %v", status, v)
-			}
-			if status, v := api.json("POST", "/v1/messages", map[string]any{"customer_id": "c3", "text": "bonjour"}); status != http.StatusOK || v["action"] != "reply" {
-				t.Errorf("greeting: %d %v", status, v)
-			}
-			for _, bad := range []map[string]any{{"text": "no customer"}, {"customer_id": "c4"}, {"customer_id": "c4", "text": strings.Repeat("x", 9000)}} {
-				if status, v := api.json("POST", "/v1/messages", bad); status != http.StatusBadRequest || errorCode(v) != "invalid" {
-					t.Errorf("bad message %v: %d %v", bad, status, v)
-				}
-			}
+		}
 
-			resp, err := http.Get(base + "/metrics")
-			if err != nil {
-				t.Fatal(err)
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`relais_decisions_total{action="answer",reason=""} 1`,
+			`relais_decisions_total{action="handoff",reason="customer_request"} 1`,
+			`relais_decisions_total{action="handoff",reason="agent_owned"} 1`,
+			`relais_stage_duration_seconds_bucket{stage="retrieve",le="+Inf"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %q:\n%s", want, body)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			for _, want := range []string{
-				`relais_decisions_total{action="answer",reason=""} 1`,
-				`relais_decisions_total{action="handoff",reason="customer_request"} 1`,
-				`relais_decisions_total{action="handoff",reason="agent_owned"} 1`,
-				`relais_stage_duration_seconds_bucket{stage="retrieve",le="+Inf"}`,
-			} {
-				if !strings.Contains(string(body), want) {
-					t.Errorf("/metrics lacks %q:\n%s", want, body)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestAskPrintsDecision(t *testing.T) {
@@ -121,34 +117,30 @@ func headLines(t *testing.T, src string, n int) string {
 
 func TestIngestExamplesCalibrates(t *testing.T) {
 	data := sharedData(t)
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			c.mustRun("ingest", filepath.Join(data, "retail_support", "kb.jsonl"))
-			examples := headLines(t, filepath.Join(data, "retail_support", "questions.jsonl"), 400)
-			out := c.mustRun("ingest", "--examples", examples)
-			if !strings.Contains(out, "400 examples read, 400 new") || !strings.Contains(out, "calibrated on") {
-				t.Fatalf("ingest --examples:\n%s", out)
-			}
-			// Some of 400 real examples are answered against their label;
-			// the import names them for the knowledge manager.
-			if !strings.Contains(out, "examples answered against their label") || !strings.Contains(out, ": labelled ") {
-				t.Errorf("ingest --examples lists no disagreement:\n%s", out)
-			}
-			// Same file again: nothing new, still calibrated.
-			if out := c.mustRun("ingest", "--examples", examples); !strings.Contains(out, "400 examples read, 0 new") {
-				t.Errorf("re-import:\n%s", out)
-			}
-			out = c.mustRun("ask", "--json", "I want to cancel my order")
-			var d struct {
-				Trace struct{ Calibration string }
-			}
-			if err := json.Unmarshal([]byte(out), &d); err != nil || !strings.HasPrefix(d.Trace.Calibration, "calibrated on") {
-				t.Errorf("ask after calibration: %v %q", err, d.Trace.Calibration)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, c *cli) {
+		c.mustRun("ingest", filepath.Join(data, "retail_support", "kb.jsonl"))
+		examples := headLines(t, filepath.Join(data, "retail_support", "questions.jsonl"), 400)
+		out := c.mustRun("ingest", "--examples", examples)
+		if !strings.Contains(out, "400 examples read, 400 new") || !strings.Contains(out, "calibrated on") {
+			t.Fatalf("ingest --examples:\n%s", out)
+		}
+		// Some of 400 real examples are answered against their label;
+		// the import names them for the knowledge manager.
+		if !strings.Contains(out, "examples answered against their label") || !strings.Contains(out, ": labelled ") {
+			t.Errorf("ingest --examples lists no disagreement:\n%s", out)
+		}
+		// Same file again: nothing new, still calibrated.
+		if out := c.mustRun("ingest", "--examples", examples); !strings.Contains(out, "400 examples read, 0 new") {
+			t.Errorf("re-import:\n%s", out)
+		}
+		out = c.mustRun("ask", "--json", "I want to cancel my order")
+		var d struct {
+			Trace struct{ Calibration string }
+		}
+		if err := json.Unmarshal([]byte(out), &d); err != nil || !strings.HasPrefix(d.Trace.Calibration, "calibrated on") {
+			t.Errorf("ask after calibration: %v %q", err, d.Trace.Calibration)
+		}
+	})
 }
 
 func TestEvalSmoke(t *testing.T) {

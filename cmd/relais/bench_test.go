@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +21,8 @@ import (
 	"relais/ingest"
 	"relais/internal/testdb"
 	"relais/knowledge"
-	"relais/postgres"
 	"relais/provider/local"
 	"relais/server"
-	"relais/sqlite"
 )
 
 // syntheticKB writes n FAQ articles as JSONL, each with a title, two
@@ -65,7 +64,7 @@ func syntheticKB(n, paragraphs int) []byte {
 }
 
 // BenchmarkIngest measures a whole import (parse, chunk, embed offline,
-// save) of 2,000 synthetic articles (about 10k chunks) into each store, and
+// save) of 2,000 synthetic articles (11,333 chunks) into each store, and
 // reports chunks per second.
 func BenchmarkIngest(b *testing.B) {
 	data := syntheticKB(2000, 3)
@@ -81,21 +80,7 @@ func BenchmarkIngest(b *testing.B) {
 			var elapsed time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				var st ingest.Store
-				var closeStore func()
-				if kind == "sqlite" {
-					db, err := sqlite.Open(ctx, b.TempDir(), log)
-					if err != nil {
-						b.Fatal(err)
-					}
-					st, closeStore = db, func() { db.Close() }
-				} else {
-					db, err := postgres.Open(ctx, testdbURL(b), log)
-					if err != nil {
-						b.Fatal(err)
-					}
-					st, closeStore = db, db.Close
-				}
+				st, closeStore := openBenchStore(b, kind, log)
 				im := &ingest.Importer{Store: st, Embedder: emb, Logger: log}
 				b.StartTimer()
 				start := time.Now()
@@ -115,7 +100,7 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkSearchSynthetic measures a hybrid search (embed + both rankings +
-// fusion + article loads) over the same 10k-chunk knowledge base.
+// fusion + article loads) over the same 11k-chunk knowledge base.
 func BenchmarkSearchSynthetic(b *testing.B) {
 	data := syntheticKB(2000, 3)
 	emb, _ := local.NewHashingEmbedder(0)
@@ -125,52 +110,50 @@ func BenchmarkSearchSynthetic(b *testing.B) {
 	for _, kind := range stores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			st := openBenchStore(b, kind, log)
+			st, closeStore := openBenchStore(b, kind, log)
+			b.Cleanup(closeStore)
 			im := &ingest.Importer{Store: st, Embedder: emb, Logger: log}
 			if _, err := im.ImportData(ctx, "bench.jsonl", "bench", bytes.NewReader(data), ingest.Options{}); err != nil {
 				b.Fatal(err)
 			}
-			s := newSearcherForBench(st, emb)
+			s := &knowledge.Searcher{Store: st, Embedder: emb}
+			opts := knowledge.SearchOptions{Limit: 5}
 			// One search outside the timed loop: the first after an import
 			// loads the embedded store's vector index (sqlite's
 			// BenchmarkIndexLoad10k measures that), and with a sample of a
 			// few dozen it would be the p95.
-			if _, err := s.Search(ctx, queries[0], searchOptsForBench()); err != nil {
+			if _, err := s.Search(ctx, queries[0], opts); err != nil {
 				b.Fatal(err)
 			}
 			var lat []time.Duration
 			i := 0
 			for b.Loop() {
 				start := time.Now()
-				if _, err := s.Search(ctx, queries[i%len(queries)], searchOptsForBench()); err != nil {
+				if _, err := s.Search(ctx, queries[i%len(queries)], opts); err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(start))
 				i++
 			}
-			p50, p95 := percentiles(lat)
-			b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
-			b.ReportMetric(float64(p95.Microseconds())/1000, "p95_ms")
+			b.ReportMetric(ms(percentile(lat, 50)), "p50_ms")
+			b.ReportMetric(ms(percentile(lat, 95)), "p95_ms")
 		})
 	}
 }
 
-func testdbURL(tb testing.TB) string { return testdb.NewDatabase(tb) }
-
-func newSearcherForBench(st store, emb knowledge.Embedder) *knowledge.Searcher {
-	return &knowledge.Searcher{Store: st, Embedder: emb}
-}
-
-func searchOptsForBench() knowledge.SearchOptions { return knowledge.SearchOptions{Limit: 5} }
-
-func percentiles(lat []time.Duration) (p50, p95 time.Duration) {
-	if len(lat) == 0 {
-		return 0, 0
+// percentile returns the p-th percentile (0..100) of ds, nearest rank.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
 	}
-	s := append([]time.Duration(nil), lat...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)*50/100], s[min(len(s)-1, len(s)*95/100)]
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p/100*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
 }
+
+// ms is d in milliseconds, as the benchmarks report latencies.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // BenchmarkDecision measures what POST /v1/messages costs on the offline
 // providers, as `relais serve` wires it: assistant.Service.HandleMessage
@@ -192,9 +175,8 @@ func percentiles(lat []time.Duration) (p50, p95 time.Duration) {
 // ten ask about an article in the words of one of its phrasings, two in ten
 // ask about something the knowledge base does not cover, one greets and one
 // asks for a person. "sequential" sends them one at a time, "workers=2" from
-// two goroutines at once, as two customers writing together would (the
-// figures were taken on 2 cores). Both report p50_ms and p95_ms of
-// HandleMessage, and decisions/s.
+// two goroutines at once, as two customers writing together would. Both
+// report p50_ms and p95_ms of HandleMessage, and decisions/s.
 //
 //	go test -run '^$' -bench Decision -benchtime 300x -timeout 60m ./cmd/relais/
 func BenchmarkDecision(b *testing.B) {
@@ -295,7 +277,8 @@ func newDecisionBench(b *testing.B, kind string, kbData, exampleData []byte, wan
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	cfg := defaultConfig()
-	st := openBenchStore(b, kind, log)
+	st, closeStore := openBenchStore(b, kind, log)
+	b.Cleanup(closeStore)
 	p, err := newProviders(ctx, cfg, log, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -337,24 +320,21 @@ func newDecisionBench(b *testing.B, kind string, kbData, exampleData []byte, wan
 	return &assistant.Service{Conversations: st, Assistant: a, Observer: server.NewMetrics(), Logger: log}, setup
 }
 
-// openBenchStore opens an empty store of the kind, closed when b ends.
-func openBenchStore(b *testing.B, kind string, log *slog.Logger) store {
+// openBenchStore opens an empty store of the kind as the commands do; the
+// returned func closes it.
+func openBenchStore(b *testing.B, kind string, log *slog.Logger) (store, func()) {
 	b.Helper()
-	ctx := context.Background()
-	if kind == "sqlite" {
-		db, err := sqlite.Open(ctx, b.TempDir(), log)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		return db
+	var cfg Config
+	if kind == "postgres" {
+		cfg.DatabaseURL = testdb.NewDatabase(b)
+	} else {
+		cfg.DataDir = b.TempDir()
 	}
-	db, err := postgres.Open(ctx, testdbURL(b), log)
+	st, closeStore, err := openStore(context.Background(), cfg, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(db.Close)
-	return db
+	return st, closeStore
 }
 
 // syntheticArticle is what the decision benchmark needs of an article of
@@ -498,25 +478,18 @@ func (r *decisionRun) merge(o *decisionRun) {
 // mix that stopped reaching those paths would measure something else.
 func (r *decisionRun) report(b *testing.B, elapsed time.Duration) {
 	b.Helper()
-	p50, p95 := percentiles(r.latency)
-	b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
-	b.ReportMetric(float64(p95.Microseconds())/1000, "p95_ms")
+	b.ReportMetric(ms(percentile(r.latency, 50)), "p50_ms")
+	b.ReportMetric(ms(percentile(r.latency, 95)), "p95_ms")
 	b.ReportMetric(float64(len(r.latency))/elapsed.Seconds(), "decisions/s")
 	if len(r.latency) < len(decisionMix) {
 		return
 	}
-	keys := make([]string, 0, len(r.outcomes))
-	for k := range r.outcomes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var outcomes strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.outcomes)) {
 		fmt.Fprintf(&outcomes, " %s=%d", k, r.outcomes[k])
 	}
-	rp50, rp95 := percentiles(r.retrieve)
 	b.Logf("%d messages:%s; retrieve stage of the %d that searched: p50 %.1f ms, p95 %.1f ms",
-		len(r.latency), outcomes.String(), len(r.retrieve), float64(rp50.Microseconds())/1000, float64(rp95.Microseconds())/1000)
+		len(r.latency), outcomes.String(), len(r.retrieve), ms(percentile(r.retrieve, 50)), ms(percentile(r.retrieve, 95)))
 	if r.outcomes[string(assistant.Answer)] == 0 {
 		b.Errorf("no message was answered: the benchmark no longer measures the answer path")
 	}

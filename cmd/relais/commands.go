@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"relais"
 	"relais/assistant"
+	"relais/auth"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -39,7 +39,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, e, args); err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
+	if _, err := cfg.validate(); err != nil {
 		return err
 	}
 	log := cfg.newLogger(e.stderr)
@@ -101,7 +101,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *examples {
-		return ingestExamples(ctx, e, cfg, st, im, fs.Args(), *replace, log)
+		return ingestExamples(ctx, e, cfg, st, im, bar, fs.Args(), *replace)
 	}
 	sum, err := im.ImportPaths(ctx, fs.Args(), ingest.Options{Prune: *prune})
 	bar.finish()
@@ -116,7 +116,8 @@ func runIngest(ctx context.Context, e env, args []string) error {
 }
 
 // ingestExamples imports files of labelled questions, then recalibrates.
-func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest.Importer, paths []string, replace bool, log *slog.Logger) error {
+// bar is the one im reports its progress on.
+func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest.Importer, bar *progress, paths []string, replace bool) error {
 	failed := 0
 	for _, path := range paths {
 		f, err := os.Open(path)
@@ -127,6 +128,7 @@ func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest
 		}
 		res, err := im.ImportExamples(ctx, st, path, "examples:"+sourceName(path), f, replace)
 		f.Close()
+		bar.finish()
 		if err != nil {
 			return err
 		}
@@ -141,9 +143,9 @@ func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest
 		fmt.Fprintf(e.stdout, "%s: %d examples read, %d new (%d for a person), %d replaced, %d problems\n",
 			path, res.Read, res.Added, res.Handoff, res.Removed, len(res.Problems))
 	}
-	bar := newProgress(e.stderr, "calibrate")
-	cal, err := calibrate(ctx, cfg, st, im.Embedder, log, func(done, total int) { bar.update(done, total, "examples") })
-	bar.finish()
+	calBar := newProgress(e.stderr, "calibrate")
+	cal, err := calibrate(ctx, cfg, st, im.Embedder, im.Logger, func(done, total int) { calBar.update(done, total, "examples") })
+	calBar.finish()
 	switch {
 	case errors.Is(err, assistant.ErrTooFewExamples):
 		fmt.Fprintf(e.stdout, "not calibrated: fewer than %d examples; the assistant uses the default threshold %.2f\n", assistant.MinCalibrationExamples, assistant.DefaultThreshold)
@@ -323,19 +325,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	routing, _ := handoff.ParseRouting(cfg.QueueRoutes) // validated with the config
-	sla, _ := handoff.ParseSLA(cfg.SLA)
-	hours, err := handoff.ParseHours(cfg.BusinessHours) // validated with the config
-	if err != nil {
-		return err
-	}
 	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
 	if *demo {
 		if err := loadDemo(ctx, importer, log); err != nil {
 			return err
 		}
 		if cfg.AdminToken == "" {
-			cfg.AdminToken = randomToken()
+			cfg.AdminToken, _ = auth.NewSecret()
 			fmt.Fprintf(e.stderr, "demo: no RELAIS_ADMIN_TOKEN set; this run's admin token is %s\n", cfg.AdminToken)
 		}
 	}
@@ -350,8 +346,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Importer:  importer,
 		Messages: &assistant.Service{
 			Conversations: st, Assistant: a, Observer: m, Logger: log,
-			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log, Hours: hours,
-				Routing: routing, SLA: sla},
+			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log,
+				Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 		},
 		Handoffs:       st,
 		Transcripts:    st,

@@ -148,20 +148,31 @@ func (c *Config) providerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ChatModel, "chat-model", c.ChatModel, "chat model on that server (RELAIS_CHAT_MODEL)")
 }
 
+// handoffRules are the queue routes, SLA and business hours as validate
+// parsed them, for serve's escalator.
+type handoffRules struct {
+	routing handoff.Routing
+	sla     handoff.SLA
+	hours   handoff.Hours
+}
+
 // validate checks the whole config and names every bad field with the
-// values it accepts.
-func (c *Config) validate() error {
+// values it accepts. It returns the handoff rules it parsed on the way, so
+// that nothing parses them again.
+func (c *Config) validate() (handoffRules, error) {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if _, err := handoff.ParseRouting(c.QueueRoutes); err != nil {
+	var rules handoffRules
+	var err error
+	if rules.routing, err = handoff.ParseRouting(c.QueueRoutes); err != nil {
 		bad("queue routes (RELAIS_QUEUE_ROUTES)", "%v", err)
 	}
-	if _, err := handoff.ParseSLA(c.SLA); err != nil {
+	if rules.sla, err = handoff.ParseSLA(c.SLA); err != nil {
 		bad("SLA (RELAIS_SLA)", "%v", err)
 	}
-	if _, err := handoff.ParseHours(c.BusinessHours); err != nil {
+	if rules.hours, err = handoff.ParseHours(c.BusinessHours); err != nil {
 		bad("business hours (--business-hours, RELAIS_BUSINESS_HOURS)", "%v", err)
 	}
 	switch c.LogFormat {
@@ -212,9 +223,9 @@ func (c *Config) validate() error {
 		bad("claim TTL (--claim-ttl, RELAIS_CLAIM_TTL)", "must be a positive duration such as 15m, got %v", c.ClaimTTL)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
-	return nil
+	return rules, nil
 }
 
 func joinIndented(errs []error) error {

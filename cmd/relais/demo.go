@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -41,10 +39,4 @@ func loadDemo(ctx context.Context, im *ingest.Importer, log *slog.Logger) error 
 		log.Info("demo knowledge loaded", "file", name, "imported", res.Imported, "unchanged", res.Unchanged)
 	}
 	return nil
-}
-
-func randomToken() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -69,7 +70,7 @@ func runEval(ctx context.Context, e env, args []string) error {
 	case *judge && *writeBaseline != "":
 		return usagef("eval: --write-baseline records the offline verdict (the cited article); run it without --judge")
 	}
-	if err := cfg.validate(); err != nil {
+	if _, err := cfg.validate(); err != nil {
 		return err
 	}
 	log := cfg.newLogger(e.stderr)
@@ -117,17 +118,7 @@ func runEval(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if *htmlOut != "" {
-		f, err := os.Create(*htmlOut)
-		if err != nil {
-			return fmt.Errorf("eval: %w", err)
-		}
-		werr := evals.WriteHTML(f, sum, outs)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("eval: write %s: %w", *htmlOut, werr)
-		}
+		return createFile(*htmlOut, func(w io.Writer) error { return evals.WriteHTML(w, sum, outs) })
 	}
 	return nil
 }
@@ -212,16 +203,8 @@ func runSuite(ctx context.Context, e env, dir string, newRunner func(*progress) 
 	}
 	printEvalSummary(e, sums)
 	if writePath != "" {
-		f, err := os.Create(writePath)
-		if err != nil {
-			return fmt.Errorf("eval: %w", err)
-		}
-		werr := evals.WriteBaseline(f, evals.NewBaseline(sums))
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("eval: write baseline: %w", werr)
+		if err := createFile(writePath, func(w io.Writer) error { return evals.WriteBaseline(w, evals.NewBaseline(sums)) }); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "baseline written to %s\n", writePath)
 	}
@@ -252,14 +235,22 @@ func runSuite(ctx context.Context, e env, dir string, newRunner func(*progress) 
 }
 
 func writeJSONFile(path string, v any) error {
+	return createFile(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // keys such as "wrong<=2%" stay readable
+		return enc.Encode(v)
+	})
+}
+
+// createFile creates path and fills it with write; a failed close is a
+// failed write.
+func createFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // keys such as "wrong<=2%" stay readable
-	werr := enc.Encode(v)
+	werr := write(f)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}

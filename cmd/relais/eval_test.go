@@ -138,6 +138,9 @@ func TestEvalJudge(t *testing.T) {
 	if s.Answered != 3 || s.Correct != 2 || s.Wrong != 1 || s.Judge != "fake-chat" || s.Judged != 2 || s.JudgedIncorrect != 1 || s.JudgeErrors != 1 {
 		t.Errorf("summary = %+v, want 3 answered, 2 correct, 1 wrong; judge fake-chat, 2 judged, 1 incorrect, 1 error", s)
 	}
+	if len(rep.Questions) != 3 {
+		t.Errorf("%d questions in the JSON report, want 3", len(rep.Questions))
+	}
 	for _, q := range rep.Questions {
 		switch q.ID {
 		case "q-password":

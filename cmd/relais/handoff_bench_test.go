@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,7 @@ func BenchmarkClaims(b *testing.B) {
 // trip, for scale: the event often arrives before the POST's answer.
 func BenchmarkHandoffNotification(b *testing.B) {
 	const handoffs = 50
-	c := &cli{env: map[string]string{"RELAIS_LOG_LEVEL": "warn", "RELAIS_DATABASE_URL": testdb.NewDatabase(b)}}
+	c := newCLI(b, "postgres")
 	ingestFAQ(b, c)
 	base := startServe(b, c)
 	tickets := benchEvents(b, base, testToken)
@@ -147,7 +146,6 @@ func BenchmarkHandoffNotification(b *testing.B) {
 			}
 		}
 	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(percentile(fromPost, 50)), "p50_ms")
 	b.ReportMetric(ms(percentile(fromPost, 95)), "p95_ms")
 	b.ReportMetric(ms(percentile(roundTrip, 50)), "post_p50_ms")
@@ -212,15 +210,4 @@ func benchEvents(b *testing.B, base, token string) <-chan ticketArrival {
 		<-done
 	})
 	return out
-}
-
-// percentile returns the p-th percentile (0..100) of ds, nearest rank.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(p/100*float64(len(s))+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
 }

@@ -23,13 +23,13 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 // cli runs the relais command line in-process with its own environment.
 type cli struct {
-	t   *testing.T
+	t   testing.TB
 	env map[string]string
 }
 
 // newCLI returns a CLI bound to a fresh store: the embedded one in a temp
 // dir, or a fresh PostgreSQL database.
-func newCLI(t *testing.T, kind string) *cli {
+func newCLI(t testing.TB, kind string) *cli {
 	t.Helper()
 	c := &cli{t: t, env: map[string]string{"RELAIS_LOG_LEVEL": "warn"}}
 	switch kind {
@@ -41,6 +41,17 @@ func newCLI(t *testing.T, kind string) *cli {
 		t.Fatalf("unknown store %q", kind)
 	}
 	return c
+}
+
+// eachStore runs test in parallel subtests, one per store, each on a fresh
+// CLI of its own.
+func eachStore(t *testing.T, test func(t *testing.T, c *cli)) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, newCLI(t, kind))
+		})
+	}
 }
 
 func (c *cli) run(ctx context.Context, args ...string) (stdout, stderr string, err error) {
@@ -122,38 +133,32 @@ func firstArticle(t *testing.T, out string) string {
 }
 
 func TestIngestThenAsk(t *testing.T) {
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			dir := t.TempDir()
-			writeFile(t, dir, "faq.csv", faqCSV)
-			out := c.mustRun("ingest", dir)
-			if !strings.Contains(out, "imported 3,") {
-				t.Fatalf("first import: %s", out)
-			}
-			if got := firstArticle(t, c.mustRun("ask", "i would like to cancel the order i made")); got != "faq.csv#how-do-i-cancel-my-order" {
-				t.Errorf("first hit = %s, want the cancel article", got)
-			}
-			if got := firstArticle(t, c.mustRun("ask", "forgot my password")); got != "faq.csv#how-do-i-reset-my-password" {
-				t.Errorf("first hit = %s, want the password article", got)
-			}
-			// Unchanged file: nothing re-embedded.
-			if out := c.mustRun("ingest", dir); !strings.Contains(out, "unchanged 3") || !strings.Contains(out, "(0 chunks embedded)") {
-				t.Errorf("re-import of an unchanged file: %s", out)
-			}
-			// One article changed, one removed: with --prune the removed one goes.
-			changed := strings.Replace(faqCSV, "Track your parcel", "Follow your parcel", 1)
-			changed = strings.Join(strings.Split(changed, "\n")[:3], "\n") + "\n" +
-				strings.Split(changed, "\n")[3] + "\n"
-			changed = strings.Replace(changed, "How do I reset my password?,Choose Forgot password on the sign-in page and follow the link we email you.,I forgot my password\n", "", 1)
-			writeFile(t, dir, "faq.csv", changed)
-			out = c.mustRun("ingest", "--prune", dir)
-			if !strings.Contains(out, "updated 1, unchanged 1, pruned 1") {
-				t.Errorf("changed import: %s", out)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, c *cli) {
+		dir := t.TempDir()
+		writeFile(t, dir, "faq.csv", faqCSV)
+		out := c.mustRun("ingest", dir)
+		if !strings.Contains(out, "imported 3,") {
+			t.Fatalf("first import: %s", out)
+		}
+		if got := firstArticle(t, c.mustRun("ask", "i would like to cancel the order i made")); got != "faq.csv#how-do-i-cancel-my-order" {
+			t.Errorf("first hit = %s, want the cancel article", got)
+		}
+		if got := firstArticle(t, c.mustRun("ask", "forgot my password")); got != "faq.csv#how-do-i-reset-my-password" {
+			t.Errorf("first hit = %s, want the password article", got)
+		}
+		// Unchanged file: nothing re-embedded.
+		if out := c.mustRun("ingest", dir); !strings.Contains(out, "unchanged 3") || !strings.Contains(out, "(0 chunks embedded)") {
+			t.Errorf("re-import of an unchanged file: %s", out)
+		}
+		// One article changed, one removed: with --prune the removed one goes.
+		changed := strings.Replace(faqCSV, "Track your parcel", "Follow your parcel", 1)
+		changed = strings.Replace(changed, "How do I reset my password?,Choose Forgot password on the sign-in page and follow the link we email you.,I forgot my password\n", "", 1)
+		writeFile(t, dir, "faq.csv", changed)
+		out = c.mustRun("ingest", "--prune", dir)
+		if !strings.Contains(out, "updated 1, unchanged 1, pruned 1") {
+			t.Errorf("changed import: %s", out)
+		}
+	})
 }
 
 func TestIngestBadInputKeepsTheRest(t *testing.T) {
@@ -221,25 +226,21 @@ func fakeEmbeddings(t *testing.T) *httptest.Server {
 }
 
 func TestEmbeddingModelChangeNeedsReembed(t *testing.T) {
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			ingestFAQ(t, c)
+	eachStore(t, func(t *testing.T, c *cli) {
+		ingestFAQ(t, c)
 
-			c.env["RELAIS_LLM_BASE_URL"] = fakeEmbeddings(t).URL + "/v1"
-			c.env["RELAIS_EMBEDDING_MODEL"] = "fake-embed"
-			_, _, err := c.run(context.Background(), "ask", "cancel my order")
-			if !errors.Is(err, relais.ErrConflict) || !strings.Contains(err.Error(), "relais ingest --reembed") {
-				t.Fatalf("ask after a model change: err = %v, want a conflict telling to re-embed", err)
-			}
-			out := c.mustRun("ingest", "--reembed")
-			if !strings.Contains(out, "re-embedded 9 chunks and examples with fake-embed (8 dimensions)") {
-				t.Errorf("reembed: %s", out)
-			}
-			c.mustRun("ask", "cancel my order")
-		})
-	}
+		c.env["RELAIS_LLM_BASE_URL"] = fakeEmbeddings(t).URL + "/v1"
+		c.env["RELAIS_EMBEDDING_MODEL"] = "fake-embed"
+		_, _, err := c.run(context.Background(), "ask", "cancel my order")
+		if !errors.Is(err, relais.ErrConflict) || !strings.Contains(err.Error(), "relais ingest --reembed") {
+			t.Fatalf("ask after a model change: err = %v, want a conflict telling to re-embed", err)
+		}
+		out := c.mustRun("ingest", "--reembed")
+		if !strings.Contains(out, "re-embedded 9 chunks and examples with fake-embed (8 dimensions)") {
+			t.Errorf("reembed: %s", out)
+		}
+		c.mustRun("ask", "cancel my order")
+	})
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -307,16 +308,12 @@ func sharedData(t *testing.T) string {
 
 func TestRetailSupportCancelOrder(t *testing.T) {
 	data := sharedData(t)
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			c.mustRun("ingest", filepath.Join(data, "retail_support", "kb.jsonl"))
-			if got := firstArticle(t, c.mustRun("ask", "how do I cancel my order")); got != "bitext:cancel_order" {
-				t.Errorf("first hit = %s, want bitext:cancel_order", got)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, c *cli) {
+		c.mustRun("ingest", filepath.Join(data, "retail_support", "kb.jsonl"))
+		if got := firstArticle(t, c.mustRun("ask", "how do I cancel my order")); got != "bitext:cancel_order" {
+			t.Errorf("first hit = %s, want bitext:cancel_order", got)
+		}
+	})
 }
 
 func ExampleRun() {

@@ -73,11 +73,13 @@ func (p *progress) update(done, total int, item string) {
 	p.drawn = true
 }
 
-// finish ends the bar's line so that later output starts clean.
+// finish ends the bar's line so that later output starts clean. The bar
+// may go on afterwards, on a line of its own.
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.terminal && p.drawn {
 		fmt.Fprintln(p.w)
+		p.drawn = false
 	}
 }

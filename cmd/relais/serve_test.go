@@ -150,117 +150,113 @@ func errorCode(v map[string]any) string {
 }
 
 func TestServeKnowledgeAPI(t *testing.T) {
-	for _, kind := range stores {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := newCLI(t, kind)
-			c.env["RELAIS_MAX_UPLOAD_BYTES"] = "4096"
-			base := startServe(t, c)
-			api := apiClient{t: t, base: base, token: testToken}
+	eachStore(t, func(t *testing.T, c *cli) {
+		c.env["RELAIS_MAX_UPLOAD_BYTES"] = "4096"
+		base := startServe(t, c)
+		api := apiClient{t: t, base: base, token: testToken}
 
-			if status, v := api.json("GET", "/readyz", nil); status != http.StatusOK || v["status"] != "ready" {
-				t.Fatalf("readyz: %d %v", status, v)
-			}
-			if status, v := (apiClient{t: t, base: base}).json("GET", "/v1/knowledge/articles", nil); status != http.StatusUnauthorized || errorCode(v) != "unauthorized" {
-				t.Errorf("no token: %d %v", status, v)
-			}
-			if status, _ := (apiClient{t: t, base: base, token: "wrong"}).json("GET", "/v1/knowledge/articles", nil); status != http.StatusUnauthorized {
-				t.Errorf("wrong token: %d", status)
-			}
+		if status, v := api.json("GET", "/readyz", nil); status != http.StatusOK || v["status"] != "ready" {
+			t.Fatalf("readyz: %d %v", status, v)
+		}
+		if status, v := (apiClient{t: t, base: base}).json("GET", "/v1/knowledge/articles", nil); status != http.StatusUnauthorized || errorCode(v) != "unauthorized" {
+			t.Errorf("no token: %d %v", status, v)
+		}
+		if status, _ := (apiClient{t: t, base: base, token: "wrong"}).json("GET", "/v1/knowledge/articles", nil); status != http.StatusUnauthorized {
+			t.Errorf("wrong token: %d", status)
+		}
 
-			// Import: a good file and a broken one in one upload.
-			ct, body := upload(t, map[string]string{"faq.csv": faqCSV, "broken.xyz": "nope"})
-			status, v := api.do("POST", "/v1/knowledge/import", ct, body)
-			if status != http.StatusUnprocessableEntity {
-				t.Fatalf("import with a broken file: %d %v", status, v)
-			}
-			files := v["files"].([]any)
-			imported := 0.0
-			for _, f := range files {
-				imported += f.(map[string]any)["imported"].(float64)
-			}
-			if imported != 3 {
-				t.Errorf("imported %v articles, want 3: %v", imported, v)
-			}
+		// Import: a good file and a broken one in one upload.
+		ct, body := upload(t, map[string]string{"faq.csv": faqCSV, "broken.xyz": "nope"})
+		status, v := api.do("POST", "/v1/knowledge/import", ct, body)
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("import with a broken file: %d %v", status, v)
+		}
+		files := v["files"].([]any)
+		imported := 0.0
+		for _, f := range files {
+			imported += f.(map[string]any)["imported"].(float64)
+		}
+		if imported != 3 {
+			t.Errorf("imported %v articles, want 3: %v", imported, v)
+		}
 
-			// Raw body import of the same content: unchanged.
-			status, v = api.do("POST", "/v1/knowledge/import?name=faq.csv", "text/csv", strings.NewReader(faqCSV))
-			if status != http.StatusOK {
-				t.Fatalf("raw import: %d %v", status, v)
-			}
-			if f := v["files"].([]any)[0].(map[string]any); f["unchanged"].(float64) != 3 {
-				t.Errorf("raw re-import: %v", f)
-			}
+		// Raw body import of the same content: unchanged.
+		status, v = api.do("POST", "/v1/knowledge/import?name=faq.csv", "text/csv", strings.NewReader(faqCSV))
+		if status != http.StatusOK {
+			t.Fatalf("raw import: %d %v", status, v)
+		}
+		if f := v["files"].([]any)[0].(map[string]any); f["unchanged"].(float64) != 3 {
+			t.Errorf("raw re-import: %v", f)
+		}
 
-			// Oversized upload.
-			status, v = api.do("POST", "/v1/knowledge/import?name=big.txt", "text/plain", strings.NewReader("Big\n"+strings.Repeat("x ", 5000)))
-			if status != http.StatusRequestEntityTooLarge || errorCode(v) != "too_large" {
-				t.Errorf("oversized: %d %v", status, v)
-			}
+		// Oversized upload.
+		status, v = api.do("POST", "/v1/knowledge/import?name=big.txt", "text/plain", strings.NewReader("Big\n"+strings.Repeat("x ", 5000)))
+		if status != http.StatusRequestEntityTooLarge || errorCode(v) != "too_large" {
+			t.Errorf("oversized: %d %v", status, v)
+		}
 
-			// Search.
-			status, v = api.json("GET", "/v1/knowledge/search?q="+url.QueryEscape("I forgot my password"), nil)
-			if status != http.StatusOK {
-				t.Fatalf("search: %d %v", status, v)
-			}
-			hits := v["hits"].([]any)
-			if len(hits) == 0 || hits[0].(map[string]any)["article_id"] != "faq.csv#how-do-i-reset-my-password" {
-				t.Errorf("search hits: %v", hits)
-			}
-			if status, v := api.json("GET", "/v1/knowledge/search", nil); status != http.StatusBadRequest || errorCode(v) != "invalid" {
-				t.Errorf("search without q: %d %v", status, v)
-			}
+		// Search.
+		status, v = api.json("GET", "/v1/knowledge/search?q="+url.QueryEscape("I forgot my password"), nil)
+		if status != http.StatusOK {
+			t.Fatalf("search: %d %v", status, v)
+		}
+		hits := v["hits"].([]any)
+		if len(hits) == 0 || hits[0].(map[string]any)["article_id"] != "faq.csv#how-do-i-reset-my-password" {
+			t.Errorf("search hits: %v", hits)
+		}
+		if status, v := api.json("GET", "/v1/knowledge/search", nil); status != http.StatusBadRequest || errorCode(v) != "invalid" {
+			t.Errorf("search without q: %d %v", status, v)
+		}
 
-			// Create, read, update, delete.
-			status, v = api.json("POST", "/v1/knowledge/articles", map[string]any{
-				"external_id": "kb:opening-hours", "title": "When are you open?", "body": "Our support team answers from 8:00 to 20:00, Monday to Saturday.",
-				"phrasings": []string{"opening hours"},
-			})
-			if status != http.StatusCreated || v["version"].(float64) != 1 {
-				t.Fatalf("create: %d %v", status, v)
-			}
-			id := int64(v["id"].(float64))
-			if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"external_id": "kb:opening-hours", "title": "x", "body": "y"}); status != http.StatusConflict {
-				t.Errorf("duplicate create: %d %v", status, v)
-			}
-			if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"title": "no body"}); status != http.StatusBadRequest {
-				t.Errorf("create without body: %d %v", status, v)
-			}
-			if status, v := api.do("POST", "/v1/knowledge/articles", "application/json", strings.NewReader(`{"title": "x", `)); status != http.StatusBadRequest || errorCode(v) != "invalid" {
-				t.Errorf("malformed JSON: %d %v", status, v)
-			}
-			if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"title": "x", "body": "y", "colour": "red"}); status != http.StatusBadRequest {
-				t.Errorf("unknown field: %d %v", status, v)
-			}
-			status, v = api.json("GET", "/v1/knowledge/articles/"+url.PathEscape("kb:opening-hours"), nil)
-			if status != http.StatusOK || int64(v["id"].(float64)) != id {
-				t.Fatalf("get by external id: %d %v", status, v)
-			}
-			status, v = api.json("PUT", fmt.Sprintf("/v1/knowledge/articles/%d", id), map[string]any{
-				"title": "When are you open?", "body": "Our support team answers from 8:00 to 22:00, every day.",
-			})
-			if status != http.StatusOK || v["version"].(float64) != 2 {
-				t.Fatalf("update: %d %v", status, v)
-			}
-			status, v = api.json("GET", "/v1/knowledge/search?q="+url.QueryEscape("what are your opening hours"), nil)
-			if status != http.StatusOK || v["hits"].([]any)[0].(map[string]any)["article_id"] != "kb:opening-hours" {
-				t.Errorf("search after update: %d %v", status, v)
-			}
-			status, v = api.json("GET", "/v1/knowledge/articles?limit=2", nil)
-			if status != http.StatusOK || len(v["articles"].([]any)) != 2 {
-				t.Errorf("list with limit: %d %v", status, v)
-			}
-			if status, _ := api.json("DELETE", fmt.Sprintf("/v1/knowledge/articles/%d", id), nil); status != http.StatusNoContent {
-				t.Errorf("delete: %d", status)
-			}
-			if status, v := api.json("GET", fmt.Sprintf("/v1/knowledge/articles/%d", id), nil); status != http.StatusNotFound || errorCode(v) != "not_found" {
-				t.Errorf("get after delete: %d %v", status, v)
-			}
-			if status, v := api.json("GET", "/v1/nothing-here", nil); status != http.StatusNotFound || errorCode(v) != "not_found" {
-				t.Errorf("unknown route: %d %v", status, v)
-			}
+		// Create, read, update, delete.
+		status, v = api.json("POST", "/v1/knowledge/articles", map[string]any{
+			"external_id": "kb:opening-hours", "title": "When are you open?", "body": "Our support team answers from 8:00 to 20:00, Monday to Saturday.",
+			"phrasings": []string{"opening hours"},
 		})
-	}
+		if status != http.StatusCreated || v["version"].(float64) != 1 {
+			t.Fatalf("create: %d %v", status, v)
+		}
+		id := int64(v["id"].(float64))
+		if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"external_id": "kb:opening-hours", "title": "x", "body": "y"}); status != http.StatusConflict {
+			t.Errorf("duplicate create: %d %v", status, v)
+		}
+		if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"title": "no body"}); status != http.StatusBadRequest {
+			t.Errorf("create without body: %d %v", status, v)
+		}
+		if status, v := api.do("POST", "/v1/knowledge/articles", "application/json", strings.NewReader(`{"title": "x", `)); status != http.StatusBadRequest || errorCode(v) != "invalid" {
+			t.Errorf("malformed JSON: %d %v", status, v)
+		}
+		if status, v := api.json("POST", "/v1/knowledge/articles", map[string]any{"title": "x", "body": "y", "colour": "red"}); status != http.StatusBadRequest {
+			t.Errorf("unknown field: %d %v", status, v)
+		}
+		status, v = api.json("GET", "/v1/knowledge/articles/"+url.PathEscape("kb:opening-hours"), nil)
+		if status != http.StatusOK || int64(v["id"].(float64)) != id {
+			t.Fatalf("get by external id: %d %v", status, v)
+		}
+		status, v = api.json("PUT", fmt.Sprintf("/v1/knowledge/articles/%d", id), map[string]any{
+			"title": "When are you open?", "body": "Our support team answers from 8:00 to 22:00, every day.",
+		})
+		if status != http.StatusOK || v["version"].(float64) != 2 {
+			t.Fatalf("update: %d %v", status, v)
+		}
+		status, v = api.json("GET", "/v1/knowledge/search?q="+url.QueryEscape("what are your opening hours"), nil)
+		if status != http.StatusOK || v["hits"].([]any)[0].(map[string]any)["article_id"] != "kb:opening-hours" {
+			t.Errorf("search after update: %d %v", status, v)
+		}
+		status, v = api.json("GET", "/v1/knowledge/articles?limit=2", nil)
+		if status != http.StatusOK || len(v["articles"].([]any)) != 2 {
+			t.Errorf("list with limit: %d %v", status, v)
+		}
+		if status, _ := api.json("DELETE", fmt.Sprintf("/v1/knowledge/articles/%d", id), nil); status != http.StatusNoContent {
+			t.Errorf("delete: %d", status)
+		}
+		if status, v := api.json("GET", fmt.Sprintf("/v1/knowledge/articles/%d", id), nil); status != http.StatusNotFound || errorCode(v) != "not_found" {
+			t.Errorf("get after delete: %d %v", status, v)
+		}
+		if status, v := api.json("GET", "/v1/nothing-here", nil); status != http.StatusNotFound || errorCode(v) != "not_found" {
+			t.Errorf("unknown route: %d %v", status, v)
+		}
+	})
 }
 
 func TestServeDemo(t *testing.T) {

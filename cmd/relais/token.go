@@ -72,7 +72,7 @@ func runToken(ctx context.Context, e env, args []string) error {
 			return usagef("token revoke: %q is not a token id (see 'relais token list')", fs.Arg(0))
 		}
 	}
-	if err := cfg.validate(); err != nil {
+	if _, err := cfg.validate(); err != nil {
 		return err
 	}
 	st, closeStore, err := openStore(ctx, cfg, cfg.newLogger(e.stderr))
