@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -129,6 +130,10 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		fold[i] = calibrationFold(e.Text, folds)
 	}
 	training := newClassifierTraining(examples, phrasings, fold)
+	if training.labels == nil && c.Logger != nil {
+		c.Logger.WarnContext(ctx, "calibrate: too many articles to train a classifier on; calibrating without one",
+			"examples", len(examples), "phrasings", len(phrasings))
+	}
 	class, err := training.outOfFold(ctx, examples, folds)
 	if err != nil {
 		return CalibrationResult{}, err
@@ -177,25 +182,41 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 }
 
 // classifierTraining is what a calibration's classifiers learn from: the
-// articles' phrasings always, and the examples outside the fold held out.
-// The labels they tell apart are every labelled article and handoff.
+// articles' phrasings, and the examples outside the fold held out. The
+// labels they tell apart are every labelled article and handoff.
 type classifierTraining struct {
-	labels    []string
+	labels    []string // none: no classifier (one label, or too much to train)
 	dims      int
 	phrasings []trainingSample
 	examples  []trainingSample
 	fold      []int // each example's fold
 }
 
+// maxClassifierWork bounds labels × training samples for one classifier:
+// every gradient step touches every label's weights, so a knowledge base
+// of thousands of articles would train for hours. Past it the phrasings of
+// articles no example is labelled with are left out, and past it again the
+// calibration goes without a classifier, as the confidence model can.
+// Knowledge bases of a few hundred articles stay well within it.
+const maxClassifierWork = 1_000_000
+
 func newClassifierTraining(examples, phrasings []knowledge.Example, fold []int) *classifierTraining {
-	ids := map[string]bool{knowledge.HandoffLabel: true}
+	labelled := map[string]bool{knowledge.HandoffLabel: true}
 	for _, e := range examples {
-		ids[e.ArticleID] = true
+		labelled[e.ArticleID] = true
 	}
+	ids := maps.Clone(labelled)
 	for _, p := range phrasings {
 		ids[p.ArticleID] = true
 	}
+	if len(ids)*(len(examples)+len(phrasings)) > maxClassifierWork {
+		ids = labelled
+		phrasings = slices.DeleteFunc(slices.Clone(phrasings), func(p knowledge.Example) bool { return !labelled[p.ArticleID] })
+	}
 	labels, index := labelIndex(ids)
+	if len(labels)*(len(examples)+len(phrasings)) > maxClassifierWork {
+		labels = nil
+	}
 	samples := func(es []knowledge.Example) []trainingSample {
 		out := make([]trainingSample, len(es))
 		for i, e := range es {

@@ -159,3 +159,43 @@ func TestMostConfident(t *testing.T) {
 		t.Errorf("%d kept of 3", len(got))
 	}
 }
+
+// TestClassifierTrainingBounded: a knowledge base of thousands of articles
+// trains its classifier on the articles examples are labelled with, and
+// past that on nothing, rather than for hours.
+func TestClassifierTrainingBounded(t *testing.T) {
+	t.Parallel()
+	vec := []float32{1, 0, 0, 0}
+	var examples, phrasings []knowledge.Example
+	for i := range 200 {
+		examples = append(examples, knowledge.Example{Text: fmt.Sprint(i), ArticleID: fmt.Sprintf("kb:%d", i%10), Embedding: vec})
+	}
+	for i := range 3000 {
+		phrasings = append(phrasings, knowledge.Example{Text: fmt.Sprint(i), ArticleID: fmt.Sprintf("kb:%d", i), Embedding: vec})
+	}
+	fold := make([]int, len(examples))
+	// 3,001 labels × 3,200 samples is past the bound: the phrasings of the
+	// ten labelled articles stay, with the ten and handoff as labels.
+	tr := newClassifierTraining(examples, phrasings, fold)
+	if len(tr.labels) != 11 || len(tr.phrasings) != 10 || len(tr.examples) != 200 {
+		t.Errorf("%d labels, %d phrasings, %d examples; want 11, 10, 200", len(tr.labels), len(tr.phrasings), len(tr.examples))
+	}
+	// Examples of 1,500 articles: 1,501 labels × 3,000 samples is still past
+	// it, so no classifier.
+	examples = examples[:0]
+	for i := range 1500 {
+		examples = append(examples, knowledge.Example{Text: fmt.Sprint(i), ArticleID: fmt.Sprintf("kb:%d", i), Embedding: vec})
+	}
+	fold = make([]int, len(examples))
+	tr = newClassifierTraining(examples, phrasings, fold)
+	if tr.labels != nil {
+		t.Errorf("%d labels, want none", len(tr.labels))
+	}
+	if m, err := tr.train(t.Context(), -1); m != nil || err != nil {
+		t.Errorf("train gave a classifier (%v, error %v), want none", m != nil, err)
+	}
+	// Within it, every phrasing counts.
+	if tr := newClassifierTraining(examples[:100], phrasings[:200], fold); len(tr.phrasings) != 200 {
+		t.Errorf("%d phrasings kept of 200 within the bound", len(tr.phrasings))
+	}
+}
