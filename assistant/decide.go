@@ -33,6 +33,38 @@ const MinCalibrationExamples = 100
 // retrieval (the whole message is still stored for the agent).
 const MaxMessageBytes = 4096
 
+// The time budget of a decision, within the caller's deadline.
+const (
+	// retrieveShare is the share of the time left that retrieval may take.
+	retrieveShare = 0.5
+	// generateMargin is the share of the time left that generation leaves
+	// for the extractive fallback and the reply (at least minMargin).
+	generateMargin = 0.1
+	minMargin      = 500 * time.Millisecond
+)
+
+// WithShare returns ctx bounded to share (0..1] of the time it has left, or
+// ctx itself, cancellable, when it has no deadline: a stage given a share
+// cannot starve the stages after it.
+func WithShare(ctx context.Context, share float64) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Duration(share*float64(time.Until(dl))))
+}
+
+// withMargin returns ctx ending share of its time left (at least minMargin)
+// before its deadline.
+func withMargin(ctx context.Context, share float64) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := max(time.Duration(share*float64(time.Until(dl))), minMargin)
+	return context.WithDeadline(ctx, dl.Add(-margin))
+}
+
 // Retriever finds articles and labelled examples for a message.
 // knowledge.Searcher implements it.
 type Retriever interface {
@@ -141,7 +173,11 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	threshold, calNote, model, classifier := a.threshold(ctx)
 	d.Trace.Threshold, d.Trace.Calibration = threshold, calNote
 
-	res, err := a.Retriever.Search(ctx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+	// Retrieval may call a remote embedder: it gets a share of the time
+	// left, so that a provider that hangs still leaves time to hand off.
+	retrieveCtx, cancel := WithShare(ctx, retrieveShare)
+	defer cancel()
+	res, err := a.Retriever.Search(retrieveCtx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 	t = stage("retrieve", t)
 	if err != nil {
 		a.logger().WarnContext(ctx, "assistant: retrieval failed", "error", err)
@@ -156,7 +192,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	// not enough, and keep whichever is more confident.
 	if prev := previousQuestion(in.History); conf < threshold && prev != "" && utf8.RuneCountInString(text) < 80 {
 		combined := prev + " " + text
-		res2, err := a.Retriever.Search(ctx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
 			ev2 := rankedEvidence(res2, classifier.Predict(res2.QueryVector), lang)
 			if c2 := a.confidence(ev2, model); c2 > conf {
@@ -212,7 +248,11 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 // when it fails) extractively from the best article.
 func (a *Assistant) compose(ctx context.Context, d Decision, question, lang string, history []Turn, best Candidate, hit knowledge.Hit, res knowledge.SearchResult) Decision {
 	if a.Generator != nil {
-		g, err := a.Generator.Generate(ctx, GenerateRequest{Question: question, Language: lang, History: history, Passages: passages(res)})
+		// The model gets the time left but a margin: when it fails, the
+		// extractive answer still goes out in time.
+		genCtx, cancel := withMargin(ctx, generateMargin)
+		defer cancel()
+		g, err := a.Generator.Generate(genCtx, GenerateRequest{Question: question, Language: lang, History: history, Passages: passages(res)})
 		switch {
 		case err == nil && g.Refused:
 			d.Trace.Generator = g.Model + ": refused"

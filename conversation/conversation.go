@@ -123,11 +123,16 @@ type Received struct {
 	Duplicate bool
 	// Reopened is true when the message reopened a resolved conversation.
 	Reopened bool
+	// Pending is true while the message has no turn yet (see Turns): always
+	// for a new message, and for a duplicate whose first delivery has not
+	// been handled.
+	Pending bool
 }
 
 // Store keeps conversations. Every method that changes ownership does so
 // atomically and records a Transition.
 type Store interface {
+	Turns
 	// Receive stores an inbound customer message and returns the
 	// conversation as it stands after it. Without ConversationID the message
 	// goes to the customer's latest conversation on the channel, created when
@@ -174,5 +179,10 @@ type DecisionRecord struct {
 	Confidence     float64
 	Sources        []string // article external ids, the cited one first
 	Trace          []byte   // JSON
-	CreatedAt      time.Time
+	// ReplyID is the message the customer was sent about it (0 for none),
+	// and TicketID the handoff it filed (0 for none): with them a repeated
+	// delivery of the message gets the first outcome back.
+	ReplyID   int64
+	TicketID  int64
+	CreatedAt time.Time
 }

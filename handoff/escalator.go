@@ -67,28 +67,24 @@ type Escalator struct {
 	Now func() time.Time
 }
 
-var (
-	_ assistant.Escalator       = (*Escalator)(nil)
-	_ assistant.NoticeEscalator = (*Escalator)(nil)
-)
+var _ assistant.Escalator = (*Escalator)(nil)
 
 // summaryTurns is how many recent messages the summary is drawn from.
 const summaryTurns = 20
 
-// Escalate files the ticket for d and moves conv to the queue, atomically,
-// and returns the ticket id. relais.ErrConflict when conv is no longer the
-// bot's. Failing to read the transcript, an article or the summarizer only
-// makes the ticket poorer: the customer still reaches a person.
-func (e *Escalator) Escalate(ctx context.Context, conv conversation.Conversation, d assistant.Decision) (string, error) {
-	id, _, err := e.EscalateWithNotice(ctx, conv, d)
-	return id, err
-}
+// summaryBudget is the share of the time left to Escalate that the
+// summarizer may take: a model that hangs must leave the ticket time to be
+// filed, with the extractive summary.
+const summaryBudget = 0.4
 
-// EscalateWithNotice is Escalate, and also returns what the customer is told
-// in d.Language (Hours.Notice): the expected wait from the ticket's due time,
-// or when the team is back. On error the notice still says a person takes
-// over, without a wait.
-func (e *Escalator) EscalateWithNotice(ctx context.Context, conv conversation.Conversation, d assistant.Decision) (string, string, error) {
+// Escalate files the ticket for d, moves conv to the queue and stores turn
+// with the notice the customer is told (Hours.Notice in d.Language: the
+// expected wait from the ticket's due time, or when the team is back), all
+// in one transaction (Store.EscalateTurn), and returns the ticket id and the
+// stored turn. relais.ErrConflict when conv is no longer the bot's. Failing
+// to read the transcript, an article or the summarizer only makes the ticket
+// poorer: the customer still reaches a person.
+func (e *Escalator) Escalate(ctx context.Context, conv conversation.Conversation, d assistant.Decision, turn conversation.Turn) (string, conversation.TurnResult, error) {
 	now := e.now()
 	t := Ticket{
 		ConversationID: conv.ID,
@@ -117,11 +113,13 @@ func (e *Escalator) EscalateWithNotice(ctx context.Context, conv conversation.Co
 	t.DueAt = start.Add(e.SLA.For(t.Priority))
 	t.Summary = e.summarize(ctx, conv, d)
 
-	stored, err := e.Store.Enqueue(ctx, t)
+	notice := e.Hours.Notice(d.Language, now, t.DueAt)
+	turn.Reply = &conversation.Message{ConversationID: conv.ID, Role: conversation.System, Text: notice}
+	stored, res, err := e.Store.EscalateTurn(ctx, t, turn)
 	if err != nil {
-		return "", e.Hours.Notice(d.Language, now, time.Time{}), fmt.Errorf("escalate conversation %d: %w", conv.ID, err)
+		return "", conversation.TurnResult{}, fmt.Errorf("escalate conversation %d: %w", conv.ID, err)
 	}
-	return strconv.FormatInt(stored.ID, 10), e.Hours.Notice(d.Language, now, stored.DueAt), nil
+	return strconv.FormatInt(stored.ID, 10), res, nil
 }
 
 // PriorityFor ranks a handoff: sensitive topics first, then customers the
@@ -189,7 +187,9 @@ func (e *Escalator) summarize(ctx context.Context, conv conversation.Conversatio
 		turns = toTurns(msgs)
 	}
 	if e.Summary != nil && len(turns) > 0 {
-		s, err := e.Summary.Summarize(ctx, turns, d.Language)
+		sctx, cancel := assistant.WithShare(ctx, summaryBudget)
+		s, err := e.Summary.Summarize(sctx, turns, d.Language)
+		cancel()
 		if err == nil && strings.TrimSpace(s) != "" {
 			return s
 		}

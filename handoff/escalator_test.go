@@ -15,21 +15,27 @@ import (
 	"relais/knowledge"
 )
 
-// recordingStore is a handoff.Store that keeps what Enqueue was given.
+// recordingStore is a handoff.Store that keeps what EscalateTurn was given.
 type recordingStore struct {
-	handoff.Store // nil: only Enqueue is called
+	handoff.Store // nil: only EscalateTurn is called
 	got           []handoff.Ticket
+	turns         []conversation.Turn
 	err           error
 }
 
-func (s *recordingStore) Enqueue(_ context.Context, t handoff.Ticket) (handoff.Ticket, error) {
+func (s *recordingStore) EscalateTurn(_ context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
 	if s.err != nil {
-		return handoff.Ticket{}, s.err
+		return handoff.Ticket{}, conversation.TurnResult{}, s.err
 	}
 	t.ID = int64(41 + len(s.got))
 	s.got = append(s.got, t)
-	return t, nil
+	s.turns = append(s.turns, turn)
+	reply := *turn.Reply
+	return t, conversation.TurnResult{Reply: &reply, Decision: turn.Decision}, nil
 }
+
+// aTurn is the turn of customer message 3 that decided a handoff.
+var aTurn = conversation.Turn{MessageID: 3, Decision: conversation.DecisionRecord{Action: "handoff"}}
 
 type fakeMessages struct {
 	msgs []conversation.Message
@@ -53,12 +59,38 @@ func (f fakeArticles) ArticleByExternalID(_ context.Context, id string) (knowled
 type fakeSummarizer struct {
 	text string
 	err  error
+	hang bool // wait for the context to end, as a provider that never answers
 	got  []assistant.Turn
 }
 
-func (f *fakeSummarizer) Summarize(_ context.Context, turns []assistant.Turn, _ string) (string, error) {
+func (f *fakeSummarizer) Summarize(ctx context.Context, turns []assistant.Turn, _ string) (string, error) {
 	f.got = turns
+	if f.hang {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
 	return f.text, f.err
+}
+
+// A summarizer that never answers takes a share of the escalation's time,
+// not all of it: the ticket is still filed, with the extractive summary,
+// before the caller's deadline.
+func TestEscalateSummarizerHangs(t *testing.T) {
+	t.Parallel()
+	store := &recordingStore{}
+	e := &handoff.Escalator{Store: store, Messages: fakeMessages{msgs: transcript}, Summary: &fakeSummarizer{hang: true}}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, _, err := e.Escalate(ctx, conversation.Conversation{ID: 1}, assistant.Decision{Reason: assistant.ReasonLowConfidence}, aTurn)
+	if err != nil {
+		t.Fatalf("Escalate with a hanging summarizer: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("Escalate returned after the caller's deadline")
+	}
+	if got := store.got[0].Summary; !strings.Contains(got, `Customer asked: "I want a refund now"`) {
+		t.Errorf("summary %q, want the extractive one", got)
+	}
 }
 
 var transcript = []conversation.Message{
@@ -107,7 +139,7 @@ func TestEscalateFilesTicket(t *testing.T) {
 				SLA: handoff.SLA{handoff.Urgent: 5 * time.Minute},
 				Now: func() time.Time { return now },
 			}
-			id, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, tt.d)
+			id, _, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, tt.d, aTurn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +165,7 @@ func TestEscalateFilesTicket(t *testing.T) {
 func TestEscalateConflict(t *testing.T) {
 	t.Parallel()
 	e := &handoff.Escalator{Store: &recordingStore{err: fmt.Errorf("conversation is queued: %w", relais.ErrConflict)}}
-	_, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, assistant.Decision{Reason: assistant.ReasonLowConfidence})
+	_, _, err := e.Escalate(t.Context(), conversation.Conversation{ID: 7}, assistant.Decision{Reason: assistant.ReasonLowConfidence}, aTurn)
 	if !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("Escalate of a conversation the bot lost: %v, want relais.ErrConflict", err)
 	}
@@ -190,7 +222,7 @@ func TestEscalateSummary(t *testing.T) {
 			if tt.summarizer != nil {
 				e.Summary = tt.summarizer
 			}
-			if _, err := e.Escalate(t.Context(), conversation.Conversation{ID: 1}, d); err != nil {
+			if _, _, err := e.Escalate(t.Context(), conversation.Conversation{ID: 1}, d, aTurn); err != nil {
 				t.Fatal(err)
 			}
 			if got := store.got[0].Summary; !strings.Contains(got, tt.want) {
@@ -240,10 +272,14 @@ func TestEscalateNoticeAndHours(t *testing.T) {
 	} {
 		store := &recordingStore{}
 		e := &handoff.Escalator{Store: store, Hours: hours, Now: func() time.Time { return tc.now }}
-		id, notice, err := e.EscalateWithNotice(context.Background(), conversation.Conversation{ID: 7}, d)
+		id, res, err := e.Escalate(context.Background(), conversation.Conversation{ID: 7}, d, aTurn)
 		if err != nil || id != "41" {
-			t.Fatalf("%s: EscalateWithNotice = %q, %v", tc.name, id, err)
+			t.Fatalf("%s: Escalate = %q, %v", tc.name, id, err)
 		}
+		if turn := store.turns[0]; turn.MessageID != aTurn.MessageID || turn.Reply == nil || turn.Reply.Role != conversation.System {
+			t.Fatalf("%s: stored turn %+v: want message %d with a system notice", tc.name, turn, aTurn.MessageID)
+		}
+		notice := res.Reply.Text
 		if got := store.got[0].DueAt; !got.Equal(tc.wantDue) {
 			t.Errorf("%s: DueAt = %v, want %v", tc.name, got, tc.wantDue)
 		}

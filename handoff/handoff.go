@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"relais"
+	"relais/conversation"
 )
 
 // State is where a ticket is in its life.
@@ -121,6 +122,15 @@ type Store interface {
 	// when t breaks ValidateNew. Open tickets left behind by a conversation
 	// that went back to the bot outside this store are closed as Released.
 	Enqueue(ctx context.Context, t Ticket) (Ticket, error)
+	// EscalateTurn is Enqueue and conversation.Turns.CompleteTurn of the
+	// turn that decided the handoff, in one transaction: the ticket, the
+	// conversation queued, the notice the customer is sent (turn.Reply, a
+	// system message), the decision naming the ticket, and the message
+	// handled. Either all of it is stored or none: a customer is never
+	// promised a person without the ticket that brings one. Errors as
+	// Enqueue and CompleteTurn; relais.ErrInvalid also when ValidateEscalation
+	// refuses t and turn.
+	EscalateTurn(ctx context.Context, t Ticket, turn conversation.Turn) (Ticket, conversation.TurnResult, error)
 	// ClaimNext gives agentID the next queued ticket of queues (every queue
 	// when queues is empty): the highest priority, then the oldest. The
 	// claim lasts ttl unless extended. The conversation moves queued ->
@@ -206,6 +216,22 @@ func ValidateNew(t Ticket) error {
 		return fmt.Errorf("priority %d: want %d to %d: %w", t.Priority, Normal, Urgent, relais.ErrInvalid)
 	case t.DueAt.IsZero():
 		return fmt.Errorf("ticket without a due time: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateEscalation checks the arguments of Store.EscalateTurn: t as
+// ValidateNew, turn as conversation.ValidateTurn, and a notice that is a
+// system message (the assistant no longer owns a queued conversation).
+func ValidateEscalation(t Ticket, turn conversation.Turn) error {
+	if err := ValidateNew(t); err != nil {
+		return err
+	}
+	if err := conversation.ValidateTurn(turn); err != nil {
+		return err
+	}
+	if turn.Reply != nil && turn.Reply.Role != conversation.System {
+		return fmt.Errorf("a handoff notice is a system message, not %q: %w", turn.Reply.Role, relais.ErrInvalid)
 	}
 	return nil
 }

@@ -140,10 +140,11 @@ VALUES ($1, $2, $3, $4, $4) RETURNING `+conversationColumns, in.Channel, in.Cust
 		return conversation.Received{}, err
 	}
 
-	m, err := scanMessage(tx.QueryRow(ctx, `INSERT INTO messages AS m (conversation_id, channel, role, text, channel_message_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+	m, err := scanMessage(tx.QueryRow(ctx, `INSERT INTO messages AS m (conversation_id, channel, role, text, channel_message_id, created_at, pending_until)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (channel, channel_message_id) WHERE channel_message_id IS NOT NULL DO NOTHING
-RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.Text, channelMessageIDArg(in.ChannelMessageID), now))
+RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.Text, channelMessageIDArg(in.ChannelMessageID), now,
+		now.Add(conversation.HandlingLease)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return conversation.Received{}, errIDTaken
 	}
@@ -151,7 +152,7 @@ RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.
 		return conversation.Received{}, err
 	}
 
-	r := conversation.Received{Message: m, Conversation: c}
+	r := conversation.Received{Message: m, Conversation: c, Pending: true}
 	switch {
 	case c.State == conversation.Resolved:
 		r.Conversation, err = changeOwner(ctx, tx, c.ID, conversation.Resolved, conversation.Bot, "", "customer",
@@ -171,9 +172,10 @@ RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.
 // Found, it is the caller's only if its conversation is the same customer's.
 func storedDuplicate(ctx context.Context, tx pgx.Tx, in conversation.Inbound) (conversation.Received, bool, error) {
 	var customer string
-	m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+`, c.customer_id
+	var pending bool
+	m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+`, c.customer_id, m.pending_until IS NOT NULL
 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE m.channel = $1 AND m.channel_message_id = $2`, in.Channel, in.ChannelMessageID), &customer)
+WHERE m.channel = $1 AND m.channel_message_id = $2`, in.Channel, in.ChannelMessageID), &customer, &pending)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return conversation.Received{}, false, nil
 	}
@@ -188,7 +190,7 @@ WHERE m.channel = $1 AND m.channel_message_id = $2`, in.Channel, in.ChannelMessa
 	if err != nil {
 		return conversation.Received{}, true, err
 	}
-	return conversation.Received{Conversation: c, Message: m, Duplicate: true}, true, nil
+	return conversation.Received{Conversation: c, Message: m, Duplicate: true, Pending: pending}, true, nil
 }
 
 // moveConversation changes the state of conversation $1 from $2 to $3 and
@@ -383,12 +385,13 @@ WHERE id = $1 AND state = 'bot'`, id, awaitingFeedback, failures, lang, d.now())
 	return nil
 }
 
-const decisionColumns = `id, conversation_id, coalesce(message_id, 0), action, reason, intent, confidence, sources, trace, created_at`
+const decisionColumns = `id, conversation_id, coalesce(message_id, 0), action, reason, intent, confidence, sources, trace,
+coalesce(reply_id, 0), coalesce(ticket_id, 0), created_at`
 
 func scanDecision(row pgx.Row) (conversation.DecisionRecord, error) {
 	var r conversation.DecisionRecord
 	err := row.Scan(&r.ID, &r.ConversationID, &r.MessageID, &r.Action, &r.Reason, &r.Intent, &r.Confidence,
-		&r.Sources, &r.Trace, &r.CreatedAt)
+		&r.Sources, &r.Trace, &r.ReplyID, &r.TicketID, &r.CreatedAt)
 	if len(r.Sources) == 0 {
 		r.Sources = nil
 	}
@@ -408,18 +411,7 @@ func (d *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord) 
 	if err := conversation.ValidateDecision(r); err != nil {
 		return conversation.DecisionRecord{}, fmt.Errorf("%s: %w", op, err)
 	}
-	var messageID, trace any
-	if r.MessageID != 0 {
-		messageID = r.MessageID
-	}
-	if len(r.Trace) > 0 {
-		trace = r.Trace
-	}
-	stored, err := scanDecision(d.pool.QueryRow(ctx, `INSERT INTO decisions
-    (conversation_id, message_id, action, reason, intent, confidence, sources, trace, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING `+decisionColumns,
-		r.ConversationID, messageID, r.Action, r.Reason, r.Intent, r.Confidence, nonNil(r.Sources), trace, d.now()))
+	stored, err := insertDecision(ctx, d.pool, r, d.now())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
 		// The foreign keys are the existence checks of the conversation and
@@ -451,4 +443,27 @@ func (d *DB) Decisions(ctx context.Context, conversationID int64) ([]conversatio
 		}
 	}
 	return ds, nil
+}
+
+// insertDecision stores r; its zero MessageID, ReplyID and TicketID are
+// stored as NULL.
+func insertDecision(ctx context.Context, q rowQuerier, r conversation.DecisionRecord, now time.Time) (conversation.DecisionRecord, error) {
+	var trace any
+	if len(r.Trace) > 0 {
+		trace = r.Trace
+	}
+	return scanDecision(q.QueryRow(ctx, `INSERT INTO decisions
+    (conversation_id, message_id, action, reason, intent, confidence, sources, trace, reply_id, ticket_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING `+decisionColumns,
+		r.ConversationID, nullID(r.MessageID), r.Action, r.Reason, r.Intent, r.Confidence, nonNil(r.Sources), trace,
+		nullID(r.ReplyID), nullID(r.TicketID), now))
+}
+
+// nullID stores the id 0 (none) as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }

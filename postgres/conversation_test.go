@@ -38,6 +38,14 @@ func BenchmarkReceiveAndRecordDecision(b *testing.B) {
 	conversationtest.BenchmarkReceiveAndRecordDecision(b, openDB(b))
 }
 
+func TestTurnsContract(t *testing.T) {
+	conversationtest.RunTurns(t, func(t *testing.T, now func() time.Time) conversation.Store {
+		db := openDB(t)
+		db.Now = now
+		return db
+	})
+}
+
 func TestOutboxContract(t *testing.T) {
 	conversationtest.RunOutbox(t, func(t *testing.T, now func() time.Time) conversationtest.OutboxStore {
 		db := openDB(t)

@@ -94,34 +94,68 @@ func (d *DB) Enqueue(ctx context.Context, t handoff.Ticket) (handoff.Ticket, err
 	if err := handoff.ValidateNew(t); err != nil {
 		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
 	}
-	now := d.now()
 	var stored handoff.Ticket
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, closeStaleTickets, t.ConversationID, now); err != nil {
-			return err
-		}
-		_, err := changeOwner(ctx, tx, t.ConversationID, conversation.Bot, conversation.Queued, "", "bot", t.Reason, now)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return conversationNotIn(ctx, tx, t.ConversationID, conversation.Bot)
-		}
-		if err != nil {
-			return err
-		}
-		stored, err = scanTicket(tx.QueryRow(ctx, `INSERT INTO handoff_tickets
-    (conversation_id, queue, priority, reason, intent, topic, summary, articles, state, due_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $10)
-RETURNING `+ticketColumns,
-			t.ConversationID, t.Queue, int(t.Priority), t.Reason, t.Intent, t.Topic, t.Summary, nonNil(t.Articles),
-			t.DueAt.UTC().Truncate(time.Microsecond), now))
-		if err != nil {
-			return err
-		}
-		return notifyTicket(ctx, tx, stored.ID)
+		var err error
+		stored, err = enqueueInTx(ctx, tx, t, d.now())
+		return err
 	})
 	if err != nil {
 		return handoff.Ticket{}, dbError(op, err)
 	}
 	return stored, nil
+}
+
+// EscalateTurn files a ticket and completes the turn that promised it, in
+// one transaction; see handoff.Store.
+func (d *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
+	op := fmt.Sprintf("escalate message %d of conversation %d", turn.MessageID, t.ConversationID)
+	if err := handoff.ValidateEscalation(t, turn); err != nil {
+		return handoff.Ticket{}, conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var (
+		stored handoff.Ticket
+		res    conversation.TurnResult
+	)
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		now := d.now()
+		var err error
+		// A turn completed elsewhere meanwhile (ErrHandled) rolls the
+		// ticket back with it: one message never files two tickets.
+		if stored, err = enqueueInTx(ctx, tx, t, now); err != nil {
+			return err
+		}
+		res, err = completeTurnInTx(ctx, tx, turn, stored.ID, now)
+		return err
+	})
+	if err != nil {
+		return handoff.Ticket{}, conversation.TurnResult{}, dbError(op, err)
+	}
+	return stored, res, nil
+}
+
+// enqueueInTx files t and queues its conversation inside tx.
+func enqueueInTx(ctx context.Context, tx pgx.Tx, t handoff.Ticket, now time.Time) (handoff.Ticket, error) {
+	if _, err := tx.Exec(ctx, closeStaleTickets, t.ConversationID, now); err != nil {
+		return handoff.Ticket{}, err
+	}
+	_, err := changeOwner(ctx, tx, t.ConversationID, conversation.Bot, conversation.Queued, "", "bot", t.Reason, now)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return handoff.Ticket{}, conversationNotIn(ctx, tx, t.ConversationID, conversation.Bot)
+	}
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	stored, err := scanTicket(tx.QueryRow(ctx, `INSERT INTO handoff_tickets
+    (conversation_id, queue, priority, reason, intent, topic, summary, articles, state, due_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $10)
+RETURNING `+ticketColumns,
+		t.ConversationID, t.Queue, int(t.Priority), t.Reason, t.Intent, t.Topic, t.Summary, nonNil(t.Articles),
+		t.DueAt.UTC().Truncate(time.Microsecond), now))
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	return stored, notifyTicket(ctx, tx, stored.ID)
 }
 
 // claimNext locks the best waiting ticket of the queues $1 (all when empty)

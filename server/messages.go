@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,7 +22,13 @@ type messageInput struct {
 	CustomerID     string `json:"customer_id"`
 	Text           string `json:"text"`
 	ConversationID int64  `json:"conversation_id"`
+	// MessageID is the client's id of the message (or the Idempotency-Key
+	// header): a retry with the same id gets the first outcome back.
+	MessageID string `json:"message_id"`
 }
+
+// MaxMessageIDBytes bounds a client's message id.
+const MaxMessageIDBytes = 256
 
 type sourceJSON struct {
 	ArticleID string  `json:"article_id"`
@@ -67,14 +74,43 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, fmt.Errorf("conversation_id must be positive: %w", relais.ErrInvalid))
 		return
 	}
-	out, err := s.cfg.Messages.HandleMessage(r.Context(), conversation.Inbound{
-		Channel: conversation.APIChannel, CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
-	})
+	id, err := messageID(in.MessageID, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	out, err := s.cfg.Messages.HandleMessage(r.Context(), conversation.Inbound{
+		Channel: conversation.APIChannel, CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
+		ChannelMessageID: id,
+	})
+	if errors.Is(err, assistant.ErrInProgress) {
+		w.Header().Set("Retry-After", "1")
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if out.Duplicate {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	writeJSON(w, http.StatusOK, toDecisionJSON(out))
+}
+
+// messageID is the client's id of a message, from the body or the
+// Idempotency-Key header; both given, they must agree.
+func messageID(body, header string) (string, error) {
+	body, header = strings.TrimSpace(body), strings.TrimSpace(header)
+	id := body
+	switch {
+	case body != "" && header != "" && body != header:
+		return "", fmt.Errorf("message_id and the Idempotency-Key header differ; send one, or the same in both: %w", relais.ErrInvalid)
+	case id == "":
+		id = header
+	}
+	if len(id) > MaxMessageIDBytes {
+		return "", fmt.Errorf("message_id is longer than %d bytes: %w", MaxMessageIDBytes, relais.ErrInvalid)
+	}
+	return id, nil
 }
 
 // checkMessageText applies the rules every message text follows, a

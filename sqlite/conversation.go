@@ -138,14 +138,14 @@ func receiveInTx(ctx context.Context, tx *sql.Tx, in conversation.Inbound, now t
 	}
 
 	m, err := scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
-		(conversation_id, channel, role, text, channel_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		(conversation_id, channel, role, text, channel_message_id, created_at, pending_until) VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+insertedMessageColumns, c.ID, in.Channel, string(conversation.Customer), in.Text,
-		channelMessageIDArg(in.ChannelMessageID), formatTime(now)))
+		channelMessageIDArg(in.ChannelMessageID), formatTime(now), formatTime(now.Add(conversation.HandlingLease))))
 	if err != nil {
 		return conversation.Received{}, err
 	}
 
-	r := conversation.Received{Message: m, Conversation: c}
+	r := conversation.Received{Message: m, Conversation: c, Pending: true}
 	switch {
 	case c.State == conversation.Resolved:
 		r.Conversation, err = changeOwner(ctx, tx, c.ID, conversation.Resolved, conversation.Bot, "", "customer", reopenReason, now)
@@ -164,9 +164,10 @@ func receiveInTx(ctx context.Context, tx *sql.Tx, in conversation.Inbound, now t
 // Found, it is the caller's only if its conversation is the same customer's.
 func storedDuplicate(ctx context.Context, tx *sql.Tx, in conversation.Inbound) (conversation.Received, bool, error) {
 	var customer string
-	m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+`, c.customer_id
+	var pending bool
+	m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+`, c.customer_id, m.pending_until IS NOT NULL
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.channel = ? AND m.channel_message_id = ?`, in.Channel, in.ChannelMessageID), &customer)
+		WHERE m.channel = ? AND m.channel_message_id = ?`, in.Channel, in.ChannelMessageID), &customer, &pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return conversation.Received{}, false, nil
 	}
@@ -182,7 +183,7 @@ func storedDuplicate(ctx context.Context, tx *sql.Tx, in conversation.Inbound) (
 	if err != nil {
 		return conversation.Received{}, true, err
 	}
-	return conversation.Received{Conversation: c, Message: m, Duplicate: true}, true, nil
+	return conversation.Received{Conversation: c, Message: m, Duplicate: true, Pending: pending}, true, nil
 }
 
 // changeOwner changes a conversation's state from -> to and records the
@@ -389,7 +390,8 @@ func (db *DB) SetBotMemory(ctx context.Context, id int64, awaitingFeedback bool,
 	})
 }
 
-const decisionColumns = `id, conversation_id, coalesce(message_id, 0), action, reason, intent, confidence, sources, trace, created_at`
+const decisionColumns = `id, conversation_id, coalesce(message_id, 0), action, reason, intent, confidence, sources, trace,
+	coalesce(reply_id, 0), coalesce(ticket_id, 0), created_at`
 
 func scanDecision(r rowScanner) (conversation.DecisionRecord, error) {
 	var (
@@ -399,7 +401,7 @@ func scanDecision(r rowScanner) (conversation.DecisionRecord, error) {
 		created string
 	)
 	err := r.Scan(&d.ID, &d.ConversationID, &d.MessageID, &d.Action, &d.Reason, &d.Intent, &d.Confidence,
-		&sources, &trace, &created)
+		&sources, &trace, &d.ReplyID, &d.TicketID, &created)
 	if err != nil {
 		return conversation.DecisionRecord{}, err
 	}
@@ -425,22 +427,10 @@ func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord)
 	if err := conversation.ValidateDecision(r); err != nil {
 		return conversation.DecisionRecord{}, fmt.Errorf("%s: %w", op, err)
 	}
-	var messageID, trace any
-	if r.MessageID != 0 {
-		messageID = r.MessageID
-	}
-	if len(r.Trace) > 0 {
-		// As text: json_valid would read a BLOB as binary JSONB.
-		trace = string(r.Trace)
-	}
 	var stored conversation.DecisionRecord
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
-		stored, err = scanDecision(tx.QueryRowContext(ctx, `INSERT INTO decisions
-			(conversation_id, message_id, action, reason, intent, confidence, sources, trace, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+decisionColumns,
-			r.ConversationID, messageID, r.Action, r.Reason, r.Intent, r.Confidence, encodeStrings(r.Sources), trace,
-			formatTime(db.now())))
+		stored, err = insertDecision(ctx, tx, r, db.now())
 		var se *sqlitedrv.Error
 		if errors.As(err, &se) && se.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY {
 			// The foreign keys are the existence checks of the conversation
@@ -473,4 +463,27 @@ func (db *DB) Decisions(ctx context.Context, conversationID int64) ([]conversati
 		}
 	}
 	return out, nil
+}
+
+// insertDecision stores r; its zero MessageID, ReplyID and TicketID are
+// stored as NULL.
+func insertDecision(ctx context.Context, tx *sql.Tx, r conversation.DecisionRecord, now time.Time) (conversation.DecisionRecord, error) {
+	var trace any
+	if len(r.Trace) > 0 {
+		// As text: json_valid would read a BLOB as binary JSONB.
+		trace = string(r.Trace)
+	}
+	return scanDecision(tx.QueryRowContext(ctx, `INSERT INTO decisions
+		(conversation_id, message_id, action, reason, intent, confidence, sources, trace, reply_id, ticket_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+decisionColumns,
+		r.ConversationID, nullID(r.MessageID), r.Action, r.Reason, r.Intent, r.Confidence, encodeStrings(r.Sources), trace,
+		nullID(r.ReplyID), nullID(r.TicketID), formatTime(now)))
+}
+
+// nullID stores the id 0 (none) as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }

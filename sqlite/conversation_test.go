@@ -39,6 +39,14 @@ func BenchmarkReceiveAndRecordDecision(b *testing.B) {
 	conversationtest.BenchmarkReceiveAndRecordDecision(b, openTestDB(b))
 }
 
+func TestTurnsContract(t *testing.T) {
+	conversationtest.RunTurns(t, func(t *testing.T, now func() time.Time) conversation.Store {
+		db := openTestDB(t)
+		db.Now = now
+		return db
+	})
+}
+
 func TestOutboxContract(t *testing.T) {
 	conversationtest.RunOutbox(t, func(t *testing.T, now func() time.Time) conversationtest.OutboxStore {
 		db := openTestDB(t)

@@ -71,37 +71,70 @@ func (db *DB) Enqueue(ctx context.Context, t handoff.Ticket) (handoff.Ticket, er
 	}
 	var stored handoff.Ticket
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		at := db.now()
-		now := formatTime(at)
-		// Open tickets of a conversation the bot owns were left behind by
-		// a move outside the handoff store; they would block this one.
-		_, err := tx.ExecContext(ctx, `UPDATE handoff_tickets
-			SET state = 'released', claim_expires_at = NULL, closed_at = ?, updated_at = ?
-			WHERE conversation_id = ? AND state IN ('queued', 'claimed')
-			  AND EXISTS (SELECT 1 FROM conversations WHERE id = ? AND state = 'bot')`,
-			now, now, t.ConversationID, t.ConversationID)
-		if err != nil {
-			return err
-		}
-		_, err = changeOwner(ctx, tx, t.ConversationID, conversation.Bot, conversation.Queued, "", "bot", t.Reason, at)
-		if errors.Is(err, sql.ErrNoRows) {
-			return explainUnchanged(ctx, tx, t.ConversationID, conversation.Bot)
-		}
-		if err != nil {
-			return err
-		}
-		stored, err = scanTicket(tx.QueryRowContext(ctx, `INSERT INTO handoff_tickets
-			(conversation_id, queue, priority, reason, intent, topic, summary, articles, state, due_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
-			RETURNING `+ticketColumns,
-			t.ConversationID, t.Queue, int(t.Priority), t.Reason, t.Intent, t.Topic, t.Summary, encodeStrings(t.Articles),
-			formatTime(t.DueAt.Truncate(time.Microsecond)), now, now))
+		var err error
+		stored, err = enqueueInTx(ctx, tx, t, db.now())
 		return err
 	})
 	if err != nil {
 		return handoff.Ticket{}, err
 	}
 	return stored, nil
+}
+
+// EscalateTurn files a ticket and completes the turn that promised it, in
+// one transaction; see handoff.Store.
+func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
+	op := fmt.Sprintf("escalate message %d of conversation %d", turn.MessageID, t.ConversationID)
+	if err := handoff.ValidateEscalation(t, turn); err != nil {
+		return handoff.Ticket{}, conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var (
+		stored handoff.Ticket
+		res    conversation.TurnResult
+	)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		now := db.now()
+		var err error
+		if stored, err = enqueueInTx(ctx, tx, t, now); err != nil {
+			return err
+		}
+		// A turn completed elsewhere (ErrHandled) rolls the ticket back
+		// with it: one message never files two tickets.
+		res, err = completeTurnInTx(ctx, tx, turn, stored.ID, now)
+		return err
+	})
+	if err != nil {
+		return handoff.Ticket{}, conversation.TurnResult{}, err
+	}
+	return stored, res, nil
+}
+
+// enqueueInTx files t and queues its conversation inside tx.
+func enqueueInTx(ctx context.Context, tx *sql.Tx, t handoff.Ticket, at time.Time) (handoff.Ticket, error) {
+	now := formatTime(at)
+	// Open tickets of a conversation the bot owns were left behind by a move
+	// outside the handoff store; they would block this one.
+	_, err := tx.ExecContext(ctx, `UPDATE handoff_tickets
+		SET state = 'released', claim_expires_at = NULL, closed_at = ?, updated_at = ?
+		WHERE conversation_id = ? AND state IN ('queued', 'claimed')
+		  AND EXISTS (SELECT 1 FROM conversations WHERE id = ? AND state = 'bot')`,
+		now, now, t.ConversationID, t.ConversationID)
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	_, err = changeOwner(ctx, tx, t.ConversationID, conversation.Bot, conversation.Queued, "", "bot", t.Reason, at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return handoff.Ticket{}, explainUnchanged(ctx, tx, t.ConversationID, conversation.Bot)
+	}
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	return scanTicket(tx.QueryRowContext(ctx, `INSERT INTO handoff_tickets
+		(conversation_id, queue, priority, reason, intent, topic, summary, articles, state, due_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
+		RETURNING `+ticketColumns,
+		t.ConversationID, t.Queue, int(t.Priority), t.Reason, t.Intent, t.Topic, t.Summary, encodeStrings(t.Articles),
+		formatTime(t.DueAt.Truncate(time.Microsecond)), now, now))
 }
 
 // errStale says that a ticket's conversation is not where the ticket says

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"sync"
 	"time"
 
 	"relais"
@@ -338,22 +339,24 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cfg.AdminToken == "" {
 		log.Warn("RELAIS_ADMIN_TOKEN is not set: only tokens made with 'relais token create' are accepted")
 	}
+	messages := &assistant.Service{
+		Conversations: st, Assistant: a, Observer: m, Logger: log,
+		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log,
+			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
+	}
 	srv := server.New(server.Config{
 		Logger:    log,
 		Store:     st,
 		Knowledge: st,
 		Searcher:  &knowledge.Searcher{Store: st, Embedder: emb},
 		Importer:  importer,
-		Messages: &assistant.Service{
-			Conversations: st, Assistant: a, Observer: m, Logger: log,
-			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log,
-				Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
-		},
+		Messages:       messages,
 		Handoffs:       st,
 		Transcripts:    st,
 		Conversations:  st,
 		Drafts:         &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
 		ClaimTTL:       cfg.ClaimTTL,
+		RequestTimeout: cfg.RequestTimeout,
 		Metrics:        m,
 		Auth:           server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes: cfg.MaxUploadBytes,
@@ -363,17 +366,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
-	reaperDone := make(chan struct{})
-	go func() {
-		defer close(reaperDone)
-		reapClaims(reaperCtx, st, reapEvery, time.Now, log)
-	}()
-	// The reaper stops after the last request has finished, and the store
-	// closes (deferred above) after the reaper: it never runs on a closed
+	var background sync.WaitGroup
+	background.Go(func() { reapClaims(reaperCtx, st, reapEvery, time.Now, log) })
+	background.Go(func() { resumePending(reaperCtx, st, messages, resumeEvery, log) })
+	// The background work stops after the last request has finished, and
+	// the store closes (deferred above) after it: it never runs on a closed
 	// store.
 	defer func() {
 		stopReaper()
-		<-reaperDone
+		background.Wait()
 	}()
 	return serveUntilDone(ctx, log, ln, srv)
 }

@@ -28,6 +28,10 @@ type Config struct {
 	EmbeddingModel      string // RELAIS_EMBEDDING_MODEL: offline hashing embedder when empty
 	EmbeddingDimensions int    // RELAIS_EMBEDDING_DIMENSIONS: 0 = the model's default
 	LLMTimeout          time.Duration
+	// RequestTimeout is the deadline of an API call (RELAIS_REQUEST_TIMEOUT):
+	// a customer message is decided within it, a provider that does not
+	// answer in time falling back to the extractive answer or a handoff.
+	RequestTimeout time.Duration
 
 	AdminToken string // RELAIS_ADMIN_TOKEN
 	// ClaimTTL is how long an agent's claim on a handoff lasts without an
@@ -66,6 +70,7 @@ func defaultConfig() Config {
 		Addr:           ":8080",
 		DataDir:        "./relais-data",
 		LLMTimeout:     30 * time.Second,
+		RequestTimeout: 30 * time.Second,
 		ClaimTTL:       server.DefaultClaimTTL,
 		MaxUploadBytes: 20 << 20,
 		MaxWrongRate:   0.02,
@@ -105,6 +110,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_CLARIFY_FIRST", &c.ClarifyFirst, strconv.ParseBool, "true or false"),
 		envValue(getenv, "RELAIS_CLAIM_TTL", &c.ClaimTTL, time.ParseDuration, "a duration such as 15m"),
 		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
+		envValue(getenv, "RELAIS_REQUEST_TIMEOUT", &c.RequestTimeout, time.ParseDuration, "a duration such as 30s"),
 	)
 }
 
@@ -215,6 +221,9 @@ func (c *Config) validate() (handoffRules, error) {
 	}
 	if c.ChatModel != "" && c.LLMBaseURL == "" {
 		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
+	}
+	if c.RequestTimeout < time.Second {
+		bad("request timeout (RELAIS_REQUEST_TIMEOUT)", "must be at least 1s, got %v", c.RequestTimeout)
 	}
 	if c.LLMTimeout <= 0 {
 		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)

@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Enqueue/QueuesConversation", testEnqueue},
 		{"Enqueue/OnlyFromTheBot", testEnqueueConflict},
 		{"Enqueue/RejectsInvalid", testEnqueueInvalid},
+		{"EscalateTurn/TicketAndPromiseTogether", testEscalateTurn},
+		{"EscalateTurn/HandledMessageFilesNothing", testEscalateTurnHandled},
 		{"ClaimNext/PriorityThenAge", testClaimOrder},
 		{"ClaimNext/Queues", testClaimQueues},
 		{"ClaimNext/RejectsInvalid", testClaimInvalid},
@@ -865,5 +867,73 @@ func testReceiveRacesClaim(t *testing.T, s Stores) {
 		if len(ms) != 1+messagesEach {
 			t.Errorf("conversation %d has %d messages, want %d", tk.ConversationID, len(ms), 1+messagesEach)
 		}
+	}
+}
+
+func notice(r conversation.Received) conversation.Turn {
+	return conversation.Turn{
+		MessageID: r.Message.ID,
+		Reply:     &conversation.Message{ConversationID: r.Conversation.ID, Role: conversation.System, Text: "A person will reply."},
+		Decision:  conversation.DecisionRecord{Action: "handoff", Reason: "low_confidence"},
+	}
+}
+
+func testEscalateTurn(t *testing.T, s Stores) {
+	ctx := t.Context()
+	r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "I need help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, res, err := s.Handoffs.EscalateTurn(ctx, ticketFor(r.Conversation.ID, "general", handoff.Normal), notice(r))
+	if err != nil {
+		t.Fatalf("EscalateTurn: %v", err)
+	}
+	if tk.ID == 0 || tk.State != handoff.Queued {
+		t.Errorf("ticket %+v: want a queued ticket", tk)
+	}
+	if res.Reply == nil || res.Reply.Role != conversation.System || res.Reply.Text != "A person will reply." {
+		t.Fatalf("reply %+v: want the system notice", res.Reply)
+	}
+	if res.Decision.TicketID != tk.ID || res.Decision.ReplyID != res.Reply.ID || res.Decision.MessageID != r.Message.ID {
+		t.Errorf("decision %+v: want ticket %d, reply %d, message %d", res.Decision, tk.ID, res.Reply.ID, r.Message.ID)
+	}
+	c, err := s.Conversations.Conversation(ctx, r.Conversation.ID)
+	if err != nil || c.State != conversation.Queued {
+		t.Errorf("conversation after EscalateTurn: %v, %v; want queued", c.State, err)
+	}
+	got, err := s.Conversations.TurnOf(ctx, r.Message.ID)
+	if err != nil || got.Decision.TicketID != tk.ID {
+		t.Errorf("TurnOf: %+v, %v; want the turn naming ticket %d", got.Decision, err, tk.ID)
+	}
+}
+
+// A message handled meanwhile (another handler answered it) makes the whole
+// escalation roll back: no ticket, no notice, the conversation the bot's.
+func testEscalateTurnHandled(t *testing.T, s Stores) {
+	ctx := t.Context()
+	r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "I need help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := conversation.Turn{MessageID: r.Message.ID, Decision: conversation.DecisionRecord{Action: "answer"},
+		Reply: &conversation.Message{ConversationID: r.Conversation.ID, Role: conversation.Assistant, Text: "Here it is."}}
+	if _, err := s.Conversations.CompleteTurn(ctx, answered); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.Handoffs.EscalateTurn(ctx, ticketFor(r.Conversation.ID, "general", handoff.Normal), notice(r))
+	if !errors.Is(err, conversation.ErrHandled) {
+		t.Fatalf("EscalateTurn of a handled message: %v, want conversation.ErrHandled", err)
+	}
+	tks, err := s.Handoffs.Tickets(ctx, handoff.Filter{ConversationID: r.Conversation.ID})
+	if err != nil || len(tks) != 0 {
+		t.Errorf("tickets after a refused escalation: %d, %v; want none", len(tks), err)
+	}
+	c, err := s.Conversations.Conversation(ctx, r.Conversation.ID)
+	if err != nil || c.State != conversation.Bot {
+		t.Errorf("conversation after a refused escalation: %v, %v; want the bot's", c.State, err)
+	}
+	msgs, err := s.Conversations.Messages(ctx, r.Conversation.ID, 10)
+	if err != nil || len(msgs) != 2 {
+		t.Errorf("messages after a refused escalation: %d, %v; want the customer's and the answer", len(msgs), err)
 	}
 }

@@ -102,9 +102,10 @@ func call[T any](ctx context.Context, c *Client, breaker *gobreaker.CircuitBreak
 		res, err := breaker.Execute(func() (T, error) {
 			attemptCtx, cancel := context.WithTimeout(ctx, c.timeout)
 			defer cancel()
+			began := time.Now()
 			res, err := fn(attemptCtx)
 			if err != nil {
-				return res, c.classify(ctx, attemptCtx, op, err)
+				return res, c.classify(ctx, attemptCtx, op, err, time.Since(began))
 			}
 			return res, nil
 		})
@@ -180,11 +181,24 @@ func (e *callError) Unwrap() []error {
 	return []error{e.kind, e.cause}
 }
 
+// slowAttempt is how long an attempt must have waited for the caller's
+// deadline to count against the provider. Callers budget their stages
+// within a request's deadline, usually below the per-attempt timeout; a
+// provider that cannot answer within such a budget is failing the callers
+// and must open the breaker, or every request would wait out its whole
+// budget. A deadline that ends an attempt sooner says nothing of the provider.
+const slowAttempt = time.Second
+
 // classify turns an attempt's error into a callError. ctx is the caller's
-// context and attemptCtx the one bounded by the per-attempt timeout.
-func (c *Client) classify(ctx, attemptCtx context.Context, op string, err error) *callError {
+// context, attemptCtx the one bounded by the per-attempt timeout, and took
+// how long the attempt ran.
+func (c *Client) classify(ctx, attemptCtx context.Context, op string, err error, took time.Duration) *callError {
 	e := &callError{op: op, kind: relais.ErrUnavailable, cause: err, failure: true}
 	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) && took >= slowAttempt {
+			e.desc, e.kind, e.cause = fmt.Sprintf("no answer within the caller's deadline (%s)", took.Round(time.Millisecond)), ctxErr, nil
+			return e
+		}
 		e.desc, e.kind, e.cause, e.failure, e.excluded = "call abandoned", ctxErr, nil, false, true
 		return e
 	}

@@ -1,0 +1,110 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"relais"
+)
+
+// A customer message is handled once: the reply the customer gets, the
+// decision recorded about it and, on a handoff, the ticket and the notice are
+// stored together with the mark that it was handled, in one transaction
+// (Turns.CompleteTurn, or the handoff store's escalation). Until then the
+// message is pending: Receive stores it pending under a lease, and a message
+// whose lease ran out (its handler crashed, or its database went away
+// mid-turn) is handled again by whoever claims it next. Because completing
+// a turn requires the message to be pending, a message is answered at most
+// once however many handlers race for it, and a promise to the customer
+// ("a person will take over") is stored only with the ticket that keeps it.
+
+// HandlingLease is how long a handler holds a pending message before another
+// may take it over. It is longer than a turn takes (a request's deadline plus
+// the time to store the outcome), so that a live handler is never overtaken.
+const HandlingLease = time.Minute
+
+// ErrHandled says that a customer message already has its turn: another
+// handler completed it first. It wraps relais.ErrConflict.
+var ErrHandled = fmt.Errorf("message already handled: %w", relais.ErrConflict)
+
+// BotMemory is what the assistant remembers between turns.
+type BotMemory struct {
+	AwaitingFeedback bool   // the last answer asked "did this help?"
+	Failures         int    // consecutive turns the assistant could not answer
+	Language         string // the customer's language
+}
+
+// Turn is the assistant's whole response to one customer message, stored at
+// once by CompleteTurn.
+type Turn struct {
+	// MessageID is the customer message the turn answers; it must be pending.
+	MessageID int64
+	// Reply is what the customer is sent (an assistant answer or reply), nil
+	// when the bot stays silent. An assistant reply needs the bot to own the
+	// conversation (relais.ErrConflict otherwise, storing nothing).
+	Reply *Message
+	// Decision is recorded about the message; its ConversationID and
+	// MessageID are the turn's.
+	Decision DecisionRecord
+	// Memory, when set, replaces the assistant's memory of the conversation
+	// (only while the bot owns it).
+	Memory *BotMemory
+}
+
+// TurnResult is a completed turn as stored.
+type TurnResult struct {
+	Decision DecisionRecord
+	Reply    *Message // nil when nothing was sent
+}
+
+// Turns is how the handling of customer messages is stored.
+type Turns interface {
+	// CompleteTurn stores t in one transaction: the reply (queued in the
+	// outbox), the decision, the bot's memory, and the message marked
+	// handled. ErrHandled when the message is not pending (it was handled
+	// already); relais.ErrConflict when the reply is an assistant message
+	// and the bot no longer owns the conversation; relais.ErrNotFound for an
+	// unknown message; relais.ErrInvalid for a reply or decision the
+	// validation rules refuse. On any error nothing is stored.
+	CompleteTurn(ctx context.Context, t Turn) (TurnResult, error)
+	// TurnOf returns the stored turn of customer message id: its decision
+	// and reply. relais.ErrNotFound when the message is unknown or has no
+	// turn yet (it is pending).
+	TurnOf(ctx context.Context, messageID int64) (TurnResult, error)
+	// ClaimMessage takes over pending message id for HandlingLease when its
+	// lease has run out, and reports whether it did: false when another
+	// handler holds it or it was handled. relais.ErrNotFound when unknown.
+	ClaimMessage(ctx context.Context, messageID int64) (bool, error)
+	// ReleaseMessage ends the lease on pending message id at once, so that a
+	// retry or the next claim need not wait for it: the handler gave up
+	// without completing the turn. Nothing happens for a handled message.
+	ReleaseMessage(ctx context.Context, messageID int64) error
+	// ClaimPending takes over up to limit pending messages whose lease has
+	// run out, the oldest first, for HandlingLease each, and returns them
+	// with their conversation as it stands. Concurrent callers, in this
+	// process or another, never get the same message while a lease runs.
+	ClaimPending(ctx context.Context, limit int) ([]Received, error)
+}
+
+// ValidateTurn checks a turn for CompleteTurn. The error wraps
+// relais.ErrInvalid for a missing MessageID, a reply that is not an
+// assistant or system message, a negative failure count, or a decision
+// ValidateDecision refuses.
+func ValidateTurn(t Turn) error {
+	if t.MessageID <= 0 {
+		return fmt.Errorf("turn without a message: %w", relais.ErrInvalid)
+	}
+	if t.Reply != nil {
+		if t.Reply.Role != Assistant && t.Reply.Role != System {
+			return fmt.Errorf("a turn's reply is an assistant or system message, not %q: %w", t.Reply.Role, relais.ErrInvalid)
+		}
+		if err := ValidateAppend(*t.Reply); err != nil {
+			return err
+		}
+	}
+	if t.Memory != nil && t.Memory.Failures < 0 {
+		return fmt.Errorf("failures %d: must not be negative: %w", t.Memory.Failures, relais.ErrInvalid)
+	}
+	return ValidateDecision(t.Decision)
+}
