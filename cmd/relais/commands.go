@@ -12,8 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"relais"
@@ -345,11 +345,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 	}
 	srv := server.New(server.Config{
-		Logger:    log,
-		Store:     st,
-		Knowledge: st,
-		Searcher:  &knowledge.Searcher{Store: st, Embedder: emb},
-		Importer:  importer,
+		Logger:         log,
+		Store:          st,
+		Knowledge:      st,
+		Searcher:       &knowledge.Searcher{Store: st, Embedder: emb},
+		Importer:       importer,
 		Messages:       messages,
 		Handoffs:       st,
 		Transcripts:    st,
