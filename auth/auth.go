@@ -96,6 +96,11 @@ type Store interface {
 	TokenByDigest(ctx context.Context, d Digest) (Token, error)
 	// Tokens lists every token, revoked ones included, oldest first.
 	Tokens(ctx context.Context) ([]Token, error)
+	// ActiveTokensNamed lists the unrevoked tokens of name, oldest first;
+	// none is an empty list, not an error. A token's name is the agent id
+	// of its holder, so this tells an agent who can sign in from a typo
+	// (see FindAgent).
+	ActiveTokensNamed(ctx context.Context, name string) ([]Token, error)
 	// RevokeToken stops token id from working and returns it.
 	// relais.ErrNotFound when there is no such token; revoking a revoked
 	// token changes nothing and is not an error.
@@ -121,6 +126,41 @@ func ValidateNew(name string, role Role) error {
 	}
 	return nil
 }
+
+// NamedTokens is what FindAgent needs of a Store.
+type NamedTokens interface {
+	ActiveTokensNamed(ctx context.Context, name string) ([]Token, error)
+}
+
+// FindAgent returns nil when somebody can sign in as agent id name to work
+// the handoff queue: when an unrevoked token of that name has a role that
+// allows agent work (agent, or admin: a supervisor takes tickets too). The
+// error is an *UnknownAgentError otherwise: a ticket handed to a name nobody signs in with would wait in
+// silence until its claim expired.
+func FindAgent(ctx context.Context, st NamedTokens, name string) error {
+	ts, err := st.ActiveTokensNamed(ctx, name)
+	if err != nil {
+		return fmt.Errorf("find agent %q: %w", name, err)
+	}
+	for _, t := range ts {
+		if t.Role.Allows(Agent) {
+			return nil
+		}
+	}
+	return &UnknownAgentError{Name: name}
+}
+
+// UnknownAgentError is FindAgent's error when nobody can sign in as agent
+// Name. It is relais.ErrNotFound, and its message says how to create the
+// agent, for the person who typed the name.
+type UnknownAgentError struct{ Name string }
+
+func (e *UnknownAgentError) Error() string {
+	return fmt.Sprintf("no agent named %q: create one with relais token create --role agent --name %q", e.Name, e.Name)
+}
+
+// Unwrap makes errors.Is(err, relais.ErrNotFound) hold.
+func (e *UnknownAgentError) Unwrap() error { return relais.ErrNotFound }
 
 // Issue creates a token of name and role in st and returns the secret, to
 // be shown once, with the stored token.

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"relais"
+	"relais/auth"
 	"relais/conversation"
 	"relais/handoff"
 )
@@ -317,10 +318,11 @@ type reassignInput struct {
 	Agent string `json:"agent"`
 }
 
-// reassignHandoff hands a ticket the caller holds to another agent. An
-// admin may hand over anybody's ticket: that is how a supervisor frees the
-// customers of an agent who fell ill without waiting for the claim to
-// expire.
+// reassignHandoff hands a ticket the caller holds to another agent, one
+// who can sign in (cfg.Agents): a typo or a revoked agent is refused with
+// 400 unknown_agent. An admin may hand over anybody's ticket: that is how a
+// supervisor frees the customers of an agent who fell ill without waiting
+// for the claim to expire.
 func (s *Server) reassignHandoff(w http.ResponseWriter, r *http.Request) {
 	id, err := ticketID(r)
 	if err != nil {
@@ -334,6 +336,16 @@ func (s *Server) reassignHandoff(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSpace(in.Agent) == "" {
 		writeError(w, r, s.log, fmt.Errorf("agent is required: %w", relais.ErrInvalid))
+		return
+	}
+	// 400 rather than 404: the ticket exists, it is the body that names
+	// nobody, and the message says how to create the agent.
+	var unknown *auth.UnknownAgentError
+	if err := s.cfg.Agents.FindAgent(r.Context(), in.Agent); errors.As(err, &unknown) {
+		writeError(w, r, s.log, errorf(http.StatusBadRequest, "unknown_agent", "%s", unknown.Error()))
+		return
+	} else if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	from := agentOf(r)

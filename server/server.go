@@ -62,6 +62,10 @@ type Config struct {
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
 	Auth    Authenticator
+	// Agents says who a ticket may be reassigned to; Auth when nil and it
+	// can tell (StaticToken, StoredTokens and FirstOf can). Without either,
+	// POST /v1/handoffs/{id}/reassign is not served.
+	Agents Agents
 	// MaxUploadBytes bounds a knowledge import body; DefaultMaxUploadBytes when 0.
 	MaxUploadBytes int64
 	// RequestTimeout is the deadline of an ordinary API call; 30s when 0.
@@ -93,6 +97,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ClaimTTL <= 0 {
 		cfg.ClaimTTL = DefaultClaimTTL
+	}
+	if cfg.Agents == nil {
+		cfg.Agents, _ = cfg.Auth.(Agents)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if cfg.Handoffs != nil {
@@ -146,7 +153,9 @@ func New(cfg Config) *Server {
 				r.Post("/{id}/messages", s.replyToHandoff)
 				r.Post("/{id}/resolve", s.resolveHandoff)
 				r.Post("/{id}/release", s.releaseHandoff)
-				r.Post("/{id}/reassign", s.reassignHandoff)
+				if cfg.Agents != nil {
+					r.Post("/{id}/reassign", s.reassignHandoff)
+				}
 			})
 		}
 	})
