@@ -424,8 +424,8 @@ RETURNING `+decisionColumns,
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
 		// The foreign keys are the existence checks of the conversation and
 		// of the message within it.
-		return conversation.DecisionRecord{}, fmt.Errorf("%s: no message %d in the conversation, or no such conversation: %w: %w",
-			op, r.MessageID, relais.ErrNotFound, err)
+		return conversation.DecisionRecord{}, relais.Classify(fmt.Sprintf("%s: no message %d in the conversation, or no such conversation",
+			op, r.MessageID), relais.ErrNotFound, err)
 	}
 	if err != nil {
 		return conversation.DecisionRecord{}, dbError(op, err)

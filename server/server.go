@@ -267,7 +267,9 @@ func statusOf(err error) (int, string) {
 }
 
 // writeError answers with {"error":{"code","message"}}. Server errors are
-// logged and their detail kept from the client.
+// logged and their detail kept from the client. Other errors reach the
+// client as they read, so they must be worded for one: the stores keep
+// their drivers' text out of them (relais.Classify).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, code := statusOf(err)
 	msg := err.Error()
