@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"relais"
 )
@@ -110,7 +111,7 @@ type Store interface {
 // ValidateNew checks the name and role of a new token; the error wraps
 // relais.ErrInvalid. A name with surrounding spaces is refused rather than
 // trimmed: it is an agent id, and two spellings of one id would be two
-// agents.
+// agents. A name with a control character is refused too.
 func ValidateNew(name string, role Role) error {
 	if strings.TrimSpace(name) == "" {
 		return fmt.Errorf("token without a name: %w", relais.ErrInvalid)
@@ -120,6 +121,11 @@ func ValidateNew(name string, role Role) error {
 	}
 	if name != strings.TrimSpace(name) {
 		return fmt.Errorf("token name %q has leading or trailing spaces: %w", name, relais.ErrInvalid)
+	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		// PostgreSQL refuses a NUL where the embedded store would keep it,
+		// and the name shows in consoles and transcripts.
+		return fmt.Errorf("token name %q has control characters: %w", name, relais.ErrInvalid)
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return err

@@ -80,11 +80,11 @@ var errIDTaken = fmt.Errorf("channel message id taken meanwhile: %w", relais.Err
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (d *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := conversation.ValidateInbound(in); err != nil {
+	in, err := conversation.ValidateInbound(in)
+	if err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
-	var err error
 	for range 2 {
 		now := d.now()
 		err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -279,7 +279,8 @@ RETURNING ` + messageColumns
 // carries is relais.ErrConflict.
 func (d *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := conversation.ValidateAppend(m); err != nil {
+	m, err := conversation.ValidateAppend(m)
+	if err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	stored, err := scanMessage(d.pool.QueryRow(ctx, appendMessage, m.ConversationID, d.now(), string(m.Role), m.Text,

@@ -265,8 +265,9 @@ type replyInput struct {
 	Text string `json:"text"`
 }
 
-// replyToHandoff stores the holding agent's reply in the conversation. The
-// claim is extended first: that both renews it and proves the caller holds
+// replyToHandoff stores the holding agent's reply in the conversation, its
+// text as conversation.ValidateText makes it (the rule customers' messages
+// follow too). The claim is extended first: that both renews it and proves the caller holds
 // the ticket, so a colleague's reply is refused with 409 before anything
 // is stored.
 func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +281,8 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := checkMessageText(in.Text); err != nil {
+	text, err := conversation.ValidateText(in.Text)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -291,7 +293,7 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.cfg.Transcripts.AppendMessage(r.Context(), conversation.Message{
-		ConversationID: t.ConversationID, Role: conversation.HumanRole, Text: in.Text, AgentID: agent,
+		ConversationID: t.ConversationID, Role: conversation.HumanRole, Text: text, AgentID: agent,
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)

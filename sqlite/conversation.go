@@ -88,11 +88,12 @@ func channelMessageIDArg(s string) any {
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (db *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := conversation.ValidateInbound(in); err != nil {
+	in, err := conversation.ValidateInbound(in)
+	if err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		r, err = receiveInTx(ctx, tx, in, db.now())
 		return err
@@ -260,11 +261,12 @@ func (db *DB) Transition(ctx context.Context, id int64, from, to conversation.St
 // carries is relais.ErrConflict.
 func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := conversation.ValidateAppend(m); err != nil {
+	m, err := conversation.ValidateAppend(m)
+	if err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var stored conversation.Message
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
 		var channel string
 		err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?

@@ -110,6 +110,8 @@ func testInvalid(t *testing.T, st auth.Store) {
 		{"", auth.Agent},
 		{" alice", auth.Agent},
 		{strings.Repeat("a", auth.MaxNameLen+1), auth.Agent},
+		{"al\x00ice", auth.Agent},
+		{"al\nice", auth.Agent},
 		{"alice", "root"},
 	} {
 		_, err := st.CreateToken(ctx, tt.name, tt.role, d)
