@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -70,7 +71,12 @@ type Config struct {
 	MaxUploadBytes int64
 	// RequestTimeout is the deadline of an ordinary API call; 30s when 0.
 	// Imports get ten times as long: embedding a large file takes a while.
+	// A request's body must arrive within it, and its response be taken
+	// within twice it (see deadlines); the event stream renews its own.
 	RequestTimeout time.Duration
+	// EventKeepalive is how often an idle event stream sends a comment,
+	// which keeps proxies from closing it; 25s when 0.
+	EventKeepalive time.Duration
 }
 
 // Server serves the Relais HTTP API.
@@ -98,6 +104,9 @@ func New(cfg Config) *Server {
 	if cfg.ClaimTTL <= 0 {
 		cfg.ClaimTTL = DefaultClaimTTL
 	}
+	if cfg.EventKeepalive <= 0 {
+		cfg.EventKeepalive = 25 * time.Second
+	}
 	if cfg.Agents == nil {
 		cfg.Agents, _ = cfg.Auth.(Agents)
 	}
@@ -110,6 +119,7 @@ func New(cfg Config) *Server {
 	r.Use(middleware.ClientIPFromRemoteAddr)
 	r.Use(s.logRequests)
 	r.Use(s.recoverer)
+	r.Use(deadlines(cfg.RequestTimeout))
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", cfg.Metrics.serve)
@@ -123,7 +133,7 @@ func New(cfg Config) *Server {
 		}
 		r.Route("/knowledge", func(r chi.Router) {
 			r.Use(s.requireRole(RoleEditor))
-			r.With(middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
+			r.With(deadlines(10*cfg.RequestTimeout), middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
 			r.Group(func(r chi.Router) {
 				r.Use(middleware.Timeout(cfg.RequestTimeout))
 				r.Get("/articles", s.listArticles)
@@ -214,6 +224,36 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// deadlines bounds, through the connection's deadlines, how long a client
+// may take to send a request's body (d) and to take its response (2d: the
+// handler may use all of d and still has to answer). Without it a client
+// sending its body a byte every few seconds held a connection, and a
+// goroutine, for as long as it liked (slowloris). http.Server's
+// ReadTimeout and WriteTimeout would put one bound on every route, but an
+// import needs longer than a JSON call (its route sets its own), and the
+// event stream renews its write deadline as it goes.
+//
+// A request without a body gets no read deadline: once a body is read,
+// net/http watches the connection for the client going away, and that
+// watch failing at a deadline would cancel a long stream's context. With a
+// body, the read deadline is d, the handler's own timeout, so the watch
+// can only end it when its time is up anyway.
+func deadlines(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := http.NewResponseController(w)
+			now := time.Now()
+			if r.ContentLength != 0 { // -1: chunked, of unknown length
+				// An error is a writer without deadlines (a test
+				// recorder): nothing to bound.
+				_ = rc.SetReadDeadline(now.Add(d))
+			}
+			_ = rc.SetWriteDeadline(now.Add(2 * d))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // recoverer turns a handler panic into a logged 500 with the JSON error body.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +333,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
+// bodyTimeout is the error for a body that did not arrive in time: the
+// connection's read deadline (see deadlines) passed.
+func bodyTimeout() error {
+	return errorf(http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time")
+}
+
 // decodeJSON reads one JSON object of at most limit bytes, refusing unknown
 // fields so that a misspelt field is an error rather than silently ignored.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
@@ -307,6 +353,9 @@ func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any, limit int
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return bodyTimeout()
 		}
 		return fmt.Errorf("read body: %v: %w", err, relais.ErrInvalid)
 	}
@@ -325,6 +374,9 @@ func decodeStrict(body io.Reader, v any, limit int64) error {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return bodyTimeout()
 		}
 		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
 	}

@@ -384,7 +384,13 @@ func serveUntilDone(ctx context.Context, log interface {
 	Info(string, ...any)
 }, ln net.Listener, h http.Handler) error {
 	hs := &http.Server{
-		Handler:           h,
+		Handler: h,
+		// Headers must arrive within 10 s and an idle keep-alive
+		// connection is closed after 2 min. The bounds on a body and on
+		// taking a response are the server's, per route (an import needs
+		// longer than a JSON call, and the event stream renews its own), so
+		// ReadTimeout and WriteTimeout, which would apply one bound to all,
+		// stay unset.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
