@@ -35,10 +35,19 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Degraded names the providers working in a degraded mode now (such as
+// "embeddings" while the model server does not answer), for /readyz.
+type Degraded func() []string
+
 // Config wires the server to the rest of Relais.
 type Config struct {
-	Logger    *slog.Logger
-	Store     Pinger
+	Logger *slog.Logger
+	Store  Pinger
+	// Degraded, when set, lists the providers /readyz reports as degraded.
+	// They do not make Relais unready: a customer's message is still
+	// stored and handed to a person, so a load balancer must keep
+	// routing webhooks and agents here.
+	Degraded  Degraded
 	Knowledge knowledge.Store
 	Searcher  *knowledge.Searcher
 	Importer  *ingest.Importer
@@ -186,15 +195,22 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz is 200 while the store is reachable, 503 otherwise. Its body
+// lists the degraded providers: informative, never a reason for 503 (see
+// Config.Degraded).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	degraded := []string{}
+	if s.cfg.Degraded != nil {
+		degraded = append(degraded, s.cfg.Degraded()...)
+	}
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness check failed", "error", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "degraded": degraded})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "degraded": degraded})
 }
 
 // logRequests logs one line per request: method, route pattern, status and

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -76,7 +78,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ingest: no file or folder given")
 	}
-	a, err := openApp(ctx, e, cfg, nil)
+	a, err := openApp(ctx, e, cfg, appOptions{})
 	if err != nil {
 		return err
 	}
@@ -226,7 +228,7 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ask: no question given")
 	}
-	ap, err := openApp(ctx, e, cfg, nil)
+	ap, err := openApp(ctx, e, cfg, appOptions{})
 	if err != nil {
 		return err
 	}
@@ -305,8 +307,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
 	m := server.NewMetrics()
-	ap, err := openApp(ctx, e, cfg, func(endpoint string, err error) {
-		m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+	ap, err := openApp(ctx, e, cfg, appOptions{
+		onProviderError: func(endpoint string, err error) {
+			m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+		},
+		startDegraded: true,
 	})
 	if err != nil {
 		return err
@@ -320,6 +325,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if p.client != nil {
 		m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
 			func() []metrics.Sample { return breakerSamples(p.client.BreakerStates()) }, "endpoint")
+		m.Registry.NewGaugeFunc("relais_provider_degraded", "1 while a provider endpoint in use works degraded (not answered since the start, or its breaker not closed), else 0.",
+			func() []metrics.Sample { return degradedSamples(p.endpoints, p.degraded()) }, "endpoint")
 	}
 	a, err := newAssistant(cfg, st, p, log)
 	if err != nil {
@@ -341,6 +348,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	srv := server.New(server.Config{
 		Logger:    log,
 		Store:     st,
+		Degraded:  p.degraded,
 		Knowledge: st,
 		Searcher:  &knowledge.Searcher{Store: st, Embedder: emb},
 		Importer:  importer,
@@ -362,18 +370,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	reaperCtx, stopReaper := context.WithCancel(ctx)
-	reaperDone := make(chan struct{})
-	go func() {
-		defer close(reaperDone)
-		reapClaims(reaperCtx, st, reapEvery, time.Now, log)
-	}()
-	// The reaper stops after the last request has finished, and the store
-	// closes (deferred above) after the reaper: it never runs on a closed
-	// store.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { reapClaims(bgCtx, st, reapEvery, time.Now, log) })
+	if p.probe != nil {
+		background.Go(func() { p.probe.run(bgCtx, probeEvery, probeMaxEvery) })
+	}
+	// The reaper and the probe stop after the last request has finished,
+	// and the store closes (deferred above) after them: they never run on a
+	// closed store.
 	defer func() {
-		stopReaper()
-		<-reaperDone
+		stopBackground()
+		background.Wait()
 	}()
 	return serveUntilDone(ctx, log, ln, srv)
 }
@@ -428,6 +436,27 @@ func providerErrorKind(err error) string {
 	default:
 		return "other"
 	}
+}
+
+// probeEvery and probeMaxEvery pace the retries of an embedding model
+// that did not answer at the start (see embeddingProbe.run): the first
+// soon, in case it was only restarting; then up to one a minute.
+const (
+	probeEvery    = 5 * time.Second
+	probeMaxEvery = time.Minute
+)
+
+// degradedSamples is 1 for each endpoint in use that is degraded, 0 for
+// the others, so that an alert can tell "fine" from "not reported".
+func degradedSamples(endpoints, degraded []string) []metrics.Sample {
+	out := make([]metrics.Sample, len(endpoints))
+	for i, ep := range endpoints {
+		out[i] = metrics.Sample{Labels: []string{ep}}
+		if slices.Contains(degraded, ep) {
+			out[i].Value = 1
+		}
+	}
+	return out
 }
 
 func breakerSamples(states map[string]string) []metrics.Sample {
