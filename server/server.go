@@ -71,7 +71,11 @@ type Config struct {
 	Drafts *handoff.Review
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
-	Auth    Authenticator
+	// MetricsElsewhere leaves /metrics out of this router: it is served on
+	// an address of its own (Metrics.Handler), out of the public
+	// listener's reach.
+	MetricsElsewhere bool
+	Auth             Authenticator
 	// Agents says who a ticket may be reassigned to; Auth when nil and it
 	// can tell (StaticToken, StoredTokens and FirstOf can). Without either,
 	// POST /v1/handoffs/{id}/reassign is not served.
@@ -131,7 +135,11 @@ func New(cfg Config) *Server {
 	r.Use(deadlines(cfg.RequestTimeout))
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Get("/metrics", cfg.Metrics.serve)
+	if !cfg.MetricsElsewhere {
+		// Open, as Prometheus scrapers expect; MetricsElsewhere keeps it
+		// off a public address.
+		r.Get("/metrics", cfg.Metrics.serve)
+	}
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)

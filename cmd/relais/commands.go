@@ -290,6 +290,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve /metrics on this address instead of --addr, e.g. 127.0.0.1:9090 (RELAIS_METRICS_ADDR)")
 	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
 	fs.StringVar(&cfg.BusinessHours, "business-hours", cfg.BusinessHours, `the team's hours, e.g. "Europe/Paris;mon-fri 09:00-18:00"; always open when empty (RELAIS_BUSINESS_HOURS)`)
 	cfg.assistantFlags(fs)
@@ -357,18 +358,28 @@ func runServe(ctx context.Context, e env, args []string) error {
 			Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log,
 				Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 		},
-		Handoffs:       st,
-		Transcripts:    st,
-		Conversations:  st,
-		Drafts:         &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
-		ClaimTTL:       cfg.ClaimTTL,
-		Metrics:        m,
-		Auth:           server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
-		MaxUploadBytes: cfg.MaxUploadBytes,
+		Handoffs:         st,
+		Transcripts:      st,
+		Conversations:    st,
+		Drafts:           &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
+		ClaimTTL:         cfg.ClaimTTL,
+		Metrics:          m,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
+		MaxUploadBytes:   cfg.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	listeners := []listener{{name: "relais", ln: ln, h: srv}}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on the metrics address %s: %w", cfg.MetricsAddr, err)
+		}
+		listeners = append(listeners, listener{name: "metrics", ln: mln, h: m.Handler()})
 	}
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
@@ -383,41 +394,64 @@ func runServe(ctx context.Context, e env, args []string) error {
 		stopBackground()
 		background.Wait()
 	}()
-	return serveUntilDone(ctx, log, ln, srv)
+	return serveUntilDone(ctx, log, listeners...)
 }
 
-// serveUntilDone serves on ln until ctx ends, then stops accepting and waits
-// up to 15 s for requests in flight to finish.
+// listener is one address serve answers on.
+type listener struct {
+	name string // for the logs
+	ln   net.Listener
+	h    http.Handler
+}
+
+// serveUntilDone serves every listener until ctx ends (or one fails),
+// then stops accepting and waits up to 15 s for requests in flight to
+// finish.
 func serveUntilDone(ctx context.Context, log interface {
 	Info(string, ...any)
-}, ln net.Listener, h http.Handler) error {
-	hs := &http.Server{
-		Handler: h,
-		// Headers must arrive within 10 s and an idle keep-alive
-		// connection is closed after 2 min. The bounds on a body and on
-		// taking a response are the server's, per route (an import needs
-		// longer than a JSON call, and the event stream renews its own), so
-		// ReadTimeout and WriteTimeout, which would apply one bound to all,
-		// stay unset.
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+}, listeners ...listener) error {
+	errc := make(chan error, len(listeners))
+	servers := make([]*http.Server, len(listeners))
+	for i, l := range listeners {
+		servers[i] = &http.Server{
+			Handler: l.h,
+			// Headers must arrive within 10 s and an idle keep-alive
+			// connection is closed after 2 min. The bounds on a body and
+			// on taking a response are the server's, per route (an import
+			// needs longer than a JSON call, and the event stream renews
+			// its own), so ReadTimeout and WriteTimeout, which would apply
+			// one bound to all, stay unset.
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		go func() { errc <- servers[i].Serve(l.ln) }()
+		log.Info("relais is listening", "addr", l.ln.Addr().String(), "serving", l.name)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("relais is listening", "addr", ln.Addr().String())
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight")
 	}
-	log.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if serveErr != nil {
+		return errors.Join(append([]error{serveErr}, errs...)...)
+	}
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	log.Info("stopped")
 	return nil
