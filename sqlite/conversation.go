@@ -446,11 +446,12 @@ func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord)
 		var se *sqlitedrv.Error
 		if errors.As(err, &se) && se.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY {
 			// The foreign keys are the existence checks of the conversation
-			// and of the message within it. The driver error is kept as text
-			// only: in the chain, wrapErr would add the ErrConflict that a
-			// constraint error otherwise means.
-			return fmt.Errorf("no message %d in the conversation, or no such conversation (%v): %w",
-				r.MessageID, err, relais.ErrNotFound)
+			// and of the message within it. The driver error is left out:
+			// in the chain, wrapErr would add the ErrConflict that a
+			// constraint error otherwise means, and its text is for no
+			// client.
+			return fmt.Errorf("no message %d in the conversation, or no such conversation: %w",
+				r.MessageID, relais.ErrNotFound)
 		}
 		return err
 	})
