@@ -257,11 +257,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // import needs longer than a JSON call (its route sets its own), and the
 // event stream renews its write deadline as it goes.
 //
-// A request without a body gets no read deadline: once a body is read,
-// net/http watches the connection for the client going away, and that
-// watch failing at a deadline would cancel a long stream's context. With a
-// body, the read deadline is d, the handler's own timeout, so the watch
-// can only end it when its time is up anyway.
+// A request without a body gets no read deadline: as soon as the body is
+// read (at once when there is none) net/http watches the connection for
+// the client going away, and a read deadline makes that watch fail and
+// cancel the request's context, which would end an event stream. With a
+// body the read deadline is d, the handler's own timeout, so the watch
+// can only end a request whose time is up anyway.
 func deadlines(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
