@@ -25,3 +25,24 @@ var (
 	// ErrTooLarge: the input is over a configured size limit.
 	ErrTooLarge = errors.New("too large")
 )
+
+// Classify returns the error of operation op that failed with cause, a
+// dependency's error (a database driver's) that means sentinel. It reads
+// "op: <sentinel>" and no more, while errors.Is and errors.As reach both
+// sentinel and cause. The cause's text stays out because errors meaning
+// ErrNotFound, ErrInvalid or ErrConflict reach API clients as they read,
+// and a driver's words ("no rows in result set", constraint names,
+// SQLSTATEs) tell a client nothing it can act on and a stranger how the
+// storage is built. For ErrUnavailable and unclassified failures, which
+// clients never read and operators must, wrap the cause with %w instead.
+func Classify(op string, sentinel, cause error) error {
+	return &classified{msg: op + ": " + sentinel.Error(), sentinel: sentinel, cause: cause}
+}
+
+type classified struct {
+	msg             string
+	sentinel, cause error
+}
+
+func (e *classified) Error() string   { return e.msg }
+func (e *classified) Unwrap() []error { return []error{e.sentinel, e.cause} }

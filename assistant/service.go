@@ -112,10 +112,11 @@ type Outcome struct {
 // still being decided.
 func (s *Service) HandleMessage(ctx context.Context, in conversation.Inbound) (Outcome, error) {
 	start := s.now()
-	in.Text = strings.TrimSpace(in.Text)
-	if in.Text == "" {
-		return Outcome{}, fmt.Errorf("message text is empty: %w", relais.ErrInvalid)
+	text, err := conversation.ValidateText(in.Text)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("message %w", err)
 	}
+	in.Text = text
 	if strings.TrimSpace(in.CustomerID) == "" {
 		return Outcome{}, fmt.Errorf("customer id is empty: %w", relais.ErrInvalid)
 	}

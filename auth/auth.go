@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"relais"
 )
@@ -96,6 +97,11 @@ type Store interface {
 	TokenByDigest(ctx context.Context, d Digest) (Token, error)
 	// Tokens lists every token, revoked ones included, oldest first.
 	Tokens(ctx context.Context) ([]Token, error)
+	// ActiveTokensNamed lists the unrevoked tokens of name, oldest first;
+	// none is an empty list, not an error. A token's name is the agent id
+	// of its holder, so this tells an agent who can sign in from a typo
+	// (see FindAgent).
+	ActiveTokensNamed(ctx context.Context, name string) ([]Token, error)
 	// RevokeToken stops token id from working and returns it.
 	// relais.ErrNotFound when there is no such token; revoking a revoked
 	// token changes nothing and is not an error.
@@ -105,7 +111,7 @@ type Store interface {
 // ValidateNew checks the name and role of a new token; the error wraps
 // relais.ErrInvalid. A name with surrounding spaces is refused rather than
 // trimmed: it is an agent id, and two spellings of one id would be two
-// agents.
+// agents. A name with a control character is refused too.
 func ValidateNew(name string, role Role) error {
 	if strings.TrimSpace(name) == "" {
 		return fmt.Errorf("token without a name: %w", relais.ErrInvalid)
@@ -116,11 +122,51 @@ func ValidateNew(name string, role Role) error {
 	if name != strings.TrimSpace(name) {
 		return fmt.Errorf("token name %q has leading or trailing spaces: %w", name, relais.ErrInvalid)
 	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		// PostgreSQL refuses a NUL where the embedded store would keep it,
+		// and the name shows in consoles and transcripts.
+		return fmt.Errorf("token name %q has control characters: %w", name, relais.ErrInvalid)
+	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}
 	return nil
 }
+
+// NamedTokens is what FindAgent needs of a Store.
+type NamedTokens interface {
+	ActiveTokensNamed(ctx context.Context, name string) ([]Token, error)
+}
+
+// FindAgent returns nil when somebody can sign in as agent id name to work
+// the handoff queue: when an unrevoked token of that name has a role that
+// allows agent work (agent, or admin: a supervisor takes tickets too). The
+// error is an *UnknownAgentError otherwise: a ticket handed to a name nobody signs in with would wait in
+// silence until its claim expired.
+func FindAgent(ctx context.Context, st NamedTokens, name string) error {
+	ts, err := st.ActiveTokensNamed(ctx, name)
+	if err != nil {
+		return fmt.Errorf("find agent %q: %w", name, err)
+	}
+	for _, t := range ts {
+		if t.Role.Allows(Agent) {
+			return nil
+		}
+	}
+	return &UnknownAgentError{Name: name}
+}
+
+// UnknownAgentError is FindAgent's error when nobody can sign in as agent
+// Name. It is relais.ErrNotFound, and its message says how to create the
+// agent, for the person who typed the name.
+type UnknownAgentError struct{ Name string }
+
+func (e *UnknownAgentError) Error() string {
+	return fmt.Sprintf("no agent named %q: create one with relais token create --role agent --name %q", e.Name, e.Name)
+}
+
+// Unwrap makes errors.Is(err, relais.ErrNotFound) hold.
+func (e *UnknownAgentError) Unwrap() error { return relais.ErrNotFound }
 
 // Issue creates a token of name and role in st and returns the secret, to
 // be shown once, with the stored token.

@@ -87,24 +87,30 @@ type Turns interface {
 	ClaimPending(ctx context.Context, limit int) ([]Received, error)
 }
 
-// ValidateTurn checks a turn for CompleteTurn. The error wraps
+// ValidateTurn checks a turn for CompleteTurn and returns it in its stored
+// form (its reply's text as ValidateAppend stores it). The error wraps
 // relais.ErrInvalid for a missing MessageID, a reply that is not an
-// assistant or system message, a negative failure count, or a decision
-// ValidateDecision refuses.
-func ValidateTurn(t Turn) error {
+// assistant or system message or that ValidateAppend refuses, a negative
+// failure count, or a decision ValidateDecision refuses.
+func ValidateTurn(t Turn) (Turn, error) {
 	if t.MessageID <= 0 {
-		return fmt.Errorf("turn without a message: %w", relais.ErrInvalid)
+		return Turn{}, fmt.Errorf("turn without a message: %w", relais.ErrInvalid)
 	}
 	if t.Reply != nil {
 		if t.Reply.Role != Assistant && t.Reply.Role != System {
-			return fmt.Errorf("a turn's reply is an assistant or system message, not %q: %w", t.Reply.Role, relais.ErrInvalid)
+			return Turn{}, fmt.Errorf("a turn's reply is an assistant or system message, not %q: %w", t.Reply.Role, relais.ErrInvalid)
 		}
-		if err := ValidateAppend(*t.Reply); err != nil {
-			return err
+		reply, err := ValidateAppend(*t.Reply)
+		if err != nil {
+			return Turn{}, err
 		}
+		t.Reply = &reply
 	}
 	if t.Memory != nil && t.Memory.Failures < 0 {
-		return fmt.Errorf("failures %d: must not be negative: %w", t.Memory.Failures, relais.ErrInvalid)
+		return Turn{}, fmt.Errorf("failures %d: must not be negative: %w", t.Memory.Failures, relais.ErrInvalid)
 	}
-	return ValidateDecision(t.Decision)
+	if err := ValidateDecision(t.Decision); err != nil {
+		return Turn{}, err
+	}
+	return t, nil
 }

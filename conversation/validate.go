@@ -14,14 +14,26 @@ import (
 // another in what its database enforces; conversation/storetest pins them
 // down.
 
-// ValidateInbound returns an error wrapping relais.ErrInvalid when in has no
-// Channel or no CustomerID: together they say whose conversation a message
-// goes to.
-func ValidateInbound(in Inbound) error {
+// ValidateInbound checks a customer message for Store.Receive and returns
+// it as it is to be stored, its text through ValidateText. The error wraps
+// relais.ErrInvalid when in has no Channel or no CustomerID (together they
+// say whose conversation a message goes to), when either of them or the
+// ChannelMessageID holds a control character (identifiers from a channel
+// are never meant to, and PostgreSQL refuses a NUL), and when the text
+// breaks ValidateText.
+func ValidateInbound(in Inbound) (Inbound, error) {
 	if in.Channel == "" || in.CustomerID == "" {
-		return fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
+		return Inbound{}, fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
 	}
-	return nil
+	if hasControl(in.Channel) || hasControl(in.CustomerID) || hasControl(in.ChannelMessageID) {
+		return Inbound{}, fmt.Errorf("channel, customer id and channel message id must not hold control characters: %w", relais.ErrInvalid)
+	}
+	text, err := ValidateText(in.Text)
+	if err != nil {
+		return Inbound{}, fmt.Errorf("message %w", err)
+	}
+	in.Text = text
+	return in, nil
 }
 
 // AgentAfter checks the actor of a transition to state to and returns the
@@ -42,26 +54,29 @@ func AgentAfter(to State, actor string) (string, error) {
 	return id, nil
 }
 
-// ValidateAppend checks a message for Store.AppendMessage. The error wraps
-// relais.ErrInvalid for a customer message (those come through Receive), an
-// unknown role, an agent message without AgentID, and an assistant or system
-// message with one.
-func ValidateAppend(m Message) error {
+// ValidateAppend checks a message for Store.AppendMessage and returns it
+// as it is to be stored, its text through CleanText (an assistant's or a
+// system text may be long or empty; an agent's went through ValidateText
+// before). The error wraps relais.ErrInvalid for a customer message (those
+// come through Receive), an unknown role, an agent message without AgentID,
+// and an assistant or system message with one.
+func ValidateAppend(m Message) (Message, error) {
 	switch m.Role {
 	case HumanRole:
 		if m.AgentID == "" {
-			return fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
+			return Message{}, fmt.Errorf("agent message without agent id: %w", relais.ErrInvalid)
 		}
 	case Assistant, System:
 		if m.AgentID != "" {
-			return fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
+			return Message{}, fmt.Errorf("%s message with an agent id: %w", m.Role, relais.ErrInvalid)
 		}
 	case Customer:
-		return fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
+		return Message{}, fmt.Errorf("customer messages are stored by Receive: %w", relais.ErrInvalid)
 	default:
-		return fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
+		return Message{}, fmt.Errorf("unknown role %q: %w", m.Role, relais.ErrInvalid)
 	}
-	return nil
+	m.Text = CleanText(m.Text)
+	return m, nil
 }
 
 // ValidateDecision checks a record for Store.RecordDecision. The error wraps

@@ -221,19 +221,21 @@ func ValidateNew(t Ticket) error {
 }
 
 // ValidateEscalation checks the arguments of Store.EscalateTurn: t as
-// ValidateNew, turn as conversation.ValidateTurn, and a notice that is a
-// system message (the assistant no longer owns a queued conversation).
-func ValidateEscalation(t Ticket, turn conversation.Turn) error {
+// ValidateNew, turn as conversation.ValidateTurn (which gives its stored
+// form), and a notice that is a system message (the assistant no longer owns
+// a queued conversation).
+func ValidateEscalation(t Ticket, turn conversation.Turn) (conversation.Turn, error) {
 	if err := ValidateNew(t); err != nil {
-		return err
+		return conversation.Turn{}, err
 	}
-	if err := conversation.ValidateTurn(turn); err != nil {
-		return err
+	turn, err := conversation.ValidateTurn(turn)
+	if err != nil {
+		return conversation.Turn{}, err
 	}
 	if turn.Reply != nil && turn.Reply.Role != conversation.System {
-		return fmt.Errorf("a handoff notice is a system message, not %q: %w", turn.Reply.Role, relais.ErrInvalid)
+		return conversation.Turn{}, fmt.Errorf("a handoff notice is a system message, not %q: %w", turn.Reply.Role, relais.ErrInvalid)
 	}
-	return nil
+	return turn, nil
 }
 
 // ValidateClaim checks the agent and duration of a claim; the error wraps

@@ -80,11 +80,11 @@ var errIDTaken = fmt.Errorf("channel message id taken meanwhile: %w", relais.Err
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (d *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := conversation.ValidateInbound(in); err != nil {
+	in, err := conversation.ValidateInbound(in)
+	if err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
-	var err error
 	for range 2 {
 		now := d.now()
 		err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -281,7 +281,8 @@ RETURNING ` + messageColumns
 // carries is relais.ErrConflict.
 func (d *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := conversation.ValidateAppend(m); err != nil {
+	m, err := conversation.ValidateAppend(m)
+	if err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	stored, err := scanMessage(d.pool.QueryRow(ctx, appendMessage, m.ConversationID, d.now(), string(m.Role), m.Text,
@@ -416,8 +417,8 @@ func (d *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord) 
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
 		// The foreign keys are the existence checks of the conversation and
 		// of the message within it.
-		return conversation.DecisionRecord{}, fmt.Errorf("%s: no message %d in the conversation, or no such conversation: %w: %w",
-			op, r.MessageID, relais.ErrNotFound, err)
+		return conversation.DecisionRecord{}, relais.Classify(fmt.Sprintf("%s: no message %d in the conversation, or no such conversation",
+			op, r.MessageID), relais.ErrNotFound, err)
 	}
 	if err != nil {
 		return conversation.DecisionRecord{}, dbError(op, err)

@@ -110,14 +110,15 @@ func (d *DB) Enqueue(ctx context.Context, t handoff.Ticket) (handoff.Ticket, err
 // one transaction; see handoff.Store.
 func (d *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
 	op := fmt.Sprintf("escalate message %d of conversation %d", turn.MessageID, t.ConversationID)
-	if err := handoff.ValidateEscalation(t, turn); err != nil {
+	turn, err := handoff.ValidateEscalation(t, turn)
+	if err != nil {
 		return handoff.Ticket{}, conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var (
 		stored handoff.Ticket
 		res    conversation.TurnResult
 	)
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		now := d.now()
 		var err error
 		// A turn completed elsewhere meanwhile (ErrHandled) rolls the

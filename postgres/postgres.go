@@ -84,15 +84,22 @@ func (d *DB) now() time.Time {
 
 // dbError wraps err with the operation that failed and, when one applies,
 // the relais sentinel for it. The driver error stays in the chain for
-// errors.As and for the message.
+// errors.As; its text stays in the message only when no client reads it
+// (unavailable, or a bug of ours): see relais.Classify.
 func dbError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if sentinel := sentinelFor(err); sentinel != nil {
+	switch sentinel := sentinelFor(err); sentinel {
+	case nil:
+		return fmt.Errorf("%s: %w", op, err)
+	case relais.ErrUnavailable:
+		// Logged in full and never shown to a client.
 		return fmt.Errorf("%s: %w: %w", op, sentinel, err)
+	default:
+		// Shown to clients as it reads: without the driver's words.
+		return relais.Classify(op, sentinel, err)
 	}
-	return fmt.Errorf("%s: %w", op, err)
 }
 
 func sentinelFor(err error) error {

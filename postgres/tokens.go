@@ -70,6 +70,21 @@ func (d *DB) Tokens(ctx context.Context) ([]auth.Token, error) {
 	return ts, nil
 }
 
+// ActiveTokensNamed lists the unrevoked tokens of name; see auth.Store.
+func (d *DB) ActiveTokensNamed(ctx context.Context, name string) ([]auth.Token, error) {
+	op := fmt.Sprintf("list tokens of %q", name)
+	rows, err := d.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+WHERE name = $1 AND revoked_at IS NULL ORDER BY id`, name)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auth.Token, error) { return scanToken(row) })
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return ts, nil
+}
+
 // RevokeToken stops a token from working; see auth.Store.
 func (d *DB) RevokeToken(ctx context.Context, id int64) (auth.Token, error) {
 	// COALESCE keeps the first revocation's time: revoking twice is a no-op.

@@ -79,11 +79,12 @@ func notPending(ctx context.Context, q rowQuerier, id int64) error {
 // CompleteTurn stores a turn; see conversation.Turns.
 func (d *DB) CompleteTurn(ctx context.Context, t conversation.Turn) (conversation.TurnResult, error) {
 	op := fmt.Sprintf("complete the turn of message %d", t.MessageID)
-	if err := conversation.ValidateTurn(t); err != nil {
+	t, err := conversation.ValidateTurn(t)
+	if err != nil {
 		return conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var res conversation.TurnResult
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var err error
 		res, err = completeTurnInTx(ctx, tx, t, 0, d.now())
 		return err

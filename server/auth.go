@@ -52,13 +52,35 @@ func NewStaticToken(token string) *StaticToken {
 	return &StaticToken{digest: auth.DigestOf(token), set: true}
 }
 
+// StaticAdminName is the principal name of the configured admin token,
+// which has no stored name of its own: the agent id it works tickets as.
+const StaticAdminName = "admin"
+
 // Authenticate implements Authenticator.
 func (s *StaticToken) Authenticate(_ context.Context, token string) (Principal, error) {
 	d := auth.DigestOf(token)
 	if s.set && subtle.ConstantTimeCompare(d[:], s.digest[:]) == 1 {
-		return Principal{Name: "admin", Role: RoleAdmin}, nil
+		return Principal{Name: StaticAdminName, Role: RoleAdmin}, nil
 	}
 	return Principal{}, fmt.Errorf("unknown token: %w", relais.ErrUnauthorized)
+}
+
+// FindAgent implements Agents: while the token is configured, somebody
+// signs in as StaticAdminName with it.
+func (s *StaticToken) FindAgent(_ context.Context, id string) error {
+	if s.set && id == StaticAdminName {
+		return nil
+	}
+	return &auth.UnknownAgentError{Name: id}
+}
+
+// Agents tells whether an agent id names somebody who can sign in to work
+// the handoff queue, so that a ticket is never handed to a name nobody
+// holds: its customer would wait in silence until the claim expired.
+type Agents interface {
+	// FindAgent returns nil when somebody can sign in as agent id, and an
+	// *auth.UnknownAgentError (relais.ErrNotFound) when nobody can.
+	FindAgent(ctx context.Context, id string) error
 }
 
 type principalKey struct{}
@@ -106,9 +128,11 @@ func (s *Server) requireRole(need Role) func(http.Handler) http.Handler {
 	}
 }
 
-// TokenLookup finds a stored token by digest (auth.Store has it).
+// TokenLookup finds stored tokens by digest, and by name to tell who can
+// work the queue (auth.Store has both).
 type TokenLookup interface {
 	TokenByDigest(ctx context.Context, d auth.Digest) (auth.Token, error)
+	auth.NamedTokens
 }
 
 // StoredTokens authenticates the tokens `relais token create` issued. The
@@ -130,6 +154,12 @@ func (s StoredTokens) Authenticate(ctx context.Context, token string) (Principal
 	return Principal{Name: t.Name, Role: t.Role}, nil
 }
 
+// FindAgent implements Agents with auth.FindAgent: an unrevoked agent or
+// admin token carries the name.
+func (s StoredTokens) FindAgent(ctx context.Context, id string) error {
+	return auth.FindAgent(ctx, s.Tokens, id)
+}
+
 // FirstOf tries authenticators in order and takes the first that knows the
 // token. Any other failure than an unknown token stops the search: a
 // token store that is down must not look like a wrong token.
@@ -144,4 +174,21 @@ func (f FirstOf) Authenticate(ctx context.Context, token string) (Principal, err
 		}
 	}
 	return Principal{}, fmt.Errorf("unknown token: %w", relais.ErrUnauthorized)
+}
+
+// FindAgent implements Agents: the agent is known when one of the
+// authenticators that keep agents knows it. Any other failure than an
+// unknown agent stops the search, as in Authenticate.
+func (f FirstOf) FindAgent(ctx context.Context, id string) error {
+	for _, a := range f {
+		dir, ok := a.(Agents)
+		if !ok {
+			continue
+		}
+		err := dir.FindAgent(ctx, id)
+		if err == nil || !errors.Is(err, relais.ErrNotFound) {
+			return err
+		}
+	}
+	return &auth.UnknownAgentError{Name: id}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -233,31 +234,35 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	keepalive := time.NewTicker(25 * time.Second)
+	keepalive := time.NewTicker(s.cfg.EventKeepalive)
 	defer keepalive.Stop()
 	for {
-		var err error
+		var msg string
 		select {
 		case <-ctx.Done():
 			return
 		case <-down:
 			return
 		case <-keepalive.C:
-			_, err = fmt.Fprint(w, ": keepalive\n\n")
+			msg = ": keepalive\n\n"
 		case e := <-ch:
 			if e.agent != "" && e.agent != p.Name && p.Role != RoleAdmin {
 				continue
 			}
-			b, merr := json.Marshal(e.data)
-			if merr != nil {
+			b, err := json.Marshal(e.data)
+			if err != nil {
 				continue
 			}
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, b)
+			msg = fmt.Sprintf("event: %s\ndata: %s\n\n", e.name, b)
 		}
-		if err == nil {
-			err = rc.Flush()
+		// Each write gets a request's time to go out: the deadline set
+		// when the stream opened (see deadlines) would otherwise cut the
+		// stream, and a client that stopped reading is let go.
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		if _, err := io.WriteString(w, msg); err != nil {
+			return
 		}
-		if err != nil {
+		if err := rc.Flush(); err != nil {
 			return
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"relais"
+	"relais/auth"
 	"relais/conversation"
 	"relais/handoff"
 )
@@ -264,8 +265,9 @@ type replyInput struct {
 	Text string `json:"text"`
 }
 
-// replyToHandoff stores the holding agent's reply in the conversation. The
-// claim is extended first: that both renews it and proves the caller holds
+// replyToHandoff stores the holding agent's reply in the conversation, its
+// text as conversation.ValidateText makes it (the rule customers' messages
+// follow too). The claim is extended first: that both renews it and proves the caller holds
 // the ticket, so a colleague's reply is refused with 409 before anything
 // is stored.
 func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
@@ -279,7 +281,8 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := checkMessageText(in.Text); err != nil {
+	text, err := conversation.ValidateText(in.Text)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -290,7 +293,7 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.cfg.Transcripts.AppendMessage(r.Context(), conversation.Message{
-		ConversationID: t.ConversationID, Role: conversation.HumanRole, Text: in.Text, AgentID: agent,
+		ConversationID: t.ConversationID, Role: conversation.HumanRole, Text: text, AgentID: agent,
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -317,10 +320,11 @@ type reassignInput struct {
 	Agent string `json:"agent"`
 }
 
-// reassignHandoff hands a ticket the caller holds to another agent. An
-// admin may hand over anybody's ticket: that is how a supervisor frees the
-// customers of an agent who fell ill without waiting for the claim to
-// expire.
+// reassignHandoff hands a ticket the caller holds to another agent, one
+// who can sign in (cfg.Agents): a typo or a revoked agent is refused with
+// 400 unknown_agent. An admin may hand over anybody's ticket: that is how a
+// supervisor frees the customers of an agent who fell ill without waiting
+// for the claim to expire.
 func (s *Server) reassignHandoff(w http.ResponseWriter, r *http.Request) {
 	id, err := ticketID(r)
 	if err != nil {
@@ -334,6 +338,16 @@ func (s *Server) reassignHandoff(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSpace(in.Agent) == "" {
 		writeError(w, r, s.log, fmt.Errorf("agent is required: %w", relais.ErrInvalid))
+		return
+	}
+	// 400 rather than 404: the ticket exists, it is the body that names
+	// nobody, and the message says how to create the agent.
+	var unknown *auth.UnknownAgentError
+	if err := s.cfg.Agents.FindAgent(r.Context(), in.Agent); errors.As(err, &unknown) {
+		writeError(w, r, s.log, errorf(http.StatusBadRequest, "unknown_agent", "%s", unknown.Error()))
+		return
+	} else if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	from := agentOf(r)

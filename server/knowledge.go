@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -334,6 +335,9 @@ func uploadError(err error, limit int64) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) || errors.Is(err, relais.ErrTooLarge) {
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", "upload is larger than the %d-byte limit", limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return bodyTimeout()
 	}
 	return fmt.Errorf("read upload: %v: %w", err, relais.ErrInvalid)
 }

@@ -7,16 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"relais"
 	"relais/assistant"
 	"relais/conversation"
 )
 
-// MaxMessageChars bounds a customer message: longer than any chat message,
-// short enough that nobody pastes a document into the assistant.
-const MaxMessageChars = 8000
+// MaxMessageChars bounds a customer message: conversation.MaxTextChars.
+const MaxMessageChars = conversation.MaxTextChars
 
 type messageInput struct {
 	CustomerID     string `json:"customer_id"`
@@ -113,16 +111,11 @@ func messageID(body, header string) (string, error) {
 	return id, nil
 }
 
-// checkMessageText applies the rules every message text follows, a
-// customer's or an agent's: not blank, at most MaxMessageChars.
+// checkMessageText refuses early a text that conversation.ValidateText,
+// the one rule for what people write, refuses; HandleMessage applies it.
 func checkMessageText(text string) error {
-	switch {
-	case strings.TrimSpace(text) == "":
-		return fmt.Errorf("text is required: %w", relais.ErrInvalid)
-	case utf8.RuneCountInString(text) > MaxMessageChars:
-		return fmt.Errorf("text is longer than %d characters: %w", MaxMessageChars, relais.ErrInvalid)
-	}
-	return nil
+	_, err := conversation.ValidateText(text)
+	return err
 }
 
 func toDecisionJSON(out assistant.Outcome) decisionJSON {

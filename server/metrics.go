@@ -48,6 +48,14 @@ func (m *Metrics) DecisionCount(action, reason string) float64 {
 	return m.decisions.Value(action, reason)
 }
 
+// Handler serves the metrics at /metrics and nothing else, for an address
+// of their own (see Config.MetricsElsewhere).
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", m.serve)
+	return mux
+}
+
 func (m *Metrics) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	_ = m.Registry.WritePrometheus(w) // an error is the scraper gone: nothing to do

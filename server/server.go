@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -34,10 +35,19 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Degraded names the providers working in a degraded mode now (such as
+// "embeddings" while the model server does not answer), for /readyz.
+type Degraded func() []string
+
 // Config wires the server to the rest of Relais.
 type Config struct {
-	Logger    *slog.Logger
-	Store     Pinger
+	Logger *slog.Logger
+	Store  Pinger
+	// Degraded, when set, lists the providers /readyz reports as degraded.
+	// They do not make Relais unready: a customer's message is still
+	// stored and handed to a person, so a load balancer must keep
+	// routing webhooks and agents here.
+	Degraded  Degraded
 	Knowledge knowledge.Store
 	Searcher  *knowledge.Searcher
 	Importer  *ingest.Importer
@@ -61,12 +71,25 @@ type Config struct {
 	Drafts *handoff.Review
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
-	Auth    Authenticator
+	// MetricsElsewhere leaves /metrics out of this router: it is served on
+	// an address of its own (Metrics.Handler), out of the public
+	// listener's reach.
+	MetricsElsewhere bool
+	Auth             Authenticator
+	// Agents says who a ticket may be reassigned to; Auth when nil and it
+	// can tell (StaticToken, StoredTokens and FirstOf can). Without either,
+	// POST /v1/handoffs/{id}/reassign is not served.
+	Agents Agents
 	// MaxUploadBytes bounds a knowledge import body; DefaultMaxUploadBytes when 0.
 	MaxUploadBytes int64
 	// RequestTimeout is the deadline of an ordinary API call; 30s when 0.
 	// Imports get ten times as long: embedding a large file takes a while.
+	// A request's body must arrive within it, and its response be taken
+	// within twice it (see deadlines); the event stream renews its own.
 	RequestTimeout time.Duration
+	// EventKeepalive is how often an idle event stream sends a comment,
+	// which keeps proxies from closing it; 25s when 0.
+	EventKeepalive time.Duration
 }
 
 // Server serves the Relais HTTP API.
@@ -94,6 +117,12 @@ func New(cfg Config) *Server {
 	if cfg.ClaimTTL <= 0 {
 		cfg.ClaimTTL = DefaultClaimTTL
 	}
+	if cfg.EventKeepalive <= 0 {
+		cfg.EventKeepalive = 25 * time.Second
+	}
+	if cfg.Agents == nil {
+		cfg.Agents, _ = cfg.Auth.(Agents)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if cfg.Handoffs != nil {
 		s.events = newEventHub(cfg.Handoffs, cfg.Transcripts, EventPollInterval)
@@ -103,9 +132,14 @@ func New(cfg Config) *Server {
 	r.Use(middleware.ClientIPFromRemoteAddr)
 	r.Use(s.logRequests)
 	r.Use(s.recoverer)
+	r.Use(deadlines(cfg.RequestTimeout))
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Get("/metrics", cfg.Metrics.serve)
+	if !cfg.MetricsElsewhere {
+		// Open, as Prometheus scrapers expect; MetricsElsewhere keeps it
+		// off a public address.
+		r.Get("/metrics", cfg.Metrics.serve)
+	}
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)
@@ -116,7 +150,7 @@ func New(cfg Config) *Server {
 		}
 		r.Route("/knowledge", func(r chi.Router) {
 			r.Use(s.requireRole(RoleEditor))
-			r.With(middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
+			r.With(deadlines(10*cfg.RequestTimeout), middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
 			r.Group(func(r chi.Router) {
 				r.Use(middleware.Timeout(cfg.RequestTimeout))
 				r.Get("/articles", s.listArticles)
@@ -146,7 +180,9 @@ func New(cfg Config) *Server {
 				r.Post("/{id}/messages", s.replyToHandoff)
 				r.Post("/{id}/resolve", s.resolveHandoff)
 				r.Post("/{id}/release", s.releaseHandoff)
-				r.Post("/{id}/reassign", s.reassignHandoff)
+				if cfg.Agents != nil {
+					r.Post("/{id}/reassign", s.reassignHandoff)
+				}
 			})
 		}
 	})
@@ -167,15 +203,22 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz is 200 while the store is reachable, 503 otherwise. Its body
+// lists the degraded providers: informative, never a reason for 503 (see
+// Config.Degraded).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	degraded := []string{}
+	if s.cfg.Degraded != nil {
+		degraded = append(degraded, s.cfg.Degraded()...)
+	}
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness check failed", "error", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "degraded": degraded})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "degraded": degraded})
 }
 
 // logRequests logs one line per request: method, route pattern, status and
@@ -203,6 +246,37 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"request_id", middleware.GetReqID(r.Context()))
 	})
+}
+
+// deadlines bounds, through the connection's deadlines, how long a client
+// may take to send a request's body (d) and to take its response (2d: the
+// handler may use all of d and still has to answer). Without it a client
+// sending its body a byte every few seconds held a connection, and a
+// goroutine, for as long as it liked (slowloris). http.Server's
+// ReadTimeout and WriteTimeout would put one bound on every route, but an
+// import needs longer than a JSON call (its route sets its own), and the
+// event stream renews its write deadline as it goes.
+//
+// A request without a body gets no read deadline: as soon as the body is
+// read (at once when there is none) net/http watches the connection for
+// the client going away, and a read deadline makes that watch fail and
+// cancel the request's context, which would end an event stream. With a
+// body the read deadline is d, the handler's own timeout, so the watch
+// can only end a request whose time is up anyway.
+func deadlines(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := http.NewResponseController(w)
+			now := time.Now()
+			if r.ContentLength != 0 { // -1: chunked, of unknown length
+				// An error is a writer without deadlines (a test
+				// recorder): nothing to bound.
+				_ = rc.SetReadDeadline(now.Add(d))
+			}
+			_ = rc.SetWriteDeadline(now.Add(2 * d))
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // recoverer turns a handler panic into a logged 500 with the JSON error body.
@@ -258,7 +332,9 @@ func statusOf(err error) (int, string) {
 }
 
 // writeError answers with {"error":{"code","message"}}. Server errors are
-// logged and their detail kept from the client.
+// logged and their detail kept from the client. Other errors reach the
+// client as they read, so they must be worded for one: the stores keep
+// their drivers' text out of them (relais.Classify).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, code := statusOf(err)
 	msg := err.Error()
@@ -282,6 +358,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
+// bodyTimeout is the error for a body that did not arrive in time: the
+// connection's read deadline (see deadlines) passed.
+func bodyTimeout() error {
+	return errorf(http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time")
+}
+
 // decodeJSON reads one JSON object of at most limit bytes, refusing unknown
 // fields so that a misspelt field is an error rather than silently ignored.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
@@ -296,6 +378,9 @@ func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any, limit int
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return bodyTimeout()
 		}
 		return fmt.Errorf("read body: %v: %w", err, relais.ErrInvalid)
 	}
@@ -314,6 +399,9 @@ func decodeStrict(body io.Reader, v any, limit int64) error {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "too_large", "body is larger than %d bytes", limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return bodyTimeout()
 		}
 		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
 	}

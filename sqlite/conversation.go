@@ -88,11 +88,12 @@ func channelMessageIDArg(s string) any {
 // relais.ErrConflict: the stored message is not the caller's to see.
 func (db *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error) {
 	op := fmt.Sprintf("receive message on %q", in.Channel)
-	if err := conversation.ValidateInbound(in); err != nil {
+	in, err := conversation.ValidateInbound(in)
+	if err != nil {
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		r, err = receiveInTx(ctx, tx, in, db.now())
 		return err
@@ -261,11 +262,12 @@ func (db *DB) Transition(ctx context.Context, id int64, from, to conversation.St
 // carries is relais.ErrConflict.
 func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, error) {
 	op := fmt.Sprintf("append %s message to conversation %d", m.Role, m.ConversationID)
-	if err := conversation.ValidateAppend(m); err != nil {
+	m, err := conversation.ValidateAppend(m)
+	if err != nil {
 		return conversation.Message{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var stored conversation.Message
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
 		var channel string
 		err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?
@@ -434,11 +436,12 @@ func (db *DB) RecordDecision(ctx context.Context, r conversation.DecisionRecord)
 		var se *sqlitedrv.Error
 		if errors.As(err, &se) && se.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY {
 			// The foreign keys are the existence checks of the conversation
-			// and of the message within it. The driver error is kept as text
-			// only: in the chain, wrapErr would add the ErrConflict that a
-			// constraint error otherwise means.
-			return fmt.Errorf("no message %d in the conversation, or no such conversation (%v): %w",
-				r.MessageID, err, relais.ErrNotFound)
+			// and of the message within it. The driver error is left out:
+			// in the chain, wrapErr would add the ErrConflict that a
+			// constraint error otherwise means, and its text is for no
+			// client.
+			return fmt.Errorf("no message %d in the conversation, or no such conversation: %w",
+				r.MessageID, relais.ErrNotFound)
 		}
 		return err
 	})

@@ -85,14 +85,15 @@ func (db *DB) Enqueue(ctx context.Context, t handoff.Ticket) (handoff.Ticket, er
 // one transaction; see handoff.Store.
 func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
 	op := fmt.Sprintf("escalate message %d of conversation %d", turn.MessageID, t.ConversationID)
-	if err := handoff.ValidateEscalation(t, turn); err != nil {
+	turn, err := handoff.ValidateEscalation(t, turn)
+	if err != nil {
 		return handoff.Ticket{}, conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var (
 		stored handoff.Ticket
 		res    conversation.TurnResult
 	)
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		now := db.now()
 		var err error
 		if stored, err = enqueueInTx(ctx, tx, t, now); err != nil {

@@ -338,15 +338,23 @@ func rowErr(op string, err error) error {
 }
 
 // wrapErr names the failed operation and, for driver errors, adds the relais
-// sentinel they mean, keeping the driver error in the chain.
+// sentinel they mean, keeping the driver error in the chain; its text stays
+// in the message only when no client reads it (unavailable, or a bug of
+// ours): see relais.Classify.
 func wrapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if s := sentinel(err); s != nil && !errors.Is(err, s) {
+	switch s := sentinel(err); {
+	case s == nil || errors.Is(err, s):
+		return fmt.Errorf("%s: %w", op, err)
+	case s == relais.ErrUnavailable:
+		// Logged in full and never shown to a client.
 		return fmt.Errorf("%s: %w: %w", op, s, err)
+	default:
+		// Shown to clients as it reads: without the driver's words.
+		return relais.Classify(op, s, err)
 	}
-	return fmt.Errorf("%s: %w", op, err)
 }
 
 // sentinel maps a driver error to the relais error it means, or nil when it

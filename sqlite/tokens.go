@@ -78,6 +78,16 @@ func (db *DB) Tokens(ctx context.Context) ([]auth.Token, error) {
 	return out, nil
 }
 
+// ActiveTokensNamed lists the unrevoked tokens of name; see auth.Store.
+func (db *DB) ActiveTokensNamed(ctx context.Context, name string) ([]auth.Token, error) {
+	out, err := collectRows(ctx, db.reader, scanToken, `SELECT `+tokenColumns+` FROM api_tokens
+		WHERE name = ? AND revoked_at IS NULL ORDER BY id`, name)
+	if err != nil {
+		return nil, wrapErr(fmt.Sprintf("list tokens of %q", name), err)
+	}
+	return out, nil
+}
+
 // RevokeToken stops a token from working; see auth.Store.
 func (db *DB) RevokeToken(ctx context.Context, id int64) (auth.Token, error) {
 	op := fmt.Sprintf("revoke token %d", id)

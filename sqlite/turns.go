@@ -80,11 +80,12 @@ func notPending(ctx context.Context, tx *sql.Tx, id int64) error {
 // CompleteTurn stores a turn; see conversation.Turns.
 func (db *DB) CompleteTurn(ctx context.Context, t conversation.Turn) (conversation.TurnResult, error) {
 	op := fmt.Sprintf("complete the turn of message %d", t.MessageID)
-	if err := conversation.ValidateTurn(t); err != nil {
+	t, err := conversation.ValidateTurn(t)
+	if err != nil {
 		return conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var res conversation.TurnResult
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		res, err = completeTurnInTx(ctx, tx, t, 0, db.now())
 		return err

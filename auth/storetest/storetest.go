@@ -22,6 +22,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateAndLookUp", testCreateAndLookUp},
 		{"Revoke", testRevoke},
 		{"Invalid", testInvalid},
+		{"ActiveTokensNamed", testActiveTokensNamed},
+		{"FindAgent", testFindAgent},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -108,6 +110,8 @@ func testInvalid(t *testing.T, st auth.Store) {
 		{"", auth.Agent},
 		{" alice", auth.Agent},
 		{strings.Repeat("a", auth.MaxNameLen+1), auth.Agent},
+		{"al\x00ice", auth.Agent},
+		{"al\nice", auth.Agent},
 		{"alice", "root"},
 	} {
 		_, err := st.CreateToken(ctx, tt.name, tt.role, d)
@@ -115,5 +119,79 @@ func testInvalid(t *testing.T, st auth.Store) {
 	}
 	if ts, err := st.Tokens(ctx); err != nil || len(ts) != 0 {
 		t.Errorf("Tokens after refused creations = %+v, %v", ts, err)
+	}
+}
+
+func testActiveTokensNamed(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	_, first, err := auth.Issue(ctx, st, "alice", auth.Agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, second, err := auth.Issue(ctx, st, "alice", auth.Editor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, revoked, err := auth.Issue(ctx, st, "alice", auth.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeToken(ctx, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := auth.Issue(ctx, st, "alice2", auth.Agent); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ActiveTokensNamed(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != first || got[1] != second {
+		t.Errorf("ActiveTokensNamed(alice) = %+v, want the agent and editor tokens, oldest first, without the revoked one", got)
+	}
+	for _, name := range []string{"nobody", "Alice", "alic", ""} {
+		got, err := st.ActiveTokensNamed(ctx, name)
+		if err != nil || len(got) != 0 {
+			t.Errorf("ActiveTokensNamed(%q) = %+v, %v; want none and no error", name, got, err)
+		}
+	}
+}
+
+func testFindAgent(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	for _, tok := range []struct {
+		name string
+		role auth.Role
+	}{{"alice", auth.Agent}, {"sue", auth.Admin}, {"ed", auth.Editor}, {"bob", auth.Agent}} {
+		if _, _, err := auth.Issue(ctx, st, tok.name, tok.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts, err := st.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeToken(ctx, ts[len(ts)-1].ID); err != nil { // bob's
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		known bool
+	}{
+		{"alice", true},
+		{"sue", true}, // an admin works the queue too
+		{"ed", false}, // an editor does not
+		{"bob", false},
+		{"ghost", false},
+	} {
+		err := auth.FindAgent(ctx, st, tt.name)
+		switch {
+		case tt.known && err != nil:
+			t.Errorf("FindAgent(%q) = %v, want nil", tt.name, err)
+		case !tt.known && !errors.Is(err, relais.ErrNotFound):
+			t.Errorf("FindAgent(%q) = %v, want ErrNotFound", tt.name, err)
+		case !tt.known && !strings.Contains(err.Error(), "relais token create --role agent --name"):
+			t.Errorf("FindAgent(%q) = %v, want it to say how to create the agent", tt.name, err)
+		}
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"sync/atomic"
+	"time"
 
 	"relais"
 	"relais/assistant"
@@ -42,9 +45,18 @@ type app struct {
 	close     func()
 }
 
+// appOptions tune what openApp opens.
+type appOptions struct {
+	// onProviderError, when set, is told of every failed provider call.
+	onProviderError func(endpoint string, err error)
+	// startDegraded lets the app open while the embedding model does not
+	// answer (serve; see newDegradableProviders). Other commands need the
+	// model there and then, and fail.
+	startDegraded bool
+}
+
 // openApp validates the config and opens the store and the providers.
-// onProviderError (optional) is told of every failed provider call.
-func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string, error)) (*app, error) {
+func openApp(ctx context.Context, e env, cfg Config, opts appOptions) (*app, error) {
 	rules, err := cfg.validate()
 	if err != nil {
 		return nil, err
@@ -54,7 +66,12 @@ func openApp(ctx context.Context, e env, cfg Config, onProviderError func(string
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProviders(ctx, cfg, log, onProviderError)
+	var p providers
+	if opts.startDegraded {
+		p, err = newDegradableProviders(ctx, cfg, log, opts.onProviderError, st)
+	} else {
+		p, err = newProviders(ctx, cfg, log, opts.onProviderError)
+	}
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -90,12 +107,73 @@ type providers struct {
 	embedder  knowledge.Embedder
 	generator assistant.Generator // nil: extractive answers
 	client    *openai.Client      // nil when no model server is configured
+	// endpoints are the client's endpoints in use: "embeddings" with an
+	// embedding model, "chat" with a chat model.
+	endpoints []string
+	// probe watches an embedding model that did not answer when serve
+	// started; nil when it did, or when there is none.
+	probe *embeddingProbe
 }
 
 // newProviders builds the providers the configuration asks for. An
 // embedding model of unknown size is probed once, since the store must know
-// the dimension before anything is compared.
+// the dimension before anything is compared; a model that does not answer
+// is an error.
 func newProviders(ctx context.Context, cfg Config, log *slog.Logger, onError func(endpoint string, err error)) (providers, error) {
+	p, err := buildProviders(cfg, log, onError)
+	if err != nil || !p.dimensionUnknown() {
+		return p, err
+	}
+	if _, err := p.client.Probe(ctx); err != nil {
+		return p, fmt.Errorf("reach the embedding model %s: %w", cfg.EmbeddingModel, err)
+	}
+	return p, nil
+}
+
+// startupProbeTimeout bounds serve's first probe of the embedding model,
+// retries included: a model server that hangs must not hold the start.
+const startupProbeTimeout = 10 * time.Second
+
+// newDegradableProviders is newProviders for serve, which must start while
+// the embedding model is down (unreachable, 5xx, timing out): webhooks keep
+// arriving, and a customer's message is stored and handed to a person with
+// provider_unavailable rather than refused. The dimension is then the one
+// the store recorded for the model, if it did, and p.probe retries the
+// model in the background (see embeddingProbe.run). A model that answers
+// with an error that will not go away by itself (a wrong key, an unknown
+// model) still stops the start: that is a configuration to fix.
+func newDegradableProviders(ctx context.Context, cfg Config, log *slog.Logger, onError func(endpoint string, err error), st knowledge.Store) (providers, error) {
+	p, err := buildProviders(cfg, log, onError)
+	if err != nil || !p.dimensionUnknown() {
+		return p, err
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, startupProbeTimeout)
+	_, err = p.client.Probe(probeCtx)
+	cancel()
+	switch {
+	case err == nil:
+		return p, nil
+	case ctx.Err() != nil:
+		return p, ctx.Err()
+	case !errors.Is(err, relais.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded):
+		return p, fmt.Errorf("reach the embedding model %s: %w", cfg.EmbeddingModel, err)
+	}
+	log.Warn("the embedding model does not answer: serving degraded, conversations go to a person (provider_unavailable) until it does",
+		"model", cfg.EmbeddingModel, "error", err)
+	have, err := st.EmbeddingSpace(ctx)
+	switch {
+	case err == nil && have.Model == cfg.EmbeddingModel:
+		p.client.AssumeDimensions(have.Dimensions)
+	case err != nil && !errors.Is(err, relais.ErrNotFound):
+		return p, fmt.Errorf("read the store's embedding model: %w", err)
+	}
+	p.probe = &embeddingProbe{probe: p.client.Probe, log: log}
+	p.probe.pending.Store(true)
+	return p, nil
+}
+
+// buildProviders makes the providers without calling any.
+func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, err error)) (providers, error) {
 	var p providers
 	if cfg.EmbeddingModel != "" || cfg.ChatModel != "" {
 		client, err := openai.New(openai.Config{
@@ -119,17 +197,84 @@ func newProviders(ctx context.Context, cfg Config, log *slog.Logger, onError fun
 		}
 		p.embedder = emb
 	} else {
-		if p.client.Space().Dimensions == 0 {
-			if _, err := p.client.Probe(ctx); err != nil {
-				return p, fmt.Errorf("reach the embedding model %s: %w", cfg.EmbeddingModel, err)
-			}
-		}
 		p.embedder = countingEmbedder{p.client, onError}
+		p.endpoints = append(p.endpoints, endpointEmbeddings)
 	}
 	if cfg.ChatModel != "" {
 		p.generator = countingGenerator{p.client, onError}
+		p.endpoints = append(p.endpoints, endpointChat)
 	}
 	return p, nil
+}
+
+// The client's endpoint names, as its breaker states and errors name them.
+const (
+	endpointEmbeddings = "embeddings"
+	endpointChat       = "chat"
+)
+
+// dimensionUnknown reports whether the embedding model's dimension is
+// neither configured nor learned yet.
+func (p providers) dimensionUnknown() bool {
+	return p.client != nil && slices.Contains(p.endpoints, endpointEmbeddings) && p.client.Space().Dimensions == 0
+}
+
+// degraded lists the endpoints working in a degraded mode now: the
+// embedding model while it has not answered since the start, and any
+// endpoint whose circuit breaker is not closed (the provider failed
+// repeatedly and calls fail fast).
+func (p providers) degraded() []string {
+	var out []string
+	var states map[string]string
+	if p.client != nil {
+		states = p.client.BreakerStates()
+	}
+	for _, ep := range p.endpoints {
+		pending := ep == endpointEmbeddings && p.probe != nil && p.probe.Pending()
+		if state := states[ep]; pending || (state != "" && state != "closed") {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// embeddingProbe is serve's watch on an embedding model that did not
+// answer at the start.
+type embeddingProbe struct {
+	probe   func(ctx context.Context) (knowledge.EmbeddingSpace, error)
+	log     *slog.Logger
+	pending atomic.Bool
+}
+
+// Pending reports whether the model has not answered a probe yet.
+func (p *embeddingProbe) Pending() bool { return p.pending.Load() }
+
+// run probes the model until it answers or ctx ends: after every at first,
+// then twice as long after each failure, up to maxEvery, so that a model
+// server down for the night is not called, nor logged about, every few
+// seconds. Once it answers, the dimension is known and Pending is false.
+func (p *embeddingProbe) run(ctx context.Context, every, maxEvery time.Duration) {
+	wait := every
+	for p.Pending() {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		space, err := p.probe(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			wait = min(2*wait, maxEvery)
+			p.log.WarnContext(ctx, "the embedding model still does not answer: serving degraded", "retry_in", wait, "error", err)
+			continue
+		}
+		p.pending.Store(false)
+		p.log.InfoContext(ctx, "the embedding model answers: no longer degraded", "model", space.Model, "dimensions", space.Dimensions)
+	}
 }
 
 // countingEmbedder and countingGenerator report provider failures (for the

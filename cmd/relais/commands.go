@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -77,7 +78,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ingest: no file or folder given")
 	}
-	a, err := openApp(ctx, e, cfg, nil)
+	a, err := openApp(ctx, e, cfg, appOptions{})
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return usagef("ask: no question given")
 	}
-	ap, err := openApp(ctx, e, cfg, nil)
+	ap, err := openApp(ctx, e, cfg, appOptions{})
 	if err != nil {
 		return err
 	}
@@ -289,6 +290,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve /metrics on this address instead of --addr, e.g. 127.0.0.1:9090 (RELAIS_METRICS_ADDR)")
 	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
 	fs.StringVar(&cfg.BusinessHours, "business-hours", cfg.BusinessHours, `the team's hours, e.g. "Europe/Paris;mon-fri 09:00-18:00"; always open when empty (RELAIS_BUSINESS_HOURS)`)
 	cfg.assistantFlags(fs)
@@ -306,8 +308,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
 	m := server.NewMetrics()
-	ap, err := openApp(ctx, e, cfg, func(endpoint string, err error) {
-		m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+	ap, err := openApp(ctx, e, cfg, appOptions{
+		onProviderError: func(endpoint string, err error) {
+			m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+		},
+		startDegraded: true,
 	})
 	if err != nil {
 		return err
@@ -321,6 +326,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if p.client != nil {
 		m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
 			func() []metrics.Sample { return breakerSamples(p.client.BreakerStates()) }, "endpoint")
+		m.Registry.NewGaugeFunc("relais_provider_degraded", "1 while a provider endpoint in use works degraded (not answered since the start, or its breaker not closed), else 0.",
+			func() []metrics.Sample { return degradedSamples(p.endpoints, p.degraded()) }, "endpoint")
 	}
 	a, err := newAssistant(cfg, st, p, log)
 	if err != nil {
@@ -345,66 +352,109 @@ func runServe(ctx context.Context, e env, args []string) error {
 			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 	}
 	srv := server.New(server.Config{
-		Logger:         log,
-		Store:          st,
-		Knowledge:      st,
-		Searcher:       &knowledge.Searcher{Store: st, Embedder: emb},
-		Importer:       importer,
-		Messages:       messages,
-		Handoffs:       st,
-		Transcripts:    st,
-		Conversations:  st,
-		Drafts:         &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
-		ClaimTTL:       cfg.ClaimTTL,
-		RequestTimeout: cfg.RequestTimeout,
-		Metrics:        m,
-		Auth:           server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
-		MaxUploadBytes: cfg.MaxUploadBytes,
+		Logger:           log,
+		Store:            st,
+		Degraded:         p.degraded,
+		Knowledge:        st,
+		Searcher:         &knowledge.Searcher{Store: st, Embedder: emb},
+		Importer:         importer,
+		Messages:         messages,
+		Handoffs:         st,
+		Transcripts:      st,
+		Conversations:    st,
+		Drafts:           &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
+		ClaimTTL:         cfg.ClaimTTL,
+		RequestTimeout:   cfg.RequestTimeout,
+		Metrics:          m,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
+		MaxUploadBytes:   cfg.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	reaperCtx, stopReaper := context.WithCancel(ctx)
+	listeners := []listener{{name: "relais", ln: ln, h: srv}}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on the metrics address %s: %w", cfg.MetricsAddr, err)
+		}
+		listeners = append(listeners, listener{name: "metrics", ln: mln, h: m.Handler()})
+	}
+	bgCtx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
-	background.Go(func() { reapClaims(reaperCtx, st, reapEvery, time.Now, log) })
-	background.Go(func() { resumePending(reaperCtx, st, messages, resumeEvery, log) })
-	// The background work stops after the last request has finished, and
-	// the store closes (deferred above) after it: it never runs on a closed
-	// store.
+	background.Go(func() { reapClaims(bgCtx, st, reapEvery, time.Now, log) })
+	background.Go(func() { resumePending(bgCtx, st, messages, resumeEvery, log) })
+	if p.probe != nil {
+		background.Go(func() { p.probe.run(bgCtx, probeEvery, probeMaxEvery) })
+	}
+	// The reaper, the resumer and the probe stop after the last request has finished,
+	// and the store closes (deferred above) after them: they never run on a
+	// closed store.
 	defer func() {
-		stopReaper()
+		stopBackground()
 		background.Wait()
 	}()
-	return serveUntilDone(ctx, log, ln, srv)
+	return serveUntilDone(ctx, log, listeners...)
 }
 
-// serveUntilDone serves on ln until ctx ends, then stops accepting and waits
-// up to 15 s for requests in flight to finish.
+// listener is one address serve answers on.
+type listener struct {
+	name string // for the logs
+	ln   net.Listener
+	h    http.Handler
+}
+
+// serveUntilDone serves every listener until ctx ends (or one fails),
+// then stops accepting and waits up to 15 s for requests in flight to
+// finish.
 func serveUntilDone(ctx context.Context, log interface {
 	Info(string, ...any)
-}, ln net.Listener, h http.Handler) error {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+}, listeners ...listener) error {
+	errc := make(chan error, len(listeners))
+	servers := make([]*http.Server, len(listeners))
+	for i, l := range listeners {
+		servers[i] = &http.Server{
+			Handler: l.h,
+			// Headers must arrive within 10 s and an idle keep-alive
+			// connection is closed after 2 min. The bounds on a body and
+			// on taking a response are the server's, per route (an import
+			// needs longer than a JSON call, and the event stream renews
+			// its own), so ReadTimeout and WriteTimeout, which would apply
+			// one bound to all, stay unset.
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		go func() { errc <- servers[i].Serve(l.ln) }()
+		log.Info("relais is listening", "addr", l.ln.Addr().String(), "serving", l.name)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("relais is listening", "addr", ln.Addr().String())
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight")
 	}
-	log.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if serveErr != nil {
+		return errors.Join(append([]error{serveErr}, errs...)...)
+	}
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	log.Info("stopped")
 	return nil
@@ -423,6 +473,27 @@ func providerErrorKind(err error) string {
 	default:
 		return "other"
 	}
+}
+
+// probeEvery and probeMaxEvery pace the retries of an embedding model
+// that did not answer at the start (see embeddingProbe.run): the first
+// soon, in case it was only restarting; then up to one a minute.
+const (
+	probeEvery    = 5 * time.Second
+	probeMaxEvery = time.Minute
+)
+
+// degradedSamples is 1 for each endpoint in use that is degraded, 0 for
+// the others, so that an alert can tell "fine" from "not reported".
+func degradedSamples(endpoints, degraded []string) []metrics.Sample {
+	out := make([]metrics.Sample, len(endpoints))
+	for i, ep := range endpoints {
+		out[i] = metrics.Sample{Labels: []string{ep}}
+		if slices.Contains(degraded, ep) {
+			out[i].Value = 1
+		}
+	}
+	return out
 }
 
 func breakerSamples(states map[string]string) []metrics.Sample {

@@ -21,6 +21,10 @@ type Config struct {
 	Addr        string // RELAIS_ADDR
 	DataDir     string // RELAIS_DATA_DIR: the embedded store's folder
 	DatabaseURL string // RELAIS_DATABASE_URL: PostgreSQL; the embedded store when empty
+	// MetricsAddr serves /metrics on an address of its own instead of Addr
+	// (RELAIS_METRICS_ADDR), so that it can stay off a public listener; on
+	// Addr when empty.
+	MetricsAddr string
 
 	LLMBaseURL          string // RELAIS_LLM_BASE_URL: an OpenAI-compatible server
 	LLMAPIKey           string // RELAIS_LLM_API_KEY
@@ -89,6 +93,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		}
 	}
 	str("RELAIS_ADDR", &c.Addr)
+	str("RELAIS_METRICS_ADDR", &c.MetricsAddr)
 	str("RELAIS_DATA_DIR", &c.DataDir)
 	str("RELAIS_DATABASE_URL", &c.DatabaseURL)
 	str("RELAIS_LLM_BASE_URL", &c.LLMBaseURL)
@@ -224,6 +229,9 @@ func (c *Config) validate() (handoffRules, error) {
 	}
 	if c.RequestTimeout < time.Second {
 		bad("request timeout (RELAIS_REQUEST_TIMEOUT)", "must be at least 1s, got %v", c.RequestTimeout)
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+		bad("metrics address (--metrics-addr, RELAIS_METRICS_ADDR)", "is the main address %s: leave it empty to serve /metrics there, or give another", c.Addr)
 	}
 	if c.LLMTimeout <= 0 {
 		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)

@@ -303,3 +303,54 @@ func TestReapClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestReassignOnlyToKnownAgents: a ticket is handed only to somebody who
+// can sign in to work the queue; a typo, a revoked agent or an editor is
+// refused with 400 and the ticket stays with its holder, instead of
+// waiting in silence until the claim expires.
+func TestReassignOnlyToKnownAgents(t *testing.T) {
+	eachStore(t, func(t *testing.T, c *cli) {
+		ingestFAQ(t, c)
+		alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
+		createToken(t, c, "agent", "bob")
+		createToken(t, c, "agent", "carol")
+		createToken(t, c, "editor", "ed")
+		c.mustRun("token", "revoke", "2") // bob left
+		base := startServe(t, c)
+		alice.base = base
+		admin := apiClient{t: t, base: base, token: testToken}
+
+		v := admin.say("c1", 0, "I want to talk to a human")
+		id := v["handoff_id"].(string)
+		if status, v := alice.json("POST", "/v1/handoffs/"+id+"/claim", nil); status != http.StatusOK {
+			t.Fatalf("claim: %d %v", status, v)
+		}
+		for _, tt := range []struct {
+			who  apiClient
+			name string
+		}{
+			{alice, "ghost"},
+			{alice, "bob"},
+			{alice, "ed"},
+			{admin, "ghost"},
+		} {
+			status, v := tt.who.json("POST", "/v1/handoffs/"+id+"/reassign", map[string]any{"agent": tt.name})
+			msg := errorMessage(v)
+			if status != http.StatusBadRequest || errorCode(v) != "unknown_agent" ||
+				!strings.Contains(msg, "relais token create --role agent --name") || !strings.Contains(msg, tt.name) {
+				t.Errorf("reassign to %q: %d %v, want 400 unknown_agent telling how to create the agent", tt.name, status, v)
+			}
+		}
+		if status, v := alice.json("GET", "/v1/handoffs/"+id, nil); status != http.StatusOK || ticketOf(v)["agent"] != "alice" {
+			t.Errorf("after refused reassigns: %d %v, want the ticket still alice's", status, v)
+		}
+		if status, v := alice.json("POST", "/v1/handoffs/"+id+"/reassign", map[string]any{"agent": "carol"}); status != http.StatusOK || v["agent"] != "carol" {
+			t.Errorf("reassign to a known agent: %d %v", status, v)
+		}
+		// The static admin token has no stored name, but "admin" signs in
+		// with it: a supervisor may take a ticket over.
+		if status, v := admin.json("POST", "/v1/handoffs/"+id+"/reassign", map[string]any{"agent": "admin"}); status != http.StatusOK || v["agent"] != "admin" {
+			t.Errorf("admin takes the ticket: %d %v", status, v)
+		}
+	})
+}

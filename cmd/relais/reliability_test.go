@@ -266,7 +266,7 @@ func TestStoreDownPromisesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := t.Context()
-		ap, err := openApp(ctx, env{getenv: func(k string) string { return c.env[k] }, stderr: io.Discard}, cfg, nil)
+		ap, err := openApp(ctx, env{getenv: func(k string) string { return c.env[k] }, stderr: io.Discard}, cfg, appOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

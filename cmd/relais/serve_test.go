@@ -149,6 +149,12 @@ func errorCode(v map[string]any) string {
 	return code
 }
 
+func errorMessage(v map[string]any) string {
+	e, _ := v["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	return msg
+}
+
 func TestServeKnowledgeAPI(t *testing.T) {
 	eachStore(t, func(t *testing.T, c *cli) {
 		c.env["RELAIS_MAX_UPLOAD_BYTES"] = "4096"

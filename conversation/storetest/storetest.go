@@ -7,7 +7,10 @@
 //
 // Beyond what the conversation.Store doc comments say, the suite pins down the
 // details two implementations could otherwise disagree on:
-//   - Receive: an empty Channel or CustomerID is relais.ErrInvalid. A new
+//   - Receive: an empty Channel or CustomerID, or one with a control
+//     character, is relais.ErrInvalid, as is a text that
+//     conversation.ValidateText refuses; the text is stored as ValidateText
+//     returns it (a NUL dropped, CRLF made LF, trimmed). A new
 //     conversation starts with the bot and has no transitions. A
 //     ConversationID must name a conversation of the same customer on the
 //     same channel (relais.ErrNotFound otherwise, nothing stored). Channel
@@ -28,9 +31,10 @@
 //     store's own tests check, since the suite cannot set it).
 //   - AppendMessage: Role customer (those come through Receive) or unknown,
 //     an agent message without AgentID or another role with one, is
-//     relais.ErrInvalid. An assistant message is refused in every state but
-//     bot, resolved included. A ChannelMessageID (an outbound message's id)
-//     that a message of the channel already carries is relais.ErrConflict.
+//     relais.ErrInvalid. Every text is stored through conversation.CleanText
+//     (not trimmed). An assistant message is refused in every state but bot,
+//     resolved included. A ChannelMessageID (an outbound message's id) that a
+//     message of the channel already carries is relais.ErrConflict.
 //   - Messages: a limit below 1 is relais.ErrInvalid. Messages, Transitions
 //     and Decisions of an unknown conversation are relais.ErrNotFound; of a
 //     known one with none, an empty list.
@@ -76,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T) conversation.Store) {
 		{"Receive/AppendsToExisting", testReceiveAppends},
 		{"Receive/SeparatesCustomersAndChannels", testReceiveSeparates},
 		{"Receive/RejectsInvalid", testReceiveInvalid},
+		{"Receive/CleansText", testReceiveCleansText},
+		{"Receive/RejectsText", testReceiveRejectsText},
 		{"Receive/ConversationID", testReceiveConversationID},
 		{"Receive/ConversationIDOfAnotherCustomer", testReceiveOtherCustomersConversation},
 		{"Receive/Deduplicates", testReceiveDeduplicates},
@@ -101,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) conversation.Store) {
 		{"AppendMessage/OtherRolesAlways", testAppendOtherRoles},
 		{"AppendMessage/RoundTrip", testAppendRoundTrip},
 		{"AppendMessage/RejectsInvalid", testAppendInvalid},
+		{"AppendMessage/CleansText", testAppendCleansText},
 		{"AppendMessage/ChannelMessageIDTaken", testAppendChannelMessageID},
 		{"Messages/LastLimitOldestFirst", testMessagesLimit},
 		{"Messages/RejectsLimit", testMessagesBadLimit},

@@ -67,6 +67,20 @@ func (c *Client) Space() knowledge.EmbeddingSpace {
 	return knowledge.EmbeddingSpace{Model: c.embeddingModel, Dimensions: int(c.dims.Load())}
 }
 
+// AssumeDimensions sets the dimension Space reports, before a response has
+// taught it, to n: the one a store recorded for this model. It lets a
+// server start while the provider is down without probing it; responses
+// are then held to n, as to a configured dimension. It reports false,
+// changing nothing, when the dimension is already known (configured or
+// learned) or n is not positive.
+func (c *Client) AssumeDimensions(n int) bool {
+	if n <= 0 || !c.dims.CompareAndSwap(0, int64(n)) {
+		return false
+	}
+	c.logger.Info("assumed embedding dimension", "model", c.embeddingModel, "dimensions", n)
+	return true
+}
+
 // Probe embeds a fixed text (no customer data) to check that the provider
 // answers with vectors of the configured dimension, and, when
 // Config.EmbeddingDimensions is 0, to learn the dimension Space reports.

@@ -311,3 +311,37 @@ func TestEmbedContextAlreadyCancelled(t *testing.T) {
 		t.Errorf("server hit %d times, want 0", f.hits())
 	}
 }
+
+func TestAssumeDimensions(t *testing.T) {
+	t.Parallel()
+	var dims atomic.Int32
+	dims.Store(6)
+	f := newFake(t, 0, func(_ int, req embeddingsRequest, w http.ResponseWriter, _ *http.Request) bool {
+		writeEmbeddings(w, req, int(dims.Load()), false)
+		return true
+	})
+	c := newClient(t, testConfig(f, &sleepRecorder{}))
+	if c.AssumeDimensions(0) || c.Space().Dimensions != 0 {
+		t.Fatalf("AssumeDimensions(0) changed Space to %+v", c.Space())
+	}
+	if !c.AssumeDimensions(8) || c.Space().Dimensions != 8 {
+		t.Fatalf("AssumeDimensions(8): Space() = %+v", c.Space())
+	}
+	if c.AssumeDimensions(12) || c.Space().Dimensions != 8 {
+		t.Fatalf("a second AssumeDimensions changed Space to %+v", c.Space())
+	}
+	// Responses are held to the assumed dimension.
+	if _, err := c.Probe(t.Context()); !errors.Is(err, relais.ErrUnavailable) {
+		t.Fatalf("Probe answered with 6 dimensions: error = %v, want ErrUnavailable", err)
+	}
+	dims.Store(8)
+	if space, err := c.Probe(t.Context()); err != nil || space.Dimensions != 8 {
+		t.Fatalf("Probe = %+v, %v; want 8 dimensions", space, err)
+	}
+
+	configured := testConfig(f, &sleepRecorder{})
+	configured.EmbeddingDimensions = 8
+	if newClient(t, configured).AssumeDimensions(16) {
+		t.Error("AssumeDimensions overrode a configured dimension")
+	}
+}
