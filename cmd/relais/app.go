@@ -85,11 +85,17 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store, func()
 }
 
 // providers are the model-backed parts: the embedder (the offline hashing
-// one unless a model is configured) and, with a chat model, the generator.
+// one unless a model is configured) and, with a chat model, the generator
+// and the handoff summarizer. Those that send text to a model server redact
+// personal data first when Config.Redact is on (see redact.go).
 type providers struct {
 	embedder  knowledge.Embedder
 	generator assistant.Generator // nil: extractive answers
-	client    *openai.Client      // nil when no model server is configured
+	// summarizer writes handoff summaries with the chat model; nil without
+	// one. The escalator falls back to its extractive summary then, and
+	// whenever the model fails.
+	summarizer handoff.Summarizer
+	client     *openai.Client // nil when no model server is configured
 }
 
 // newProviders builds the providers the configuration asks for. An
@@ -125,9 +131,17 @@ func newProviders(ctx context.Context, cfg Config, log *slog.Logger, onError fun
 			}
 		}
 		p.embedder = countingEmbedder{p.client, onError}
+		if cfg.Redact {
+			p.embedder = redactingEmbedder{p.embedder}
+		}
 	}
 	if cfg.ChatModel != "" {
 		p.generator = countingGenerator{p.client, onError}
+		p.summarizer = p.client
+		if cfg.Redact {
+			p.generator = redactingGenerator{p.generator}
+			p.summarizer = redactingSummarizer{p.summarizer}
+		}
 	}
 	return p, nil
 }
