@@ -134,14 +134,7 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 			covered = nirEnd
 			continue
 		}
-		last, n := s-1, 0
-		for e := s; e < len(groups) && !groups[e].date; e++ {
-			if n += groups[e].digits(); n > maxNumberDigits {
-				break
-			}
-			last = e
-		}
-		if e, ok := cardEnd(text, groups, s, last); ok {
+		if e, ok := cardEnd(text, groups, s, lastWithin(groups, s, len(groups)-1)); ok {
 			checked = append(checked, Match{Kind: Card, Start: g.from, End: groups[e].to})
 			covered = groups[e].to
 		}
@@ -156,16 +149,17 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 	markChains(groups)
 
 	var out []Match
-	floor2, next := floor, 0 // next: the next checked match to merge
-	chainStart := 0          // the group a chain starts at, when it is not a chain's first
+	prevEnd, next := floor, 0 // next: the next checked match to merge
+	restart := 0              // the group after a phone number taken from the start of a chain
 	for s := 0; s < len(groups); s++ {
 		for next < len(checked) && checked[next].Start < groups[s].to {
 			out = append(out, checked[next])
-			floor2 = checked[next].End
+			prevEnd = checked[next].End
 			next++
 		}
 		g := groups[s]
-		if g.matched || g.date || (s > 0 && groups[s-1].chainEnd == g.chainEnd && s != chainStart) {
+		inChain := s > 0 && groups[s-1].chainEnd == g.chainEnd && s != restart
+		if g.matched || g.date || inChain {
 			continue
 		}
 		intl := s == 0 && plus
@@ -173,20 +167,18 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 		if intl {
 			start = i
 		}
-		if !leftOK(text, start, floor2) {
+		if !leftOK(text, start, prevEnd) {
 			continue
 		}
 		first := g.chainEnd
 		if intl {
-			first, _ = digitsEnd(groups, s, g.chainEnd)
+			first = lastWithin(groups, s, g.chainEnd)
 		}
 		for e := first; e >= s && (intl || e == g.chainEnd); e-- {
-			if k := classify(text, groups[s:e+1], intl, true, start); k == Phone {
+			if phoneAt(text, groups[s:e+1], intl, start, prevEnd) {
 				out = append(out, Match{Kind: Phone, Start: start, End: groups[e].to})
-				floor2 = groups[e].to
-				// What follows a number taken from the start of a chain
-				// is the start of another.
-				chainStart = e + 1
+				prevEnd = groups[e].to
+				restart = e + 1
 				s = e
 				break
 			}
@@ -215,24 +207,24 @@ func cardEnd(text string, groups []group, s, last int) (int, bool) {
 		lengths[n] = e + 1
 	}
 	for _, want := range cardLengths {
-		if e := lengths[want] - 1; e >= s && classify(text, groups[s:e+1], false, false, groups[s].from) == Card {
+		if e := lengths[want] - 1; e >= s && cardAt(text, groups[s:e+1]) {
 			return e, true
 		}
 	}
 	return 0, false
 }
 
-// digitsEnd returns the last group from groups[s] up to groups[last] that
-// keeps the number within maxNumberDigits, and false when even groups[s]
-// does not.
-func digitsEnd(groups []group, s, last int) (int, bool) {
+// lastWithin returns the last group from groups[s] up to groups[last]
+// that keeps the number within maxNumberDigits and before any date; s-1
+// when there is none.
+func lastWithin(groups []group, s, last int) int {
 	n := 0
 	for e := s; e <= last; e++ {
-		if n += groups[e].digits(); n > maxNumberDigits {
-			return e - 1, e > s
+		if n += groups[e].digits(); n > maxNumberDigits || groups[e].date {
+			return e - 1
 		}
 	}
-	return last, true
+	return last
 }
 
 // markChains sets each group's chainEnd: the last group of the chain it is
@@ -335,29 +327,37 @@ func atoi(s string) int {
 	return n
 }
 
-// classify says whether groups, written from text[start], are a card
-// number or a phone number, or neither (""). intl is true when they follow
-// a '+'; phoneShape when they may be a phone number at all.
-func classify(text string, groups []group, intl, phoneShape bool, start int) Kind {
-	end := groups[len(groups)-1].to
-	if !rightOK(text, end) {
-		return ""
+// cardAt reports whether groups are a card number.
+func cardAt(text string, groups []group) bool {
+	if !cardGroups(groups) || !sameSeparators(groups, " -") {
+		return false // cheap to tell, and most runs of digits fail here
 	}
 	var buf [maxNumberDigits]byte
+	d, ok := digitsOf(text, groups, &buf)
+	return ok && rightOK(text, groups[len(groups)-1].to) && isCard(d, groups)
+}
+
+// phoneAt reports whether groups, written from text[start], are a phone
+// number; intl is true when they follow a '+'. What lies before floor (a
+// match already made) is not looked at.
+func phoneAt(text string, groups []group, intl bool, start, floor int) bool {
+	var buf [maxNumberDigits]byte
+	d, ok := digitsOf(text, groups, &buf)
+	end := groups[len(groups)-1].to
+	return ok && rightOK(text, end) && isPhone(d, groups, intl) && !isAmount(text, start, end, floor)
+}
+
+// digitsOf returns the digits of groups in buf, and false when they do not
+// fit.
+func digitsOf(text string, groups []group, buf *[maxNumberDigits]byte) ([]byte, bool) {
 	d := buf[:0]
 	for _, g := range groups {
 		if len(d)+g.digits() > len(buf) {
-			return ""
+			return nil, false
 		}
 		d = append(d, text[g.start:g.end]...)
 	}
-	if !intl && isCard(d, groups) {
-		return Card
-	}
-	if phoneShape && isPhone(d, groups, intl) && !isAmount(text, start, end) {
-		return Phone
-	}
-	return ""
+	return d, true
 }
 
 // isCard: 13 to 19 digits, not starting with 0, written together or in
@@ -398,6 +398,9 @@ func cardGroups(groups []group) bool {
 // or outside these shapes.
 func isPhone(d []byte, groups []group, intl bool) bool {
 	n := len(d)
+	if groups[len(groups)-1].open {
+		return false // no number ends in a bracket: "(415)" is an area code
+	}
 	lastShort := groups[len(groups)-1].digits() < 2
 	if intl || (n >= 3 && d[0] == '0' && d[1] == '0') {
 		if !intl {
@@ -467,9 +470,9 @@ func sameSeparators(groups []group, allowed string) bool {
 }
 
 // isAmount reports whether the number at text[start:end] is written as
-// money: next to a currency sign or code.
-func isAmount(text string, start, end int) bool {
-	before := strings.TrimRight(text[max(0, start-5):start], " \u00a0")
+// money: next to a currency sign or code. It does not look before floor.
+func isAmount(text string, start, end, floor int) bool {
+	before := strings.TrimRight(text[max(floor, start-5):start], " \u00a0")
 	after := strings.TrimLeft(text[end:min(len(text), end+8)], " \u00a0")
 	for _, cur := range []string{"€", "$", "£", "EUR", "USD", "GBP"} {
 		if strings.HasSuffix(before, cur) || strings.HasPrefix(after, cur) {
