@@ -50,10 +50,9 @@ type Match struct {
 // across them. The zero value is ready to use; a Redactor is not safe for
 // concurrent use.
 type Redactor struct {
-	byValue     map[string]string // kind + canonical value -> placeholder
-	originals   map[string]string // placeholder -> the value as first written
-	counts      map[Kind]int
-	replacement int
+	byValue   map[string]string // kind + canonical value -> placeholder
+	originals map[string]string // placeholder -> the value as first written
+	counts    map[Kind]int
 }
 
 // Redact returns text with every value Find detects replaced by its
@@ -74,10 +73,6 @@ func (r *Redactor) Redact(text string) string {
 	b.WriteString(text[last:])
 	return b.String()
 }
-
-// Replaced is how many values Redact has replaced so far, counting each
-// occurrence.
-func (r *Redactor) Replaced() int { return r.replacement }
 
 // Restore returns text with the placeholders this Redactor made replaced by
 // the values they stand for; any other bracketed text, placeholder-shaped or
@@ -118,7 +113,6 @@ func (r *Redactor) placeholder(k Kind, value string) string {
 		r.originals = make(map[string]string)
 		r.counts = make(map[Kind]int)
 	}
-	r.replacement++
 	key := string(k) + "\x00" + canonical(k, value)
 	if p, ok := r.byValue[key]; ok {
 		return p

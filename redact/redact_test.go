@@ -129,9 +129,6 @@ func TestRedactorNumbersAcrossTexts(t *testing.T) {
 	if first != "mail [EMAIL_1] or [EMAIL_2]" || second != "I said [EMAIL_2], call [PHONE_1]" {
 		t.Fatalf("Redact = %q, %q", first, second)
 	}
-	if n := r.Replaced(); n != 4 {
-		t.Errorf("Replaced() = %d, want 4", n)
-	}
 	got := r.Restore("Customer [EMAIL_2] ([phone_1]) wants [EMAIL_3] and [CARD] changed; see [note].")
 	want := "Customer b@x.io (06 12 34 56 78) wants [EMAIL_3] and [CARD] changed; see [note]."
 	if got != want {
