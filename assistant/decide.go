@@ -15,6 +15,7 @@ import (
 	"relais"
 	"relais/knowledge"
 	"relais/language"
+	"relais/redact"
 )
 
 // DefaultThreshold is the confidence an answer needs before Relais has
@@ -257,6 +258,14 @@ func (a *Assistant) compose(ctx context.Context, d Decision, question, lang stri
 		case err == nil && g.Refused:
 			d.Trace.Generator = g.Model + ": refused"
 			return a.handoff(d, ReasonLowConfidence)
+		case err == nil && redact.HasPlaceholder(g.Text):
+			// The model was given the customer's text with personal data
+			// replaced by placeholders, and wrote one back: the customer
+			// would read "[EMAIL_1]". The placeholder cannot be filled in
+			// with the original here (this package never sees it, by
+			// design), and an answer that needs the customer's own data
+			// is not a knowledge-base answer anyway.
+			d.Trace.Generator = g.Model + ": reply showed a redacted value, extractive answer instead"
 		case err == nil:
 			if src, ok := citedSources(g.Citations, res); ok {
 				d.Action, d.Text, d.Sources = Answer, g.Text, src

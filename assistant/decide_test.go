@@ -223,6 +223,8 @@ func TestGeneratorCitationsAreChecked(t *testing.T) {
 			Handoff, "", "", ReasonLowConfidence, "refused"},
 		{"provider down", fakeGenerator{err: relais.ErrUnavailable},
 			Answer, "kb:cancel", cancelBody, "", "unavailable"},
+		{"shows a redacted value", fakeGenerator{out: Generated{Text: "We will write to [EMAIL_1] once it is cancelled.", Citations: []string{"kb:cancel"}, Model: "m"}},
+			Answer, "kb:cancel", cancelBody, "", "m: reply showed a redacted value, extractive answer instead"},
 	}
 	for _, tt := range tests {
 		a := newTestAssistant(t, &fakeRetriever{res: res})

@@ -15,6 +15,12 @@ type Generator interface {
 // customer's text are data for the model, never instructions: an
 // implementation must keep them apart from its own rules (separate messages,
 // clear delimiters) so that text inside them cannot change those rules.
+//
+// Question and History may reach the Generator with the customer's personal
+// data replaced by placeholders such as [EMAIL_1] (see package redact; the
+// command wires that in front of remote models). A reply that repeats a
+// placeholder is never shown to the customer: the assistant answers
+// extractively instead.
 type GenerateRequest struct {
 	Question string
 	Language string // "en", "fr" or "" (answer in the question's language)

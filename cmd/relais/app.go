@@ -102,7 +102,9 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store, func()
 }
 
 // providers are the model-backed parts: the embedder (the offline hashing
-// one unless a model is configured) and, with a chat model, the generator.
+// one unless a model is configured) and, with a chat model, the generator
+// and the handoff summarizer. Those that send text to a model server redact
+// personal data first when Config.Redact is on (see redact.go).
 type providers struct {
 	embedder  knowledge.Embedder
 	generator assistant.Generator // nil: extractive answers
@@ -113,6 +115,10 @@ type providers struct {
 	// probe watches an embedding model that did not answer when serve
 	// started; nil when it did, or when there is none.
 	probe *embeddingProbe
+	// summarizer writes handoff summaries with the chat model; nil without
+	// one. The escalator falls back to its extractive summary then, and
+	// whenever the model fails.
+	summarizer handoff.Summarizer
 }
 
 // newProviders builds the providers the configuration asks for. An
@@ -199,10 +205,18 @@ func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, 
 	} else {
 		p.embedder = countingEmbedder{p.client, onError}
 		p.endpoints = append(p.endpoints, endpointEmbeddings)
+		if cfg.Redact {
+			p.embedder = redactingEmbedder{p.embedder}
+		}
 	}
 	if cfg.ChatModel != "" {
 		p.generator = countingGenerator{p.client, onError}
 		p.endpoints = append(p.endpoints, endpointChat)
+		p.summarizer = p.client
+		if cfg.Redact {
+			p.generator = redactingGenerator{p.generator}
+			p.summarizer = redactingSummarizer{p.summarizer}
+		}
 	}
 	return p, nil
 }

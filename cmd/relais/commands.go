@@ -348,7 +348,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	messages := &assistant.Service{
 		Conversations: st, Assistant: a, Observer: m, Logger: log,
-		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: summarizer(p), Logger: log,
+		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: p.summarizer, Logger: log,
 			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 	}
 	srv := server.New(server.Config{
@@ -509,14 +509,4 @@ func breakerSamples(states map[string]string) []metrics.Sample {
 		out = append(out, metrics.Sample{Labels: []string{endpoint}, Value: v})
 	}
 	return out
-}
-
-// summarizer writes handoff summaries with the chat model when one is
-// configured; the escalator falls back to its extractive summary otherwise,
-// and whenever the model fails.
-func summarizer(p providers) handoff.Summarizer {
-	if p.generator == nil || p.client == nil {
-		return nil
-	}
-	return p.client
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"relais/handoff"
+	"relais/redact"
 	"relais/server"
 )
 
@@ -67,6 +68,12 @@ type Config struct {
 
 	LogFormat string // RELAIS_LOG_FORMAT: text or json
 	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
+
+	// Redact replaces personal data (email addresses, phone numbers, IBANs,
+	// card numbers, French social-security numbers) with placeholders in
+	// what goes to a remote model and in the logs (RELAIS_REDACT, on by
+	// default). Stored conversations keep the original text.
+	Redact bool
 }
 
 func defaultConfig() Config {
@@ -81,6 +88,7 @@ func defaultConfig() Config {
 		ClarifyFirst:   true,
 		LogFormat:      "text",
 		LogLevel:       "info",
+		Redact:         true,
 	}
 }
 
@@ -116,6 +124,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_CLAIM_TTL", &c.ClaimTTL, time.ParseDuration, "a duration such as 15m"),
 		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REQUEST_TIMEOUT", &c.RequestTimeout, time.ParseDuration, "a duration such as 30s"),
+		envValue(getenv, "RELAIS_REDACT", &c.Redact, strconv.ParseBool, "true or false"),
 	)
 }
 
@@ -260,12 +269,18 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // newLogger builds the process logger. Logs go to stderr so that command
-// output on stdout stays clean for scripts.
+// output on stdout stays clean for scripts. With Redact on, personal data
+// in a log line is replaced before it is written: Relais does not log
+// customer text, and this is the guard for a line that quotes some anyway.
 func (c *Config) newLogger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if c.Redact {
+		h = redact.NewLogHandler(h)
+	}
+	return slog.New(h)
 }
