@@ -28,6 +28,7 @@ type store interface {
 	handoff.Store
 	handoff.DraftStore
 	conversation.Outbox
+	conversation.PersonalData
 	auth.Store
 	Ping(ctx context.Context) error
 }

@@ -352,6 +352,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Handoffs:       st,
 		Transcripts:    st,
 		Conversations:  st,
+		Customers:      st,
 		Drafts:         &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
 		ClaimTTL:       cfg.ClaimTTL,
 		Metrics:        m,
