@@ -376,6 +376,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 		stopReaper()
 		<-reaperDone
 	}()
+	// Retention likewise: it stops before the store closes.
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		runRetention(retentionCtx, st, retentionEvery, cfg.Retention, time.Now, log)
+	}()
+	defer func() {
+		stopRetention()
+		<-retentionDone
+	}()
 	return serveUntilDone(ctx, log, ln, srv)
 }
 
