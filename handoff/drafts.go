@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"relais"
+	"relais/conversation"
 	"relais/knowledge"
 )
 
@@ -42,7 +43,17 @@ type Draft struct {
 	UpdatedAt time.Time
 }
 
-// DraftArticleID is the external id of the article draft id becomes.
+// ExportDraft is d as a customer's data export shows it, under the ticket
+// it was written for (conversation.PersonalData).
+func ExportDraft(d Draft) conversation.DraftData {
+	return conversation.DraftData{TicketID: d.TicketID, ID: d.ID, Title: d.Title, Body: d.Body, Question: d.Question,
+		Language: d.Language, Status: string(d.Status), Author: d.Author, Approver: d.Approver, ArticleID: d.ArticleID,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+// DraftArticleID is the external id of the article draft id becomes. An
+// approval also files the draft's question as an example with this source,
+// which is how an erasure finds that example again.
 func DraftArticleID(id int64) string { return "draft:" + strconv.FormatInt(id, 10) }
 
 // DraftStore keeps drafts.

@@ -42,6 +42,19 @@ const (
 	Urgent Priority = 2 // a sensitive topic: complaint, fraud, emergency, ...
 )
 
+// String is the priority's name, as RELAIS_SLA and the API spell it:
+// normal, high or urgent.
+func (p Priority) String() string {
+	switch p {
+	case High:
+		return "high"
+	case Urgent:
+		return "urgent"
+	default:
+		return "normal"
+	}
+}
+
 // DefaultQueue is the queue of tickets no routing rule matched.
 const DefaultQueue = "general"
 
@@ -276,4 +289,19 @@ func ValidateFilter(f Filter) (int, error) {
 		return DefaultLimit, nil
 	}
 	return f.Limit, nil
+}
+
+// ExportTicket is t as a customer's data export shows it
+// (conversation.PersonalData).
+func ExportTicket(t Ticket) conversation.HandoffData {
+	h := conversation.HandoffData{
+		ConversationID: t.ConversationID, ID: t.ID, Queue: t.Queue, Priority: t.Priority.String(), Reason: t.Reason,
+		Intent: t.Intent, Topic: t.Topic, Summary: t.Summary, Articles: t.Articles, State: string(t.State),
+		AgentID: t.AgentID, DueAt: t.DueAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+	}
+	if !t.ClosedAt.IsZero() {
+		closed := t.ClosedAt
+		h.ClosedAt = &closed
+	}
+	return h
 }

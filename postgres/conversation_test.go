@@ -53,3 +53,11 @@ func TestOutboxContract(t *testing.T) {
 		return db
 	})
 }
+
+func TestPersonalDataContract(t *testing.T) {
+	conversationtest.RunPersonalData(t, func(t *testing.T, now func() time.Time) conversationtest.PersonalStore {
+		db := openDB(t)
+		db.Now = now
+		return db
+	})
+}

@@ -52,17 +52,6 @@ type ticketJSON struct {
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 }
 
-func priorityName(p handoff.Priority) string {
-	switch p {
-	case handoff.High:
-		return "high"
-	case handoff.Urgent:
-		return "urgent"
-	default:
-		return "normal"
-	}
-}
-
 func optionalTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -72,7 +61,7 @@ func optionalTime(t time.Time) *time.Time {
 
 func toTicketJSON(t handoff.Ticket) ticketJSON {
 	return ticketJSON{
-		ID: t.ID, ConversationID: t.ConversationID, Queue: t.Queue, Priority: priorityName(t.Priority),
+		ID: t.ID, ConversationID: t.ConversationID, Queue: t.Queue, Priority: t.Priority.String(),
 		Reason: t.Reason, Intent: t.Intent, Topic: t.Topic, State: string(t.State), Agent: t.AgentID,
 		ClaimExpiresAt: optionalTime(t.ClaimExpiresAt), DueAt: t.DueAt, CreatedAt: t.CreatedAt,
 		UpdatedAt: t.UpdatedAt, ClosedAt: optionalTime(t.ClosedAt),

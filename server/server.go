@@ -22,6 +22,7 @@ import (
 
 	"relais"
 	"relais/assistant"
+	"relais/conversation"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -69,6 +70,10 @@ type Config struct {
 	// without it the /v1/knowledge/drafts API is not served and a resolve
 	// with a draft is refused.
 	Drafts *handoff.Review
+	// Customers answers data-protection requests, for admins: export and
+	// erase everything about one customer (/v1/customers); the routes are
+	// off when nil.
+	Customers conversation.PersonalData
 	// Metrics are served at /metrics; a fresh set when nil.
 	Metrics *Metrics
 	// MetricsElsewhere leaves /metrics out of this router: it is served on
@@ -166,6 +171,13 @@ func New(cfg Config) *Server {
 				}
 			})
 		})
+		if cfg.Customers != nil {
+			r.Route("/customers", func(r chi.Router) {
+				r.Use(s.requireRole(RoleAdmin), middleware.Timeout(cfg.RequestTimeout))
+				r.Get("/{id}/export", s.exportCustomer)
+				r.Delete("/{id}", s.eraseCustomer)
+			})
+		}
 		if cfg.Handoffs != nil {
 			// No request timeout: the stream is long-lived by design.
 			r.With(tokenFromQuery, s.requireRole(RoleAgent)).Get("/events", s.streamEvents)

@@ -54,3 +54,11 @@ func TestOutboxContract(t *testing.T) {
 		return db
 	})
 }
+
+func TestPersonalDataContract(t *testing.T) {
+	conversationtest.RunPersonalData(t, func(t *testing.T, now func() time.Time) conversationtest.PersonalStore {
+		db := openTestDB(t)
+		db.Now = now
+		return db
+	})
+}

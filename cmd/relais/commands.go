@@ -362,6 +362,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Handoffs:         st,
 		Transcripts:      st,
 		Conversations:    st,
+		Customers:        st,
 		Drafts:           &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
 		ClaimTTL:         cfg.ClaimTTL,
 		RequestTimeout:   cfg.RequestTimeout,
@@ -387,10 +388,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	var background sync.WaitGroup
 	background.Go(func() { reapClaims(bgCtx, st, reapEvery, time.Now, log) })
 	background.Go(func() { resumePending(bgCtx, st, messages, resumeEvery, log) })
+	background.Go(func() { runRetention(bgCtx, st, retentionEvery, cfg.Retention, time.Now, log) })
 	if p.probe != nil {
 		background.Go(func() { p.probe.run(bgCtx, probeEvery, probeMaxEvery) })
 	}
-	// The reaper, the resumer and the probe stop after the last request has finished,
+	// The reaper, the resumer, retention and the probe stop after the last request has finished,
 	// and the store closes (deferred above) after them: they never run on a
 	// closed store.
 	defer func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,6 +66,10 @@ type Config struct {
 	// SLA is how long each priority may wait (RELAIS_SLA), such as
 	// "urgent=15m;high=1h;normal=4h". See handoff.ParseSLA.
 	SLA string
+	// Retention is how long serve keeps a closed conversation after its
+	// last activity before erasing it (RELAIS_RETENTION, such as "365d");
+	// 0 keeps conversations forever. See runRetention.
+	Retention time.Duration
 
 	LogFormat string // RELAIS_LOG_FORMAT: text or json
 	LogLevel  string // RELAIS_LOG_LEVEL: debug, info, warn, error
@@ -125,7 +130,34 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REQUEST_TIMEOUT", &c.RequestTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REDACT", &c.Redact, strconv.ParseBool, "true or false"),
+		envValue(getenv, "RELAIS_RETENTION", &c.Retention, parseRetention,
+			"a duration such as 365d, 30d or 12h (whole days with d, or a Go duration; 0 keeps conversations forever)"),
 	)
+}
+
+// maxRetentionDays is the longest retention a time.Duration holds.
+const maxRetentionDays = math.MaxInt64 / int64(24*time.Hour)
+
+// parseRetention reads a retention period: a whole number of days with the
+// suffix d ("365d"), which is how data-protection policies state them, or a
+// Go duration ("12h", "90m"). "0" keeps conversations forever; a negative
+// period is an error, not a way to erase everything at once.
+func parseRetention(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n < 0 || n > maxRetentionDays {
+			return 0, fmt.Errorf("retention %q: want a whole number of days from 0 to %d before the d", s, maxRetentionDays)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("retention %q: must not be negative", s)
+	}
+	return d, nil
 }
 
 // envValue parses variable name, when it is set, into dst; the error names
@@ -244,6 +276,9 @@ func (c *Config) validate() (handoffRules, error) {
 	}
 	if c.LLMTimeout <= 0 {
 		bad("LLM timeout (RELAIS_LLM_TIMEOUT)", "must be positive, got %v", c.LLMTimeout)
+	}
+	if c.Retention < 0 {
+		bad("retention (RELAIS_RETENTION)", "must be a duration such as 365d or 12h, or 0 to keep conversations forever, got %v", c.Retention)
 	}
 	if c.ClaimTTL <= 0 {
 		bad("claim TTL (--claim-ttl, RELAIS_CLAIM_TTL)", "must be a positive duration such as 15m, got %v", c.ClaimTTL)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +26,9 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 type cli struct {
 	t   testing.TB
 	env map[string]string
+	// logs, when set, also gets what commands write to stderr, as they
+	// write it: a test can read a running serve's logs.
+	logs io.Writer
 }
 
 // newCLI returns a CLI bound to a fresh store: the embedded one in a temp
@@ -59,6 +63,9 @@ func (c *cli) run(ctx context.Context, args ...string) (stdout, stderr string, e
 	e := env{
 		getenv: func(k string) string { return c.env[k] },
 		stdout: &out, stderr: &errOut, stdin: strings.NewReader(""),
+	}
+	if c.logs != nil {
+		e.stderr = io.MultiWriter(&errOut, c.logs)
 	}
 	err = run(ctx, e, args)
 	return out.String(), errOut.String(), err

@@ -39,6 +39,7 @@ func commands() []command {
 		{"eval", "measure resolution, wrong answers and escalations on a labelled set", runEval},
 		{"migrate", "create or upgrade the database schema", runMigrate},
 		{"token", "create, list and revoke API tokens", runToken},
+		{"customer", "export or erase everything Relais holds about one customer", runCustomer},
 	}
 }
 

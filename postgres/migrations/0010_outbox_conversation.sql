@@ -1,0 +1,17 @@
+-- The outbox by conversation, for the personal-data lifecycle (export and
+-- erasure of a customer, retention).
+--
+-- outbox.conversation_id references conversations ON DELETE CASCADE, and
+-- PostgreSQL checks that key on every conversation it deletes with a
+-- query on outbox.conversation_id. Without an index that query reads the
+-- whole outbox, which keeps every message ever sent: erasing a batch of a
+-- hundred conversations read it a hundred times. Exports read a customer's
+-- outbox entries through it too.
+--
+-- Migrations run in a transaction, so this cannot be CREATE INDEX
+-- CONCURRENTLY, and building it holds off writes to outbox (every stored
+-- reply) until it is done. An operator with a large outbox can build it
+-- beforehand, without blocking, under the same name:
+--   CREATE INDEX CONCURRENTLY outbox_conversation_idx ON outbox (conversation_id);
+-- and this migration then finds it and does nothing.
+CREATE INDEX IF NOT EXISTS outbox_conversation_idx ON outbox (conversation_id);
