@@ -263,16 +263,16 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 			err = s.escalate(storeCtx, &out)
 		}
 	}
-	if errors.Is(err, conversation.ErrHandled) {
-		// Another handler completed the turn first: theirs is the outcome.
-		return s.stored(storeCtx, conversation.Received{Conversation: out.Conversation, Message: out.Message})
-	}
-	if errors.Is(err, relais.ErrConflict) {
+	if errors.Is(err, relais.ErrConflict) && !errors.Is(err, conversation.ErrHandled) {
 		// A person took the conversation while the assistant was deciding:
 		// they answer, the bot stays silent.
 		out.Decision = s.silent(out.Conversation)
 		out.HandoffID = ""
 		err = s.reply(storeCtx, &out)
+	}
+	if errors.Is(err, conversation.ErrHandled) {
+		// Another handler completed the turn first: theirs is the outcome.
+		return s.stored(storeCtx, conversation.Received{Conversation: out.Conversation, Message: out.Message})
 	}
 	if err != nil {
 		// Nothing was promised. The message stays pending; releasing it lets
