@@ -25,22 +25,15 @@ var _ claimExpirer = handoff.Store(nil)
 // database: ExpireClaims returns each ticket exactly once. A failed round
 // is logged and the next one tries again; the reaper never stops serve.
 func reapClaims(ctx context.Context, st claimExpirer, every time.Duration, now func() time.Time, log *slog.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	runEvery(ctx, every, false, func() {
 		n, err := st.ExpireClaims(ctx, now())
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return // shutting down mid-round: not a failure
+			// shutting down mid-round: not a failure
 		case err != nil:
 			log.ErrorContext(ctx, "return expired handoff claims to the queue", "error", err)
 		case n > 0:
 			log.InfoContext(ctx, "returned expired handoff claims to the queue", "tickets", n)
 		}
-	}
+	})
 }

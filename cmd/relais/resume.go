@@ -34,21 +34,14 @@ type resumer interface {
 // stored at most once whoever completes it. A failed round or message is
 // logged (ids only) and tried again later; it never stops serve.
 func resumePending(ctx context.Context, st pendingClaimer, svc resumer, every time.Duration, log *slog.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		for {
+	runEvery(ctx, every, false, func() {
+		for ctx.Err() == nil {
 			recs, err := st.ClaimPending(ctx, resumeBatch)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.ErrorContext(ctx, "claim pending customer messages", "error", err)
 				}
-				break
+				return
 			}
 			for _, rec := range recs {
 				if _, err := svc.Resume(ctx, rec); err != nil && ctx.Err() == nil {
@@ -56,9 +49,9 @@ func resumePending(ctx context.Context, st pendingClaimer, svc resumer, every ti
 						"conversation", rec.Conversation.ID, "error", err)
 				}
 			}
-			if len(recs) < resumeBatch || ctx.Err() != nil {
-				break
+			if len(recs) < resumeBatch {
+				return
 			}
 		}
-	}
+	})
 }

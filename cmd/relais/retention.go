@@ -34,23 +34,16 @@ func runRetention(ctx context.Context, st closedEraser, every, retention time.Du
 		return
 	}
 	log.InfoContext(ctx, "closed conversations are erased once inactive for the retention period", "retention", retention, "every", every)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
+	runEvery(ctx, every, true, func() {
 		erased, err := st.EraseClosedBefore(ctx, now().Add(-retention), conversation.EraseBatch)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return // shutting down mid-round: not a failure
+			// shutting down mid-round: not a failure
 		case err != nil:
 			// What the committed batches erased is gone all the same.
 			log.ErrorContext(ctx, "erase closed conversations past the retention period", "error", err, "erased", erased)
 		case erased.Conversations > 0:
 			log.InfoContext(ctx, "erased closed conversations past the retention period", "erased", erased)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	})
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"relais/assistant"
+	"relais/conversation"
+)
+
+// fakePending hands out pending messages in batches, then nothing.
+type fakePending struct {
+	mu      sync.Mutex
+	batches [][]conversation.Received
+	err     error
+}
+
+func (f *fakePending) ClaimPending(context.Context, int) ([]conversation.Received, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		err := f.err
+		f.err = nil
+		return nil, err
+	}
+	if len(f.batches) == 0 {
+		return nil, nil
+	}
+	b := f.batches[0]
+	f.batches = f.batches[1:]
+	return b, nil
+}
+
+type recordingResumer struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (r *recordingResumer) Resume(_ context.Context, rec conversation.Received) (assistant.Outcome, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, rec.Message.ID)
+	if rec.Message.ID == 2 {
+		return assistant.Outcome{}, errors.New("store down")
+	}
+	return assistant.Outcome{}, nil
+}
+
+func (r *recordingResumer) seen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// The resumer takes over every pending message, a full batch followed at
+// once by the next, and carries on after a failed round or message.
+func TestResumePending(t *testing.T) {
+	t.Parallel()
+	full := make([]conversation.Received, resumeBatch)
+	for i := range full {
+		full[i].Message.ID = int64(100 + i)
+	}
+	st := &fakePending{err: errors.New("database restarting"),
+		batches: [][]conversation.Received{full, {{Message: conversation.Message{ID: 2}}, {Message: conversation.Message{ID: 3}}}}}
+	svc := &recordingResumer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resumePending(ctx, st, svc, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for svc.seen() < resumeBatch+2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := svc.seen(); got != resumeBatch+2 {
+		t.Errorf("resumed %d messages, want %d", got, resumeBatch+2)
+	}
+}
