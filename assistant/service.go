@@ -19,9 +19,9 @@ import (
 // (conversation.Turns): the customer is told a person takes over only
 // together with the ticket that brings one. It sets turn's reply to the
 // notice the customer is sent, and returns the handoff's id ("" when there is
-// no queue) and the stored turn. An error wrapping relais.ErrConflict means
-// the conversation was no longer the bot's (or, conversation.ErrHandled, the
-// message was handled meanwhile); on any error nothing is stored.
+// no queue) and the stored turn. conversation.ErrNotOwned when the
+// conversation was no longer the bot's, conversation.ErrHandled when the
+// message was handled meanwhile; on any error nothing is stored.
 type Escalator interface {
 	Escalate(ctx context.Context, conv conversation.Conversation, d Decision, turn conversation.Turn) (string, conversation.TurnResult, error)
 }
@@ -34,6 +34,9 @@ type TransitionEscalator struct{ Store conversation.Store }
 // Escalate implements Escalator.
 func (e TransitionEscalator) Escalate(ctx context.Context, conv conversation.Conversation, d Decision, turn conversation.Turn) (string, conversation.TurnResult, error) {
 	if _, err := e.Store.Transition(ctx, conv.ID, conversation.Bot, conversation.Queued, "bot", d.Reason); err != nil {
+		if errors.Is(err, relais.ErrConflict) {
+			err = fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
+		}
 		return "", conversation.TurnResult{}, err
 	}
 	res, err := e.Store.CompleteTurn(ctx, turn)
@@ -143,13 +146,25 @@ func (s *Service) Resume(ctx context.Context, rec conversation.Received) (Outcom
 // taken over and handled here.
 func (s *Service) repeat(ctx context.Context, rec conversation.Received, start time.Time) (Outcome, error) {
 	if !rec.Pending {
-		return s.stored(ctx, rec)
+		out, err := s.stored(ctx, rec)
+		if errors.Is(err, relais.ErrNotFound) {
+			// Handled before turns were stored with their outcome: it was
+			// answered then, and is not answered again.
+			return Outcome{Conversation: rec.Conversation, Message: rec.Message, Duplicate: true}, nil
+		}
+		return out, err
 	}
 	waitUntil := s.now().Add(DefaultDecideTimeout)
 	if dl, ok := ctx.Deadline(); ok {
 		waitUntil = dl.Add(-reserve(dl))
 	}
 	for {
+		// Read first: while the first delivery is decided, each look is a
+		// read, not a write (the embedded store has one writer).
+		out, err := s.stored(ctx, rec)
+		if !errors.Is(err, relais.ErrNotFound) {
+			return out, err
+		}
 		claimed, err := s.Conversations.ClaimMessage(ctx, rec.Message.ID)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("take over message %d: %w", rec.Message.ID, err)
@@ -161,10 +176,6 @@ func (s *Service) repeat(ctx context.Context, rec conversation.Received, start t
 			}
 			rec.Conversation = c
 			return s.handle(ctx, rec, start)
-		}
-		out, err := s.stored(ctx, rec)
-		if !errors.Is(err, relais.ErrNotFound) {
-			return out, err
 		}
 		if !s.now().Add(repeatPoll).Before(waitUntil) {
 			return Outcome{}, ErrInProgress
@@ -217,6 +228,13 @@ func (s *Service) handle(ctx context.Context, rec conversation.Received, start t
 		Text: rec.Message.Text, Language: conv.Language, AwaitingFeedback: conv.AwaitingFeedback,
 		Failures: conv.Failures, History: history,
 	})
+	if err := context.Cause(ctx); errors.Is(err, context.Canceled) {
+		// The caller went away (a client hung up, serve is stopping): what
+		// was decided without the stages it cut short is no decision, and
+		// would file a needless ticket. The message is left to the resumer.
+		s.release(ctx, out.Message.ID)
+		return Outcome{}, fmt.Errorf("decide about message %d: %w", out.Message.ID, err)
+	}
 	return s.finish(ctx, out, start)
 }
 
@@ -235,18 +253,14 @@ func (s *Service) decideContext(ctx context.Context) (context.Context, context.C
 
 // reserve is the time kept from a deadline for storing the outcome.
 func reserve(deadline time.Time) time.Duration {
-	return min(storeReserve, time.Until(deadline)/5)
+	return max(0, min(storeReserve, time.Until(deadline)/5))
 }
 
 // finish stores the outcome of a turn. It runs on a context of its own,
 // detached from the caller's: a caller that gave up (a client that hung up,
 // a deadline spent deciding) must not leave a turn half done.
 func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Outcome, error) {
-	timeout := s.StoreTimeout
-	if timeout <= 0 {
-		timeout = DefaultStoreTimeout
-	}
-	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTimeout())
 	defer cancel()
 
 	var err error
@@ -263,7 +277,7 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 			err = s.escalate(storeCtx, &out)
 		}
 	}
-	if errors.Is(err, relais.ErrConflict) && !errors.Is(err, conversation.ErrHandled) {
+	if errors.Is(err, conversation.ErrNotOwned) {
 		// A person took the conversation while the assistant was deciding:
 		// they answer, the bot stays silent.
 		out.Decision = s.silent(out.Conversation)
@@ -277,9 +291,7 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 	if err != nil {
 		// Nothing was promised. The message stays pending; releasing it lets
 		// a retry or the background resumer take it at once.
-		if rerr := s.Conversations.ReleaseMessage(storeCtx, out.Message.ID); rerr != nil {
-			s.logger().WarnContext(ctx, "release the pending message", "message", out.Message.ID, "error", rerr)
-		}
+		s.release(storeCtx, out.Message.ID)
 		return Outcome{}, fmt.Errorf("store the outcome of message %d: %w: %w", out.Message.ID, relais.ErrUnavailable, err)
 	}
 	if s.Observer != nil {
@@ -289,6 +301,23 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 		out.Conversation = c
 	}
 	return out, nil
+}
+
+// release gives up a pending message without its turn, for a retry or the
+// resumer to take at once; failing that, its lease ends in its time.
+func (s *Service) release(ctx context.Context, messageID int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTimeout())
+	defer cancel()
+	if err := s.Conversations.ReleaseMessage(ctx, messageID); err != nil {
+		s.logger().WarnContext(ctx, "release the pending message", "message", messageID, "error", err)
+	}
+}
+
+func (s *Service) storeTimeout() time.Duration {
+	if s.StoreTimeout > 0 {
+		return s.StoreTimeout
+	}
+	return DefaultStoreTimeout
 }
 
 // reply completes a turn that is not a handoff: the assistant's reply (none

@@ -28,6 +28,12 @@ const HandlingLease = time.Minute
 // handler completed it first. It wraps relais.ErrConflict.
 var ErrHandled = fmt.Errorf("message already handled: %w", relais.ErrConflict)
 
+// ErrNotOwned says that a turn's assistant reply or handoff was refused
+// because the bot no longer owns the conversation: a person took it while
+// the assistant was deciding, and the bot stays silent. It wraps
+// relais.ErrConflict.
+var ErrNotOwned = fmt.Errorf("the bot no longer owns the conversation: %w", relais.ErrConflict)
+
 // BotMemory is what the assistant remembers between turns.
 type BotMemory struct {
 	AwaitingFeedback bool   // the last answer asked "did this help?"
@@ -42,7 +48,7 @@ type Turn struct {
 	MessageID int64
 	// Reply is what the customer is sent (an assistant answer or reply), nil
 	// when the bot stays silent. An assistant reply needs the bot to own the
-	// conversation (relais.ErrConflict otherwise, storing nothing).
+	// conversation (ErrNotOwned otherwise, storing nothing).
 	Reply *Message
 	// Decision is recorded about the message; its ConversationID and
 	// MessageID are the turn's.
@@ -63,8 +69,8 @@ type Turns interface {
 	// CompleteTurn stores t in one transaction: the reply (queued in the
 	// outbox), the decision, the bot's memory, and the message marked
 	// handled. ErrHandled when the message is not pending (it was handled
-	// already); relais.ErrConflict when the reply is an assistant message
-	// and the bot no longer owns the conversation; relais.ErrNotFound for an
+	// already); ErrNotOwned when the reply is an assistant message and the
+	// bot no longer owns the conversation; relais.ErrNotFound for an
 	// unknown message; relais.ErrInvalid for a reply or decision the
 	// validation rules refuse. On any error nothing is stored.
 	CompleteTurn(ctx context.Context, t Turn) (TurnResult, error)
@@ -79,9 +85,11 @@ type Turns interface {
 	// ReleaseMessage ends the lease on pending message id at once, so that a
 	// retry or the next claim need not wait for it: the handler gave up
 	// without completing the turn. Nothing happens for a handled message.
+	// It does not check who holds the lease: a release that ends another
+	// handler's lease costs a second decision, never a second reply.
 	ReleaseMessage(ctx context.Context, messageID int64) error
 	// ClaimPending takes over up to limit pending messages whose lease has
-	// run out, the oldest first, for HandlingLease each, and returns them
+	// run out, the oldest (lowest id) first, for HandlingLease each, and returns them
 	// with their conversation as it stands. Concurrent callers, in this
 	// process or another, never get the same message while a lease runs.
 	ClaimPending(ctx context.Context, limit int) ([]Received, error)

@@ -72,10 +72,15 @@ var _ assistant.Escalator = (*Escalator)(nil)
 // summaryTurns is how many recent messages the summary is drawn from.
 const summaryTurns = 20
 
-// summaryBudget is the share of the time left to Escalate that the
-// summarizer may take: a model that hangs must leave the ticket time to be
-// filed, with the extractive summary.
-const summaryBudget = 0.4
+// The summarizer's time: a share of the time left to Escalate, at most
+// summaryMax. Escalate runs after the assistant decided, on time reserved for
+// storing the outcome, so a model that hangs must leave the ticket time to
+// be filed, with the extractive summary, and the customer's reply must not
+// wait long for a summary only the agent reads.
+const (
+	summaryBudget = 0.4
+	summaryMax    = 2 * time.Second
+)
 
 // Escalate files the ticket for d, moves conv to the queue and stores turn
 // with the notice the customer is told (Hours.Notice in d.Language: the
@@ -186,8 +191,11 @@ func (e *Escalator) summarize(ctx context.Context, conv conversation.Conversatio
 		}
 		turns = toTurns(msgs)
 	}
-	if e.Summary != nil && len(turns) > 0 {
+	// A handoff because the provider failed would only wait for it again.
+	if e.Summary != nil && len(turns) > 0 && d.Reason != assistant.ReasonProviderUnavailable {
 		sctx, cancel := assistant.WithShare(ctx, summaryBudget)
+		defer cancel()
+		sctx, cancel = context.WithTimeout(sctx, summaryMax)
 		s, err := e.Summary.Summarize(sctx, turns, d.Language)
 		cancel()
 		if err == nil && strings.TrimSpace(s) != "" {

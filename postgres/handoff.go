@@ -121,12 +121,16 @@ func (d *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversati
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		now := d.now()
 		var err error
-		// A turn completed elsewhere meanwhile (ErrHandled) rolls the
-		// ticket back with it: one message never files two tickets.
-		if stored, err = enqueueInTx(ctx, tx, t, now); err != nil {
-			return err
-		}
-		res, err = completeTurnInTx(ctx, tx, turn, stored.ID, now)
+		// The message first (a turn completed elsewhere fails before any
+		// ticket is filed), then the ticket.
+		res, err = completeTurnInTx(ctx, tx, turn, now, func(convID int64) (int64, error) {
+			if convID != t.ConversationID {
+				return 0, fmt.Errorf("message %d is not of conversation %d: %w", turn.MessageID, t.ConversationID, relais.ErrInvalid)
+			}
+			var err error
+			stored, err = enqueueInTx(ctx, tx, t, now)
+			return stored.ID, notOwned(err)
+		})
 		return err
 	})
 	if err != nil {

@@ -21,9 +21,13 @@ const finishMessage = `UPDATE messages SET pending_until = NULL
 WHERE id = $1 AND role = 'customer' AND pending_until IS NOT NULL
 RETURNING conversation_id`
 
-// completeTurnInTx stores t inside tx: the message marked handled, the
-// reply, the bot's memory and the decision (naming ticketID, 0 for none).
-func completeTurnInTx(ctx context.Context, tx pgx.Tx, t conversation.Turn, ticketID int64, now time.Time) (conversation.TurnResult, error) {
+// completeTurnInTx stores t inside tx: the message marked handled, then
+// whatever before stores (the ticket of an escalation, whose id it
+// returns; nil for none), the reply, the bot's memory and the decision.
+// The message's row is locked first, whoever calls, so that concurrent turns
+// of one message always take their locks in the same order.
+func completeTurnInTx(ctx context.Context, tx pgx.Tx, t conversation.Turn, now time.Time,
+	before func(convID int64) (ticketID int64, err error)) (conversation.TurnResult, error) {
 	var convID int64
 	err := tx.QueryRow(ctx, finishMessage, t.MessageID).Scan(&convID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -32,11 +36,17 @@ func completeTurnInTx(ctx context.Context, tx pgx.Tx, t conversation.Turn, ticke
 	if err != nil {
 		return conversation.TurnResult{}, err
 	}
+	var ticketID int64
+	if before != nil {
+		if ticketID, err = before(convID); err != nil {
+			return conversation.TurnResult{}, err
+		}
+	}
 	var res conversation.TurnResult
 	if t.Reply != nil {
 		m, err := scanMessage(tx.QueryRow(ctx, appendMessage, convID, now, string(t.Reply.Role), t.Reply.Text, nil, ""))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return conversation.TurnResult{}, conversationNotIn(ctx, tx, convID, conversation.Bot)
+			return conversation.TurnResult{}, notOwned(conversationNotIn(ctx, tx, convID, conversation.Bot))
 		}
 		if err != nil {
 			return conversation.TurnResult{}, err
@@ -59,6 +69,15 @@ WHERE id = $1 AND state = 'bot'`, convID, mem.AwaitingFeedback, mem.Failures, me
 	}
 	res.Decision, err = insertDecision(ctx, tx, rec, now)
 	return res, err
+}
+
+// notOwned marks a conflict over the conversation's owner as
+// conversation.ErrNotOwned; other errors stay as they are.
+func notOwned(err error) error {
+	if errors.Is(err, relais.ErrConflict) {
+		return fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
+	}
+	return err
 }
 
 // notPending explains a message finishMessage did not find pending.
@@ -86,7 +105,7 @@ func (d *DB) CompleteTurn(ctx context.Context, t conversation.Turn) (conversatio
 	var res conversation.TurnResult
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = completeTurnInTx(ctx, tx, t, 0, d.now())
+		res, err = completeTurnInTx(ctx, tx, t, d.now(), nil)
 		return err
 	})
 	if err != nil {
@@ -159,7 +178,7 @@ func (d *DB) ClaimPending(ctx context.Context, limit int) ([]conversation.Receiv
 		rows, err := tx.Query(ctx, `WITH due AS (
     SELECT id FROM messages
     WHERE pending_until IS NOT NULL AND pending_until <= $1
-    ORDER BY pending_until, id LIMIT $2
+    ORDER BY id LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
 UPDATE messages m SET pending_until = $3 FROM due WHERE m.id = due.id

@@ -268,27 +268,35 @@ func (db *DB) AppendMessage(ctx context.Context, m conversation.Message) (conver
 	}
 	var stored conversation.Message
 	err = db.write(ctx, op, func(tx *sql.Tx) error {
-		now := formatTime(db.now())
-		var channel string
-		err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?
-			WHERE id = ? AND (? <> 'assistant' OR state = 'bot') RETURNING channel`,
-			now, m.ConversationID, string(m.Role)).Scan(&channel)
-		if errors.Is(err, sql.ErrNoRows) {
-			return explainUnchanged(ctx, tx, m.ConversationID, conversation.Bot)
-		}
-		if err != nil {
-			return err
-		}
-		stored, err = scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
-			(conversation_id, channel, role, text, channel_message_id, agent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-			RETURNING `+insertedMessageColumns, m.ConversationID, channel, string(m.Role), m.Text,
-			channelMessageIDArg(m.ChannelMessageID), m.AgentID, now))
+		var err error
+		stored, err = appendInTx(ctx, tx, m, db.now())
 		return err
 	})
 	if err != nil {
 		return conversation.Message{}, err
 	}
 	return stored, nil
+}
+
+// appendInTx stores m inside tx and touches its conversation; an assistant
+// message only while the bot owns the conversation (relais.ErrConflict
+// otherwise, from explainUnchanged).
+func appendInTx(ctx context.Context, tx *sql.Tx, m conversation.Message, at time.Time) (conversation.Message, error) {
+	now := formatTime(at)
+	var channel string
+	err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?
+		WHERE id = ? AND (? <> 'assistant' OR state = 'bot') RETURNING channel`,
+		now, m.ConversationID, string(m.Role)).Scan(&channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Message{}, explainUnchanged(ctx, tx, m.ConversationID, conversation.Bot)
+	}
+	if err != nil {
+		return conversation.Message{}, err
+	}
+	return scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
+		(conversation_id, channel, role, text, channel_message_id, agent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING `+insertedMessageColumns, m.ConversationID, channel, string(m.Role), m.Text,
+		channelMessageIDArg(m.ChannelMessageID), m.AgentID, now))
 }
 
 // Conversation returns one conversation; relais.ErrNotFound if none.

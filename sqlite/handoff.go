@@ -96,12 +96,16 @@ func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversat
 	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		now := db.now()
 		var err error
-		if stored, err = enqueueInTx(ctx, tx, t, now); err != nil {
-			return err
-		}
-		// A turn completed elsewhere (ErrHandled) rolls the ticket back
-		// with it: one message never files two tickets.
-		res, err = completeTurnInTx(ctx, tx, turn, stored.ID, now)
+		// The message first (a turn completed elsewhere fails before any
+		// ticket is filed), then the ticket.
+		res, err = completeTurnInTx(ctx, tx, turn, now, func(convID int64) (int64, error) {
+			if convID != t.ConversationID {
+				return 0, fmt.Errorf("message %d is not of conversation %d: %w", turn.MessageID, t.ConversationID, relais.ErrInvalid)
+			}
+			var err error
+			stored, err = enqueueInTx(ctx, tx, t, now)
+			return stored.ID, notOwned(err)
+		})
 		return err
 	})
 	if err != nil {

@@ -11,9 +11,11 @@ import (
 	"relais/conversation"
 )
 
-// completeTurnInTx stores t inside tx: the message marked handled, the
-// reply, the bot's memory and the decision (naming ticketID, 0 for none).
-func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, ticketID int64, at time.Time) (conversation.TurnResult, error) {
+// completeTurnInTx stores t inside tx: the message marked handled, then
+// whatever before stores (the ticket of an escalation, whose id it
+// returns; nil for none), the reply, the bot's memory and the decision.
+func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at time.Time,
+	before func(convID int64) (ticketID int64, err error)) (conversation.TurnResult, error) {
 	now := formatTime(at)
 	var convID int64
 	err := tx.QueryRowContext(ctx, `UPDATE messages SET pending_until = NULL
@@ -24,25 +26,21 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, tick
 	if err != nil {
 		return conversation.TurnResult{}, err
 	}
+	var ticketID int64
+	if before != nil {
+		if ticketID, err = before(convID); err != nil {
+			return conversation.TurnResult{}, err
+		}
+	}
 	var res conversation.TurnResult
 	if r := t.Reply; r != nil {
-		var channel string
-		err := tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?
-			WHERE id = ? AND (? <> 'assistant' OR state = 'bot') RETURNING channel`,
-			now, convID, string(r.Role)).Scan(&channel)
-		if errors.Is(err, sql.ErrNoRows) {
-			return conversation.TurnResult{}, explainUnchanged(ctx, tx, convID, conversation.Bot)
-		}
+		m := *r
+		m.ConversationID, m.ChannelMessageID, m.AgentID = convID, "", ""
+		stored, err := appendInTx(ctx, tx, m, at)
 		if err != nil {
-			return conversation.TurnResult{}, err
+			return conversation.TurnResult{}, notOwned(err)
 		}
-		m, err := scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages
-			(conversation_id, channel, role, text, agent_id, created_at) VALUES (?, ?, ?, ?, '', ?)
-			RETURNING `+insertedMessageColumns, convID, channel, string(r.Role), r.Text, now))
-		if err != nil {
-			return conversation.TurnResult{}, err
-		}
-		res.Reply = &m
+		res.Reply = &stored
 	}
 	if mem := t.Memory; mem != nil {
 		// Only while the bot owns the conversation: a person who took it
@@ -60,6 +58,15 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, tick
 	}
 	res.Decision, err = insertDecision(ctx, tx, rec, at)
 	return res, err
+}
+
+// notOwned marks a conflict over the conversation's owner as
+// conversation.ErrNotOwned; other errors stay as they are.
+func notOwned(err error) error {
+	if errors.Is(err, relais.ErrConflict) {
+		return fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
+	}
+	return err
 }
 
 // notPending explains a message that was not found pending.
@@ -87,7 +94,7 @@ func (db *DB) CompleteTurn(ctx context.Context, t conversation.Turn) (conversati
 	var res conversation.TurnResult
 	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
-		res, err = completeTurnInTx(ctx, tx, t, 0, db.now())
+		res, err = completeTurnInTx(ctx, tx, t, db.now(), nil)
 		return err
 	})
 	if err != nil {
@@ -172,7 +179,7 @@ func (db *DB) ClaimPending(ctx context.Context, limit int) ([]conversation.Recei
 		msgs, err := collectRows(ctx, tx, func(r rowScanner) (conversation.Message, error) { return scanMessage(r) },
 			`SELECT `+messageColumns+` FROM messages m
 			WHERE m.pending_until IS NOT NULL AND m.pending_until <= ?
-			ORDER BY m.pending_until, m.id LIMIT ?`, formatTime(now), limit)
+			ORDER BY m.id LIMIT ?`, formatTime(now), limit)
 		if err != nil {
 			return err
 		}

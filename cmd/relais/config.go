@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"relais/assistant"
+	"relais/conversation"
 	"relais/handoff"
 	"relais/redact"
 	"relais/server"
@@ -80,6 +82,11 @@ type Config struct {
 	// default). Stored conversations keep the original text.
 	Redact bool
 }
+
+// maxRequestTimeout bounds RELAIS_REQUEST_TIMEOUT: a message's turn (the
+// request, then storing its outcome) must end within the lease its handler
+// holds on it, or another handler would decide it again.
+const maxRequestTimeout = conversation.HandlingLease - assistant.DefaultStoreTimeout - 5*time.Second
 
 func defaultConfig() Config {
 	return Config{
@@ -268,8 +275,8 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.ChatModel != "" && c.LLMBaseURL == "" {
 		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
 	}
-	if c.RequestTimeout < time.Second {
-		bad("request timeout (RELAIS_REQUEST_TIMEOUT)", "must be at least 1s, got %v", c.RequestTimeout)
+	if c.RequestTimeout < time.Second || c.RequestTimeout > maxRequestTimeout {
+		bad("request timeout (RELAIS_REQUEST_TIMEOUT)", "must be between 1s and %v, got %v", maxRequestTimeout, c.RequestTimeout)
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
 		bad("metrics address (--metrics-addr, RELAIS_METRICS_ADDR)", "is the main address %s: leave it empty to serve /metrics there, or give another", c.Addr)

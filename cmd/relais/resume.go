@@ -15,8 +15,8 @@ import (
 // customer waits beyond it.
 const resumeEvery = 5 * time.Second
 
-// resumeBatch is how many pending messages one round takes over.
-const resumeBatch = 20
+// Pending messages are taken over one at a time: each lease runs while its
+// message is handled, not while the ones before it in a batch are.
 
 // pendingClaimer is what resuming needs of conversation.Store.
 type pendingClaimer interface {
@@ -36,7 +36,7 @@ type resumer interface {
 func resumePending(ctx context.Context, st pendingClaimer, svc resumer, every time.Duration, log *slog.Logger) {
 	runEvery(ctx, every, false, func() {
 		for ctx.Err() == nil {
-			recs, err := st.ClaimPending(ctx, resumeBatch)
+			recs, err := st.ClaimPending(ctx, 1)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.ErrorContext(ctx, "claim pending customer messages", "error", err)
@@ -49,7 +49,7 @@ func resumePending(ctx context.Context, st pendingClaimer, svc resumer, every ti
 						"conversation", rec.Conversation.ID, "error", err)
 				}
 			}
-			if len(recs) < resumeBatch {
+			if len(recs) == 0 {
 				return
 			}
 		}

@@ -13,10 +13,10 @@ import (
 	"relais/conversation"
 )
 
-// fakePending hands out pending messages in batches, then nothing.
+// fakePending hands out pending messages one at a time, then nothing.
 type fakePending struct {
 	mu      sync.Mutex
-	batches [][]conversation.Received
+	pending []conversation.Received
 	err     error
 }
 
@@ -28,12 +28,12 @@ func (f *fakePending) ClaimPending(context.Context, int) ([]conversation.Receive
 		f.err = nil
 		return nil, err
 	}
-	if len(f.batches) == 0 {
+	if len(f.pending) == 0 {
 		return nil, nil
 	}
-	b := f.batches[0]
-	f.batches = f.batches[1:]
-	return b, nil
+	r := f.pending[0]
+	f.pending = f.pending[1:]
+	return []conversation.Received{r}, nil
 }
 
 type recordingResumer struct {
@@ -57,16 +57,15 @@ func (r *recordingResumer) seen() int {
 	return len(r.ids)
 }
 
-// The resumer takes over every pending message, a full batch followed at
-// once by the next, and carries on after a failed round or message.
+// The resumer takes over every pending message, one after the other in a
+// round, and carries on after a failed round or message.
 func TestResumePending(t *testing.T) {
 	t.Parallel()
-	full := make([]conversation.Received, resumeBatch)
-	for i := range full {
-		full[i].Message.ID = int64(100 + i)
+	const n = 5
+	st := &fakePending{err: errors.New("database restarting")}
+	for i := range n {
+		st.pending = append(st.pending, conversation.Received{Message: conversation.Message{ID: int64(i + 1)}})
 	}
-	st := &fakePending{err: errors.New("database restarting"),
-		batches: [][]conversation.Received{full, {{Message: conversation.Message{ID: 2}}, {Message: conversation.Message{ID: 3}}}}}
 	svc := &recordingResumer{}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -75,12 +74,12 @@ func TestResumePending(t *testing.T) {
 		resumePending(ctx, st, svc, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for svc.seen() < resumeBatch+2 && time.Now().Before(deadline) {
+	for svc.seen() < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
 	<-done
-	if got := svc.seen(); got != resumeBatch+2 {
-		t.Errorf("resumed %d messages, want %d", got, resumeBatch+2)
+	if got := svc.seen(); got != n {
+		t.Errorf("resumed %d messages, want %d", got, n)
 	}
 }

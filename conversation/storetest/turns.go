@@ -146,8 +146,8 @@ func testTurnConflict(t *testing.T, s conversation.Store, _ *testClock) {
 		t.Fatal(err)
 	}
 	_, err := s.CompleteTurn(t.Context(), answerTurn(r, "too late"))
-	if !errors.Is(err, relais.ErrConflict) || errors.Is(err, conversation.ErrHandled) {
-		t.Fatalf("assistant reply to a queued conversation: %v, want relais.ErrConflict (not ErrHandled)", err)
+	if !errors.Is(err, conversation.ErrNotOwned) || !errors.Is(err, relais.ErrConflict) || errors.Is(err, conversation.ErrHandled) {
+		t.Fatalf("assistant reply to a queued conversation: %v, want conversation.ErrNotOwned (not ErrHandled)", err)
 	}
 	msgs, err := s.Messages(t.Context(), r.Conversation.ID, 10)
 	if err != nil {

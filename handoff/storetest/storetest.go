@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Enqueue/RejectsInvalid", testEnqueueInvalid},
 		{"EscalateTurn/TicketAndPromiseTogether", testEscalateTurn},
 		{"EscalateTurn/HandledMessageFilesNothing", testEscalateTurnHandled},
+		{"EscalateTurn/RacesReply", testEscalateTurnRacesReply},
+		{"EscalateTurn/RejectsInvalid", testEscalateTurnInvalid},
 		{"ClaimNext/PriorityThenAge", testClaimOrder},
 		{"ClaimNext/Queues", testClaimQueues},
 		{"ClaimNext/RejectsInvalid", testClaimInvalid},
@@ -935,5 +937,73 @@ func testEscalateTurnHandled(t *testing.T, s Stores) {
 	msgs, err := s.Conversations.Messages(ctx, r.Conversation.ID, 10)
 	if err != nil || len(msgs) != 2 {
 		t.Errorf("messages after a refused escalation: %d, %v; want the customer's and the answer", len(msgs), err)
+	}
+}
+
+// A reply and an escalation of one message racing (two handlers of it, as
+// two replicas after a lease ran out): exactly one of them is stored, the
+// other fails with conversation.ErrHandled, and neither waits on the other
+// for a deadlock to be detected.
+func testEscalateTurnRacesReply(t *testing.T, s Stores) {
+	ctx := t.Context()
+	const rounds = 20
+	for i := range rounds {
+		r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: fmt.Sprintf("race-%d", i), Text: "I need help"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer := conversation.Turn{MessageID: r.Message.ID, Decision: conversation.DecisionRecord{Action: "answer"},
+			Reply: &conversation.Message{ConversationID: r.Conversation.ID, Role: conversation.Assistant, Text: "Here it is."}}
+		var wg sync.WaitGroup
+		var replyErr, escErr error
+		wg.Go(func() { _, replyErr = s.Conversations.CompleteTurn(ctx, answer) })
+		wg.Go(func() {
+			_, _, escErr = s.Handoffs.EscalateTurn(ctx, ticketFor(r.Conversation.ID, "general", handoff.Normal), notice(r))
+		})
+		wg.Wait()
+		ok := 0
+		for _, err := range []error{replyErr, escErr} {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, conversation.ErrHandled) && !errors.Is(err, conversation.ErrNotOwned):
+				t.Fatalf("round %d: reply %v, escalation %v; want one stored and the other refused as handled", i, replyErr, escErr)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: reply %v, escalation %v; want exactly one stored", i, replyErr, escErr)
+		}
+		msgs, err := s.Conversations.Messages(ctx, r.Conversation.ID, 10)
+		if err != nil || len(msgs) != 2 {
+			t.Fatalf("round %d: %d messages, %v; want the customer's and one reply", i, len(msgs), err)
+		}
+	}
+}
+
+func testEscalateTurnInvalid(t *testing.T, s Stores) {
+	ctx := t.Context()
+	a, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "I need help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newConversation(t, s, "bob")
+	_, _, err = s.Handoffs.EscalateTurn(ctx, ticketFor(b.ID, "general", handoff.Normal), notice(a))
+	if !errors.Is(err, relais.ErrInvalid) {
+		t.Errorf("EscalateTurn of bob's conversation with alice's message: %v, want relais.ErrInvalid", err)
+	}
+	assistantNotice := notice(a)
+	assistantNotice.Reply.Role = conversation.Assistant
+	_, _, err = s.Handoffs.EscalateTurn(ctx, ticketFor(a.Conversation.ID, "general", handoff.Normal), assistantNotice)
+	if !errors.Is(err, relais.ErrInvalid) {
+		t.Errorf("EscalateTurn with an assistant notice: %v, want relais.ErrInvalid", err)
+	}
+	for _, c := range []int64{a.Conversation.ID, b.ID} {
+		tks, err := s.Handoffs.Tickets(ctx, handoff.Filter{ConversationID: c})
+		if err != nil || len(tks) != 0 {
+			t.Errorf("conversation %d: %d tickets after refused escalations, %v", c, len(tks), err)
+		}
+	}
+	if _, _, err := s.Handoffs.EscalateTurn(ctx, ticketFor(a.Conversation.ID, "general", handoff.Normal), notice(a)); err != nil {
+		t.Errorf("the valid escalation after the refused ones: %v", err)
 	}
 }
