@@ -122,14 +122,16 @@ func TestHangingChatModelFallsBack(t *testing.T) {
 	}
 }
 
-// An embeddings server that never answers: retrieval cannot run, and the
-// customer is handed to a person within the request's deadline, with the
-// ticket that keeps the promise, on both stores.
+// A model server that never answers, embeddings or chat: retrieval cannot
+// run, and the customer is handed to a person within the request's
+// deadline (no summary is asked of the hanging chat model), with the ticket
+// that keeps the promise, on both stores.
 func TestHangingEmbedderHandsOffWithTicket(t *testing.T) {
 	eachStore(t, func(t *testing.T, c *cli) {
-		llm := hangingProvider(t, "/embeddings")
+		llm := hangingProvider(t, "/embeddings", "/chat/completions")
 		c.env["RELAIS_LLM_BASE_URL"] = llm.URL + "/v1"
 		c.env["RELAIS_EMBEDDING_MODEL"] = "hangs"
+		c.env["RELAIS_CHAT_MODEL"] = "hangs"
 		c.env["RELAIS_EMBEDDING_DIMENSIONS"] = "8"
 		c.env["RELAIS_REQUEST_TIMEOUT"] = "3s"
 		base := startServe(t, c)
