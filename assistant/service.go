@@ -291,7 +291,7 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 	if err != nil {
 		// Nothing was promised. The message stays pending; releasing it lets
 		// a retry or the background resumer take it at once.
-		s.release(storeCtx, out.Message.ID)
+		s.release(ctx, out.Message.ID)
 		return Outcome{}, fmt.Errorf("store the outcome of message %d: %w: %w", out.Message.ID, relais.ErrUnavailable, err)
 	}
 	if s.Observer != nil {
@@ -303,13 +303,28 @@ func (s *Service) finish(ctx context.Context, out Outcome, start time.Time) (Out
 	return out, nil
 }
 
+// releaseRetry is the pause between two attempts to release a message.
+const releaseRetry = 250 * time.Millisecond
+
 // release gives up a pending message without its turn, for a retry or the
-// resumer to take at once; failing that, its lease ends in its time.
+// resumer to take at once. The store that just failed the turn may be
+// restarting: release tries again within the store's timeout, since a
+// message it cannot release waits out its whole lease, and every retry of it
+// gets a 503 meanwhile.
 func (s *Service) release(ctx context.Context, messageID int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTimeout())
 	defer cancel()
-	if err := s.Conversations.ReleaseMessage(ctx, messageID); err != nil {
-		s.logger().WarnContext(ctx, "release the pending message", "message", messageID, "error", err)
+	for {
+		err := s.Conversations.ReleaseMessage(ctx, messageID)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			s.logger().WarnContext(ctx, "release the pending message: it waits out its lease", "message", messageID, "error", err)
+			return
+		case <-time.After(releaseRetry):
+		}
 	}
 }
 
