@@ -40,6 +40,9 @@ type Options struct {
 type Server struct {
 	dir     string // removed by Stop
 	port    int
+	binDir  string
+	dataDir string
+	cred    *syscall.Credential // who postgres runs as; nil for ourselves
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the postmaster has exited
 	waitErr error         // set before exited is closed
@@ -122,8 +125,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Server{dir: dir, port: port, exited: make(chan struct{}), logPath: filepath.Join(dir, "postgres.log")}
-		if lastErr = s.start(ctx, binDir, dataDir, cred); lastErr == nil {
+		s := &Server{dir: dir, port: port, binDir: binDir, dataDir: dataDir, cred: cred,
+			exited: make(chan struct{}), logPath: filepath.Join(dir, "postgres.log")}
+		if lastErr = s.start(ctx); lastErr == nil {
 			ok = true
 			return s, nil
 		}
@@ -134,15 +138,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return nil, lastErr
 }
 
-func (s *Server) start(ctx context.Context, binDir, dataDir string, cred *syscall.Credential) error {
-	logFile, err := os.Create(s.logPath)
+func (s *Server) start(ctx context.Context) error {
+	// Appended to, so that the log of a restarted server keeps what happened
+	// before the restart.
+	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("testdb: %w", err)
 	}
 	defer logFile.Close() // the child has its own descriptor
 
 	args := []string{
-		"-D", dataDir,
+		"-D", s.dataDir,
 		"-p", strconv.Itoa(s.port),
 		"-k", s.dir,
 		"-c", "listen_addresses=127.0.0.1",
@@ -154,11 +160,11 @@ func (s *Server) start(ctx context.Context, binDir, dataDir string, cred *syscal
 		// server quiet about it unless something is actually wrong.
 		"-c", "log_min_messages=warning",
 	}
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
+	cmd := exec.Command(filepath.Join(s.binDir, "postgres"), args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: cred,
+		Credential: s.cred,
 		// Its own process group: a Ctrl-C in the terminal reaches the test
 		// binary, which then stops the server in order.
 		Setpgid: true,
@@ -210,6 +216,33 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Restart stops the server with PostgreSQL's fast shutdown, keeps it down
+// for the given time, then starts it again on the same data directory and
+// port, and waits until it accepts connections: what a database restart
+// looks like to its clients. Open connections are ended; their next use
+// fails, and new ones are refused until the server is back. It must not run
+// concurrently with Stop or another Restart.
+//
+// A fast shutdown rather than an immediate one (a crash): with
+// synchronous_commit off, as Start runs the server for speed, a crash loses
+// the last transactions reported committed, which a real server does not.
+func (s *Server) Restart(ctx context.Context, down time.Duration) error {
+	if !s.signalUntilExit() {
+		return fmt.Errorf("testdb: restart: postgres (pid %d) did not exit", s.cmd.Process.Pid)
+	}
+	select {
+	case <-time.After(down):
+	case <-ctx.Done():
+		return fmt.Errorf("testdb: restart: %w (the server is stopped)", ctx.Err())
+	}
+	s.exited = make(chan struct{})
+	s.waitErr = nil
+	if err := s.start(ctx); err != nil {
+		return fmt.Errorf("testdb: restart: %w", err)
+	}
+	return nil
 }
 
 // Stop shuts the server down and removes its directory.

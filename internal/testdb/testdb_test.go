@@ -129,6 +129,53 @@ func TestStartFailsWithAdvice(t *testing.T) {
 	}
 }
 
+// A restart ends the open connections, refuses new ones while the server is
+// down, and brings back the same data on the same URL.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	before := connect(t, srv.URL())
+	if _, err := before.Exec(ctx, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+
+	const down = 500 * time.Millisecond
+	restarted := make(chan error, 1)
+	start := time.Now()
+	go func() { restarted <- srv.Restart(ctx, down) }()
+	// While it is down, a new connection is refused.
+	time.Sleep(down / 2)
+	attempt, cancel := context.WithTimeout(ctx, down/4)
+	if conn, err := pgx.Connect(attempt, srv.URL()); err == nil {
+		conn.Close(ctx)
+		t.Errorf("connected to the server %v into its restart", time.Since(start))
+	}
+	cancel()
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < down {
+		t.Errorf("Restart returned after %v, before the %v down", took, down)
+	}
+
+	if _, err := before.Exec(ctx, "SELECT 1"); err == nil {
+		t.Error("a connection opened before the restart still works")
+	}
+	var x int
+	if err := connect(t, srv.URL()).QueryRow(ctx, "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after the restart: x = %d, %v; want the row written before it", x, err)
+	}
+}
+
 func TestWithDatabase(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
