@@ -34,10 +34,7 @@ type TransitionEscalator struct{ Store conversation.Store }
 // Escalate implements Escalator.
 func (e TransitionEscalator) Escalate(ctx context.Context, conv conversation.Conversation, d Decision, turn conversation.Turn) (string, conversation.TurnResult, error) {
 	if _, err := e.Store.Transition(ctx, conv.ID, conversation.Bot, conversation.Queued, "bot", d.Reason); err != nil {
-		if errors.Is(err, relais.ErrConflict) {
-			err = fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
-		}
-		return "", conversation.TurnResult{}, err
+		return "", conversation.TurnResult{}, conversation.NotOwned(err)
 	}
 	res, err := e.Store.CompleteTurn(ctx, turn)
 	return "", res, err

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,6 +34,16 @@ var ErrHandled = fmt.Errorf("message already handled: %w", relais.ErrConflict)
 // the assistant was deciding, and the bot stays silent. It wraps
 // relais.ErrConflict.
 var ErrNotOwned = fmt.Errorf("the bot no longer owns the conversation: %w", relais.ErrConflict)
+
+// NotOwned marks err, a store's refusal of a turn's reply or handoff, as
+// ErrNotOwned when it is a conflict over who owns the conversation; other
+// errors it returns as they are.
+func NotOwned(err error) error {
+	if errors.Is(err, relais.ErrConflict) && !errors.Is(err, ErrNotOwned) {
+		return fmt.Errorf("%w: %w", ErrNotOwned, err)
+	}
+	return err
+}
 
 // BotMemory is what the assistant remembers between turns.
 type BotMemory struct {

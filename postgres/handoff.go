@@ -129,7 +129,7 @@ func (d *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversati
 			}
 			var err error
 			stored, err = enqueueInTx(ctx, tx, t, now)
-			return stored.ID, notOwned(err)
+			return stored.ID, conversation.NotOwned(err)
 		})
 		return err
 	})

@@ -46,7 +46,7 @@ func completeTurnInTx(ctx context.Context, tx pgx.Tx, t conversation.Turn, now t
 	if t.Reply != nil {
 		m, err := scanMessage(tx.QueryRow(ctx, appendMessage, convID, now, string(t.Reply.Role), t.Reply.Text, nil, ""))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return conversation.TurnResult{}, notOwned(conversationNotIn(ctx, tx, convID, conversation.Bot))
+			return conversation.TurnResult{}, conversation.NotOwned(conversationNotIn(ctx, tx, convID, conversation.Bot))
 		}
 		if err != nil {
 			return conversation.TurnResult{}, err
@@ -69,15 +69,6 @@ WHERE id = $1 AND state = 'bot'`, convID, mem.AwaitingFeedback, mem.Failures, me
 	}
 	res.Decision, err = insertDecision(ctx, tx, rec, now)
 	return res, err
-}
-
-// notOwned marks a conflict over the conversation's owner as
-// conversation.ErrNotOwned; other errors stay as they are.
-func notOwned(err error) error {
-	if errors.Is(err, relais.ErrConflict) {
-		return fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
-	}
-	return err
 }
 
 // notPending explains a message finishMessage did not find pending.

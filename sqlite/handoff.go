@@ -104,7 +104,7 @@ func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversat
 			}
 			var err error
 			stored, err = enqueueInTx(ctx, tx, t, now)
-			return stored.ID, notOwned(err)
+			return stored.ID, conversation.NotOwned(err)
 		})
 		return err
 	})

@@ -38,7 +38,7 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at t
 		m.ConversationID, m.ChannelMessageID, m.AgentID = convID, "", ""
 		stored, err := appendInTx(ctx, tx, m, at)
 		if err != nil {
-			return conversation.TurnResult{}, notOwned(err)
+			return conversation.TurnResult{}, conversation.NotOwned(err)
 		}
 		res.Reply = &stored
 	}
@@ -58,15 +58,6 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at t
 	}
 	res.Decision, err = insertDecision(ctx, tx, rec, at)
 	return res, err
-}
-
-// notOwned marks a conflict over the conversation's owner as
-// conversation.ErrNotOwned; other errors stay as they are.
-func notOwned(err error) error {
-	if errors.Is(err, relais.ErrConflict) {
-		return fmt.Errorf("%w: %w", conversation.ErrNotOwned, err)
-	}
-	return err
 }
 
 // notPending explains a message that was not found pending.
