@@ -25,7 +25,7 @@ type OutboxStatus string
 const (
 	OutboxPending OutboxStatus = "pending" // waiting for (another) attempt
 	OutboxSent    OutboxStatus = "sent"    // delivered to the channel
-	OutboxFailed  OutboxStatus = "failed"  // gave up after OutboxMaxAttempts
+	OutboxFailed  OutboxStatus = "failed"  // gave up: after OutboxMaxAttempts, or refused for good
 )
 
 // APIChannel is the channel of the HTTP API, whose messages need no sender.
@@ -57,12 +57,15 @@ type OutboxMessage struct {
 
 // Outbox is the delivery side of the outbox.
 type Outbox interface {
-	// Pending claims up to limit pending messages due now (NextAttemptAt
-	// not after the store's clock), the longest due first, returned by id, and moves their
-	// NextAttemptAt OutboxLease ahead, so that concurrent senders, in this
-	// process or another, never get the same message while the lease runs.
-	// relais.ErrInvalid for a limit below 1.
-	Pending(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// Pending claims up to limit pending messages of the given channels
+	// due now (NextAttemptAt not after the store's clock), the longest due
+	// first, returned by id, and moves their NextAttemptAt OutboxLease
+	// ahead, so that concurrent senders, in this process or another, never
+	// get the same message while the lease runs. Messages of other channels
+	// are neither returned nor leased: a channel without a sender yet keeps
+	// its messages pending, due, for when one is configured.
+	// relais.ErrInvalid for a limit below 1 or no channel.
+	Pending(ctx context.Context, channels []string, limit int) ([]OutboxMessage, error)
 	// MarkSent records a delivery. relais.ErrNotFound for an unknown id;
 	// relais.ErrConflict when the message is not pending (already sent or
 	// failed).
@@ -71,6 +74,11 @@ type Outbox interface {
 	// text): the message is retried after OutboxBackoff(attempts), or is
 	// Failed after OutboxMaxAttempts attempts. Errors as MarkSent.
 	MarkFailed(ctx context.Context, id int64, reason string) error
+	// MarkFailedPermanently records a failed attempt that no retry can
+	// mend (the channel refused the recipient or the message): the message
+	// is Failed at once, its Attempts counting this one, with its reason
+	// (never customer text). Errors as MarkSent.
+	MarkFailedPermanently(ctx context.Context, id int64, reason string) error
 	// OutboxMessage returns the outbox entry of stored message messageID;
 	// relais.ErrNotFound when it has none (a customer message).
 	OutboxMessage(ctx context.Context, messageID int64) (OutboxMessage, error)

@@ -48,19 +48,22 @@ func collectOutbox(row pgx.CollectableRow) (conversation.OutboxMessage, error) {
 // lets concurrent senders each take different rows without waiting, and
 // the lease written in the same statement keeps the rows theirs after it
 // commits.
-func (d *DB) Pending(ctx context.Context, limit int) ([]conversation.OutboxMessage, error) {
+func (d *DB) Pending(ctx context.Context, channels []string, limit int) ([]conversation.OutboxMessage, error) {
 	const op = "claim pending outbox messages"
 	if limit < 1 {
 		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
 	}
+	if len(channels) == 0 {
+		return nil, fmt.Errorf("%s: no channel: %w", op, relais.ErrInvalid)
+	}
 	now := d.now()
 	rows, err := d.pool.Query(ctx, `WITH due AS (
-    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND channel = ANY($4)
     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox o SET next_attempt_at = $3 FROM due WHERE o.id = due.id
 RETURNING o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.text, o.status, o.attempts,
-    o.next_attempt_at, o.last_error, o.created_at, o.sent_at`, now, limit, now.Add(conversation.OutboxLease))
+    o.next_attempt_at, o.last_error, o.created_at, o.sent_at`, now, limit, now.Add(conversation.OutboxLease), channels)
 	if err != nil {
 		return nil, dbError(op, err)
 	}
@@ -112,6 +115,21 @@ WHERE id = $1 AND status = 'pending' AND attempts = $5`,
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%s: changed concurrently: %w", op, relais.ErrConflict)
+	}
+	return nil
+}
+
+// MarkFailedPermanently records a failed attempt and gives up; see
+// conversation.Outbox.
+func (d *DB) MarkFailedPermanently(ctx context.Context, id int64, reason string) error {
+	op := fmt.Sprintf("mark outbox message %d failed permanently", id)
+	tag, err := d.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, status = 'failed', last_error = $2
+WHERE id = $1 AND status = 'pending'`, id, reason)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return d.outboxUnchanged(ctx, op, id)
 	}
 	return nil
 }

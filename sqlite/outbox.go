@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -50,19 +51,29 @@ func scanOutbox(r rowScanner) (conversation.OutboxMessage, error) {
 }
 
 // Pending claims due pending messages; see conversation.Outbox.
-func (db *DB) Pending(ctx context.Context, limit int) ([]conversation.OutboxMessage, error) {
+func (db *DB) Pending(ctx context.Context, channels []string, limit int) ([]conversation.OutboxMessage, error) {
 	const op = "claim pending outbox messages"
 	if limit < 1 {
 		return nil, fmt.Errorf("%s: limit %d: must be positive: %w", op, limit, relais.ErrInvalid)
 	}
+	if len(channels) == 0 {
+		return nil, fmt.Errorf("%s: no channel: %w", op, relais.ErrInvalid)
+	}
+	// The channels are passed as one JSON array, so the statement's text
+	// does not depend on how many there are.
+	names, err := json.Marshal(channels)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	var ms []conversation.OutboxMessage
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.write(ctx, op, func(tx *sql.Tx) error {
 		now := db.now()
 		var err error
 		ms, err = collectRows(ctx, tx, scanOutbox, `UPDATE outbox SET next_attempt_at = ?
 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
+               AND channel IN (SELECT value FROM json_each(?))
              ORDER BY next_attempt_at, id LIMIT ?)
-RETURNING `+outboxColumns, formatTime(now.Add(conversation.OutboxLease)), formatTime(now), limit)
+RETURNING `+outboxColumns, formatTime(now.Add(conversation.OutboxLease)), formatTime(now), string(names), limit)
 		return err
 	})
 	if err != nil {
@@ -112,6 +123,27 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
 			attempts, string(status), formatTime(db.now().Add(conversation.OutboxBackoff(attempts))), reason, id)
 		return err
+	})
+}
+
+// MarkFailedPermanently records a failed attempt and gives up; see
+// conversation.Outbox.
+func (db *DB) MarkFailedPermanently(ctx context.Context, id int64, reason string) error {
+	op := fmt.Sprintf("mark outbox message %d failed permanently", id)
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, status = 'failed', last_error = ?
+WHERE id = ? AND status = 'pending'`, reason, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return outboxUnchanged(ctx, tx, id)
+		}
+		return nil
 	})
 }
 

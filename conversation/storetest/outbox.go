@@ -24,7 +24,8 @@ type OutboxStore interface {
 // AppendMessage is queued with the conversation's channel and customer id
 // and the message's text, customer messages never are; an "api" message is
 // queued Sent; a claimed message is not returned again until its lease
-// ends; MarkFailed sets NextAttemptAt to the store's clock plus
+// ends; Pending leaves other channels' messages untouched, not leased;
+// MarkFailed sets NextAttemptAt to the store's clock plus
 // OutboxBackoff(attempts) and last_error to the reason.
 func RunOutbox(t *testing.T, open func(t *testing.T, now func() time.Time) OutboxStore) {
 	tests := []struct {
@@ -37,6 +38,8 @@ func RunOutbox(t *testing.T, open func(t *testing.T, now func() time.Time) Outbo
 		{"MarkSent", testOutboxMarkSent},
 		{"MarkFailedBacksOff", testOutboxMarkFailed},
 		{"ConcurrentSendersNeverShare", testOutboxConcurrent},
+		{"PendingOnlyTheGivenChannels", testOutboxPendingChannels},
+		{"MarkFailedPermanently", testOutboxMarkFailedPermanently},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +49,9 @@ func RunOutbox(t *testing.T, open func(t *testing.T, now func() time.Time) Outbo
 		})
 	}
 }
+
+// waOnly is the channel most cases claim from.
+var waOnly = []string{"whatsapp"}
 
 type testClock struct {
 	mu  sync.Mutex
@@ -125,7 +131,7 @@ func testOutboxQueues(t *testing.T, s OutboxStore, clock *testClock) {
 		t.Fatalf("AppendMessage(assistant, queued) error = %v, want relais.ErrConflict", err)
 	}
 	clock.Add(time.Second)
-	ms, err := s.Pending(ctx, 10)
+	ms, err := s.Pending(ctx, waOnly, 10)
 	if err != nil || len(ms) != 3 {
 		t.Errorf("Pending = %d messages, %v; want the 3 queued", len(ms), err)
 	}
@@ -141,7 +147,7 @@ func testOutboxAPISent(t *testing.T, s OutboxStore, clock *testClock) {
 	if got.Status != conversation.OutboxSent || !got.SentAt.Equal(clock.Now()) {
 		t.Errorf("api message: status %s sent at %v, want sent at %v", got.Status, got.SentAt, clock.Now())
 	}
-	if ms, err := s.Pending(ctx, 10); err != nil || len(ms) != 0 {
+	if ms, err := s.Pending(ctx, []string{conversation.APIChannel}, 10); err != nil || len(ms) != 0 {
 		t.Errorf("Pending = %+v, %v; want nothing", ms, err)
 	}
 }
@@ -149,25 +155,25 @@ func testOutboxAPISent(t *testing.T, s OutboxStore, clock *testClock) {
 func testOutboxPendingLeases(t *testing.T, s OutboxStore, clock *testClock) {
 	ctx := context.Background()
 	_, out := outboundTo(t, s, "whatsapp", "c1", 3)
-	if _, err := s.Pending(ctx, 0); !errors.Is(err, relais.ErrInvalid) {
+	if _, err := s.Pending(ctx, waOnly, 0); !errors.Is(err, relais.ErrInvalid) {
 		t.Errorf("Pending(0) error = %v, want relais.ErrInvalid", err)
 	}
-	first, err := s.Pending(ctx, 2)
+	first, err := s.Pending(ctx, waOnly, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(first) != 2 || first[0].MessageID != out[0].ID || first[1].MessageID != out[1].ID {
 		t.Fatalf("Pending(2) = %+v, want the two oldest", first)
 	}
-	second, err := s.Pending(ctx, 10)
+	second, err := s.Pending(ctx, waOnly, 10)
 	if err != nil || len(second) != 1 || second[0].MessageID != out[2].ID {
 		t.Fatalf("Pending again = %+v, %v; want only the unclaimed one", second, err)
 	}
-	if again, err := s.Pending(ctx, 10); err != nil || len(again) != 0 {
+	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
 		t.Fatalf("Pending within the lease = %+v, %v; want nothing", again, err)
 	}
 	clock.Add(conversation.OutboxLease)
-	if again, err := s.Pending(ctx, 10); err != nil || len(again) != 3 {
+	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 3 {
 		t.Fatalf("Pending after the lease = %d messages, %v; want all 3 back", len(again), err)
 	}
 }
@@ -175,7 +181,7 @@ func testOutboxPendingLeases(t *testing.T, s OutboxStore, clock *testClock) {
 func testOutboxMarkSent(t *testing.T, s OutboxStore, clock *testClock) {
 	ctx := context.Background()
 	_, out := outboundTo(t, s, "whatsapp", "c1", 1)
-	ms, err := s.Pending(ctx, 1)
+	ms, err := s.Pending(ctx, waOnly, 1)
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("Pending = %+v, %v", ms, err)
 	}
@@ -196,7 +202,7 @@ func testOutboxMarkSent(t *testing.T, s OutboxStore, clock *testClock) {
 		t.Errorf("after MarkSent: %+v, %v", got, err)
 	}
 	clock.Add(time.Hour)
-	if again, err := s.Pending(ctx, 10); err != nil || len(again) != 0 {
+	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
 		t.Errorf("Pending after sent = %+v, %v; want nothing", again, err)
 	}
 }
@@ -205,7 +211,7 @@ func testOutboxMarkFailed(t *testing.T, s OutboxStore, clock *testClock) {
 	ctx := context.Background()
 	_, out := outboundTo(t, s, "whatsapp", "c1", 1)
 	for attempt := 1; attempt <= conversation.OutboxMaxAttempts; attempt++ {
-		ms, err := s.Pending(ctx, 1)
+		ms, err := s.Pending(ctx, waOnly, 1)
 		if err != nil || len(ms) != 1 {
 			t.Fatalf("attempt %d: Pending = %+v, %v", attempt, ms, err)
 		}
@@ -224,12 +230,12 @@ func testOutboxMarkFailed(t *testing.T, s OutboxStore, clock *testClock) {
 		if got.Attempts != attempt || got.Status != wantStatus || !got.NextAttemptAt.Equal(wantNext) || got.LastError != "channel said 503" {
 			t.Fatalf("attempt %d: %+v, want attempts %d, %s, next %v", attempt, got, attempt, wantStatus, wantNext)
 		}
-		if early, err := s.Pending(ctx, 1); err != nil || len(early) != 0 {
+		if early, err := s.Pending(ctx, waOnly, 1); err != nil || len(early) != 0 {
 			t.Fatalf("attempt %d: Pending before the backoff = %+v, %v", attempt, early, err)
 		}
 		clock.Add(conversation.OutboxBackoff(attempt))
 	}
-	if ms, err := s.Pending(ctx, 1); err != nil || len(ms) != 0 {
+	if ms, err := s.Pending(ctx, waOnly, 1); err != nil || len(ms) != 0 {
 		t.Errorf("Pending after failing = %+v, %v; want nothing", ms, err)
 	}
 }
@@ -243,7 +249,7 @@ func testOutboxConcurrent(t *testing.T, s OutboxStore, _ *testClock) {
 		seen = map[int64]int{}
 	)
 	runConcurrently(n, func(int) {
-		ms, err := s.Pending(ctx, 2)
+		ms, err := s.Pending(ctx, waOnly, 2)
 		if err != nil {
 			t.Errorf("Pending: %v", err)
 			return
@@ -261,5 +267,62 @@ func testOutboxConcurrent(t *testing.T, s OutboxStore, _ *testClock) {
 		if k > 1 {
 			t.Errorf("message %d claimed %d times", id, k)
 		}
+	}
+}
+
+func testOutboxPendingChannels(t *testing.T, s OutboxStore, clock *testClock) {
+	ctx := context.Background()
+	_, wa := outboundTo(t, s, "whatsapp", "c1", 1)
+	_, web := outboundTo(t, s, "webchat", "c2", 1)
+	if _, err := s.Pending(ctx, nil, 10); !errors.Is(err, relais.ErrInvalid) {
+		t.Errorf("Pending(no channel) error = %v, want relais.ErrInvalid", err)
+	}
+	got, err := s.Pending(ctx, waOnly, 10)
+	if err != nil || len(got) != 1 || got[0].MessageID != wa[0].ID {
+		t.Fatalf("Pending(whatsapp) = %+v, %v; want only the whatsapp reply", got, err)
+	}
+	// The webchat message was not leased: it is still due, at once.
+	o, err := s.OutboxMessage(ctx, web[0].ID)
+	if err != nil || o.Status != conversation.OutboxPending || !o.NextAttemptAt.Equal(clock.Now()) {
+		t.Fatalf("webchat message after Pending(whatsapp) = %+v, %v; want pending, due at %v", o, err, clock.Now())
+	}
+	got, err = s.Pending(ctx, []string{"webchat", "whatsapp"}, 10)
+	if err != nil || len(got) != 1 || got[0].MessageID != web[0].ID {
+		t.Errorf("Pending(webchat, whatsapp) = %+v, %v; want only the webchat reply (the other is leased)", got, err)
+	}
+}
+
+func testOutboxMarkFailedPermanently(t *testing.T, s OutboxStore, clock *testClock) {
+	ctx := context.Background()
+	_, out := outboundTo(t, s, "whatsapp", "c1", 1)
+	ms, err := s.Pending(ctx, waOnly, 1)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("Pending = %+v, %v", ms, err)
+	}
+	if err := s.MarkFailed(ctx, ms[0].ID, "channel said 503"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkFailedPermanently(ctx, ms[0].ID, "channel said 131047"); err != nil {
+		t.Fatalf("MarkFailedPermanently: %v", err)
+	}
+	got, err := s.OutboxMessage(ctx, out[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != conversation.OutboxFailed || got.Attempts != 2 || got.LastError != "channel said 131047" {
+		t.Errorf("after MarkFailedPermanently: %+v, want failed after 2 attempts with its reason", got)
+	}
+	if err := s.MarkFailedPermanently(ctx, ms[0].ID, "again"); !errors.Is(err, relais.ErrConflict) {
+		t.Errorf("MarkFailedPermanently twice error = %v, want relais.ErrConflict", err)
+	}
+	if err := s.MarkSent(ctx, ms[0].ID); !errors.Is(err, relais.ErrConflict) {
+		t.Errorf("MarkSent after failed error = %v, want relais.ErrConflict", err)
+	}
+	if err := s.MarkFailedPermanently(ctx, ms[0].ID+1000, "x"); !errors.Is(err, relais.ErrNotFound) {
+		t.Errorf("MarkFailedPermanently(unknown) error = %v, want relais.ErrNotFound", err)
+	}
+	clock.Add(24 * time.Hour)
+	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
+		t.Errorf("Pending after failing = %+v, %v; want nothing", again, err)
 	}
 }
