@@ -1,0 +1,193 @@
+package channel
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"relais"
+	"relais/conversation"
+)
+
+// Dispatcher delivers the outbox's pending messages through their
+// channel's Sender: MarkSent on success, MarkFailed (retried after
+// backoff) on a transient error, MarkFailedPermanently on a Permanent one.
+//
+// Each channel has its own loop, so a slow or failing channel never holds
+// back another. A round claims at most Concurrency messages of its channel
+// and sends them all at once, each bounded by SendTimeout, which is shorter
+// than conversation.OutboxLease: every claimed message is sent and recorded
+// while its lease still keeps other dispatchers, in this process or
+// another, from claiming it. Messages of a channel with no sender are not
+// claimed at all (conversation.Outbox.Pending is given the senders'
+// channels): they stay pending and due until a sender is configured.
+type Dispatcher struct {
+	Outbox  conversation.Outbox
+	Senders map[string]Sender // by channel name, as in conversation.OutboxMessage.Channel
+	Logger  *slog.Logger      // nil discards
+	// Every is how long a channel's loop waits after a round that found
+	// fewer messages than Concurrency; after a full round it goes on at
+	// once. DefaultEvery when zero.
+	Every time.Duration
+	// Concurrency bounds the sends in flight per channel.
+	// DefaultConcurrency when zero.
+	Concurrency int
+	// SendTimeout bounds one Send; it must be shorter than
+	// conversation.OutboxLease. DefaultSendTimeout when zero.
+	SendTimeout time.Duration
+}
+
+// Defaults of the Dispatcher's zero fields.
+const (
+	DefaultEvery       = time.Second
+	DefaultConcurrency = 4
+	DefaultSendTimeout = 20 * time.Second
+)
+
+// maxReason bounds the failure reason stored in the outbox.
+const maxReason = 500
+
+func (d *Dispatcher) validate() error {
+	switch {
+	case d.Outbox == nil:
+		return fmt.Errorf("dispatcher: no outbox: %w", relais.ErrInvalid)
+	case d.Every < 0:
+		return fmt.Errorf("dispatcher: Every %v: must not be negative: %w", d.Every, relais.ErrInvalid)
+	case d.Concurrency < 0:
+		return fmt.Errorf("dispatcher: Concurrency %d: must not be negative: %w", d.Concurrency, relais.ErrInvalid)
+	case d.SendTimeout < 0 || d.SendTimeout >= conversation.OutboxLease:
+		return fmt.Errorf("dispatcher: SendTimeout %v: must be below the outbox lease %v: %w", d.SendTimeout, conversation.OutboxLease, relais.ErrInvalid)
+	}
+	for name, s := range d.Senders {
+		if s == nil {
+			return fmt.Errorf("dispatcher: channel %q has a nil sender: %w", name, relais.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Run delivers until ctx ends, then finishes and records the sends in
+// flight (each bounded by SendTimeout) and returns nil. With no senders it
+// only waits for ctx. A round's errors are logged and the round retried
+// after Every; Run returns an error at once only for an invalid Dispatcher.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, name := range slices.Sorted(maps.Keys(d.Senders)) {
+		wg.Go(func() { d.runChannel(ctx, name) })
+	}
+	wg.Wait()
+	<-ctx.Done()
+	return nil
+}
+
+func (d *Dispatcher) runChannel(ctx context.Context, name string) {
+	every := cmp.Or(d.Every, DefaultEvery)
+	for ctx.Err() == nil {
+		n, err := d.dispatchChannel(ctx, name)
+		if err != nil && ctx.Err() == nil {
+			d.logger().ErrorContext(ctx, "outbox: claim pending messages", "channel", name, "err", err)
+		}
+		if err == nil && n == d.concurrency() {
+			continue // more may be due
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(every):
+		}
+	}
+}
+
+// Dispatch runs one round on every channel that has a sender, one channel
+// after the other, and returns how many messages it claimed. Run is the
+// loop of it; Dispatch is for callers that pace delivery themselves.
+func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
+	if err := d.validate(); err != nil {
+		return 0, err
+	}
+	total := 0
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(d.Senders)) {
+		n, err := d.dispatchChannel(ctx, name)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// dispatchChannel claims up to Concurrency due messages of one channel and
+// sends them all, waiting for every send to be recorded.
+func (d *Dispatcher) dispatchChannel(ctx context.Context, name string) (int, error) {
+	ms, err := d.Outbox.Pending(ctx, []string{name}, d.concurrency())
+	if err != nil {
+		return 0, err
+	}
+	sender := d.Senders[name]
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Go(func() { d.deliver(ctx, sender, m) })
+	}
+	wg.Wait()
+	return len(ms), nil
+}
+
+// deliver sends one claimed message and records the outcome. A send once
+// started is finished and recorded even when ctx ends meanwhile: stopping
+// half way would leave a message that may have reached the customer to be
+// sent again when its lease ends.
+func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.OutboxMessage) {
+	log := d.logger().With("outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1)
+	ctx = context.WithoutCancel(ctx)
+	sendCtx, cancel := context.WithTimeout(ctx, cmp.Or(d.SendTimeout, DefaultSendTimeout))
+	receipt, err := s.Send(sendCtx, m)
+	cancel()
+	switch {
+	case err == nil:
+		if err := d.Outbox.MarkSent(ctx, m.ID); err != nil {
+			// Sent but not recorded: it will be sent again after its lease.
+			log.ErrorContext(ctx, "outbox: record a sent message", "err", err)
+			return
+		}
+		log.DebugContext(ctx, "outbox: sent", "provider_message_id", receipt.ProviderMessageID)
+	case IsPermanent(err):
+		if err := d.Outbox.MarkFailedPermanently(ctx, m.ID, reason(err)); err != nil {
+			log.ErrorContext(ctx, "outbox: record a refused message", "err", err)
+			return
+		}
+		log.WarnContext(ctx, "outbox: the channel refused a message for good", "err", err)
+	default:
+		if err := d.Outbox.MarkFailed(ctx, m.ID, reason(err)); err != nil {
+			log.ErrorContext(ctx, "outbox: record a failed send", "err", err)
+			return
+		}
+		log.WarnContext(ctx, "outbox: send failed, will retry", "err", err)
+	}
+}
+
+// reason is err's text bounded for the outbox's last error.
+func reason(err error) string {
+	s := err.Error()
+	if r := []rune(s); len(r) > maxReason {
+		s = string(r[:maxReason-1]) + "…"
+	}
+	return s
+}
+
+func (d *Dispatcher) concurrency() int { return cmp.Or(d.Concurrency, DefaultConcurrency) }
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
