@@ -94,7 +94,7 @@ func (d *Dispatcher) runChannel(ctx context.Context, name string) {
 	for ctx.Err() == nil {
 		n, err := d.dispatchChannel(ctx, name)
 		if err != nil && ctx.Err() == nil {
-			d.logger().ErrorContext(ctx, "outbox: claim pending messages", "channel", name, "err", err)
+			d.logger().ErrorContext(ctx, "outbox: claim pending messages", "channel", name, "error", err)
 		}
 		if err == nil && n == d.concurrency() {
 			continue // more may be due
@@ -155,22 +155,22 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 	case err == nil:
 		if err := d.Outbox.MarkSent(ctx, m.ID); err != nil {
 			// Sent but not recorded: it will be sent again after its lease.
-			log.ErrorContext(ctx, "outbox: record a sent message", "err", err)
+			log.ErrorContext(ctx, "outbox: record a sent message", "error", err)
 			return
 		}
 		log.DebugContext(ctx, "outbox: sent", "provider_message_id", receipt.ProviderMessageID)
 	case IsPermanent(err):
 		if err := d.Outbox.MarkFailedPermanently(ctx, m.ID, reason(err)); err != nil {
-			log.ErrorContext(ctx, "outbox: record a refused message", "err", err)
+			log.ErrorContext(ctx, "outbox: record a refused message", "error", err)
 			return
 		}
-		log.WarnContext(ctx, "outbox: the channel refused a message for good", "err", err)
+		log.WarnContext(ctx, "outbox: the channel refused a message for good", "error", err)
 	default:
 		if err := d.Outbox.MarkFailed(ctx, m.ID, reason(err)); err != nil {
-			log.ErrorContext(ctx, "outbox: record a failed send", "err", err)
+			log.ErrorContext(ctx, "outbox: record a failed send", "error", err)
 			return
 		}
-		log.WarnContext(ctx, "outbox: send failed, will retry", "err", err)
+		log.WarnContext(ctx, "outbox: send failed, will retry", "error", err)
 	}
 }
 
