@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"relais"
 	"relais/assistant"
 	"relais/auth"
+	"relais/channel"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -384,21 +384,38 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		listeners = append(listeners, listener{name: "metrics", ln: mln, h: m.Handler()})
 	}
-	bgCtx, stopBackground := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	background.Go(func() { reapClaims(bgCtx, st, reapEvery, time.Now, log) })
-	background.Go(func() { resumePending(bgCtx, st, messages, resumeEvery, log) })
-	background.Go(func() { runRetention(bgCtx, st, retentionEvery, cfg.Retention, time.Now, log) })
-	if p.probe != nil {
-		background.Go(func() { p.probe.run(bgCtx, probeEvery, probeMaxEvery) })
+	services := []namedService{
+		{"claim reaper", serviceFunc(func(ctx context.Context) error {
+			reapClaims(ctx, st, reapEvery, time.Now, log)
+			return nil
+		})},
+		{"resumer", serviceFunc(func(ctx context.Context) error {
+			resumePending(ctx, st, messages, resumeEvery, log)
+			return nil
+		})},
+		{"retention", serviceFunc(func(ctx context.Context) error {
+			runRetention(ctx, st, retentionEvery, cfg.Retention, time.Now, log)
+			return nil
+		})},
 	}
-	// The reaper, the resumer, retention and the probe stop after the last request has finished,
+	if p.probe != nil {
+		services = append(services, namedService{"embedding probe", serviceFunc(func(ctx context.Context) error {
+			p.probe.run(ctx, probeEvery, probeMaxEvery)
+			return nil
+		})})
+	}
+	// Channel senders (WhatsApp, ...) join this map as they are
+	// configured. The dispatcher runs only when there is one: the outbox of
+	// a channel without a sender stays pending, untouched, until there is.
+	senders := map[string]channel.Sender{}
+	if len(senders) > 0 {
+		services = append(services, namedService{"outbox dispatcher",
+			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log}})
+	}
+	// The background services stop after the last request has finished,
 	// and the store closes (deferred above) after them: they never run on a
 	// closed store.
-	defer func() {
-		stopBackground()
-		background.Wait()
-	}()
+	defer startServices(ctx, log, services...)()
 	return serveUntilDone(ctx, log, listeners...)
 }
 
