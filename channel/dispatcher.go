@@ -50,6 +50,10 @@ const (
 	DefaultSendTimeout = 20 * time.Second
 )
 
+// recordTimeout bounds recording a send's outcome, which goes on after
+// Run's context ends: a store that hangs must not hold up shutdown.
+const recordTimeout = 10 * time.Second
+
 // maxReason bounds the failure reason stored in the outbox.
 const maxReason = 500
 
@@ -73,7 +77,7 @@ func (d *Dispatcher) validate() error {
 }
 
 // Run delivers until ctx ends, then finishes and records the sends in
-// flight (each bounded by SendTimeout) and returns nil. With no senders it
+// flight (each bounded by SendTimeout, its record by 10 s) and returns nil. With no senders it
 // only waits for ctx. A round's errors are logged and the round retried
 // after Every; Run returns an error at once only for an invalid Dispatcher.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -151,6 +155,8 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 	sendCtx, cancel := context.WithTimeout(ctx, cmp.Or(d.SendTimeout, DefaultSendTimeout))
 	receipt, err := s.Send(sendCtx, m)
 	cancel()
+	ctx, cancel = context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
 	switch {
 	case err == nil:
 		if err := d.Outbox.MarkSent(ctx, m.ID); err != nil {
