@@ -1,0 +1,221 @@
+package whatsapp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"relais/assistant"
+	"relais/conversation"
+)
+
+// Receiver stores an inbound message, idempotently on its channel message
+// id (conversation.Store implements it). Its errors are the store's.
+type Receiver interface {
+	Receive(ctx context.Context, in conversation.Inbound) (conversation.Received, error)
+}
+
+// Resumer handles a stored pending message (assistant.Service implements it).
+type Resumer interface {
+	Resume(ctx context.Context, rec conversation.Received) (assistant.Outcome, error)
+}
+
+// Defaults of the Webhook's zero fields.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultConcurrency   = 16
+	DefaultHandleTimeout = 2 * time.Minute
+)
+
+// Webhook serves /webhooks/whatsapp: the verification handshake (GET) and
+// deliveries (POST).
+//
+// A delivery's signature is checked on the raw body before anything is
+// parsed. Its messages are stored in the request, so that a store failure
+// answers 500 and WhatsApp delivers again; they are answered in the
+// background, since WhatsApp wants its 200 well under a second. A message
+// whose background handling fails, does not fit in Concurrency or is cut
+// short by a crash stays pending: serve's resumer takes it over. A message
+// delivered again is stored once and not answered twice.
+type Webhook struct {
+	VerifyToken string
+	AppSecret   string
+	Receiver    Receiver
+	Resumer     Resumer
+	Logger      *slog.Logger // nil discards
+	// MaxBodyBytes bounds a delivery's body; DefaultMaxBodyBytes when 0.
+	MaxBodyBytes int64
+	// Concurrency bounds the messages answered at once in the background;
+	// DefaultConcurrency when 0.
+	Concurrency int
+	// HandleTimeout bounds answering one message; DefaultHandleTimeout when 0.
+	HandleTimeout time.Duration
+
+	once sync.Once
+	sem  chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (h *Webhook) init() {
+	h.once.Do(func() {
+		n := h.Concurrency
+		if n <= 0 {
+			n = DefaultConcurrency
+		}
+		h.sem = make(chan struct{}, n)
+	})
+}
+
+func (h *Webhook) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
+}
+
+// Wait returns when the messages being answered in the background are done.
+func (h *Webhook) Wait() { h.wg.Wait() }
+
+// ServeHTTP answers GET with the handshake and POST with a delivery.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.verify(w, r)
+	case http.MethodPost:
+		h.deliver(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+func (h *Webhook) verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	token := q.Get("hub.verify_token")
+	if h.VerifyToken == "" || q.Get("hub.mode") != "subscribe" ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(h.VerifyToken)) != 1 {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	io.WriteString(w, q.Get("hub.challenge"))
+}
+
+func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
+	h.init()
+	ctx := r.Context()
+	log := h.logger()
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if !validSignature(h.AppSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+		log.WarnContext(ctx, "whatsapp webhook: missing or wrong signature")
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	p, err := Parse(body)
+	if err != nil {
+		// Signed by Meta, so sending it again would not mend it.
+		log.ErrorContext(ctx, "whatsapp webhook: unreadable delivery", "error", err, "bytes", len(body))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	for _, s := range p.Skipped {
+		log.DebugContext(ctx, "whatsapp webhook: message type not supported, skipped", "wamid", s.ID, "type", clip(s.Type, 32))
+	}
+	var recs []conversation.Received
+	for _, m := range p.Messages {
+		text, err := conversation.ValidateText(m.Text)
+		if err != nil {
+			log.WarnContext(ctx, "whatsapp webhook: message skipped", "wamid", m.ID, "error", err)
+			continue
+		}
+		rec, err := h.Receiver.Receive(ctx, conversation.Inbound{
+			Channel: Channel, CustomerID: m.From, ChannelMessageID: m.ID, Text: text,
+		})
+		if err != nil {
+			// WhatsApp delivers the batch again; the messages already
+			// stored are recognized as repeats then.
+			log.ErrorContext(ctx, "whatsapp webhook: store message", "wamid", m.ID, "error", err)
+			http.Error(w, "cannot store the message", http.StatusInternalServerError)
+			return
+		}
+		if !rec.Duplicate {
+			recs = append(recs, rec)
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	for _, rec := range recs {
+		h.answer(ctx, rec)
+	}
+}
+
+// answer handles a stored message in the background, or leaves it to the
+// resumer when Concurrency messages are being handled already.
+func (h *Webhook) answer(ctx context.Context, rec conversation.Received) {
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		h.logger().WarnContext(ctx, "whatsapp webhook: busy, message left to the resumer", "message", rec.Message.ID)
+		return
+	}
+	timeout := h.HandleTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandleTimeout
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer func() { <-h.sem }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		if _, err := h.Resumer.Resume(ctx, rec); err != nil {
+			h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
+				"conversation", rec.Conversation.ID, "error", err)
+		}
+	}()
+}
+
+// validSignature checks header "sha256=<hex>" against the HMAC-SHA256 of
+// body keyed with secret, in constant time.
+func validSignature(secret string, body []byte, header string) bool {
+	hexSum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || secret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
