@@ -60,9 +60,11 @@ type Webhook struct {
 	// HandleTimeout bounds answering one message; DefaultHandleTimeout when 0.
 	HandleTimeout time.Duration
 
-	once sync.Once
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	once   sync.Once
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	closed context.Context // done once Close is called
+	close  context.CancelFunc
 }
 
 func (h *Webhook) init() {
@@ -72,6 +74,7 @@ func (h *Webhook) init() {
 			n = DefaultConcurrency
 		}
 		h.sem = make(chan struct{}, n)
+		h.closed, h.close = context.WithCancel(context.Background())
 	})
 }
 
@@ -84,6 +87,15 @@ func (h *Webhook) logger() *slog.Logger {
 
 // Wait returns when the messages being answered in the background are done.
 func (h *Webhook) Wait() { h.wg.Wait() }
+
+// Close cuts short the messages being answered in the background, which
+// leaves them pending for the resumer, and returns when they have stopped.
+// Call it once the server takes no more requests.
+func (h *Webhook) Close() {
+	h.init()
+	h.close()
+	h.wg.Wait()
+}
 
 // ServeHTTP answers GET with the handshake and POST with a delivery.
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -190,6 +202,8 @@ func (h *Webhook) answer(ctx context.Context, rec conversation.Received) {
 		defer func() { <-h.sem }()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
+		stop := context.AfterFunc(h.closed, cancel)
+		defer stop()
 		if _, err := h.Resumer.Resume(ctx, rec); err != nil {
 			h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
 				"conversation", rec.Conversation.ID, "error", err)

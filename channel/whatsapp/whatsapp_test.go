@@ -396,3 +396,52 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// blockingResumer answers nothing until its context ends.
+type blockingResumer struct{ ended chan error }
+
+func (b *blockingResumer) Resume(ctx context.Context, _ conversation.Received) (assistant.Outcome, error) {
+	<-ctx.Done()
+	b.ended <- ctx.Err()
+	return assistant.Outcome{}, ctx.Err()
+}
+
+func TestCloseCutsShortBackgroundAnswers(t *testing.T) {
+	t.Parallel()
+	st := newFakeStore()
+	br := &blockingResumer{ended: make(chan error, 10)}
+	h := newWebhook(st)
+	h.Resumer = br
+	if code := post(t, h, textBatch()); code != 200 {
+		t.Fatalf("status = %d, want 200", code)
+	}
+	done := make(chan struct{})
+	go func() { h.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if got := len(br.ended); got != 3 {
+		t.Errorf("%d answers were cut short, want 3", got)
+	}
+}
+
+func TestBusyWebhookLeavesMessagesToTheResumer(t *testing.T) {
+	t.Parallel()
+	st := newFakeStore()
+	br := &blockingResumer{ended: make(chan error, 10)}
+	h := newWebhook(st)
+	h.Resumer = br
+	h.Concurrency = 1
+	if code := post(t, h, textBatch()); code != 200 {
+		t.Fatalf("status = %d, want 200", code)
+	}
+	if got := st.count(); got != 3 {
+		t.Errorf("stored %d messages, want 3", got)
+	}
+	h.Close()
+	if got := len(br.ended); got != 1 {
+		t.Errorf("%d answers were started, want 1 (the rest left pending)", got)
+	}
+}
