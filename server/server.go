@@ -92,6 +92,10 @@ type Config struct {
 	// A request's body must arrive within it, and its response be taken
 	// within twice it (see deadlines); the event stream renews its own.
 	RequestTimeout time.Duration
+	// WhatsApp, when set, serves /webhooks/whatsapp (GET and POST). It is
+	// outside the bearer-token auth: Meta signs each delivery instead, and
+	// the handler checks that signature. Not found when nil.
+	WhatsApp http.Handler
 	// EventKeepalive is how often an idle event stream sends a comment,
 	// which keeps proxies from closing it; 25s when 0.
 	EventKeepalive time.Duration
@@ -144,6 +148,9 @@ func New(cfg Config) *Server {
 		// Open, as Prometheus scrapers expect; MetricsElsewhere keeps it
 		// off a public address.
 		r.Get("/metrics", cfg.Metrics.serve)
+	}
+	if cfg.WhatsApp != nil {
+		r.Handle("/webhooks/whatsapp", cfg.WhatsApp)
 	}
 	console := s.consoleHandler()
 	r.Handle("/console", console)

@@ -20,6 +20,7 @@ import (
 	"relais/assistant"
 	"relais/auth"
 	"relais/channel"
+	"relais/channel/whatsapp"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -351,6 +352,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: p.summarizer, Logger: log,
 			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
 	}
+	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
+	var wa *whatsapp.Webhook
+	var waHandler http.Handler
+	if cfg.WhatsApp.enabled() {
+		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret,
+			Receiver: st, Resumer: messages, Logger: log}
+		// The answers being given in the background stop before the store
+		// closes (deferred above); the resumer takes them over next time.
+		defer wa.Close()
+		waHandler = wa
+	}
 	srv := server.New(server.Config{
 		Logger:           log,
 		Store:            st,
@@ -370,6 +382,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes:   cfg.MaxUploadBytes,
+		WhatsApp:         waHandler,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -408,6 +421,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// configured. The dispatcher runs only when there is one: the outbox of
 	// a channel without a sender stays pending, untouched, until there is.
 	senders := map[string]channel.Sender{}
+	if wa != nil {
+		senders[whatsapp.Channel] = &whatsapp.Sender{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken,
+			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}}
+		log.Info("WhatsApp channel on", "webhook", "/webhooks/whatsapp", "phone_number_id", cfg.WhatsApp.PhoneNumberID)
+	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",
 			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log}})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"relais/assistant"
+	"relais/channel/whatsapp"
 	"relais/conversation"
 	"relais/handoff"
 	"relais/redact"
@@ -42,6 +43,10 @@ type Config struct {
 	RequestTimeout time.Duration
 
 	AdminToken string // RELAIS_ADMIN_TOKEN
+
+	// WhatsApp is the WhatsApp Cloud API channel; off while none of its
+	// variables is set.
+	WhatsApp WhatsAppConfig
 	// ClaimTTL is how long an agent's claim on a handoff lasts without an
 	// action on it (RELAIS_CLAIM_TTL).
 	ClaimTTL       time.Duration
@@ -127,6 +132,11 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_BUSINESS_HOURS", &c.BusinessHours)
 	str("RELAIS_QUEUE_ROUTES", &c.QueueRoutes)
 	str("RELAIS_SLA", &c.SLA)
+	str("RELAIS_WHATSAPP_VERIFY_TOKEN", &c.WhatsApp.VerifyToken)
+	str("RELAIS_WHATSAPP_APP_SECRET", &c.WhatsApp.AppSecret)
+	str("RELAIS_WHATSAPP_ACCESS_TOKEN", &c.WhatsApp.AccessToken)
+	str("RELAIS_WHATSAPP_PHONE_NUMBER_ID", &c.WhatsApp.PhoneNumberID)
+	str("RELAIS_WHATSAPP_API_BASE", &c.WhatsApp.APIBase)
 	return errors.Join(
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
@@ -290,6 +300,12 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.ClaimTTL <= 0 {
 		bad("claim TTL (--claim-ttl, RELAIS_CLAIM_TTL)", "must be a positive duration such as 15m, got %v", c.ClaimTTL)
 	}
+	if missing := c.WhatsApp.missing(); len(missing) > 0 && c.WhatsApp.enabled() {
+		bad("WhatsApp channel", "%s not set: set all of them to turn the channel on, or none to leave it off", strings.Join(missing, ", "))
+	}
+	if base := c.WhatsApp.APIBase; base != "" && !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
+		bad("WhatsApp API base (RELAIS_WHATSAPP_API_BASE)", "must be an http:// or https:// URL such as %s", whatsapp.DefaultAPIBase)
+	}
 	if len(errs) > 0 {
 		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -325,4 +341,37 @@ func (c *Config) newLogger(w io.Writer) *slog.Logger {
 		h = redact.NewLogHandler(h)
 	}
 	return slog.New(h)
+}
+
+// WhatsAppConfig configures the WhatsApp channel. The verify token, app
+// secret and access token are secrets: never log them.
+type WhatsAppConfig struct {
+	VerifyToken   string // RELAIS_WHATSAPP_VERIFY_TOKEN: the webhook handshake's token
+	AppSecret     string // RELAIS_WHATSAPP_APP_SECRET: signs every webhook delivery
+	AccessToken   string // RELAIS_WHATSAPP_ACCESS_TOKEN: the Graph API bearer token
+	PhoneNumberID string // RELAIS_WHATSAPP_PHONE_NUMBER_ID: the business number that sends
+	// APIBase is the Graph API with its version (RELAIS_WHATSAPP_API_BASE);
+	// whatsapp.DefaultAPIBase when empty.
+	APIBase string
+}
+
+// enabled reports whether any required WhatsApp variable is set.
+func (w WhatsAppConfig) enabled() bool {
+	return w.VerifyToken != "" || w.AppSecret != "" || w.AccessToken != "" || w.PhoneNumberID != ""
+}
+
+// missing names the required WhatsApp variables that are not set.
+func (w WhatsAppConfig) missing() []string {
+	var m []string
+	for _, v := range []struct{ name, value string }{
+		{"RELAIS_WHATSAPP_VERIFY_TOKEN", w.VerifyToken},
+		{"RELAIS_WHATSAPP_APP_SECRET", w.AppSecret},
+		{"RELAIS_WHATSAPP_ACCESS_TOKEN", w.AccessToken},
+		{"RELAIS_WHATSAPP_PHONE_NUMBER_ID", w.PhoneNumberID},
+	} {
+		if v.value == "" {
+			m = append(m, v.name)
+		}
+	}
+	return m
 }
