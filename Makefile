@@ -46,9 +46,10 @@ lint: ## go vet and a gofmt check
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 .PHONY: fuzz
-fuzz: ## run each ingest fuzz target for FUZZTIME (default 30s)
-	@for f in $$($(GO) test -list 'Fuzz.*' ./ingest/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} ./ingest/ || exit 1; done
+fuzz: ## run each fuzz target (ingest, channel/whatsapp) for FUZZTIME (default 30s)
+	@for p in ./ingest/ ./channel/whatsapp/; do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$p || exit 1; done; done
 
 .PHONY: clean
 clean: ## remove build outputs
