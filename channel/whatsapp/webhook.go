@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"relais"
 	"relais/assistant"
 	"relais/conversation"
 )
@@ -166,11 +167,18 @@ func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		rec, err := h.Receiver.Receive(ctx, conversation.Inbound{
 			Channel: Channel, CustomerID: m.From, ChannelMessageID: m.ID, Text: text,
 		})
+		if errors.Is(err, relais.ErrInvalid) {
+			// Delivering it again would not mend it.
+			log.WarnContext(ctx, "whatsapp webhook: message refused, skipped", "wamid", m.ID, "error", err)
+			continue
+		}
 		if err != nil {
 			// WhatsApp delivers the batch again; the messages already
-			// stored are recognized as repeats then.
+			// stored are recognized as repeats then, so they are answered
+			// now.
 			log.ErrorContext(ctx, "whatsapp webhook: store message", "wamid", m.ID, "error", err)
 			http.Error(w, "cannot store the message", http.StatusInternalServerError)
+			h.answerAll(ctx, recs)
 			return
 		}
 		if !rec.Duplicate {
@@ -178,6 +186,10 @@ func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+	h.answerAll(ctx, recs)
+}
+
+func (h *Webhook) answerAll(ctx context.Context, recs []conversation.Received) {
 	for _, rec := range recs {
 		h.answer(ctx, rec)
 	}
