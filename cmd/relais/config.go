@@ -355,9 +355,10 @@ type WhatsAppConfig struct {
 	APIBase string
 }
 
-// enabled reports whether any required WhatsApp variable is set.
+// enabled reports whether any WhatsApp variable is set: then all the
+// required ones must be.
 func (w WhatsAppConfig) enabled() bool {
-	return w.VerifyToken != "" || w.AppSecret != "" || w.AccessToken != "" || w.PhoneNumberID != ""
+	return w.VerifyToken != "" || w.AppSecret != "" || w.AccessToken != "" || w.PhoneNumberID != "" || w.APIBase != ""
 }
 
 // missing names the required WhatsApp variables that are not set.
