@@ -84,7 +84,9 @@ func TestWhatsAppRepliesOnceToEachCustomer(t *testing.T) {
 		gs := httptest.NewServer(graph)
 		t.Cleanup(gs.Close)
 		whatsAppEnv(c, gs.URL)
-		base := startServe(t, c)
+		c.env["RELAIS_LOG_LEVEL"] = "debug"
+		var logs lockedBuffer
+		base := startServeLogging(t, c, &logs)
 
 		// A forged delivery is refused and nothing comes of it.
 		if code := postWhatsApp(t, base, whatsAppBatch, "not-the-secret"); code != http.StatusUnauthorized {
@@ -120,6 +122,14 @@ func TestWhatsAppRepliesOnceToEachCustomer(t *testing.T) {
 		}
 		if !strings.Contains(replies["4922222"], "Forgot password") {
 			t.Errorf("reply to 4922222 = %q, want the password answer", replies["4922222"])
+		}
+		if !strings.Contains(logs.String(), "WhatsApp channel on") {
+			t.Errorf("serve's logs do not say the channel is on:\n%s", logs.String())
+		}
+		for _, secret := range []string{"wa-verify", "wa-secret", "wa-access"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("serve's logs show %s", secret)
+			}
 		}
 	})
 }
