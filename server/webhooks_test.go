@@ -1,0 +1,28 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestWhatsAppWebhookIsMountedOutsideAuth(t *testing.T) {
+	t.Parallel()
+	hook := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+		want int
+	}{{"off", nil, http.StatusNotFound}, {"on", hook, http.StatusTeapot}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := New(Config{WhatsApp: tt.h})
+			for _, method := range []string{"GET", "POST"} {
+				rr := httptest.NewRecorder()
+				srv.ServeHTTP(rr, httptest.NewRequest(method, "/webhooks/whatsapp", nil))
+				if rr.Code != tt.want {
+					t.Errorf("%s: status %d, want %d", method, rr.Code, tt.want)
+				}
+			}
+		})
+	}
+}
