@@ -32,9 +32,14 @@ type Resumer interface {
 
 // Defaults of the Webhook's zero fields.
 const (
-	DefaultMaxBodyBytes  = 1 << 20
-	DefaultConcurrency   = 16
-	DefaultHandleTimeout = 2 * time.Minute
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultConcurrency  = 16
+	// DefaultHandleTimeout bounds deciding about a message like an API
+	// request's deadline: with the outcome stored after it, a turn ends
+	// well inside the lease its handler holds on the message
+	// (conversation.HandlingLease), so the resumer never takes over a
+	// message that is still being answered.
+	DefaultHandleTimeout = 30 * time.Second
 )
 
 // Webhook serves /webhooks/whatsapp: the verification handshake (GET) and
