@@ -151,7 +151,7 @@ func (s *Service) repeat(ctx context.Context, rec conversation.Received, start t
 		}
 		return out, err
 	}
-	waitUntil := s.now().Add(DefaultDecideTimeout)
+	waitUntil := s.now().Add(s.decideTimeout())
 	if dl, ok := ctx.Deadline(); ok {
 		waitUntil = dl.Add(-reserve(dl))
 	}
@@ -241,11 +241,14 @@ func (s *Service) decideContext(ctx context.Context) (context.Context, context.C
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-reserve(dl)))
 	}
-	d := s.DecideTimeout
-	if d <= 0 {
-		d = DefaultDecideTimeout
+	return context.WithTimeout(ctx, s.decideTimeout())
+}
+
+func (s *Service) decideTimeout() time.Duration {
+	if s.DecideTimeout > 0 {
+		return s.DecideTimeout
 	}
-	return context.WithTimeout(ctx, d)
+	return DefaultDecideTimeout
 }
 
 // reserve is the time kept from a deadline for storing the outcome.

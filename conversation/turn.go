@@ -69,6 +69,31 @@ type Turn struct {
 	Memory *BotMemory
 }
 
+// Record is the decision record of t as stored: in conversation convID,
+// about t's message, naming reply (nil for none) and ticketID (0 for none).
+func (t Turn) Record(convID, ticketID int64, reply *Message) DecisionRecord {
+	r := t.Decision
+	r.ConversationID, r.MessageID, r.TicketID = convID, t.MessageID, ticketID
+	if reply != nil {
+		r.ReplyID = reply.ID
+	}
+	return r
+}
+
+// NotPending explains why message id could not be completed, from the role
+// a store found it with ("" when there is no such message): relais.ErrNotFound,
+// relais.ErrInvalid for a message that is not a customer's, and ErrHandled
+// for a customer message handled already.
+func NotPending(id int64, role Role) error {
+	switch role {
+	case "":
+		return fmt.Errorf("message %d: %w", id, relais.ErrNotFound)
+	case Customer:
+		return fmt.Errorf("message %d: %w", id, ErrHandled)
+	}
+	return fmt.Errorf("message %d is not a customer's: %w", id, relais.ErrInvalid)
+}
+
 // TurnResult is a completed turn as stored.
 type TurnResult struct {
 	Decision DecisionRecord

@@ -251,6 +251,16 @@ func ValidateEscalation(t Ticket, turn conversation.Turn) (conversation.Turn, er
 	return turn, nil
 }
 
+// CheckTicketMessage is the check Store.EscalateTurn makes once it has
+// found the conversation of the turn's message: a ticket is filed for the
+// conversation of the message that decided it. relais.ErrInvalid otherwise.
+func CheckTicketMessage(t Ticket, messageID, messageConversation int64) error {
+	if messageConversation != t.ConversationID {
+		return fmt.Errorf("message %d is not of conversation %d: %w", messageID, t.ConversationID, relais.ErrInvalid)
+	}
+	return nil
+}
+
 // ValidateClaim checks the agent and duration of a claim; the error wraps
 // relais.ErrInvalid.
 func ValidateClaim(agentID string, ttl time.Duration) error {

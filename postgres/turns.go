@@ -62,12 +62,7 @@ WHERE id = $1 AND state = 'bot'`, convID, mem.AwaitingFeedback, mem.Failures, me
 			return conversation.TurnResult{}, err
 		}
 	}
-	rec := t.Decision
-	rec.ConversationID, rec.MessageID, rec.TicketID = convID, t.MessageID, ticketID
-	if res.Reply != nil {
-		rec.ReplyID = res.Reply.ID
-	}
-	res.Decision, err = insertDecision(ctx, tx, rec, now)
+	res.Decision, err = insertDecision(ctx, tx, t.Record(convID, ticketID, res.Reply), now)
 	return res, err
 }
 
@@ -75,15 +70,10 @@ WHERE id = $1 AND state = 'bot'`, convID, mem.AwaitingFeedback, mem.Failures, me
 func notPending(ctx context.Context, q rowQuerier, id int64) error {
 	var role string
 	err := q.QueryRow(ctx, `SELECT role FROM messages WHERE id = $1`, id).Scan(&role)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("message %d: %w", id, relais.ErrNotFound)
-	case err != nil:
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
-	case role != string(conversation.Customer):
-		return fmt.Errorf("message %d is not a customer's: %w", id, relais.ErrInvalid)
 	}
-	return fmt.Errorf("message %d: %w", id, conversation.ErrHandled)
+	return conversation.NotPending(id, conversation.Role(role))
 }
 
 // CompleteTurn stores a turn; see conversation.Turns.

@@ -99,8 +99,8 @@ func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversat
 		// The message first (a turn completed elsewhere fails before any
 		// ticket is filed), then the ticket.
 		res, err = completeTurnInTx(ctx, tx, turn, now, func(convID int64) (int64, error) {
-			if convID != t.ConversationID {
-				return 0, fmt.Errorf("message %d is not of conversation %d: %w", turn.MessageID, t.ConversationID, relais.ErrInvalid)
+			if err := handoff.CheckTicketMessage(t, turn.MessageID, convID); err != nil {
+				return 0, err
 			}
 			var err error
 			stored, err = enqueueInTx(ctx, tx, t, now)

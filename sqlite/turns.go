@@ -51,12 +51,7 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at t
 			return conversation.TurnResult{}, err
 		}
 	}
-	rec := t.Decision
-	rec.ConversationID, rec.MessageID, rec.TicketID = convID, t.MessageID, ticketID
-	if res.Reply != nil {
-		rec.ReplyID = res.Reply.ID
-	}
-	res.Decision, err = insertDecision(ctx, tx, rec, at)
+	res.Decision, err = insertDecision(ctx, tx, t.Record(convID, ticketID, res.Reply), at)
 	return res, err
 }
 
@@ -64,15 +59,10 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at t
 func notPending(ctx context.Context, tx *sql.Tx, id int64) error {
 	var role string
 	err := tx.QueryRowContext(ctx, `SELECT role FROM messages WHERE id = ?`, id).Scan(&role)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("message %d: %w", id, relais.ErrNotFound)
-	case err != nil:
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
-	case role != string(conversation.Customer):
-		return fmt.Errorf("message %d is not a customer's: %w", id, relais.ErrInvalid)
 	}
-	return fmt.Errorf("message %d: %w", id, conversation.ErrHandled)
+	return conversation.NotPending(id, conversation.Role(role))
 }
 
 // CompleteTurn stores a turn; see conversation.Turns.
