@@ -90,7 +90,9 @@ type pendingCounts struct {
 	err    error
 }
 
-func (p pendingCounts) PendingByChannel(context.Context) (map[string]int, error) { return p.counts, p.err }
+func (p pendingCounts) PendingByChannel(context.Context) (map[string]int, error) {
+	return p.counts, p.err
+}
 
 func TestOutboxMetrics(t *testing.T) {
 	t.Parallel()
