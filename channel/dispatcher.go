@@ -31,6 +31,9 @@ type Dispatcher struct {
 	Outbox  conversation.Outbox
 	Senders map[string]Sender // by channel name, as in conversation.OutboxMessage.Channel
 	Logger  *slog.Logger      // nil discards
+	// Observer, when set, is told the outcome of every recorded delivery
+	// attempt (metrics).
+	Observer Observer
 	// Every is how long a channel's loop waits after a round that found
 	// fewer messages than Concurrency; after a full round it goes on at
 	// once. DefaultEvery when zero.
@@ -42,6 +45,19 @@ type Dispatcher struct {
 	// conversation.OutboxLease. DefaultSendTimeout when zero.
 	SendTimeout time.Duration
 }
+
+// Observer is told the outcome of each delivery attempt once it is
+// recorded: result is DeliverySent, DeliveryRetry or DeliveryFailed.
+type Observer interface {
+	ObserveDelivery(channel, result string)
+}
+
+// Delivery results, as an Observer is told them.
+const (
+	DeliverySent   = "sent"   // delivered to the channel
+	DeliveryRetry  = "retry"  // failed, to be tried again after a backoff
+	DeliveryFailed = "failed" // given up: refused for good, or out of attempts
+)
 
 // Defaults of the Dispatcher's zero fields.
 const (
@@ -164,19 +180,32 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 			log.ErrorContext(ctx, "outbox: record a sent message", "error", err)
 			return
 		}
+		d.observe(m.Channel, DeliverySent)
 		log.DebugContext(ctx, "outbox: sent", "provider_message_id", receipt.ProviderMessageID)
 	case IsPermanent(err):
 		if err := d.Outbox.MarkFailedPermanently(ctx, m.ID, reason(err)); err != nil {
 			log.ErrorContext(ctx, "outbox: record a refused message", "error", err)
 			return
 		}
+		d.observe(m.Channel, DeliveryFailed)
 		log.WarnContext(ctx, "outbox: the channel refused a message for good", "error", err)
 	default:
 		if err := d.Outbox.MarkFailed(ctx, m.ID, reason(err)); err != nil {
 			log.ErrorContext(ctx, "outbox: record a failed send", "error", err)
 			return
 		}
+		if m.Attempts+1 >= conversation.OutboxMaxAttempts {
+			d.observe(m.Channel, DeliveryFailed) // MarkFailed gave up on it
+		} else {
+			d.observe(m.Channel, DeliveryRetry)
+		}
 		log.WarnContext(ctx, "outbox: send failed, will retry", "error", err)
+	}
+}
+
+func (d *Dispatcher) observe(channel, result string) {
+	if d.Observer != nil {
+		d.Observer.ObserveDelivery(channel, result)
 	}
 }
 

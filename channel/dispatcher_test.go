@@ -353,3 +353,60 @@ func TestDispatcherRunWithoutSendersWaits(t *testing.T) {
 		}
 	})
 }
+
+// countingObserver counts delivery results by channel.
+type countingObserver struct {
+	mu sync.Mutex
+	n  map[string]int // "channel/result"
+}
+
+func (o *countingObserver) ObserveDelivery(channelName, result string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[channelName+"/"+result]++
+}
+
+func (o *countingObserver) get(key string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[key]
+}
+
+func TestDispatcherObservesResults(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store, c *clock) {
+		ok := queue(t, s, "whatsapp", "+33600000001", 2)
+		refused := queue(t, s, "whatsapp", "+33600000002", 1)
+		flaky := queue(t, s, "whatsapp", "+33600000003", 1)
+		wa := &fakeSender{fail: func(m conversation.OutboxMessage) error {
+			switch m.ID {
+			case refused[0].ID:
+				return channel.Permanent(errors.New("error 131026"))
+			case flaky[0].ID:
+				return errors.New("HTTP 503")
+			}
+			return nil
+		}}
+		obs := &countingObserver{}
+		d := &channel.Dispatcher{Outbox: s, Senders: map[string]channel.Sender{"whatsapp": wa}, Observer: obs, Concurrency: 10}
+		dispatch(t, d, 4)
+		if obs.get("whatsapp/sent") != len(ok) || obs.get("whatsapp/failed") != 1 || obs.get("whatsapp/retry") != 1 {
+			t.Fatalf("observed %v; want 2 sent, 1 failed, 1 retry", obs.n)
+		}
+		// The flaky message fails until it is out of attempts: its last
+		// failure is a failed delivery, not a retry.
+		for attempt := 2; attempt <= conversation.OutboxMaxAttempts; attempt++ {
+			c.Add(conversation.OutboxBackoff(attempt - 1))
+			dispatch(t, d, 1)
+		}
+		if got := outboxEntry(t, s, flaky[0]); got.Status != conversation.OutboxFailed {
+			t.Fatalf("flaky message %+v, want failed", got)
+		}
+		if obs.get("whatsapp/retry") != conversation.OutboxMaxAttempts-1 || obs.get("whatsapp/failed") != 2 {
+			t.Errorf("observed %v; want %d retries and 2 failed", obs.n, conversation.OutboxMaxAttempts-1)
+		}
+	})
+}

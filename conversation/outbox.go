@@ -53,6 +53,12 @@ type OutboxMessage struct {
 	LastError     string
 	CreatedAt     time.Time
 	SentAt        time.Time // zero unless Sent
+	// AskFeedback says the message is an answer that asks the customer
+	// "did this help?" (Turn.AsksFeedback): a channel that can shows the
+	// question with Yes/No buttons. Language is the language it is asked
+	// in ("" when unknown); both are set only on such messages.
+	AskFeedback bool
+	Language    string
 }
 
 // Outbox is the delivery side of the outbox.
@@ -82,6 +88,14 @@ type Outbox interface {
 	// OutboxMessage returns the outbox entry of stored message messageID;
 	// relais.ErrNotFound when it has none (a customer message).
 	OutboxMessage(ctx context.Context, messageID int64) (OutboxMessage, error)
+}
+
+// OutboxDepth counts the messages waiting for delivery, for monitoring.
+type OutboxDepth interface {
+	// PendingByChannel returns how many messages of each channel are
+	// pending, due or waiting out a backoff or lease; channels with none
+	// are left out.
+	PendingByChannel(ctx context.Context) (map[string]int, error)
 }
 
 // OutboxBackoff is the wait after the given number of failed attempts:

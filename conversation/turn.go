@@ -80,6 +80,17 @@ func (t Turn) Record(convID, ticketID int64, reply *Message) DecisionRecord {
 	return r
 }
 
+// AsksFeedback reports whether t's reply asks the customer "did this help?"
+// (the memory it leaves awaits the answer), and the language the question
+// is asked in. The stores mark the reply's outbox entry with both, so that
+// its channel can show the question with buttons.
+func (t Turn) AsksFeedback() (language string, ok bool) {
+	if t.Reply == nil || t.Memory == nil || !t.Memory.AwaitingFeedback {
+		return "", false
+	}
+	return t.Memory.Language, true
+}
+
 // NotPending explains why message id could not be completed, from the role
 // a store found it with ("" when there is no such message): relais.ErrNotFound,
 // relais.ErrInvalid for a message that is not a customer's, and ErrHandled

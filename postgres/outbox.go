@@ -20,7 +20,7 @@ import (
 var _ conversation.Outbox = (*DB)(nil)
 
 const outboxColumns = `id, message_id, conversation_id, channel, recipient, text, status, attempts,
-    next_attempt_at, last_error, created_at, sent_at`
+    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language`
 
 func scanOutbox(r pgx.Row) (conversation.OutboxMessage, error) {
 	var (
@@ -29,7 +29,7 @@ func scanOutbox(r pgx.Row) (conversation.OutboxMessage, error) {
 		sentAt *time.Time
 	)
 	err := r.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.Channel, &m.Recipient, &m.Text, &status,
-		&m.Attempts, &m.NextAttemptAt, &m.LastError, &m.CreatedAt, &sentAt)
+		&m.Attempts, &m.NextAttemptAt, &m.LastError, &m.CreatedAt, &sentAt, &m.AskFeedback, &m.Language)
 	if err != nil {
 		return conversation.OutboxMessage{}, err
 	}
@@ -63,7 +63,7 @@ func (d *DB) Pending(ctx context.Context, channels []string, limit int) ([]conve
 )
 UPDATE outbox o SET next_attempt_at = $3 FROM due WHERE o.id = due.id
 RETURNING o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.text, o.status, o.attempts,
-    o.next_attempt_at, o.last_error, o.created_at, o.sent_at`, now, limit, now.Add(conversation.OutboxLease), channels)
+    o.next_attempt_at, o.last_error, o.created_at, o.sent_at, o.ask_feedback, o.language`, now, limit, now.Add(conversation.OutboxLease), channels)
 	if err != nil {
 		return nil, dbError(op, err)
 	}
@@ -74,6 +74,29 @@ RETURNING o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.text,
 	// RETURNING has no order: oldest first, as documented.
 	slices.SortFunc(ms, func(a, b conversation.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
 	return ms, nil
+}
+
+// PendingByChannel counts pending messages; see conversation.OutboxDepth.
+// It reads the outbox_due partial index, which holds the pending rows only.
+func (d *DB) PendingByChannel(ctx context.Context) (map[string]int, error) {
+	const op = "count pending outbox messages"
+	rows, err := d.pool.Query(ctx, `SELECT channel, count(*) FROM outbox WHERE status = 'pending' GROUP BY channel`)
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	counts := map[string]int{}
+	var (
+		name string
+		n    int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&name, &n}, func() error {
+		counts[name] = n
+		return nil
+	})
+	if err != nil {
+		return nil, dbError(op, err)
+	}
+	return counts, nil
 }
 
 // MarkSent records a delivery; see conversation.Outbox.

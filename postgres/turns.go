@@ -62,6 +62,12 @@ WHERE id = $1 AND state = 'bot'`, convID, mem.AwaitingFeedback, mem.Failures, me
 			return conversation.TurnResult{}, err
 		}
 	}
+	if lang, ok := t.AsksFeedback(); ok && res.Reply != nil {
+		_, err := tx.Exec(ctx, `UPDATE outbox SET ask_feedback = true, language = $2 WHERE message_id = $1`, res.Reply.ID, lang)
+		if err != nil {
+			return conversation.TurnResult{}, err
+		}
+	}
 	res.Decision, err = insertDecision(ctx, tx, t.Record(convID, ticketID, res.Reply), now)
 	return res, err
 }

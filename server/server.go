@@ -96,6 +96,10 @@ type Config struct {
 	// outside the bearer-token auth: Meta signs each delivery instead, and
 	// the handler checks that signature. Not found when nil.
 	WhatsApp http.Handler
+	// WhatsAppEntry, when set, serves GET /v1/whatsapp/link and
+	// /v1/whatsapp/qr.png (the click-to-chat link and its QR code); not
+	// found when nil.
+	WhatsAppEntry http.Handler
 	// EventKeepalive is how often an idle event stream sends a comment,
 	// which keeps proxies from closing it; 25s when 0.
 	EventKeepalive time.Duration
@@ -150,13 +154,22 @@ func New(cfg Config) *Server {
 		r.Get("/metrics", cfg.Metrics.serve)
 	}
 	if cfg.WhatsApp != nil {
-		r.Handle("/webhooks/whatsapp", cfg.WhatsApp)
+		r.Handle("/webhooks/whatsapp", cfg.Metrics.timeWebhook(cfg.WhatsApp))
 	}
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
+		if cfg.WhatsAppEntry != nil {
+			// No token, unlike the rest of /v1: these only show the
+			// business's own number, which it prints for anyone to scan,
+			// and shops embed the QR code in their pages with an <img>
+			// that cannot send one. Their cost is bounded by the text and
+			// size limits the handler enforces.
+			r.Get("/whatsapp/link", cfg.WhatsAppEntry.ServeHTTP)
+			r.Get("/whatsapp/qr.png", cfg.WhatsAppEntry.ServeHTTP)
+		}
 		if cfg.Conversations != nil {
 			r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/conversations/{id}/messages", s.listConversationMessages)
 		}

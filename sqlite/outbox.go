@@ -22,7 +22,7 @@ import (
 var _ conversation.Outbox = (*DB)(nil)
 
 const outboxColumns = `id, message_id, conversation_id, channel, recipient, text, status, attempts,
-    next_attempt_at, last_error, created_at, sent_at`
+    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language`
 
 func scanOutbox(r rowScanner) (conversation.OutboxMessage, error) {
 	var (
@@ -31,7 +31,7 @@ func scanOutbox(r rowScanner) (conversation.OutboxMessage, error) {
 		sentAt                sql.NullString
 	)
 	err := r.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.Channel, &m.Recipient, &m.Text, &status,
-		&m.Attempts, &next, &m.LastError, &created, &sentAt)
+		&m.Attempts, &next, &m.LastError, &created, &sentAt, &m.AskFeedback, &m.Language)
 	if err != nil {
 		return conversation.OutboxMessage{}, err
 	}
@@ -81,6 +81,31 @@ RETURNING `+outboxColumns, formatTime(now.Add(conversation.OutboxLease)), format
 	}
 	slices.SortFunc(ms, func(a, b conversation.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
 	return ms, nil
+}
+
+// PendingByChannel counts pending messages; see conversation.OutboxDepth.
+func (db *DB) PendingByChannel(ctx context.Context) (map[string]int, error) {
+	const op = "count pending outbox messages"
+	rows, err := db.reader.QueryContext(ctx, `SELECT channel, count(*) FROM outbox WHERE status = 'pending' GROUP BY channel`)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var (
+			name string
+			n    int
+		)
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		counts[name] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return counts, nil
 }
 
 // MarkSent records a delivery; see conversation.Outbox.

@@ -51,6 +51,12 @@ func completeTurnInTx(ctx context.Context, tx *sql.Tx, t conversation.Turn, at t
 			return conversation.TurnResult{}, err
 		}
 	}
+	if lang, ok := t.AsksFeedback(); ok && res.Reply != nil {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET ask_feedback = 1, language = ? WHERE message_id = ?`, lang, res.Reply.ID)
+		if err != nil {
+			return conversation.TurnResult{}, err
+		}
+	}
 	res.Decision, err = insertDecision(ctx, tx, t.Record(convID, ticketID, res.Reply), at)
 	return res, err
 }

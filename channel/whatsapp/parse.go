@@ -24,6 +24,9 @@ type Skipped struct {
 type Payload struct {
 	Messages []Message
 	Skipped  []Skipped
+	// DisplayNumber is the business number the delivery was sent to, as
+	// its metadata shows it (the last one seen).
+	DisplayNumber string
 }
 
 type webhook struct {
@@ -32,6 +35,9 @@ type webhook struct {
 		Changes []struct {
 			Field string `json:"field"`
 			Value struct {
+				Metadata struct {
+					DisplayPhoneNumber string `json:"display_phone_number"`
+				} `json:"metadata"`
 				Messages []struct {
 					From string `json:"from"`
 					ID   string `json:"id"`
@@ -67,6 +73,9 @@ func Parse(body []byte) (Payload, error) {
 		for _, c := range e.Changes {
 			if c.Field != "" && c.Field != "messages" {
 				continue
+			}
+			if n := c.Value.Metadata.DisplayPhoneNumber; n != "" {
+				p.DisplayNumber = n
 			}
 			for _, m := range c.Value.Messages {
 				if m.ID == "" || m.From == "" {

@@ -57,7 +57,10 @@ type Webhook struct {
 	AppSecret   string
 	Receiver    Receiver
 	Resumer     Resumer
-	Logger      *slog.Logger // nil discards
+	// Number, when set, learns the business number deliveries report,
+	// for the click-to-chat link (Entry).
+	Number *BusinessNumber
+	Logger *slog.Logger // nil discards
 	// MaxBodyBytes bounds a delivery's body; DefaultMaxBodyBytes when 0.
 	MaxBodyBytes int64
 	// Concurrency bounds the messages answered at once in the background;
@@ -159,6 +162,7 @@ func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	h.Number.Learn(p.DisplayNumber)
 	for _, s := range p.Skipped {
 		log.DebugContext(ctx, "whatsapp webhook: message type not supported, skipped", "wamid", s.ID, "type", clip(s.Type, 32))
 	}

@@ -1,6 +1,8 @@
 // Package whatsapp is the WhatsApp Business Cloud API channel: the webhook
 // that verifies, stores and hands on customers' messages, and the Sender
-// that delivers the assistant's replies through the Graph API.
+// that delivers the assistant's replies through the Graph API (an answer
+// that asks "did this help?" with Yes/No reply buttons), and the
+// click-to-chat link and QR code (Entry) shops print.
 //
 // Supported so far: text messages and interactive button replies (their
 // title is the customer's text). Other message types (image, audio, video,

@@ -31,6 +31,7 @@ type store interface {
 	handoff.Store
 	handoff.DraftStore
 	conversation.Outbox
+	conversation.OutboxDepth
 	conversation.PersonalData
 	auth.Store
 	Ping(ctx context.Context) error

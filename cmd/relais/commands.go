@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -294,6 +295,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve /metrics on this address instead of --addr, e.g. 127.0.0.1:9090 (RELAIS_METRICS_ADDR)")
 	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
 	fs.StringVar(&cfg.BusinessHours, "business-hours", cfg.BusinessHours, `the team's hours, e.g. "Europe/Paris;mon-fri 09:00-18:00"; always open when empty (RELAIS_BUSINESS_HOURS)`)
+	fs.StringVar(&cfg.WhatsApp.DisplayNumber, "whatsapp-display-number", cfg.WhatsApp.DisplayNumber,
+		"the WhatsApp business number customers write to, e.g. \"+33 6 12 34 56 78\", for /v1/whatsapp/link and qr.png; as the webhook reports it when empty (RELAIS_WHATSAPP_DISPLAY_NUMBER)")
 	cfg.assistantFlags(fs)
 	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
 	cfg.storageFlags(fs)
@@ -301,6 +304,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: relais serve [flags]\n\nRuns the HTTP server until SIGINT or SIGTERM.")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), `
+The WhatsApp channel is set by environment only, its secrets never being flags:
+  RELAIS_WHATSAPP_VERIFY_TOKEN, RELAIS_WHATSAPP_APP_SECRET, RELAIS_WHATSAPP_ACCESS_TOKEN,
+  RELAIS_WHATSAPP_PHONE_NUMBER_ID (all four, or none: the channel is off),
+  RELAIS_WHATSAPP_API_BASE (default `+whatsapp.DefaultAPIBase+`),
+  RELAIS_WHATSAPP_DISPLAY_NUMBER (or --whatsapp-display-number above).`)
 	}
 	if err := parseFlags(fs, e, args); err != nil {
 		return err
@@ -354,10 +363,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
 	var wa *whatsapp.Webhook
-	var waHandler http.Handler
+	var waHandler, waEntry http.Handler
 	if cfg.WhatsApp.enabled() {
+		number, err := whatsapp.NewBusinessNumber(cfg.WhatsApp.DisplayNumber)
+		if err != nil {
+			return fmt.Errorf("WhatsApp display number: %w", err) // validated with the config already
+		}
 		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret,
-			Receiver: st, Resumer: messages, Logger: log}
+			Receiver: st, Resumer: messages, Number: number, Logger: log}
+		waEntry = &whatsapp.Entry{Number: number}
 		// The answers being given in the background stop before the store
 		// closes (deferred above); the resumer takes them over next time.
 		defer wa.Close()
@@ -383,6 +397,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes:   cfg.MaxUploadBytes,
 		WhatsApp:         waHandler,
+		WhatsAppEntry:    waEntry,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -423,12 +438,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	senders := map[string]channel.Sender{}
 	if wa != nil {
 		senders[whatsapp.Channel] = &whatsapp.Sender{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken,
-			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}}
+			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}, Logger: log}
 		log.Info("WhatsApp channel on", "webhook", "/webhooks/whatsapp", "phone_number_id", cfg.WhatsApp.PhoneNumberID)
 	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",
-			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log}})
+			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Observer: m}})
+		m.WatchOutbox(st, slices.Sorted(maps.Keys(senders)), log)
 	}
 	// The background services stop after the last request has finished,
 	// and the store closes (deferred above) after them: they never run on a

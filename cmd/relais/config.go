@@ -137,6 +137,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_WHATSAPP_ACCESS_TOKEN", &c.WhatsApp.AccessToken)
 	str("RELAIS_WHATSAPP_PHONE_NUMBER_ID", &c.WhatsApp.PhoneNumberID)
 	str("RELAIS_WHATSAPP_API_BASE", &c.WhatsApp.APIBase)
+	str("RELAIS_WHATSAPP_DISPLAY_NUMBER", &c.WhatsApp.DisplayNumber)
 	return errors.Join(
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
@@ -306,6 +307,11 @@ func (c *Config) validate() (handoffRules, error) {
 	if base := c.WhatsApp.APIBase; base != "" && !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 		bad("WhatsApp API base (RELAIS_WHATSAPP_API_BASE)", "must be an http:// or https:// URL such as %s", whatsapp.DefaultAPIBase)
 	}
+	if n := c.WhatsApp.DisplayNumber; n != "" {
+		if _, err := whatsapp.NormalizeNumber(n); err != nil {
+			bad("WhatsApp display number (--whatsapp-display-number, RELAIS_WHATSAPP_DISPLAY_NUMBER)", "%v", err)
+		}
+	}
 	if len(errs) > 0 {
 		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -353,12 +359,17 @@ type WhatsAppConfig struct {
 	// APIBase is the Graph API with its version (RELAIS_WHATSAPP_API_BASE);
 	// whatsapp.DefaultAPIBase when empty.
 	APIBase string
+	// DisplayNumber is the business number customers write to, for the
+	// click-to-chat link and QR code (RELAIS_WHATSAPP_DISPLAY_NUMBER,
+	// --whatsapp-display-number); as the webhook reports it when empty.
+	DisplayNumber string
 }
 
 // enabled reports whether any WhatsApp variable is set: then all the
 // required ones must be.
 func (w WhatsAppConfig) enabled() bool {
-	return w.VerifyToken != "" || w.AppSecret != "" || w.AccessToken != "" || w.PhoneNumberID != "" || w.APIBase != ""
+	return w.VerifyToken != "" || w.AppSecret != "" || w.AccessToken != "" || w.PhoneNumberID != "" || w.APIBase != "" ||
+		w.DisplayNumber != ""
 }
 
 // missing names the required WhatsApp variables that are not set.

@@ -110,10 +110,11 @@ func TestWhatsAppRepliesOnceToEachCustomer(t *testing.T) {
 		}
 		replies := map[string]string{}
 		for _, m := range sent {
-			text, _ := m["text"].(map[string]any)
-			body, _ := text["body"].(string)
-			if m["messaging_product"] != "whatsapp" || m["type"] != "text" {
-				t.Errorf("sent %v, want a whatsapp text message", m)
+			// An answer asks "did this help?" with Yes/No reply buttons.
+			body, buttons := interactiveBody(m)
+			if m["messaging_product"] != "whatsapp" || m["type"] != "interactive" || len(buttons) != 2 ||
+				!strings.HasSuffix(body, "Did this help?") {
+				t.Errorf("sent %v, want a whatsapp answer with feedback buttons", m)
 			}
 			replies[m["to"].(string)] = body
 		}
@@ -132,6 +133,95 @@ func TestWhatsAppRepliesOnceToEachCustomer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// interactiveBody returns the body text and button titles of a sent
+// interactive reply-button message.
+func interactiveBody(m map[string]any) (string, []string) {
+	in, _ := m["interactive"].(map[string]any)
+	body, _ := in["body"].(map[string]any)
+	text, _ := body["text"].(string)
+	action, _ := in["action"].(map[string]any)
+	bs, _ := action["buttons"].([]any)
+	var titles []string
+	for _, b := range bs {
+		reply, _ := b.(map[string]any)["reply"].(map[string]any)
+		title, _ := reply["title"].(string)
+		titles = append(titles, title)
+	}
+	return text, titles
+}
+
+// A customer taps "No" under an answer: the assistant reads it as
+// negative feedback and hands off; the entry points show the number the
+// webhook reported; the metrics count the deliveries and webhook calls.
+func TestWhatsAppFeedbackButtonsLinkAndMetrics(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	ingestFAQ(t, c)
+	graph := &graphFake{}
+	gs := httptest.NewServer(graph)
+	t.Cleanup(gs.Close)
+	whatsAppEnv(c, gs.URL)
+	base := startServe(t, c)
+
+	// Before any delivery the number is unknown.
+	if code, body := get(t, base+"/v1/whatsapp/link?text=hi"); code != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "RELAIS_WHATSAPP_DISPLAY_NUMBER") {
+		t.Errorf("link before a delivery: %d %s; want 503 naming the setting", code, body)
+	}
+	one := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+ "messaging_product":"whatsapp","metadata":{"display_phone_number":"+1 555 000 0000","phone_number_id":"555"},
+ "messages":[{"from":"4911111","id":"wamid.q1","timestamp":"1700000000","type":"text","text":{"body":"Where is my parcel?"}}]}}]}]}`
+	if code := postWhatsApp(t, base, one, "wa-secret"); code != http.StatusOK {
+		t.Fatalf("delivery: status %d", code)
+	}
+	waitSent(t, graph, 1)
+	if _, buttons := interactiveBody(graph.messages()[0]); len(buttons) != 2 || buttons[1] != "No" {
+		t.Fatalf("answer %v, want Yes/No buttons", graph.messages()[0])
+	}
+	tap := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+ "messaging_product":"whatsapp","metadata":{"display_phone_number":"+1 555 000 0000","phone_number_id":"555"},
+ "messages":[{"from":"4911111","id":"wamid.q2","timestamp":"1700000010","type":"interactive",
+   "interactive":{"type":"button_reply","button_reply":{"id":"relais.feedback.no","title":"No"}}}]}}]}]}`
+	if code := postWhatsApp(t, base, tap, "wa-secret"); code != http.StatusOK {
+		t.Fatalf("button tap: status %d", code)
+	}
+	waitSent(t, graph, 2)
+	second := graph.messages()[1]
+	text, _ := second["text"].(map[string]any)
+	if body, _ := text["body"].(string); second["type"] != "text" || !strings.Contains(body, "member of our team") {
+		t.Errorf("after No: sent %v, want the handoff notice", second)
+	}
+
+	code, body := get(t, base+"/v1/whatsapp/link?text=Bonjour%20!")
+	if code != 200 || !strings.Contains(body, `"url":"https://wa.me/15550000000?text=Bonjour%20%21"`) {
+		t.Errorf("link: %d %s", code, body)
+	}
+	if code, body := get(t, base+"/v1/whatsapp/qr.png?text=hi&size=200"); code != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("qr.png: %d, %d bytes", code, len(body))
+	}
+	_, metrics := get(t, base+"/metrics")
+	for _, want := range []string{
+		`relais_outbox_deliveries_total{channel="whatsapp",result="sent"} 2`,
+		`relais_outbox_pending{channel="whatsapp"} 0`,
+		`relais_whatsapp_webhook_duration_seconds_count{method="POST",status="2xx"} 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func waitSent(t *testing.T, g *graphFake, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(g.messages()) < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := len(g.messages()); got != n {
+		t.Fatalf("Graph API got %d messages, want %d", got, n)
+	}
 }
 
 func TestWhatsAppHandshakeThroughServe(t *testing.T) {
@@ -189,5 +279,26 @@ func TestWhatsAppPartlyConfiguredStopsServe(t *testing.T) {
 		if strings.Contains(msg, secret) {
 			t.Errorf("error %q shows a secret", msg)
 		}
+	}
+}
+
+func TestWhatsAppDisplayNumber(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	whatsAppEnv(c, "http://127.0.0.1:1")
+	c.env["RELAIS_WHATSAPP_DISPLAY_NUMBER"] = "06 12 34 56 78"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, stderr, err := c.run(ctx, "serve", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error()+stderr, "RELAIS_WHATSAPP_DISPLAY_NUMBER") {
+		t.Fatalf("serve with a number without country code: %v %s; want an error naming the setting", err, stderr)
+	}
+
+	c = newCLI(t, "sqlite")
+	whatsAppEnv(c, "http://127.0.0.1:1")
+	c.env["RELAIS_WHATSAPP_DISPLAY_NUMBER"] = "+33 6 12 34 56 78"
+	base := startServe(t, c)
+	if code, body := get(t, base+"/v1/whatsapp/link"); code != 200 || !strings.Contains(body, `"https://wa.me/33612345678"`) {
+		t.Errorf("link: %d %s", code, body)
 	}
 }

@@ -15,6 +15,7 @@ import (
 type OutboxStore interface {
 	conversation.Store
 	conversation.Outbox
+	conversation.OutboxDepth
 }
 
 // RunOutbox runs the outbox contract against the stores open returns; open
@@ -26,7 +27,10 @@ type OutboxStore interface {
 // queued Sent; a claimed message is not returned again until its lease
 // ends; Pending leaves other channels' messages untouched, not leased;
 // MarkFailed sets NextAttemptAt to the store's clock plus
-// OutboxBackoff(attempts) and last_error to the reason.
+// OutboxBackoff(attempts) and last_error to the reason; a turn whose reply
+// asks "did this help?" marks the reply's entry with AskFeedback and the
+// memory's language, and no other entry; PendingByChannel counts the
+// pending entries of each channel, whether due or not.
 func RunOutbox(t *testing.T, open func(t *testing.T, now func() time.Time) OutboxStore) {
 	tests := []struct {
 		name string
@@ -40,6 +44,8 @@ func RunOutbox(t *testing.T, open func(t *testing.T, now func() time.Time) Outbo
 		{"ConcurrentSendersNeverShare", testOutboxConcurrent},
 		{"PendingOnlyTheGivenChannels", testOutboxPendingChannels},
 		{"MarkFailedPermanently", testOutboxMarkFailedPermanently},
+		{"FeedbackQuestionMarked", testOutboxFeedback},
+		{"PendingByChannel", testOutboxPendingByChannel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,5 +330,87 @@ func testOutboxMarkFailedPermanently(t *testing.T, s OutboxStore, clock *testClo
 	clock.Add(24 * time.Hour)
 	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
 		t.Errorf("Pending after failing = %+v, %v; want nothing", again, err)
+	}
+}
+
+func testOutboxFeedback(t *testing.T, s OutboxStore, _ *testClock) {
+	ctx := context.Background()
+	for i, tt := range []struct {
+		name string
+		mem  *conversation.BotMemory
+		want bool
+	}{
+		{"asks", &conversation.BotMemory{AwaitingFeedback: true, Language: "fr"}, true},
+		{"does not ask", &conversation.BotMemory{Language: "fr"}, false},
+		{"no memory", nil, false},
+	} {
+		rec, err := s.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "+3360000010" + string(rune('0'+i)), Text: "où est mon colis ?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.CompleteTurn(ctx, conversation.Turn{
+			MessageID: rec.Message.ID,
+			Reply:     &conversation.Message{ConversationID: rec.Conversation.ID, Role: conversation.Assistant, Text: "Votre colis arrive demain."},
+			Decision:  conversation.DecisionRecord{Action: "answer", Intent: "question", Confidence: 0.9, Sources: []string{"faq:1"}},
+			Memory:    tt.mem,
+		})
+		if err != nil {
+			t.Fatalf("%s: CompleteTurn: %v", tt.name, err)
+		}
+		o, err := s.OutboxMessage(ctx, res.Reply.ID)
+		if err != nil {
+			t.Fatalf("%s: OutboxMessage: %v", tt.name, err)
+		}
+		wantLang := ""
+		if tt.want {
+			wantLang = "fr"
+		}
+		if o.AskFeedback != tt.want || o.Language != wantLang {
+			t.Errorf("%s: outbox AskFeedback %v, Language %q; want %v, %q", tt.name, o.AskFeedback, o.Language, tt.want, wantLang)
+		}
+		// Pending returns the same marks.
+		ms, err := s.Pending(ctx, waOnly, 10)
+		if err != nil || len(ms) != 1 || ms[0].ID != o.ID || ms[0].AskFeedback != tt.want || ms[0].Language != wantLang {
+			t.Errorf("%s: Pending = %+v, %v; want the reply, marked as OutboxMessage says", tt.name, ms, err)
+		}
+	}
+	// A later message of the conversation (an agent's, a notice) is not marked.
+	_, out := outboundTo(t, s, "whatsapp", "+33600000199", 1)
+	if o, err := s.OutboxMessage(ctx, out[0].ID); err != nil || o.AskFeedback || o.Language != "" {
+		t.Errorf("appended message: %+v, %v; want it unmarked", o, err)
+	}
+}
+
+func testOutboxPendingByChannel(t *testing.T, s OutboxStore, clock *testClock) {
+	ctx := context.Background()
+	counts, err := s.PendingByChannel(ctx)
+	if err != nil || len(counts) != 0 {
+		t.Fatalf("PendingByChannel on an empty outbox = %v, %v; want none", counts, err)
+	}
+	outboundTo(t, s, "whatsapp", "+33600000201", 3)
+	outboundTo(t, s, "webchat", "session-1", 2)
+	outboundTo(t, s, conversation.APIChannel, "api-customer", 2) // queued sent
+	// Of the three WhatsApp messages, one is sent, one failed for good and
+	// one waits out its backoff: it alone is still pending.
+	ms, err := s.Pending(ctx, waOnly, 3)
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("Pending = %d, %v; want 3", len(ms), err)
+	}
+	if err := s.MarkSent(ctx, ms[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkFailedPermanently(ctx, ms[1].ID, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkFailed(ctx, ms[2].ID, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	counts, err = s.PendingByChannel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"whatsapp": 1, "webchat": 2}
+	if len(counts) != len(want) || counts["whatsapp"] != 1 || counts["webchat"] != 2 {
+		t.Errorf("PendingByChannel = %v, want %v", counts, want)
 	}
 }
