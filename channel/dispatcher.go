@@ -66,9 +66,15 @@ const (
 	DefaultSendTimeout = 20 * time.Second
 )
 
-// recordTimeout bounds recording a send's outcome, which goes on after
-// Run's context ends: a store that hangs must not hold up shutdown.
+// recordTimeout bounds one attempt at recording a send's outcome, which
+// goes on after Run's context ends: a store that hangs must not hold up
+// shutdown.
 const recordTimeout = 10 * time.Second
+
+// leaseMargin is how long before a claimed message's lease runs out the
+// Dispatcher stops trying to record its outcome: past it another
+// dispatcher may claim the message, and recording would race it.
+const leaseMargin = 5 * time.Second
 
 // maxReason bounds the failure reason stored in the outbox.
 const maxReason = 500
@@ -93,7 +99,7 @@ func (d *Dispatcher) validate() error {
 }
 
 // Run delivers until ctx ends, then finishes and records the sends in
-// flight (each bounded by SendTimeout, its record by 10 s) and returns nil. With no senders it
+// flight (each bounded by SendTimeout, recording its outcome by 10 s) and returns nil. With no senders it
 // only waits for ctx. A round's errors are logged and the round retried
 // after Every; Run returns an error at once only for an invalid Dispatcher.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -148,6 +154,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 // dispatchChannel claims up to Concurrency due messages of one channel and
 // sends them all, waiting for every send to be recorded.
 func (d *Dispatcher) dispatchChannel(ctx context.Context, name string) (int, error) {
+	leaseEnd := time.Now().Add(conversation.OutboxLease)
 	ms, err := d.Outbox.Pending(ctx, []string{name}, d.concurrency())
 	if err != nil {
 		return 0, err
@@ -155,27 +162,29 @@ func (d *Dispatcher) dispatchChannel(ctx context.Context, name string) (int, err
 	sender := d.Senders[name]
 	var wg sync.WaitGroup
 	for _, m := range ms {
-		wg.Go(func() { d.deliver(ctx, sender, m) })
+		wg.Go(func() { d.deliver(ctx, sender, m, leaseEnd) })
 	}
 	wg.Wait()
 	return len(ms), nil
 }
 
-// deliver sends one claimed message and records the outcome. A send once
-// started is finished and recorded even when ctx ends meanwhile: stopping
-// half way would leave a message that may have reached the customer to be
-// sent again when its lease ends.
-func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.OutboxMessage) {
+// deliver sends one claimed message, whose lease ends at leaseEnd, and
+// records the outcome. A send once started is finished and recorded even
+// when ctx ends meanwhile: stopping half way would leave a message that may
+// have reached the customer to be sent again when its lease ends.
+func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.OutboxMessage, leaseEnd time.Time) {
 	log := d.logger().With("outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1)
+	run := ctx
 	ctx = context.WithoutCancel(ctx)
 	sendCtx, cancel := context.WithTimeout(ctx, cmp.Or(d.SendTimeout, DefaultSendTimeout))
 	receipt, err := s.Send(sendCtx, m)
 	cancel()
-	ctx, cancel = context.WithTimeout(ctx, recordTimeout)
-	defer cancel()
+	record := func(mark func(context.Context) error) error {
+		return recordOutcome(run, ctx, leaseEnd.Add(-leaseMargin), mark)
+	}
 	switch {
 	case err == nil:
-		if err := d.Outbox.MarkSent(ctx, m.ID); err != nil {
+		if err := record(func(ctx context.Context) error { return d.Outbox.MarkSent(ctx, m.ID) }); err != nil {
 			// Sent but not recorded: it will be sent again after its lease.
 			log.ErrorContext(ctx, "outbox: record a sent message", "error", err)
 			return
@@ -183,14 +192,14 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 		d.observe(m.Channel, DeliverySent)
 		log.DebugContext(ctx, "outbox: sent", "provider_message_id", receipt.ProviderMessageID)
 	case IsPermanent(err):
-		if err := d.Outbox.MarkFailedPermanently(ctx, m.ID, reason(err)); err != nil {
+		if err := record(func(ctx context.Context) error { return d.Outbox.MarkFailedPermanently(ctx, m.ID, reason(err)) }); err != nil {
 			log.ErrorContext(ctx, "outbox: record a refused message", "error", err)
 			return
 		}
 		d.observe(m.Channel, DeliveryFailed)
 		log.WarnContext(ctx, "outbox: the channel refused a message for good", "error", err)
 	default:
-		if err := d.Outbox.MarkFailed(ctx, m.ID, reason(err)); err != nil {
+		if err := record(func(ctx context.Context) error { return d.Outbox.MarkFailed(ctx, m.ID, reason(err)) }); err != nil {
 			log.ErrorContext(ctx, "outbox: record a failed send", "error", err)
 			return
 		}
@@ -206,6 +215,31 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 func (d *Dispatcher) observe(channel, result string) {
 	if d.Observer != nil {
 		d.Observer.ObserveDelivery(channel, result)
+	}
+}
+
+// recordOutcome runs mark, each attempt bounded by recordTimeout, and
+// tries again with backoff while it fails for a reason that may pass (the
+// database restarting), until until, or until run ends: a message that was
+// sent but not recorded is sent again once its lease runs out, so a
+// recording is worth retrying as long as the lease holds. An answer of the
+// store (the message is not pending any more, unknown) is final.
+func recordOutcome(run, ctx context.Context, until time.Time, mark func(context.Context) error) error {
+	wait := 100 * time.Millisecond
+	for {
+		attempt, cancel := context.WithTimeout(ctx, recordTimeout)
+		err := mark(attempt)
+		cancel()
+		if err == nil || errors.Is(err, relais.ErrConflict) || errors.Is(err, relais.ErrNotFound) ||
+			errors.Is(err, relais.ErrInvalid) || time.Now().Add(wait).After(until) {
+			return err
+		}
+		select {
+		case <-run.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"relais"
 	"relais/channel"
 	"relais/conversation"
 	"relais/internal/testdb"
@@ -407,6 +408,60 @@ func TestDispatcherObservesResults(t *testing.T) {
 		}
 		if obs.get("whatsapp/retry") != conversation.OutboxMaxAttempts-1 || obs.get("whatsapp/failed") != 2 {
 			t.Errorf("observed %v; want %d retries and 2 failed", obs.n, conversation.OutboxMaxAttempts-1)
+		}
+	})
+}
+
+// flakyOutbox fails the first failures calls of MarkSent with err, as a
+// database that is restarting would, before passing them on.
+type flakyOutbox struct {
+	conversation.Outbox
+	err      error
+	failures int
+
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *flakyOutbox) MarkSent(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.failures
+	f.mu.Unlock()
+	if fail {
+		return f.err
+	}
+	return f.Outbox.MarkSent(ctx, id)
+}
+
+// A message sent while the database is away is recorded once it is back,
+// within its lease, and so never sent twice.
+func TestDispatcherRetriesRecordingASend(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store, c *clock) {
+		out := queue(t, s, "whatsapp", "+33600000003", 1)
+		flaky := &flakyOutbox{Outbox: s, err: errors.New("connection refused"), failures: 3}
+		wa := &fakeSender{}
+		d := &channel.Dispatcher{Outbox: flaky, Senders: map[string]channel.Sender{"whatsapp": wa}}
+		dispatch(t, d, 1)
+		if got := outboxEntry(t, s, out[0]); got.Status != conversation.OutboxSent || wa.count(out[0].ID) != 1 || flaky.calls != 4 {
+			t.Errorf("after 3 failed recordings: %+v, sent %d times, MarkSent called %d times; want sent once, recorded at the 4th call",
+				got, wa.count(out[0].ID), flaky.calls)
+		}
+	})
+}
+
+// The store's own answer to a recording is final: a conflict is not tried
+// again.
+func TestDispatcherDoesNotRetryARefusedRecording(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store, c *clock) {
+		queue(t, s, "whatsapp", "+33600000004", 1)
+		flaky := &flakyOutbox{Outbox: s, err: fmt.Errorf("not pending: %w", relais.ErrConflict), failures: 5}
+		d := &channel.Dispatcher{Outbox: flaky, Senders: map[string]channel.Sender{"whatsapp": &fakeSender{}}}
+		dispatch(t, d, 1)
+		if flaky.calls != 1 {
+			t.Errorf("MarkSent called %d times after a conflict, want 1", flaky.calls)
 		}
 	})
 }
