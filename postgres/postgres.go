@@ -36,6 +36,9 @@ type DB struct {
 	Now func() time.Time
 }
 
+// DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
+const DefaultMaxConns = 20
+
 // Open migrates the database at url to the current schema, then connects a
 // pool to it. Errors wrap relais.ErrUnavailable when the server cannot be
 // reached and relais.ErrInvalid when url is malformed.
@@ -52,6 +55,15 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, dbError("open database", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default, four connections on a two-core machine, is
+		// too few for serve: webhook requests, the turns answered in the
+		// background, the outbox senders and the console's event streams
+		// all hold one at once, and a request waiting for a connection is
+		// a slow webhook. Several replicas of 20 fit PostgreSQL's default
+		// max_connections of 100.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		return pgxvec.RegisterTypes(ctx, conn)
