@@ -168,7 +168,12 @@ func (g *loadGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := m.Text.Body
 	if m.Type == "interactive" {
+		// An answer with the "did this help?" buttons: the answer, then
+		// the question after a blank line.
 		body = m.Interactive.Body.Text
+		if i := strings.LastIndex(body, "\n\n"); i >= 0 {
+			body = body[:i]
+		}
 	}
 	g.mu.Lock()
 	g.byRecipient[m.To] = append(g.byRecipient[m.To], body)
