@@ -33,6 +33,7 @@ type store interface {
 	conversation.Outbox
 	conversation.PersonalData
 	auth.Store
+	auth.KeyStore
 	Ping(ctx context.Context) error
 }
 

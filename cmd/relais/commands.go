@@ -20,6 +20,7 @@ import (
 	"relais/assistant"
 	"relais/auth"
 	"relais/channel"
+	"relais/channel/webchat"
 	"relais/channel/whatsapp"
 	"relais/handoff"
 	"relais/ingest"
@@ -295,7 +296,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.DurationVar(&cfg.ClaimTTL, "claim-ttl", cfg.ClaimTTL, "how long an agent's claim on a handoff lasts without an action on it (RELAIS_CLAIM_TTL)")
 	fs.StringVar(&cfg.BusinessHours, "business-hours", cfg.BusinessHours, `the team's hours, e.g. "Europe/Paris;mon-fri 09:00-18:00"; always open when empty (RELAIS_BUSINESS_HOURS)`)
 	cfg.assistantFlags(fs)
-	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
+	demo := fs.Bool("demo", false, "load the bundled sample knowledge base and turn the web chat on, so you can try Relais at once")
+	fs.BoolVar(&cfg.WebChat, "webchat", cfg.WebChat, "serve the web chat page /chat and its widget /chat/widget.js (RELAIS_WEBCHAT)")
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
 	fs.Usage = func() {
@@ -363,6 +365,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 		defer wa.Close()
 		waHandler = wa
 	}
+	// Off (nil) unless turned on: then /chat is not found.
+	var chat http.Handler
+	if cfg.WebChat || *demo {
+		origins, _ := cfg.webChatOrigins() // validated by openApp
+		wc := &webchat.Handler{Messages: messages, Transcripts: st, Articles: st, Keys: st, Logger: log,
+			FrameAncestors: origins}
+		// The first start creates the session key, so that replicas agree
+		// on it before any customer arrives.
+		if err := wc.Start(ctx); err != nil {
+			return err
+		}
+		chat = wc
+	}
 	srv := server.New(server.Config{
 		Logger:           log,
 		Store:            st,
@@ -383,6 +398,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes:   cfg.MaxUploadBytes,
 		WhatsApp:         waHandler,
+		WebChat:          chat,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -425,6 +441,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		senders[whatsapp.Channel] = &whatsapp.Sender{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken,
 			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}}
 		log.Info("WhatsApp channel on", "webhook", "/webhooks/whatsapp", "phone_number_id", cfg.WhatsApp.PhoneNumberID)
+	}
+	if chat != nil {
+		senders[webchat.Channel] = webchat.Sender{}
+		log.Info("web chat on", "page", "/chat", "widget", "/chat/widget.js")
 	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",
