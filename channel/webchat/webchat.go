@@ -299,6 +299,8 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, relais.ErrInvalid):
 		return http.StatusBadRequest, "invalid"
+	case errors.Is(err, relais.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, relais.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, relais.ErrConflict):
