@@ -69,6 +69,11 @@
     state = s.state || "bot";
     (s.messages || []).forEach(add);
     feedback.hidden = !s.awaiting_feedback;
+    if (s.awaiting_feedback) {
+      // Right under the answer it asks about.
+      log.insertBefore(feedback, typingRow);
+      scrollDown();
+    }
     showStatus(false);
   }
 
