@@ -169,3 +169,43 @@ main { max-width: 960px; margin: 32px auto; padding: 0 24px; }
 </div></main>
 <script src="%s/chat/widget.js" async></script>
 </body></html>`
+
+func TestWebChatRotateKey(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	if out := c.mustRun("webchat", "rotate-key"); !strings.Contains(out, "generation 1 signs from now on") {
+		t.Errorf("first rotation: %q", out)
+	}
+	if out := c.mustRun("webchat", "rotate-key", "--grace", "0"); !strings.Contains(out, "generation 2 signs from now on") {
+		t.Errorf("second rotation: %q", out)
+	}
+	for _, args := range [][]string{
+		{"webchat"},
+		{"webchat", "rotate"},
+		{"webchat", "rotate-key", "--grace", "-1h"},
+		{"webchat", "rotate-key", "extra"},
+	} {
+		if _, _, err := c.run(t.Context(), args...); err == nil {
+			t.Errorf("%q succeeded", args)
+		}
+	}
+}
+
+func TestWebChatOriginsConfig(t *testing.T) {
+	t.Parallel()
+	for origins, ok := range map[string]bool{
+		"":                                   true,
+		"https://shop.example":               true,
+		"https://shop.example, http://a.b:8": true,
+		"shop.example":                       false,
+		"https://shop.example/page":          false,
+		"ftp://shop.example":                 false,
+		"https://shop.example?x=1":           false,
+	} {
+		cfg := defaultConfig()
+		cfg.WebChatOrigins = origins
+		if _, err := cfg.validate(); (err == nil) != ok {
+			t.Errorf("RELAIS_WEBCHAT_ORIGINS=%q: validate error %v, want ok=%v", origins, err, ok)
+		}
+	}
+}
