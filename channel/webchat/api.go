@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -327,7 +328,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), cmpDuration(h.StreamLifetime, DefaultStreamLifetime))
+	ctx, cancel := context.WithTimeout(r.Context(), cmp.Or(h.StreamLifetime, DefaultStreamLifetime))
 	defer cancel()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -346,9 +347,9 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	if !write("retry: 2000\n: connected\n\n") {
 		return
 	}
-	poll := time.NewTicker(cmpDuration(h.PollInterval, DefaultPollInterval))
+	poll := time.NewTicker(cmp.Or(h.PollInterval, DefaultPollInterval))
 	defer poll.Stop()
-	keepalive := time.NewTicker(cmpDuration(h.Keepalive, DefaultKeepalive))
+	keepalive := time.NewTicker(cmp.Or(h.Keepalive, DefaultKeepalive))
 	defer keepalive.Stop()
 	last := stateJSON(c)
 	first := true
@@ -428,9 +429,3 @@ func lastEventID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func cmpDuration(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
