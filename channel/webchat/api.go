@@ -428,4 +428,3 @@ func lastEventID(r *http.Request) (int64, error) {
 	}
 	return id, nil
 }
-
