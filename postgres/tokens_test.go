@@ -10,3 +10,7 @@ import (
 func TestTokenStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return openDB(t) })
 }
+
+func TestSigningKeyStoreContract(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T) auth.KeyStore { return openDB(t) })
+}

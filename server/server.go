@@ -100,6 +100,11 @@ type Config struct {
 	// /v1/whatsapp/qr.png (the click-to-chat link and its QR code); not
 	// found when nil.
 	WhatsAppEntry http.Handler
+	// WebChat, when set, serves /chat and everything under it: the web
+	// chat page, its widget script and the page's API. Outside the
+	// bearer-token auth: its customers are anonymous, on a signed session
+	// cookie the handler checks. Not found when nil.
+	WebChat http.Handler
 	// EventKeepalive is how often an idle event stream sends a comment,
 	// which keeps proxies from closing it; 25s when 0.
 	EventKeepalive time.Duration
@@ -155,6 +160,10 @@ func New(cfg Config) *Server {
 	}
 	if cfg.WhatsApp != nil {
 		r.Handle("/webhooks/whatsapp", cfg.Metrics.timeWebhook(cfg.WhatsApp))
+	}
+	if cfg.WebChat != nil {
+		r.Handle("/chat", cfg.WebChat)
+		r.Handle("/chat/*", cfg.WebChat)
 	}
 	console := s.consoleHandler()
 	r.Handle("/console", console)

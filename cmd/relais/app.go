@@ -34,6 +34,7 @@ type store interface {
 	conversation.OutboxDepth
 	conversation.PersonalData
 	auth.Store
+	auth.KeyStore
 	Ping(ctx context.Context) error
 }
 

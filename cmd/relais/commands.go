@@ -21,6 +21,7 @@ import (
 	"relais/assistant"
 	"relais/auth"
 	"relais/channel"
+	"relais/channel/webchat"
 	"relais/channel/whatsapp"
 	"relais/handoff"
 	"relais/ingest"
@@ -298,7 +299,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&cfg.WhatsApp.DisplayNumber, "whatsapp-display-number", cfg.WhatsApp.DisplayNumber,
 		"the WhatsApp business number customers write to, e.g. \"+33 6 12 34 56 78\", for /v1/whatsapp/link and qr.png; as the webhook reports it when empty (RELAIS_WHATSAPP_DISPLAY_NUMBER)")
 	cfg.assistantFlags(fs)
-	demo := fs.Bool("demo", false, "load the bundled sample knowledge base so you can try Relais at once")
+	demo := fs.Bool("demo", false, "load the bundled sample knowledge base and turn the web chat on, so you can try Relais at once")
+	fs.BoolVar(&cfg.WebChat, "webchat", cfg.WebChat, "serve the web chat page /chat and its widget /chat/widget.js (RELAIS_WEBCHAT)")
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
 	fs.Usage = func() {
@@ -377,6 +379,19 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		defer wa.Close()
 		waHandler = wa
 	}
+	// Off (nil) unless turned on: then /chat is not found.
+	var chat http.Handler
+	if cfg.WebChat || *demo {
+		origins, _ := cfg.webChatOrigins() // validated by openApp
+		wc := &webchat.Handler{Messages: messages, Transcripts: st, Articles: st, Keys: st, Logger: log,
+			FrameAncestors: origins}
+		// The first start creates the session key, so that replicas agree
+		// on it before any customer arrives.
+		if err := wc.Start(ctx); err != nil {
+			return err
+		}
+		chat = wc
+	}
 	srv := server.New(server.Config{
 		Logger:           log,
 		Store:            st,
@@ -398,6 +413,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		MaxUploadBytes:   cfg.MaxUploadBytes,
 		WhatsApp:         waHandler,
 		WhatsAppEntry:    waEntry,
+		WebChat:          chat,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -440,6 +456,10 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		senders[whatsapp.Channel] = &whatsapp.Sender{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken,
 			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}, Logger: log}
 		log.Info("WhatsApp channel on", "webhook", "/webhooks/whatsapp", "phone_number_id", cfg.WhatsApp.PhoneNumberID)
+	}
+	if chat != nil {
+		senders[webchat.Channel] = webchat.Sender{}
+		log.Info("web chat on", "page", "/chat", "widget", "/chat/widget.js")
 	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"relais/assistant"
 	"relais/channel/whatsapp"
@@ -47,6 +48,15 @@ type Config struct {
 	// WhatsApp is the WhatsApp Cloud API channel; off while none of its
 	// variables is set.
 	WhatsApp WhatsAppConfig
+	// WebChat turns the web chat (/chat, /chat/widget.js) on
+	// (RELAIS_WEBCHAT, serve --webchat; serve --demo turns it on too). Off
+	// by default: it lets anyone who reaches the server talk to the
+	// assistant and reach the agents' queue, without a token.
+	WebChat bool
+	// WebChatOrigins are the sites whose pages may show the chat in a frame,
+	// as the widget does (RELAIS_WEBCHAT_ORIGINS): origins such as
+	// https://shop.example, separated by spaces or commas.
+	WebChatOrigins string
 	// ClaimTTL is how long an agent's claim on a handoff lasts without an
 	// action on it (RELAIS_CLAIM_TTL).
 	ClaimTTL       time.Duration
@@ -138,6 +148,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_WHATSAPP_PHONE_NUMBER_ID", &c.WhatsApp.PhoneNumberID)
 	str("RELAIS_WHATSAPP_API_BASE", &c.WhatsApp.APIBase)
 	str("RELAIS_WHATSAPP_DISPLAY_NUMBER", &c.WhatsApp.DisplayNumber)
+	str("RELAIS_WEBCHAT_ORIGINS", &c.WebChatOrigins)
 	return errors.Join(
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
@@ -148,6 +159,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REQUEST_TIMEOUT", &c.RequestTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REDACT", &c.Redact, strconv.ParseBool, "true or false"),
+		envValue(getenv, "RELAIS_WEBCHAT", &c.WebChat, strconv.ParseBool, "true or false"),
 		envValue(getenv, "RELAIS_RETENTION", &c.Retention, parseRetention,
 			"a duration such as 365d, 30d or 12h (whole days with d, or a Go duration; 0 keeps conversations forever)"),
 	)
@@ -312,6 +324,9 @@ func (c *Config) validate() (handoffRules, error) {
 			bad("WhatsApp display number (--whatsapp-display-number, RELAIS_WHATSAPP_DISPLAY_NUMBER)", "%v", err)
 		}
 	}
+	if _, err := c.webChatOrigins(); err != nil {
+		bad("web chat origins (RELAIS_WEBCHAT_ORIGINS)", "%v", err)
+	}
 	if len(errs) > 0 {
 		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -386,4 +401,19 @@ func (w WhatsAppConfig) missing() []string {
 		}
 	}
 	return m
+}
+
+// webChatOrigins parses WebChatOrigins: each must be a bare http or https
+// origin, as a Content-Security-Policy frame-ancestors source expects.
+func (c *Config) webChatOrigins() ([]string, error) {
+	var out []string
+	for _, o := range strings.FieldsFunc(c.WebChatOrigins, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("%q is not an origin: want a scheme and a host, such as https://shop.example", o)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
 }

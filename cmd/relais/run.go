@@ -40,6 +40,7 @@ func commands() []command {
 		{"migrate", "create or upgrade the database schema", runMigrate},
 		{"token", "create, list and revoke API tokens", runToken},
 		{"customer", "export or erase everything Relais holds about one customer", runCustomer},
+		{"webchat", "rotate the web chat's session key", runWebChat},
 	}
 }
 

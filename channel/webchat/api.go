@@ -1,0 +1,430 @@
+package webchat
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"relais"
+	"relais/assistant"
+	"relais/conversation"
+)
+
+// messageJSON is one message as the page shows it.
+type messageJSON struct {
+	ID   int64  `json:"id"`
+	Role string `json:"role"` // customer, assistant, agent, system
+	Text string `json:"text"`
+	At   string `json:"at"`
+	// Source is the article an answer cites, when it is one.
+	Source *sourceJSON `json:"source,omitempty"`
+}
+
+type sourceJSON struct {
+	ArticleID string `json:"article_id"`
+	Title     string `json:"title"`
+}
+
+// conversationJSON is what the page knows of its conversation: its
+// messages (all, or the new ones), who holds it, and whether the last
+// answer asked "did this help?".
+type conversationJSON struct {
+	ConversationID   int64         `json:"conversation_id"`
+	State            string        `json:"state"`
+	AwaitingFeedback bool          `json:"awaiting_feedback"`
+	Messages         []messageJSON `json:"messages"`
+}
+
+func toMessageJSON(m conversation.Message) messageJSON {
+	return messageJSON{ID: m.ID, Role: string(m.Role), Text: m.Text, At: m.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// stateJSON is the state as the page shows it: whether the bot, the queue
+// or a person holds the conversation.
+func stateJSON(c conversation.Conversation) conversationJSON {
+	return conversationJSON{ConversationID: c.ID, State: string(c.State),
+		AwaitingFeedback: c.AwaitingFeedback && c.State == conversation.Bot, Messages: []messageJSON{}}
+}
+
+// conversationOf returns the session's conversation; ok is false when the
+// session has none (it never wrote, or its conversation was erased).
+func (h *Handler) conversationOf(ctx context.Context, s session) (conversation.Conversation, bool, error) {
+	if s.ConversationID == 0 {
+		return conversation.Conversation{}, false, nil
+	}
+	c, err := h.Transcripts.Conversation(ctx, s.ConversationID)
+	if errors.Is(err, relais.ErrNotFound) {
+		return conversation.Conversation{}, false, nil
+	}
+	if err != nil {
+		return conversation.Conversation{}, false, err
+	}
+	// The cookie is signed, so this holds; checked anyway, since a key
+	// leak must not open every conversation of every channel.
+	if c.Channel != Channel || c.CustomerID != s.ID {
+		return conversation.Conversation{}, false, nil
+	}
+	return c, true, nil
+}
+
+// transcript serves GET /chat/api/messages: the session's conversation as
+// it stands, its latest MaxTranscript messages, oldest first. A visitor
+// without a session gets an empty one; a session's cookie is issued again,
+// which renews it and moves it to the newest key.
+func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, ok, err := h.session(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := conversationJSON{State: string(conversation.Bot), Messages: []messageJSON{}}
+	if !ok {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	c, found, err := h.conversationOf(ctx, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if found {
+		ms, err := h.Transcripts.Messages(ctx, c.ID, MaxTranscript)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = stateJSON(c)
+		out.Messages = h.withSources(ctx, c.ID, ms)
+	} else {
+		s.ConversationID = 0
+	}
+	if err := h.setSession(w, r, s); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// withSources turns messages into the page's form, each answer with the
+// title of the article it cites. A lookup that fails leaves the title out:
+// the answer itself matters more.
+func (h *Handler) withSources(ctx context.Context, convID int64, ms []conversation.Message) []messageJSON {
+	out := make([]messageJSON, len(ms))
+	answers := false
+	for i, m := range ms {
+		out[i] = toMessageJSON(m)
+		answers = answers || m.Role == conversation.Assistant
+	}
+	if !answers || h.Articles == nil {
+		return out
+	}
+	ds, err := h.Transcripts.Decisions(ctx, convID)
+	if err != nil {
+		h.logger().WarnContext(ctx, "webchat: read decisions for source titles", "conversation", convID, "error", err)
+		return out
+	}
+	cited := map[int64]string{} // reply id -> article external id
+	for _, d := range ds {
+		if d.ReplyID != 0 && d.Action == string(assistant.Answer) && len(d.Sources) > 0 {
+			cited[d.ReplyID] = d.Sources[0]
+		}
+	}
+	titles := map[string]string{}
+	for i := range out {
+		ext, ok := cited[out[i].ID]
+		if !ok {
+			continue
+		}
+		title, seen := titles[ext]
+		if !seen {
+			a, err := h.Articles.ArticleByExternalID(ctx, ext)
+			if err == nil {
+				title = a.Title
+			} else if !errors.Is(err, relais.ErrNotFound) {
+				h.logger().WarnContext(ctx, "webchat: read a cited article's title", "article", ext, "error", err)
+			}
+			titles[ext] = title
+		}
+		if title != "" {
+			out[i].Source = &sourceJSON{ArticleID: ext, Title: title}
+		}
+	}
+	return out
+}
+
+type postInput struct {
+	Text string `json:"text"`
+	// ID is the page's id of the message: sending it again (a retry after
+	// a lost response) gets the first answer back, never a second one.
+	ID string `json:"id"`
+}
+
+// clientID is what a page's message id may be.
+var clientID = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// maxBody bounds a message's JSON body: MaxTextChars characters of up to
+// four bytes, escaped, and room for the rest.
+const maxBody = 6*conversation.MaxTextChars + 1024
+
+// postMessage serves POST /chat/api/messages {"text","id"}: it runs the
+// customer's message through the assistant and answers with the stored
+// message and the reply, if any. A visitor without a session gets one.
+func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if h.ipLim.RespondOnLimit(w, r, mustIP(r)) {
+		return
+	}
+	s, ok, err := h.session(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s = session{ID: newSessionID()}
+	}
+	if h.sessionLim.RespondOnLimit(w, r, s.ID) {
+		return
+	}
+	var in postInput
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The domain's rule for what people write; HandleMessage applies it
+	// too, this only answers before any work.
+	text, err := conversation.ValidateText(in.Text)
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("message %w", err))
+		return
+	}
+	var msgID string
+	if in.ID != "" {
+		if !clientID.MatchString(in.ID) {
+			h.fail(w, r, fmt.Errorf("id must be 8 to 64 letters, digits, - or _: %w", relais.ErrInvalid))
+			return
+		}
+		// Channel message ids are unique per channel: the session makes
+		// one page's ids its own.
+		msgID = s.ID + "/" + in.ID
+	}
+	c, found, err := h.conversationOf(ctx, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	inbound := conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: text}
+	if found {
+		inbound.ConversationID = c.ID
+	}
+	hctx, cancel := context.WithTimeout(ctx, h.handleTimeout())
+	defer cancel()
+	out, err := h.Messages.HandleMessage(hctx, inbound)
+	if errors.Is(err, assistant.ErrInProgress) {
+		w.Header().Set("Retry-After", "1")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	s.ConversationID = out.Conversation.ID
+	if err := h.setSession(w, r, s); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res := stateJSON(out.Conversation)
+	res.Messages = append(res.Messages, toMessageJSON(out.Message))
+	if out.Reply != nil {
+		m := toMessageJSON(*out.Reply)
+		if d := out.Decision; d.Action == assistant.Answer && len(d.Sources) > 0 && d.Sources[0].Title != "" {
+			m.Source = &sourceJSON{ArticleID: d.Sources[0].ArticleID, Title: d.Sources[0].Title}
+		}
+		res.Messages = append(res.Messages, m)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *Handler) handleTimeout() time.Duration {
+	if h.HandleTimeout > 0 {
+		return h.HandleTimeout
+	}
+	return DefaultHandleTimeout
+}
+
+// mustIP is clientIP, which never fails.
+func mustIP(r *http.Request) string {
+	ip, _ := clientIP(r)
+	return ip
+}
+
+// decode reads one JSON object of at most maxBody bytes, refusing unknown
+// fields.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("body is larger than %d bytes: %w", maxBody, relais.ErrTooLarge)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("the body did not arrive in time: %w", relais.ErrInvalid)
+		}
+		return fmt.Errorf("malformed JSON body: %v: %w", err, relais.ErrInvalid)
+	}
+	if dec.More() {
+		return fmt.Errorf("malformed JSON body: more than one value: %w", relais.ErrInvalid)
+	}
+	return nil
+}
+
+// fail answers with err's status; server errors are logged, and their
+// detail kept from the page.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := statusOf(err)
+	msg := err.Error()
+	if status >= 500 {
+		h.logger().ErrorContext(r.Context(), "webchat: request failed", "error", err)
+		msg = "the chat is unavailable for a moment; try again shortly"
+	}
+	writeError(w, status, code, msg)
+}
+
+// events serves GET /chat/api/events as Server-Sent Events: every message
+// of the session's conversation after the one the page has, as it is
+// stored ("message", its id the message id), and "state" when who holds
+// the conversation changes. The page's EventSource sends the last id it
+// got as Last-Event-ID when it reconnects, so a dropped connection misses
+// nothing; ?after= gives the first id. 204 (which makes EventSource stop)
+// without a conversation: the page opens the stream once it has one.
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	s, ok, err := h.session(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var c conversation.Conversation
+	if ok {
+		c, ok, err = h.conversationOf(r.Context(), s)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	after, err := lastEventID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), cmp.Or(h.StreamLifetime, DefaultStreamLifetime))
+	defer cancel()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(msg string) bool {
+		// Each write gets its own deadline: the server's, set when the
+		// stream opened, would cut it.
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.WriteString(w, msg); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write("retry: 2000\n: connected\n\n") {
+		return
+	}
+	poll := time.NewTicker(cmp.Or(h.PollInterval, DefaultPollInterval))
+	defer poll.Stop()
+	keepalive := time.NewTicker(cmp.Or(h.Keepalive, DefaultKeepalive))
+	defer keepalive.Stop()
+	last := stateJSON(c)
+	first := true
+	for {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-keepalive.C:
+				if !write(": keepalive\n\n") {
+					return
+				}
+				continue
+			case <-poll.C:
+			}
+		}
+		first = false
+		msgs, state, err := h.newMessages(ctx, c.ID, after)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.logger().WarnContext(ctx, "webchat: read new messages; retrying", "conversation", c.ID, "error", err)
+			}
+			continue
+		}
+		var out string
+		for _, m := range msgs {
+			b, _ := json.Marshal(m) // strings and ints always marshal
+			out += fmt.Sprintf("id: %d\nevent: message\ndata: %s\n\n", m.ID, b)
+			after = m.ID
+		}
+		if state.State != last.State || state.AwaitingFeedback != last.AwaitingFeedback || len(msgs) > 0 {
+			b, _ := json.Marshal(state)
+			out += fmt.Sprintf("event: state\ndata: %s\n\n", b)
+			last = state
+		}
+		if out != "" && !write(out) {
+			return
+		}
+	}
+}
+
+// newMessages returns the messages of conversation convID after message
+// id after, oldest first, and the conversation's state.
+func (h *Handler) newMessages(ctx context.Context, convID, after int64) ([]messageJSON, conversationJSON, error) {
+	c, err := h.Transcripts.Conversation(ctx, convID)
+	if err != nil {
+		return nil, conversationJSON{}, err
+	}
+	ms, err := h.Transcripts.Messages(ctx, convID, MaxTranscript)
+	if err != nil {
+		return nil, conversationJSON{}, err
+	}
+	i := 0
+	for i < len(ms) && ms[i].ID <= after {
+		i++
+	}
+	if i == len(ms) {
+		return nil, stateJSON(c), nil
+	}
+	return h.withSources(ctx, convID, ms[i:]), stateJSON(c), nil
+}
+
+// lastEventID is where a stream starts: the Last-Event-ID header an
+// EventSource sends when it reconnects, else ?after=, else 0.
+func lastEventID(r *http.Request) (int64, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("after")
+	}
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 {
+		return 0, fmt.Errorf("last event id %q is not a message id: %w", v, relais.ErrInvalid)
+	}
+	return id, nil
+}

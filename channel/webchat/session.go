@@ -1,0 +1,199 @@
+package webchat
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"relais/auth"
+)
+
+// CookieName is the session cookie's name.
+const CookieName = "relais_chat"
+
+// The session cookie is
+//
+//	v1.<key generation>.<session id>.<conversation id>.<issued, unix s>.<mac>
+//
+// with mac the unpadded base64url HMAC-SHA256, under the named generation
+// of the webchat-session key, of "relais-webchat-session|" and the fields
+// before it joined by "|". The session id is 128 random bits; the
+// conversation id is 0 until the customer first writes. The issue time
+// bounds the session's age whatever the browser does with Max-Age; each
+// visit issues the cookie again, signed with the newest key.
+
+// session is a verified session cookie.
+type session struct {
+	ID             string
+	ConversationID int64
+	Generation     int
+	Issued         time.Time
+}
+
+// newSessionID returns 128 random bits, unpadded base64url.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func macOf(key []byte, fields ...string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("relais-webchat-session|" + strings.Join(fields, "|")))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// sign returns the cookie value of s under key k.
+func sign(k auth.SigningKey, s session) string {
+	fields := []string{"v1", strconv.Itoa(k.Generation), s.ID, strconv.FormatInt(s.ConversationID, 10),
+		strconv.FormatInt(s.Issued.Unix(), 10)}
+	return strings.Join(append(fields, macOf(k.Secret, fields...)), ".")
+}
+
+// verify parses a cookie value and checks its signature with the key of
+// its generation among keys, and its age. The error says why it was
+// refused, for debug logs; it never holds the value.
+func verify(keys []auth.SigningKey, value string, now time.Time, maxAge time.Duration) (session, error) {
+	parts := strings.Split(value, ".")
+	if len(parts) != 6 || parts[0] != "v1" {
+		return session{}, fmt.Errorf("malformed session cookie")
+	}
+	gen, err1 := strconv.Atoi(parts[1])
+	conv, err2 := strconv.ParseInt(parts[3], 10, 64)
+	issued, err3 := strconv.ParseInt(parts[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || conv < 0 || len(parts[2]) != 22 {
+		return session{}, fmt.Errorf("malformed session cookie")
+	}
+	var key *auth.SigningKey
+	for i := range keys {
+		if keys[i].Generation == gen {
+			key = &keys[i]
+		}
+	}
+	if key == nil {
+		return session{}, fmt.Errorf("session cookie signed with key generation %d, which is unknown or expired", gen)
+	}
+	if !hmac.Equal([]byte(parts[5]), []byte(macOf(key.Secret, parts[:5]...))) {
+		return session{}, fmt.Errorf("session cookie with a wrong signature")
+	}
+	at := time.Unix(issued, 0)
+	if now.Sub(at) > maxAge || at.Sub(now) > time.Minute {
+		return session{}, fmt.Errorf("session cookie issued at %v, out of its %v lifetime", at.UTC(), maxAge)
+	}
+	return session{ID: parts[2], ConversationID: conv, Generation: gen, Issued: at}, nil
+}
+
+// session returns the request's verified session; ok is false when there
+// is none or it does not verify (then the customer is a new one).
+func (h *Handler) session(r *http.Request) (session, bool, error) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return session{}, false, nil
+	}
+	keys, err := h.keys.load(r.Context(), false)
+	if err != nil {
+		return session{}, false, err
+	}
+	s, err := verify(keys, c.Value, h.now(), h.maxAge())
+	if err != nil && h.keys.mayBeNewer(c.Value) {
+		// Signed by a key another replica rotated in since the last load.
+		if keys, lerr := h.keys.load(r.Context(), true); lerr == nil {
+			s, err = verify(keys, c.Value, h.now(), h.maxAge())
+		}
+	}
+	if err != nil {
+		h.logger().DebugContext(r.Context(), "webchat: session cookie refused", "error", err)
+		return session{}, false, nil
+	}
+	return s, true, nil
+}
+
+// setSession issues s's cookie, signed now with the newest key.
+func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) error {
+	keys, err := h.keys.load(r.Context(), false)
+	if err != nil {
+		return err
+	}
+	s.Issued = h.now()
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: sign(keys[0], s), Path: "/chat",
+		MaxAge: int(h.maxAge().Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		// Behind a TLS-terminating proxy the request arrives as plain
+		// HTTP; the proxy's X-Forwarded-Proto says it was not. Trusting it
+		// can only add the Secure flag.
+		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+	})
+	return nil
+}
+
+func (h *Handler) maxAge() time.Duration {
+	if h.SessionMaxAge > 0 {
+		return h.SessionMaxAge
+	}
+	return DefaultSessionMaxAge
+}
+
+// keyRefresh is how long the keys read from the store are used before they
+// are read again: a rotation reaches every replica within it. A cookie of
+// a generation newer than any known is a sign of a rotation, and reloads
+// sooner, at most once per keyRetry.
+const (
+	keyRefresh = time.Minute
+	keyRetry   = 5 * time.Second
+)
+
+// keyring caches the webchat-session keys of the store, newest first.
+type keyring struct {
+	store KeyStore
+	now   func() time.Time
+
+	mu     sync.Mutex
+	keys   []auth.SigningKey
+	loaded time.Time
+}
+
+// load returns the keys, read again from the store when they are older
+// than keyRefresh, or keyRetry when force is set. A store without a key
+// gets one (EnsureSigningKey).
+func (k *keyring) load(ctx context.Context, force bool) ([]auth.SigningKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	age := k.now().Sub(k.loaded)
+	if len(k.keys) > 0 && (age < keyRetry || (!force && age < keyRefresh)) {
+		return k.keys, nil
+	}
+	keys, err := k.store.SigningKeys(ctx, KeyPurpose)
+	if err != nil {
+		return nil, fmt.Errorf("read the web chat's session keys: %w", err)
+	}
+	if len(keys) == 0 {
+		key, err := k.store.EnsureSigningKey(ctx, KeyPurpose, auth.NewSigningSecret())
+		if err != nil {
+			return nil, fmt.Errorf("create the web chat's session key: %w", err)
+		}
+		keys = []auth.SigningKey{key}
+	}
+	k.keys, k.loaded = keys, k.now()
+	return keys, nil
+}
+
+// mayBeNewer reports whether a cookie names a key generation newer than
+// the newest known.
+func (k *keyring) mayBeNewer(value string) bool {
+	parts := strings.SplitN(value, ".", 3)
+	if len(parts) < 3 {
+		return false
+	}
+	gen, err := strconv.Atoi(parts[1])
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return err == nil && len(k.keys) > 0 && gen > k.keys[0].Generation
+}
