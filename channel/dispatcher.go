@@ -159,7 +159,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 	defer cancel()
 	switch {
 	case err == nil:
-		if err := d.Outbox.MarkSent(ctx, m.ID); err != nil {
+		if err := d.Outbox.MarkSent(ctx, m.ID, receipt.ProviderMessageID); err != nil {
 			// Sent but not recorded: it will be sent again after its lease.
 			log.ErrorContext(ctx, "outbox: record a sent message", "error", err)
 			return

@@ -185,21 +185,21 @@ func testOutboxMarkSent(t *testing.T, s OutboxStore, clock *testClock) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("Pending = %+v, %v", ms, err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); err != nil {
+	if err := s.MarkSent(ctx, ms[0].ID, "wamid.SENT1"); err != nil {
 		t.Fatalf("MarkSent: %v", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); !errors.Is(err, relais.ErrConflict) {
+	if err := s.MarkSent(ctx, ms[0].ID, "wamid.OTHER"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkSent twice error = %v, want relais.ErrConflict", err)
 	}
 	if err := s.MarkFailed(ctx, ms[0].ID, "late"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkFailed after sent error = %v, want relais.ErrConflict", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID+1000); !errors.Is(err, relais.ErrNotFound) {
+	if err := s.MarkSent(ctx, ms[0].ID+1000, ""); !errors.Is(err, relais.ErrNotFound) {
 		t.Errorf("MarkSent(unknown) error = %v, want relais.ErrNotFound", err)
 	}
 	got, err := s.OutboxMessage(ctx, out[0].ID)
-	if err != nil || got.Status != conversation.OutboxSent || !got.SentAt.Equal(clock.Now()) {
-		t.Errorf("after MarkSent: %+v, %v", got, err)
+	if err != nil || got.Status != conversation.OutboxSent || !got.SentAt.Equal(clock.Now()) || got.ProviderMessageID != "wamid.SENT1" {
+		t.Errorf("after MarkSent: %+v, %v; want sent with provider message id wamid.SENT1", got, err)
 	}
 	clock.Add(time.Hour)
 	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
@@ -315,7 +315,7 @@ func testOutboxMarkFailedPermanently(t *testing.T, s OutboxStore, clock *testClo
 	if err := s.MarkFailedPermanently(ctx, ms[0].ID, "again"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkFailedPermanently twice error = %v, want relais.ErrConflict", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); !errors.Is(err, relais.ErrConflict) {
+	if err := s.MarkSent(ctx, ms[0].ID, ""); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkSent after failed error = %v, want relais.ErrConflict", err)
 	}
 	if err := s.MarkFailedPermanently(ctx, ms[0].ID+1000, "x"); !errors.Is(err, relais.ErrNotFound) {
