@@ -41,6 +41,16 @@ type Dispatcher struct {
 	// SendTimeout bounds one Send; it must be shorter than
 	// conversation.OutboxLease. DefaultSendTimeout when zero.
 	SendTimeout time.Duration
+	// Gate, when set, says whether a claimed message may still be sent
+	// (conversation.FreeFormGate: consent and the service window). A
+	// conversation.IsRefusal error fails the message for good with its
+	// reason; any other is a transient failure.
+	Gate Gate
+}
+
+// Gate decides whether a claimed message may be sent now.
+type Gate interface {
+	Allow(ctx context.Context, m conversation.OutboxMessage) error
 }
 
 // Defaults of the Dispatcher's zero fields.
@@ -153,7 +163,17 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 	log := d.logger().With("outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1)
 	ctx = context.WithoutCancel(ctx)
 	sendCtx, cancel := context.WithTimeout(ctx, cmp.Or(d.SendTimeout, DefaultSendTimeout))
-	receipt, err := s.Send(sendCtx, m)
+	var receipt Receipt
+	var err error
+	if d.Gate != nil {
+		err = d.Gate.Allow(sendCtx, m)
+		if conversation.IsRefusal(err) {
+			err = Permanent(err)
+		}
+	}
+	if err == nil {
+		receipt, err = s.Send(sendCtx, m)
+	}
 	cancel()
 	ctx, cancel = context.WithTimeout(ctx, recordTimeout)
 	defer cancel()

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -112,3 +113,29 @@ func IsOptOut(text string) (lang string, ok bool) {
 	lang, ok = optOutWords[b.String()]
 	return lang, ok
 }
+
+// FreeFormGate applies CanSendFreeForm to outbox messages, for a channel's
+// sender: the customer as the store knows them now, at Now.
+type FreeFormGate struct {
+	Contacts Contacts
+	Now      func() time.Time // time.Now when nil
+}
+
+// Allow returns nil when m may be sent now, ErrOptedOut or ErrWindowClosed
+// when it may not (a refusal no retry mends), or the store's error.
+func (g FreeFormGate) Allow(ctx context.Context, m OutboxMessage) error {
+	c, err := g.Contacts.Contact(ctx, m.Channel, m.Recipient)
+	if errors.Is(err, relais.ErrNotFound) {
+		c = Contact{Channel: m.Channel, ID: m.Recipient}
+	} else if err != nil {
+		return err
+	}
+	now := time.Now()
+	if g.Now != nil {
+		now = g.Now()
+	}
+	return CanSendFreeForm(c, m.MessageID, now)
+}
+
+// IsRefusal reports whether err is a CanSendFreeForm refusal.
+func IsRefusal(err error) bool { return errors.Is(err, ErrOptedOut) || errors.Is(err, ErrWindowClosed) }

@@ -32,6 +32,9 @@ type store interface {
 	handoff.DraftStore
 	conversation.Outbox
 	conversation.PersonalData
+	conversation.Contacts
+	conversation.MediaStore
+	conversation.Deliveries
 	auth.Store
 	Ping(ctx context.Context) error
 }

@@ -21,6 +21,7 @@ import (
 	"relais/auth"
 	"relais/channel"
 	"relais/channel/whatsapp"
+	"relais/conversation"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -355,9 +356,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
 	var wa *whatsapp.Webhook
 	var waHandler http.Handler
+	// resumer decides about pending messages in the background: the
+	// assistant, or the WhatsApp handler in front of it (media, opt-outs).
+	var resumer interface {
+		Resume(context.Context, conversation.Received) (assistant.Outcome, error)
+	} = messages
 	if cfg.WhatsApp.enabled() {
+		handler := &whatsapp.Handler{Store: st, Assistant: messages, Escalator: messages.Escalator,
+			Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
+			MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
+		resumer = handler
 		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret,
-			Receiver: st, Resumer: messages, Logger: log}
+			Receiver: st, Resumer: handler, Deliveries: st, Logger: log}
 		// The answers being given in the background stop before the store
 		// closes (deferred above); the resumer takes them over next time.
 		defer wa.Close()
@@ -403,7 +413,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			return nil
 		})},
 		{"resumer", serviceFunc(func(ctx context.Context) error {
-			resumePending(ctx, st, messages, resumeEvery, log)
+			resumePending(ctx, st, resumer, resumeEvery, log)
 			return nil
 		})},
 		{"retention", serviceFunc(func(ctx context.Context) error {
@@ -428,7 +438,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",
-			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log}})
+			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Gate: conversation.FreeFormGate{Contacts: st}}})
 	}
 	// The background services stop after the last request has finished,
 	// and the store closes (deferred above) after them: they never run on a
