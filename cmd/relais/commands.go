@@ -393,6 +393,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Auth:             server.FirstOf{server.NewStaticToken(cfg.AdminToken), server.StoredTokens{Tokens: st}},
 		MaxUploadBytes:   cfg.MaxUploadBytes,
 		WhatsApp:         waHandler,
+		Channels:         st,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
