@@ -405,19 +405,30 @@ func TestSendTimeoutIsTransient(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(textBatch())
+	for _, name := range []string{"text.json", "interactive.json", "media.json", "other.json", "statuses.json", "bsuid.json"} {
+		f.Add(readFixture(f, name))
+	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"entry":[{"changes":[{"value":{"messages":[{"from":"1","id":"w","type":"text"}]}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := Parse(body)
 		if err != nil {
-			if len(p.Messages)+len(p.Skipped) != 0 {
+			if len(p.Messages)+len(p.Skipped)+len(p.Statuses) != 0 {
 				t.Fatalf("error %v with messages", err)
 			}
 			return
 		}
+		for _, st := range p.Statuses {
+			if st.ID == "" || conversation.DeliveryRank(st.Status) == 0 {
+				t.Fatalf("status Relais cannot record: %+v", st)
+			}
+		}
 		for _, m := range p.Messages {
 			if m.ID == "" || m.From == "" {
 				t.Fatalf("message without id or sender: %+v", m)
+			}
+			if m.Media != nil && conversation.ValidateMedia(*m.Media) != nil && conversation.Fetchable(m.Media.Kind) {
+				t.Fatalf("fetchable media without an id: %+v", m)
 			}
 		}
 	})
