@@ -44,10 +44,6 @@ func (d *DB) ExportCustomer(ctx context.Context, customerID string) (conversatio
 	var at time.Time
 	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		at = d.now()
-		// What channels recorded of the customer (their phone, consent).
-		if _, err := tx.Exec(ctx, `DELETE FROM customers WHERE customer_id = $1`, customerID); err != nil {
-			return err
-		}
 		ids, err := collectIDs(ctx, tx, customerConversationIDs, customerID)
 		if err != nil || len(ids) == 0 {
 			return err
