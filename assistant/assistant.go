@@ -38,3 +38,14 @@ const (
 	IntentFeedbackNo   = "feedback_no"
 	IntentQuestion     = "question"
 )
+
+// Handoff reasons of channel adapters, beyond the assistant's own.
+const (
+	// ReasonMediaReceived: the customer sent a photo or a document, which
+	// a person looks at.
+	ReasonMediaReceived = "media_received"
+	// ReasonUnsupportedMessage: the customer sent what Relais cannot read
+	// (a voice note, a location, ...) and the channel hands such messages
+	// off rather than asking for text.
+	ReasonUnsupportedMessage = "unsupported_message"
+)

@@ -28,8 +28,8 @@ type Sender interface {
 // Receipt is what a channel says of a delivered message.
 type Receipt struct {
 	// ProviderMessageID is the channel's id of the sent message (WhatsApp's
-	// "wamid...."), which its delivery statuses refer to. The outbox has no
-	// column for it yet: the Dispatcher only logs it.
+	// "wamid...."), which its delivery statuses refer to; the Dispatcher
+	// stores it on the outbox message.
 	ProviderMessageID string
 }
 

@@ -44,6 +44,16 @@ type Dispatcher struct {
 	// SendTimeout bounds one Send; it must be shorter than
 	// conversation.OutboxLease. DefaultSendTimeout when zero.
 	SendTimeout time.Duration
+	// Gate, when set, says whether a claimed message may still be sent
+	// (conversation.FreeFormGate: consent and the service window). A
+	// conversation.IsRefusal error fails the message for good with its
+	// reason; any other is a transient failure.
+	Gate Gate
+}
+
+// Gate decides whether a claimed message may be sent now.
+type Gate interface {
+	Allow(ctx context.Context, m conversation.OutboxMessage) error
 }
 
 // Observer is told the outcome of each delivery attempt once it is
@@ -177,14 +187,24 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 	run := ctx
 	ctx = context.WithoutCancel(ctx)
 	sendCtx, cancel := context.WithTimeout(ctx, cmp.Or(d.SendTimeout, DefaultSendTimeout))
-	receipt, err := s.Send(sendCtx, m)
+	var receipt Receipt
+	var err error
+	if d.Gate != nil {
+		err = d.Gate.Allow(sendCtx, m)
+		if conversation.IsRefusal(err) {
+			err = Permanent(err)
+		}
+	}
+	if err == nil {
+		receipt, err = s.Send(sendCtx, m)
+	}
 	cancel()
 	record := func(mark func(context.Context) error) error {
 		return recordOutcome(run, ctx, leaseEnd.Add(-leaseMargin), mark)
 	}
 	switch {
 	case err == nil:
-		if err := record(func(ctx context.Context) error { return d.Outbox.MarkSent(ctx, m.ID) }); err != nil {
+		if err := record(func(ctx context.Context) error { return d.Outbox.MarkSent(ctx, m.ID, receipt.ProviderMessageID) }); err != nil {
 			// Sent but not recorded: it will be sent again after its lease.
 			log.ErrorContext(ctx, "outbox: record a sent message", "error", err)
 			return

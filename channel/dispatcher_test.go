@@ -423,7 +423,7 @@ type flakyOutbox struct {
 	calls int
 }
 
-func (f *flakyOutbox) MarkSent(ctx context.Context, id int64) error {
+func (f *flakyOutbox) MarkSent(ctx context.Context, id int64, providerID string) error {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls <= f.failures
@@ -431,7 +431,7 @@ func (f *flakyOutbox) MarkSent(ctx context.Context, id int64) error {
 	if fail {
 		return f.err
 	}
-	return f.Outbox.MarkSent(ctx, id)
+	return f.Outbox.MarkSent(ctx, id, providerID)
 }
 
 // A message sent while the database is away is recorded once it is back,

@@ -112,6 +112,12 @@ type Inbound struct {
 	ConversationID   int64  // optional: continue this conversation (it must be the customer's)
 	ChannelMessageID string // optional: deduplicates redeliveries
 	Text             string
+	// Phone is the customer's phone number when the channel gave one and
+	// CustomerID is not it (a business-scoped user id); optional.
+	Phone string
+	// Media is what the message carries beyond its text (a photo, a voice
+	// note, ...); nil for a text. Text is then its caption, possibly empty.
+	Media *Media
 }
 
 // Received is the result of storing an inbound message.

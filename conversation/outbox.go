@@ -59,6 +59,10 @@ type OutboxMessage struct {
 	// in ("" when unknown); both are set only on such messages.
 	AskFeedback bool
 	Language    string
+	// ProviderMessageID is the channel's id of the sent message (WhatsApp's
+	// wamid), which its delivery statuses name; "" unless the channel gave
+	// one.
+	ProviderMessageID string
 }
 
 // Outbox is the delivery side of the outbox.
@@ -72,10 +76,11 @@ type Outbox interface {
 	// its messages pending, due, for when one is configured.
 	// relais.ErrInvalid for a limit below 1 or no channel.
 	Pending(ctx context.Context, channels []string, limit int) ([]OutboxMessage, error)
-	// MarkSent records a delivery. relais.ErrNotFound for an unknown id;
+	// MarkSent records a delivery and the channel's id of the sent message
+	// ("" when it gave none). relais.ErrNotFound for an unknown id;
 	// relais.ErrConflict when the message is not pending (already sent or
 	// failed).
-	MarkSent(ctx context.Context, id int64) error
+	MarkSent(ctx context.Context, id int64, providerMessageID string) error
 	// MarkFailed records a failed attempt with its reason (never customer
 	// text): the message is retried after OutboxBackoff(attempts), or is
 	// Failed after OutboxMaxAttempts attempts. Errors as MarkSent.

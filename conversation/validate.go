@@ -20,13 +20,26 @@ import (
 // say whose conversation a message goes to), when either of them or the
 // ChannelMessageID holds a control character (identifiers from a channel
 // are never meant to, and PostgreSQL refuses a NUL), and when the text
-// breaks ValidateText.
+// breaks ValidateText. A message with Media may have no text (a photo
+// without a caption); its media must pass ValidateMedia.
 func ValidateInbound(in Inbound) (Inbound, error) {
 	if in.Channel == "" || in.CustomerID == "" {
 		return Inbound{}, fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
 	}
 	if hasControl(in.Channel) || hasControl(in.CustomerID) || hasControl(in.ChannelMessageID) {
 		return Inbound{}, fmt.Errorf("channel, customer id and channel message id must not hold control characters: %w", relais.ErrInvalid)
+	}
+	if hasControl(in.Phone) || len(in.Phone) > 64 {
+		return Inbound{}, fmt.Errorf("phone number: %w", relais.ErrInvalid)
+	}
+	if in.Media != nil {
+		if err := ValidateMedia(*in.Media); err != nil {
+			return Inbound{}, err
+		}
+		if strings.TrimSpace(in.Text) == "" {
+			in.Text = ""
+			return in, nil
+		}
 	}
 	text, err := ValidateText(in.Text)
 	if err != nil {

@@ -152,6 +152,10 @@ RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.
 		return conversation.Received{}, err
 	}
 
+	if err := recordInbound(ctx, tx, in, m, now); err != nil {
+		return conversation.Received{}, err
+	}
+
 	r := conversation.Received{Message: m, Conversation: c, Pending: true}
 	switch {
 	case c.State == conversation.Resolved:

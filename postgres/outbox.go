@@ -20,7 +20,8 @@ import (
 var _ conversation.Outbox = (*DB)(nil)
 
 const outboxColumns = `id, message_id, conversation_id, channel, recipient, text, status, attempts,
-    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language`
+    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language,
+    coalesce(provider_message_id, '')`
 
 func scanOutbox(r pgx.Row) (conversation.OutboxMessage, error) {
 	var (
@@ -29,7 +30,7 @@ func scanOutbox(r pgx.Row) (conversation.OutboxMessage, error) {
 		sentAt *time.Time
 	)
 	err := r.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.Channel, &m.Recipient, &m.Text, &status,
-		&m.Attempts, &m.NextAttemptAt, &m.LastError, &m.CreatedAt, &sentAt, &m.AskFeedback, &m.Language)
+		&m.Attempts, &m.NextAttemptAt, &m.LastError, &m.CreatedAt, &sentAt, &m.AskFeedback, &m.Language, &m.ProviderMessageID)
 	if err != nil {
 		return conversation.OutboxMessage{}, err
 	}
@@ -63,7 +64,8 @@ func (d *DB) Pending(ctx context.Context, channels []string, limit int) ([]conve
 )
 UPDATE outbox o SET next_attempt_at = $3 FROM due WHERE o.id = due.id
 RETURNING o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.text, o.status, o.attempts,
-    o.next_attempt_at, o.last_error, o.created_at, o.sent_at, o.ask_feedback, o.language`, now, limit, now.Add(conversation.OutboxLease), channels)
+    o.next_attempt_at, o.last_error, o.created_at, o.sent_at, o.ask_feedback, o.language,
+    coalesce(o.provider_message_id, '')`, now, limit, now.Add(conversation.OutboxLease), channels)
 	if err != nil {
 		return nil, dbError(op, err)
 	}
@@ -100,9 +102,10 @@ func (d *DB) PendingByChannel(ctx context.Context) (map[string]int, error) {
 }
 
 // MarkSent records a delivery; see conversation.Outbox.
-func (d *DB) MarkSent(ctx context.Context, id int64) error {
+func (d *DB) MarkSent(ctx context.Context, id int64, providerMessageID string) error {
 	op := fmt.Sprintf("mark outbox message %d sent", id)
-	tag, err := d.pool.Exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = $2 WHERE id = $1 AND status = 'pending'`, id, d.now())
+	tag, err := d.pool.Exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = $2, provider_message_id = $3
+WHERE id = $1 AND status = 'pending'`, id, d.now(), channelMessageIDArg(providerMessageID))
 	if err != nil {
 		return dbError(op, err)
 	}

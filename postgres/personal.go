@@ -124,6 +124,10 @@ func (d *DB) EraseCustomer(ctx context.Context, customerID string) (conversation
 	}
 	var erased conversation.Erased
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		// What channels recorded of the customer (their phone, consent).
+		if _, err := tx.Exec(ctx, `DELETE FROM customers WHERE customer_id = $1`, customerID); err != nil {
+			return err
+		}
 		ids, err := collectIDs(ctx, tx, customerConversationIDs, customerID)
 		if err != nil || len(ids) == 0 {
 			return err

@@ -69,11 +69,13 @@ func toTicketJSON(t handoff.Ticket) ticketJSON {
 }
 
 type messageJSON struct {
-	ID        int64     `json:"id"`
-	Role      string    `json:"role"`
-	Text      string    `json:"text"`
-	Agent     string    `json:"agent,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64         `json:"id"`
+	Role      string        `json:"role"`
+	Text      string        `json:"text"`
+	Agent     string        `json:"agent,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	Media     *mediaJSON    `json:"media,omitempty"`
+	Delivery  *deliveryJSON `json:"delivery,omitempty"`
 }
 
 func toMessageJSON(m conversation.Message) messageJSON {
@@ -221,9 +223,18 @@ func (s *Server) getHandoff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"handoff": toTicketJSON(t), "summary": t.Summary, "transcript": transcript, "suggested_articles": suggested,
-	})
+	}
+	if s.cfg.Channels != nil {
+		customer, err := s.annotate(ctx, t.ConversationID, transcript)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		out["customer"] = customer
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // suggestions loads a ticket's suggested articles in one query, best first
@@ -278,6 +289,10 @@ func (s *Server) replyToHandoff(w http.ResponseWriter, r *http.Request) {
 	agent := agentOf(r)
 	t, err := s.cfg.Handoffs.ExtendClaim(r.Context(), id, agent, s.cfg.ClaimTTL)
 	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.canReply(r.Context(), t.ConversationID); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -63,6 +63,12 @@ type Config struct {
 	// Transcripts shows agents the conversations they take over and keeps
 	// their replies; required with Handoffs.
 	Transcripts Transcripts
+	// Channels shows agents what channels recorded (media, delivery
+	// statuses, consent) and refuses a reply the customer may not receive
+	// (conversation.CanSendFreeForm); optional.
+	Channels ChannelState
+	// Now is the clock of those refusals; time.Now when nil.
+	Now func() time.Time
 	// ClaimTTL is how long an agent's claim lasts without an action on the
 	// ticket; DefaultClaimTTL when 0.
 	ClaimTTL time.Duration
@@ -225,6 +231,9 @@ func New(cfg Config) *Server {
 					r.Post("/{id}/reassign", s.reassignHandoff)
 				}
 			})
+			if cfg.Channels != nil {
+				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
+			}
 		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -361,6 +370,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "invalid"
 	case errors.Is(err, relais.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, conversation.ErrOptedOut):
+		return http.StatusConflict, "opted_out"
+	case errors.Is(err, conversation.ErrWindowClosed):
+		return http.StatusConflict, "window_closed"
 	case errors.Is(err, relais.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, relais.ErrUnauthorized):

@@ -146,6 +146,10 @@ func receiveInTx(ctx context.Context, tx *sql.Tx, in conversation.Inbound, now t
 		return conversation.Received{}, err
 	}
 
+	if err := recordInbound(ctx, tx, in, m, now); err != nil {
+		return conversation.Received{}, err
+	}
+
 	r := conversation.Received{Message: m, Conversation: c, Pending: true}
 	switch {
 	case c.State == conversation.Resolved:

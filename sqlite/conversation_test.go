@@ -62,3 +62,12 @@ func TestPersonalDataContract(t *testing.T) {
 		return db
 	})
 }
+
+func TestChannelState(t *testing.T) {
+	t.Parallel()
+	conversationtest.RunChannelState(t, func(t *testing.T, now func() time.Time) conversationtest.ChannelStateStore {
+		db := openTestDB(t)
+		db.Now = now
+		return db
+	})
+}

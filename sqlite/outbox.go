@@ -22,7 +22,8 @@ import (
 var _ conversation.Outbox = (*DB)(nil)
 
 const outboxColumns = `id, message_id, conversation_id, channel, recipient, text, status, attempts,
-    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language`
+    next_attempt_at, last_error, created_at, sent_at, ask_feedback, language,
+    coalesce(provider_message_id, '')`
 
 func scanOutbox(r rowScanner) (conversation.OutboxMessage, error) {
 	var (
@@ -31,7 +32,7 @@ func scanOutbox(r rowScanner) (conversation.OutboxMessage, error) {
 		sentAt                sql.NullString
 	)
 	err := r.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.Channel, &m.Recipient, &m.Text, &status,
-		&m.Attempts, &next, &m.LastError, &created, &sentAt, &m.AskFeedback, &m.Language)
+		&m.Attempts, &next, &m.LastError, &created, &sentAt, &m.AskFeedback, &m.Language, &m.ProviderMessageID)
 	if err != nil {
 		return conversation.OutboxMessage{}, err
 	}
@@ -109,11 +110,11 @@ func (db *DB) PendingByChannel(ctx context.Context) (map[string]int, error) {
 }
 
 // MarkSent records a delivery; see conversation.Outbox.
-func (db *DB) MarkSent(ctx context.Context, id int64) error {
+func (db *DB) MarkSent(ctx context.Context, id int64, providerMessageID string) error {
 	op := fmt.Sprintf("mark outbox message %d sent", id)
 	return db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'`,
-			formatTime(db.now()), id)
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, provider_message_id = ?
+			WHERE id = ? AND status = 'pending'`, formatTime(db.now()), channelMessageIDArg(providerMessageID), id)
 		if err != nil {
 			return err
 		}

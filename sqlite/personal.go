@@ -122,6 +122,10 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID string) (conversatio
 	}
 	var erased conversation.Erased
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		// What channels recorded of the customer (their phone, consent).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE customer_id = ?`, customerID); err != nil {
+			return err
+		}
 		ids, err := collectRows(ctx, tx, scanID, customerConversationIDs, customerID)
 		if err != nil {
 			return err

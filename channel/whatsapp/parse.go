@@ -1,20 +1,43 @@
 package whatsapp
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+
+	"relais/conversation"
 )
 
-// Message is one customer message of a webhook delivery that Relais
-// handles: a text, or the title of a button the customer tapped.
+// Message is one customer message of a webhook delivery: a text (typed, or
+// the title of a button or list row the customer tapped), or media with its
+// caption.
 type Message struct {
-	ID   string // WhatsApp's message id ("wamid....")
-	From string // the customer's wa_id (or business-scoped user id)
-	Text string
+	ID string // WhatsApp's message id ("wamid....")
+	// From is the customer's id in Relais: their business-scoped user id
+	// when the payload has one, else their wa_id (phone number).
+	From string
+	// Phone is the customer's phone number when WhatsApp gave it; "" for a
+	// user known by their business-scoped user id only.
+	Phone     string
+	Timestamp int64  // unix seconds, 0 when absent or unreadable
+	Type      string // WhatsApp's message type
+	Text      string // the text, the tapped title, or a caption
+	// Media is what the message carries beyond text; nil for a text.
+	Media *conversation.Media
 }
 
-// Skipped is a message of a type Relais does not handle yet; it carries no
-// customer content, only what a log may show.
+// Status is a delivery status WhatsApp reports for a message Relais sent.
+type Status struct {
+	ID        string // the sent message's wamid
+	Status    string // sent, delivered, read, failed
+	Timestamp int64
+	ErrorCode int // the first error's code on failed
+}
+
+// Skipped is a message Relais does not take; it carries no customer
+// content, only what a log may show.
 type Skipped struct {
 	ID   string
 	Type string
@@ -22,11 +45,20 @@ type Skipped struct {
 
 // Payload is what Parse found in one webhook delivery.
 type Payload struct {
-	Messages []Message
+	Messages []Message // oldest first
+	Statuses []Status
 	Skipped  []Skipped
-	// DisplayNumber is the business number the delivery was sent to, as
-	// its metadata shows it (the last one seen).
-	DisplayNumber string
+	// DisplayPhoneNumber is the business number the webhook's metadata
+	// reports ("" when absent).
+	DisplayPhoneNumber string
+}
+
+type mediaObject struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mime_type"`
+	Caption  string `json:"caption"`
+	Filename string `json:"filename"`
+	Voice    bool   `json:"voice"`
 }
 
 type webhook struct {
@@ -38,31 +70,59 @@ type webhook struct {
 				Metadata struct {
 					DisplayPhoneNumber string `json:"display_phone_number"`
 				} `json:"metadata"`
+				Contacts []struct {
+					WaID   string `json:"wa_id"`
+					UserID string `json:"user_id"`
+				} `json:"contacts"`
 				Messages []struct {
-					From string `json:"from"`
-					ID   string `json:"id"`
-					Type string `json:"type"`
-					Text *struct {
+					From       string `json:"from"`
+					FromUserID string `json:"from_user_id"`
+					ID         string `json:"id"`
+					Timestamp  string `json:"timestamp"`
+					Type       string `json:"type"`
+					Text       *struct {
 						Body string `json:"body"`
 					} `json:"text"`
+					Button *struct {
+						Text string `json:"text"`
+					} `json:"button"`
 					Interactive *struct {
 						Type        string `json:"type"`
 						ButtonReply *struct {
 							ID    string `json:"id"`
 							Title string `json:"title"`
 						} `json:"button_reply"`
+						ListReply *struct {
+							ID    string `json:"id"`
+							Title string `json:"title"`
+						} `json:"list_reply"`
 					} `json:"interactive"`
+					Image    *mediaObject `json:"image"`
+					Document *mediaObject `json:"document"`
+					Audio    *mediaObject `json:"audio"`
+					Video    *mediaObject `json:"video"`
+					Sticker  *mediaObject `json:"sticker"`
 				} `json:"messages"`
-				// statuses (sent, delivered, read, failed) are not read yet.
+				Statuses []struct {
+					ID        string `json:"id"`
+					Status    string `json:"status"`
+					Timestamp string `json:"timestamp"`
+					Errors    []struct {
+						Code int `json:"code"`
+					} `json:"errors"`
+				} `json:"statuses"`
 			} `json:"value"`
 		} `json:"changes"`
 	} `json:"entry"`
 }
 
-// Parse reads a webhook body: every message of every change of every
-// entry, in the order they come (WhatsApp does not guarantee one). A
-// message without an id or sender is skipped as malformed. The error is
-// for a body that is not such JSON at all; it never quotes the body.
+// Parse reads a webhook body: every message and status of every change of
+// every entry. WhatsApp does not guarantee their order: the messages come
+// back sorted by timestamp (stable, so a batch of equal timestamps keeps its
+// order), so that a conversation's messages are stored in the order the
+// customer wrote them. A message without an id or sender is skipped as
+// malformed, as are system notices (a changed number). The error is for a
+// body that is not such JSON at all; it never quotes the body.
 func Parse(body []byte) (Payload, error) {
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -74,26 +134,95 @@ func Parse(body []byte) (Payload, error) {
 			if c.Field != "" && c.Field != "messages" {
 				continue
 			}
-			if n := c.Value.Metadata.DisplayPhoneNumber; n != "" {
-				p.DisplayNumber = n
+			v := c.Value
+			if p.DisplayPhoneNumber == "" {
+				p.DisplayPhoneNumber = v.Metadata.DisplayPhoneNumber
 			}
-			for _, m := range c.Value.Messages {
-				if m.ID == "" || m.From == "" {
+			userIDs := map[string]string{} // wa_id -> business-scoped user id
+			for _, ct := range v.Contacts {
+				if ct.WaID != "" && ct.UserID != "" {
+					userIDs[ct.WaID] = ct.UserID
+				}
+			}
+			for _, m := range v.Messages {
+				from := cmp.Or(m.FromUserID, userIDs[m.From], m.From)
+				if m.ID == "" || from == "" {
 					p.Skipped = append(p.Skipped, Skipped{ID: m.ID, Type: "malformed"})
 					continue
 				}
+				msg := Message{ID: m.ID, From: from, Type: m.Type, Timestamp: unixSeconds(m.Timestamp)}
+				if from != m.From {
+					msg.Phone = m.From
+				}
+				media := func(kind string, o *mediaObject) *conversation.Media {
+					md := &conversation.Media{Kind: kind}
+					if o != nil {
+						md.ProviderID, md.MimeType, md.Filename = o.ID, o.MimeType, o.Filename
+						msg.Text = o.Caption
+					}
+					return md
+				}
 				switch {
 				case m.Type == "text" && m.Text != nil:
-					p.Messages = append(p.Messages, Message{ID: m.ID, From: m.From, Text: m.Text.Body})
+					msg.Text = m.Text.Body
+				case m.Type == "button" && m.Button != nil:
+					msg.Text = m.Button.Text
 				case m.Type == "interactive" && m.Interactive != nil && m.Interactive.ButtonReply != nil:
-					p.Messages = append(p.Messages, Message{ID: m.ID, From: m.From, Text: m.Interactive.ButtonReply.Title})
+					msg.Text = m.Interactive.ButtonReply.Title
+				case m.Type == "interactive" && m.Interactive != nil && m.Interactive.ListReply != nil:
+					msg.Text = m.Interactive.ListReply.Title
+				case m.Type == "image" && m.Image != nil:
+					msg.Media = media(conversation.MediaImage, m.Image)
+				case m.Type == "document" && m.Document != nil:
+					msg.Media = media(conversation.MediaDocument, m.Document)
+				case m.Type == "audio" && m.Audio != nil && m.Audio.Voice:
+					msg.Media = media(conversation.MediaVoice, m.Audio)
+				case m.Type == "audio":
+					msg.Media = media(conversation.MediaAudio, m.Audio)
+				case m.Type == "video":
+					msg.Media = media(conversation.MediaVideo, m.Video)
+				case m.Type == "sticker":
+					msg.Media = media(conversation.MediaSticker, m.Sticker)
+				case m.Type == "location", m.Type == "contacts", m.Type == "reaction":
+					msg.Media = &conversation.Media{Kind: m.Type} // their content is not kept
+				case m.Type == "system", m.Type == "":
+					p.Skipped = append(p.Skipped, Skipped{ID: m.ID, Type: cmp.Or(m.Type, "malformed")})
+					continue
 				default:
-					p.Skipped = append(p.Skipped, Skipped{ID: m.ID, Type: m.Type})
+					// "unsupported" (WhatsApp's own), and kinds newer than
+					// this code (orders, polls, ...): the customer still
+					// hears that Relais reads text.
+					msg.Media = &conversation.Media{Kind: conversation.MediaUnsupported}
 				}
+				if msg.Media != nil && conversation.Fetchable(msg.Media.Kind) && msg.Media.ProviderID == "" {
+					p.Skipped = append(p.Skipped, Skipped{ID: m.ID, Type: "malformed"})
+					continue
+				}
+				p.Messages = append(p.Messages, msg)
+			}
+			for _, s := range v.Statuses {
+				if s.ID == "" || conversation.DeliveryRank(s.Status) == 0 {
+					p.Skipped = append(p.Skipped, Skipped{ID: s.ID, Type: "status"})
+					continue
+				}
+				st := Status{ID: s.ID, Status: s.Status, Timestamp: unixSeconds(s.Timestamp)}
+				if len(s.Errors) > 0 {
+					st.ErrorCode = s.Errors[0].Code
+				}
+				p.Statuses = append(p.Statuses, st)
 			}
 		}
 	}
+	slices.SortStableFunc(p.Messages, func(a, b Message) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	return p, nil
+}
+
+func unixSeconds(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // jsonErrorKind names a decoding error without the bytes it saw.

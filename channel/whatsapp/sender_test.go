@@ -200,7 +200,7 @@ func (o *fakeOutbox) record(m *map[int64]string, id int64, reason string) error 
 	return nil
 }
 
-func (o *fakeOutbox) MarkSent(_ context.Context, id int64) error {
+func (o *fakeOutbox) MarkSent(_ context.Context, id int64, _ string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.sent == nil {

@@ -60,16 +60,20 @@ type Webhook struct {
 	// Number, when set, learns the business number deliveries report,
 	// for the click-to-chat link (Entry).
 	Number *BusinessNumber
-	Logger *slog.Logger // nil discards
+	// Deliveries records the statuses of sent messages; optional.
+	Deliveries conversation.Deliveries
+	Logger     *slog.Logger // nil discards
 	// MaxBodyBytes bounds a delivery's body; DefaultMaxBodyBytes when 0.
 	MaxBodyBytes int64
-	// Concurrency bounds the messages answered at once in the background;
-	// DefaultConcurrency when 0.
+	// Concurrency bounds the conversations answered at once in the
+	// background, each one message at a time; DefaultConcurrency when 0.
 	Concurrency int
 	// HandleTimeout bounds answering one message; DefaultHandleTimeout when 0.
 	HandleTimeout time.Duration
 
 	once   sync.Once
+	mu     sync.Mutex
+	queues map[int64][]conversation.Received // by conversation, while its worker runs
 	sem    chan struct{}
 	wg     sync.WaitGroup
 	closed context.Context // done once Close is called
@@ -83,6 +87,7 @@ func (h *Webhook) init() {
 			n = DefaultConcurrency
 		}
 		h.sem = make(chan struct{}, n)
+		h.queues = map[int64][]conversation.Received{}
 		h.closed, h.close = context.WithCancel(context.Background())
 	})
 }
@@ -162,19 +167,21 @@ func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	h.Number.Learn(p.DisplayNumber)
+	h.Number.Learn(p.DisplayPhoneNumber)
 	for _, s := range p.Skipped {
-		log.DebugContext(ctx, "whatsapp webhook: message type not supported, skipped", "wamid", s.ID, "type", clip(s.Type, 32))
+		log.DebugContext(ctx, "whatsapp webhook: message not taken, skipped", "wamid", s.ID, "type", clip(s.Type, 32))
+	}
+	if err := h.recordStatuses(ctx, p.Statuses); err != nil {
+		// WhatsApp delivers the batch again: messages already stored are
+		// recognized as repeats, statuses recorded again change nothing.
+		log.ErrorContext(ctx, "whatsapp webhook: record delivery statuses", "error", err)
+		http.Error(w, "cannot store the statuses", http.StatusInternalServerError)
+		return
 	}
 	var recs []conversation.Received
 	for _, m := range p.Messages {
-		text, err := conversation.ValidateText(m.Text)
-		if err != nil {
-			log.WarnContext(ctx, "whatsapp webhook: message skipped", "wamid", m.ID, "error", err)
-			continue
-		}
 		rec, err := h.Receiver.Receive(ctx, conversation.Inbound{
-			Channel: Channel, CustomerID: m.From, ChannelMessageID: m.ID, Text: text,
+			Channel: Channel, CustomerID: m.From, Phone: m.Phone, ChannelMessageID: m.ID, Text: m.Text, Media: m.Media,
 		})
 		if errors.Is(err, relais.ErrInvalid) {
 			// Delivering it again would not mend it.
@@ -198,38 +205,97 @@ func (h *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	h.answerAll(ctx, recs)
 }
 
+// recordStatuses stores the delivery statuses of a batch. Without
+// Deliveries they are only counted in the debug log.
+func (h *Webhook) recordStatuses(ctx context.Context, statuses []Status) error {
+	if h.Deliveries == nil {
+		if len(statuses) > 0 {
+			h.logger().DebugContext(ctx, "whatsapp webhook: delivery statuses not recorded", "count", len(statuses))
+		}
+		return nil
+	}
+	for _, st := range statuses {
+		at := time.Now()
+		if st.Timestamp > 0 {
+			at = time.Unix(st.Timestamp, 0)
+		}
+		err := h.Deliveries.RecordDelivery(ctx, conversation.DeliveryStatus{
+			Channel: Channel, ProviderMessageID: st.ID, Status: st.Status, ErrorCode: st.ErrorCode, At: at})
+		if errors.Is(err, relais.ErrInvalid) {
+			h.logger().WarnContext(ctx, "whatsapp webhook: delivery status refused, skipped", "wamid", clip(st.ID, 128), "error", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (h *Webhook) answerAll(ctx context.Context, recs []conversation.Received) {
 	for _, rec := range recs {
 		h.answer(ctx, rec)
 	}
 }
 
-// answer handles a stored message in the background, or leaves it to the
-// resumer when Concurrency messages are being handled already.
+// answer queues a stored message for its conversation's worker, started
+// when the conversation has none: a conversation's messages are answered one
+// at a time, in the order they were stored. A new worker needs one of
+// Concurrency slots; when none is free the message is left to the resumer.
 func (h *Webhook) answer(ctx context.Context, rec conversation.Received) {
+	id := rec.Conversation.ID
+	h.mu.Lock()
+	if q, ok := h.queues[id]; ok {
+		h.queues[id] = append(q, rec)
+		h.mu.Unlock()
+		return
+	}
 	select {
 	case h.sem <- struct{}{}:
 	default:
+		h.mu.Unlock()
 		h.logger().WarnContext(ctx, "whatsapp webhook: busy, message left to the resumer", "message", rec.Message.ID)
 		return
 	}
+	h.queues[id] = []conversation.Received{rec}
+	h.mu.Unlock()
+	h.wg.Add(1)
+	go h.work(context.WithoutCancel(ctx), id)
+}
+
+// work answers conversation id's queued messages until its queue is empty.
+func (h *Webhook) work(ctx context.Context, id int64) {
+	defer h.wg.Done()
+	defer func() { <-h.sem }()
+	for first := true; ; first = false {
+		h.mu.Lock()
+		q := h.queues[id]
+		if len(q) == 0 || (!first && h.closed.Err() != nil) {
+			// Closing: what is left stays pending for the resumer.
+			delete(h.queues, id)
+			h.mu.Unlock()
+			return
+		}
+		rec := q[0]
+		h.queues[id] = q[1:]
+		h.mu.Unlock()
+		h.handle(ctx, rec)
+	}
+}
+
+func (h *Webhook) handle(ctx context.Context, rec conversation.Received) {
 	timeout := h.HandleTimeout
 	if timeout <= 0 {
 		timeout = DefaultHandleTimeout
 	}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		defer func() { <-h.sem }()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
-		stop := context.AfterFunc(h.closed, cancel)
-		defer stop()
-		if _, err := h.Resumer.Resume(ctx, rec); err != nil {
-			h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
-				"conversation", rec.Conversation.ID, "error", err)
-		}
-	}()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(h.closed, cancel)
+	defer stop()
+	if _, err := h.Resumer.Resume(ctx, rec); err != nil {
+		h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
+			"conversation", rec.Conversation.ID, "error", err)
+	}
 }
 
 // validSignature checks header "sha256=<hex>" against the HMAC-SHA256 of

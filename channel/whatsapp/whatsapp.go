@@ -4,11 +4,10 @@
 // that asks "did this help?" with Yes/No reply buttons), and the
 // click-to-chat link and QR code (Entry) shops print.
 //
-// Supported so far: text messages and interactive button replies (their
-// title is the customer's text). Other message types (image, audio, video,
-// document, location, sticker, reaction, ...) are not supported yet: they
-// are skipped with a debug log and never turned into invented text.
-// Delivery statuses are not read yet either.
+// Every message type is taken: texts and tapped replies go to the
+// assistant; photos and documents are downloaded (Handler) and handed to a
+// person; other types get a request for text or a handoff. Delivery
+// statuses are recorded on the sent messages.
 package whatsapp
 
 // Channel is the channel name WhatsApp messages carry in Relais.

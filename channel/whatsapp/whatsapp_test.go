@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
+
 	"relais"
 	"relais/assistant"
 	"relais/channel"
@@ -35,6 +37,7 @@ func sign(secret string, body []byte) string {
 // records what was resumed.
 type fakeStore struct {
 	mu      sync.Mutex
+	convs   map[string]int64 // conversation id by customer
 	stored  map[string]conversation.Inbound
 	resumed chan conversation.Received
 	fail    error
@@ -42,7 +45,7 @@ type fakeStore struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{stored: map[string]conversation.Inbound{}, resumed: make(chan conversation.Received, 100)}
+	return &fakeStore{stored: map[string]conversation.Inbound{}, convs: map[string]int64{}, resumed: make(chan conversation.Received, 100)}
 }
 
 func (f *fakeStore) Receive(_ context.Context, in conversation.Inbound) (conversation.Received, error) {
@@ -55,7 +58,12 @@ func (f *fakeStore) Receive(_ context.Context, in conversation.Inbound) (convers
 	if !dup {
 		f.stored[in.ChannelMessageID] = in
 	}
-	return conversation.Received{Message: conversation.Message{Text: in.Text}, Duplicate: dup, Pending: true}, nil
+	if f.convs[in.CustomerID] == 0 {
+		f.convs[in.CustomerID] = int64(len(f.convs) + 1)
+	}
+	conv := conversation.Conversation{ID: f.convs[in.CustomerID], Channel: in.Channel, CustomerID: in.CustomerID}
+	return conversation.Received{Conversation: conv, Message: conversation.Message{Text: in.Text, ChannelMessageID: in.ChannelMessageID},
+		Duplicate: dup, Pending: true}, nil
 }
 
 func (f *fakeStore) Resume(_ context.Context, rec conversation.Received) (assistant.Outcome, error) {
@@ -130,7 +138,7 @@ func TestDeliverySignature(t *testing.T) {
 		code   int
 		stored int
 	}{
-		{"good", body, sign(testSecret, body), 200, 3},
+		{"good", body, sign(testSecret, body), 200, 4},
 		{"missing", body, "", 401, 0},
 		{"wrong secret", body, sign("other", body), 401, 0},
 		{"not hex", body, "sha256=zz", 401, 0},
@@ -181,18 +189,15 @@ func TestDeliveryStoresAndAnswersEachMessageOnce(t *testing.T) {
 	want := map[string]conversation.Inbound{
 		"wamid.A": {Channel: "whatsapp", CustomerID: "4911111", ChannelMessageID: "wamid.A", Text: "Where is my parcel?"},
 		"wamid.B": {Channel: "whatsapp", CustomerID: "4922222", ChannelMessageID: "wamid.B", Text: "How do I reset my password?"},
+		"wamid.C": {Channel: "whatsapp", CustomerID: "4922222", ChannelMessageID: "wamid.C",
+			Media: &conversation.Media{Kind: conversation.MediaImage, ProviderID: "m1", MimeType: "image/jpeg"}},
 		"wamid.D": {Channel: "whatsapp", CustomerID: "4922222", ChannelMessageID: "wamid.D", Text: "Yes, thanks"},
 	}
-	if len(st.stored) != len(want) {
-		t.Fatalf("stored %v, want %v", st.stored, want)
+	if diff := cmp.Diff(want, st.stored); diff != "" {
+		t.Errorf("stored messages (-want +got):\n%s", diff)
 	}
-	for id, w := range want {
-		if got := st.stored[id]; got != w {
-			t.Errorf("stored[%s] = %+v, want %+v", id, got, w)
-		}
-	}
-	if got := len(st.resumed); got != 3 {
-		t.Errorf("answered %d messages, want 3 (once each)", got)
+	if got := len(st.resumed); got != 4 {
+		t.Errorf("answered %d messages, want 4 (once each)", got)
 	}
 }
 
@@ -236,8 +241,8 @@ func TestDeliverySkipsRefusedMessages(t *testing.T) {
 		t.Fatalf("status = %d, want 200", code)
 	}
 	h.Wait()
-	if got := st.count(); got != 2 {
-		t.Errorf("stored %d messages, want 2", got)
+	if got := st.count(); got != 3 {
+		t.Errorf("stored %d messages, want 3", got)
 	}
 }
 
@@ -400,19 +405,30 @@ func TestSendTimeoutIsTransient(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(textBatch())
+	for _, name := range []string{"text.json", "interactive.json", "media.json", "other.json", "statuses.json", "bsuid.json"} {
+		f.Add(readFixture(f, name))
+	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"entry":[{"changes":[{"value":{"messages":[{"from":"1","id":"w","type":"text"}]}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := Parse(body)
 		if err != nil {
-			if len(p.Messages)+len(p.Skipped) != 0 {
+			if len(p.Messages)+len(p.Skipped)+len(p.Statuses) != 0 {
 				t.Fatalf("error %v with messages", err)
 			}
 			return
 		}
+		for _, st := range p.Statuses {
+			if st.ID == "" || conversation.DeliveryRank(st.Status) == 0 {
+				t.Fatalf("status Relais cannot record: %+v", st)
+			}
+		}
 		for _, m := range p.Messages {
 			if m.ID == "" || m.From == "" {
 				t.Fatalf("message without id or sender: %+v", m)
+			}
+			if m.Media != nil && conversation.ValidateMedia(*m.Media) != nil && conversation.Fetchable(m.Media.Kind) {
+				t.Fatalf("fetchable media without an id: %+v", m)
 			}
 		}
 	})
@@ -443,8 +459,10 @@ func TestCloseCutsShortBackgroundAnswers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
 	}
-	if got := len(br.ended); got != 3 {
-		t.Errorf("%d answers were cut short, want 3", got)
+	// One message of each conversation was being answered; the others of
+	// the second stay pending for the resumer.
+	if got := len(br.ended); got != 2 {
+		t.Errorf("%d answers were cut short, want 2", got)
 	}
 }
 
@@ -458,8 +476,8 @@ func TestBusyWebhookLeavesMessagesToTheResumer(t *testing.T) {
 	if code := post(t, h, textBatch()); code != 200 {
 		t.Fatalf("status = %d, want 200", code)
 	}
-	if got := st.count(); got != 3 {
-		t.Errorf("stored %d messages, want 3", got)
+	if got := st.count(); got != 4 {
+		t.Errorf("stored %d messages, want 4", got)
 	}
 	h.Close()
 	if got := len(br.ended); got != 1 {

@@ -33,6 +33,9 @@ type store interface {
 	conversation.Outbox
 	conversation.OutboxDepth
 	conversation.PersonalData
+	conversation.Contacts
+	conversation.MediaStore
+	conversation.Deliveries
 	auth.Store
 	auth.KeyStore
 	Ping(ctx context.Context) error

@@ -23,6 +23,7 @@ import (
 	"relais/channel"
 	"relais/channel/webchat"
 	"relais/channel/whatsapp"
+	"relais/conversation"
 	"relais/handoff"
 	"relais/ingest"
 	"relais/knowledge"
@@ -366,13 +367,22 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
 	var wa *whatsapp.Webhook
 	var waHandler, waEntry http.Handler
+	// resumer decides about pending messages in the background: the
+	// assistant, or the WhatsApp handler in front of it (media, opt-outs).
+	var resumer interface {
+		Resume(context.Context, conversation.Received) (assistant.Outcome, error)
+	} = messages
 	if cfg.WhatsApp.enabled() {
 		number, err := whatsapp.NewBusinessNumber(cfg.WhatsApp.DisplayNumber)
 		if err != nil {
 			return fmt.Errorf("WhatsApp display number: %w", err) // validated with the config already
 		}
+		handler := &whatsapp.Handler{Store: st, Assistant: messages, Escalator: messages.Escalator,
+			Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
+			MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
+		resumer = handler
 		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret,
-			Receiver: st, Resumer: messages, Number: number, Logger: log}
+			Receiver: st, Resumer: handler, Deliveries: st, Number: number, Logger: log}
 		waEntry = &whatsapp.Entry{Number: number}
 		// The answers being given in the background stop before the store
 		// closes (deferred above); the resumer takes them over next time.
@@ -414,6 +424,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		WhatsApp:         waHandler,
 		WhatsAppEntry:    waEntry,
 		WebChat:          chat,
+		Channels:         st,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -434,7 +445,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			return nil
 		})},
 		{"resumer", serviceFunc(func(ctx context.Context) error {
-			resumePending(ctx, st, messages, resumeEvery, log)
+			resumePending(ctx, st, resumer, resumeEvery, log)
 			return nil
 		})},
 		{"retention", serviceFunc(func(ctx context.Context) error {
@@ -463,7 +474,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	}
 	if len(senders) > 0 {
 		services = append(services, namedService{"outbox dispatcher",
-			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Observer: m}})
+			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Observer: m, Gate: conversation.FreeFormGate{Contacts: st}}})
 		m.WatchOutbox(st, slices.Sorted(maps.Keys(senders)), log)
 	}
 	// The background services stop after the last request has finished,

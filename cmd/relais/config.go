@@ -149,9 +149,11 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_WHATSAPP_API_BASE", &c.WhatsApp.APIBase)
 	str("RELAIS_WHATSAPP_DISPLAY_NUMBER", &c.WhatsApp.DisplayNumber)
 	str("RELAIS_WEBCHAT_ORIGINS", &c.WebChatOrigins)
+	str("RELAIS_WHATSAPP_UNSUPPORTED", &c.WhatsApp.Unsupported)
 	return errors.Join(
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
+		envValue(getenv, "RELAIS_WHATSAPP_MAX_MEDIA_BYTES", &c.WhatsApp.MaxMediaBytes, parseInt64, "a whole number of bytes"),
 		envValue(getenv, "RELAIS_MAX_WRONG_RATE", &c.MaxWrongRate, parseFloat, "a number"),
 		envValue(getenv, "RELAIS_THRESHOLD", &c.Threshold, parseFloat, "a number"),
 		envValue(getenv, "RELAIS_CLARIFY_FIRST", &c.ClarifyFirst, strconv.ParseBool, "true or false"),
@@ -327,6 +329,15 @@ func (c *Config) validate() (handoffRules, error) {
 	if _, err := c.webChatOrigins(); err != nil {
 		bad("web chat origins (RELAIS_WEBCHAT_ORIGINS)", "%v", err)
 	}
+	switch c.WhatsApp.Unsupported {
+	case "", whatsapp.UnsupportedReply, whatsapp.UnsupportedHandoff:
+	default:
+		bad("WhatsApp unsupported messages (RELAIS_WHATSAPP_UNSUPPORTED)", "must be %q (ask for text) or %q, got %q",
+			whatsapp.UnsupportedReply, whatsapp.UnsupportedHandoff, c.WhatsApp.Unsupported)
+	}
+	if c.WhatsApp.MaxMediaBytes < 0 {
+		bad("WhatsApp media limit (RELAIS_WHATSAPP_MAX_MEDIA_BYTES)", "must not be negative, got %d", c.WhatsApp.MaxMediaBytes)
+	}
 	if len(errs) > 0 {
 		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -378,6 +389,13 @@ type WhatsAppConfig struct {
 	// click-to-chat link and QR code (RELAIS_WHATSAPP_DISPLAY_NUMBER,
 	// --whatsapp-display-number); as the webhook reports it when empty.
 	DisplayNumber string
+	// Unsupported is what a voice note, location, sticker... gets
+	// (RELAIS_WHATSAPP_UNSUPPORTED): whatsapp.UnsupportedReply (default) or
+	// whatsapp.UnsupportedHandoff.
+	Unsupported string
+	// MaxMediaBytes bounds a stored photo or document
+	// (RELAIS_WHATSAPP_MAX_MEDIA_BYTES); conversation.MaxMediaBytes when 0.
+	MaxMediaBytes int64
 }
 
 // enabled reports whether any WhatsApp variable is set: then all the

@@ -191,21 +191,21 @@ func testOutboxMarkSent(t *testing.T, s OutboxStore, clock *testClock) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("Pending = %+v, %v", ms, err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); err != nil {
+	if err := s.MarkSent(ctx, ms[0].ID, "wamid.SENT1"); err != nil {
 		t.Fatalf("MarkSent: %v", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); !errors.Is(err, relais.ErrConflict) {
+	if err := s.MarkSent(ctx, ms[0].ID, "wamid.OTHER"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkSent twice error = %v, want relais.ErrConflict", err)
 	}
 	if err := s.MarkFailed(ctx, ms[0].ID, "late"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkFailed after sent error = %v, want relais.ErrConflict", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID+1000); !errors.Is(err, relais.ErrNotFound) {
+	if err := s.MarkSent(ctx, ms[0].ID+1000, ""); !errors.Is(err, relais.ErrNotFound) {
 		t.Errorf("MarkSent(unknown) error = %v, want relais.ErrNotFound", err)
 	}
 	got, err := s.OutboxMessage(ctx, out[0].ID)
-	if err != nil || got.Status != conversation.OutboxSent || !got.SentAt.Equal(clock.Now()) {
-		t.Errorf("after MarkSent: %+v, %v", got, err)
+	if err != nil || got.Status != conversation.OutboxSent || !got.SentAt.Equal(clock.Now()) || got.ProviderMessageID != "wamid.SENT1" {
+		t.Errorf("after MarkSent: %+v, %v; want sent with provider message id wamid.SENT1", got, err)
 	}
 	clock.Add(time.Hour)
 	if again, err := s.Pending(ctx, waOnly, 10); err != nil || len(again) != 0 {
@@ -321,7 +321,7 @@ func testOutboxMarkFailedPermanently(t *testing.T, s OutboxStore, clock *testClo
 	if err := s.MarkFailedPermanently(ctx, ms[0].ID, "again"); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkFailedPermanently twice error = %v, want relais.ErrConflict", err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); !errors.Is(err, relais.ErrConflict) {
+	if err := s.MarkSent(ctx, ms[0].ID, ""); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("MarkSent after failed error = %v, want relais.ErrConflict", err)
 	}
 	if err := s.MarkFailedPermanently(ctx, ms[0].ID+1000, "x"); !errors.Is(err, relais.ErrNotFound) {
@@ -396,7 +396,7 @@ func testOutboxPendingByChannel(t *testing.T, s OutboxStore, clock *testClock) {
 	if err != nil || len(ms) != 3 {
 		t.Fatalf("Pending = %d, %v; want 3", len(ms), err)
 	}
-	if err := s.MarkSent(ctx, ms[0].ID); err != nil {
+	if err := s.MarkSent(ctx, ms[0].ID, "wamid.depth"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkFailedPermanently(ctx, ms[1].ID, "refused"); err != nil {
