@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -300,5 +301,63 @@ func TestWhatsAppDisplayNumber(t *testing.T) {
 	base := startServe(t, c)
 	if code, body := get(t, base+"/v1/whatsapp/link"); code != 200 || !strings.Contains(body, `"https://wa.me/33612345678"`) {
 		t.Errorf("link: %d %s", code, body)
+	}
+}
+
+// Two serve replicas on one PostgreSQL database receive the same delivery
+// at the same moment, five times over: each customer gets one reply.
+func TestWhatsAppTwoReplicasReplyOnce(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "postgres")
+	ingestFAQ(t, c)
+	graph := &graphFake{}
+	gs := httptest.NewServer(graph)
+	t.Cleanup(gs.Close)
+	whatsAppEnv(c, gs.URL)
+	other := &cli{t: t, env: maps.Clone(c.env)}
+	replicas := []string{startServe(t, c), startServe(t, other)}
+
+	mac := hmac.New(sha256.New, []byte("wa-secret"))
+	mac.Write([]byte(whatsAppBatch))
+	signature := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	start := make(chan struct{})
+	codes := make(chan int, 10)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest("POST", replicas[i%2]+"/webhooks/whatsapp", strings.NewReader(whatsAppBatch))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Hub-Signature-256", signature)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusOK {
+			t.Errorf("a delivery got %d, want 200", code)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(graph.messages()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // a second reply would show up by now
+	sent := graph.messages()
+	to := map[string]int{}
+	for _, m := range sent {
+		recipient, _ := m["to"].(string)
+		to[recipient]++
+	}
+	if len(sent) != 2 || to["4911111"] != 1 || to["4922222"] != 1 {
+		t.Errorf("Graph API got %d messages (%v by recipient), want one reply to each of the two customers", len(sent), to)
 	}
 }
