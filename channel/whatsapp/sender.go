@@ -218,7 +218,9 @@ func (s *Sender) Send(ctx context.Context, msg conversation.OutboxMessage) (chan
 // order, without the recipient.
 func outgoing(msg conversation.OutboxMessage) ([]map[string]any, error) {
 	if msg.AskFeedback {
-		return feedbackMessages(msg.Text, msg.Language)
+		// An answer, written from the knowledge base's Markdown. Other
+		// messages (an agent's, a notice) go as they were typed.
+		return feedbackMessages(FormatText(msg.Text), msg.Language)
 	}
 	return textMessages(msg.Text), nil
 }

@@ -448,10 +448,14 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			resumePending(ctx, st, resumer, resumeEvery, log)
 			return nil
 		})},
-		{"retention", serviceFunc(func(ctx context.Context) error {
+	}
+	if cfg.Retention > 0 {
+		// Off by default: a service that returned at once would be
+		// reported as one that stopped.
+		services = append(services, namedService{"retention", serviceFunc(func(ctx context.Context) error {
 			runRetention(ctx, st, retentionEvery, cfg.Retention, time.Now, log)
 			return nil
-		})},
+		})})
 	}
 	if p.probe != nil {
 		services = append(services, namedService{"embedding probe", serviceFunc(func(ctx context.Context) error {

@@ -125,6 +125,9 @@ func TestWhatsAppRepliesOnceToEachCustomer(t *testing.T) {
 		if !strings.Contains(replies["4922222"], "Forgot password") {
 			t.Errorf("reply to 4922222 = %q, want the password answer", replies["4922222"])
 		}
+		if strings.Contains(logs.String(), "a background service stopped before serve") {
+			t.Errorf("a background service stopped on a default start:\n%s", logs.String())
+		}
 		if !strings.Contains(logs.String(), "WhatsApp channel on") {
 			t.Errorf("serve's logs do not say the channel is on:\n%s", logs.String())
 		}
