@@ -267,10 +267,15 @@ type faultRun struct {
 	events  []string
 }
 
-func newFaultRun(b *testing.B, replicas []string) *faultRun {
-	var script struct {
-		Unanswerable, Person, Smalltalk []string
-	}
+// faultScript is what the benchmarks' customers say: the FAQ's questions
+// and alternative phrasings, and the script's other kinds of message.
+type faultScript struct {
+	Questions                       []string `json:"-"`
+	Unanswerable, Person, Smalltalk []string
+}
+
+func readFaultScript(b *testing.B) faultScript {
+	var script faultScript
 	raw, err := os.ReadFile(filepath.Join("testdata", "faults", "script.json"))
 	if err == nil {
 		err = json.Unmarshal(raw, &script)
@@ -289,11 +294,15 @@ func newFaultRun(b *testing.B, replicas []string) *faultRun {
 	}
 	// Each article is asked about in the words of its question and of its
 	// alternative phrasing.
-	var questions []string
 	for _, rec := range records[1:] {
-		questions = append(questions, rec[0], rec[2])
+		script.Questions = append(script.Questions, rec[0], rec[2])
 	}
+	return script
+}
 
+func newFaultRun(b *testing.B, replicas []string) *faultRun {
+	script := readFaultScript(b)
+	questions := script.Questions
 	r := &faultRun{b: b, replicas: replicas, retried: make(map[*faultMessage]byte), statuses: make(map[string]int), late200: make(map[string]int),
 		client: &http.Client{Timeout: faultClientTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * faultWorkers}}}
 	rng := rand.New(rand.NewPCG(10, 10))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -214,29 +213,8 @@ type waLoad struct {
 }
 
 func newWALoad(b *testing.B, replicas []string) *waLoad {
-	var script struct {
-		Unanswerable, Person, Smalltalk []string
-	}
-	raw, err := os.ReadFile(filepath.Join("testdata", "faults", "script.json"))
-	if err == nil {
-		err = json.Unmarshal(raw, &script)
-	}
-	if err != nil {
-		b.Fatalf("read the script: %v", err)
-	}
-	faq, err := os.Open(filepath.Join("testdata", "faults", "faq.csv"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer faq.Close()
-	records, err := csv.NewReader(faq).ReadAll()
-	if err != nil {
-		b.Fatalf("read the FAQ: %v", err)
-	}
-	var questions []string
-	for _, rec := range records[1:] {
-		questions = append(questions, rec[0], rec[2])
-	}
+	script := readFaultScript(b)
+	questions := script.Questions
 	r := &waLoad{b: b, replicas: replicas, again: make(map[*waMessage]byte), statuses: make(map[string]int),
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * waWorkers}}}
 	rng := rand.New(rand.NewPCG(11, 11))
