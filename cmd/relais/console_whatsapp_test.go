@@ -158,6 +158,15 @@ func TestConsoleWhatsAppInBrowser(t *testing.T) {
 	if code := postWhatsApp(t, base, whatsAppStatus("wamid.out1", "read", ""), "wa-secret"); code != http.StatusOK {
 		t.Fatalf("status delivery: %d", code)
 	}
+	waitUntil(t, "the read status recorded", 10*time.Second, func() bool {
+		_, v := alice.json("GET", "/v1/handoffs/"+id, nil)
+		for _, m := range v["transcript"].([]any) {
+			if d, ok := m.(map[string]any)["delivery"].(map[string]any); ok && d["status"] == "read" {
+				return true
+			}
+		}
+		return false
+	})
 
 	b := launchChromium(t)
 	downloads := t.TempDir()
