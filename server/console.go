@@ -19,8 +19,10 @@ import (
 var consoleFiles embed.FS
 
 // consoleCSP keeps the console to its own files: customer text that slips
-// past the escaping still cannot load or run anything.
-const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// past the escaping still cannot load or run anything. Images may be blob:
+// URLs: customers' photos are fetched with the agent's token and shown
+// from memory, since an <img> cannot send that token.
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // consoleHandler serves GET /console (the page) and /console/{file}. The
 // page needs no authentication: it holds no data, and asks for a token.

@@ -218,8 +218,15 @@ func (c *cdp) waitFor(what, expr string, timeout time.Duration) {
 // screenshot saves the page at width CSS pixels, its full height.
 func (c *cdp) screenshot(path string, width int) {
 	c.t.Helper()
+	c.screenshotAt(path, width, 900)
+}
+
+// screenshotAt saves the page in a width x height viewport, its full
+// height.
+func (c *cdp) screenshotAt(path string, width, height int) {
+	c.t.Helper()
 	c.call("Emulation.setDeviceMetricsOverride", map[string]any{
-		"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600,
+		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600,
 	})
 	time.Sleep(300 * time.Millisecond) // relayout
 	raw := c.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true})

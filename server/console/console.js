@@ -11,6 +11,15 @@
   var current = Number(sessionStorage.getItem(CURRENT_KEY) || 0);
   var source = null;
   var pollTimer = null;
+  // replyAllowed: the open ticket is claimed and its customer can receive
+  // a reply now (the API's customer.can_reply).
+  var replyAllowed = false;
+  var shownTicket = 0;
+  // mediaURLs maps a media's API path to a blob URL, or to the promise of
+  // one while it loads: an <img> cannot send the bearer token, so photos
+  // are fetched with it and shown from memory. Kept while the ticket is
+  // shown, so that a refresh does not fetch them again.
+  var mediaURLs = {};
 
   function $(id) { return document.getElementById(id); }
 
@@ -55,6 +64,225 @@
     if (err.status === 401) { logout("Your token was refused; log in again."); return; }
     status(err.message, true);
   }
+
+  function forgetMedia() {
+    Object.keys(mediaURLs).forEach(function (k) {
+      if (typeof mediaURLs[k] === "string") URL.revokeObjectURL(mediaURLs[k]);
+    });
+    mediaURLs = {};
+  }
+
+  // mediaURL resolves to a blob URL of the media at path (an API path).
+  function mediaURL(path) {
+    var have = mediaURLs[path];
+    if (typeof have === "string") return Promise.resolve(have);
+    if (have) return have;
+    var p = fetch(path, { headers: { "Authorization": "Bearer " + token } }).then(function (resp) {
+      if (!resp.ok) {
+        var err = new Error("HTTP " + resp.status);
+        err.status = resp.status;
+        throw err;
+      }
+      return resp.blob();
+    }).then(function (b) {
+      var u = URL.createObjectURL(b);
+      if (mediaURLs[path] !== p) { // the ticket changed meanwhile
+        URL.revokeObjectURL(u);
+        throw new Error("no longer shown");
+      }
+      mediaURLs[path] = u;
+      return u;
+    });
+    mediaURLs[path] = p;
+    p.catch(function () { if (mediaURLs[path] === p) delete mediaURLs[path]; });
+    return p;
+  }
+
+  var KINDS = {
+    image: "Photo", document: "Document", audio: "Audio message", voice: "Voice message", video: "Video",
+    location: "Location", contacts: "Contact card", sticker: "Sticker", reaction: "Reaction", unsupported: "Message"
+  };
+
+  function bytes(n) {
+    if (!n) return "";
+    if (n < 1024) return n + " B";
+    if (n < 1048576) return Math.round(n / 1024) + " KB";
+    return (n / 1048576).toFixed(1).replace(/\.0$/, "") + " MB";
+  }
+
+  // fileType is a short name of a document's type: its extension, else
+  // its MIME subtype.
+  function fileType(md) {
+    var ext = /\.([A-Za-z0-9]{1,6})$/.exec(md.filename || "");
+    if (ext) return ext[1].toUpperCase();
+    if (md.mime_type === "application/pdf") return "PDF";
+    var sub = (md.mime_type || "").split("/")[1] || "";
+    return sub && sub.length <= 6 ? sub.toUpperCase() : "FILE";
+  }
+
+  // saveMedia downloads a stored document under its file name.
+  function saveMedia(md, button) {
+    button.disabled = true;
+    mediaURL(md.url).then(function (u) {
+      var a = document.createElement("a");
+      a.href = u;
+      a.download = md.filename || ("document." + fileType(md).toLowerCase());
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    }).catch(function (err) {
+      if (err.status === 401) { failed(err); return; }
+      status("The document could not be downloaded (" + err.message + ").", true);
+    }).then(function () { button.disabled = false; });
+  }
+
+  // renderMedia shows what a message carries: a photo's thumbnail, a
+  // document to download, or why there is nothing to show.
+  function renderMedia(md) {
+    var kind = KINDS[md.kind] || "Attachment";
+    var box = el("div", "media media-" + md.kind);
+    if (md.status === "stored" && md.url && md.kind === "image") {
+      var link = el("a", "thumb-link");
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.title = "Open the photo full size";
+      var img = el("img", "thumb");
+      img.alt = "Photo from the customer";
+      img.dataset.media = md.url;
+      link.appendChild(img);
+      box.appendChild(link);
+      mediaURL(md.url).then(function (u) {
+        img.src = u;
+        link.href = u;
+      }).catch(function (err) {
+        if (err.status === 401) { failed(err); return; }
+        clear(box);
+        box.appendChild(el("div", "media-note bad", "Photo could not be loaded (" + err.message + ")."));
+      });
+      return box;
+    }
+    if (md.status === "stored" && md.url) {
+      var b = el("button", "doc");
+      b.type = "button";
+      b.title = "Download";
+      b.appendChild(el("span", "doc-type", fileType(md)));
+      var label = el("span", "doc-label");
+      label.appendChild(el("span", "doc-name", md.filename || kind));
+      label.appendChild(el("span", "doc-meta", [kind, bytes(md.size), "download"].filter(Boolean).join(" · ")));
+      b.appendChild(label);
+      b.addEventListener("click", function () { saveMedia(md, b); });
+      box.appendChild(b);
+      return box;
+    }
+    var name = kind + (md.filename ? " “" + md.filename + "”" : "");
+    var note;
+    switch (md.status) {
+    case "pending":
+      note = el("div", "media-note", name + ": being fetched from the channel…");
+      break;
+    case "too_large":
+      note = el("div", "media-note bad", name + (md.size ? " (" + bytes(md.size) + ")" : "") +
+        ": too large to keep. Ask the customer to send a smaller file or another way.");
+      break;
+    case "refused":
+      note = el("div", "media-note bad", name + ": the channel refused to give it. Ask the customer to send it again.");
+      break;
+    default:
+      note = el("div", "media-note", name + ": not kept by Relais.");
+    }
+    box.appendChild(note);
+    return box;
+  }
+
+  var ERROR_CODES = {
+    131047: "more than 24 hours since the customer last wrote",
+    131026: "the message could not be delivered to this number",
+    131056: "too many messages to this customer in a short time",
+    130429: "the number's rate limit was hit"
+  };
+
+  // delivery describes an outbound message's delivery, or null.
+  function delivery(d) {
+    if (d.status === "failed" || d.outbox === "failed") {
+      var why = d.last_error || ERROR_CODES[d.error_code] || "no reason given";
+      if (d.error_code && why.indexOf(String(d.error_code)) < 0) why += " (error " + d.error_code + ")";
+      return { text: "Not delivered: " + why, cls: "failed" };
+    }
+    if (d.status === "read") return { text: "✓✓ Read", cls: "read" };
+    if (d.status === "delivered") return { text: "✓✓ Delivered", cls: "delivered" };
+    if (d.status === "sent" || d.outbox === "sent") return { text: "✓ Sent", cls: "sent" };
+    if (d.outbox === "pending") {
+      return { text: d.last_error ? "Sending, retrying after: " + d.last_error : "Sending…", cls: "pending" };
+    }
+    return null;
+  }
+
+  // when shows a time, with its day when it is not today.
+  function when(iso) {
+    var d = new Date(iso);
+    var opts = { hour: "2-digit", minute: "2-digit" };
+    if (d.toDateString() !== new Date().toDateString()) {
+      opts.weekday = "short";
+      opts.day = "numeric";
+      opts.month = "short";
+    }
+    return d.toLocaleString(undefined, opts);
+  }
+
+  var CHANNELS = { whatsapp: "WhatsApp", webchat: "Web chat", api: "API" };
+
+  // renderReach shows whether the customer can receive a reply now (their
+  // consent and the channel's service window), and returns why a reply is
+  // refused ("" when it is not).
+  function renderReach(c) {
+    var p = $("reach");
+    if (!c || (c.can_reply && !c.window_closes_at && c.consent !== "opted_out")) {
+      p.hidden = true;
+      return "";
+    }
+    var channel = (CHANNELS[c.channel] || c.channel) + " · ";
+    var blocked = "";
+    if (c.consent === "opted_out") {
+      p.textContent = channel + "Customer opted out (STOP)" + (c.consent_at ? " at " + when(c.consent_at) : "") +
+        ": nothing can be sent until they write again.";
+      p.className = "reach blocked";
+      blocked = "the customer opted out (they wrote STOP). Nothing can be sent to them until they write again.";
+    } else if (c.can_reply && c.window_closes_at) {
+      var left = new Date(c.window_closes_at).getTime() - Date.now();
+      p.textContent = channel + "Customer can receive replies until " + when(c.window_closes_at) +
+        (left > 0 ? " (" + minutes(left) + " left)" : "") + ".";
+      p.className = "reach" + (left < 3600000 ? " closing" : " open");
+    } else if (!c.can_reply && c.window_closes_at !== undefined) {
+      p.textContent = channel + "Window closed: WhatsApp only allows templates now" +
+        (c.last_message_at ? " (the customer last wrote " + when(c.last_message_at) + ")" : "") + ".";
+      p.className = "reach blocked";
+      blocked = "the customer last wrote more than 24 hours ago, and WhatsApp only accepts approved templates now, " +
+        "which Relais does not send yet. You can reply once the customer writes again.";
+    } else {
+      p.textContent = channel + "The customer cannot receive a reply now.";
+      p.className = "reach blocked";
+      blocked = c.reply_blocked || "the channel refuses messages to this customer now.";
+    }
+    p.hidden = false;
+    return c.can_reply ? "" : blocked;
+  }
+
+  // replyError shows why a reply was not sent next to the reply box.
+  function replyError(msg) {
+    var e = $("reply-error");
+    clear(e);
+    e.hidden = !msg;
+    if (!msg) return;
+    e.appendChild(el("strong", "", "Not sent: "));
+    e.appendChild(document.createTextNode(msg + " Your draft is kept."));
+  }
+
+  // REFUSALS word the API's refusals of a reply for the agent.
+  var REFUSALS = {
+    window_closed: "WhatsApp's 24-hour window has closed. The customer last wrote more than 24 hours ago, " +
+      "and only approved templates may reach them now.",
+    opted_out: "the customer opted out (they wrote STOP). Nothing can be sent to them until they write again."
+  };
 
   function minutes(ms) {
     var m = Math.round(Math.abs(ms) / 60000);
@@ -118,6 +346,11 @@
 
   function renderTicket(v) {
     var t = v.handoff;
+    if (t.id !== shownTicket) {
+      forgetMedia();
+      replyError("");
+      shownTicket = t.id;
+    }
     $("no-ticket").hidden = true;
     $("ticket").hidden = false;
     $("app").classList.add("has-ticket");
@@ -149,17 +382,38 @@
       var li = el("li", "msg msg-" + m.role);
       var who = m.role === "agent" ? (m.agent || "agent") : m.role;
       li.appendChild(el("div", "who", who + " · " + new Date(m.created_at).toLocaleTimeString()));
-      li.appendChild(el("div", "text", m.text));
+      if (m.media) li.appendChild(renderMedia(m.media));
+      if (m.text || !m.media) li.appendChild(el("div", "text", m.text));
+      var d = m.delivery && delivery(m.delivery);
+      if (d) {
+        var dl = el("div", "delivery delivery-" + d.cls, d.text);
+        if (m.delivery.status_at) dl.title = d.text + " · " + new Date(m.delivery.status_at).toLocaleString();
+        li.appendChild(dl);
+      }
       tr.appendChild(li);
     });
     var open = t.state === "claimed";
-    $("send").disabled = !open;
+    var refusal = renderReach(v.customer);
+    var blocked = open ? refusal : "";
+    replyAllowed = open && !blocked;
+    $("send").disabled = !replyAllowed;
     $("resolve").disabled = !open;
     $("release").disabled = !open;
     $("reply").disabled = !open;
+    // Read-only rather than disabled: a draft stays selectable, to copy.
+    $("reply").readOnly = !!blocked;
+    $("reply").setAttribute("aria-disabled", replyAllowed ? "false" : "true");
+    $("reply-form").classList.toggle("blocked", !!blocked);
+    $("reply-blocked").textContent = blocked ? "You cannot reply: " + blocked : "";
+    $("reply-blocked").hidden = !blocked;
+    Array.prototype.forEach.call(arts.querySelectorAll("button"), function (b) { b.disabled = !replyAllowed; });
   }
 
   function showNoTicket() {
+    forgetMedia();
+    shownTicket = 0;
+    replyAllowed = false;
+    replyError("");
     $("ticket").hidden = true;
     $("no-ticket").hidden = false;
     $("app").classList.remove("has-ticket");
@@ -211,11 +465,20 @@
     var text = $("reply").value;
     if (!current || !text.trim()) return;
     $("send").disabled = true;
+    replyError("");
+    status("");
     api("POST", "/v1/handoffs/" + current + "/messages", { text: text }).then(function () {
-      $("reply").value = "";
+      // Only the text sent is cleared: the agent may have typed on.
+      if ($("reply").value === text) $("reply").value = "";
       status("Reply sent.");
       return loadTicket();
-    }).catch(failed).then(function () { $("send").disabled = false; });
+    }).catch(function (err) {
+      if (err.status === 401) { failed(err); return; }
+      // The draft stays in the box: nothing the agent wrote is lost.
+      replyError(REFUSALS[err.code] || err.message.replace(/\.?$/, "."));
+      // A refusal means the ticket or its customer changed: show it.
+      if (err.status === 409) return loadTicket();
+    }).then(function () { $("send").disabled = !replyAllowed; });
   }
 
   function finish(action, done) {
@@ -265,6 +528,7 @@
     token = "";
     sessionStorage.removeItem(TOKEN_KEY);
     setCurrent(0);
+    forgetMedia();
     if (source) { source.close(); source = null; }
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
     live(false);
