@@ -423,3 +423,58 @@ func TestConversationMessagesAreAnsweredOneAtATimeInOrder(t *testing.T) {
 		t.Errorf("answered %v, want %v", got, want)
 	}
 }
+
+// With one worker, a second conversation waits for it in memory and is
+// answered after the first, not left to the resumer (which would take it
+// only once its lease runs out).
+func TestWaitingConversationsGetTheNextFreeWorker(t *testing.T) {
+	t.Parallel()
+	st := newFakeStore()
+	or := &orderResumer{busy: map[int64]bool{}, order: map[int64][]string{}}
+	h := newWebhook(st)
+	h.Resumer = or
+	h.Concurrency = 1
+	if code := post(t, h, textBatch()); code != 200 {
+		t.Fatalf("status = %d", code)
+	}
+	h.Wait()
+	got := map[string]int{}
+	for _, ids := range or.order {
+		for _, id := range ids {
+			got[id]++
+		}
+	}
+	for _, id := range []string{"wamid.A", "wamid.B", "wamid.C", "wamid.D"} {
+		if got[id] != 1 {
+			t.Errorf("%s answered %d times, want 1 (answered: %v)", id, got[id], or.order)
+		}
+	}
+}
+
+// Past MaxWaiting, messages are left pending for the resumer.
+func TestWaitingLineIsBounded(t *testing.T) {
+	t.Parallel()
+	st := newFakeStore()
+	br := &blockingResumer{ended: make(chan error, 10)}
+	h := newWebhook(st)
+	h.Resumer = br
+	h.Concurrency = 1
+	h.MaxWaiting = 2
+	if code := post(t, h, textBatch()); code != 200 {
+		t.Fatalf("status = %d", code)
+	}
+	if got := st.count(); got != 4 {
+		t.Errorf("stored %d messages, want 4", got)
+	}
+	h.mu.Lock()
+	waited := h.waited
+	h.mu.Unlock()
+	// Two taken in memory (one of them started), two left to the resumer.
+	if waited > 2 {
+		t.Errorf("%d messages waiting in memory, want at most MaxWaiting = 2", waited)
+	}
+	h.Close()
+	if got := len(br.ended); got != 1 {
+		t.Errorf("%d answers were started, want 1", got)
+	}
+}

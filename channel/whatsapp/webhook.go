@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -34,6 +35,7 @@ type Resumer interface {
 const (
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultConcurrency  = 16
+	DefaultMaxWaiting   = 10000
 	// DefaultHandleTimeout bounds deciding about a message like an API
 	// request's deadline: with the outcome stored after it, a turn ends
 	// well inside the lease its handler holds on the message
@@ -67,17 +69,26 @@ type Webhook struct {
 	MaxBodyBytes int64
 	// Concurrency bounds the conversations answered at once in the
 	// background, each one message at a time; DefaultConcurrency when 0.
+	// The others wait their turn in memory, in the order they came.
 	Concurrency int
+	// MaxWaiting bounds the messages waiting in memory for a worker;
+	// DefaultMaxWaiting when 0. Past it a message is left to serve's
+	// resumer, which takes it once its lease has run out.
+	MaxWaiting int
 	// HandleTimeout bounds answering one message; DefaultHandleTimeout when 0.
 	HandleTimeout time.Duration
 
 	once   sync.Once
 	mu     sync.Mutex
-	queues map[int64][]conversation.Received // by conversation, while its worker runs
-	sem    chan struct{}
-	wg     sync.WaitGroup
-	closed context.Context // done once Close is called
-	close  context.CancelFunc
+	queues map[int64][]conversation.Received // by conversation, while it has a worker or waits for one
+	// waiting lists the conversations with messages and no worker yet,
+	// first come first served; waited counts the messages not started.
+	waiting []int64
+	waited  int
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	closed  context.Context // done once Close is called
+	close   context.CancelFunc
 }
 
 func (h *Webhook) init() {
@@ -238,49 +249,76 @@ func (h *Webhook) answerAll(ctx context.Context, recs []conversation.Received) {
 	}
 }
 
-// answer queues a stored message for its conversation's worker, started
-// when the conversation has none: a conversation's messages are answered one
-// at a time, in the order they were stored. A new worker needs one of
-// Concurrency slots; when none is free the message is left to the resumer.
+// answer queues a stored message for its conversation's worker: a
+// conversation's messages are answered one at a time, in the order they
+// were stored. A conversation without a worker gets one when one of
+// Concurrency slots is free, else waits for the first worker that is done
+// with its own. A message that finds MaxWaiting messages waiting already
+// is left to the resumer.
 func (h *Webhook) answer(ctx context.Context, rec conversation.Received) {
 	id := rec.Conversation.ID
 	h.mu.Lock()
-	if q, ok := h.queues[id]; ok {
-		h.queues[id] = append(q, rec)
+	if h.waited >= cmp.Or(h.MaxWaiting, DefaultMaxWaiting) {
+		h.mu.Unlock()
+		h.logger().WarnContext(ctx, "whatsapp webhook: busy, message left to the resumer", "message", rec.Message.ID)
+		return
+	}
+	q, queued := h.queues[id]
+	h.queues[id] = append(q, rec)
+	h.waited++
+	if queued {
 		h.mu.Unlock()
 		return
 	}
 	select {
 	case h.sem <- struct{}{}:
 	default:
+		h.waiting = append(h.waiting, id)
 		h.mu.Unlock()
-		h.logger().WarnContext(ctx, "whatsapp webhook: busy, message left to the resumer", "message", rec.Message.ID)
 		return
 	}
-	h.queues[id] = []conversation.Received{rec}
 	h.mu.Unlock()
 	h.wg.Add(1)
 	go h.work(context.WithoutCancel(ctx), id)
 }
 
-// work answers conversation id's queued messages until its queue is empty.
+// work answers conversation id's queued messages until its queue is empty,
+// then those of the conversations waiting for a worker, until none is left.
 func (h *Webhook) work(ctx context.Context, id int64) {
 	defer h.wg.Done()
 	defer func() { <-h.sem }()
 	for first := true; ; first = false {
+		rec, ok := h.next(id, first)
+		if ok {
+			h.handle(ctx, rec)
+			continue
+		}
 		h.mu.Lock()
-		q := h.queues[id]
-		if len(q) == 0 || (!first && h.closed.Err() != nil) {
-			// Closing: what is left stays pending for the resumer.
-			delete(h.queues, id)
+		if len(h.waiting) == 0 || h.closed.Err() != nil {
 			h.mu.Unlock()
 			return
 		}
-		rec := q[0]
-		h.queues[id] = q[1:]
+		id, h.waiting = h.waiting[0], h.waiting[1:]
 		h.mu.Unlock()
-		h.handle(ctx, rec)
 	}
+}
+
+// next takes the next message of conversation id's queue; false when it is
+// empty, or serve is closing (what is left stays pending for the resumer)
+// and the worker has handled one already, and the conversation then leaves
+// the queues.
+func (h *Webhook) next(id int64, first bool) (conversation.Received, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	q := h.queues[id]
+	if len(q) == 0 || (!first && h.closed.Err() != nil) {
+		h.waited -= len(q)
+		delete(h.queues, id)
+		return conversation.Received{}, false
+	}
+	h.queues[id] = q[1:]
+	h.waited--
+	return q[0], true
 }
 
 func (h *Webhook) handle(ctx context.Context, rec conversation.Received) {

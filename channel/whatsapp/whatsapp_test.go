@@ -466,7 +466,7 @@ func TestCloseCutsShortBackgroundAnswers(t *testing.T) {
 	}
 }
 
-func TestBusyWebhookLeavesMessagesToTheResumer(t *testing.T) {
+func TestCloseLeavesWaitingMessagesToTheResumer(t *testing.T) {
 	t.Parallel()
 	st := newFakeStore()
 	br := &blockingResumer{ended: make(chan error, 10)}
