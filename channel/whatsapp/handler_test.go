@@ -478,3 +478,39 @@ func TestWaitingLineIsBounded(t *testing.T) {
 		t.Errorf("%d answers were started, want 1", got)
 	}
 }
+
+// flakyResumer fails its first failures calls as a store that is
+// restarting does, then answers.
+type flakyResumer struct {
+	mu       sync.Mutex
+	failures int
+	calls    int
+}
+
+func (f *flakyResumer) Resume(context.Context, conversation.Received) (assistant.Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls <= f.failures {
+		return assistant.Outcome{}, fmt.Errorf("read the conversation: %w", relais.ErrUnavailable)
+	}
+	return assistant.Outcome{}, nil
+}
+
+// A store away for a moment is waited out by the worker, so the message
+// does not wait for its lease to run out and the resumer.
+func TestWorkerWaitsOutAStoreThatIsAway(t *testing.T) {
+	t.Parallel()
+	fr := &flakyResumer{failures: 2}
+	h := newWebhook(newFakeStore())
+	h.Resumer = fr
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[
+	 {"from":"4911111","id":"wamid.1","timestamp":"1700000000","type":"text","text":{"body":"hello"}}]}}]}]}`)
+	if code := post(t, h, body); code != 200 {
+		t.Fatalf("status = %d", code)
+	}
+	h.Wait()
+	if fr.calls != 3 {
+		t.Errorf("Resume called %d times, want 3 (two failures waited out, then the answer)", fr.calls)
+	}
+}

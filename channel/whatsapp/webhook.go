@@ -330,9 +330,25 @@ func (h *Webhook) handle(ctx context.Context, rec conversation.Received) {
 	defer cancel()
 	stop := context.AfterFunc(h.closed, cancel)
 	defer stop()
-	if _, err := h.Resumer.Resume(ctx, rec); err != nil {
-		h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
-			"conversation", rec.Conversation.ID, "error", err)
+	// The store being away for a moment (a restart, a failover) is
+	// waited out here, with backoff, within the timeout: left to the
+	// resumer, the message would wait for its lease to run out first.
+	wait := 250 * time.Millisecond
+	for {
+		_, err := h.Resumer.Resume(ctx, rec)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, relais.ErrUnavailable) || ctx.Err() != nil {
+			h.logger().ErrorContext(ctx, "whatsapp webhook: answer message; the resumer will retry", "message", rec.Message.ID,
+				"conversation", rec.Conversation.ID, "error", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 

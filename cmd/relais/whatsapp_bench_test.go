@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -570,7 +571,9 @@ func (r *waLoad) report(b *testing.B, wc waCounts, graph *loadGraph, logs string
 		wc.repliesQueued, wc.repliesSent, wc.failed, wc.graphSent, graph.failed.Load())
 	row("MUST BE 0", "acknowledged but lost %d | stored twice %d | decided twice %d | replies sent twice %d | sent replies never received %d | pending %d in, %d out",
 		wc.lost, wc.storedTwice, wc.decidedTwice, wc.sentTwice, wc.neverSent, wc.pendingIn, wc.pendingOut)
-	row("serve", "log: %d errors, %d handler panics", strings.Count(logs, "level=ERROR"), strings.Count(logs, "handler panic"))
+	row("serve", "log: %d errors, %d handler panics, %d messages left to the resumer by a busy webhook",
+		strings.Count(logs, "level=ERROR"), strings.Count(logs, "handler panic"), strings.Count(logs, "message left to the resumer"))
+	row("", "most frequent errors: %s", topErrors(logs, 3))
 	b.Log(tb.String())
 
 	b.ReportMetric(ms(percentile(r.latencies, 95)), "webhook_p95_ms")
@@ -607,4 +610,31 @@ func (r *waLoad) report(b *testing.B, wc waCounts, graph *loadGraph, logs string
 	if r.statuses["500"]+r.statuses["503"]+r.statuses["connect"]+r.statuses["timeout"] == 0 {
 		b.Errorf("no delivery failed: the database restart did not reach the webhook")
 	}
+}
+
+var (
+	logMsg   = regexp.MustCompile(`level=ERROR msg="([^"]*)"(?:.* error="([^"]*)")?`)
+	logDigit = regexp.MustCompile(`[0-9]+`)
+)
+
+// topErrors names the n most frequent error messages of serve's logs, with
+// their error (numbers elided) and counts.
+func topErrors(logs string, n int) string {
+	counts := map[string]int{}
+	for _, m := range logMsg.FindAllStringSubmatch(logs, -1) {
+		key := m[1]
+		if m[2] != "" {
+			key += ": " + logDigit.ReplaceAllString(m[2], "N")
+		}
+		counts[key]++
+	}
+	msgs := slices.SortedFunc(maps.Keys(counts), func(a, b string) int { return counts[b] - counts[a] })
+	var out []string
+	for _, m := range msgs[:min(n, len(msgs))] {
+		out = append(out, fmt.Sprintf("%d× %q", counts[m], m))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }
