@@ -171,6 +171,8 @@ func New(cfg Config) *Server {
 		r.Handle("/chat", cfg.WebChat)
 		r.Handle("/chat/*", cfg.WebChat)
 	}
+	// A person opening the bare address meets the console, not a JSON 404.
+	r.Get("/", http.RedirectHandler(ConsolePath, http.StatusFound).ServeHTTP)
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)
