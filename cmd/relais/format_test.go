@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,28 @@ func TestAPIAnswerIsPlainText(t *testing.T) {
 	last := msgs[len(msgs)-1].(map[string]any)
 	if last["role"] != "assistant" || last["text"] != want {
 		t.Errorf("read back, the answer is %v", last)
+	}
+}
+
+// TestHandoffNoticeFromQueue: with the first customer's ticket claimed at
+// once, the next customer to ask for a person is told minutes, not the
+// 4-hour SLA the first one (no history yet) was told.
+func TestHandoffNoticeFromQueue(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
+	base := startServe(t, c)
+	alice.base = base
+	api := apiClient{t: t, base: base, token: testToken}
+	first := api.say("wait-1", 0, "I want to talk to a human")
+	if first["action"] != "handoff" || !strings.Contains(first["text"].(string), "Expected wait: about 4 hours") {
+		t.Fatalf("first handoff, no history: %v", first)
+	}
+	if status, v := alice.json("POST", "/v1/handoffs/"+first["handoff_id"].(string)+"/claim", nil); status != http.StatusOK {
+		t.Fatalf("claim: %d %v", status, v)
+	}
+	second := api.say("wait-2", 0, "I want to talk to a human")
+	if second["action"] != "handoff" || !strings.Contains(second["text"].(string), "Expected wait: about 1 minute.") {
+		t.Errorf("second handoff, after a claim within seconds: %v", second)
 	}
 }
