@@ -68,7 +68,9 @@ func TestWebChatInBrowser(t *testing.T) {
 	shots := os.Getenv("RELAIS_WEBCHAT_SCREENSHOTS")
 	b := launchChromium(t)
 	b.call("Page.navigate", map[string]any{"url": base + "/chat?lang=en"})
-	b.waitFor("the chat page", `document.getElementById("text") && document.getElementById("status-text").textContent.includes("assistant")`, 15*time.Second)
+	// Ready: its script has run, so a message is sent by it, not by a
+	// plain form submission that reloads the page.
+	b.waitFor("the chat page", `document.documentElement && document.documentElement.dataset.chat === "ready" && document.getElementById("status-text").textContent.includes("assistant")`, 15*time.Second)
 	if shots != "" {
 		b.shot(filepath.Join(shots, "chat-empty-desktop.png"), 1280, 800)
 		b.shot(filepath.Join(shots, "chat-empty-phone.png"), 390, 844)
@@ -156,7 +158,7 @@ func TestWebChatInBrowser(t *testing.T) {
 	// script links in it left as the text they are.
 	b.call("Network.clearBrowserCookies", nil)
 	b.call("Page.navigate", map[string]any{"url": base + "/chat?lang=en"})
-	b.waitFor("a fresh chat page", `document.getElementById("text") && document.querySelectorAll(".msg[data-id]").length === 0`, 15*time.Second)
+	b.waitFor("a fresh chat page", `document.documentElement && document.documentElement.dataset.chat === "ready" && document.querySelectorAll(".msg[data-id]").length === 0`, 15*time.Second)
 	type_("How do I file a claim?")
 	b.waitFor("the Markdown answer", `document.querySelector(".msg.assistant[data-id] .bubble li")`, 15*time.Second)
 	// a is the answer's bubble (the page may greet first).

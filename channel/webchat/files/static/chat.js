@@ -237,6 +237,10 @@
     });
   }
 
+  // The page works from here on: a message sent before would have been a
+  // plain form submission. Tests (and a host page's scripts) wait for it.
+  document.documentElement.dataset.chat = "ready";
+
   fetch("/chat/api/messages", { credentials: "same-origin" })
     .then(function (resp) { return resp.ok ? resp.json() : Promise.reject(resp.status); })
     .then(function (v) { apply(v); follow(); scrollDown(); })
