@@ -15,6 +15,10 @@ help: ## list the tasks
 build: ## build bin/relais
 	$(GO) build -o $(BIN) ./cmd/relais
 
+.PHONY: run
+run: ## run the server with the demo knowledge base and the web chat (http://localhost:8080/)
+	$(GO) run ./cmd/relais serve --demo
+
 .PHONY: deps
 deps: ## install PostgreSQL and pgvector for the tests (Debian, as root), unless TEST_DATABASE_URL is set
 	@if [ -z "$$TEST_DATABASE_URL" ]; then bash scripts/install-postgres.sh; fi

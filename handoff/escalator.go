@@ -84,7 +84,8 @@ const (
 
 // Escalate files the ticket for d, moves conv to the queue and stores turn
 // with the notice the customer is told (Hours.Notice in d.Language: the
-// expected wait from the ticket's due time, or when the team is back), all
+// expected wait from the queue's recent claims within the ticket's SLA, or
+// when the team is back), all
 // in one transaction (Store.EscalateTurn), and returns the ticket id and the
 // stored turn. relais.ErrConflict when conv is no longer the bot's. Failing
 // to read the transcript, an article or the summarizer only makes the ticket
@@ -118,13 +119,29 @@ func (e *Escalator) Escalate(ctx context.Context, conv conversation.Conversation
 	t.DueAt = start.Add(e.SLA.For(t.Priority))
 	t.Summary = e.summarize(ctx, conv, d)
 
-	notice := e.Hours.Notice(d.Language, now, t.DueAt)
+	notice := e.Hours.Notice(d.Language, now, e.expectedAt(ctx, t, now))
 	turn.Reply = &conversation.Message{ConversationID: conv.ID, Role: conversation.System, Text: notice}
 	stored, res, err := e.Store.EscalateTurn(ctx, t, turn)
 	if err != nil {
 		return "", conversation.TurnResult{}, fmt.Errorf("escalate conversation %d: %w", conv.ID, err)
 	}
 	return strconv.FormatInt(stored.ID, 10), res, nil
+}
+
+// expectedAt is when a person should take t up (ExpectedWait from the
+// queue's recent claims, within the SLA), told to the customer while the
+// team is open. Failing to read the queue falls back to the due time: the
+// customer still reaches a person, with the team's promise.
+func (e *Escalator) expectedAt(ctx context.Context, t Ticket, now time.Time) time.Time {
+	if !e.Hours.IsOpen(now) || !t.DueAt.After(now) {
+		return t.DueAt // the notice says when the team is back instead
+	}
+	load, err := e.Store.QueueLoad(ctx, t.Queue, RecentClaims)
+	if err != nil {
+		e.logger().WarnContext(ctx, "read the queue's recent claims for the expected wait; telling the SLA", "queue", t.Queue, "error", err)
+		return t.DueAt
+	}
+	return now.Add(ExpectedWait(load, t.DueAt.Sub(now)))
 }
 
 // PriorityFor ranks a handoff: sensitive topics first, then customers the

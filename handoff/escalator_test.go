@@ -21,6 +21,9 @@ type recordingStore struct {
 	got           []handoff.Ticket
 	turns         []conversation.Turn
 	err           error
+	load          handoff.QueueLoad
+	loadErr       error
+	loadAsked     []string
 }
 
 func (s *recordingStore) EscalateTurn(_ context.Context, t handoff.Ticket, turn conversation.Turn) (handoff.Ticket, conversation.TurnResult, error) {
@@ -32,6 +35,13 @@ func (s *recordingStore) EscalateTurn(_ context.Context, t handoff.Ticket, turn 
 	s.turns = append(s.turns, turn)
 	reply := *turn.Reply
 	return t, conversation.TurnResult{Reply: &reply, Decision: turn.Decision}, nil
+}
+
+// QueueLoad answers with the load set on the store, an empty queue with
+// no history when none is.
+func (s *recordingStore) QueueLoad(_ context.Context, queue string, n int) (handoff.QueueLoad, error) {
+	s.loadAsked = append(s.loadAsked, queue)
+	return s.load, s.loadErr
 }
 
 // aTurn is the turn of customer message 3 that decided a handoff.

@@ -197,6 +197,11 @@ type Store interface {
 	// QueueStats counts, per queue that has an open ticket, the waiting,
 	// claimed and overdue (DueAt before now) ones, by queue name.
 	QueueStats(ctx context.Context, now time.Time) ([]QueueStat, error)
+	// QueueLoad counts queue's queued tickets and reports, for its latest
+	// n tickets that were claimed (newest first, whatever their state now),
+	// how long each waited from being filed to its first claim.
+	// relais.ErrInvalid when ValidateRecent refuses n.
+	QueueLoad(ctx context.Context, queue string, n int) (QueueLoad, error)
 }
 
 // Actor is the conversation actor of an agent.

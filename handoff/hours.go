@@ -192,7 +192,8 @@ func (h Hours) NextOpen(t time.Time) time.Time {
 
 // Notice is what a handed-off customer is told at once, in lang (French for
 // "fr", English otherwise): that a person takes over and, when the team is
-// open, the expected wait until due (the ticket's SLA), when it is known;
+// open, the expected wait until due (Escalator: the queue's expected
+// wait, within the ticket's SLA), when it is known;
 // outside business hours, that the team answers when it is back, with the
 // next opening.
 func (h Hours) Notice(lang string, now, due time.Time) string {

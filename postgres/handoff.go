@@ -515,3 +515,40 @@ GROUP BY queue ORDER BY queue`, now)
 	}
 	return stats, nil
 }
+
+// QueueLoad reads a queue's waiting count and recent claim times; see
+// handoff.Store. A ticket's first claim is the first move of its
+// conversation to an agent after it was filed: a conversation has one open
+// ticket at a time, so that move is this ticket's.
+func (d *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.QueueLoad, error) {
+	const op = "handoff queue load"
+	if err := handoff.ValidateRecent(n); err != nil {
+		return handoff.QueueLoad{}, err
+	}
+	var load handoff.QueueLoad
+	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM handoff_tickets WHERE queue = $1 AND state = 'queued'`, queue).Scan(&load.Waiting)
+	if err != nil {
+		return handoff.QueueLoad{}, dbError(op, err)
+	}
+	rows, err := d.pool.Query(ctx, `SELECT claimed.at - t.created_at
+FROM handoff_tickets t
+CROSS JOIN LATERAL (
+    SELECT min(tr.at) AS at FROM transitions tr
+    WHERE tr.conversation_id = t.conversation_id AND tr.to_state = 'agent' AND tr.at >= t.created_at
+) claimed
+WHERE t.queue = $1 AND t.state <> 'queued' AND claimed.at IS NOT NULL
+ORDER BY t.id DESC
+LIMIT $2`, queue, n)
+	if err != nil {
+		return handoff.QueueLoad{}, dbError(op, err)
+	}
+	load.ClaimTimes, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (time.Duration, error) {
+		var d time.Duration
+		err := row.Scan(&d)
+		return d, err
+	})
+	if err != nil {
+		return handoff.QueueLoad{}, dbError(op, err)
+	}
+	return load, nil
+}

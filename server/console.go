@@ -18,6 +18,9 @@ import (
 //go:embed console
 var consoleFiles embed.FS
 
+// ConsolePath is where the console's page is served; GET / redirects there.
+const ConsolePath = "/console/"
+
 // consoleCSP keeps the console to its own files: customer text that slips
 // past the escaping still cannot load or run anything. Images may be blob:
 // URLs: customers' photos are fetched with the agent's token and shown

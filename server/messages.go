@@ -121,7 +121,9 @@ func checkMessageText(text string) error {
 func toDecisionJSON(out assistant.Outcome) decisionJSON {
 	d := out.Decision
 	res := decisionJSON{
-		ConversationID: out.Conversation.ID, Action: string(d.Action), Text: d.Text, Reason: d.Reason,
+		// The API's callers show text as it comes: the answer's Markdown
+		// arrives as plain text, its file's line wraps joined.
+		ConversationID: out.Conversation.ID, Action: string(d.Action), Text: conversation.FormatText(d.Text, conversation.PlainText), Reason: d.Reason,
 		HandoffID: out.HandoffID, Confidence: d.Confidence, Intent: d.Intent, AskFeedback: d.AskFeedback,
 		Sources: []sourceJSON{},
 	}
@@ -182,7 +184,11 @@ func (s *Server) listConversationMessages(w http.ResponseWriter, r *http.Request
 	out := []conversationMessageJSON{}
 	for _, m := range msgs {
 		if m.ID > int64(after) {
-			out = append(out, conversationMessageJSON{ID: m.ID, Role: string(m.Role), Text: m.Text, CreatedAt: m.CreatedAt})
+			text := m.Text
+			if m.Role == conversation.Assistant {
+				text = conversation.FormatText(text, conversation.PlainText) // as POST /v1/messages gave it
+			}
+			out = append(out, conversationMessageJSON{ID: m.ID, Role: string(m.Role), Text: text, CreatedAt: m.CreatedAt})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation_id": id, "state": string(conv.State), "messages": out})

@@ -158,6 +158,7 @@ func New(cfg Config) *Server {
 	r.Use(s.recoverer)
 	r.Use(deadlines(cfg.RequestTimeout))
 	r.Get("/healthz", s.healthz)
+	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/readyz", s.readyz)
 	if !cfg.MetricsElsewhere {
 		// Open, as Prometheus scrapers expect; MetricsElsewhere keeps it
@@ -165,12 +166,18 @@ func New(cfg Config) *Server {
 		r.Get("/metrics", cfg.Metrics.serve)
 	}
 	if cfg.WhatsApp != nil {
-		r.Handle("/webhooks/whatsapp", cfg.Metrics.timeWebhook(cfg.WhatsApp))
+		// GET is Meta's verification, POST its deliveries; the router
+		// answers any other method with the API's 405.
+		wa := cfg.Metrics.timeWebhook(cfg.WhatsApp)
+		r.Get("/webhooks/whatsapp", wa.ServeHTTP)
+		r.Post("/webhooks/whatsapp", wa.ServeHTTP)
 	}
 	if cfg.WebChat != nil {
 		r.Handle("/chat", cfg.WebChat)
 		r.Handle("/chat/*", cfg.WebChat)
 	}
+	// A person opening the bare address meets the console, not a JSON 404.
+	r.Get("/", http.RedirectHandler(ConsolePath, http.StatusFound).ServeHTTP)
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)

@@ -110,3 +110,29 @@ func TestEventStreamOutlivesDeadlines(t *testing.T) {
 		t.Errorf("%d keepalives in 1s, want them every 50ms", keepalives)
 	}
 }
+
+// TestRootRedirectsToConsole: a person opening the bare address is sent
+// to the console, which is served there.
+func TestRootRedirectsToConsole(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(New(Config{Auth: NewStaticToken(testToken)}))
+	t.Cleanup(srv.Close)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != ConsolePath {
+		t.Fatalf("GET / = %d Location %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), ConsolePath)
+	}
+	resp, err = http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/console/console.js") {
+		t.Errorf("following the redirect: status %d, body %.200q; want the console's page", resp.StatusCode, body)
+	}
+}

@@ -467,3 +467,45 @@ func (db *DB) QueueStats(ctx context.Context, now time.Time) ([]handoff.QueueSta
 	}
 	return out, nil
 }
+
+// QueueLoad reads a queue's waiting count and recent claim times; see
+// handoff.Store. A ticket's first claim is the first move of its
+// conversation to an agent after it was filed: a conversation has one open
+// ticket at a time, so that move is this ticket's. Times are fixed-width
+// text, so text order is time order.
+func (db *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.QueueLoad, error) {
+	const op = "handoff queue load"
+	if err := handoff.ValidateRecent(n); err != nil {
+		return handoff.QueueLoad{}, err
+	}
+	var load handoff.QueueLoad
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM handoff_tickets WHERE queue = ? AND state = 'queued'`, queue).Scan(&load.Waiting)
+	if err != nil {
+		return handoff.QueueLoad{}, wrapErr(op, err)
+	}
+	load.ClaimTimes, err = collectRows(ctx, db.reader, func(r rowScanner) (time.Duration, error) {
+		var created, claimed string
+		if err := r.Scan(&created, &claimed); err != nil {
+			return 0, err
+		}
+		c, err := time.Parse(timeLayout, created)
+		if err != nil {
+			return 0, fmt.Errorf("ticket created at %q: %w", created, err)
+		}
+		a, err := time.Parse(timeLayout, claimed)
+		if err != nil {
+			return 0, fmt.Errorf("ticket claimed at %q: %w", claimed, err)
+		}
+		return a.Sub(c), nil
+	}, `SELECT created_at, claimed_at FROM (
+			SELECT t.id, t.created_at, (
+				SELECT min(tr.at) FROM transitions tr
+				WHERE tr.conversation_id = t.conversation_id AND tr.to_state = 'agent' AND tr.at >= t.created_at
+			) AS claimed_at
+			FROM handoff_tickets t WHERE t.queue = ? AND t.state <> 'queued'
+		) WHERE claimed_at IS NOT NULL ORDER BY id DESC LIMIT ?`, queue, n)
+	if err != nil {
+		return handoff.QueueLoad{}, wrapErr(op, err)
+	}
+	return load, nil
+}

@@ -125,7 +125,7 @@ type Handler struct {
 	Now                                  func() time.Time // time.Now when nil
 
 	once       sync.Once
-	router     http.Handler
+	router     chi.Router
 	keys       *keyring
 	page       *template.Template
 	sessionLim *httprate.RateLimiter
@@ -217,6 +217,13 @@ func (h *Handler) Start(ctx context.Context) error {
 	h.init()
 	_, err := h.keys.load(ctx, true)
 	return err
+}
+
+// Routes are the handler's routes, for the test of the API's description
+// to walk.
+func (h *Handler) Routes() chi.Routes {
+	h.init()
+	return h.router
 }
 
 // ServeHTTP serves the page, the widget, their files and the page's API.

@@ -188,15 +188,9 @@ func newDegradableProviders(ctx context.Context, cfg Config, log *slog.Logger, o
 func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, err error)) (providers, error) {
 	var p providers
 	if cfg.EmbeddingModel != "" || cfg.ChatModel != "" {
-		client, err := openai.New(openai.Config{
-			BaseURL:             cfg.LLMBaseURL,
-			APIKey:              cfg.LLMAPIKey,
-			EmbeddingModel:      cfg.EmbeddingModel,
-			EmbeddingDimensions: cfg.EmbeddingDimensions,
-			ChatModel:           cfg.ChatModel,
-			Timeout:             cfg.LLMTimeout,
-			Logger:              log,
-		})
+		oc := cfg.openAIConfig()
+		oc.EmbeddingModel, oc.EmbeddingDimensions, oc.ChatModel, oc.Logger = cfg.EmbeddingModel, cfg.EmbeddingDimensions, cfg.ChatModel, log
+		client, err := openai.New(oc)
 		if err != nil {
 			return p, fmt.Errorf("configure the model provider: %w", err)
 		}

@@ -431,6 +431,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	listeners := []listener{{name: "relais", ln: ln, h: srv}}
+	var metricsAddr net.Addr
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -438,7 +439,9 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			return fmt.Errorf("listen on the metrics address %s: %w", cfg.MetricsAddr, err)
 		}
 		listeners = append(listeners, listener{name: "metrics", ln: mln, h: m.Handler()})
+		metricsAddr = mln.Addr()
 	}
+	printURLs(e.stderr, serviceURLs(ln.Addr(), metricsAddr, chat != nil, waHandler != nil))
 	services := []namedService{
 		{"claim reaper", serviceFunc(func(ctx context.Context) error {
 			reapClaims(ctx, st, reapEvery, time.Now, log)

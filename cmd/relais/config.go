@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"relais/channel/whatsapp"
 	"relais/conversation"
 	"relais/handoff"
+	"relais/provider/openai"
 	"relais/redact"
 	"relais/server"
 )
@@ -32,6 +34,12 @@ type Config struct {
 	// Addr when empty.
 	MetricsAddr string
 
+	// LLMProvider is RELAIS_LLM_PROVIDER: "openai" (the default: OpenAI or
+	// any server with its API, at LLMBaseURL) or "azure" (Azure OpenAI at
+	// AzureEndpoint, the models naming deployments).
+	LLMProvider         string
+	AzureEndpoint       string // RELAIS_AZURE_OPENAI_ENDPOINT: https://NAME.openai.azure.com
+	AzureAPIVersion     string // RELAIS_AZURE_OPENAI_API_VERSION: go-openai's default when empty
 	LLMBaseURL          string // RELAIS_LLM_BASE_URL: an OpenAI-compatible server
 	LLMAPIKey           string // RELAIS_LLM_API_KEY
 	ChatModel           string // RELAIS_CHAT_MODEL
@@ -131,6 +139,9 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_METRICS_ADDR", &c.MetricsAddr)
 	str("RELAIS_DATA_DIR", &c.DataDir)
 	str("RELAIS_DATABASE_URL", &c.DatabaseURL)
+	str("RELAIS_LLM_PROVIDER", &c.LLMProvider)
+	str("RELAIS_AZURE_OPENAI_ENDPOINT", &c.AzureEndpoint)
+	str("RELAIS_AZURE_OPENAI_API_VERSION", &c.AzureAPIVersion)
 	str("RELAIS_LLM_BASE_URL", &c.LLMBaseURL)
 	str("RELAIS_LLM_API_KEY", &c.LLMAPIKey)
 	str("RELAIS_CHAT_MODEL", &c.ChatModel)
@@ -226,6 +237,9 @@ func (c *Config) assistantFlags(fs *flag.FlagSet) {
 
 // providerFlags binds the model provider flags.
 func (c *Config) providerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.LLMProvider, "llm-provider", c.LLMProvider, `model provider: "openai" (OpenAI or any server with its API; the default) or "azure" (RELAIS_LLM_PROVIDER)`)
+	fs.StringVar(&c.AzureEndpoint, "azure-openai-endpoint", c.AzureEndpoint, "Azure OpenAI resource endpoint, e.g. https://NAME.openai.azure.com, with --llm-provider azure (RELAIS_AZURE_OPENAI_ENDPOINT)")
+	fs.StringVar(&c.AzureAPIVersion, "azure-openai-api-version", c.AzureAPIVersion, "Azure OpenAI api-version; the client's default when empty (RELAIS_AZURE_OPENAI_API_VERSION)")
 	fs.StringVar(&c.LLMBaseURL, "llm-base-url", c.LLMBaseURL, "OpenAI-compatible API base URL, e.g. http://localhost:11434/v1 (RELAIS_LLM_BASE_URL)")
 	fs.StringVar(&c.EmbeddingModel, "embedding-model", c.EmbeddingModel, "embedding model on that server; the offline hashing embedder when empty (RELAIS_EMBEDDING_MODEL)")
 	fs.IntVar(&c.EmbeddingDimensions, "embedding-dimensions", c.EmbeddingDimensions, "embedding dimensions to request; 0 for the model's default (RELAIS_EMBEDDING_DIMENSIONS)")
@@ -282,7 +296,32 @@ func (c *Config) validate() (handoffRules, error) {
 			bad("LLM base URL (--llm-base-url, RELAIS_LLM_BASE_URL)", "must be an http:// or https:// URL such as http://localhost:11434/v1")
 		}
 	}
-	if c.EmbeddingModel != "" && c.LLMBaseURL == "" {
+	azure := c.LLMProvider == openai.APITypeAzure
+	switch c.LLMProvider {
+	case "", openai.APITypeOpenAI:
+		if c.AzureEndpoint != "" || c.AzureAPIVersion != "" {
+			bad("LLM provider (--llm-provider, RELAIS_LLM_PROVIDER)", "is not azure but an Azure OpenAI endpoint or API version is set: set RELAIS_LLM_PROVIDER=azure, or unset them")
+		}
+	case openai.APITypeAzure:
+		// https, or http to this machine only (a local gateway, a test):
+		// the key travels in a header.
+		if u, err := url.Parse(c.AzureEndpoint); err != nil || u.Host == "" ||
+			(u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname()))) {
+			bad("Azure OpenAI endpoint (--azure-openai-endpoint, RELAIS_AZURE_OPENAI_ENDPOINT)", "must be the resource's https:// URL such as https://NAME.openai.azure.com")
+		}
+		if c.LLMBaseURL != "" {
+			bad("LLM base URL (--llm-base-url, RELAIS_LLM_BASE_URL)", "is set with RELAIS_LLM_PROVIDER=azure: Azure's address is RELAIS_AZURE_OPENAI_ENDPOINT; unset one")
+		}
+		if c.LLMAPIKey == "" {
+			bad("LLM API key (RELAIS_LLM_API_KEY)", "is required with RELAIS_LLM_PROVIDER=azure: the resource's key")
+		}
+		if c.ChatModel == "" && c.EmbeddingModel == "" {
+			bad("LLM provider (--llm-provider, RELAIS_LLM_PROVIDER)", "is azure but no deployment is named: set RELAIS_CHAT_MODEL and/or RELAIS_EMBEDDING_MODEL to deployment names")
+		}
+	default:
+		bad("LLM provider (--llm-provider, RELAIS_LLM_PROVIDER)", "%q is not one of openai, azure", c.LLMProvider)
+	}
+	if c.EmbeddingModel != "" && c.LLMBaseURL == "" && !azure {
 		bad("embedding model (--embedding-model, RELAIS_EMBEDDING_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to use the offline embedder")
 	}
 	if c.EmbeddingDimensions < 0 || c.EmbeddingDimensions > 16000 {
@@ -297,7 +336,7 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.Threshold < 0 || c.Threshold > 1 {
 		bad("threshold (--threshold, RELAIS_THRESHOLD)", "must be from 0 to 1 (0 = use the calibrated one), got %v", c.Threshold)
 	}
-	if c.ChatModel != "" && c.LLMBaseURL == "" {
+	if c.ChatModel != "" && c.LLMBaseURL == "" && !azure {
 		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > maxRequestTimeout {
@@ -434,4 +473,23 @@ func (c *Config) webChatOrigins() ([]string, error) {
 		out = append(out, u.Scheme+"://"+u.Host)
 	}
 	return out, nil
+}
+
+// openAIConfig is the model client's configuration: the provider, its
+// address and key; the caller adds the models it uses.
+func (c *Config) openAIConfig() openai.Config {
+	cfg := openai.Config{BaseURL: c.LLMBaseURL, APIKey: c.LLMAPIKey, Timeout: c.LLMTimeout}
+	if c.LLMProvider == openai.APITypeAzure {
+		cfg.APIType, cfg.BaseURL, cfg.AzureAPIVersion = openai.APITypeAzure, c.AzureEndpoint, c.AzureAPIVersion
+	}
+	return cfg
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

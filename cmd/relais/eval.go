@@ -160,13 +160,9 @@ func newEvalRunner(cfg Config, p providers, intents *assistant.IntentClassifier,
 // breaker: a judge in trouble must not push the assistant it measures onto
 // its extractive fallback.
 func newJudge(cfg Config, log *slog.Logger) (evals.Judge, error) {
-	c, err := openai.New(openai.Config{
-		BaseURL:   cfg.LLMBaseURL,
-		APIKey:    cfg.LLMAPIKey,
-		ChatModel: cfg.ChatModel,
-		Timeout:   cfg.LLMTimeout,
-		Logger:    log,
-	})
+	oc := cfg.openAIConfig()
+	oc.ChatModel, oc.Logger = cfg.ChatModel, log
+	c, err := openai.New(oc)
 	if err != nil {
 		return nil, fmt.Errorf("configure the judge model: %w", err)
 	}

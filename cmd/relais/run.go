@@ -41,6 +41,7 @@ func commands() []command {
 		{"token", "create, list and revoke API tokens", runToken},
 		{"customer", "export or erase everything Relais holds about one customer", runCustomer},
 		{"webchat", "rotate the web chat's session key", runWebChat},
+		{"version", "print the version and build this binary comes from", runVersion},
 	}
 }
 
@@ -56,6 +57,9 @@ func run(ctx context.Context, e env, args []string) error {
 			return usagef("no command given")
 		}
 		return nil
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(ctx, e, nil)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

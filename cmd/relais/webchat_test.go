@@ -50,6 +50,9 @@ func TestWebChatInBrowser(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, "sqlite")
 	ingestFAQ(t, c)
+	kb := t.TempDir()
+	writeFile(t, kb, "kb.jsonl", markdownChatKB)
+	c.mustRun("ingest", kb)
 	alice := apiClient{t: t, token: createToken(t, c, "agent", "alice")}
 
 	var base string
@@ -65,7 +68,9 @@ func TestWebChatInBrowser(t *testing.T) {
 	shots := os.Getenv("RELAIS_WEBCHAT_SCREENSHOTS")
 	b := launchChromium(t)
 	b.call("Page.navigate", map[string]any{"url": base + "/chat?lang=en"})
-	b.waitFor("the chat page", `document.getElementById("text") && document.getElementById("status-text").textContent.includes("assistant")`, 15*time.Second)
+	// Ready: its script has run, so a message is sent by it, not by a
+	// plain form submission that reloads the page.
+	b.waitFor("the chat page", `document.documentElement && document.documentElement.dataset.chat === "ready" && document.getElementById("status-text").textContent.includes("assistant")`, 15*time.Second)
 	if shots != "" {
 		b.shot(filepath.Join(shots, "chat-empty-desktop.png"), 1280, 800)
 		b.shot(filepath.Join(shots, "chat-empty-phone.png"), 390, 844)
@@ -147,7 +152,37 @@ func TestWebChatInBrowser(t *testing.T) {
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("base %s", base)
 	}
+
+	// An answer written in Markdown, for a new visitor: rendered as
+	// paragraphs, bold and lists, its links opening apart, and the HTML and
+	// script links in it left as the text they are.
+	b.call("Network.clearBrowserCookies", nil)
+	b.call("Page.navigate", map[string]any{"url": base + "/chat?lang=en"})
+	b.waitFor("a fresh chat page", `document.documentElement && document.documentElement.dataset.chat === "ready" && document.querySelectorAll(".msg[data-id]").length === 0`, 15*time.Second)
+	type_("How do I file a claim?")
+	b.waitFor("the Markdown answer", `document.querySelector(".msg.assistant[data-id] .bubble li")`, 15*time.Second)
+	// a is the answer's bubble (the page may greet first).
+	checks := map[string]string{
+		"bold":                 `a.querySelector("strong").textContent === "Claims > New claim"`,
+		"wraps joined":         `a.querySelector("p").textContent.includes("attach your photos. Most claims get a first answer within two working days")`,
+		"no marks left":        `!a.textContent.includes("**")`,
+		"list":                 `[...a.querySelectorAll("ul li")].map(e => e.textContent).join("|") === "keep your receipts|note the date"`,
+		"link":                 `(l => l.href === "https://example.com/claims" && l.rel === "noopener noreferrer" && l.target === "_blank" && l.textContent === "our guide")(a.querySelector("a"))`,
+		"one link only":        `a.querySelectorAll("a").length === 1`,
+		"HTML stays text":      `!document.querySelector("#log img") && a.textContent.includes("<img src=x onerror=")`,
+		"page title untouched": `document.title !== "pwned"`,
+	}
+	for name, js := range checks {
+		if got := string(b.eval(`(a => ` + js + `)([...document.querySelectorAll(".msg.assistant[data-id] .bubble")].pop())`)); got != "true" {
+			t.Errorf("Markdown answer, %s: %s is %s", name, js, got)
+		}
+	}
 }
+
+// markdownChatKB is an answer in Markdown, hard-wrapped, with a link, a
+// list, and HTML and a script link that must stay text.
+const markdownChatKB = `{"id":"claims-new","title":"How do I file a claim?","body":"Open **Claims > New claim** in your account and\nattach your photos. Most claims get a first answer\nwithin two working days, see [our guide](https://example.com/claims).\n\n- keep your receipts\n- note the date\n\n<img src=x onerror=\"document.title='pwned'\"> [call us](javascript:document.title='pwned')","source":"kb"}
+`
 
 // shopPage is a shop's page with the widget's one script tag.
 const shopPage = `<!doctype html>

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -57,5 +58,40 @@ func CheckClock(t *testing.T, s Stores, setClock func(now func() time.Time)) {
 	}
 	if !tk.ClosedAt.Equal(want()) || !tk.UpdatedAt.Equal(want()) {
 		t.Errorf("resolved at %v, %v; want %v", tk.ClosedAt, tk.UpdatedAt, want())
+	}
+
+	// Claim times come from the store's clock too: alice's ticket waited
+	// one minute. Bob's waits three, and its reassignment later is not its
+	// first claim; carol's waits still.
+	file := func(customer string) handoff.Ticket {
+		t.Helper()
+		r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: customer, Text: "hello"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := s.Handoffs.Enqueue(ctx, handoff.Ticket{ConversationID: r.Conversation.ID, Queue: "general",
+			Reason: "low_confidence", DueAt: clock.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	bob := file("bob")
+	clock = clock.Add(3 * time.Minute)
+	if _, err := s.Handoffs.Claim(ctx, bob.ID, "ann", 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Minute)
+	if _, err := s.Handoffs.Reassign(ctx, bob.ID, "ann", "ben", 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	file("carol")
+	load, err := s.Handoffs.QueueLoad(ctx, "general", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (handoff.QueueLoad{Waiting: 1, ClaimTimes: []time.Duration{3 * time.Minute, time.Minute}}); load.Waiting != want.Waiting ||
+		!slices.Equal(load.ClaimTimes, want.ClaimTimes) {
+		t.Errorf("QueueLoad = %+v, want %+v", load, want)
 	}
 }

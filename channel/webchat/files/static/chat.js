@@ -1,7 +1,9 @@
 // The web chat page: loads the session's conversation, sends messages,
 // and follows new ones (an agent's replies) over Server-Sent Events,
 // resuming after the last message it has. Customer and agent text is only
-// ever set as textContent, never as markup.
+// ever set as textContent, never as markup; the assistant's answers, written
+// in Markdown in the knowledge base, are built from a safe subset of it with
+// DOM calls (see markdown), their text again only ever text.
 (function () {
   "use strict";
   var T = JSON.parse(document.body.dataset.strings);
@@ -15,6 +17,67 @@
     if (cls) e.className = cls;
     if (content !== undefined) e.textContent = content;
     return e;
+  }
+
+  // inline appends s to parent: **bold** and __bold__ as <strong>,
+  // [text](https://...) as a link that opens apart and tells the other
+  // site nothing; everything else as text.
+  var inlineRe = /\*\*([^*\n]+)\*\*|__([^_\n]+)__|\[([^\]\n]+)\]\((https?:\/\/[^)\s]+)\)/g;
+  function inline(parent, s) {
+    var at = 0, m;
+    inlineRe.lastIndex = 0;
+    while ((m = inlineRe.exec(s)) !== null) {
+      if (m.index > at) parent.appendChild(document.createTextNode(s.slice(at, m.index)));
+      if (m[3] !== undefined) {
+        var a = el("a", "", m[3]);
+        a.href = m[4];
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        parent.appendChild(a);
+      } else {
+        parent.appendChild(el("strong", "", m[1] !== undefined ? m[1] : m[2]));
+      }
+      at = inlineRe.lastIndex;
+    }
+    if (at < s.length) parent.appendChild(document.createTextNode(s.slice(at)));
+  }
+
+  // markdown renders an answer: paragraphs with their source's line wraps
+  // joined (a line ending in two spaces keeps its break), bullet and
+  // numbered lists, headings as bold lines, and inline marks. Anything
+  // else, HTML included, is shown as the text it is.
+  function markdown(src) {
+    var frag = document.createDocumentFragment();
+    var para = null, list = null, item = null, prev = "";
+    String(src).replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      var t = line.trim(), h, li;
+      if (t === "") {
+        para = list = item = null;
+      } else if ((h = /^#{1,6}\s+(.+?)\s*#*$/.exec(t))) {
+        para = list = item = null;
+        var p = frag.appendChild(el("p"));
+        inline(p.appendChild(el("strong")), h[1]);
+      } else if ((li = /^(?:[-*+\u2022]|(\d{1,9})[.)])\s+(.*)$/.exec(t))) {
+        var ordered = li[1] !== undefined;
+        if (!list || (list.tagName === "OL") !== ordered) {
+          list = frag.appendChild(el(ordered ? "ol" : "ul"));
+          if (ordered && li[1] !== "1") list.start = Number(li[1]);
+        }
+        para = null;
+        item = list.appendChild(el("li"));
+        inline(item, li[2]);
+      } else if (item) {
+        item.appendChild(document.createTextNode(" "));
+        inline(item, t);
+      } else {
+        if (!para) para = frag.appendChild(el("p"));
+        else if (/ {2}$/.test(prev)) para.appendChild(el("br"));
+        else para.appendChild(document.createTextNode(" "));
+        inline(para, t);
+      }
+      prev = line;
+    });
+    return frag;
   }
 
   function randomID() {
@@ -35,7 +98,8 @@
     row.dataset.id = String(m.id);
     if (m.role === "assistant") row.appendChild(el("div", "who", T.assistant));
     if (m.role === "agent") row.appendChild(el("div", "who", T.agent));
-    row.appendChild(el("div", "bubble", m.text));
+    if (m.role === "assistant") row.appendChild(el("div", "bubble md")).appendChild(markdown(m.text));
+    else row.appendChild(el("div", "bubble", m.text));
     if (m.source && m.source.title) {
       var src = el("div", "source", T.source + " ");
       src.appendChild(el("strong", "", m.source.title));
@@ -172,6 +236,10 @@
       window.parent.postMessage({ type: "relais-chat-close" }, "*");
     });
   }
+
+  // The page works from here on: a message sent before would have been a
+  // plain form submission. Tests (and a host page's scripts) wait for it.
+  document.documentElement.dataset.chat = "ready";
 
   fetch("/chat/api/messages", { credentials: "same-origin" })
     .then(function (resp) { return resp.ok ? resp.json() : Promise.reject(resp.status); })
