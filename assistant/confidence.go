@@ -132,10 +132,12 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 			c.Score *= 0.5 + 0.5*c.ExampleVote
 		}
 		if ev.hasClass {
-			// Similarity says how close the message is to what is known;
-			// the classifier, which words decide between the topics.
+			// The classifier learnt from the same phrasings and examples
+			// retrieval finds, and which words decide between the topics:
+			// its probability ranks; similarity stays a feature of the
+			// confidence model.
 			c.ClassProb = class[id]
-			c.Score = (c.Score + c.ClassProb) / 2
+			c.Score = c.ClassProb
 		}
 		ev.candidates = append(ev.candidates, *c)
 	}

@@ -185,7 +185,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := rankedEvidence(res, classifier.Predict(res.QueryVector), lang)
+	ev := rankedEvidence(res, classifier.Predict(text), lang)
 	conf := a.confidence(ev, model)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
@@ -195,7 +195,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		combined := prev + " " + text
 		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
-			ev2 := rankedEvidence(res2, classifier.Predict(res2.QueryVector), lang)
+			ev2 := rankedEvidence(res2, classifier.Predict(combined), lang)
 			if c2 := a.confidence(ev2, model); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined
@@ -295,11 +295,16 @@ func (a *Assistant) handoff(d Decision, reason string) Decision {
 	return d
 }
 
-// confidence is the calibrated probability that answering is right when a
-// model is fitted, the heuristic score otherwise.
+// confidence is the probability that answering is right: the classifier's
+// for its best article when one was calibrated, the confidence model's
+// when only that was, the heuristic score otherwise.
 func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
 	c := 0.0 // no candidate: nothing to be confident in
-	if model == nil {
+	if ev.hasClass && model != nil {
+		if len(ev.candidates) > 0 {
+			c = ev.candidates[0].ClassProb
+		}
+	} else if model == nil {
 		c = ev.heuristicConfidence()
 	} else if f := ev.features(); f != nil {
 		c = model.Predict(f)
