@@ -23,7 +23,7 @@ import (
 var ErrTooFewExamples = fmt.Errorf("too few examples to calibrate from (need %d): %w", MinCalibrationExamples, relais.ErrInvalid)
 
 // CalibrationMethod names how a calibration was made; it is stored with it.
-const CalibrationMethod = "logistic-oof-v2"
+const CalibrationMethod = "tfidf-logistic-v3"
 
 // ExampleSource lists stored examples with their embeddings.
 type ExampleSource interface {

@@ -228,7 +228,9 @@ func TestCalibrateNothingCertifiable(t *testing.T) {
 	objects := strings.Fields("order parcel purchase basket delivery subscription booking ticket voucher plan")
 	labels := []string{"kb:cancel", "kb:track", knowledge.HandoffLabel}
 	cal := calibrateSynthetic(t, 300,
-		func(i int) string { return fmt.Sprintf("about my %s number %d", objects[i%len(objects)], i/len(objects)) },
+		func(i int) string {
+			return fmt.Sprintf("about my %s number %d", objects[i%len(objects)], i/len(objects))
+		},
 		func(i int) string { return labels[(i*7+i/5)%3] })
 	if cal.Threshold <= 1 || cal.EstimatedResolution != 0 {
 		t.Errorf("threshold %.3f, resolution %.2f: want above 1 (never answer)", cal.Threshold, cal.EstimatedResolution)
