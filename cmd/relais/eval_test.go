@@ -179,3 +179,37 @@ func TestEvalJudgeNeedsChatModel(t *testing.T) {
 		t.Errorf("eval -h: err %v, usage lacks --judge:\n%s", err, stderr)
 	}
 }
+
+func TestEvalSuiteMaxQuestions(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	dir := t.TempDir()
+	for name, qs := range map[string]string{
+		"small": judgeEvalQuestions,
+		"large": judgeEvalQuestions + `{"id":"q-more","question":"Can I cancel an order that shipped?","gold_article_ids":["kb:cancel"],"expected":"answer"}` + "\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), "kb.jsonl", judgeEvalKB)
+		writeFile(t, filepath.Join(dir, name), "questions.jsonl", qs)
+	}
+	out := c.mustRun("eval", "--suite", dir, "--max-questions", "3", "--threshold", "0.01")
+	if !strings.Contains(out, "note: large skipped: 4 questions, over --max-questions 3") || !regexp.MustCompile(`(?m)^small\s+3\s`).MatchString(out) {
+		t.Errorf("--max-questions 3: want small run and large skipped:\n%s", out)
+	}
+	if strings.Contains(out, "\nlarge ") {
+		t.Errorf("large was run:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"--suite", dir, "--max-questions", "-1"},
+		{"--suite", dir, "--max-questions", "3", "--write-baseline", filepath.Join(dir, "b.json")},
+		{"--kb", "kb.jsonl", "--questions", "q.jsonl", "--max-questions", "3"},
+	} {
+		_, _, err := c.run(t.Context(), append([]string{"eval"}, args...)...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("eval %q: err = %v, want a usage error", args, err)
+		}
+	}
+}
