@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"relais"
 	"relais/knowledge"
@@ -259,7 +262,8 @@ func (t *classifierTraining) train(ctx context.Context, c float64) (*Classifier,
 // out-of-fold probabilities gave the labels the highest likelihood: the
 // regularisation is chosen by cross-validation on the same folds. For each
 // fold the penalties are tried from the strongest to the weakest, each
-// starting from the solution of the one before.
+// starting from the solution of the one before; the folds train in
+// parallel.
 func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge.Example, folds int) ([]map[string]float64, float64, error) {
 	if t.labels == nil {
 		return make([]map[string]float64, len(examples)), 0, nil
@@ -268,25 +272,38 @@ func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge
 	for ci := range byC {
 		byC[ci] = make([]map[string]float64, len(examples))
 	}
-	loss := make([]float64, len(classifierCs))
+	// The folds train side by side, each on its own share of byC and loss.
+	foldLoss := make([][]float64, folds)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for k := 0; k < folds; k++ {
-		var warm *Classifier
-		for ci, c := range classifierCs {
-			m, err := trainClassifier(ctx, t.labels, t.samples(k), c, warm)
-			if err != nil {
-				return nil, 0, fmt.Errorf("calibrate: train classifier: %w", err)
-			}
-			if m == nil {
-				break
-			}
-			warm = m
-			for i, e := range examples {
-				if t.fold[i] == k {
-					p := m.Predict(e.Text)
-					byC[ci][i] = p
-					loss[ci] -= math.Log(math.Max(p[e.ArticleID], 1e-12))
+		foldLoss[k] = make([]float64, len(classifierCs))
+		g.Go(func() error {
+			var warm *Classifier
+			for ci, c := range classifierCs {
+				m, err := trainClassifier(gctx, t.labels, t.samples(k), c, warm)
+				if err != nil {
+					return fmt.Errorf("calibrate: train classifier: %w", err)
+				}
+				warm = m
+				for i, e := range examples {
+					if t.fold[i] == k {
+						p := m.Predict(e.Text)
+						byC[ci][i] = p
+						foldLoss[k][ci] -= math.Log(math.Max(p[e.ArticleID], 1e-12))
+					}
 				}
 			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	loss := make([]float64, len(classifierCs))
+	for _, fl := range foldLoss {
+		for ci, l := range fl {
+			loss[ci] += l
 		}
 	}
 	best := 0

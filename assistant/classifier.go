@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -110,19 +111,29 @@ func analyze(text string) (words, chars map[string]int) {
 }
 
 // vectorize turns text into its TF-IDF features under vocabulary index
-// with weights idf; terms outside the vocabulary are dropped.
+// with weights idf; terms outside the vocabulary are dropped. Features come
+// in index order, so that every sum over them is made in the same order
+// and the same message always gets the same probabilities to the last bit.
 func vectorize(text string, index map[string]int32, idf []float32) sparseVec {
 	words, chars := analyze(text)
 	var v sparseVec
 	for _, family := range []map[string]int{words, chars} {
+		type feature struct {
+			j  int32
+			tf int
+		}
+		var fs []feature
+		for term, tf := range family {
+			if j, ok := index[term]; ok {
+				fs = append(fs, feature{j, tf})
+			}
+		}
+		slices.SortFunc(fs, func(a, b feature) int { return int(a.j) - int(b.j) })
 		start := len(v.idx)
 		var norm float64
-		for term, tf := range family {
-			j, ok := index[term]
-			if !ok {
-				continue
-			}
-			x := (1 + math.Log(float64(tf))) * float64(idf[j])
+		for _, f := range fs {
+			j := f.j
+			x := (1 + math.Log(float64(f.tf))) * float64(idf[j])
 			v.idx = append(v.idx, j)
 			v.val = append(v.val, float32(x))
 			norm += x * x
