@@ -250,7 +250,7 @@ func (t *classifierTraining) samples(skip int) []textSample {
 // train fits the classifier on the phrasings and every example with
 // penalty c.
 func (t *classifierTraining) train(ctx context.Context, c float64) (*Classifier, error) {
-	m, err := trainClassifier(ctx, t.labels, t.samples(-1), c, nil)
+	m, err := trainClassifier(ctx, t.labels, t.samples(-1), c)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: train classifier: %w", err)
 	}
@@ -279,9 +279,10 @@ func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge
 	for k := 0; k < folds; k++ {
 		foldLoss[k] = make([]float64, len(classifierCs))
 		g.Go(func() error {
+			ts := newTrainingSet(t.labels, t.samples(k))
 			var warm *Classifier
 			for ci, c := range classifierCs {
-				m, err := trainClassifier(gctx, t.labels, t.samples(k), c, warm)
+				m, err := ts.fit(gctx, c, warm)
 				if err != nil {
 					return fmt.Errorf("calibrate: train classifier: %w", err)
 				}

@@ -79,34 +79,51 @@ const (
 	charTerm = "c "
 )
 
-// analyze returns the terms of text with their counts: words and word pairs
-// (prefixed wordTerm), character n-grams (prefixed charTerm).
-func analyze(text string) (words, chars map[string]int) {
+// eachTerm calls f with every term of text: words of two characters or
+// more and pairs of them (prefixed wordTerm), then the character n-grams of
+// each word padded with spaces (prefixed charTerm). The term's bytes are
+// valid only during the call.
+func eachTerm(text string, f func(term []byte, char bool)) {
 	text = strings.ToLower(text)
-	words, chars = make(map[string]int), make(map[string]int)
 	var toks []string
-	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' }) {
-		if utf8.RuneCountInString(f) >= 2 && len(f) <= maxTermBytes/2-len(wordTerm) {
-			toks = append(toks, f)
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' }) {
+		if utf8.RuneCountInString(w) >= 2 && len(w) <= maxTermBytes/2-len(wordTerm) {
+			toks = append(toks, w)
 		}
 	}
+	buf := make([]byte, 0, maxTermBytes)
 	for i, t := range toks {
-		words[wordTerm+t]++
+		f(append(append(buf[:0], wordTerm...), t...), false)
 		if i > 0 {
-			words[wordTerm+toks[i-1]+" "+t]++
+			f(append(append(append(append(buf[:0], wordTerm...), toks[i-1]...), ' '), t...), false)
 		}
 	}
+	var r []rune
 	for _, w := range strings.Fields(text) {
-		r := []rune(" " + w + " ")
-		for n := charMinN; n <= charMaxN; n++ {
-			if len(r) < n {
-				break
-			}
+		r = append(append(append(r[:0], ' '), []rune(w)...), ' ')
+		for n := charMinN; n <= charMaxN && n <= len(r); n++ {
 			for i := 0; i+n <= len(r); i++ {
-				chars[charTerm+string(r[i:i+n])]++
+				buf = append(buf[:0], charTerm...)
+				for _, c := range r[i : i+n] {
+					buf = utf8.AppendRune(buf, c)
+				}
+				f(buf, true)
 			}
 		}
 	}
+}
+
+// analyze returns the terms of text with their counts, words and word
+// pairs apart from character n-grams.
+func analyze(text string) (words, chars map[string]int) {
+	words, chars = make(map[string]int), make(map[string]int)
+	eachTerm(text, func(term []byte, char bool) {
+		if char {
+			chars[string(term)]++
+		} else {
+			words[string(term)]++
+		}
+	})
 	return words, chars
 }
 
@@ -115,28 +132,31 @@ func analyze(text string) (words, chars map[string]int) {
 // in index order, so that every sum over them is made in the same order
 // and the same message always gets the same probabilities to the last bit.
 func vectorize(text string, index map[string]int32, idf []float32) sparseVec {
-	words, chars := analyze(text)
-	var v sparseVec
-	for _, family := range []map[string]int{words, chars} {
-		type feature struct {
-			j  int32
-			tf int
-		}
-		var fs []feature
-		for term, tf := range family {
-			if j, ok := index[term]; ok {
-				fs = append(fs, feature{j, tf})
+	var family [2][]int32 // the features of each term found, words then characters
+	eachTerm(text, func(term []byte, char bool) {
+		if j, ok := index[string(term)]; ok {
+			if char {
+				family[1] = append(family[1], j)
+			} else {
+				family[0] = append(family[0], j)
 			}
 		}
-		slices.SortFunc(fs, func(a, b feature) int { return int(a.j) - int(b.j) })
+	})
+	var v sparseVec
+	for _, js := range family {
+		slices.Sort(js)
 		start := len(v.idx)
 		var norm float64
-		for _, f := range fs {
-			j := f.j
-			x := (1 + math.Log(float64(f.tf))) * float64(idf[j])
-			v.idx = append(v.idx, j)
+		for i := 0; i < len(js); {
+			n := i + 1
+			for n < len(js) && js[n] == js[i] {
+				n++
+			}
+			x := (1 + math.Log(float64(n-i))) * float64(idf[js[i]])
+			v.idx = append(v.idx, js[i])
 			v.val = append(v.val, float32(x))
 			norm += x * x
+			i = n
 		}
 		if norm > 0 {
 			s := float32(1 / math.Sqrt(norm))
@@ -196,53 +216,71 @@ type textSample struct {
 	label int
 }
 
-// trainClassifier fits a classifier with penalty c to samples whose labels
-// index labels, starting from warm (a classifier trained on the same
-// vocabulary with another penalty) when it is not nil. It returns nil when
-// there is nothing to learn (fewer than two labels).
-func trainClassifier(ctx context.Context, labels []string, samples []textSample, c float64, warm *Classifier) (*Classifier, error) {
+// trainingSet is what a classifier is fitted on: the labels, the
+// vocabulary and inverse document frequencies learnt from the samples'
+// texts, and the samples as features.
+type trainingSet struct {
+	vocab *Classifier // Labels, Terms, IDF and index; no weights
+	xs    []sparseVec
+	ys    []int
+}
+
+// newTrainingSet learns the vocabulary of samples, whose labels index
+// labels, and turns them into features. It returns nil when there is
+// nothing to learn (fewer than two labels, or no sample).
+func newTrainingSet(labels []string, samples []textSample) *trainingSet {
 	if len(labels) < 2 || len(samples) == 0 {
+		return nil
+	}
+	texts := make([]string, len(samples))
+	for i, s := range samples {
+		texts[i] = s.text
+	}
+	terms, idf := vocabulary(texts, max(1, maxClassifierWeights/len(labels)))
+	vocab := &Classifier{Labels: labels, Terms: terms, IDF: idf}
+	vocab.terms()
+	ts := &trainingSet{vocab: vocab, xs: make([]sparseVec, len(samples)), ys: make([]int, len(samples))}
+	for i, s := range samples {
+		ts.xs[i], ts.ys[i] = vectorize(s.text, vocab.index, idf), s.label
+	}
+	return ts
+}
+
+// trainClassifier fits a classifier with penalty c to samples whose labels
+// index labels. It returns nil when there is nothing to learn.
+func trainClassifier(ctx context.Context, labels []string, samples []textSample, c float64) (*Classifier, error) {
+	ts := newTrainingSet(labels, samples)
+	if ts == nil {
 		return nil, nil
 	}
-	k := len(labels)
-	var m *Classifier
-	if warm != nil {
-		m = &Classifier{Labels: labels, Terms: warm.Terms, IDF: warm.IDF, index: warm.terms()}
-	} else {
-		texts := make([]string, len(samples))
-		for i, s := range samples {
-			texts[i] = s.text
-		}
-		terms, idf := vocabulary(texts, max(1, maxClassifierWeights/k))
-		m = &Classifier{Labels: labels, Terms: terms, IDF: idf}
-		m.index = m.terms()
-	}
-	xs := make([]sparseVec, len(samples))
-	ys := make([]int, len(samples))
-	for i, s := range samples {
-		xs[i], ys[i] = vectorize(s.text, m.index, m.IDF), s.label
-	}
-	obj := &softmaxObjective{xs: xs, ys: ys, k: k, v: len(m.Terms), l2: 1 / (c * float64(len(xs)))}
-	x0 := make([]float64, (obj.v+1)*k)
+	return ts.fit(ctx, c, nil)
+}
+
+// fit trains a classifier with penalty c, starting from warm (one fitted
+// on the same set with another penalty) when it is not nil.
+func (ts *trainingSet) fit(ctx context.Context, c float64, warm *Classifier) (*Classifier, error) {
+	k, v := len(ts.vocab.Labels), len(ts.vocab.Terms)
+	obj := &softmaxObjective{xs: ts.xs, ys: ts.ys, k: k, v: v, l2: 1 / (c * float64(len(ts.xs)))}
+	x0 := make([]float64, (v+1)*k)
 	if warm != nil {
 		for i, w := range warm.Weights {
 			x0[i] = float64(w)
 		}
 		for i, b := range warm.Bias {
-			x0[obj.v*k+i] = float64(b)
+			x0[v*k+i] = float64(b)
 		}
 	}
 	x, err := obj.sgd(ctx, x0)
 	if err != nil {
 		return nil, err
 	}
-	m.Weights = make([]float32, obj.v*k)
+	m := &Classifier{Labels: ts.vocab.Labels, Terms: ts.vocab.Terms, IDF: ts.vocab.IDF, index: ts.vocab.index,
+		Weights: make([]float32, v*k), Bias: make([]float32, k)}
 	for i := range m.Weights {
 		m.Weights[i] = float32(x[i])
 	}
-	m.Bias = make([]float32, k)
 	for i := range m.Bias {
-		m.Bias[i] = float32(x[obj.v*k+i])
+		m.Bias[i] = float32(x[v*k+i])
 	}
 	return m, nil
 }

@@ -35,7 +35,7 @@ func TestClassifierLearnsWhichWordsDecide(t *testing.T) {
 			samples = append(samples, textSample{text: text, label: index[l]})
 		}
 	}
-	m, err := trainClassifier(context.Background(), labels, samples, 16, nil)
+	m, err := trainClassifier(context.Background(), labels, samples, 16)
 	if err != nil || m == nil {
 		t.Fatalf("train: %v, %v", m, err)
 	}
@@ -81,7 +81,7 @@ func TestClassifierLearnsWhichWordsDecide(t *testing.T) {
 		}
 	}
 	// Training is deterministic: the same samples give the same weights.
-	again, _ := trainClassifier(context.Background(), labels, samples, 16, nil)
+	again, _ := trainClassifier(context.Background(), labels, samples, 16)
 	for i := range m.Weights {
 		if m.Weights[i] != again.Weights[i] {
 			t.Fatal("two trainings on the same samples differ")
@@ -89,7 +89,7 @@ func TestClassifierLearnsWhichWordsDecide(t *testing.T) {
 	}
 	// A weaker penalty, started from this solution, fits the training
 	// texts more closely.
-	loose, err := trainClassifier(context.Background(), labels, samples, 1000, m)
+	loose, err := newTrainingSet(labels, samples).fit(context.Background(), 1000, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +99,11 @@ func TestClassifierLearnsWhichWordsDecide(t *testing.T) {
 	// A cancelled context stops training.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := trainClassifier(ctx, labels, samples, 16, nil); !errors.Is(err, context.Canceled) {
+	if _, err := trainClassifier(ctx, labels, samples, 16); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 	// Nothing to tell apart: no classifier.
-	if m, err := trainClassifier(context.Background(), labels[:1], samples[:1], 16, nil); m != nil || err != nil {
+	if m, err := trainClassifier(context.Background(), labels[:1], samples[:1], 16); m != nil || err != nil {
 		t.Errorf("one label: %v, %v", m, err)
 	}
 }
