@@ -426,12 +426,10 @@ func (c *Calibrator) readExamples(ctx context.Context) ([]knowledge.Example, err
 	}
 }
 
-// readPhrasings returns the articles' short phrasings as examples
-// of their article: question chunks, and passages that are a line or two
-// (the variants of a question an FAQ lists). The label line the chunker
-// puts before a passage is left out: it is the same for every passage of
-// the article, and the classifier would learn the title rather than the
-// ways customers ask.
+// readPhrasings returns the articles' short phrasings as examples of
+// their article: the title, the question chunks (the alternative questions
+// an FAQ lists), and every line of the body short enough to be a way of
+// asking or a one-line answer; each text once per article.
 func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, error) {
 	if c.Articles == nil {
 		return nil, nil
@@ -448,17 +446,19 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 			if err != nil {
 				return nil, fmt.Errorf("calibrate: read chunks of %q: %w", a.ExternalID, err)
 			}
+			texts := append([]string{a.Title}, strings.Split(a.Body, "\n")...)
 			for _, ch := range chunks {
-				text := ch.Text
-				if ch.Kind == knowledge.Passage {
-					if _, rest, ok := strings.Cut(text, "\n"); ok {
-						text = rest
-					}
+				if ch.Kind == knowledge.Question {
+					texts = append(texts, ch.Text)
 				}
+			}
+			seen := make(map[string]bool, len(texts))
+			for _, text := range texts {
 				text = strings.TrimSpace(text)
-				if text == "" || utf8.RuneCountInString(text) > maxPhrasingRunes {
+				if text == "" || seen[text] || utf8.RuneCountInString(text) > maxPhrasingRunes {
 					continue
 				}
+				seen[text] = true
 				out = append(out, knowledge.Example{Text: text, ArticleID: a.ExternalID})
 			}
 		}
@@ -488,8 +488,9 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 // distributed as Beta(w + 1, n - w + 1), and the threshold qualifies when
 // that posterior puts at least thresholdCredibility of its mass at or
 // under target. The margin this leaves shrinks as answers accumulate: no
-// wrong answer among 60 qualifies, one among 60 does not; on thousands of
-// answers the observed rate itself must stay just under target. It returns
+// wrong answer among 80 qualifies, one among 80 does not, three among 400
+// do; on thousands of answers the observed rate need only stay a little
+// under target. It returns
 // the threshold and the observed resolution and wrong rate there; a
 // threshold above 1 (never answer) when no point qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
@@ -513,12 +514,13 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 }
 
 // thresholdCredibility is how sure calibration must be that the wrong rate
-// is within target: four to one. A strict one-sided 95% bound would ask for
-// some 150 answers without a single wrong one before answering anything,
-// which a team with a few hundred examples never has; an even bet (the
-// posterior median) would let a threshold through as often as not where
-// the rate is in fact just over.
-const thresholdCredibility = 0.5
+// is within target: four to one. An even bet (the posterior median) lets a
+// threshold through as often as not where the rate is in fact just over,
+// and the threshold is the lowest of many candidates, so it errs on the
+// wrong side; a strict one-sided 95% bound would ask for some 150 answers
+// without a single wrong one before answering anything, which a team with
+// a few hundred examples never has.
+const thresholdCredibility = 0.8
 
 // credibleWithin is the posterior probability that a rate is at most x
 // after w failures in n trials, under a uniform prior: the probability

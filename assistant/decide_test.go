@@ -457,10 +457,11 @@ func TestChooseThresholdMarginShrinksWithSample(t *testing.T) {
 		n, wrong int
 		answer   bool
 	}{
-		{20, 0, false},    // none wrong among twenty: 0% and 5% both fit
-		{40, 0, true},     // none among forty: more likely under 2% than not
-		{60, 1, false},    // one in sixty: an observed 1.7%, too few to tell from 3%
-		{200, 2, true},    // two in two hundred: 1%, on enough answers
+		{60, 0, false},    // none wrong among sixty: 0% and 3% both fit
+		{80, 0, true},     // none among eighty: under 2% at four to one
+		{80, 1, false},    // one in eighty: an observed 1.3%, too few to tell from 3%
+		{200, 2, false},   // 1% on two hundred: still not sure enough
+		{400, 3, true},    // 0.75% on four hundred
 		{1000, 25, false}, // 2.5% on many answers: over, however many
 	} {
 		conf, correct := answers(c.n, c.wrong)
