@@ -189,9 +189,11 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	conf := a.confidence(ev, model)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
-	// the previous question: try both together when the message alone is
-	// not enough, and keep whichever is more confident.
-	if prev := previousQuestion(in.History); conf < threshold && prev != "" && utf8.RuneCountInString(text) < 80 {
+	// the previous question, and a rephrasing after a request to rephrase
+	// (in.Failures > 0) says more together with the first try than alone:
+	// classify both together when the message alone is not enough, and keep
+	// whichever is more confident.
+	if prev := previousQuestion(in.History); conf < threshold && prev != "" && (in.Failures > 0 || utf8.RuneCountInString(text) < 80) {
 		combined := prev + " " + text
 		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {

@@ -185,6 +185,33 @@ func TestFollowUpUsesPreviousQuestion(t *testing.T) {
 	}
 }
 
+// TestRephrasingClassifiedWithFirstTry: after a request to rephrase, the
+// second try is classified together with the first, however long it is.
+func TestRephrasingClassifiedWithFirstTry(t *testing.T) {
+	t.Parallel()
+	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t)}
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1)}}
+	second := "I mean the thing I bought last week, it is not what I expected and I would rather not have it at all"
+	history := []Turn{{Role: "customer", Text: "cancel"}, {Role: "assistant", Text: "Could you rephrase?"}}
+	decide := func(failures int) Decision {
+		a := newTestAssistant(t, &fakeRetriever{res: res})
+		a.Calibration = fixedCalibration{cal: cal}
+		return a.Decide(context.Background(), Input{Text: second, History: history, Failures: failures})
+	}
+	if d := decide(1); d.Action != Answer || d.Trace.Query != "cancel "+second {
+		t.Errorf("rephrasing: %s at %.3f, query %q; want an answer from both tries", d.Action, d.Confidence, d.Trace.Query)
+	}
+	// A long message that follows an answer stands on its own.
+	if d := decide(0); d.Action == Answer || d.Trace.Query != "" {
+		t.Errorf("long message after an answer: %s at %.3f, query %q", d.Action, d.Confidence, d.Trace.Query)
+	}
+}
+
 type fakeGenerator struct {
 	out Generated
 	err error
