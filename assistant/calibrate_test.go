@@ -191,7 +191,7 @@ func TestClassifierTrainingBounded(t *testing.T) {
 	if tr.labels != nil {
 		t.Errorf("%d labels, want none", len(tr.labels))
 	}
-	if m, err := tr.train(t.Context(), -1); m != nil || err != nil {
+	if m, err := tr.train(t.Context(), classifierCs[0]); m != nil || err != nil {
 		t.Errorf("train gave a classifier (%v, error %v), want none", m != nil, err)
 	}
 	// Within it, every phrasing counts.
