@@ -237,14 +237,45 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	best := ev.candidates[0]
 	hit, ok := findHit(res, best.ArticleID)
 	if !ok {
-		// The candidate came from examples only and its article was not
-		// among the hits: nothing to quote.
+		hit, ok = a.loadArticle(ctx, best.ArticleID)
+	}
+	if !ok {
+		// The candidate came from examples or the classifier only, and its
+		// article could not be read: nothing to quote.
 		d.Trace.Notes = append(d.Trace.Notes, "best candidate's article not retrieved")
 		return a.handoff(d, ReasonLowConfidence)
 	}
 	d = a.compose(ctx, d, text, lang, in.History, best, hit, res)
 	stage("compose", t)
 	return d
+}
+
+// articleLoader reads articles by external id. knowledge.Searcher
+// implements it.
+type articleLoader interface {
+	ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]knowledge.Article, error)
+}
+
+// loadArticle reads the article the classifier picked when retrieval did not
+// bring it up, so that whether it is answered depends on the classifier
+// alone, not on how the store ranks full text; false when the retriever
+// cannot load articles, or the article is gone.
+func (a *Assistant) loadArticle(ctx context.Context, externalID string) (knowledge.Hit, bool) {
+	l, ok := a.Retriever.(articleLoader)
+	if !ok {
+		return knowledge.Hit{}, false
+	}
+	articles, err := l.ArticlesByExternalID(ctx, []string{externalID})
+	if err != nil {
+		a.logger().WarnContext(ctx, "assistant: load the best candidate's article", "error", err)
+		return knowledge.Hit{}, false
+	}
+	for _, art := range articles {
+		if art.ExternalID == externalID {
+			return knowledge.Hit{Article: art}, true
+		}
+	}
+	return knowledge.Hit{}, false
 }
 
 // compose writes the answer: by the model when one is configured, else (or

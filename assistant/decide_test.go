@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -582,5 +583,49 @@ func TestChooseThresholdSurvivesNaN(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("chooseThreshold does not return on NaN confidences")
+	}
+}
+
+// loadingRetriever is a fakeRetriever that can also read articles.
+type loadingRetriever struct {
+	*fakeRetriever
+	articles []knowledge.Article
+}
+
+func (l loadingRetriever) ArticlesByExternalID(_ context.Context, ids []string) ([]knowledge.Article, error) {
+	var out []knowledge.Article
+	for _, a := range l.articles {
+		if slices.Contains(ids, a.ExternalID) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// TestClassifierArticleNotRetrieved: the classifier is sure of an article
+// that full-text and vector search did not rank among the first: it is read
+// by id and quoted, so that the decision does not hang on the store's
+// ranking; a retriever that cannot read articles hands off as before.
+func TestClassifierArticleNotRetrieved(t *testing.T) {
+	t.Parallel()
+	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t)}
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.6, 1)}}
+	cancel := knowledge.Article{ID: 7, ExternalID: "kb:cancel", Title: "Cancel order", Body: cancelBody}
+
+	a := newTestAssistant(t, loadingRetriever{&fakeRetriever{res: res}, []knowledge.Article{cancel}})
+	a.Calibration = fixedCalibration{cal: cal}
+	d := a.Decide(context.Background(), Input{Text: "cancel it"})
+	if d.Action != Answer || d.Sources[0].ArticleID != "kb:cancel" || d.Text != cancelBody {
+		t.Errorf("with a loader: %s %+v %q, want the cancellation article quoted", d.Action, d.Sources, d.Text)
+	}
+	a = newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: cal}
+	if d := a.Decide(context.Background(), Input{Text: "cancel it", Failures: 1}); d.Action != Handoff || d.Reason != ReasonLowConfidence {
+		t.Errorf("without a loader: %s %q, want a low-confidence handoff", d.Action, d.Reason)
 	}
 }
