@@ -107,6 +107,7 @@ const (
 // Calibrate computes a calibration. It returns ErrTooFewExamples when there
 // are fewer than MinCalibrationExamples examples.
 func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
+	started := time.Now()
 	target := c.MaxWrongRate
 	if target <= 0 {
 		target = 0.02
@@ -185,7 +186,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	}
 	if c.Logger != nil {
 		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
-			"classifier_c", penalty, "threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
+			"classifier_c", penalty, "threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate, "took", time.Since(started).Round(time.Millisecond))
 	}
 	return CalibrationResult{Calibration: cal, Disagreements: mostConfident(r.wrong, MaxDisagreements)}, nil
 }
