@@ -629,3 +629,15 @@ func TestClassifierArticleNotRetrieved(t *testing.T) {
 		t.Errorf("without a loader: %s %q, want a low-confidence handoff", d.Action, d.Reason)
 	}
 }
+
+// TestClassifierBestArticleAlwaysCandidate: however unlikely, the
+// classifier's best article heads the candidates, whatever retrieval found.
+func TestClassifierBestArticleAlwaysCandidate(t *testing.T) {
+	t.Parallel()
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.9, 1)}}
+	class := map[string]float64{knowledge.HandoffLabel: 0.97, "kb:cancel": 0.02, "kb:fees": 0.01}
+	ev := gatherEvidence(res, class)
+	if len(ev.candidates) != 2 || ev.candidates[0].ArticleID != "kb:cancel" || ev.candidates[0].ClassProb != 0.02 {
+		t.Errorf("candidates %+v, want kb:cancel first at 0.02, then kb:fees", ev.candidates)
+	}
+}
