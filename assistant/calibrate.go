@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"relais"
 	"relais/knowledge"
@@ -23,7 +26,7 @@ import (
 var ErrTooFewExamples = fmt.Errorf("too few examples to calibrate from (need %d): %w", MinCalibrationExamples, relais.ErrInvalid)
 
 // CalibrationMethod names how a calibration was made; it is stored with it.
-const CalibrationMethod = "logistic-oof-v2"
+const CalibrationMethod = "tfidf-logistic-v3"
 
 // ExampleSource lists stored examples with their embeddings.
 type ExampleSource interface {
@@ -56,11 +59,10 @@ type ArticleSource interface {
 type Calibrator struct {
 	Examples ExampleSource
 	Searcher VectorSearcher
-	// Articles and Embedder, when both are set, add the articles' own short
-	// phrasings (titles, alternative questions, one-line variants) to what
-	// the classifier learns from.
+	// Articles, when set, adds the articles' own short phrasings (titles,
+	// alternative questions, one-line variants) to what the classifier
+	// learns from.
 	Articles     ArticleSource
-	Embedder     knowledge.Embedder
 	MaxWrongRate float64 // default 0.02
 	Folds        int     // default 5
 	Logger       *slog.Logger
@@ -105,6 +107,7 @@ const (
 // Calibrate computes a calibration. It returns ErrTooFewExamples when there
 // are fewer than MinCalibrationExamples examples.
 func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
+	started := time.Now()
 	target := c.MaxWrongRate
 	if target <= 0 {
 		target = 0.02
@@ -134,7 +137,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		c.Logger.WarnContext(ctx, "calibrate: too many articles to train a classifier on; calibrating without one",
 			"examples", len(examples), "phrasings", len(phrasings))
 	}
-	class, err := training.outOfFold(ctx, examples, folds)
+	class, penalty, err := training.outOfFold(ctx, examples, folds)
 	if err != nil {
 		return CalibrationResult{}, err
 	}
@@ -142,18 +145,25 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	if err != nil {
 		return CalibrationResult{}, err
 	}
-	oof := outOfFoldConfidence(r.features, r.right, r.fold, folds)
+	// With a classifier, its out-of-fold probability for the article it
+	// would answer with is the confidence: fitted by cross-validated
+	// likelihood, it is already a probability of being right. Without
+	// one, the confidence model turns the retrieval evidence into one.
+	oof := r.classConf
+	if training.labels == nil {
+		oof = outOfFoldConfidence(r.features, r.right, r.fold, folds)
+	}
 	threshold, resolution, wrongRate := chooseThreshold(oof, r.right, countAnswerable(examples), target)
 	for i, at := range r.wrongAt {
 		r.wrong[i].Confidence = oof[at]
 	}
 	model := fitLogistic(r.features, r.right, 1e-3)
-	classifier, err := training.train(ctx, -1)
-	if err != nil {
-		return CalibrationResult{}, err
-	}
 	var encoded []byte // none when there is only one label to tell
-	if classifier != nil {
+	if training.labels != nil {
+		classifier, err := training.train(ctx, penalty)
+		if err != nil {
+			return CalibrationResult{}, err
+		}
 		if encoded, err = classifier.MarshalBinary(); err != nil {
 			return CalibrationResult{}, fmt.Errorf("calibrate: encode classifier: %w", err)
 		}
@@ -176,7 +186,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	}
 	if c.Logger != nil {
 		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
-			"threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate)
+			"classifier_c", penalty, "threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate, "took", time.Since(started).Round(time.Millisecond))
 	}
 	return CalibrationResult{Calibration: cal, Disagreements: mostConfident(r.wrong, MaxDisagreements)}, nil
 }
@@ -186,9 +196,8 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 // labels they tell apart are every labelled article and handoff.
 type classifierTraining struct {
 	labels    []string // none: no classifier (one label, or too much to train)
-	dims      int
-	phrasings []trainingSample
-	examples  []trainingSample
+	phrasings []textSample
+	examples  []textSample
 	fold      []int // each example's fold
 }
 
@@ -214,63 +223,110 @@ func newClassifierTraining(examples, phrasings []knowledge.Example, fold []int) 
 		phrasings = slices.DeleteFunc(slices.Clone(phrasings), func(p knowledge.Example) bool { return !labelled[p.ArticleID] })
 	}
 	labels, index := labelIndex(ids)
-	if len(labels)*(len(examples)+len(phrasings)) > maxClassifierWork {
+	if len(labels) < 2 || len(labels)*(len(examples)+len(phrasings)) > maxClassifierWork {
 		labels = nil
 	}
-	samples := func(es []knowledge.Example) []trainingSample {
-		out := make([]trainingSample, len(es))
+	samples := func(es []knowledge.Example) []textSample {
+		out := make([]textSample, len(es))
 		for i, e := range es {
-			out[i] = trainingSample{vec: toSparse(e.Embedding), label: index[e.ArticleID]}
+			out[i] = textSample{text: e.Text, label: index[e.ArticleID]}
 		}
 		return out
 	}
-	return &classifierTraining{labels: labels, dims: len(examples[0].Embedding),
-		phrasings: samples(phrasings), examples: samples(examples), fold: fold}
+	return &classifierTraining{labels: labels, phrasings: samples(phrasings), examples: samples(examples), fold: fold}
 }
 
-// train fits a classifier on the phrasings and the examples outside fold
-// skip (all of them when skip < 0).
-func (t *classifierTraining) train(ctx context.Context, skip int) (*Classifier, error) {
-	samples := append(make([]trainingSample, 0, len(t.phrasings)+len(t.examples)), t.phrasings...)
+// samples returns the phrasings and the examples outside fold skip (all of
+// them when skip < 0).
+func (t *classifierTraining) samples(skip int) []textSample {
+	out := append(make([]textSample, 0, len(t.phrasings)+len(t.examples)), t.phrasings...)
 	for i, s := range t.examples {
 		if t.fold[i] != skip {
-			samples = append(samples, s)
+			out = append(out, s)
 		}
 	}
-	m, err := trainClassifier(ctx, t.labels, t.dims, samples)
+	return out
+}
+
+// train fits the classifier on the phrasings and every example with
+// penalty c.
+func (t *classifierTraining) train(ctx context.Context, c float64) (*Classifier, error) {
+	m, err := trainClassifier(ctx, t.labels, t.samples(-1), c)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: train classifier: %w", err)
 	}
 	return m, nil
 }
 
-// outOfFold returns each example's class probabilities from the classifier
-// that did not see its fold.
-func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge.Example, folds int) ([]map[string]float64, error) {
-	class := make([]map[string]float64, len(examples))
+// outOfFold returns each example's class probabilities from a classifier
+// that did not see its fold, and the penalty, among classifierCs, whose
+// out-of-fold probabilities gave the labels the highest likelihood: the
+// regularisation is chosen by cross-validation on the same folds. For each
+// fold the penalties are tried from the strongest to the weakest, each
+// starting from the solution of the one before; the folds train in
+// parallel.
+func (t *classifierTraining) outOfFold(ctx context.Context, examples []knowledge.Example, folds int) ([]map[string]float64, float64, error) {
+	if t.labels == nil {
+		return make([]map[string]float64, len(examples)), 0, nil
+	}
+	byC := make([][]map[string]float64, len(classifierCs))
+	for ci := range byC {
+		byC[ci] = make([]map[string]float64, len(examples))
+	}
+	// The folds train side by side, each on its own share of byC and loss.
+	foldLoss := make([][]float64, folds)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for k := 0; k < folds; k++ {
-		m, err := t.train(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		for i, e := range examples {
-			if t.fold[i] == k {
-				class[i] = m.Predict(e.Embedding)
+		foldLoss[k] = make([]float64, len(classifierCs))
+		g.Go(func() error {
+			ts := newTrainingSet(t.labels, t.samples(k))
+			var warm *Classifier
+			for ci, c := range classifierCs {
+				m, err := ts.fit(gctx, c, warm)
+				if err != nil {
+					return fmt.Errorf("calibrate: train classifier: %w", err)
+				}
+				warm = m
+				for i, e := range examples {
+					if t.fold[i] == k {
+						p := m.Predict(e.Text)
+						byC[ci][i] = p
+						foldLoss[k][ci] -= math.Log(math.Max(p[e.ArticleID], 1e-12))
+					}
+				}
 			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	loss := make([]float64, len(classifierCs))
+	for _, fl := range foldLoss {
+		for ci, l := range fl {
+			loss[ci] += l
 		}
 	}
-	return class, nil
+	best := 0
+	for ci := range loss {
+		if loss[ci] < loss[best] {
+			best = ci
+		}
+	}
+	return byC[best], classifierCs[best], nil
 }
 
 // replayed is what the calibration's replay of the examples gave: the
 // confidence features of every example that had a candidate to answer
 // with, whether that candidate was right, and the examples it was not.
 type replayed struct {
-	features [][]float64
-	right    []bool
-	fold     []int // each feature vector's example's fold
-	wrong    []Disagreement
-	wrongAt  []int // the index in features of each of wrong
+	features  [][]float64
+	classConf []float64 // the classifier's probability of each's best candidate
+	right     []bool
+	fold      []int // each feature vector's example's fold
+	wrong     []Disagreement
+	wrongAt   []int // the index in features of each of wrong
 }
 
 // replay answers every example as the assistant would a new customer
@@ -302,6 +358,7 @@ func (c *Calibrator) replay(ctx context.Context, examples []knowledge.Example, f
 			r.wrongAt = append(r.wrongAt, len(r.features))
 		}
 		r.features = append(r.features, f)
+		r.classConf = append(r.classConf, ev.candidates[0].ClassProb)
 		r.right = append(r.right, right)
 		r.fold = append(r.fold, fold[i])
 	}
@@ -370,14 +427,12 @@ func (c *Calibrator) readExamples(ctx context.Context) ([]knowledge.Example, err
 	}
 }
 
-// readPhrasings returns the articles' short phrasings, embedded, as examples
-// of their article: question chunks, and passages that are a line or two
-// (the variants of a question an FAQ lists). The label line the chunker
-// puts before a passage is left out: it is the same for every passage of
-// the article, and the classifier would learn the title rather than the
-// ways customers ask.
+// readPhrasings returns the articles' short phrasings as examples of
+// their article: the title, the question chunks (the alternative questions
+// an FAQ lists), and every line of the body short enough to be a way of
+// asking or a one-line answer; each text once per article.
 func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, error) {
-	if c.Articles == nil || c.Embedder == nil {
+	if c.Articles == nil {
 		return nil, nil
 	}
 	var out []knowledge.Example
@@ -392,17 +447,19 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 			if err != nil {
 				return nil, fmt.Errorf("calibrate: read chunks of %q: %w", a.ExternalID, err)
 			}
+			texts := append([]string{a.Title}, strings.Split(a.Body, "\n")...)
 			for _, ch := range chunks {
-				text := ch.Text
-				if ch.Kind == knowledge.Passage {
-					if _, rest, ok := strings.Cut(text, "\n"); ok {
-						text = rest
-					}
+				if ch.Kind == knowledge.Question {
+					texts = append(texts, ch.Text)
 				}
+			}
+			seen := make(map[string]bool, len(texts))
+			for _, text := range texts {
 				text = strings.TrimSpace(text)
-				if text == "" || utf8.RuneCountInString(text) > maxPhrasingRunes {
+				if text == "" || seen[text] || utf8.RuneCountInString(text) > maxPhrasingRunes {
 					continue
 				}
+				seen[text] = true
 				out = append(out, knowledge.Example{Text: text, ArticleID: a.ExternalID})
 			}
 		}
@@ -421,48 +478,25 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 	if len(out) > maxPhrasings {
 		out = out[:maxPhrasings]
 	}
-	const batch = 256
-	for s := 0; s < len(out); s += batch {
-		part := out[s:min(s+batch, len(out))]
-		texts := make([]string, len(part))
-		for i, p := range part {
-			texts[i] = p.Text
-		}
-		vecs, err := knowledge.Embed(ctx, c.Embedder, texts)
-		if err != nil {
-			return nil, fmt.Errorf("calibrate: embed phrasings: %w", err)
-		}
-		for i := range part {
-			part[i].Embedding = vecs[i]
-		}
-	}
-	kept := out[:0]
-	for _, p := range out {
-		if !knowledge.ZeroVector(p.Embedding) {
-			kept = append(kept, p)
-		}
-	}
-	return kept, nil
+	return out, nil
 }
 
-// chooseThreshold picks the lowest threshold at which two estimates of the
-// wrong-answer rate among the answers both stay within target, each by its
-// upper bound at one standard error. One is observed: the share of wrong
-// answers among the examples above the threshold, which catches a model
-// that is confident and wrong. The other is the model's own: conf are
-// calibrated probabilities of being right, so the wrong answers it expects
-// among those answers number sum(1 - conf), give or take the square root of
-// sum(conf (1 - conf)). The model's estimate is what carries the decision
-// where too few answers were observed for the count to mean anything (no
-// wrong answer among twenty is a rate of 0 ± 0 by the count), and its
-// margin keeps the threshold from settling where the model expects exactly
-// the target, which a few dozen answers overshoot as often as not. It
-// returns the threshold and the observed resolution and wrong rate there; a
+// chooseThreshold picks the lowest threshold at which the wrong-answer rate
+// among the answers is credibly within target: conf are out-of-fold
+// confidences, correct whether answering each was right. The wrong rate of
+// the answers above a threshold is uncertain, the more so the fewer they
+// are; with a uniform prior, after w wrong answers out of n it is
+// distributed as Beta(w + 1, n - w + 1), and the threshold qualifies when
+// that posterior puts at least thresholdCredibility of its mass at or
+// under target. The margin this leaves shrinks as answers accumulate: no
+// wrong answer among 80 qualifies, one among 80 does not, three among 400
+// do; on thousands of answers the observed rate need only stay a little
+// under target. It returns
+// the threshold and the observed resolution and wrong rate there; a
 // threshold above 1 (never answer) when no point qualifies.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
 	threshold = math.Nextafter(1, 2)
 	nCorrect, nWrong := 0, 0
-	expectedWrong, expectedVar := 0.0, 0.0
 	EachThreshold(conf, func(c float64, tied []int) {
 		for _, i := range tied {
 			if correct[i] {
@@ -470,20 +504,45 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 			} else {
 				nWrong++
 			}
-			expectedWrong += 1 - c
-			expectedVar += c * (1 - c)
 		}
-		n := float64(nCorrect + nWrong)
-		p := float64(nWrong) / n
-		observed := p + math.Sqrt(p*(1-p)/n)
-		expected := (expectedWrong + math.Sqrt(expectedVar)) / n
-		if observed <= target && expected <= target && answerable > 0 {
+		if answerable > 0 && credibleWithin(nCorrect+nWrong, nWrong, target) >= thresholdCredibility {
 			threshold = c
 			resolution = float64(nCorrect) / float64(answerable)
-			wrongRate = p
+			wrongRate = float64(nWrong) / float64(nCorrect+nWrong)
 		}
 	})
 	return threshold, resolution, wrongRate
+}
+
+// thresholdCredibility is how sure calibration must be that the wrong rate
+// is within target: four to one. An even bet (the posterior median) lets a
+// threshold through as often as not where the rate is in fact just over,
+// and the threshold is the lowest of many candidates, so it errs on the
+// wrong side; a strict one-sided 95% bound would ask for some 150 answers
+// without a single wrong one before answering anything, which a team with
+// a few hundred examples never has.
+const thresholdCredibility = 0.8
+
+// credibleWithin is the posterior probability that a rate is at most x
+// after w failures in n trials, under a uniform prior: the probability
+// that Beta(w + 1, n - w + 1) is at most x, which is the probability that
+// Binomial(n + 1, x) is at least w + 1.
+func credibleWithin(n, w int, x float64) float64 {
+	if x >= 1 {
+		return 1
+	}
+	if x <= 0 {
+		return 0
+	}
+	m := float64(n + 1)
+	lm, _ := math.Lgamma(m + 1)
+	var below float64 // P(Binomial(n + 1, x) <= w)
+	for i := 0; i <= w; i++ {
+		li, _ := math.Lgamma(float64(i) + 1)
+		lr, _ := math.Lgamma(m - float64(i) + 1)
+		below += math.Exp(lm - li - lr + float64(i)*math.Log(x) + (m-float64(i))*math.Log1p(-x))
+	}
+	return math.Max(0, 1-below)
 }
 
 // EachThreshold calls visit for every threshold a confidence gate can take
@@ -522,6 +581,17 @@ type neighbourIndex struct {
 	sparse   []sparseVec
 	norms    []float64
 	keys     []string
+}
+
+func toSparse(v []float32) sparseVec {
+	var s sparseVec
+	for i, x := range v {
+		if x != 0 {
+			s.idx = append(s.idx, int32(i))
+			s.val = append(s.val, x)
+		}
+	}
+	return s
 }
 
 func newNeighbourIndex(examples []knowledge.Example) *neighbourIndex {

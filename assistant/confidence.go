@@ -109,7 +109,7 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 	if len(class) > 0 {
 		ev.hasClass = true
 		ev.classHandoff = class[knowledge.HandoffLabel]
-		best := -1.0
+		best, bestArticle, topArticle := -1.0, -1.0, ""
 		for label, p := range class {
 			if math.IsNaN(p) {
 				continue
@@ -117,9 +117,22 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 			if p > best || (p == best && label < ev.classTop) {
 				best, ev.classTop = p, label
 			}
-			if label != knowledge.HandoffLabel && p >= classifierCandidate {
+			if label == knowledge.HandoffLabel {
+				continue
+			}
+			if p > bestArticle || (p == bestArticle && label < topArticle) {
+				bestArticle, topArticle = p, label
+			}
+			if p >= classifierCandidate {
 				get(label, "")
 			}
+		}
+		// The classifier's best article is always a candidate, however
+		// unlikely: the best candidate, ranked by its probability, is then
+		// the classifier's whatever retrieval brought up, and so is the
+		// decision, on either store.
+		if topArticle != "" {
+			get(topArticle, "")
 		}
 	}
 
@@ -132,10 +145,12 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 			c.Score *= 0.5 + 0.5*c.ExampleVote
 		}
 		if ev.hasClass {
-			// Similarity says how close the message is to what is known;
-			// the classifier, which words decide between the topics.
+			// The classifier learnt from the same phrasings and examples
+			// retrieval finds, and which words decide between the topics:
+			// its probability ranks; similarity stays a feature of the
+			// confidence model.
 			c.ClassProb = class[id]
-			c.Score = (c.Score + c.ClassProb) / 2
+			c.Score = c.ClassProb
 		}
 		ev.candidates = append(ev.candidates, *c)
 	}

@@ -185,17 +185,19 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := rankedEvidence(res, classifier.Predict(res.QueryVector), lang)
+	ev := rankedEvidence(res, classifier.Predict(text), lang)
 	conf := a.confidence(ev, model)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
-	// the previous question: try both together when the message alone is
-	// not enough, and keep whichever is more confident.
-	if prev := previousQuestion(in.History); conf < threshold && prev != "" && utf8.RuneCountInString(text) < 80 {
+	// the previous question, and a rephrasing after a request to rephrase
+	// (in.Failures > 0) says more together with the first try than alone:
+	// classify both together when the message alone is not enough, and keep
+	// whichever is more confident.
+	if prev := previousQuestion(in.History); conf < threshold && prev != "" && (in.Failures > 0 || utf8.RuneCountInString(text) < 80) {
 		combined := prev + " " + text
 		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
 		if err == nil {
-			ev2 := rankedEvidence(res2, classifier.Predict(res2.QueryVector), lang)
+			ev2 := rankedEvidence(res2, classifier.Predict(combined), lang)
 			if c2 := a.confidence(ev2, model); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined
@@ -235,14 +237,45 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	best := ev.candidates[0]
 	hit, ok := findHit(res, best.ArticleID)
 	if !ok {
-		// The candidate came from examples only and its article was not
-		// among the hits: nothing to quote.
+		hit, ok = a.loadArticle(ctx, best.ArticleID)
+	}
+	if !ok {
+		// The candidate came from examples or the classifier only, and its
+		// article could not be read: nothing to quote.
 		d.Trace.Notes = append(d.Trace.Notes, "best candidate's article not retrieved")
 		return a.handoff(d, ReasonLowConfidence)
 	}
 	d = a.compose(ctx, d, text, lang, in.History, best, hit, res)
 	stage("compose", t)
 	return d
+}
+
+// articleLoader reads articles by external id. knowledge.Searcher
+// implements it.
+type articleLoader interface {
+	ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]knowledge.Article, error)
+}
+
+// loadArticle reads the article the classifier picked when retrieval did not
+// bring it up, so that whether it is answered depends on the classifier
+// alone, not on how the store ranks full text; false when the retriever
+// cannot load articles, or the article is gone.
+func (a *Assistant) loadArticle(ctx context.Context, externalID string) (knowledge.Hit, bool) {
+	l, ok := a.Retriever.(articleLoader)
+	if !ok {
+		return knowledge.Hit{}, false
+	}
+	articles, err := l.ArticlesByExternalID(ctx, []string{externalID})
+	if err != nil {
+		a.logger().WarnContext(ctx, "assistant: load the best candidate's article", "error", err)
+		return knowledge.Hit{}, false
+	}
+	for _, art := range articles {
+		if art.ExternalID == externalID {
+			return knowledge.Hit{Article: art}, true
+		}
+	}
+	return knowledge.Hit{}, false
 }
 
 // compose writes the answer: by the model when one is configured, else (or
@@ -295,11 +328,16 @@ func (a *Assistant) handoff(d Decision, reason string) Decision {
 	return d
 }
 
-// confidence is the calibrated probability that answering is right when a
-// model is fitted, the heuristic score otherwise.
+// confidence is the probability that answering is right: the classifier's
+// for its best article when one was calibrated, the confidence model's
+// when only that was, the heuristic score otherwise.
 func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
 	c := 0.0 // no candidate: nothing to be confident in
-	if model == nil {
+	if ev.hasClass && model != nil {
+		if len(ev.candidates) > 0 {
+			c = ev.candidates[0].ClassProb
+		}
+	} else if model == nil {
 		c = ev.heuristicConfidence()
 	} else if f := ev.features(); f != nil {
 		c = model.Predict(f)

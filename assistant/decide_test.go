@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,33 @@ func TestFollowUpUsesPreviousQuestion(t *testing.T) {
 	}
 }
 
+// TestRephrasingClassifiedWithFirstTry: after a request to rephrase, the
+// second try is classified together with the first, however long it is.
+func TestRephrasingClassifiedWithFirstTry(t *testing.T) {
+	t.Parallel()
+	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t)}
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1)}}
+	second := "I mean the thing I bought last week, it is not what I expected and I would rather not have it at all"
+	history := []Turn{{Role: "customer", Text: "cancel"}, {Role: "assistant", Text: "Could you rephrase?"}}
+	decide := func(failures int) Decision {
+		a := newTestAssistant(t, &fakeRetriever{res: res})
+		a.Calibration = fixedCalibration{cal: cal}
+		return a.Decide(context.Background(), Input{Text: second, History: history, Failures: failures})
+	}
+	if d := decide(1); d.Action != Answer || d.Trace.Query != "cancel "+second {
+		t.Errorf("rephrasing: %s at %.3f, query %q; want an answer from both tries", d.Action, d.Confidence, d.Trace.Query)
+	}
+	// A long message that follows an answer stands on its own.
+	if d := decide(0); d.Action == Answer || d.Trace.Query != "" {
+		t.Errorf("long message after an answer: %s at %.3f, query %q", d.Action, d.Confidence, d.Trace.Query)
+	}
+}
+
 type fakeGenerator struct {
 	out Generated
 	err error
@@ -280,14 +308,12 @@ func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, e
 	return f.cal, f.err
 }
 
-// encodedClassifier is a classifier over dims dimensions that reads the
-// first as "cancel my order" and the second as a message for a person.
-func encodedClassifier(t *testing.T, dims int) []byte {
+// encodedClassifier is a classifier that reads "cancel" as kb:cancel and
+// "lawyer" as a message for a person, and abstains on anything else.
+func encodedClassifier(t *testing.T) []byte {
 	t.Helper()
-	c := Classifier{Labels: []string{knowledge.HandoffLabel, "kb:cancel"}, Dims: dims,
-		Weights: make([]float32, 2*dims), Bias: make([]float32, 2)}
-	c.Weights[dims] = 8 // kb:cancel, dimension 0
-	c.Weights[1] = 8    // handoff, dimension 1
+	c := Classifier{Labels: []string{knowledge.HandoffLabel, "kb:cancel"}, Terms: []string{"w cancel", "w lawyer"},
+		IDF: []float32{1, 1}, Weights: []float32{0, 16, 32, 0}, Bias: make([]float32, 2)}
 	b, err := c.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -303,12 +329,12 @@ func TestCalibratedModelIsUsed(t *testing.T) {
 		m.Scale[i] = 1
 	}
 	m.Weights[0], m.Mean[0] = 10, 0.5
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
-		Classifier: encodedClassifier(t, 4)} // the query has no vector: the classifier abstains
+	// No classifier (every example had one label): the model decides.
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod}
 	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
 	a := newTestAssistant(t, &fakeRetriever{res: res})
 	a.Calibration = fixedCalibration{cal: cal}
-	d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"})
+	d := a.Decide(context.Background(), Input{Text: "how do I stop my order"})
 	// score 0.8 -> p = sigmoid(3) = 0.953 >= 0.9.
 	if d.Action != Answer || !strings.HasPrefix(d.Trace.Calibration, "calibrated on 500") {
 		t.Errorf("%s at %.3f, trace %q", d.Action, d.Confidence, d.Trace.Calibration)
@@ -316,7 +342,7 @@ func TestCalibratedModelIsUsed(t *testing.T) {
 	res.Hits[0].VectorScore = 0.7 // p = sigmoid(2) = 0.88 < 0.9
 	a = newTestAssistant(t, &fakeRetriever{res: res})
 	a.Calibration = fixedCalibration{cal: cal}
-	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Action != Handoff {
+	if d := a.Decide(context.Background(), Input{Text: "how do I stop my order"}); d.Action != Handoff {
 		t.Errorf("below calibrated threshold: %s at %.3f", d.Action, d.Confidence)
 	}
 	// No calibration stored: default threshold, and the trace says so.
@@ -336,19 +362,19 @@ func TestClassifierEvidenceDecides(t *testing.T) {
 	}
 	m.Weights[0], m.Mean[0] = 10, 0.5
 	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
-		Classifier: encodedClassifier(t, 4)}
-	decide := func(vec []float32) Decision {
-		res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}, QueryVector: vec}
+		Classifier: encodedClassifier(t)}
+	decide := func(text string) Decision {
+		res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
 		a := newTestAssistant(t, &fakeRetriever{res: res})
 		a.Calibration = fixedCalibration{cal: cal}
-		return a.Decide(context.Background(), Input{Text: "how do I cancel my order"})
+		return a.Decide(context.Background(), Input{Text: text})
 	}
 	// The classifier is sure it is a cancellation: (0.8 + 1) / 2 = 0.9.
-	if d := decide([]float32{1, 0, 0, 0}); d.Action != Answer || d.Trace.Candidates[0].ClassProb < 0.99 {
+	if d := decide("how do I cancel my order"); d.Action != Answer || d.Trace.Candidates[0].ClassProb < 0.99 {
 		t.Errorf("classifier agrees: %s at %.3f, candidates %+v", d.Action, d.Confidence, d.Trace.Candidates)
 	}
 	// Same retrieval, but the classifier reads a message for a person.
-	if d := decide([]float32{0, 1, 0, 0}); d.Action != Handoff {
+	if d := decide("my lawyer wants my order stopped"); d.Action != Handoff {
 		t.Errorf("classifier says handoff: %s at %.3f", d.Action, d.Confidence)
 	}
 	// A calibration from an older version has no usable model: the default
@@ -363,7 +389,7 @@ func TestClassifierEvidenceDecides(t *testing.T) {
 	}
 	// A corrupt classifier: the same, and nothing panics.
 	bad := cal
-	bad.Classifier = []byte("RLC1garbage")
+	bad.Classifier = []byte("RLC2garbage")
 	a = newTestAssistant(t, &fakeRetriever{res: res})
 	a.Calibration = fixedCalibration{cal: bad}
 	if d := a.Decide(context.Background(), Input{Text: "how do I cancel my order"}); d.Trace.Threshold != DefaultThreshold {
@@ -445,28 +471,58 @@ func TestChooseThresholdKeepsWrongRateBound(t *testing.T) {
 	}
 }
 
-func TestChooseThresholdTrustsModelOnFewAnswers(t *testing.T) {
+func TestChooseThresholdMarginShrinksWithSample(t *testing.T) {
 	t.Parallel()
-	// Twenty answers, none wrong: the count alone cannot tell 0% from 5%,
-	// so the model's own probabilities decide.
-	correct := make([]bool, 20)
-	for i := range correct {
-		correct[i] = true
+	answers := func(n, wrong int) ([]float64, []bool) {
+		conf, correct := make([]float64, n), make([]bool, n)
+		for i := range conf {
+			conf[i] = 0.999 - float64(i)/1e5
+			correct[i] = i >= wrong // the wrong ones the most confident
+		}
+		return conf, correct
 	}
-	sure, atTarget, doubtful := make([]float64, 20), make([]float64, 20), make([]float64, 20)
-	for i := range sure {
-		sure[i], atTarget[i], doubtful[i] = 0.999-float64(i)/1e5, 0.9805-float64(i)/1e6, 0.9-float64(i)/1e4
+	for _, c := range []struct {
+		n, wrong int
+		answer   bool
+	}{
+		{60, 0, false},    // none wrong among sixty: 0% and 3% both fit
+		{80, 0, true},     // none among eighty: under 2% at four to one
+		{80, 1, false},    // one in eighty: an observed 1.3%, too few to tell from 3%
+		{200, 2, false},   // 1% on two hundred: still not sure enough
+		{400, 3, true},    // 0.75% on four hundred
+		{1000, 25, false}, // 2.5% on many answers: over, however many
+	} {
+		conf, correct := answers(c.n, c.wrong)
+		th, res, _ := chooseThreshold(conf, correct, c.n, 0.02)
+		if answered := th <= 1; answered != c.answer {
+			t.Errorf("%d wrong of %d: threshold %.4f (resolution %.2f), want answering %v", c.wrong, c.n, th, res, c.answer)
+		}
 	}
-	if th, res, _ := chooseThreshold(sure, correct, 20, 0.02); th > 1 || res != 1 {
-		t.Errorf("model sure: threshold %.4f, resolution %.2f; want every answer given", th, res)
+}
+
+func TestCredibleWithin(t *testing.T) {
+	t.Parallel()
+	// No failure: the posterior is Beta(1, n + 1), whose CDF is 1 - (1 - x)^(n + 1).
+	for _, n := range []int{0, 10, 100} {
+		if got, want := credibleWithin(n, 0, 0.02), 1-math.Pow(0.98, float64(n+1)); math.Abs(got-want) > 1e-12 {
+			t.Errorf("credibleWithin(%d, 0) = %v, want %v", n, got, want)
+		}
 	}
-	// A model that expects just under the target leaves no margin: twenty answers
-	// at nearly 2% each bring a wrong answer about as often as none.
-	if th, _, _ := chooseThreshold(atTarget, correct, 20, 0.02); th <= 1 {
-		t.Errorf("model expects 2%% wrong: threshold %.4f, want above 1 (never answer)", th)
+	// The rate observed at the target, on more and more trials: the prior's
+	// pull fades and the posterior settles around it, half below.
+	prev := 0.0
+	for _, n := range []int{100, 1000, 10000} {
+		p := credibleWithin(n, n/50, 0.02)
+		if p <= prev || p > 0.5 {
+			t.Errorf("%d of %d: %v, want more than %v and under one half", n/50, n, p, prev)
+		}
+		prev = p
 	}
-	if th, _, _ := chooseThreshold(doubtful, correct, 20, 0.02); th <= 1 {
-		t.Errorf("model expects 10%% wrong: threshold %.4f, want above 1 (never answer)", th)
+	if prev < 0.45 {
+		t.Errorf("200 of 10000: %v, want about one half", prev)
+	}
+	if credibleWithin(10, 10, 1) != 1 || credibleWithin(10, 0, 0) != 0 {
+		t.Error("the bounds of the rate")
 	}
 }
 
@@ -527,5 +583,61 @@ func TestChooseThresholdSurvivesNaN(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("chooseThreshold does not return on NaN confidences")
+	}
+}
+
+// loadingRetriever is a fakeRetriever that can also read articles.
+type loadingRetriever struct {
+	*fakeRetriever
+	articles []knowledge.Article
+}
+
+func (l loadingRetriever) ArticlesByExternalID(_ context.Context, ids []string) ([]knowledge.Article, error) {
+	var out []knowledge.Article
+	for _, a := range l.articles {
+		if slices.Contains(ids, a.ExternalID) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// TestClassifierArticleNotRetrieved: the classifier is sure of an article
+// that full-text and vector search did not rank among the first: it is read
+// by id and quoted, so that the decision does not hang on the store's
+// ranking; a retriever that cannot read articles hands off as before.
+func TestClassifierArticleNotRetrieved(t *testing.T) {
+	t.Parallel()
+	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+		Classifier: encodedClassifier(t)}
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.6, 1)}}
+	cancel := knowledge.Article{ID: 7, ExternalID: "kb:cancel", Title: "Cancel order", Body: cancelBody}
+
+	a := newTestAssistant(t, loadingRetriever{&fakeRetriever{res: res}, []knowledge.Article{cancel}})
+	a.Calibration = fixedCalibration{cal: cal}
+	d := a.Decide(context.Background(), Input{Text: "cancel it"})
+	if d.Action != Answer || d.Sources[0].ArticleID != "kb:cancel" || d.Text != cancelBody {
+		t.Errorf("with a loader: %s %+v %q, want the cancellation article quoted", d.Action, d.Sources, d.Text)
+	}
+	a = newTestAssistant(t, &fakeRetriever{res: res})
+	a.Calibration = fixedCalibration{cal: cal}
+	if d := a.Decide(context.Background(), Input{Text: "cancel it", Failures: 1}); d.Action != Handoff || d.Reason != ReasonLowConfidence {
+		t.Errorf("without a loader: %s %q, want a low-confidence handoff", d.Action, d.Reason)
+	}
+}
+
+// TestClassifierBestArticleAlwaysCandidate: however unlikely, the
+// classifier's best article heads the candidates, whatever retrieval found.
+func TestClassifierBestArticleAlwaysCandidate(t *testing.T) {
+	t.Parallel()
+	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.9, 1)}}
+	class := map[string]float64{knowledge.HandoffLabel: 0.97, "kb:cancel": 0.02, "kb:fees": 0.01}
+	ev := gatherEvidence(res, class)
+	if len(ev.candidates) != 2 || ev.candidates[0].ArticleID != "kb:cancel" || ev.candidates[0].ClassProb != 0.02 {
+		t.Errorf("candidates %+v, want kb:cancel first at 0.02, then kb:fees", ev.candidates)
 	}
 }

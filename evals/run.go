@@ -282,7 +282,6 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: r.Embedder},
 		Articles:     st,
-		Embedder:     r.Embedder,
 		MaxWrongRate: r.maxWrongRate(),
 		Logger:       r.logger(),
 	}

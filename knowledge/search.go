@@ -120,6 +120,13 @@ func (s *Searcher) SearchVector(ctx context.Context, query string, vec []float32
 	return res, nil
 }
 
+// ArticlesByExternalID returns the articles with these external ids from
+// the store: the assistant quotes the article its classifier picked when
+// retrieval did not bring it up.
+func (s *Searcher) ArticlesByExternalID(ctx context.Context, externalIDs []string) ([]Article, error) {
+	return s.Store.ArticlesByExternalID(ctx, externalIDs)
+}
+
 // loadArticles fills in the articles of the fused hits, in two queries
 // whatever their number, and appends the articles the nearest examples
 // point to. A hit whose article was deleted since the ranking is dropped.

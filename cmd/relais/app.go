@@ -363,7 +363,6 @@ func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: emb},
 		Articles:     st,
-		Embedder:     emb,
 		MaxWrongRate: cfg.MaxWrongRate,
 		Logger:       log,
 		Progress:     progress,

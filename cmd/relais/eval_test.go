@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -177,5 +178,122 @@ func TestEvalJudgeNeedsChatModel(t *testing.T) {
 	_, stderr, err := c.run(context.Background(), "eval", "-h")
 	if (err != nil && !errors.Is(err, flag.ErrHelp)) || !strings.Contains(stderr, "[--judge]") || !strings.Contains(stderr, "-judge") {
 		t.Errorf("eval -h: err %v, usage lacks --judge:\n%s", err, stderr)
+	}
+}
+
+func TestEvalSuiteMaxQuestions(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	dir := t.TempDir()
+	for name, qs := range map[string]string{
+		"small": judgeEvalQuestions,
+		"large": judgeEvalQuestions + `{"id":"q-more","question":"Can I cancel an order that shipped?","gold_article_ids":["kb:cancel"],"expected":"answer"}` + "\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), "kb.jsonl", judgeEvalKB)
+		writeFile(t, filepath.Join(dir, name), "questions.jsonl", qs)
+	}
+	out := c.mustRun("eval", "--suite", dir, "--max-questions", "3", "--threshold", "0.01")
+	if !strings.Contains(out, "note: large skipped: 4 questions, over --max-questions 3") || !regexp.MustCompile(`(?m)^small\s+3\s`).MatchString(out) {
+		t.Errorf("--max-questions 3: want small run and large skipped:\n%s", out)
+	}
+	if strings.Contains(out, "\nlarge ") {
+		t.Errorf("large was run:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"--suite", dir, "--max-questions", "-1"},
+		{"--suite", dir, "--max-questions", "3", "--write-baseline", filepath.Join(dir, "b.json")},
+		{"--kb", "kb.jsonl", "--questions", "q.jsonl", "--max-questions", "3"},
+	} {
+		_, _, err := c.run(t.Context(), append([]string{"eval"}, args...)...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("eval %q: err = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestEvalSameDecisionsOnBothStores: the classifier reads the message's
+// text and its probability is the confidence, so the embedded store and
+// PostgreSQL, which rank full text differently, calibrate the same
+// threshold and take the same decision on every question.
+func TestEvalSameDecisionsOnBothStores(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	kb := writeFile(t, dir, "kb.jsonl", judgeEvalKB)
+	var qs strings.Builder
+	objects := strings.Fields("order parcel purchase basket delivery subscription booking ticket voucher plan membership reservation rental upgrade")
+	add := func(id, text, gold string) {
+		expected, golds := "handoff", "[]"
+		if gold != "" {
+			expected, golds = "answer", `["`+gold+`"]`
+		}
+		fmt.Fprintf(&qs, `{"id":%q,"question":%q,"gold_article_ids":%s,"expected":%q}`+"\n", id, text, golds, expected)
+	}
+	for i, o := range objects {
+		for j, form := range []string{"how do I cancel my %s", "please cancel the %s I made", "I no longer want my %s, cancel it"} {
+			add(fmt.Sprintf("c%d-%d", i, j), fmt.Sprintf(form, o), "kb:cancel")
+		}
+		for j, form := range []string{"where is my %s", "track my %s please", "has my %s shipped yet"} {
+			add(fmt.Sprintf("t%d-%d", i, j), fmt.Sprintf(form, o), "kb:parcel")
+		}
+		for j, form := range []string{"I forgot the password of my %s account", "reset the password for the %s site"} {
+			add(fmt.Sprintf("p%d-%d", i, j), fmt.Sprintf(form, o), "kb:password")
+		}
+		for j, form := range []string{"your %s service is a disgrace", "I will sue you over the %s", "my %s arrived broken and I am furious", "the %s was charged twice"} {
+			add(fmt.Sprintf("h%d-%d", i, j), fmt.Sprintf(form, o), "")
+		}
+	}
+	questions := writeFile(t, dir, "questions.jsonl", qs.String())
+	outcomes := map[string]map[string]any{}
+	for _, kind := range stores {
+		out := filepath.Join(dir, kind+".json")
+		newCLI(t, kind).mustRun("eval", "--kb", kb, "--questions", questions, "--folds", "5", "--json", out)
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Summary struct {
+				Calibrations []struct {
+					Threshold float64 `json:"threshold"`
+					Source    string  `json:"source"`
+				} `json:"calibrations"`
+			} `json:"summary"`
+			Questions []map[string]any `json:"questions"`
+		}
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rep.Summary.Calibrations {
+			if c.Source != "calibrated" {
+				t.Fatalf("%s: a fold was not calibrated (%s): the test needs 100 examples a fold", kind, c.Source)
+			}
+		}
+		for _, q := range rep.Questions {
+			key := fmt.Sprint(q["id"])
+			if prev, ok := outcomes[key]; ok {
+				for _, f := range []string{"action", "cited", "confidence", "correct"} {
+					if fmt.Sprint(prev[f]) != fmt.Sprint(q[f]) {
+						t.Errorf("%s: %s %v on %s, %v on %s", key, f, prev[f], stores[0], q[f], kind)
+					}
+				}
+			}
+			outcomes[key] = q
+		}
+	}
+	if len(outcomes) != 12*len(objects) {
+		t.Errorf("%d questions compared, want %d", len(outcomes), 12*len(objects))
+	}
+	answered := 0
+	for _, q := range outcomes {
+		if q["action"] == "answer" {
+			answered++
+		}
+	}
+	if answered == 0 || answered == len(outcomes) {
+		t.Errorf("%d of %d questions answered: the comparison needs answers and handoffs both", answered, len(outcomes))
 	}
 }
