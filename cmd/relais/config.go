@@ -165,6 +165,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_UPLOAD_BYTES", &c.MaxUploadBytes, parseInt64, "a whole number of bytes"),
 		envValue(getenv, "RELAIS_WHATSAPP_MAX_MEDIA_BYTES", &c.WhatsApp.MaxMediaBytes, parseInt64, "a whole number of bytes"),
+		envValue(getenv, "RELAIS_WHATSAPP_WORKERS", &c.WhatsApp.Workers, strconv.Atoi, "a whole number"),
 		envValue(getenv, "RELAIS_MAX_WRONG_RATE", &c.MaxWrongRate, parseFloat, "a number"),
 		envValue(getenv, "RELAIS_THRESHOLD", &c.Threshold, parseFloat, "a number"),
 		envValue(getenv, "RELAIS_CLARIFY_FIRST", &c.ClarifyFirst, strconv.ParseBool, "true or false"),
@@ -374,6 +375,9 @@ func (c *Config) validate() (handoffRules, error) {
 		bad("WhatsApp unsupported messages (RELAIS_WHATSAPP_UNSUPPORTED)", "must be %q (ask for text) or %q, got %q",
 			whatsapp.UnsupportedReply, whatsapp.UnsupportedHandoff, c.WhatsApp.Unsupported)
 	}
+	if c.WhatsApp.Workers < 0 || c.WhatsApp.Workers > 1024 {
+		bad("WhatsApp workers (RELAIS_WHATSAPP_WORKERS)", "must be from 1 to 1024 (0 for the default, %d), got %d", whatsapp.DefaultConcurrency, c.WhatsApp.Workers)
+	}
 	if c.WhatsApp.MaxMediaBytes < 0 {
 		bad("WhatsApp media limit (RELAIS_WHATSAPP_MAX_MEDIA_BYTES)", "must not be negative, got %d", c.WhatsApp.MaxMediaBytes)
 	}
@@ -435,6 +439,10 @@ type WhatsAppConfig struct {
 	// MaxMediaBytes bounds a stored photo or document
 	// (RELAIS_WHATSAPP_MAX_MEDIA_BYTES); conversation.MaxMediaBytes when 0.
 	MaxMediaBytes int64
+	// Workers bounds the conversations answered at once in the
+	// background (RELAIS_WHATSAPP_WORKERS); whatsapp.DefaultConcurrency
+	// when 0.
+	Workers int
 }
 
 // enabled reports whether any WhatsApp variable is set: then all the

@@ -370,24 +370,10 @@ func (r *faultRun) deliverAll(pg *testdb.Server, llm *faultChat) {
 		}
 	})
 
-	customers := make(chan int)
-	var workers sync.WaitGroup
-	for range faultWorkers {
-		workers.Go(func() {
-			for c := range customers {
-				for i := range faultPerCustomer {
-					n := c*faultPerCustomer + i
-					r.deliverOne(r.messages[n], n%len(r.replicas))
-					r.delivered.Add(1)
-				}
-			}
-		})
-	}
-	for c := range faultCustomers {
-		customers <- c
-	}
-	close(customers)
-	workers.Wait()
+	eachCustomerInOrder(faultWorkers, faultCustomers, faultPerCustomer, func(n int) {
+		r.deliverOne(r.messages[n], n%len(r.replicas))
+		r.delivered.Add(1)
+	})
 	r.async.Wait()
 	close(stop)
 	faults.Wait()
@@ -782,4 +768,27 @@ func (r *faultRun) report(b *testing.B, fc faultCounts, llm *faultChat, logs str
 	if r.statuses["503"] == 0 && r.statuses["connect"] == 0 && r.statuses["timeout"] == 0 {
 		b.Errorf("no attempt failed: the database restart did not reach the clients")
 	}
+}
+
+// eachCustomerInOrder calls send for every message n of customers
+// customers of perCustomer messages each (message i of customer c is n =
+// c*perCustomer + i), workers customers at a time, each customer's messages
+// one after the other, as a person writes; it returns when all are sent.
+func eachCustomerInOrder(workers, customers, perCustomer int, send func(n int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range next {
+				for i := range perCustomer {
+					send(c*perCustomer + i)
+				}
+			}
+		})
+	}
+	for c := range customers {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
 }

@@ -270,24 +270,10 @@ func (r *waLoad) deliverAll(pg *testdb.Server) {
 			}
 		}
 	})
-	customers := make(chan int)
-	var workers sync.WaitGroup
-	for range waWorkers {
-		workers.Go(func() {
-			for c := range customers {
-				for i := range waPerCustomer {
-					n := c*waPerCustomer + i
-					r.deliverOne(r.messages[n], n%len(r.replicas))
-					r.done.Add(1)
-				}
-			}
-		})
-	}
-	for c := range waCustomers {
-		customers <- c
-	}
-	close(customers)
-	workers.Wait()
+	eachCustomerInOrder(waWorkers, waCustomers, waPerCustomer, func(n int) {
+		r.deliverOne(r.messages[n], n%len(r.replicas))
+		r.done.Add(1)
+	})
 	r.async.Wait()
 	close(stop)
 	faults.Wait()

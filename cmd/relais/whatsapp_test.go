@@ -364,3 +364,30 @@ func TestWhatsAppTwoReplicasReplyOnce(t *testing.T) {
 		t.Errorf("Graph API got %d messages (%v by recipient), want one reply to each of the two customers", len(sent), to)
 	}
 }
+
+func TestWhatsAppWorkersSetting(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value   string
+		want    int
+		wantErr bool
+	}{{"", 0, false}, {"4", 4, false}, {"-1", 0, true}, {"2000", 0, true}, {"many", 0, true}} {
+		vars := map[string]string{
+			"RELAIS_WHATSAPP_VERIFY_TOKEN": "v", "RELAIS_WHATSAPP_APP_SECRET": "s",
+			"RELAIS_WHATSAPP_ACCESS_TOKEN": "a", "RELAIS_WHATSAPP_PHONE_NUMBER_ID": "1",
+			"RELAIS_WHATSAPP_WORKERS": tt.value,
+		}
+		cfg, err := loadConfig(env{getenv: func(k string) string { return vars[k] }})
+		if err == nil {
+			_, err = cfg.validate()
+		}
+		switch {
+		case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "RELAIS_WHATSAPP_WORKERS")):
+			t.Errorf("RELAIS_WHATSAPP_WORKERS=%q: error %v, want one naming the variable", tt.value, err)
+		case !tt.wantErr && err != nil:
+			t.Errorf("RELAIS_WHATSAPP_WORKERS=%q: %v", tt.value, err)
+		case !tt.wantErr && cfg.WhatsApp.Workers != tt.want:
+			t.Errorf("RELAIS_WHATSAPP_WORKERS=%q: workers %d, want %d", tt.value, cfg.WhatsApp.Workers, tt.want)
+		}
+	}
+}
