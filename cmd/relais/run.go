@@ -36,6 +36,7 @@ func commands() []command {
 		{"serve", "run the HTTP server (API, webhooks, consoles)", runServe},
 		{"ingest", "import FAQs and documents into the knowledge base", runIngest},
 		{"ask", "search the knowledge base for a question", runAsk},
+		{"demo", "chat in the terminal with the assistant on the bundled demo knowledge (demo chat)", runDemo},
 		{"eval", "measure resolution, wrong answers and escalations on a labelled set", runEval},
 		{"migrate", "create or upgrade the database schema", runMigrate},
 		{"token", "create, list and revoke API tokens", runToken},

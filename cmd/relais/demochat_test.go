@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestDemoChat pipes a conversation into relais demo chat: an answer shows
+// its source, a request for a person shows the handoff and its reason, and
+// the chat ends at /quit (the line after it is never read).
+func TestDemoChat(t *testing.T) {
+	t.Parallel()
+	var out, errOut lockedBuffer
+	e := env{
+		getenv: func(k string) string { return map[string]string{"RELAIS_LOG_LEVEL": "warn"}[k] },
+		stdout: &out, stderr: &errOut,
+		stdin: strings.NewReader("How do I file a claim?\n\nI want to talk to a real person\n/quit\nHow do I reset my password?\n"),
+	}
+	if err := run(context.Background(), e, []string{"demo", "chat", "--data-dir", t.TempDir(), "--verbose"}); err != nil {
+		t.Fatalf("demo chat: %v\nstderr:\n%s", err, errOut.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"You can file a claim in the app under Claims > New claim", // the answer, as plain text
+		"· answer · confidence",
+		`source kb.md#how-do-i-file-a-claim "How do I file a claim?"`,
+		"    1. ", // --verbose: the candidates
+		"· handoff (customer_request, normal priority) · intent human_request",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo chat output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "reset my password") || strings.Contains(got, "Forgot password") {
+		t.Errorf("demo chat went on after /quit:\n%s", got)
+	}
+	if strings.Contains(got, "\x1b[") {
+		t.Errorf("piped output has terminal escapes:\n%q", got)
+	}
+}
+
+func TestDemoUsage(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	for _, args := range [][]string{{"demo"}, {"demo", "talk"}, {"demo", "chat", "extra"}} {
+		if _, _, err := c.run(context.Background(), args...); !isUsage(err) {
+			t.Errorf("relais %s: %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+}
+
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
