@@ -324,6 +324,13 @@ func (c countingGenerator) Generate(ctx context.Context, req assistant.GenerateR
 // operator's file, the calibration stored with the examples.
 func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assistant.Assistant, error) {
 	examples := assistant.DefaultIntentExamples()
+	if cfg.demo {
+		extra, err := demoIntentExamples()
+		if err != nil {
+			return nil, err
+		}
+		examples = append(examples, extra...)
+	}
 	if cfg.IntentsFile != "" {
 		f, err := os.Open(cfg.IntentsFile)
 		if err != nil {

@@ -320,6 +320,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
+	cfg.demo = *demo
 	m := server.NewMetrics()
 	ap, err := openApp(ctx, e, cfg, appOptions{
 		onProviderError: func(endpoint string, err error) {
@@ -348,7 +349,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	}
 	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
 	if *demo {
-		if err := loadDemo(ctx, importer, log); err != nil {
+		if err := loadDemo(ctx, cfg, st, importer, log); err != nil {
 			return err
 		}
 		if cfg.AdminToken == "" {

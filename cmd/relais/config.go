@@ -76,6 +76,9 @@ type Config struct {
 	// IntentsFile adds an operator's intent examples to the built-in ones
 	// (RELAIS_INTENTS_FILE).
 	IntentsFile string
+	// demo adds the demo's intent examples (serve --demo, demo chat); no
+	// environment variable sets it.
+	demo bool
 	// ClarifyFirst asks the customer to rephrase once before handing off an
 	// unclear question (RELAIS_CLARIFY_FIRST).
 	ClarifyFirst bool

@@ -8,24 +8,36 @@ import (
 	"io/fs"
 	"log/slog"
 
+	"relais/assistant"
 	"relais/ingest"
 )
 
-// demoKB is a small insurer FAQ, in English and French, written for the demo
-// so that `relais serve --demo` has something to answer from.
+// demoFiles is the demo's content, written for it: an insurer's and a
+// shop's FAQs in English and French (*.jsonl, as `relais ingest` reads
+// them), labelled customer questions (examples.csv, as `relais ingest
+// --examples` reads them) and intent examples for emergencies
+// (intents.txt, as RELAIS_INTENTS_FILE reads them).
 //
-//go:embed demo/*.md
-var demoKB embed.FS
+//go:embed demo/*.jsonl demo/examples.csv demo/intents.txt
+var demoFiles embed.FS
 
-// loadDemo imports the bundled knowledge base. Re-running it changes nothing
-// (the articles are unchanged), so the demo can restart on the same data dir.
-func loadDemo(ctx context.Context, im *ingest.Importer, log *slog.Logger) error {
-	files, err := fs.Glob(demoKB, "demo/*.md")
+const (
+	demoExamples = "demo/examples.csv"
+	demoIntents  = "demo/intents.txt"
+)
+
+// loadDemo imports the bundled knowledge base and its examples, then
+// calibrates the assistant on them, as an operator would with `relais
+// ingest` and `relais ingest --examples`. Re-running it changes nothing but
+// the calibration's date (the articles are unchanged, the examples
+// replaced), so the demo can restart on the same data dir.
+func loadDemo(ctx context.Context, cfg Config, st store, im *ingest.Importer, log *slog.Logger) error {
+	files, err := fs.Glob(demoFiles, "demo/*.jsonl")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	for _, name := range files {
-		data, err := demoKB.ReadFile(name)
+		data, err := demoFiles.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -38,5 +50,33 @@ func loadDemo(ctx context.Context, im *ingest.Importer, log *slog.Logger) error 
 		}
 		log.Info("demo knowledge loaded", "file", name, "imported", res.Imported, "unchanged", res.Unchanged)
 	}
+	data, err := demoFiles.ReadFile(demoExamples)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	res, err := im.ImportExamples(ctx, st, demoExamples, "demo:"+demoExamples, bytes.NewReader(data), true)
+	if err != nil {
+		return fmt.Errorf("demo: import %s: %w", demoExamples, err)
+	}
+	if res.Err != nil || len(res.Problems) > 0 {
+		return fmt.Errorf("demo: import %s: %v %v", demoExamples, res.Err, res.Problems)
+	}
+	cal, err := calibrate(ctx, cfg, st, im.Embedder, log, nil)
+	if err != nil {
+		return fmt.Errorf("demo: calibrate: %w", err)
+	}
+	log.Info("demo examples loaded", "examples", res.Read, "threshold", cal.Threshold,
+		"estimated_resolution", cal.EstimatedResolution, "estimated_wrong_rate", cal.EstimatedWrongRate)
 	return nil
+}
+
+// demoIntentExamples are the demo's intent examples, added to the built-in
+// ones when the demo runs.
+func demoIntentExamples() ([]assistant.IntentExample, error) {
+	f, err := demoFiles.Open(demoIntents)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	defer f.Close()
+	return assistant.ParseIntentExamples(f, demoIntents)
 }

@@ -63,6 +63,7 @@ func runDemoChat(ctx context.Context, e env, args []string) error {
 	if cfg.LogLevel == defaultConfig().LogLevel && !given["log-level"] {
 		cfg.LogLevel = "warn" // the chat is the output; progress logs would drown it
 	}
+	cfg.demo = true
 	ap, err := openApp(ctx, e, cfg, appOptions{})
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func runDemoChat(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}
-	if err := loadDemo(ctx, im, ap.log); err != nil {
+	if err := loadDemo(ctx, cfg, ap.store, im, ap.log); err != nil {
 		return err
 	}
 	a, err := newAssistant(cfg, ap.store, ap.providers, ap.log)

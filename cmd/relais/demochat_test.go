@@ -25,7 +25,7 @@ func TestDemoChat(t *testing.T) {
 	for _, want := range []string{
 		"You can file a claim in the app under Claims > New claim", // the answer, as plain text
 		"· answer · confidence",
-		`source kb.md#how-do-i-file-a-claim "How do I file a claim?"`,
+		`source ins-file-claim "How do I file a claim?"`,
 		"    1. ", // --verbose: the candidates
 		"· handoff (customer_request, normal priority) · intent human_request",
 	} {
