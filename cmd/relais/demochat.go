@@ -152,7 +152,7 @@ func (c chat) print(d assistant.Decision) {
 		}
 		info = append(info, intent)
 	}
-	if d.Action != assistant.Reply {
+	if d.Action != assistant.Reply && d.Trace.Threshold > 0 { // 0: decided by intent, before retrieval
 		info = append(info, fmt.Sprintf("confidence %.2f (threshold %.2f)", d.Confidence, d.Trace.Threshold))
 	}
 	if d.Action == assistant.Answer && len(d.Sources) > 0 {
