@@ -50,6 +50,15 @@ func loadDemo(ctx context.Context, cfg Config, st store, im *ingest.Importer, lo
 		}
 		log.Info("demo knowledge loaded", "file", name, "imported", res.Imported, "unchanged", res.Unchanged)
 	}
+	// Earlier versions of the demo shipped these files; a data dir they
+	// filled keeps no article of theirs.
+	for _, gone := range []string{"demo:demo/kb.md", "demo:demo/faq-fr.md"} {
+		if n, err := st.PruneSource(ctx, gone, nil); err != nil {
+			return fmt.Errorf("demo: remove the articles of %s: %w", gone, err)
+		} else if n > 0 {
+			log.Info("demo: removed the articles of an earlier demo", "source", gone, "articles", n)
+		}
+	}
 	data, err := demoFiles.ReadFile(demoExamples)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+
+	"relais/ingest"
 )
 
 // TestDemoChat pipes a conversation into relais demo chat: an answer shows
@@ -54,4 +57,36 @@ func TestDemoUsage(t *testing.T) {
 func isUsage(err error) bool {
 	var ue usageError
 	return errors.As(err, &ue)
+}
+
+// TestDemoRemovesEarlierDemo: a data dir an earlier demo filled (kb.md)
+// keeps none of its articles once the demo loads again.
+func TestDemoRemovesEarlierDemo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := defaultConfig()
+	cfg.DataDir, cfg.LogLevel, cfg.demo = t.TempDir(), "warn", true
+	ap, err := openApp(ctx, env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}, cfg, appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ap.close()
+	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}
+	old := "# FAQ\n\n## How do I hire a boat?\n\nAsk at the harbour.\n\n## Where do I moor?\n\nAt the quay.\n"
+	if res, err := im.ImportData(ctx, "demo/kb.md", "demo:demo/kb.md", strings.NewReader(old), ingest.Options{}); err != nil || res.Failed() {
+		t.Fatalf("import the earlier demo: %v %v", err, res.Err)
+	}
+	if before, err := ap.store.ArticlesByExternalID(ctx, []string{"kb.md#how-do-i-hire-a-boat"}); err != nil || len(before) != 1 {
+		t.Fatalf("the earlier demo's article before loading: %v %v", before, err)
+	}
+	if err := loadDemo(ctx, cfg, ap.store, im, ap.log); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ap.store.ArticlesByExternalID(ctx, []string{"kb.md#how-do-i-hire-a-boat", "ins-file-claim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ExternalID != "ins-file-claim" {
+		t.Errorf("articles after loading the demo over an earlier one: %v, want only ins-file-claim", got)
+	}
 }
