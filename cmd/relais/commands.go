@@ -382,7 +382,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
 			MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
 		resumer = handler
-		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret, Concurrency: cfg.WhatsApp.Workers,
+		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret, Concurrency: cfg.whatsAppWorkers(),
 			Receiver: st, Resumer: handler, Deliveries: st, Number: number, Logger: log}
 		waEntry = &whatsapp.Entry{Number: number}
 		// The answers being given in the background stop before the store

@@ -11,10 +11,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"relais/channel/whatsapp"
 )
 
 // graphFake is a local stand-in for the Graph API's messages endpoint.
@@ -388,6 +391,24 @@ func TestWhatsAppWorkersSetting(t *testing.T) {
 			t.Errorf("RELAIS_WHATSAPP_WORKERS=%q: %v", tt.value, err)
 		case !tt.wantErr && cfg.WhatsApp.Workers != tt.want:
 			t.Errorf("RELAIS_WHATSAPP_WORKERS=%q: workers %d, want %d", tt.value, cfg.WhatsApp.Workers, tt.want)
+		}
+	}
+}
+
+func TestWhatsAppWorkersDefault(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"offline pipeline: one per core", Config{}, runtime.GOMAXPROCS(0)},
+		{"chat model: the turns wait on it", Config{ChatModel: "gpt"}, whatsapp.DefaultConcurrency},
+		{"embedding model", Config{EmbeddingModel: "emb"}, whatsapp.DefaultConcurrency},
+		{"set", Config{ChatModel: "gpt", WhatsApp: WhatsAppConfig{Workers: 3}}, 3},
+	} {
+		if got := tt.cfg.whatsAppWorkers(); got != tt.want {
+			t.Errorf("%s: %d workers, want %d", tt.name, got, tt.want)
 		}
 	}
 }
