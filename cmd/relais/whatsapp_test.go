@@ -208,7 +208,16 @@ func TestWhatsAppFeedbackButtonsLinkAndMetrics(t *testing.T) {
 	if code, body := get(t, base+"/v1/whatsapp/qr.png?text=hi&size=200"); code != 200 || !strings.HasPrefix(body, "\x89PNG") {
 		t.Errorf("qr.png: %d, %d bytes", code, len(body))
 	}
-	_, metrics := get(t, base+"/metrics")
+	// The Graph API has the second message before the dispatcher records
+	// it as sent: give the record a moment.
+	var metrics string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, metrics = get(t, base+"/metrics")
+		if (strings.Contains(metrics, `relais_outbox_pending{channel="whatsapp"} 0`) &&
+			strings.Contains(metrics, `relais_outbox_deliveries_total{channel="whatsapp",result="sent"} 2`)) || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`relais_outbox_deliveries_total{channel="whatsapp",result="sent"} 2`,
 		`relais_outbox_pending{channel="whatsapp"} 0`,
