@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 )
 
@@ -69,6 +70,17 @@ func WriteBaseline(w io.Writer, b Baseline) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(b)
+}
+
+// Without returns b without the named sets: a run that skipped them on
+// purpose is compared with the rest, every one of which it must have run.
+func (b Baseline) Without(names ...string) Baseline {
+	out := b
+	out.Sets = maps.Clone(b.Sets)
+	for _, n := range names {
+		delete(out.Sets, n)
+	}
+	return out
 }
 
 // Regressions lists every way the run falls short of the baseline beyond

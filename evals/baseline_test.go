@@ -56,3 +56,21 @@ func TestBaselineRegressions(t *testing.T) {
 		t.Errorf("notes %q", notes)
 	}
 }
+
+// A run that skipped a set on purpose is excused that set alone: another
+// set of the baseline it lacks is still a regression.
+func TestBaselineWithoutSkippedSets(t *testing.T) {
+	base := Baseline{Sets: map[string]BaselineSet{
+		"small": {Questions: 10, Folds: 5, ResolutionRate: 0.5, EscalationRecall: 1},
+		"big":   {Questions: 9000, Folds: 5, ResolutionRate: 0.5, EscalationRecall: 1},
+		"gone":  {Questions: 20, Folds: 5, ResolutionRate: 0.5, EscalationRecall: 1},
+	}}
+	run := []Summary{{Dataset: "small", Questions: 10, Folds: 5, ResolutionRate: 0.5, EscalationRecall: 1}}
+	got, _ := base.Without("big").Regressions(run, true)
+	if len(got) != 1 || !strings.Contains(got[0], "gone: in the baseline but not run") {
+		t.Errorf("regressions %q, want the one set neither run nor skipped", got)
+	}
+	if len(base.Sets) != 3 {
+		t.Errorf("Without changed the baseline it was called on: %v", base.Sets)
+	}
+}

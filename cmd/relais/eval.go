@@ -180,7 +180,7 @@ func runSuite(ctx context.Context, e env, dir string, maxQuestions int, newRunne
 		return err
 	}
 	var sums []evals.Summary
-	skipped := 0
+	var skipped []string
 	for _, set := range sets {
 		ds, err := evals.LoadDataset(set.Name, set.KB, set.Questions, "")
 		if err != nil {
@@ -188,7 +188,7 @@ func runSuite(ctx context.Context, e env, dir string, maxQuestions int, newRunne
 		}
 		if maxQuestions > 0 && len(ds.Questions) > maxQuestions {
 			fmt.Fprintf(e.stdout, "note: %s skipped: %d questions, over --max-questions %d\n", set.Name, len(ds.Questions), maxQuestions)
-			skipped++
+			skipped = append(skipped, set.Name)
 			continue
 		}
 		bar := newProgress(e.stderr, "eval "+set.Name)
@@ -226,7 +226,7 @@ func runSuite(ctx context.Context, e env, dir string, maxQuestions int, newRunne
 	if err != nil {
 		return err
 	}
-	regressions, notes := base.Regressions(sums, skipped == 0)
+	regressions, notes := base.Without(skipped...).Regressions(sums, true)
 	for _, n := range notes {
 		fmt.Fprintf(e.stdout, "note: %s\n", n)
 	}

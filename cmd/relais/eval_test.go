@@ -248,6 +248,7 @@ func TestEvalSameDecisionsOnBothStores(t *testing.T) {
 	}
 	questions := writeFile(t, dir, "questions.jsonl", qs.String())
 	outcomes := map[string]map[string]any{}
+	thresholds := map[string][]float64{}
 	for _, kind := range stores {
 		out := filepath.Join(dir, kind+".json")
 		newCLI(t, kind).mustRun("eval", "--kb", kb, "--questions", questions, "--folds", "5", "--json", out)
@@ -271,6 +272,7 @@ func TestEvalSameDecisionsOnBothStores(t *testing.T) {
 			if c.Source != "calibrated" {
 				t.Fatalf("%s: a fold was not calibrated (%s): the test needs 100 examples a fold", kind, c.Source)
 			}
+			thresholds[kind] = append(thresholds[kind], c.Threshold)
 		}
 		for _, q := range rep.Questions {
 			key := fmt.Sprint(q["id"])
@@ -283,6 +285,9 @@ func TestEvalSameDecisionsOnBothStores(t *testing.T) {
 			}
 			outcomes[key] = q
 		}
+	}
+	if a, b := thresholds[stores[0]], thresholds[stores[len(stores)-1]]; fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("calibrated thresholds by fold: %v on %s, %v on %s", a, stores[0], b, stores[len(stores)-1])
 	}
 	if len(outcomes) != 12*len(objects) {
 		t.Errorf("%d questions compared, want %d", len(outcomes), 12*len(objects))
