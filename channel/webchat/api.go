@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"regexp"
@@ -77,8 +78,12 @@ func (h *Handler) conversationOf(ctx context.Context, s session) (conversation.C
 
 // transcript serves GET /chat/api/messages: the session's conversation as
 // it stands, its latest MaxTranscript messages, oldest first. A visitor
-// without a session gets an empty one; a session's cookie is issued again,
-// which renews it and moves it to the newest key.
+// without a session gets an empty one, and its cookie: the page reads the
+// transcript before it sends anything, so its first message already
+// carries the session that makes a retry of it a repeat (a session made
+// by that message's own response would be lost with the response). A
+// session's cookie is issued again, which renews it and moves it to the
+// newest key.
 func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, ok, err := h.session(r)
@@ -88,6 +93,10 @@ func (h *Handler) transcript(w http.ResponseWriter, r *http.Request) {
 	}
 	out := conversationJSON{State: string(conversation.Bot), Messages: []messageJSON{}}
 	if !ok {
+		if err := h.setSession(w, r, session{ID: newSessionID()}); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
@@ -192,6 +201,13 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		s = session{ID: newSessionID()}
 	}
 	if h.sessionLim.RespondOnLimit(w, r, s.ID) {
+		return
+	}
+	// A form of another site cannot send this type without the browser
+	// asking first (CORS), which Relais does not allow: a session cookie
+	// sent along with a forged form is no message.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		h.fail(w, r, fmt.Errorf("a message is sent as application/json: %w", relais.ErrInvalid))
 		return
 	}
 	var in postInput

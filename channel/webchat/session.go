@@ -123,14 +123,23 @@ func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) 
 		return err
 	}
 	s.Issued = h.now()
-	http.SetCookie(w, &http.Cookie{
+	// Behind a TLS-terminating proxy the request arrives as plain HTTP;
+	// the proxy's X-Forwarded-Proto says it was not. Trusting it can only
+	// add the Secure flag.
+	secure := r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	c := &http.Cookie{
 		Name: CookieName, Value: sign(keys[0], s), Path: "/chat",
-		MaxAge: int(h.maxAge().Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		// Behind a TLS-terminating proxy the request arrives as plain
-		// HTTP; the proxy's X-Forwarded-Proto says it was not. Trusting it
-		// can only add the Secure flag.
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
-	})
+		MaxAge: int(h.maxAge().Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure,
+	}
+	if secure {
+		// The widget shows the chat in a frame of the shop's site, where
+		// browsers neither keep nor send a Lax cookie of another site: the
+		// customer would start again at every message and never see the
+		// agent's reply. A partitioned cookie (CHIPS) is kept for that
+		// shop's pages alone, so another site's page cannot use it.
+		c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
+	}
+	http.SetCookie(w, c)
 	return nil
 }
 
@@ -161,8 +170,9 @@ type keyring struct {
 }
 
 // load returns the keys, read again from the store when they are older
-// than keyRefresh, or keyRetry when force is set. A store without a key
-// gets one (EnsureSigningKey).
+// than keyRefresh, or keyRetry when force is set (the ones held when the
+// store cannot be read). A store without a key gets one
+// (EnsureSigningKey).
 func (k *keyring) load(ctx context.Context, force bool) ([]auth.SigningKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -171,6 +181,13 @@ func (k *keyring) load(ctx context.Context, force bool) ([]auth.SigningKey, erro
 		return k.keys, nil
 	}
 	keys, err := k.store.SigningKeys(ctx, KeyPurpose)
+	if err != nil && len(k.keys) > 0 {
+		// The keys held still sign and verify: a store that does not
+		// answer for a moment delays a rotation, not the customers. It is
+		// asked again after keyRetry, not on every request.
+		k.loaded = k.now().Add(keyRetry - keyRefresh)
+		return k.keys, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the web chat's session keys: %w", err)
 	}

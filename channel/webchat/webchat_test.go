@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -111,7 +112,7 @@ func (b bundle) do(t *testing.T, method, target, body string, cookie *http.Cooki
 func (b bundle) say(t *testing.T, text, id string, cookie *http.Cookie) result {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"text": text, "id": id})
-	return b.do(t, "POST", "/chat/api/messages", string(body), cookie)
+	return b.do(t, "POST", "/chat/api/messages", string(body), cookie, "Content-Type", "application/json")
 }
 
 func textsOf(t *testing.T, body map[string]any) []string {
@@ -303,14 +304,19 @@ func TestInboundValidation(t *testing.T) {
 		"text of wrong type": `{"text":42}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := b.do(t, "POST", "/chat/api/messages", body, nil)
+			r := b.do(t, "POST", "/chat/api/messages", body, nil, "Content-Type", "application/json")
 			if r.status != http.StatusBadRequest {
 				t.Errorf("status %d, want 400: %v", r.status, r.body)
 			}
 		})
 	}
-	if r := b.do(t, "POST", "/chat/api/messages", `{"text":"`+strings.Repeat("a", maxBody)+`"}`, nil); r.status != http.StatusRequestEntityTooLarge {
+	if r := b.do(t, "POST", "/chat/api/messages", `{"text":"`+strings.Repeat("a", maxBody)+`"}`, nil, "Content-Type", "application/json"); r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: %d, want 413", r.status)
+	}
+	// A form of another site posting JSON-looking text (text/plain) is no
+	// message, whatever cookie comes with it.
+	if r := b.do(t, "POST", "/chat/api/messages", `{"id":"abcdefgh","text":"hi="}`, nil, "Content-Type", "text/plain"); r.status != http.StatusBadRequest {
+		t.Errorf("text/plain post: %d, want 400", r.status)
 	}
 	b.echo.mu.Lock()
 	calls := b.echo.calls
@@ -319,7 +325,7 @@ func TestInboundValidation(t *testing.T) {
 		t.Errorf("refused messages reached the assistant %d times", calls)
 	}
 	// What is kept is the domain's cleaned text, not the raw input.
-	r := b.do(t, "POST", "/chat/api/messages", `{"text":"  line one\r\nline\u0000 two  ","id":"valid-id-2"}`, nil)
+	r := b.do(t, "POST", "/chat/api/messages", `{"text":"  line one\r\nline\u0000 two  ","id":"valid-id-2"}`, nil, "Content-Type", "application/json")
 	if got := textsOf(t, r.body); r.status != http.StatusOK || got[0] != "line one\nline two" {
 		t.Errorf("stored text %q (status %d), want the cleaned text", got, r.status)
 	}
@@ -504,5 +510,91 @@ func TestStatusOf(t *testing.T) {
 		if got, _ := statusOf(err); got != want {
 			t.Errorf("statusOf(%v) = %d, want %d", err, got, want)
 		}
+	}
+}
+
+// A first visit gets its session from the transcript the page reads on
+// load, so that the first message, sent again after its response was
+// lost, is a repeat of the first and not a new visitor's.
+func TestFirstMessageRetriedIsARepeat(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := b.do(t, "GET", "/chat/api/messages", "", nil)
+	if g.status != http.StatusOK || g.cookie == nil {
+		t.Fatalf("first visit: %d, cookie %v; want a session cookie", g.status, g.cookie)
+	}
+	first := b.say(t, "Where is my parcel?", "msg-first1", g.cookie)
+	again := b.say(t, "Where is my parcel?", "msg-first1", g.cookie)
+	if first.status != http.StatusOK || again.status != http.StatusOK || first.body["conversation_id"] != again.body["conversation_id"] {
+		t.Fatalf("first %d %v, retry %d %v: want one conversation", first.status, first.body, again.status, again.body)
+	}
+	if b.echo.calls != 2 {
+		t.Fatalf("HandleMessage called %d times, want 2", b.echo.calls)
+	}
+	if ms, _ := b.st.Messages(t.Context(), int64(first.body["conversation_id"].(float64)), 10); len(ms) != 2 {
+		t.Errorf("stored %d messages, want the message and one reply", len(ms))
+	}
+}
+
+// flakyKeys fails SigningKeys once failing is set.
+type flakyKeys struct {
+	KeyStore
+	mu      sync.Mutex
+	failing bool
+	reads   int
+}
+
+func (f *flakyKeys) SigningKeys(ctx context.Context, purpose string) ([]auth.SigningKey, error) {
+	f.mu.Lock()
+	f.reads++
+	failing := f.failing
+	f.mu.Unlock()
+	if failing {
+		return nil, errors.New("database is restarting")
+	}
+	return f.KeyStore.SigningKeys(ctx, purpose)
+}
+
+// A store that cannot be read when the keys are due for a refresh leaves
+// the keys held in use, and is asked again after keyRetry, not on every
+// request.
+func TestKeysHeldWhenTheStoreIsAway(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	fk := &flakyKeys{KeyStore: b.st}
+	k := &keyring{store: fk, now: func() time.Time { return now }}
+	held, err := k.load(t.Context(), false)
+	if err != nil || len(held) == 0 {
+		t.Fatalf("first load: %v, %v", held, err)
+	}
+	fk.mu.Lock()
+	fk.failing = true
+	fk.mu.Unlock()
+	now = now.Add(keyRefresh + time.Second)
+	for range 3 {
+		got, err := k.load(t.Context(), false)
+		if err != nil || len(got) == 0 || got[0].Generation != held[0].Generation {
+			t.Fatalf("load with the store away: %v, %v; want the keys held", got, err)
+		}
+	}
+	if fk.reads != 2 {
+		t.Errorf("the store was read %d times, want 2 (the first load, then one try)", fk.reads)
+	}
+}
+
+// Over HTTPS the session cookie is partitioned and SameSite=None, so that
+// the widget's frame on the shop's site keeps it; over plain HTTP (a
+// developer's machine) it stays Lax.
+func TestSessionCookieForTheWidgetFrame(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.do(t, "GET", "/chat/api/messages", "", nil, "X-Forwarded-Proto", "https").cookie
+	if c == nil || !c.Secure || !c.Partitioned || c.SameSite != http.SameSiteNoneMode || !c.HttpOnly {
+		t.Errorf("cookie over HTTPS = %+v, want Secure, Partitioned, SameSite=None, HttpOnly", c)
+	}
+	c = b.do(t, "GET", "/chat/api/messages", "", nil).cookie
+	if c == nil || c.Secure || c.Partitioned || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("cookie over HTTP = %+v, want Lax", c)
 	}
 }
