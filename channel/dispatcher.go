@@ -223,11 +223,12 @@ func (d *Dispatcher) deliver(ctx context.Context, s Sender, m conversation.Outbo
 			log.ErrorContext(ctx, "outbox: record a failed send", "error", err)
 			return
 		}
-		if m.Attempts+1 >= conversation.OutboxMaxAttempts {
-			d.observe(m.Channel, DeliveryFailed) // MarkFailed gave up on it
-		} else {
-			d.observe(m.Channel, DeliveryRetry)
+		if conversation.OutboxStatusAfter(m.Attempts+1) == conversation.OutboxFailed {
+			d.observe(m.Channel, DeliveryFailed)
+			log.WarnContext(ctx, "outbox: send failed; no attempt left, the message is failed", "error", err)
+			return
 		}
+		d.observe(m.Channel, DeliveryRetry)
 		log.WarnContext(ctx, "outbox: send failed, will retry", "error", err)
 	}
 }

@@ -103,6 +103,16 @@ type OutboxDepth interface {
 	PendingByChannel(ctx context.Context) (map[string]int, error)
 }
 
+// OutboxStatusAfter is where a message stands after its attempts-th failed
+// attempt: pending for another try, or failed for good at
+// OutboxMaxAttempts.
+func OutboxStatusAfter(attempts int) OutboxStatus {
+	if attempts >= OutboxMaxAttempts {
+		return OutboxFailed
+	}
+	return OutboxPending
+}
+
 // OutboxBackoff is the wait after the given number of failed attempts:
 // 10s, 20s, 40s, ... at most an hour.
 func OutboxBackoff(attempts int) time.Duration {

@@ -124,6 +124,9 @@ type FreeFormGate struct {
 // Allow returns nil when m may be sent now, ErrOptedOut or ErrWindowClosed
 // when it may not (a refusal no retry mends), or the store's error.
 func (g FreeFormGate) Allow(ctx context.Context, m OutboxMessage) error {
+	if _, windowed := ServiceWindows[m.Channel]; !windowed && !ConsentChannels[m.Channel] {
+		return nil // nothing to refuse on this channel: no store read
+	}
 	c, err := g.Contacts.Contact(ctx, m.Channel, m.Recipient)
 	if errors.Is(err, relais.ErrNotFound) {
 		c = Contact{Channel: m.Channel, ID: m.Recipient}

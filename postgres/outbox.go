@@ -127,10 +127,7 @@ func (d *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 		return dbError(op, err)
 	}
 	attempts++
-	status := conversation.OutboxPending
-	if attempts >= conversation.OutboxMaxAttempts {
-		status = conversation.OutboxFailed
-	}
+	status := conversation.OutboxStatusAfter(attempts)
 	// attempts = attempts + 1 and the status guard keep two concurrent
 	// failures of one message from counting as one.
 	tag, err := d.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, status = $2, next_attempt_at = $3, last_error = $4

@@ -142,10 +142,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 			return err
 		}
 		attempts++
-		status := conversation.OutboxPending
-		if attempts >= conversation.OutboxMaxAttempts {
-			status = conversation.OutboxFailed
-		}
+		status := conversation.OutboxStatusAfter(attempts)
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
 			attempts, string(status), formatTime(db.now().Add(conversation.OutboxBackoff(attempts))), reason, id)
 		return err

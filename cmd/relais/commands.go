@@ -368,11 +368,9 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
 	var wa *whatsapp.Webhook
 	var waHandler, waEntry http.Handler
-	// resumer decides about pending messages in the background: the
+	// pending decides about pending messages in the background: the
 	// assistant, or the WhatsApp handler in front of it (media, opt-outs).
-	var resumer interface {
-		Resume(context.Context, conversation.Received) (assistant.Outcome, error)
-	} = messages
+	var pending resumer = messages
 	if cfg.WhatsApp.enabled() {
 		number, err := whatsapp.NewBusinessNumber(cfg.WhatsApp.DisplayNumber)
 		if err != nil {
@@ -381,7 +379,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		handler := &whatsapp.Handler{Store: st, Assistant: messages, Escalator: messages.Escalator,
 			Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
 			MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
-		resumer = handler
+		pending = handler
 		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret, Concurrency: cfg.whatsAppWorkers(),
 			Receiver: st, Resumer: handler, Deliveries: st, Number: number, Logger: log}
 		waEntry = &whatsapp.Entry{Number: number}
@@ -449,7 +447,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			return nil
 		})},
 		{"resumer", serviceFunc(func(ctx context.Context) error {
-			resumePending(ctx, st, resumer, resumeEvery, log)
+			resumePending(ctx, st, pending, resumeEvery, log)
 			return nil
 		})},
 	}
