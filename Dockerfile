@@ -26,6 +26,9 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 
 FROM gcr.io/distroless/static-debian12:nonroot AS final
 COPY --from=build /out/relais /usr/local/bin/relais
+# The demo's emergency phrasings, for a replica that serves the demo's
+# knowledge without loading it (docker-compose.yml's relais-2).
+COPY --from=build /src/cmd/relais/demo/intents.txt /usr/local/share/relais/demo-intents.txt
 # The embedded store's folder, owned by the user Relais runs as: a named
 # volume mounted here starts with that owner.
 COPY --from=build --chown=65532:65532 /out/data /data

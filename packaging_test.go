@@ -264,6 +264,13 @@ func TestComposeFile(t *testing.T) {
 		if len(s.Ports) > 0 {
 			t.Errorf("replica %s publishes %v: the proxy is the one port", name, s.Ports)
 		}
+		// An intents file a replica reads must be in the image.
+		if f := s.Environment["RELAIS_INTENTS_FILE"]; f != "" {
+			df, err := os.ReadFile("Dockerfile")
+			if err != nil || !regexp.MustCompile(`(?m)^COPY .* `+regexp.QuoteMeta(f)+`$`).Match(df) {
+				t.Errorf("replica %s reads RELAIS_INTENTS_FILE %s, which the Dockerfile does not copy into the image", name, f)
+			}
+		}
 	}
 	if len(replicas) < 2 || len(built) != 1 {
 		t.Fatalf("replicas %v (built by %v): want two or more, one building the image", replicas, built)

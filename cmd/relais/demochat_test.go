@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 
@@ -88,5 +89,45 @@ func TestDemoRemovesEarlierDemo(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].ExternalID != "ins-file-claim" {
 		t.Errorf("articles after loading the demo over an earlier one: %v, want only ins-file-claim", got)
+	}
+}
+
+// TestSecondReplicaDecidesLikeTheDemo: docker-compose.yml's second replica
+// serves the knowledge the first loaded with --demo, without --demo, with
+// the demo's emergency phrasings as its intents file; it hands an
+// emergency off as the first does.
+func TestSecondReplicaDecidesLikeTheDemo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := defaultConfig()
+	cfg.DataDir, cfg.LogLevel, cfg.demo = t.TempDir(), "warn", true
+	ap, err := openApp(ctx, env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}, cfg, appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}
+	if err := loadDemo(ctx, cfg, ap.store, im, ap.log); err != nil {
+		t.Fatal(err)
+	}
+	ap.close()
+	emergency := map[string]any{"customer_id": "eve", "text": "water coming through my ceiling right now"}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"without the demo's intents", nil, "not sensitive_topic"},
+		{"with them, as relais-2", map[string]string{"RELAIS_INTENTS_FILE": demoIntents}, "sensitive_topic"},
+	} {
+		c := &cli{t: t, env: map[string]string{"RELAIS_LOG_LEVEL": "warn", "RELAIS_DATA_DIR": cfg.DataDir}}
+		maps.Copy(c.env, tt.env)
+		base := startServe(t, c)
+		code, out, _, err := postMessage(base, emergency, nil)
+		if err != nil || code != 200 {
+			t.Fatalf("%s: POST %d %v %v", tt.name, code, out, err)
+		}
+		if got := out["reason"] == "sensitive_topic"; got != (tt.want == "sensitive_topic") {
+			t.Errorf("%s: %v (%v), want %s", tt.name, out["action"], out["reason"], tt.want)
+		}
 	}
 }
