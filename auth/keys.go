@@ -81,3 +81,16 @@ func ValidateSigningKey(purpose string, secret []byte) error {
 	}
 	return nil
 }
+
+// ValidateRotation checks a rotation's new key as ValidateSigningKey does,
+// and its grace: how long the older keys still verify, which must not be
+// negative (0 ends them at once).
+func ValidateRotation(purpose string, secret []byte, grace time.Duration) error {
+	if err := ValidateSigningKey(purpose, secret); err != nil {
+		return err
+	}
+	if grace < 0 {
+		return fmt.Errorf("grace %v is negative: %w", grace, relais.ErrInvalid)
+	}
+	return nil
+}

@@ -40,7 +40,8 @@ func FormatText(md string, style TextStyle) string {
 	joinable := false // the line before may take the next one as its continuation
 	for i, line := range lines {
 		trimmed := strings.TrimSpace(line)
-		if h := mdHeading.FindStringSubmatch(trimmed); h != nil {
+		h := mdHeading.FindStringSubmatch(trimmed)
+		if h != nil {
 			trimmed = "**" + h[1] + "**"
 			line = trimmed
 		}
@@ -57,7 +58,7 @@ func FormatText(md string, style TextStyle) string {
 			b.WriteByte('\n')
 		}
 		b.WriteString(strings.TrimRight(line, " \t"))
-		joinable = trimmed != "" && !mdHeading.MatchString(strings.TrimSpace(lines[i]))
+		joinable = trimmed != "" && h == nil // a heading stands alone
 	}
 	out := mdLink.ReplaceAllString(b.String(), "$1 ($2)")
 	return mdBold.ReplaceAllStringFunc(out, func(m string) string {

@@ -50,9 +50,6 @@ const (
 	MediaNotKept  MediaStatus = "not_kept"  // a kind Relais does not fetch (audio, location, ...)
 )
 
-// Final reports whether s needs no more fetching.
-func (s MediaStatus) Final() bool { return s != MediaPending }
-
 // Media is what a customer message carries beyond its text.
 type Media struct {
 	MessageID      int64

@@ -97,6 +97,18 @@ func WindowClosesAt(c Contact) time.Time {
 // accents, no punctuation or spaces).
 var optOutWords = map[string]string{"STOP": language.English, "ARRET": language.French}
 
+// OptsOut reports whether a customer's message opts them out, and in
+// which language: on a consent channel, a text alone that IsOptOut
+// accepts. A photo or document captioned "Stop" is about the photo, and
+// goes to a person like any other. The stores record the opt-out by this
+// rule and the channel's adapter acknowledges it by the same.
+func OptsOut(channel, text string, hasMedia bool) (lang string, ok bool) {
+	if !ConsentChannels[channel] || hasMedia {
+		return "", false
+	}
+	return IsOptOut(text)
+}
+
 // IsOptOut reports whether text is an opt-out ("STOP", "ARRÊT": the whole
 // message, whatever its case, accents, spaces and punctuation), and in
 // which language it was written.

@@ -24,10 +24,7 @@ var (
 // consent) and stores its media. Receive holds the customer's advisory
 // lock, so two of their messages never race on the customer's row.
 func recordInbound(ctx context.Context, tx pgx.Tx, in conversation.Inbound, m conversation.Message, now time.Time) error {
-	optOut := false
-	if conversation.ConsentChannels[in.Channel] {
-		_, optOut = conversation.IsOptOut(in.Text)
-	}
+	_, optOut := conversation.OptsOut(in.Channel, in.Text, in.Media != nil)
 	var optOutMsg *int64
 	if optOut {
 		optOutMsg = &m.ID

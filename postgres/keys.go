@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais"
 	"relais/auth"
 )
 
@@ -53,25 +52,25 @@ WHERE purpose = $1 ORDER BY generation DESC LIMIT 1`, purpose))
 // RotateSigningKey stores purpose's next key; see auth.KeyStore.
 func (d *DB) RotateSigningKey(ctx context.Context, purpose string, secret []byte, grace time.Duration) (auth.SigningKey, error) {
 	op := fmt.Sprintf("rotate the %q signing key", purpose)
-	if err := auth.ValidateSigningKey(purpose, secret); err != nil {
+	if err := auth.ValidateRotation(purpose, secret, grace); err != nil {
 		return auth.SigningKey{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if grace < 0 {
-		return auth.SigningKey{}, fmt.Errorf("%s: grace %v is negative: %w", op, grace, relais.ErrInvalid)
 	}
 	now := d.now()
 	var k auth.SigningKey
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET expires_at = LEAST(COALESCE(expires_at, $2), $2)
-WHERE purpose = $1`, purpose, now.Add(grace)); err != nil {
-			return err
-		}
-		// A rotation racing this one computes the same generation: the
-		// primary key refuses the second (relais.ErrConflict).
+		// The new key first: a rotation racing this one computes the same
+		// generation, and the primary key refuses the second
+		// (relais.ErrConflict). Then every older key, the one a racing
+		// rotation may just have added included, ends with the grace.
 		var err error
 		k, err = scanKey(tx.QueryRow(ctx, `INSERT INTO signing_keys (purpose, generation, secret, created_at)
 SELECT $1, COALESCE(MAX(generation), 0) + 1, $2, $3 FROM signing_keys WHERE purpose = $1
 RETURNING `+keyColumns, purpose, secret, now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE signing_keys SET expires_at = LEAST(COALESCE(expires_at, $2), $2)
+WHERE purpose = $1 AND generation < $3`, purpose, now.Add(grace), k.Generation)
 		return err
 	})
 	if err != nil {

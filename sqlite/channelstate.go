@@ -20,10 +20,7 @@ var (
 // message m tells of its customer (when they wrote, their phone, their
 // consent) and stores its media.
 func recordInbound(ctx context.Context, tx *sql.Tx, in conversation.Inbound, m conversation.Message, now time.Time) error {
-	optOut := false
-	if conversation.ConsentChannels[in.Channel] {
-		_, optOut = conversation.IsOptOut(in.Text)
-	}
+	_, optOut := conversation.OptsOut(in.Channel, in.Text, in.Media != nil)
 	var optOutMsg any
 	if optOut {
 		optOutMsg = m.ID

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
 	"relais/auth"
 )
 
@@ -62,24 +61,24 @@ func (db *DB) EnsureSigningKey(ctx context.Context, purpose string, secret []byt
 // RotateSigningKey stores purpose's next key; see auth.KeyStore.
 func (db *DB) RotateSigningKey(ctx context.Context, purpose string, secret []byte, grace time.Duration) (auth.SigningKey, error) {
 	op := fmt.Sprintf("rotate the %q signing key", purpose)
-	if err := auth.ValidateSigningKey(purpose, secret); err != nil {
+	if err := auth.ValidateRotation(purpose, secret, grace); err != nil {
 		return auth.SigningKey{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if grace < 0 {
-		return auth.SigningKey{}, fmt.Errorf("%s: grace %v is negative: %w", op, grace, relais.ErrInvalid)
 	}
 	now := db.now()
 	var k auth.SigningKey
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		// Fixed-width times: the text minimum is the earlier time.
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET expires_at = min(COALESCE(expires_at, ?1), ?1)
-			WHERE purpose = ?2`, formatTime(now.Add(grace)), purpose); err != nil {
-			return err
-		}
+		// The new key first, then every older one ends with the grace,
+		// as on PostgreSQL (writes are serialised here).
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, `INSERT INTO signing_keys (purpose, generation, secret, created_at)
 			SELECT ?1, COALESCE(MAX(generation), 0) + 1, ?2, ?3 FROM signing_keys WHERE purpose = ?1
 			RETURNING `+keyColumns, purpose, secret, formatTime(now)))
+		if err != nil {
+			return err
+		}
+		// Fixed-width times: the text minimum is the earlier time.
+		_, err = tx.ExecContext(ctx, `UPDATE signing_keys SET expires_at = min(COALESCE(expires_at, ?1), ?1)
+			WHERE purpose = ?2 AND generation < ?3`, formatTime(now.Add(grace)), purpose, k.Generation)
 		return err
 	})
 	if err != nil {

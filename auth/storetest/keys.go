@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ func RunKeys(t *testing.T, open func(t *testing.T) auth.KeyStore) {
 		{"EnsureRace", testEnsureRace},
 		{"Rotate", testRotate},
 		{"RotateWithoutGrace", testRotateNoGrace},
+		{"RotateRace", testRotateRace},
 		{"Purposes", testPurposes},
 		{"Invalid", testKeysInvalid},
 	} {
@@ -47,18 +50,6 @@ func generations(t *testing.T, st auth.KeyStore, purpose string) []int {
 		gens = append(gens, k.Generation)
 	}
 	return gens
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func testEnsureOnce(t *testing.T, st auth.KeyStore) {
@@ -111,7 +102,7 @@ func testEnsureRace(t *testing.T, st auth.KeyStore) {
 			t.Fatalf("replica %d got another key than replica 0", i)
 		}
 	}
-	if g := generations(t, st, "webchat"); !sameInts(g, []int{1}) {
+	if g := generations(t, st, "webchat"); !slices.Equal(g, []int{1}) {
 		t.Errorf("generations after the race: %v, want [1]", g)
 	}
 }
@@ -169,7 +160,7 @@ func testRotateNoGrace(t *testing.T, st auth.KeyStore) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Millisecond) // past the expiry, whatever the clock's precision
-	if g := generations(t, st, "webchat"); !sameInts(g, []int{2}) {
+	if g := generations(t, st, "webchat"); !slices.Equal(g, []int{2}) {
 		t.Errorf("generations after a rotation without grace: %v, want [2]", g)
 	}
 }
@@ -190,7 +181,7 @@ func testPurposes(t *testing.T, st auth.KeyStore) {
 	if _, err := st.RotateSigningKey(ctx, "other", auth.NewSigningSecret(), 0); err != nil {
 		t.Fatal(err)
 	}
-	if g := generations(t, st, "webchat"); !sameInts(g, []int{1}) {
+	if g := generations(t, st, "webchat"); !slices.Equal(g, []int{1}) {
 		t.Errorf("rotating another purpose changed webchat's keys: %v", g)
 	}
 }
@@ -218,5 +209,33 @@ func testKeysInvalid(t *testing.T, st auth.KeyStore) {
 	wantErr(t, "RotateSigningKey with a negative grace", err, relais.ErrInvalid)
 	if g := generations(t, st, "webchat"); len(g) != 0 {
 		t.Errorf("refused calls stored keys: %v", g)
+	}
+}
+
+// testRotateRace is rotations after a leak, on several machines at once,
+// without grace: whatever each one gets (its key, or relais.ErrConflict),
+// only the newest key verifies afterwards.
+func testRotateRace(t *testing.T, st auth.KeyStore) {
+	ctx := t.Context()
+	if _, err := st.EnsureSigningKey(ctx, "webchat", auth.NewSigningSecret()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = st.RotateSigningKey(ctx, "webchat", auth.NewSigningSecret(), 0)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, relais.ErrConflict) {
+			t.Fatalf("rotation %d: %v, want success or relais.ErrConflict", i, err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond) // past the expiry, whatever the clock's precision
+	if g := generations(t, st, "webchat"); len(g) != 1 {
+		t.Errorf("generations still verifying after racing rotations without grace: %v, want the newest alone", g)
 	}
 }

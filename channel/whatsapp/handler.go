@@ -66,7 +66,7 @@ func (h *Handler) Resume(ctx context.Context, rec conversation.Received) (assist
 	}
 	md, err := h.Store.MessageMedia(ctx, rec.Message.ID)
 	if errors.Is(err, relais.ErrNotFound) {
-		if lang, ok := conversation.IsOptOut(rec.Message.Text); ok {
+		if lang, ok := conversation.OptsOut(rec.Conversation.Channel, rec.Message.Text, false); ok {
 			return h.optOut(ctx, rec, lang)
 		}
 		return h.Assistant.Resume(ctx, rec)

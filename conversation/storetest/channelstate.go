@@ -83,7 +83,9 @@ func testContactConsent(t *testing.T, s ChannelStateStore, clock *testClock) {
 	}
 	clock.Add(time.Minute)
 	receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "FR.1", ChannelMessageID: "w3", Text: "STOP"})
-	receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "FR.1", ChannelMessageID: "w2", Text: " Arrêt ! "}) // redelivered
+	// A redelivered message changes nothing: "bonjour" again would opt
+	// the customer in, were it recorded again.
+	receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "FR.1", ChannelMessageID: "w1", Text: "bonjour"})
 	c, err = s.Contact(ctx, "whatsapp", "FR.1")
 	if err != nil || !c.OptedOut || c.OptOutMessageID != stop.Message.ID || c.OptOutAckID != res.Reply.ID ||
 		!c.ConsentAt.Equal(first.Add(time.Minute)) {
@@ -94,6 +96,12 @@ func testContactConsent(t *testing.T, s ChannelStateStore, clock *testClock) {
 	c, err = s.Contact(ctx, "whatsapp", "FR.1")
 	if err != nil || c.OptedOut || c.OptOutMessageID != 0 || !c.ConsentAt.Equal(clock.Now()) || !c.LastInboundAt.Equal(clock.Now()) {
 		t.Errorf("after writing again: %+v, %v; want opted in now", c, err)
+	}
+	// A photo captioned "Stop" is about the photo: no opt-out.
+	receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "FR.1", ChannelMessageID: "w5", Text: "Stop",
+		Media: &conversation.Media{Kind: conversation.MediaImage, ProviderID: "media-stop", MimeType: "image/jpeg"}})
+	if c, err := s.Contact(ctx, "whatsapp", "FR.1"); err != nil || c.OptedOut {
+		t.Errorf("after a photo captioned Stop: %+v, %v; want not opted out", c, err)
 	}
 	// Channels without consent handling never opt out.
 	receiveIn(t, s, conversation.Inbound{Channel: "api", CustomerID: "FR.1", Text: "STOP"})
