@@ -518,8 +518,9 @@ GROUP BY queue ORDER BY queue`, now)
 
 // QueueLoad reads a queue's waiting count and recent claim times; see
 // handoff.Store. A ticket's first claim is the first move of its
-// conversation to an agent after it was filed: a conversation has one open
-// ticket at a time, so that move is this ticket's.
+// conversation to an agent after it was filed and before it closed: a
+// conversation has one open ticket at a time, so that move is this
+// ticket's, and a ticket closed unclaimed has none.
 func (d *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.QueueLoad, error) {
 	const op = "handoff queue load"
 	if err := handoff.ValidateRecent(n); err != nil {
@@ -535,6 +536,7 @@ FROM handoff_tickets t
 CROSS JOIN LATERAL (
     SELECT min(tr.at) AS at FROM transitions tr
     WHERE tr.conversation_id = t.conversation_id AND tr.to_state = 'agent' AND tr.at >= t.created_at
+      AND (t.closed_at IS NULL OR tr.at <= t.closed_at)
 ) claimed
 WHERE t.queue = $1 AND t.state <> 'queued' AND claimed.at IS NOT NULL
 ORDER BY t.id DESC

@@ -470,8 +470,9 @@ func (db *DB) QueueStats(ctx context.Context, now time.Time) ([]handoff.QueueSta
 
 // QueueLoad reads a queue's waiting count and recent claim times; see
 // handoff.Store. A ticket's first claim is the first move of its
-// conversation to an agent after it was filed: a conversation has one open
-// ticket at a time, so that move is this ticket's. Times are fixed-width
+// conversation to an agent after it was filed and before it closed: a
+// conversation has one open ticket at a time, so that move is this
+// ticket's, and a ticket closed unclaimed has none. Times are fixed-width
 // text, so text order is time order.
 func (db *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.QueueLoad, error) {
 	const op = "handoff queue load"
@@ -501,6 +502,7 @@ func (db *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.Queue
 			SELECT t.id, t.created_at, (
 				SELECT min(tr.at) FROM transitions tr
 				WHERE tr.conversation_id = t.conversation_id AND tr.to_state = 'agent' AND tr.at >= t.created_at
+					AND (t.closed_at IS NULL OR tr.at <= t.closed_at)
 			) AS claimed_at
 			FROM handoff_tickets t WHERE t.queue = ? AND t.state <> 'queued'
 		) WHERE claimed_at IS NOT NULL ORDER BY id DESC LIMIT ?`, queue, n)

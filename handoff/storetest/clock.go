@@ -94,4 +94,29 @@ func CheckClock(t *testing.T, s Stores, setClock func(now func() time.Time)) {
 		!slices.Equal(load.ClaimTimes, want.ClaimTimes) {
 		t.Errorf("QueueLoad = %+v, want %+v", load, want)
 	}
+
+	// Dave's first ticket is left behind when his conversation goes back
+	// to the bot, and closed unclaimed when he is handed off again; the
+	// claim of his second ticket, a minute later, is not the first's.
+	dave := file("dave")
+	clock = clock.Add(10 * time.Minute)
+	if _, err := s.Conversations.Transition(ctx, dave.ConversationID, conversation.Queued, conversation.Bot, "system", "withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Handoffs.Enqueue(ctx, handoff.Ticket{ConversationID: dave.ConversationID, Queue: "general",
+		Reason: "low_confidence", DueAt: clock.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Minute)
+	if _, err := s.Handoffs.Claim(ctx, again.ID, "ann", 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	load, err = s.Handoffs.QueueLoad(ctx, "general", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []time.Duration{time.Minute, 3 * time.Minute, time.Minute}; !slices.Equal(load.ClaimTimes, want) {
+		t.Errorf("claim times after a ticket closed unclaimed = %v, want %v (the closed one has none)", load.ClaimTimes, want)
+	}
 }
