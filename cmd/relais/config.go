@@ -455,8 +455,8 @@ type WhatsAppConfig struct {
 // more of them at once only slow the webhook and each other; else
 // whatsapp.DefaultConcurrency, as a turn then mostly waits for the model.
 // BenchmarkWhatsAppLoad's chat model answers at once, so its turns are CPU
-// too: on two cores, one worker per replica gave a webhook p95 of 72 ms
-// and answered everything sooner; 16 gave 134 ms.
+// too: on two cores, one worker per replica (its workers=1 run) gave a
+// webhook p95 of 75 ms and answered everything sooner; 16 gave 147 ms.
 func (c *Config) whatsAppWorkers() int {
 	switch {
 	case c.WhatsApp.Workers > 0:

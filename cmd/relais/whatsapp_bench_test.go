@@ -72,8 +72,21 @@ const waSecret = "wa-secret"
 // a customer message is decided twice, a reply reached the Graph API twice
 // or never, or something is still pending.
 //
+// It runs twice: with serve's default background workers (16 per replica,
+// as a chat model is configured) and with RELAIS_WHATSAPP_WORKERS=1, the
+// trade-off the README's figures show. The fake chat model answers at
+// once, so a turn here is CPU, as the offline pipeline's is.
+//
 //	go test -run '^$' -bench WhatsAppLoad -benchtime 1x -timeout 30m ./cmd/relais/
 func BenchmarkWhatsAppLoad(b *testing.B) {
+	for _, workers := range []string{"default", "1"} {
+		b.Run("workers="+workers, func(b *testing.B) { runWhatsAppLoad(b, workers) })
+	}
+}
+
+// runWhatsAppLoad is one run of BenchmarkWhatsAppLoad, with serve's
+// RELAIS_WHATSAPP_WORKERS ("default" leaves it unset).
+func runWhatsAppLoad(b *testing.B, workers string) {
 	ctx := context.Background()
 	pg, err := testdb.Start(ctx, testdb.Options{})
 	if err != nil {
@@ -100,6 +113,9 @@ func BenchmarkWhatsAppLoad(b *testing.B) {
 		"RELAIS_CHAT_MODEL":   "fake-chat",
 	}}
 	whatsAppEnv(c, gs.URL)
+	if workers != "default" {
+		c.env["RELAIS_WHATSAPP_WORKERS"] = workers
+	}
 	dir := b.TempDir()
 	faq, err := os.ReadFile(filepath.Join("testdata", "faults", "faq.csv"))
 	if err != nil {
@@ -124,7 +140,7 @@ func BenchmarkWhatsAppLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	counts.pendingIn, counts.pendingOut = pendingIn, pendingOut
-	run.report(b, counts, graph, logs.String(), delivered, drained)
+	run.report(b, counts, graph, logs.String(), workers, delivered, drained)
 }
 
 // loadGraph is the Graph API's messages endpoint, keeping what each
@@ -530,7 +546,7 @@ func multisetDiff(got, want []string) (extra, missing int) {
 
 // report logs the run as a table, reports its figures as metrics and fails
 // the benchmark when a zero-number is not zero.
-func (r *waLoad) report(b *testing.B, wc waCounts, graph *loadGraph, logs string, delivered, drained time.Duration) {
+func (r *waLoad) report(b *testing.B, wc waCounts, graph *loadGraph, logs, workers string, delivered, drained time.Duration) {
 	b.Helper()
 	acked := 0
 	for _, m := range r.messages {
@@ -543,8 +559,8 @@ func (r *waLoad) report(b *testing.B, wc waCounts, graph *loadGraph, logs string
 		statuses = append(statuses, fmt.Sprintf("%s=%d", k, r.statuses[k]))
 	}
 	var tb strings.Builder
-	fmt.Fprintf(&tb, "whatsapp load: %d deliveries (%d unique messages from %d customers, %d duplicates), %d workers, 2 replicas, delivered in %v; %s; drained %v after the last delivery",
-		r.deliveries.Load(), len(r.messages), waCustomers, len(r.again), waWorkers, delivered.Round(time.Second), strings.Join(r.events, ", "), drained.Round(100*time.Millisecond))
+	fmt.Fprintf(&tb, "whatsapp load: %d deliveries (%d unique messages from %d customers, %d duplicates), %d customers writing at once, 2 replicas with %s background workers each, delivered in %v; %s; drained %v after the last delivery",
+		r.deliveries.Load(), len(r.messages), waCustomers, len(r.again), waWorkers, workers, delivered.Round(time.Second), strings.Join(r.events, ", "), drained.Round(100*time.Millisecond))
 	row := func(what, format string, args ...any) {
 		fmt.Fprintf(&tb, "\n  %-9s "+format, append([]any{what}, args...)...)
 	}
