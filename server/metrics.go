@@ -49,12 +49,6 @@ func NewMetrics() *Metrics {
 // ObserveDelivery implements channel.Observer.
 func (m *Metrics) ObserveDelivery(channel, result string) { m.deliveries.Inc(channel, result) }
 
-// DeliveryCount returns how many deliveries of a channel had result, for
-// tests.
-func (m *Metrics) DeliveryCount(channel, result string) float64 {
-	return m.deliveries.Value(channel, result)
-}
-
 // outboxReadTimeout bounds the count of pending messages at a scrape.
 const outboxReadTimeout = 2 * time.Second
 

@@ -470,7 +470,9 @@
     api("POST", "/v1/handoffs/" + current + "/messages", { text: text }).then(function () {
       // Only the text sent is cleared: the agent may have typed on.
       if ($("reply").value === text) $("reply").value = "";
-      status("Reply sent.");
+      // Stored and queued: whether it reached the customer shows under
+      // the message, as the channel reports it.
+      status("Reply queued; its delivery shows under it.");
       return loadTicket();
     }).catch(function (err) {
       if (err.status === 401) { failed(err); return; }
