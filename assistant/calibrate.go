@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"gonum.org/v1/gonum/stat/distuv"
 	"hash/fnv"
 	"log/slog"
 	"maps"
@@ -483,29 +484,24 @@ func (c *Calibrator) readPhrasings(ctx context.Context) ([]knowledge.Example, er
 
 // chooseThreshold picks the lowest threshold at which the wrong-answer rate
 // among the answers is credibly within target: conf are out-of-fold
-// confidences, correct whether answering each was right. The wrong rate of
-// the answers above a threshold is uncertain, the more so the fewer they
-// are; with a uniform prior, after w wrong answers out of n it is
-// distributed as Beta(w + 1, n - w + 1), and the threshold qualifies when
-// that posterior puts at least thresholdCredibility of its mass at or
-// under target. The margin this leaves shrinks as answers accumulate: no
-// wrong answer among 80 qualifies, one among 80 does not, three among 400
-// do; on thousands of answers the observed rate need only stay a little
-// under target. It returns
-// the threshold and the observed resolution and wrong rate there; a
-// threshold above 1 (never answer) when no point qualifies.
+// confidences, correct whether answering each was right. It returns the
+// threshold and the observed resolution and wrong rate there; a threshold
+// above 1 (never answer) when no point qualifies. What qualifies is said
+// by certified.
 func chooseThreshold(conf []float64, correct []bool, answerable int, target float64) (threshold, resolution, wrongRate float64) {
 	threshold = math.Nextafter(1, 2)
 	nCorrect, nWrong := 0, 0
+	expectedWrong := 0.0
 	EachThreshold(conf, func(c float64, tied []int) {
 		for _, i := range tied {
+			expectedWrong += 1 - conf[i]
 			if correct[i] {
 				nCorrect++
 			} else {
 				nWrong++
 			}
 		}
-		if answerable > 0 && credibleWithin(nCorrect+nWrong, nWrong, target) >= thresholdCredibility {
+		if answerable > 0 && certified(nCorrect+nWrong, nWrong, expectedWrong, target) {
 			threshold = c
 			resolution = float64(nCorrect) / float64(answerable)
 			wrongRate = float64(nWrong) / float64(nCorrect+nWrong)
@@ -514,19 +510,57 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 	return threshold, resolution, wrongRate
 }
 
+// certified tells whether answers whose wrong rate was observed as w wrong
+// out of n, and which the classifier itself expected to be wrong
+// expectedWrong times (the sum of 1 - confidence over them), are credibly
+// within target. It asks two things, and both must hold.
+//
+// The wrong rate is uncertain, the more so the fewer the answers. The
+// classifier's out-of-fold probabilities are fitted by cross-validated
+// likelihood, so their mean is an informed first guess of that rate; it is
+// taken as worth modelPriorWeight answers: a prior Beta(m·e, m·(1 − e))
+// with e the expected rate, updated by the answers observed to
+// Beta(w + m·e, n − w + m·(1 − e)). That posterior must put
+// thresholdCredibility of its mass within target. A classifier that is
+// sure and right can then certify a few dozen answers, where a prior that
+// knew nothing (uniform) would ask for some 80 without a single mistake,
+// more than a team with a few hundred examples has above any useful
+// threshold.
+//
+// A classifier sure of itself may be wrong about being right (on small or
+// noisy sets it is overconfident). So the answers must also stand on their
+// own: under a uniform prior, the wrong rate's posterior median must be
+// within target. Observed mistakes thus always count in full.
+func certified(n, w int, expectedWrong, target float64) bool {
+	if n == 0 || credibleWithin(n, w, target) < 0.5 {
+		return false
+	}
+	e := math.Min(1, math.Max(0, expectedWrong/float64(n)))
+	// The small floor keeps both parameters positive when the classifier is
+	// certain of every answer (e = 0) or of none (e = 1).
+	const floor = 1e-3
+	posterior := distuv.Beta{
+		Alpha: float64(w) + modelPriorWeight*e + floor,
+		Beta:  float64(n-w) + modelPriorWeight*(1-e) + floor,
+	}
+	return posterior.CDF(target) >= thresholdCredibility
+}
+
+// modelPriorWeight is how many answers the classifier's own estimate of
+// its wrong rate is worth: enough to carry a small sample that agrees
+// with it, few enough that a few hundred answers outweigh it.
+const modelPriorWeight = 20
+
 // thresholdCredibility is how sure calibration must be that the wrong rate
 // is within target: four to one. An even bet (the posterior median) lets a
 // threshold through as often as not where the rate is in fact just over,
 // and the threshold is the lowest of many candidates, so it errs on the
-// wrong side; a strict one-sided 95% bound would ask for some 150 answers
-// without a single wrong one before answering anything, which a team with
-// a few hundred examples never has.
+// wrong side.
 const thresholdCredibility = 0.8
 
 // credibleWithin is the posterior probability that a rate is at most x
 // after w failures in n trials, under a uniform prior: the probability
-// that Beta(w + 1, n - w + 1) is at most x, which is the probability that
-// Binomial(n + 1, x) is at least w + 1.
+// that Beta(w + 1, n - w + 1) is at most x.
 func credibleWithin(n, w int, x float64) float64 {
 	if x >= 1 {
 		return 1
@@ -534,15 +568,7 @@ func credibleWithin(n, w int, x float64) float64 {
 	if x <= 0 {
 		return 0
 	}
-	m := float64(n + 1)
-	lm, _ := math.Lgamma(m + 1)
-	var below float64 // P(Binomial(n + 1, x) <= w)
-	for i := 0; i <= w; i++ {
-		li, _ := math.Lgamma(float64(i) + 1)
-		lr, _ := math.Lgamma(m - float64(i) + 1)
-		below += math.Exp(lm - li - lr + float64(i)*math.Log(x) + (m-float64(i))*math.Log1p(-x))
-	}
-	return math.Max(0, 1-below)
+	return distuv.Beta{Alpha: float64(w) + 1, Beta: float64(n-w) + 1}.CDF(x)
 }
 
 // EachThreshold calls visit for every threshold a confidence gate can take

@@ -54,9 +54,10 @@ const (
 // among classifierCs by cross-validation; C is the inverse of the penalty
 // per message, as usual for logistic regression. The solver is stochastic
 // gradient descent: a pass over the messages costs what one gradient does,
-// and a dozen passes reach the optimum within what tells the labels apart,
-// where a quasi-Newton method needs many more full gradients and a sweep
-// of the whole weight matrix at each. The step starts at sgdStep (the
+// and a few dozen passes reach the optimum closely enough that the
+// probabilities, which the threshold reads to the third decimal, settle;
+// a quasi-Newton method needs many more full gradients, each a sweep of
+// the whole weight matrix. The step starts at sgdStep (the
 // features have unit length per family) and decays as 1 / (1 + passes); it
 // stops after sgdEpochs passes, or once a pass lowers the loss by less
 // than sgdTol of it. The shuffling is seeded, so that evals repeat exactly.
@@ -64,8 +65,8 @@ var classifierCs = []float64{16, 64, 256}
 
 const (
 	sgdStep        = 2.0
-	sgdEpochs      = 30
-	sgdTol         = 0.01
+	sgdEpochs      = 60
+	sgdTol         = 0.001
 	classifierSeed = 0x7e1a15
 )
 

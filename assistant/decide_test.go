@@ -473,31 +473,33 @@ func TestChooseThresholdKeepsWrongRateBound(t *testing.T) {
 	}
 }
 
-func TestChooseThresholdMarginShrinksWithSample(t *testing.T) {
+func TestChooseThresholdWeighsClassifierAndAnswers(t *testing.T) {
 	t.Parallel()
-	answers := func(n, wrong int) ([]float64, []bool) {
+	answers := func(n, wrong int, sure float64) ([]float64, []bool) {
 		conf, correct := make([]float64, n), make([]bool, n)
 		for i := range conf {
-			conf[i] = 0.999 - float64(i)/1e5
+			conf[i] = sure - float64(i)/1e6
 			correct[i] = i >= wrong // the wrong ones the most confident
 		}
 		return conf, correct
 	}
 	for _, c := range []struct {
 		n, wrong int
+		sure     float64 // the classifier's confidence in each answer
 		answer   bool
 	}{
-		{60, 0, false},    // none wrong among sixty: 0% and 3% both fit
-		{80, 0, true},     // none among eighty: under 2% at four to one
-		{80, 1, false},    // one in eighty: an observed 1.3%, too few to tell from 3%
-		{200, 2, false},   // 1% on two hundred: still not sure enough
-		{400, 3, true},    // 0.75% on four hundred
-		{1000, 25, false}, // 2.5% on many answers: over, however many
+		{60, 0, 0.999, true},     // sure, and right sixty times
+		{60, 0, 0.9, false},      // right sixty times, but it expects one in ten wrong
+		{30, 0, 0.999, false},    // sure, but thirty answers alone cannot tell 0% from 3%
+		{80, 2, 0.999, false},    // sure, yet 2.5% wrong: observed mistakes count in full
+		{400, 3, 0.999, true},    // 0.75% on four hundred
+		{400, 3, 0.95, true},     // four hundred answers outweigh a doubtful classifier
+		{1000, 25, 0.999, false}, // 2.5% on many answers: over, however sure
 	} {
-		conf, correct := answers(c.n, c.wrong)
+		conf, correct := answers(c.n, c.wrong, c.sure)
 		th, res, _ := chooseThreshold(conf, correct, c.n, 0.02)
 		if answered := th <= 1; answered != c.answer {
-			t.Errorf("%d wrong of %d: threshold %.4f (resolution %.2f), want answering %v", c.wrong, c.n, th, res, c.answer)
+			t.Errorf("%d wrong of %d at confidence %.3f: threshold %.4f (resolution %.2f), want answering %v", c.wrong, c.n, c.sure, th, res, c.answer)
 		}
 	}
 }
