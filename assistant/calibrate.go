@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -332,24 +333,43 @@ type replayed struct {
 
 // replay answers every example as the assistant would a new customer
 // message: its articles from the store, its neighbours among the other
-// examples, its class probabilities (class) from outside its fold.
+// examples, its class probabilities (class) from outside its fold. The
+// examples are searched side by side, one worker a core (retrieval is most
+// of a calibration's time on a large knowledge base), and gathered in
+// their order, so the result is the same however the work was shared.
 func (c *Calibrator) replay(ctx context.Context, examples []knowledge.Example, fold []int, class []map[string]float64) (replayed, error) {
-	var r replayed
 	near := newNeighbourIndex(examples)
+	evs := make([]evidence, len(examples))
+	var (
+		mu   sync.Mutex
+		done int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, e := range examples {
-		if err := ctx.Err(); err != nil {
-			return replayed{}, err
-		}
-		res, err := c.Searcher.SearchVector(ctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
-		if err != nil {
-			return replayed{}, fmt.Errorf("calibrate: search: %w", err)
-		}
-		res.Examples = near.neighbours(i, exampleFetched)
-		ev := rankedEvidence(res, class[i], e.Language)
+		g.Go(func() error {
+			res, err := c.Searcher.SearchVector(gctx, e.Text, e.Embedding, knowledge.SearchOptions{Limit: 5, Language: language.Detect(e.Text)})
+			if err != nil {
+				return fmt.Errorf("calibrate: search: %w", err)
+			}
+			res.Examples = near.neighbours(i, exampleFetched)
+			evs[i] = rankedEvidence(res, class[i], e.Language)
+			if c.Progress != nil {
+				mu.Lock()
+				done++
+				c.Progress(done, len(examples))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return replayed{}, err
+	}
+	var r replayed
+	for i, e := range examples {
+		ev := evs[i]
 		f := ev.features()
-		if c.Progress != nil {
-			c.Progress(i+1, len(examples))
-		}
 		if f == nil {
 			continue // nothing retrieved: never answered, so no evidence for the threshold
 		}
