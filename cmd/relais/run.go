@@ -39,6 +39,7 @@ func commands() []command {
 		{"demo", "chat in the terminal with the assistant on the bundled demo knowledge (demo chat)", runDemo},
 		{"eval", "measure resolution, wrong answers and escalations on a labelled set", runEval},
 		{"migrate", "create or upgrade the database schema", runMigrate},
+		{"migrate-store", "move everything from one store to another (embedded to PostgreSQL, or back)", runMigrateStore},
 		{"token", "create, list and revoke API tokens", runToken},
 		{"customer", "export or erase everything Relais holds about one customer", runCustomer},
 		{"webchat", "rotate the web chat's session key", runWebChat},
