@@ -533,26 +533,33 @@ func chooseThreshold(conf []float64, correct []bool, answerable int, target floa
 // certified tells whether answers whose wrong rate was observed as w wrong
 // out of n, and which the classifier itself expected to be wrong
 // expectedWrong times (the sum of 1 - confidence over them), are credibly
-// within target. It asks two things, and both must hold.
+// within target. The wrong rate is uncertain, the more so the fewer the
+// answers; two ways of weighing that uncertainty qualify.
 //
-// The wrong rate is uncertain, the more so the fewer the answers. The
-// classifier's out-of-fold probabilities are fitted by cross-validated
-// likelihood, so their mean is an informed first guess of that rate; it is
-// taken as worth modelPriorWeight answers: a prior Beta(m·e, m·(1 − e))
-// with e the expected rate, updated by the answers observed to
-// Beta(w + m·e, n − w + m·(1 − e)). That posterior must put
-// thresholdCredibility of its mass within target. A classifier that is
-// sure and right can then certify a few dozen answers, where a prior that
-// knew nothing (uniform) would ask for some 80 without a single mistake,
-// more than a team with a few hundred examples has above any useful
-// threshold.
+// The answers alone: under a uniform prior the posterior of the rate is
+// Beta(w + 1, n − w + 1), and it must put thresholdCredibility of its mass
+// within target. That asks for some 80 answers without a mistake, more
+// than a team with a few hundred examples has above any useful threshold.
 //
-// A classifier sure of itself may be wrong about being right (on small or
-// noisy sets it is overconfident). So the answers must also stand on their
-// own: under a uniform prior, the wrong rate's posterior median must be
-// within target. Observed mistakes thus always count in full.
+// The answers with the classifier's own estimate: its out-of-fold
+// probabilities are fitted by cross-validated likelihood, so their mean
+// error over the answers is an informed first guess of the rate, taken as
+// worth modelPriorWeight answers: the prior Beta(m·e, m·(1 − e)), updated
+// to Beta(w + m·e, n − w + m·(1 − e)), must put thresholdCredibility of
+// its mass within target. A classifier sure of itself and right then
+// certifies a few dozen answers. But a sure classifier may be wrong about
+// being right (on small or noisy sets it is overconfident), so on this way
+// the answers must not contradict it: their own posterior median (uniform
+// prior) must be within target too, and observed mistakes count in full.
 func certified(n, w int, expectedWrong, target float64) bool {
-	if n == 0 || credibleWithin(n, w, target) < 0.5 {
+	if n == 0 {
+		return false
+	}
+	alone := credibleWithin(n, w, target)
+	if alone >= thresholdCredibility {
+		return true
+	}
+	if alone < 0.5 {
 		return false
 	}
 	e := math.Min(1, math.Max(0, expectedWrong/float64(n)))
