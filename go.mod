@@ -1,4 +1,4 @@
-module relais
+module github.com/relais-ai/relais
 
 go 1.26.0
 

@@ -19,9 +19,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"relais"
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // ErrTooFewExamples: calibration needs MinCalibrationExamples examples.

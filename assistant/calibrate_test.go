@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"relais/knowledge"
-	"relais/provider/local"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/provider/local"
 )
 
 // examplesFake serves a fixed list of examples.

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Classifier is a multinomial logistic regression over the TF-IDF of a

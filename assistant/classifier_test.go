@@ -6,8 +6,8 @@ import (
 	"math"
 	"testing"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestClassifierLearnsWhichWordsDecide(t *testing.T) {

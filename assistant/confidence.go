@@ -4,7 +4,7 @@ import (
 	"math"
 	"sort"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // How many nearest examples vote. Five neighbours outvote one mislabelled or

@@ -12,10 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"relais"
-	"relais/knowledge"
-	"relais/language"
-	"relais/redact"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
+	"github.com/relais-ai/relais/redact"
 )
 
 // DefaultThreshold is the confidence an answer needs before Relais has

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // fakeRetriever answers every search with the same result, or an error,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"relais"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/language"
 )
 
 // IntentResult is what the classifier decided about one message.

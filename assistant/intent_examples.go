@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"relais"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/language"
 )
 
 // Topics of IntentSensitive: what the message is about, for routing it to the

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"relais/language"
+	"github.com/relais-ai/relais/language"
 )
 
 // exampleIndex finds the labelled examples nearest to a message: cosine

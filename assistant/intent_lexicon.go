@@ -3,7 +3,7 @@ package assistant
 import (
 	"strings"
 
-	"relais/language"
+	"github.com/relais-ai/relais/language"
 )
 
 // lexicon interns the words that rules and phrases mention and finds them in

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"relais/language"
+	"github.com/relais-ai/relais/language"
 )
 
 // phraseSet recognises messages made only of smalltalk or feedback phrases

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"relais"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/language"
 )
 
 func TestParseIntentExamples(t *testing.T) {

@@ -1,6 +1,6 @@
 package assistant
 
-import "relais/language"
+import "github.com/relais-ai/relais/language"
 
 // The assistant's own words, in the languages it detects. English is the
 // fallback for an unknown language.

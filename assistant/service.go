@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Escalator hands a conversation to the people. Escalate files the handoff

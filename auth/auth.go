@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Role is what a token allows.

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Signing keys are the secrets Relais signs with what it hands to browsers

@@ -10,7 +10,7 @@ import (
 	"context"
 	"errors"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Sender delivers outbound messages on one channel.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"testing"
 
-	"relais"
-	"relais/channel"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
 )
 
 func TestPermanent(t *testing.T) {

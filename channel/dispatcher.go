@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Dispatcher delivers the outbox's pending messages through their

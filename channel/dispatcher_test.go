@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/channel"
-	"relais/conversation"
-	"relais/internal/testdb"
-	"relais/postgres"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // State is who owns a conversation.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // A customer message may carry something other than text: a photo, a

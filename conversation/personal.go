@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // The personal-data lifecycle: what a data-protection request (GDPR access

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/customer_export.json")

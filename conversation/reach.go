@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode"
 
-	"relais"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/language"
 )
 
 // What Relais knows of a customer beyond their messages, and the one rule

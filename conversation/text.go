@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // MaxTextChars bounds the text of a message a person writes, a customer or

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // A customer message is handled once: the reply the customer gets, the

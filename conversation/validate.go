@@ -6,7 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // The input rules every Store shares. Stores call them before they touch

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // errOf drops the value of a (value, error) pair.

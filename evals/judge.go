@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"relais"
-	"relais/assistant"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
 )
 
 // Judge grades an answer a model wrote against the articles that hold the

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"testing"
 
-	"relais"
-	"relais/assistant"
-	"relais/provider/local"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/provider/local"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 const judgeKB = `{"id":"kb:cancel","title":"Cancel an order","body":"Open your order details and press Cancel order. Orders that have shipped cannot be cancelled.","source":"faq"}

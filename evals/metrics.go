@@ -13,7 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"relais/assistant"
+	"github.com/relais-ai/relais/assistant"
 )
 
 // Question is one labelled customer message of an eval set.

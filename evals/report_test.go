@@ -17,8 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"relais/assistant"
-	"relais/knowledge"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 var update = flag.Bool("update", false, "write testdata/sample-report.html from a synthetic run, to look at in a browser")

@@ -16,12 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
-	"relais/ingest"
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/ingest"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // Store is what an eval run needs: the stores the assistant runs on.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 var queueName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 func TestParseRouting(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // DraftStatus is where a draft article is in its review.

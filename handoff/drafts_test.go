@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
-	"relais"
-	"relais/handoff"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // memDrafts is an in-memory handoff.DraftStore.

@@ -9,9 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"relais/assistant"
-	"relais/conversation"
-	"relais/knowledge"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Routing maps what a handoff is about to the queue that takes it. The

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // recordingStore is a handoff.Store that keeps what EscalateTurn was given.

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // State is where a ticket is in its life.

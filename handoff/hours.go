@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Hours are the team's business hours: when a handed-off customer can

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 const parisHours = "Europe/Paris;mon-fri 09:00-12:30,13:30-18:00;sat 10:00-14:00"

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // RecentClaims is how many of a queue's latest claimed tickets the

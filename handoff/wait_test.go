@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"relais/assistant"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 func TestExpectedWait(t *testing.T) {

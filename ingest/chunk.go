@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Chunk sizes used when ChunkOptions leaves them zero. 1200 characters is a

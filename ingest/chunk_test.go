@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // checkChunks asserts the invariants of ChunkArticle for any article and

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // csvColumns says which column of a CSV row holds what; -1 when none does.

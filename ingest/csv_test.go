@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestParseCSV(t *testing.T) {

@@ -3,7 +3,7 @@ package ingest
 import (
 	"fmt"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // FileError is a problem with one input file, or one line of it. It unwraps

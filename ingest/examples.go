@@ -9,8 +9,8 @@ import (
 	"io"
 	"strings"
 
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // ExampleStore is what importing examples needs from the knowledge store.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestParseExamples(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestParseHTML(t *testing.T) {

@@ -23,9 +23,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"relais"
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // DefaultMaxFileBytes is the largest file an import reads unless configured:

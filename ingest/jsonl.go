@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // containerKeys hold the list of articles in a .json object file:

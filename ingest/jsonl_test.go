@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestParseJSON(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // mdLine is one line of a markdown document, headings recognised. The HTML

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestParseMarkdown(t *testing.T) {

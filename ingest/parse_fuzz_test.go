@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // addSeeds seeds a fuzzer with the fixtures whose extension is one of exts,

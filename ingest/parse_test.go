@@ -13,8 +13,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")

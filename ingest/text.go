@@ -3,7 +3,7 @@ package ingest
 import (
 	"strings"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // maxTextTitle is the longest first line a text file can have and still be

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Languages an article or a query can be in. The empty string means unknown;

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // DefaultRRFK is the Reciprocal Rank Fusion constant. 60 is the value of the

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 func TestFuseRanksAgreementFirst(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // The input rules every ExampleStore shares, stated once so that stores can

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 func TestValidateExample(t *testing.T) {

@@ -38,8 +38,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgvector/pgvector-go"
 
-	"relais/internal/testdb"
-	"relais/knowledge"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 const (

@@ -11,10 +11,10 @@ import (
 
 	"github.com/pgvector/pgvector-go"
 
-	"relais"
-	"relais/internal/testdb"
-	"relais/knowledge"
-	"relais/knowledge/storetest"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
 func TestExampleStoreContract(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 var _ handoff.Store = (*DB)(nil)

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
-	handofftest "relais/handoff/storetest"
-	"relais/internal/testdb"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	handofftest "github.com/relais-ai/relais/handoff/storetest"
+	"github.com/relais-ai/relais/internal/testdb"
 )
 
 func TestHandoffStoreContract(t *testing.T) {

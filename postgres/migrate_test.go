@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais/internal/testdb"
+	"github.com/relais-ai/relais/internal/testdb"
 )
 
 func appliedVersions(t *testing.T, conn *pgx.Conn) []int {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // startListener runs db.Listen until the test ends and returns the channel

@@ -23,7 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // DB is a pool of connections to a migrated Relais database. It is safe for

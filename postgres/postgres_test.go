@@ -13,10 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"relais"
-	"relais/internal/testdb"
-	"relais/knowledge"
-	"relais/knowledge/storetest"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }

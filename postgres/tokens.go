@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais/auth"
+	"github.com/relais-ai/relais/auth"
 )
 
 var _ auth.Store = (*DB)(nil)

@@ -3,8 +3,8 @@ package postgres
 import (
 	"testing"
 
-	"relais/auth"
-	"relais/auth/storetest"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/auth/storetest"
 )
 
 func TestTokenStoreContract(t *testing.T) {

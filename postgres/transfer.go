@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"relais/knowledge"
-	"relais/transfer"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/transfer"
 )
 
 var (

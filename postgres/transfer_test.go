@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais/transfer"
+	"github.com/relais-ai/relais/transfer"
 )
 
 // TestTransferCoversEveryTable fails when a migration adds a table or a

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"relais"
-	"relais/auth"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/auth"
 )
 
 // Role is what a token allows. Admin can do everything, editors manage

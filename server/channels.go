@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // ChannelState is what channels recorded of a conversation's customer and

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"slices"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // consoleFiles is the agent console: one page, a script and a style sheet,

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/language"
 )
 
 // maxDraftBytes bounds a resolve body with a draft: an article, not a file.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // EventPollInterval is how often the event hub looks at the open tickets

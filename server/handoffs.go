@@ -11,10 +11,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"relais"
-	"relais/auth"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // DefaultClaimTTL is how long an agent's claim lasts without an action on

@@ -16,10 +16,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"relais"
-	"relais/ingest"
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/ingest"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // articleJSON is the API's view of an article.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // MaxMessageChars bounds a customer message: conversation.MaxTextChars.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"relais/assistant"
-	"relais/conversation"
-	"relais/metrics"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/metrics"
 )
 
 // Metrics are the numbers Relais exposes at /metrics.

@@ -12,9 +12,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"relais/channel/webchat"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/channel/webchat"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // Stand-ins that only make the optional routes register; no request

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/internal/testdb"
-	"relais/postgres"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }

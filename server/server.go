@@ -20,12 +20,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/ingest"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/ingest"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // DefaultMaxUploadBytes bounds an import upload unless configured.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/handoff"
+	"github.com/relais-ai/relais/handoff"
 )
 
 const testToken = "test-token"

@@ -3,8 +3,8 @@ package sqlite
 import (
 	"testing"
 
-	"relais/knowledge"
-	"relais/knowledge/storetest"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
 func TestContract(t *testing.T) {

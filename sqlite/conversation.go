@@ -10,8 +10,8 @@ import (
 	sqlitedrv "modernc.org/sqlite"
 	sqlitelib "modernc.org/sqlite/lib"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 var _ conversation.Store = (*DB)(nil)

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	conversationtest "relais/conversation/storetest"
+	"github.com/relais-ai/relais/conversation"
+	conversationtest "github.com/relais-ai/relais/conversation/storetest"
 )
 
 func TestConversationStoreContract(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/handoff"
 )
 
 var _ handoff.DraftStore = (*DB)(nil)

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 var _ knowledge.ExampleStore = (*DB)(nil)

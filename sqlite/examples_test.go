@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
-	"relais/knowledge/storetest"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
 func TestExampleStoreContract(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 var _ handoff.Store = (*DB)(nil)

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/handoff"
-	handofftest "relais/handoff/storetest"
+	"github.com/relais-ai/relais/handoff"
+	handofftest "github.com/relais-ai/relais/handoff/storetest"
 )
 
 func TestHandoffStoreContract(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"relais/auth"
+	"github.com/relais-ai/relais/auth"
 )
 
 var _ auth.KeyStore = (*DB)(nil)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 var space8 = knowledge.EmbeddingSpace{Model: "test-8", Dimensions: 8}

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // migrationFiles are the schema changes, named NNNN_what.sql and applied in

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 var _ conversation.PersonalData = (*DB)(nil)

@@ -24,8 +24,8 @@ import (
 	sqlitedrv "modernc.org/sqlite"
 	sqlitelib "modernc.org/sqlite/lib"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // FileName is the database file Open creates in its directory.

@@ -13,8 +13,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // openTestDB opens a fresh store in its own directory and closes it when the

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
-	"relais/auth"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/auth"
 )
 
 var _ auth.Store = (*DB)(nil)

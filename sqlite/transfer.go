@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"relais/transfer"
+	"github.com/relais-ai/relais/transfer"
 )
 
 var (

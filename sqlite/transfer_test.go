@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"relais/transfer"
+	"github.com/relais-ai/relais/transfer"
 )
 
 // TestTransferCoversEveryTable fails when a migration adds a table that a

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // completeTurnInTx stores t inside tx: the message marked handled, then

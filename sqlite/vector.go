@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // vectorIndex is the in-memory copy of every stored embedding, of chunks and

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	"relais/knowledge"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func TestTopNMatchesFullSort(t *testing.T) {

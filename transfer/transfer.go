@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Kind is the kind of value a column holds, whatever a store makes of it.

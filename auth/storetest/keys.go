@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/auth"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/auth"
 )
 
 // RunKeys runs the auth.KeyStore contract; open returns a new, empty store

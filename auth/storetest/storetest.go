@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"relais"
-	"relais/auth"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/auth"
 )
 
 // Run runs the contract; open returns a new, empty store for each subtest.

@@ -14,9 +14,9 @@ import (
 	"strconv"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // messageJSON is one message as the page shows it.

@@ -3,8 +3,8 @@ package webchat
 import (
 	"context"
 
-	"relais/channel"
-	"relais/conversation"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Sender is the web chat's outbox sender. The page reads its conversation

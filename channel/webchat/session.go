@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"relais/auth"
+	"github.com/relais-ai/relais/auth"
 )
 
 // CookieName is the session cookie's name.

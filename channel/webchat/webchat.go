@@ -31,11 +31,11 @@ import (
 	"github.com/go-chi/httprate"
 	"golang.org/x/text/language"
 
-	"relais"
-	"relais/assistant"
-	"relais/auth"
-	"relais/conversation"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Channel is the channel name web chat conversations carry in Relais.

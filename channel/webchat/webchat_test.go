@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/auth"
-	"relais/conversation"
-	"relais/knowledge"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 // echo stands in for the assistant: it stores the message in the real

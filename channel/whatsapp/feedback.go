@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"relais/language"
+	"github.com/relais-ai/relais/language"
 )
 
 // Limits of an interactive reply-button message (Cloud API).

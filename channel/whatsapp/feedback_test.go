@@ -5,8 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // interactiveOf returns the body text and the buttons (id, title) of a

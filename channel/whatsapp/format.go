@@ -1,6 +1,6 @@
 package whatsapp
 
-import "relais/conversation"
+import "github.com/relais-ai/relais/conversation"
 
 // style is WhatsApp's: *bold* (its _italic_ and ~strike~ have no use in
 // answers yet).

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/language"
 )
 
 // What to do with a message Relais cannot read (audio, location, contacts,

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/channel"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 // fakeMediaGraph serves the media API: metadata at /{id}, bytes at /files/{id}.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Limits of the entry points.

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // MediaClient downloads the content of a customer's photo or document

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Message is one customer message of a webhook delivery: a text (typed, or

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 func readFixture(t testing.TB, name string) []byte {

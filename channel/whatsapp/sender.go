@@ -18,8 +18,8 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
-	"relais/channel"
-	"relais/conversation"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // DefaultAPIBase is the Graph API, with the version Relais was written

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/channel"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // graphReply is one answer of scriptedGraph.

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Receiver stores an inbound message, idempotently on its channel message

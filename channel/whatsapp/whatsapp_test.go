@@ -19,10 +19,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"relais"
-	"relais/assistant"
-	"relais/channel"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/channel"
+	"github.com/relais-ai/relais/conversation"
 )
 
 const testSecret = "app-secret"

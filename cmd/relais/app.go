@@ -10,16 +10,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/auth"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/knowledge"
-	"relais/postgres"
-	"relais/provider/local"
-	"relais/provider/openai"
-	"relais/sqlite"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/provider/local"
+	"github.com/relais-ai/relais/provider/openai"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 // store is everything the commands need from storage; both the PostgreSQL

@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"relais/assistant"
-	"relais/conversation"
-	"relais/ingest"
-	"relais/internal/testdb"
-	"relais/knowledge"
-	"relais/provider/local"
-	"relais/server"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/ingest"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/provider/local"
+	"github.com/relais-ai/relais/server"
 )
 
 // syntheticKB writes n FAQ articles as JSONL, each with a title, two

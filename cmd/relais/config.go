@@ -15,13 +15,13 @@ import (
 	"time"
 	"unicode"
 
-	"relais/assistant"
-	"relais/channel/whatsapp"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/provider/openai"
-	"relais/redact"
-	"relais/server"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/channel/whatsapp"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/provider/openai"
+	"github.com/relais-ai/relais/redact"
+	"github.com/relais-ai/relais/server"
 )
 
 // Config is every setting of Relais, parsed once from RELAIS_* environment

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/sqlite"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 // mediaGraph is the fake Graph API of a WhatsApp customer who sends

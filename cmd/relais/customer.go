@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // runCustomer answers a data-protection request for one customer: export

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // withStore opens c's store as its commands do, runs fn on it and closes

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // closedPortURL is the base URL of a model server that is not running.

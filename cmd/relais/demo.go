@@ -8,8 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 
-	"relais/assistant"
-	"relais/ingest"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/ingest"
 )
 
 // demoFiles is the demo's content, written for it: an insurer's and a

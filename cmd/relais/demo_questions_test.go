@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"relais/assistant"
-	"relais/handoff"
-	"relais/ingest"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/ingest"
 )
 
 // demoMinResolution is the share of the demo's answerable questions

@@ -10,10 +10,10 @@ import (
 	"os"
 	"strings"
 
-	"relais/assistant"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/ingest"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/ingest"
 )
 
 // runDemo is `relais demo SUBCOMMAND`; chat is the only one.

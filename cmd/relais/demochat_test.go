@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"relais/ingest"
+	"github.com/relais-ai/relais/ingest"
 )
 
 // TestDemoChat pipes a conversation into relais demo chat: an answer shows

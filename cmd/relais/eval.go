@@ -13,11 +13,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"relais/assistant"
-	"relais/evals"
-	"relais/postgres"
-	"relais/provider/openai"
-	"relais/sqlite"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/evals"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/provider/openai"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 func runEval(ctx context.Context, e env, args []string) error {

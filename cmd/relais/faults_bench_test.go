@@ -25,7 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"relais/internal/testdb"
+	"github.com/relais-ai/relais/internal/testdb"
 )
 
 // Shape of BenchmarkFaults's run.

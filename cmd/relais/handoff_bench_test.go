@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/internal/testdb"
-	"relais/postgres"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/postgres"
 )
 
 // BenchmarkClaims measures the handoff queue's throughput on PostgreSQL:

@@ -16,8 +16,8 @@ import (
 	"sync"
 	"testing"
 
-	"relais"
-	"relais/internal/testdb"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testdb"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"relais/postgres"
-	"relais/sqlite"
-	"relais/transfer"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/sqlite"
+	"github.com/relais-ai/relais/transfer"
 )
 
 // transferStore is a store migrate-store reads from or writes to.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"relais/internal/testdb"
-	"relais/sqlite"
-	"relais/transfer"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/sqlite"
+	"github.com/relais-ai/relais/transfer"
 )
 
 // TestMigrateStoreRoundTrip fills an embedded store the way a shop does

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"relais/handoff"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // reapEvery is how often serve returns expired claims to the queue. Against

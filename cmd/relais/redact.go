@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 
-	"relais/assistant"
-	"relais/handoff"
-	"relais/knowledge"
-	"relais/redact"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/redact"
 )
 
 // Personal data is redacted here, where the providers are wired, rather

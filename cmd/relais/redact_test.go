@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/assistant"
-	"relais/knowledge"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 type recordingGenerator struct{ req assistant.GenerateRequest }

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/assistant"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // hangingProvider is an OpenAI-compatible server that never answers the

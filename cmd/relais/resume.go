@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // resumeEvery is how often serve looks for customer messages left pending:

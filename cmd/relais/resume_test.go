@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/assistant"
-	"relais/conversation"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // fakePending hands out pending messages one at a time, then nothing.

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // retentionEvery is how often serve erases what the retention period let

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
-	"relais/postgres"
-	"relais/sqlite"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/postgres"
+	"github.com/relais-ai/relais/sqlite"
 )
 
 func TestParseRetention(t *testing.T) {

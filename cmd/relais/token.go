@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"relais/auth"
+	"github.com/relais-ai/relais/auth"
 )
 
 // runToken manages API tokens: create (the secret is printed once and only

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"relais/server"
+	"github.com/relais-ai/relais/server"
 )
 
 // serviceURL is one address a person needs, printed when serve starts.

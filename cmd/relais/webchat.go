@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"relais/auth"
-	"relais/channel/webchat"
+	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/channel/webchat"
 )
 
 // defaultKeyGrace is how long the web chat's previous session key still

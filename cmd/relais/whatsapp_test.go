@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/channel/whatsapp"
+	"github.com/relais-ai/relais/channel/whatsapp"
 )
 
 // graphFake is a local stand-in for the Graph API's messages endpoint.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // BenchmarkReceiveAndRecordDecision measures a store's share of one inbound

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // ChannelStateStore is a conversation store with what channels record

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // CheckClock checks that every timestamp a conversation store writes comes

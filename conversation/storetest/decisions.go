@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // diffDecision lists the fields in which got differs from want. Traces are

@@ -3,7 +3,7 @@ package storetest
 import (
 	"testing"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // CheckReceiveGoesToLatest checks which conversation Receive picks when a

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 func testAppendAssistant(t *testing.T, s conversation.Store) {

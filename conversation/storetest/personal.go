@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // PersonalStore is one database seen through every store an export or an

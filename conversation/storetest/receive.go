@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // unknownID is a conversation id no test creates.

@@ -63,7 +63,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // timeSlack is how far a stored timestamp may be from the wall clock around

@@ -3,8 +3,8 @@ package storetest
 import (
 	"testing"
 
-	"relais"
-	"relais/conversation"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
 )
 
 // Texts with what conversation.CleanText drops or changes, and what every

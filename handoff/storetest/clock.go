@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // CheckClock checks that a store writes ticket times from its own clock,

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"relais"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // RunDrafts runs the handoff.DraftStore contract against the stores open

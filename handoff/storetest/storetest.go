@@ -38,9 +38,9 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/conversation"
-	"relais/handoff"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/handoff"
 )
 
 // Stores are the two stores of one database the suite needs.

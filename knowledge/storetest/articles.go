@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func testSaveInsert(t *testing.T, s knowledge.Store) {

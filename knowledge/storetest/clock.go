@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // CheckCalibrationNewestByID checks that the current calibration is the one

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func testEmbeddingSpace(t *testing.T, s knowledge.Store) {

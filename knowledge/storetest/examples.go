@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // StoreWithExamples is a store that keeps examples as well as articles.

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 func search(t *testing.T, s knowledge.Store, q knowledge.ChunkQuery) knowledge.ChunkResults {

@@ -47,7 +47,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/knowledge"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Dim is the embedding dimension the suite uses.

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"math"
 
-	"relais"
-	"relais/knowledge"
-	"relais/language"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/language"
 )
 
 // HashingModel names the hashing embedder's feature scheme in the store's

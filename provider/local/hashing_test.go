@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 func cosine(a, b []float32) float64 {

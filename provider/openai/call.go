@@ -16,7 +16,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 	"github.com/sony/gobreaker/v2"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // Endpoint names: each has its own breaker, is a key of BreakerStates, and

@@ -15,8 +15,8 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
-	"relais"
-	"relais/provider/openai"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 // Texts a customer might send: they must never show up in an error.

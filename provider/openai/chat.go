@@ -8,8 +8,8 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
-	"relais"
-	"relais/assistant"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
 )
 
 var _ assistant.Generator = (*Client)(nil)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
-	"relais"
-	"relais/assistant"
-	"relais/provider/openai"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 // Customer text: it may reach the model, never an error or a log.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/provider/openai"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 const testChatModel = "gpt-4o-mini"

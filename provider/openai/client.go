@@ -26,7 +26,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 	"github.com/sony/gobreaker/v2"
 
-	"relais"
+	"github.com/relais-ai/relais"
 )
 
 // API types accepted in Config.APIType.

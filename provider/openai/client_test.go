@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"relais"
-	"relais/provider/openai"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
-	"relais"
-	"relais/knowledge"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 var _ knowledge.Embedder = (*Client)(nil)

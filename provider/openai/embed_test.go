@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"relais"
-	"relais/knowledge"
-	"relais/provider/openai"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 // checkVectors fails unless got holds vectorFor each text, in order.

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"relais/provider/openai"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 const (

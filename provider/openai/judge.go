@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"strings"
 
-	"relais"
-	"relais/evals"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/evals"
 )
 
 var _ evals.Judge = (*Client)(nil)

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"relais"
-	"relais/evals"
-	"relais/provider/openai"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/evals"
+	"github.com/relais-ai/relais/provider/openai"
 )
 
 // judgeAnswer is a generated answer as the judge reads it; like the

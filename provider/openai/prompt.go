@@ -7,8 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"relais"
-	"relais/assistant"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
 )
 
 // Everything the chat model reads is built in this file, so that the

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode"
 
-	"relais"
-	"relais/assistant"
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant"
 )
 
 // anyTagLike finds, in a built message, everything a model could read as one

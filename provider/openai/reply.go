@@ -11,7 +11,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
-	"relais/assistant"
+	"github.com/relais-ai/relais/assistant"
 )
 
 // badReplyError is a chat reply the model wrote that Relais cannot use. call
