@@ -74,26 +74,30 @@ func (o Outcome) Correct() bool {
 
 // Summary is the eval output of DESIGN.md section 6.
 type Summary struct {
-	Dataset          string             `json:"dataset"`
-	Questions        int                `json:"questions"`
-	Answerable       int                `json:"answerable"`
-	HandoffExpected  int                `json:"handoff_expected"`
-	Answered         int                `json:"answered"`
-	HandedOff        int                `json:"handed_off"`
-	Correct          int                `json:"correct"`
-	Wrong            int                `json:"wrong"`
-	ResolutionRate   float64            `json:"resolution_rate"`
-	WrongAnswerRate  float64            `json:"wrong_answer_rate"`
-	EscalationRecall float64            `json:"escalation_recall"`
-	Threshold        float64            `json:"threshold"`
-	ThresholdSource  string             `json:"threshold_source"`
-	Latency          Latency            `json:"latency_ms"`
-	ByReason         map[string]int     `json:"by_reason"`
-	Sweep            []SweepPoint       `json:"sweep"`
-	Best             map[string]SweepPt `json:"best_operating_points"`
-	Confusions       []Confusion        `json:"confusions"`
-	Folds            int                `json:"folds,omitempty"`
-	Examples         int                `json:"examples"`
+	Dataset          string  `json:"dataset"`
+	Questions        int     `json:"questions"`
+	Answerable       int     `json:"answerable"`
+	HandoffExpected  int     `json:"handoff_expected"`
+	Answered         int     `json:"answered"`
+	HandedOff        int     `json:"handed_off"`
+	Correct          int     `json:"correct"`
+	Wrong            int     `json:"wrong"`
+	ResolutionRate   float64 `json:"resolution_rate"`
+	WrongAnswerRate  float64 `json:"wrong_answer_rate"`
+	EscalationRecall float64 `json:"escalation_recall"`
+	// Top1Rate is the share of the answerable questions whose best
+	// candidate was a gold article, whatever the action: how well the
+	// assistant ranks, apart from how sure it must be to answer.
+	Top1Rate        float64            `json:"top1_rate"`
+	Threshold       float64            `json:"threshold"`
+	ThresholdSource string             `json:"threshold_source"`
+	Latency         Latency            `json:"latency_ms"`
+	ByReason        map[string]int     `json:"by_reason"`
+	Sweep           []SweepPoint       `json:"sweep"`
+	Best            map[string]SweepPt `json:"best_operating_points"`
+	Confusions      []Confusion        `json:"confusions"`
+	Folds           int                `json:"folds,omitempty"`
+	Examples        int                `json:"examples"`
 	// Calibrations lists the threshold each fold calibrated for itself.
 	Calibrations []FoldCalibration `json:"calibrations,omitempty"`
 	Duration     float64           `json:"duration_seconds"`
@@ -156,6 +160,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 	var lat []time.Duration
 	counts := map[[2]string]int{}
 	notAnswered := 0 // of the questions for a human
+	top1 := 0        // answerable questions whose best candidate is gold
 	for _, o := range outs {
 		lat = append(lat, o.Latency)
 		switch {
@@ -169,6 +174,9 @@ func Summarize(dataset string, outs []Outcome) Summary {
 		}
 		if o.Question.Answerable() {
 			s.Answerable++
+			if o.Candidate != "" && o.Question.IsGold(o.Candidate) {
+				top1++
+			}
 		} else {
 			s.HandoffExpected++
 			if !o.Answered() {
@@ -201,6 +209,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 		}
 	}
 	s.ResolutionRate = ratio(s.Correct, s.Answerable)
+	s.Top1Rate = ratio(top1, s.Answerable)
 	s.WrongAnswerRate = ratio(s.Wrong, s.Answered)
 	s.EscalationRecall = ratio(notAnswered, s.HandoffExpected)
 	s.Latency = percentiles(lat)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -197,7 +198,17 @@ func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, 
 		p.client = client
 	}
 	if cfg.EmbeddingModel == "" {
-		emb, err := local.NewHashingEmbedder(0)
+		thesaurus := local.DefaultThesaurus()
+		if cfg.Thesaurus != "" {
+			data, err := readLimited(cfg.Thesaurus, 1<<20)
+			if err != nil {
+				return p, fmt.Errorf("read the thesaurus (RELAIS_THESAURUS): %w", err)
+			}
+			if thesaurus, err = local.ParseThesaurus(data); err != nil {
+				return p, fmt.Errorf("the thesaurus %s: %w", cfg.Thesaurus, err)
+			}
+		}
+		emb, err := local.NewHashingEmbedderWith(0, thesaurus)
 		if err != nil {
 			return p, err
 		}
@@ -403,4 +414,21 @@ func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder)
 			have.Model, have.Dimensions, want.Model, want.Dimensions, relais.ErrConflict)
 	}
 	return nil
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes", path, limit)
+	}
+	return data, nil
 }

@@ -46,6 +46,7 @@ type Config struct {
 	ChatModel           string // RELAIS_CHAT_MODEL
 	EmbeddingModel      string // RELAIS_EMBEDDING_MODEL: offline hashing embedder when empty
 	EmbeddingDimensions int    // RELAIS_EMBEDDING_DIMENSIONS: 0 = the model's default
+	Thesaurus           string // RELAIS_THESAURUS: the hashing embedder's thesaurus file; the built-in one when empty
 	LLMTimeout          time.Duration
 	// RequestTimeout is the deadline of an API call (RELAIS_REQUEST_TIMEOUT):
 	// a customer message is decided within it, a provider that does not
@@ -164,6 +165,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	str("RELAIS_WHATSAPP_API_BASE", &c.WhatsApp.APIBase)
 	str("RELAIS_WHATSAPP_DISPLAY_NUMBER", &c.WhatsApp.DisplayNumber)
 	str("RELAIS_WEBCHAT_ORIGINS", &c.WebChatOrigins)
+	str("RELAIS_THESAURUS", &c.Thesaurus)
 	str("RELAIS_WHATSAPP_UNSUPPORTED", &c.WhatsApp.Unsupported)
 	return errors.Join(
 		envValue(getenv, "RELAIS_EMBEDDING_DIMENSIONS", &c.EmbeddingDimensions, strconv.Atoi, "a whole number"),
@@ -249,6 +251,7 @@ func (c *Config) providerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EmbeddingModel, "embedding-model", c.EmbeddingModel, "embedding model on that server; the offline hashing embedder when empty (RELAIS_EMBEDDING_MODEL)")
 	fs.IntVar(&c.EmbeddingDimensions, "embedding-dimensions", c.EmbeddingDimensions, "embedding dimensions to request; 0 for the model's default (RELAIS_EMBEDDING_DIMENSIONS)")
 	fs.StringVar(&c.ChatModel, "chat-model", c.ChatModel, "chat model on that server (RELAIS_CHAT_MODEL)")
+	fs.StringVar(&c.Thesaurus, "thesaurus", c.Thesaurus, "the offline embedder's thesaurus file (groups of equivalent words, one a line); the built-in English/French one when empty (RELAIS_THESAURUS)")
 }
 
 // handoffRules are the queue routes, SLA and business hours as validate
@@ -328,6 +331,9 @@ func (c *Config) validate() (handoffRules, error) {
 	}
 	if c.EmbeddingModel != "" && c.LLMBaseURL == "" && !azure {
 		bad("embedding model (--embedding-model, RELAIS_EMBEDDING_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to use the offline embedder")
+	}
+	if c.Thesaurus != "" && c.EmbeddingModel != "" {
+		bad("thesaurus (--thesaurus, RELAIS_THESAURUS)", "applies to the offline hashing embedder only, and an embedding model is set: unset one of them")
 	}
 	if c.EmbeddingDimensions < 0 || c.EmbeddingDimensions > 16000 {
 		bad("embedding dimensions (--embedding-dimensions, RELAIS_EMBEDDING_DIMENSIONS)", "%d is outside 0..16000", c.EmbeddingDimensions)

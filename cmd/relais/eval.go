@@ -289,8 +289,8 @@ func printEvalSummary(e env, sums []evals.Summary) {
 			reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
 		}
 		sort.Strings(reasons)
-		fmt.Fprintf(e.stdout, "\nanswered %d (correct %d, wrong %d), handed off %d: %s\nthreshold: %s\n",
-			s.Answered, s.Correct, s.Wrong, s.HandedOff, strings.Join(reasons, ", "), s.ThresholdSource)
+		fmt.Fprintf(e.stdout, "\nanswered %d (correct %d, wrong %d), handed off %d: %s\nthreshold: %s\ntop-1: the best candidate was a gold article for %.1f%% of the answerable questions\n",
+			s.Answered, s.Correct, s.Wrong, s.HandedOff, strings.Join(reasons, ", "), s.ThresholdSource, 100*s.Top1Rate)
 	}
 	for _, s := range sums {
 		if s.Judge == "" {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/knowledge"
@@ -16,7 +17,7 @@ import (
 // HashingModel names the hashing embedder's feature scheme in the store's
 // embedding space record. Change it whenever the features change, so that a
 // store embedded with the old scheme asks to be re-embedded.
-const HashingModel = "relais-hashing-v1"
+const HashingModel = "relais-hashing-v2"
 
 // DefaultHashingDimensions balances collisions against storage and scan
 // cost: a support question yields a few hundred features, which fill
@@ -33,35 +34,57 @@ const (
 	stopWeight     = 0.25
 	bigramWeight   = 0.5
 	charGramWeight = 0.15
-	minCharGram    = 3
-	maxCharGram    = 5
+	// groupWeight is a thesaurus group's: a little under a word's, since
+	// the group says "the same kind of thing", not "the same word".
+	groupWeight = 0.7
+	minCharGram = 3
+	maxCharGram = 5
 )
 
 // HashingEmbedder maps text to a fixed-size vector by signed feature hashing
 // of stemmed words, word bigrams and character n-grams, L2-normalised so that
 // the dot product is the cosine. It implements knowledge.Embedder.
 type HashingEmbedder struct {
-	dims int
+	dims      int
+	thesaurus *Thesaurus
 }
 
 var _ knowledge.Embedder = (*HashingEmbedder)(nil)
 
 // NewHashingEmbedder returns an embedder of dims dimensions
-// (DefaultHashingDimensions when dims is 0).
+// (DefaultHashingDimensions when dims is 0) with the built-in thesaurus.
 func NewHashingEmbedder(dims int) (*HashingEmbedder, error) {
+	return NewHashingEmbedderWith(dims, DefaultThesaurus())
+}
+
+// NewHashingEmbedderWith returns an embedder of dims dimensions with the
+// thesaurus t (none when nil).
+func NewHashingEmbedderWith(dims int, t *Thesaurus) (*HashingEmbedder, error) {
 	if dims == 0 {
 		dims = DefaultHashingDimensions
 	}
 	if dims < 16 || dims > 16000 {
 		return nil, fmt.Errorf("hashing embedder: dimensions %d out of range 16..16000: %w", dims, relais.ErrInvalid)
 	}
-	return &HashingEmbedder{dims: dims}, nil
+	return &HashingEmbedder{dims: dims, thesaurus: t}, nil
 }
 
-// Space identifies the scheme and size of the vectors.
+// Space identifies the scheme and size of the vectors. Another thesaurus
+// than the built-in one gives other vectors, so it names another model:
+// the store then asks for the knowledge base to be re-embedded.
 func (e *HashingEmbedder) Space() knowledge.EmbeddingSpace {
-	return knowledge.EmbeddingSpace{Model: HashingModel, Dimensions: e.dims}
+	model := HashingModel
+	switch {
+	case e.thesaurus == nil:
+		model += "+no-thesaurus"
+	case e.thesaurus.id != defaultThesaurusID:
+		model += "+thesaurus-" + e.thesaurus.id
+	}
+	return knowledge.EmbeddingSpace{Model: model, Dimensions: e.dims}
 }
+
+// defaultThesaurusID identifies the built-in thesaurus.
+var defaultThesaurusID = DefaultThesaurus().id
 
 // Embed returns one vector per text. It never fails except on a cancelled
 // context; an empty text gives the zero vector.
@@ -83,13 +106,15 @@ func (e *HashingEmbedder) Vector(text string) []float32 {
 	acc := make([]float64, e.dims)
 	words := language.Words(text)
 	lang := language.DetectWords(text, words)
+	stems := stemWords(lang, words) // every word's, for the thesaurus's phrases
+	e.thesaurus.Groups(stems, func(g int) { e.add(acc, 'g', strconv.Itoa(g), "", groupWeight) })
 	prev := ""
-	for _, w := range words {
+	for i, w := range words {
 		if language.IsStopword(lang, w) {
 			e.add(acc, 'w', w, "", stopWeight)
 			continue
 		}
-		stem := language.Stem(lang, w)
+		stem := stems[i]
 		e.add(acc, 'w', stem, "", wordWeight)
 		if prev != "" {
 			e.add(acc, 'b', prev, stem, bigramWeight)
@@ -110,6 +135,20 @@ func (e *HashingEmbedder) Vector(text string) []float32 {
 		v[i] = float32(x * inv)
 	}
 	return v
+}
+
+// stems returns the stems of text's words, in the language detected.
+func (e *HashingEmbedder) stems(text string) []string {
+	words := language.Words(text)
+	return stemWords(language.DetectWords(text, words), words)
+}
+
+func stemWords(lang string, words []string) []string {
+	stems := make([]string, len(words))
+	for i, w := range words {
+		stems[i] = language.Stem(lang, w)
+	}
+	return stems
 }
 
 // addCharGrams adds the character n-grams of "<w>", the angle brackets
