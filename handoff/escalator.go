@@ -61,8 +61,12 @@ type Escalator struct {
 	// Hours are the team's business hours (always open when zero): a
 	// ticket filed while the team is away is due its SLA after the next
 	// opening, and the customer's notice says when that is.
-	Hours  Hours
-	Logger *slog.Logger
+	Hours Hours
+	// Presence, when set, says which agents are online, so that a queue
+	// with no claim on record yet tells a wait of minutes while they work,
+	// not the SLA.
+	Presence PresenceStore
+	Logger   *slog.Logger
 	// Now is the clock of due times; time.Now when nil.
 	Now func() time.Time
 }
@@ -140,6 +144,14 @@ func (e *Escalator) expectedAt(ctx context.Context, t Ticket, now time.Time) tim
 	if err != nil {
 		e.logger().WarnContext(ctx, "read the queue's recent claims for the expected wait; telling the SLA", "queue", t.Queue, "error", err)
 		return t.DueAt
+	}
+	if e.Presence != nil {
+		ps, err := e.Presence.Presences(ctx, now.Add(-PresenceTTL))
+		if err != nil {
+			// Without it the wait is the queue's history, or the SLA.
+			e.logger().WarnContext(ctx, "read the agents' presence for the expected wait", "error", err)
+		}
+		load.AgentsOnline = OnlineCount(ps)
 	}
 	return now.Add(ExpectedWait(load, t.DueAt.Sub(now)))
 }

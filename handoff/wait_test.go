@@ -28,6 +28,11 @@ func TestExpectedWait(t *testing.T) {
 		{"two ahead: three claims' time", handoff.QueueLoad{Waiting: 2, ClaimTimes: []time.Duration{10 * m}}, 4 * time.Hour, 30 * m},
 		{"never past the SLA", handoff.QueueLoad{Waiting: 30, ClaimTimes: []time.Duration{20 * m}}, 4 * time.Hour, 4 * time.Hour},
 		{"at least a minute", handoff.QueueLoad{ClaimTimes: []time.Duration{5 * time.Second}}, 4 * time.Hour, m},
+		{"no history, an agent online", handoff.QueueLoad{AgentsOnline: 1}, 4 * time.Hour, handoff.UnmeasuredClaimTime},
+		{"no history, three ahead, two online", handoff.QueueLoad{Waiting: 3, AgentsOnline: 2}, 4 * time.Hour, 2 * handoff.UnmeasuredClaimTime},
+		{"no history, one ahead, two online", handoff.QueueLoad{Waiting: 1, AgentsOnline: 2}, 4 * time.Hour, handoff.UnmeasuredClaimTime},
+		{"no history, online, within a short SLA", handoff.QueueLoad{Waiting: 9, AgentsOnline: 1}, 20 * m, 20 * m},
+		{"history wins over presence", handoff.QueueLoad{ClaimTimes: []time.Duration{2 * m}, AgentsOnline: 3}, 4 * time.Hour, 2 * m},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,9 +61,13 @@ func TestEscalateNoticeFromQueue(t *testing.T) {
 		{"two waiting ahead", handoff.QueueLoad{Waiting: 2, ClaimTimes: fast.ClaimTimes}, nil, "Expected wait: about 15 minutes."},
 		{"no history", handoff.QueueLoad{}, nil, "Expected wait: about 4 hours."},
 		{"queue unreadable", fast, errors.New("store down"), "Expected wait: about 4 hours."},
+		{"no history, agents online", handoff.QueueLoad{}, nil, "Expected wait: about 5 minutes."},
 	} {
 		store := &recordingStore{load: tc.load, loadErr: tc.loadErr}
 		e := &handoff.Escalator{Store: store, Now: func() time.Time { return now }}
+		if strings.Contains(tc.name, "agents online") {
+			e.Presence = fakePresence{{AgentID: "ana", Status: handoff.Online}, {AgentID: "bob", Status: handoff.Away}}
+		}
 		_, res, err := e.Escalate(context.Background(), conversation.Conversation{ID: 7}, d, aTurn)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -74,3 +83,12 @@ func TestEscalateNoticeFromQueue(t *testing.T) {
 		}
 	}
 }
+
+// fakePresence reports its agents whatever since.
+type fakePresence []handoff.Presence
+
+func (f fakePresence) SetPresence(context.Context, string, handoff.PresenceStatus) (handoff.Presence, error) {
+	return handoff.Presence{}, errors.New("read-only")
+}
+
+func (f fakePresence) Presences(context.Context, time.Time) ([]handoff.Presence, error) { return f, nil }

@@ -235,6 +235,10 @@ func TestDraftStoreContract(t *testing.T) {
 	handofftest.RunDrafts(t, func(t *testing.T) handoff.DraftStore { return openDB(t) })
 }
 
+func TestPresenceContract(t *testing.T) {
+	handofftest.RunPresence(t, func(t *testing.T) handoff.PresenceStore { return openDB(t) })
+}
+
 // BenchmarkExpireClaims measures one ExpireClaims call returning a full
 // batch (expireBatch tickets) to the queue; the claims are put back between
 // calls, untimed.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -32,7 +33,7 @@ func everyRoute(t *testing.T) *Server {
 	return New(Config{
 		Auth: NewStaticToken(testToken), Handoffs: noTickets{}, Transcripts: anyTranscripts{},
 		Conversations: anyConversations{}, Channels: anyChannels{}, Customers: anyPersonalData{},
-		Drafts: &handoff.Review{}, Agents: agentList{"a"},
+		Drafts: &handoff.Review{}, Agents: agentList{"a"}, Presence: noPresence{},
 		WhatsApp: http.NotFoundHandler(), WhatsAppEntry: http.NotFoundHandler(), WebChat: &webchat.Handler{},
 	})
 }
@@ -153,3 +154,11 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Error("no paths in the served description")
 	}
 }
+
+type noPresence struct{}
+
+func (noPresence) SetPresence(context.Context, string, handoff.PresenceStatus) (handoff.Presence, error) {
+	return handoff.Presence{}, nil
+}
+
+func (noPresence) Presences(context.Context, time.Time) ([]handoff.Presence, error) { return nil, nil }

@@ -87,6 +87,9 @@ type Config struct {
 	// listener's reach.
 	MetricsElsewhere bool
 	Auth             Authenticator
+	// Presence keeps the agents' online/away status; without it the
+	// /v1/agents/presence API is not served.
+	Presence handoff.PresenceStore
 	// Agents says who a ticket may be reassigned to; Auth when nil and it
 	// can tell (StaticToken, StoredTokens and FirstOf can). Without either,
 	// POST /v1/handoffs/{id}/reassign is not served.
@@ -240,6 +243,13 @@ func New(cfg Config) *Server {
 			})
 			if cfg.Channels != nil {
 				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
+			}
+			if cfg.Presence != nil {
+				r.Route("/agents/presence", func(r chi.Router) {
+					r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+					r.Get("/", s.listPresence)
+					r.Put("/", s.setPresence)
+				})
 			}
 		}
 	})

@@ -24,3 +24,7 @@ func TestHandoffTimestampsUseTheClock(t *testing.T) {
 func TestDraftStoreContract(t *testing.T) {
 	handofftest.RunDrafts(t, func(t *testing.T) handoff.DraftStore { return openTestDB(t) })
 }
+
+func TestPresenceContract(t *testing.T) {
+	handofftest.RunPresence(t, func(t *testing.T) handoff.PresenceStore { return openTestDB(t) })
+}

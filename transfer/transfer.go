@@ -137,6 +137,7 @@ var Tables = []Table{
 		"attempts", Int, "last_error", Text, "content", Bytes, "created_at", Time, "updated_at", Time)},
 	{Name: "customers", Columns: cols("channel", Text, "customer_id", Text, "phone", Text,
 		"last_inbound_at", Time, "consent_at", Time, "opted_out", Bool, "opt_out_message_id", Int)},
+	{Name: "agent_presence", Columns: cols("agent_id", Text, "status", Text, "seen_at", Time)},
 	{Name: "delivery_statuses", Columns: cols("channel", Text, "provider_message_id", Text, "status", Text,
 		"rank", Int, "error_code", Int, "at", Time)},
 }

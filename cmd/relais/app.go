@@ -31,6 +31,7 @@ type store interface {
 	conversation.Store
 	handoff.Store
 	handoff.DraftStore
+	handoff.PresenceStore
 	conversation.Outbox
 	conversation.OutboxDepth
 	conversation.PersonalData

@@ -363,7 +363,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	messages := &assistant.Service{
 		Conversations: st, Assistant: a, Observer: m, Logger: log,
 		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: p.summarizer, Logger: log,
-			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla},
+			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla, Presence: st},
 	}
 	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
 	var wa *whatsapp.Webhook
@@ -410,6 +410,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		Importer:         importer,
 		Messages:         messages,
 		Handoffs:         st,
+		Presence:         st,
 		Transcripts:      st,
 		Conversations:    st,
 		Customers:        st,

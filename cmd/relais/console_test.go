@@ -353,6 +353,17 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the queued ticket in the list", `document.querySelector('#ticket-list li[data-id="`+id+`"]')`, 15*time.Second)
 	b.waitFor("the queue stats", `document.getElementById("queues").textContent.includes("general")`, 5*time.Second)
 	b.waitFor("the live indicator", `document.getElementById("live").textContent === "live"`, 10*time.Second)
+	// The open console reports alice online, and shows who is.
+	b.waitFor("the presence selector", `!document.getElementById("presence").hidden && document.getElementById("team").textContent === "1 agent online"`, 10*time.Second)
+	if status, v := alice.json("GET", "/v1/agents/presence", nil); status != http.StatusOK || v["online"] != 1.0 {
+		t.Errorf("presence after the console opened: %d %v", status, v)
+	}
+	b.eval(`var p = document.getElementById("presence"); p.value = "away"; p.dispatchEvent(new Event("change")); true`)
+	waitUntil(t, "alice away", 10*time.Second, func() bool {
+		_, v := alice.json("GET", "/v1/agents/presence", nil)
+		return v["online"] == 0.0
+	})
+	b.eval(`var p = document.getElementById("presence"); p.value = "online"; p.dispatchEvent(new Event("change")); true`)
 	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
 	if shots != "" {
 		b.screenshot(filepath.Join(shots, "queue-laptop.png"), 1280)

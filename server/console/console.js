@@ -6,11 +6,14 @@
   var TOKEN_KEY = "relais.token";
   var CURRENT_KEY = "relais.current";
   var POLL_MS = 10000;
+  var PRESENCE_KEY = "relais.presence";
+  var PRESENCE_MS = 30000;
 
   var token = sessionStorage.getItem(TOKEN_KEY) || "";
   var current = Number(sessionStorage.getItem(CURRENT_KEY) || 0);
   var source = null;
   var pollTimer = null;
+  var presenceTimer = null;
   // replyAllowed: the open ticket is claimed and its customer can receive
   // a reply now (the API's customer.can_reply).
   var replyAllowed = false;
@@ -516,6 +519,29 @@
     });
   }
 
+  // Presence: while the console is open it reports the agent's status
+  // every 30 s (the server counts an agent gone after two minutes
+  // without a report), and shows how many colleagues are online.
+  function reportPresence() {
+    if (!token) return;
+    var sel = $("presence");
+    api("PUT", "/v1/agents/presence", { status: sel.value }).then(function () {
+      sel.hidden = false;
+      return api("GET", "/v1/agents/presence");
+    }).then(function (v) {
+      var team = $("team");
+      team.textContent = v.online === 1 ? "1 agent online" : v.online + " agents online";
+      team.title = (v.agents || []).map(function (a) { return a.agent_id + ": " + a.status; }).join(", ");
+      team.hidden = false;
+    }).catch(function (err) {
+      if (err.status === 404) { // presence is not kept by this server
+        if (presenceTimer) { clearInterval(presenceTimer); presenceTimer = null; }
+        return;
+      }
+      failed(err);
+    });
+  }
+
   function start() {
     $("login-view").hidden = true;
     $("app").hidden = false;
@@ -524,9 +550,17 @@
     connect();
     if (pollTimer) clearInterval(pollTimer);
     pollTimer = setInterval(refresh, POLL_MS);
+    $("presence").value = sessionStorage.getItem(PRESENCE_KEY) || "online";
+    reportPresence();
+    if (presenceTimer) clearInterval(presenceTimer);
+    presenceTimer = setInterval(reportPresence, PRESENCE_MS);
   }
 
   function logout(msg) {
+    if (token && presenceTimer) api("PUT", "/v1/agents/presence", { status: "away" }).catch(function () {});
+    if (presenceTimer) { clearInterval(presenceTimer); presenceTimer = null; }
+    $("presence").hidden = true;
+    $("team").hidden = true;
     token = "";
     sessionStorage.removeItem(TOKEN_KEY);
     setCurrent(0);
@@ -561,6 +595,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("login-form").addEventListener("submit", login);
     $("logout").addEventListener("click", function () { logout(""); });
+    $("presence").addEventListener("change", function () {
+      sessionStorage.setItem(PRESENCE_KEY, $("presence").value);
+      reportPresence();
+    });
     $("claim-next").addEventListener("click", function () { claim("/v1/handoffs/claim"); });
     $("reply-form").addEventListener("submit", send);
     $("resolve").addEventListener("click", function () { finish("resolve", "Ticket #%d resolved."); });
