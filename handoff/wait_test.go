@@ -91,4 +91,6 @@ func (f fakePresence) SetPresence(context.Context, string, handoff.PresenceStatu
 	return handoff.Presence{}, errors.New("read-only")
 }
 
-func (f fakePresence) Presences(context.Context, time.Time) ([]handoff.Presence, error) { return f, nil }
+func (f fakePresence) Presences(context.Context, time.Time) ([]handoff.Presence, error) {
+	return f, nil
+}
