@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -415,6 +416,14 @@ func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder)
 			have.Model, have.Dimensions, want.Model, want.Dimensions, relais.ErrConflict)
 	}
 	return nil
+}
+
+// offlineUpgrade tells whether the store was embedded by another version or
+// setting of the built-in hashing embedder and emb is the built-in one too:
+// a re-embedding that costs nothing but a little time.
+func offlineUpgrade(ctx context.Context, st knowledge.Store, emb knowledge.Embedder) bool {
+	have, err := st.EmbeddingSpace(ctx)
+	return err == nil && strings.HasPrefix(have.Model, "relais-hashing-") && strings.HasPrefix(emb.Space().Model, local.HashingModel)
 }
 
 // readLimited reads a file of at most limit bytes.

@@ -334,8 +334,18 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	defer ap.close()
 	st, p, log := ap.store, ap.providers, ap.log
 	emb := p.embedder
+	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
 	if err := checkSpace(ctx, st, emb); err != nil {
-		return err
+		if !*demo || !errors.Is(err, relais.ErrConflict) || !offlineUpgrade(ctx, st, emb) {
+			return err
+		}
+		// The demo's data directory, embedded by an earlier version of the
+		// offline embedder: re-embedding it is local and takes seconds,
+		// and a newcomer trying a new version should not meet an error.
+		log.Info("demo: the data directory was embedded by an earlier offline embedder; re-embedding it", "model", emb.Space().Model)
+		if _, err := importer.Reembed(ctx); err != nil {
+			return fmt.Errorf("demo: re-embed the data directory: %w", err)
+		}
 	}
 	if p.client != nil {
 		m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
@@ -347,7 +357,6 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	if err != nil {
 		return err
 	}
-	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
 	if *demo {
 		if err := loadDemo(ctx, cfg, st, importer, log); err != nil {
 			return err
