@@ -33,8 +33,9 @@
       var tb = $("results"); tb.textContent = "";
       body.files.forEach(function (f) {
         var tr = el("tr");
-        [f.file, f.imported, f.updated, f.unchanged].forEach(function (v) { tr.appendChild(el("td", String(v))); });
-        tr.appendChild(el("td", f.error || f.problems.join("; ") || "none"));
+        tr.appendChild(el("td", f.file));
+        [f.imported, f.updated, f.unchanged].forEach(function (v) { var td = el("td", String(v)); td.className = "num"; tr.appendChild(td); });
+        var p = el("td", f.error || f.problems.join("; ") || "none"); p.className = "problems"; tr.appendChild(p);
         tb.appendChild(tr);
       });
       loadArticles();
@@ -58,7 +59,7 @@
   }
 
   function loadDrafts() {
-    return api("GET", "/v1/knowledge/drafts?status=pending").then(function (body) {
+    return api("GET", "/v1/knowledge/drafts?status=draft").then(function (body) {
       var ul = $("drafts"); ul.textContent = "";
       $("drafts-empty").hidden = body.drafts.length > 0;
       body.drafts.forEach(function (d) {
