@@ -44,6 +44,10 @@ func (s *Server) consoleHandler() http.Handler {
 			http.ServeFileFS(w, r, sub, "index.html")
 			return
 		}
+		if r.URL.Path == "/console/knowledge" {
+			http.ServeFileFS(w, r, sub, "knowledge.html")
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }

@@ -136,3 +136,23 @@ func TestRootRedirectsToConsole(t *testing.T) {
 		t.Errorf("following the redirect: status %d, body %.200q; want the console's page", resp.StatusCode, body)
 	}
 }
+
+// TestKnowledgeConsolePage: the knowledge console is served at its own
+// path, with the console's strict CSP.
+func TestKnowledgeConsolePage(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(New(Config{Auth: NewStaticToken(testToken)}))
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/console/knowledge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/console/knowledge.js") {
+		t.Fatalf("GET /console/knowledge: status %d, body %.200q; want the knowledge console's page", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); got != consoleCSP {
+		t.Errorf("CSP = %q, want %q", got, consoleCSP)
+	}
+}
