@@ -191,45 +191,6 @@ func (db *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Exa
 	return db.setEmbeddings(ctx, "set example embeddings", "examples", "example", ids, vecs)
 }
 
-// exampleLabels fills in the labels and texts of vector matches, dropping
-// examples deleted since the snapshot was loaded.
-func (db *DB) exampleLabels(ctx context.Context, matches []knowledge.ExampleMatch) ([]knowledge.ExampleMatch, error) {
-	const op = "example labels"
-	if len(matches) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(matches))
-	for i, m := range matches {
-		ids[i] = m.ExampleID
-	}
-	idsJSON, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	type labelled struct{ label, text string }
-	found := make(map[int64]labelled, len(ids))
-	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		var id int64
-		var l labelled
-		if err := r.Scan(&id, &l.label, &l.text); err != nil {
-			return err
-		}
-		found[id] = l
-		return nil
-	}, "SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
-	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	out := matches[:0]
-	for _, m := range matches {
-		if l, ok := found[m.ExampleID]; ok {
-			m.ArticleID, m.Text = l.label, l.text
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-
 // searchExampleText is searchText over the examples' FTS5 table.
 func (db *DB) searchExampleText(ctx context.Context, match string, limit int) ([]knowledge.ExampleMatch, error) {
 	const op = "example full-text search"

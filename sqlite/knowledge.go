@@ -417,7 +417,7 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 }
 
 // searchVectors fills the vector lists of res, the examples' when
-// exampleLimit > 0.
+// exampleLimit > 0: candidates from the quantised index, ranked exactly.
 func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, res *knowledge.ChunkResults) error {
 	snap, err := db.vectors.current(ctx)
 	if err != nil {
@@ -429,52 +429,101 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 	if err := checkVector(v, snap.dims); err != nil {
 		return fmt.Errorf("query vector: %w", err)
 	}
-	if res.Vector, err = db.chunkTexts(ctx, snap.search(v, limit)); err != nil {
+	qn := norm(v)
+	if qn == 0 {
+		return nil // the zero vector has no direction: no vector ranking
+	}
+	rank := exactRanking{query: v, norm: qn, buf: make([]float32, 0, snap.dims)}
+	res.Vector, err = rerank(ctx, db, &rank, snap.chunks.candidates(v, rerankPool(limit)), limit,
+		"vector ranking", "SELECT id, article_id, kind, text, embedding FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
+			var m knowledge.ChunkMatch
+			var kind string
+			err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, blob)
+			m.Kind = knowledge.ChunkKind(kind)
+			return m, err
+		},
+		func(m *knowledge.ChunkMatch, score float64) int64 { m.Score = score; return m.ChunkID })
+	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	if exampleLimit > 0 {
-		if res.ExampleVector, err = db.exampleLabels(ctx, snap.searchExamples(v, exampleLimit)); err != nil {
-			return err
-		}
-	}
-	return nil
+	res.ExampleVector, err = rerank(ctx, db, &rank, snap.examples.candidates(v, rerankPool(exampleLimit)), exampleLimit,
+		"example vector ranking", "SELECT id, article_id, text, embedding FROM examples WHERE id IN (SELECT value FROM json_each(?))",
+		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
+			var m knowledge.ExampleMatch
+			err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, blob)
+			return m, err
+		},
+		func(m *knowledge.ExampleMatch, score float64) int64 { m.Score = score; return m.ExampleID })
+	return err
 }
 
-// chunkTexts fills in the texts of the vector matches: texts are not kept
-// in memory, and only the winners' are needed.
-func (db *DB) chunkTexts(ctx context.Context, matches []knowledge.ChunkMatch) ([]knowledge.ChunkMatch, error) {
-	if len(matches) == 0 {
-		return nil, nil
+// exactRanking scores stored vectors against one query exactly, as the
+// index did before it was quantised: the row scaled to unit length in
+// float32, its float32 dot product with the query, divided by the query's
+// norm.
+type exactRanking struct {
+	query []float32
+	norm  float64
+	buf   []float32
+}
+
+// score returns the cosine of a stored BLOB with the query, false for a
+// BLOB of the wrong length or a zero vector.
+func (x *exactRanking) score(blob []byte) (float64, bool) {
+	if len(blob) != 4*len(x.query) {
+		return 0, false
 	}
-	ids := make([]int64, len(matches))
-	for i, m := range matches {
-		ids[i] = m.ChunkID
+	x.buf = appendVector(x.buf[:0], blob)
+	if !normalise(x.buf) {
+		return 0, false
+	}
+	return cosine(float64(dot(x.query, x.buf)), x.norm), true
+}
+
+// rerank reads the candidates (ids) with query, which selects them by a
+// JSON array of ids and scans each with scan, the stored embedding last;
+// scores them exactly; and returns the best limit, best first, ties by id.
+// A candidate deleted since the index was loaded is left out.
+func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, limit int, op, query string,
+	scan func(rowScanner, *sql.RawBytes) (M, error), setScore func(*M, float64) int64) ([]M, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
-		return nil, fmt.Errorf("vector texts: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	texts := make(map[int64]string, len(ids))
+	type ranked struct {
+		m     M
+		id    int64
+		score float64
+	}
+	var all []ranked
 	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		var id int64
-		var text string
-		if err := r.Scan(&id, &text); err != nil {
+		var blob sql.RawBytes
+		m, err := scan(r, &blob)
+		if err != nil {
 			return err
 		}
-		texts[id] = text
-		return nil
-	}, "SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
-	if err != nil {
-		return nil, wrapErr("vector texts", err)
-	}
-	out := matches[:0]
-	for _, m := range matches {
-		// A chunk deleted since the snapshot was loaded is dropped, not
-		// returned without its text.
-		if text, ok := texts[m.ChunkID]; ok {
-			m.Text = text
-			out = append(out, m)
+		if score, ok := x.score(blob); ok {
+			id := setScore(&m, score)
+			all = append(all, ranked{m: m, id: id, score: score})
 		}
+		return nil
+	}, query, string(idsJSON))
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	out := make([]M, 0, min(limit, len(all)))
+	for _, r := range all[:min(limit, len(all))] {
+		out = append(out, r.m)
 	}
 	return out, nil
 }

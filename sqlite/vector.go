@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
-	"github.com/relais-ai/relais/knowledge"
 )
 
 // vectorIndex is the in-memory copy of every stored embedding, of chunks and
@@ -49,40 +48,9 @@ type vectorIndex struct {
 // either makes both stale, and a reload reads both in one transaction, so a
 // search never ranks chunks and examples of two different states.
 type vectorSnapshot struct {
-	dims int // 0 when no embedding space is recorded
-	// chunks' row i is the chunk of article articles[i] and kind kinds[i].
-	chunks   vectorRows
-	articles []int64
-	kinds    []knowledge.ChunkKind
-	// examples keep only their vectors: the label and text are read for
-	// the few that win.
-	examples vectorRows
-}
-
-// vectorRows is one set of embedded rows, in id order.
-type vectorRows struct {
-	ids []int64
-	// vecs holds row i at [i*dims, (i+1)*dims), scaled to unit length at load
-	// so that a query's cosine with each row is one dot product.
-	vecs []float32
-}
-
-// add appends the row of id from its stored BLOB, and reports false (adding
-// nothing) when the BLOB has the wrong length or is a zero vector.
-func (r *vectorRows) add(id int64, blob []byte, dims int) bool {
-	if len(blob) != 4*dims {
-		// Only a writer that bypassed this package can leave one; a
-		// search should not fail for the rest of the knowledge base.
-		return false
-	}
-	row := len(r.vecs)
-	r.vecs = appendVector(r.vecs, blob)
-	if !normalise(r.vecs[row:]) {
-		r.vecs = r.vecs[:row] // a zero vector has no direction to compare
-		return false
-	}
-	r.ids = append(r.ids, id)
-	return true
+	dims     int // 0 when no embedding space is recorded
+	chunks   quantRows
+	examples quantRows
 }
 
 func newVectorIndex(conn *sql.Conn, logger *slog.Logger) *vectorIndex {
@@ -182,46 +150,31 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 		(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)`).Scan(&chunks, &examples); err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	snap.chunks = vectorRows{ids: make([]int64, 0, chunks), vecs: make([]float32, 0, chunks*snap.dims)}
-	snap.articles = make([]int64, 0, chunks)
-	snap.kinds = make([]knowledge.ChunkKind, 0, chunks)
-	snap.examples = vectorRows{ids: make([]int64, 0, examples), vecs: make([]float32, 0, examples*snap.dims)}
-
+	snap.chunks = newQuantRows(chunks, snap.dims)
+	snap.examples = newQuantRows(examples, snap.dims)
+	// One buffer decodes every row: a 100k-chunk store would otherwise
+	// leave 100k dead vectors for the collector.
+	buf := make([]float32, 0, snap.dims)
 	var skipped int
-	err = forEachRow(ctx, tx, func(r rowScanner) error {
-		var (
-			id, article int64
-			kind        string
-			blob        []byte
-		)
-		if err := r.Scan(&id, &article, &kind, &blob); err != nil {
-			return err
-		}
-		if !snap.chunks.add(id, blob, snap.dims) {
-			skipped++
+	load := func(rows *quantRows) func(rowScanner) error {
+		return func(r rowScanner) error {
+			var (
+				id   int64
+				blob sql.RawBytes // valid until the next row: decoded at once
+			)
+			if err := r.Scan(&id, &blob); err != nil {
+				return err
+			}
+			if !rows.add(id, blob, buf) {
+				skipped++
+			}
 			return nil
 		}
-		snap.articles = append(snap.articles, article)
-		snap.kinds = append(snap.kinds, knowledge.ChunkKind(kind))
-		return nil
-	}, "SELECT id, article_id, kind, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
-	if err != nil {
+	}
+	if err := forEachRow(ctx, tx, load(&snap.chunks), "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id"); err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
-	err = forEachRow(ctx, tx, func(r rowScanner) error {
-		var (
-			id   int64
-			blob []byte
-		)
-		if err := r.Scan(&id, &blob); err != nil {
-			return err
-		}
-		if !snap.examples.add(id, blob, snap.dims) {
-			skipped++
-		}
-		return nil
-	}, "SELECT id, embedding FROM examples WHERE embedding IS NOT NULL ORDER BY id")
-	if err != nil {
+	if err := forEachRow(ctx, tx, load(&snap.examples), "SELECT id, embedding FROM examples WHERE embedding IS NOT NULL ORDER BY id"); err != nil {
 		return nil, 0, wrapErr(op, err)
 	}
 	if skipped > 0 {
@@ -229,50 +182,6 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 			"count", skipped, "reason", "wrong length or zero vector", "dimensions", snap.dims)
 	}
 	return snap, v, nil
-}
-
-// search returns the limit chunks most similar to q by cosine, best first.
-// The caller has checked that len(q) == s.dims.
-func (s *vectorSnapshot) search(q []float32, limit int) []knowledge.ChunkMatch {
-	best, qn := s.chunks.nearest(q, s.dims, limit)
-	out := make([]knowledge.ChunkMatch, len(best))
-	for i, e := range best {
-		out[i] = knowledge.ChunkMatch{
-			ChunkID:   s.chunks.ids[e.row],
-			ArticleID: s.articles[e.row],
-			Kind:      s.kinds[e.row],
-			Score:     cosine(e.score, qn),
-		}
-	}
-	return out
-}
-
-// searchExamples is search over the examples; the matches carry no label
-// or text yet.
-func (s *vectorSnapshot) searchExamples(q []float32, limit int) []knowledge.ExampleMatch {
-	best, qn := s.examples.nearest(q, s.dims, limit)
-	out := make([]knowledge.ExampleMatch, len(best))
-	for i, e := range best {
-		out[i] = knowledge.ExampleMatch{ExampleID: s.examples.ids[e.row], Score: cosine(e.score, qn)}
-	}
-	return out
-}
-
-// nearest returns the limit rows with the largest dot product with q, best
-// first, and q's norm; none for a zero query, which has no direction.
-func (r *vectorRows) nearest(q []float32, dims, limit int) ([]scored, float64) {
-	if limit <= 0 || len(r.ids) == 0 {
-		return nil, 0
-	}
-	qn := norm(q)
-	if qn == 0 {
-		return nil, 0
-	}
-	h := topN{limit: limit}
-	for i := range r.ids {
-		h.offer(i, float64(dot(q, r.vecs[i*dims:(i+1)*dims:(i+1)*dims])))
-	}
-	return h.sorted(), qn
 }
 
 // cosine turns a row's dot product with the query into their cosine: rows

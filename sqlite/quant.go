@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// The embedded store's vector search runs in two stages. The first scans
+// every row, but of a copy quantised to one byte a component and laid out
+// column by column, so that a query touches only the columns where it is
+// not zero: a question embedded by the hashing embedder has about a hundred
+// non-zero components out of 1,024, and reads about a tenth of the index
+// instead of all of it, a quarter of a float32 copy's size. The second stage
+// ranks the best few hundred of those candidates again, exactly, with the
+// float32 vectors stored in the file (read together with the texts the
+// results need anyway), so the scores a search returns are the exact
+// cosines, computed as before, and only a row that the quantisation pushed
+// below hundreds of others can be missed (TestQuantisedSearchRecall measures
+// how rarely).
+
+// rerankPool is how many candidates the quantised scan passes to the exact
+// ranking for a list of limit results.
+func rerankPool(limit int) int { return 4*limit + 64 }
+
+// parallelRows is the row count from which a scan is split across cores:
+// below it, starting goroutines costs more than it saves.
+const parallelRows = 32 << 10
+
+// quantRows is one set of embedded rows (the chunks', or the examples'), in
+// id order. Row i's vector, scaled to unit length, is approximately
+// scale[i] * cols[d*stride+i] in each dimension d.
+type quantRows struct {
+	dims   int
+	stride int // rows each column has room for: the count read before loading
+	ids    []int64
+	scale  []float32
+	cols   []int8
+}
+
+func newQuantRows(n, dims int) quantRows {
+	return quantRows{
+		dims:   dims,
+		stride: n,
+		ids:    make([]int64, 0, n),
+		scale:  make([]float32, 0, n),
+		cols:   make([]int8, n*dims),
+	}
+}
+
+// add appends the row of id from its stored BLOB, decoding it into buf
+// (which it may grow), and reports false (adding nothing) when the BLOB has
+// the wrong length, is a zero vector, or there is no room left.
+func (r *quantRows) add(id int64, blob []byte, buf []float32) bool {
+	if len(blob) != 4*r.dims || len(r.ids) == r.stride {
+		// A wrong length is only left by a writer that bypassed this
+		// package; a search should not fail for the rest of the knowledge
+		// base. No room: more rows than counted in the same transaction,
+		// which cannot happen.
+		return false
+	}
+	v := appendVector(buf[:0], blob)
+	if !normalise(v) {
+		return false // a zero vector has no direction to compare
+	}
+	var m float32
+	for _, x := range v {
+		m = max(m, float32(math.Abs(float64(x))))
+	}
+	row := len(r.ids)
+	inv := 127 / float64(m)
+	for d, x := range v {
+		r.cols[d*r.stride+row] = int8(math.Round(float64(x) * inv))
+	}
+	r.scale = append(r.scale, m/127)
+	r.ids = append(r.ids, id)
+	return true
+}
+
+// queryTerm is one non-zero component of a quantised query: its column and
+// its weight.
+type queryTerm struct {
+	col []int8
+	w   int32
+}
+
+// candidates returns the ids of the want rows whose quantised vectors have
+// the largest dot product with q, best first; every id when there are no
+// more than want rows; none for a zero query, which has no direction.
+func (r *quantRows) candidates(q []float32, want int) []int64 {
+	n := len(r.ids)
+	if want <= 0 || n == 0 {
+		return nil
+	}
+	terms := r.quantiseQuery(q)
+	if len(terms) == 0 {
+		return nil
+	}
+	if n <= want {
+		return append([]int64(nil), r.ids...)
+	}
+	parts := 1
+	if n >= parallelRows {
+		parts = min(runtime.GOMAXPROCS(0), n/(parallelRows/2))
+	}
+	tops := make([]topN, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*n/parts, (p+1)*n/parts
+		wg.Go(func() { tops[p] = r.scan(terms, lo, hi, want) })
+	}
+	wg.Wait()
+	best := topN{limit: want}
+	for _, t := range tops {
+		for _, e := range t.heap {
+			best.offer(e.row, e.score)
+		}
+	}
+	ids := make([]int64, 0, want)
+	for _, e := range best.sorted() {
+		ids = append(ids, r.ids[e.row])
+	}
+	return ids
+}
+
+// quantiseQuery turns q's non-zero components into integer weights, as
+// fine as the int32 sums allow: a row's sum is at most
+// levels * 127 * dims in absolute value.
+func (r *quantRows) quantiseQuery(q []float32) []queryTerm {
+	var m float64
+	for _, x := range q {
+		m = max(m, math.Abs(float64(x)))
+	}
+	if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+		return nil
+	}
+	levels := float64(min(4095, math.MaxInt32/(127*r.dims)))
+	n := len(r.ids)
+	var terms []queryTerm
+	for d, x := range q {
+		if w := int32(math.Round(float64(x) / m * levels)); w != 0 {
+			terms = append(terms, queryTerm{col: r.cols[d*r.stride : d*r.stride+n], w: w})
+		}
+	}
+	return terms
+}
+
+// accumulators recycles the per-scan sums: a 100k-row scan would otherwise
+// allocate 400 kB for every search.
+var accumulators sync.Pool
+
+// scan ranks rows [lo, hi) by their quantised dot product with the query.
+func (r *quantRows) scan(terms []queryTerm, lo, hi, want int) topN {
+	accp, _ := accumulators.Get().(*[]int32)
+	if accp == nil || cap(*accp) < hi-lo {
+		accp = new(make([]int32, hi-lo))
+	}
+	acc := (*accp)[:hi-lo]
+	clear(acc)
+	for _, t := range terms {
+		col := t.col[lo:hi]
+		acc := acc[:len(col)]
+		for i, c := range col {
+			acc[i] += t.w * int32(c)
+		}
+	}
+	top := topN{limit: want}
+	for i, s := range acc {
+		top.offer(lo+i, float64(s)*float64(r.scale[lo+i]))
+	}
+	accumulators.Put(accp)
+	return top
+}
