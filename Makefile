@@ -32,6 +32,10 @@ test: deps lint ## run the whole test suite, PostgreSQL tests included (they fai
 bench: deps ## run the benchmarks (search latency, ingest throughput, HNSW recall); BENCH=regexp BENCHTIME=1x
 	$(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 
+.PHONY: bench-scale
+bench-scale: deps ## one table of Relais at 1k, 10k and 100k chunks on both stores (RELAIS_BENCH_CHUNKS, RELAIS_BENCH_STORES narrow it)
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 90m ./cmd/relais/
+
 DATA ?= ../shared/data
 
 .PHONY: eval

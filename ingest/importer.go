@@ -41,6 +41,7 @@ const chunkingVersion = "2"
 type Store interface {
 	ArticleHashes(ctx context.Context, source string) (map[string]string, error)
 	SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error)
+	SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) ([]knowledge.Article, error)
 	PruneSource(ctx context.Context, source string, keep []string) (int, error)
 	SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error
 	ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error
@@ -250,9 +251,25 @@ func (im *Importer) advance(p *progressCounter, file string) {
 	}
 }
 
+// Articles are saved in batches of up to saveBatchArticles articles or
+// saveBatchChunks chunks, whichever comes first: one transaction a batch
+// instead of one an article, which on PostgreSQL means one commit (and its
+// flush to disk) for a hundred articles.
+const (
+	saveBatchArticles = 100
+	saveBatchChunks   = 2000
+)
+
+// pendingArticle is an article chunked and embedded, waiting for its batch;
+// found says it replaces a stored one.
+type pendingArticle struct {
+	knowledge.ArticleChunks
+	found bool
+}
+
 // importFile saves the new and changed articles of one parsed file, then
-// prunes. Articles are chunked and embedded in order and saved by
-// Concurrency workers: on PostgreSQL the cost of an import is mostly
+// prunes. Articles are chunked and embedded in order and saved, in batches,
+// by Concurrency workers: on PostgreSQL the cost of an import is mostly
 // inserting vectors into the HNSW index, which several connections do in
 // parallel.
 func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[string]string, opts Options, progress *progressCounter) error {
@@ -260,6 +277,37 @@ func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(im.concurrency())
 	var mu sync.Mutex // guards f.res
+	var batch []pendingArticle
+	batchChunks := 0
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		todo := batch
+		batch, batchChunks = nil, 0
+		g.Go(func() error {
+			results := im.saveBatch(gctx, todo)
+			mu.Lock()
+			defer mu.Unlock()
+			for i, err := range results {
+				p := todo[i]
+				switch {
+				case errors.Is(err, relais.ErrInvalid):
+					f.res.Problems = append(f.res.Problems, &FileError{File: f.res.File, Err: fmt.Errorf("article %q: %w", p.Article.ExternalID, err)})
+				case err != nil:
+					return fmt.Errorf("import %s: article %q: %w", f.res.File, p.Article.ExternalID, err)
+				case p.found:
+					f.res.Updated++
+					f.res.Chunks += len(p.Chunks)
+				default:
+					f.res.Imported++
+					f.res.Chunks += len(p.Chunks)
+				}
+				im.advance(progress, f.res.File)
+			}
+			return nil
+		})
+	}
 	for _, a := range f.articles {
 		if gctx.Err() != nil {
 			break // a save failed or the import was cancelled: Wait says which
@@ -281,28 +329,21 @@ func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[
 			g.Wait()
 			return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
 		}
-		g.Go(func() error {
-			_, err := im.Store.SaveArticle(gctx, a, chunks)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case errors.Is(err, relais.ErrInvalid):
-				f.res.Problems = append(f.res.Problems, &FileError{File: f.res.File, Err: fmt.Errorf("article %q: %w", a.ExternalID, err)})
-			case err != nil:
-				return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
-			case found:
-				f.res.Updated++
-				f.res.Chunks += len(chunks)
-			default:
-				f.res.Imported++
-				f.res.Chunks += len(chunks)
-			}
-			im.advance(progress, f.res.File)
-			return nil
-		})
+		batch = append(batch, pendingArticle{ArticleChunks: knowledge.ArticleChunks{Article: a, Chunks: chunks}, found: found})
+		if batchChunks += len(chunks); len(batch) >= saveBatchArticles || batchChunks >= saveBatchChunks {
+			flush()
+		}
+	}
+	if gctx.Err() == nil {
+		flush()
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		// Cancelled between two batches: what was not saved must not
+		// count as imported, nor the file as pruned.
+		return fmt.Errorf("import %s: %w", f.res.File, err)
 	}
 	if !opts.Prune {
 		return nil
@@ -317,6 +358,30 @@ func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[
 	}
 	f.res.Pruned = n
 	return nil
+}
+
+// saveBatch saves the articles in one transaction and returns each one's
+// error. A batch refused as invalid is saved again article by article, so
+// that the one at fault is reported and the others are still saved.
+func (im *Importer) saveBatch(ctx context.Context, batch []pendingArticle) []error {
+	errs := make([]error, len(batch))
+	all := make([]knowledge.ArticleChunks, len(batch))
+	for i, p := range batch {
+		all[i] = p.ArticleChunks
+	}
+	_, err := im.Store.SaveArticles(ctx, all)
+	switch {
+	case err == nil:
+	case errors.Is(err, relais.ErrInvalid) && len(batch) > 1:
+		for i, p := range batch {
+			_, errs[i] = im.Store.SaveArticle(ctx, p.Article, p.Chunks)
+		}
+	default:
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // Reembed gives every chunk and labelled example an embedding from the

@@ -33,6 +33,12 @@ func TextSearchConfig(lang string) string {
 	}
 }
 
+// ArticleChunks is an article with the chunks it is saved with.
+type ArticleChunks struct {
+	Article Article
+	Chunks  []Chunk
+}
+
 // Article is one unit of knowledge: an FAQ entry or a document section that
 // answers a question on its own.
 type Article struct {

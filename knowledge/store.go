@@ -27,6 +27,11 @@ type Store interface {
 	// starts at 1 and is incremented when ContentHash changes. It returns the
 	// stored article with ID, Version and timestamps set.
 	SaveArticle(ctx context.Context, a Article, chunks []Chunk) (Article, error)
+	// SaveArticles is SaveArticle for each of batch, in order, in one
+	// transaction: every article is saved, or on any error none is. An
+	// import saves in batches, committing once a batch instead of once an
+	// article. It returns the stored articles in batch's order.
+	SaveArticles(ctx context.Context, batch []ArticleChunks) ([]Article, error)
 	// DeleteArticle removes an article and its chunks; relais.ErrNotFound if none.
 	DeleteArticle(ctx context.Context, id int64) error
 	// PruneSource deletes the articles of source whose external id is not in

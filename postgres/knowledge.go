@@ -155,35 +155,83 @@ VALUES ($1, $2, $3, $4, $5, $6::regconfig, $7)`
 // An embedding that does not match the recorded space, or any embedding
 // while none is recorded, is relais.ErrInvalid.
 func (d *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error) {
-	op := fmt.Sprintf("save article %q", a.ExternalID)
-	if a.ExternalID == "" {
-		return knowledge.Article{}, fmt.Errorf("save article: empty external id: %w", relais.ErrInvalid)
+	saved, err := d.SaveArticles(ctx, []knowledge.ArticleChunks{{Article: a, Chunks: chunks}})
+	if err != nil {
+		return knowledge.Article{}, err
+	}
+	return saved[0], nil
+}
+
+// SaveArticles is SaveArticle for each article of batch, in order, in one
+// transaction: all are saved or none. It costs two round trips whatever the
+// batch's size: the articles' upserts, then each one's chunks deleted and
+// inserted again.
+func (d *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) ([]knowledge.Article, error) {
+	op := fmt.Sprintf("save %d articles", len(batch))
+	if len(batch) == 1 {
+		op = fmt.Sprintf("save article %q", batch[0].Article.ExternalID)
+	}
+	// inArticle names the article in an error when the batch has several.
+	inArticle := func(a knowledge.Article, err error) error {
+		if len(batch) > 1 {
+			return fmt.Errorf("article %q: %w", a.ExternalID, err)
+		}
+		return err
+	}
+	for _, ac := range batch {
+		if ac.Article.ExternalID == "" {
+			return nil, fmt.Errorf("%s: %w", op, inArticle(ac.Article, fmt.Errorf("empty external id: %w", relais.ErrInvalid)))
+		}
 	}
 	now := d.now()
-	tsConfig := knowledge.TextSearchConfig(a.Language)
-
+	saved := make([]knowledge.Article, len(batch))
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		err := checkDimensions(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
-		if err != nil {
+		// One look at the space for the whole batch, not one an article.
+		var all []knowledge.Chunk
+		for _, ac := range batch {
+			all = append(all, ac.Chunks...)
+		}
+		if err := checkDimensions(ctx, tx, "chunk", all, func(c knowledge.Chunk) []float32 { return c.Embedding }); err != nil {
+			if len(batch) == 1 {
+				return err
+			}
+			// Said again article by article, so that the error names the
+			// article and its chunk; the space is locked already.
+			for _, ac := range batch {
+				if err := checkDimensions(ctx, tx, "chunk", ac.Chunks, func(c knowledge.Chunk) []float32 { return c.Embedding }); err != nil {
+					return inArticle(ac.Article, err)
+				}
+			}
 			return err
 		}
-		err = tx.QueryRow(ctx, upsertArticle, a.ExternalID, a.Title, a.Body, a.Language, a.Topic,
-			nonNil(a.Tags), nonNil(a.Phrasings), a.Source, a.ContentHash, now).
-			Scan(&a.ID, &a.Version, &a.CreatedAt, &a.UpdatedAt)
-		if err != nil {
+		upserts := &pgx.Batch{}
+		for i, ac := range batch {
+			a := ac.Article
+			saved[i] = a
+			upserts.Queue(upsertArticle, a.ExternalID, a.Title, a.Body, a.Language, a.Topic,
+				nonNil(a.Tags), nonNil(a.Phrasings), a.Source, a.ContentHash, now).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&saved[i].ID, &saved[i].Version, &saved[i].CreatedAt, &saved[i].UpdatedAt)
+			})
+		}
+		if err := tx.SendBatch(ctx, upserts).Close(); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM chunks WHERE article_id = $1`, a.ID)
-		for i, c := range chunks {
-			b.Queue(insertChunk, a.ID, i, string(c.Kind), c.Heading, c.Text, tsConfig, vectorArg(c.Embedding))
+		// Chunks are deleted and inserted article by article, in order, so
+		// that an article given twice ends as its last save left it.
+		chunks := &pgx.Batch{}
+		for i, ac := range batch {
+			tsConfig := knowledge.TextSearchConfig(ac.Article.Language)
+			chunks.Queue(`DELETE FROM chunks WHERE article_id = $1`, saved[i].ID)
+			for j, c := range ac.Chunks {
+				chunks.Queue(insertChunk, saved[i].ID, j, string(c.Kind), c.Heading, c.Text, tsConfig, vectorArg(c.Embedding))
+			}
 		}
-		return tx.SendBatch(ctx, b).Close()
+		return tx.SendBatch(ctx, chunks).Close()
 	})
 	if err != nil {
-		return knowledge.Article{}, dbError(op, err)
+		return nil, dbError(op, err)
 	}
-	return a, nil
+	return saved, nil
 }
 
 // lockedDimensions reads the recorded space's dimensions and holds the row

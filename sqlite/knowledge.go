@@ -215,90 +215,130 @@ func (db *DB) ArticleHashes(ctx context.Context, source string) (map[string]stri
 // otherwise, or with an empty external id or an unknown chunk kind, the error
 // wraps relais.ErrInvalid.
 func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error) {
-	op := fmt.Sprintf("save article %q", a.ExternalID)
-	if a.ExternalID == "" {
-		return knowledge.Article{}, fmt.Errorf("%s: empty external id: %w", op, relais.ErrInvalid)
-	}
-	for i, c := range chunks {
-		if c.Kind != knowledge.Passage && c.Kind != knowledge.Question {
-			return knowledge.Article{}, fmt.Errorf("%s: chunk %d: kind %q is not %q or %q: %w",
-				op, i, c.Kind, knowledge.Passage, knowledge.Question, relais.ErrInvalid)
-		}
-	}
-	now := formatTime(db.now())
-	var saved knowledge.Article
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		err := checkEmbeddings(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
-		if err != nil {
-			return err
-		}
-
-		var (
-			id      int64
-			oldHash string
-			version int
-		)
-		err = tx.QueryRowContext(ctx, "SELECT id, content_hash, version FROM articles WHERE external_id = ?",
-			a.ExternalID).Scan(&id, &oldHash, &version)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			err = tx.QueryRowContext(ctx, `INSERT INTO articles
-				(external_id, title, body, language, topic, tags, phrasings, source, content_hash, version, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-				a.ExternalID, a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings),
-				a.Source, a.ContentHash, now, now).Scan(&id)
-			if err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		default:
-			if a.ContentHash != oldHash {
-				version++
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE articles SET
-				title = ?, body = ?, language = ?, topic = ?, tags = ?, phrasings = ?, source = ?,
-				content_hash = ?, version = ?, updated_at = ?
-				WHERE id = ?`,
-				a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings), a.Source,
-				a.ContentHash, version, now, id)
-			if err != nil {
-				return err
-			}
-			// The triggers take the old chunks out of the full-text index.
-			if _, err := tx.ExecContext(ctx, "DELETE FROM chunks WHERE article_id = ?", id); err != nil {
-				return err
-			}
-		}
-
-		if len(chunks) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks (article_id, ordinal, kind, heading, text, embedding)
-				VALUES (?, ?, ?, ?, ?, ?)`)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			for i, c := range chunks {
-				var emb any // NULL: to be embedded later
-				if c.Embedding != nil {
-					emb = encodeVector(c.Embedding)
-				}
-				if _, err := stmt.ExecContext(ctx, id, i, string(c.Kind), c.Heading, c.Text, emb); err != nil {
-					return fmt.Errorf("chunk %d: %w", i, err)
-				}
-			}
-		}
-
-		// Read back what was stored, so the caller sees exactly what
-		// Article will return.
-		saved, err = scanArticle(tx.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id))
-		return err
-	})
+	saved, err := db.SaveArticles(ctx, []knowledge.ArticleChunks{{Article: a, Chunks: chunks}})
 	if err != nil {
 		return knowledge.Article{}, err
 	}
+	return saved[0], nil
+}
+
+// SaveArticles is SaveArticle for each article of batch, in order, in one
+// transaction: all are saved or none.
+func (db *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) ([]knowledge.Article, error) {
+	op := saveArticlesOp(batch)
+	for _, ac := range batch {
+		if err := checkArticle(ac.Article, ac.Chunks); err != nil {
+			if len(batch) > 1 {
+				err = fmt.Errorf("article %q: %w", ac.Article.ExternalID, err)
+			}
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	now := formatTime(db.now())
+	saved := make([]knowledge.Article, len(batch))
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO chunks (article_id, ordinal, kind, heading, text, embedding)
+			VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		for i, ac := range batch {
+			if saved[i], err = saveArticleTx(ctx, tx, insert, ac.Article, ac.Chunks, now); err != nil {
+				if len(batch) > 1 {
+					return fmt.Errorf("article %q: %w", ac.Article.ExternalID, err)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	db.vectors.invalidate()
 	return saved, nil
+}
+
+// saveArticlesOp names a save in errors: the article when it is one.
+func saveArticlesOp(batch []knowledge.ArticleChunks) string {
+	if len(batch) == 1 {
+		return fmt.Sprintf("save article %q", batch[0].Article.ExternalID)
+	}
+	return fmt.Sprintf("save %d articles", len(batch))
+}
+
+// checkArticle reports what makes an article and its chunks impossible to
+// store, whatever the store holds.
+func checkArticle(a knowledge.Article, chunks []knowledge.Chunk) error {
+	if a.ExternalID == "" {
+		return fmt.Errorf("empty external id: %w", relais.ErrInvalid)
+	}
+	for i, c := range chunks {
+		if c.Kind != knowledge.Passage && c.Kind != knowledge.Question {
+			return fmt.Errorf("chunk %d: kind %q is not %q or %q: %w",
+				i, c.Kind, knowledge.Passage, knowledge.Question, relais.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// saveArticleTx is one article's part of SaveArticles: the row inserted or
+// updated, the chunks replaced (insert is the prepared chunk INSERT), and
+// what was stored read back, so the caller sees exactly what Article will
+// return.
+func saveArticleTx(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, a knowledge.Article, chunks []knowledge.Chunk, now string) (knowledge.Article, error) {
+	err := checkEmbeddings(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
+	if err != nil {
+		return knowledge.Article{}, err
+	}
+	var (
+		id      int64
+		oldHash string
+		version int
+	)
+	err = tx.QueryRowContext(ctx, "SELECT id, content_hash, version FROM articles WHERE external_id = ?",
+		a.ExternalID).Scan(&id, &oldHash, &version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		err = tx.QueryRowContext(ctx, `INSERT INTO articles
+			(external_id, title, body, language, topic, tags, phrasings, source, content_hash, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+			a.ExternalID, a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings),
+			a.Source, a.ContentHash, now, now).Scan(&id)
+		if err != nil {
+			return knowledge.Article{}, err
+		}
+	case err != nil:
+		return knowledge.Article{}, err
+	default:
+		if a.ContentHash != oldHash {
+			version++
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE articles SET
+			title = ?, body = ?, language = ?, topic = ?, tags = ?, phrasings = ?, source = ?,
+			content_hash = ?, version = ?, updated_at = ?
+			WHERE id = ?`,
+			a.Title, a.Body, a.Language, a.Topic, encodeStrings(a.Tags), encodeStrings(a.Phrasings), a.Source,
+			a.ContentHash, version, now, id)
+		if err != nil {
+			return knowledge.Article{}, err
+		}
+		// The triggers take the old chunks out of the full-text index.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM chunks WHERE article_id = ?", id); err != nil {
+			return knowledge.Article{}, err
+		}
+	}
+	for i, c := range chunks {
+		var emb any // NULL: to be embedded later
+		if c.Embedding != nil {
+			emb = encodeVector(c.Embedding)
+		}
+		if _, err := insert.ExecContext(ctx, id, i, string(c.Kind), c.Heading, c.Text, emb); err != nil {
+			return knowledge.Article{}, fmt.Errorf("chunk %d: %w", i, err)
+		}
+	}
+	return scanArticle(tx.QueryRowContext(ctx, "SELECT "+articleColumns+" FROM articles WHERE id = ?", id))
 }
 
 // DeleteArticle removes an article and, by cascade, its chunks;

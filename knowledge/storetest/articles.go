@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -596,5 +597,59 @@ func testStats(t *testing.T, s knowledge.Store) {
 	save(t, s, newArticle("c"))
 	if st := stats(t, s); st != (knowledge.Stats{Articles: 3, Chunks: 4, ChunksMissingVector: 2}) {
 		t.Errorf("Stats = %+v, want 3 articles, 4 chunks, 2 missing a vector", st)
+	}
+}
+
+// testSaveArticlesInOrder: a batch is saved as its articles would be one
+// after the other, an article given twice ending as its last save left it.
+func testSaveArticlesInOrder(t *testing.T, s knowledge.Store) {
+	setSpace(t, s)
+	again := newArticle("a")
+	again.Title, again.ContentHash = "a, second save", "hash-a-2"
+	got, err := s.SaveArticles(t.Context(), []knowledge.ArticleChunks{
+		{Article: newArticle("a"), Chunks: []knowledge.Chunk{passage("a first", axis(0)), passage("a first too", axis(1))}},
+		{Article: newArticle("b"), Chunks: []knowledge.Chunk{passage("b", axis(2))}},
+		{Article: again, Chunks: []knowledge.Chunk{passage("a second", axis(3))}},
+	})
+	if err != nil {
+		t.Fatalf("SaveArticles: %v", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("SaveArticles returned %d articles, want 3", len(got))
+	}
+	if got[0].ID != got[2].ID || got[0].ID == got[1].ID {
+		t.Errorf("ids %d, %d, %d: want the first and the third the same article, the second another", got[0].ID, got[1].ID, got[2].ID)
+	}
+	if got[0].Version != 1 || got[2].Version != 2 {
+		t.Errorf("versions %d then %d, want 1 then 2 (the hash changed)", got[0].Version, got[2].Version)
+	}
+	for _, want := range got[1:] {
+		back, err := s.Article(t.Context(), want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diffArticle(want, back); d != "" {
+			t.Errorf("Article(%d) differs from what SaveArticles returned (-want +got):\n%s", want.ID, d)
+		}
+	}
+	if c := viewChunks(chunksOf(t, s, got[2].ID)); len(c) != 1 || c[0].Text != "a second" {
+		t.Errorf("chunks of the article saved twice: %+v, want only the second save's", c)
+	}
+}
+
+// testSaveArticlesAtomic: one bad article fails the whole batch, and the
+// error names it.
+func testSaveArticlesAtomic(t *testing.T, s knowledge.Store) {
+	setSpace(t, s)
+	_, err := s.SaveArticles(t.Context(), []knowledge.ArticleChunks{
+		{Article: newArticle("good"), Chunks: []knowledge.Chunk{passage("fine", axis(0))}},
+		{Article: newArticle("bad"), Chunks: []knowledge.Chunk{passage("wrong dimension", []float32{1, 2})}},
+	})
+	wantErr(t, "SaveArticles with a bad article", err, relais.ErrInvalid)
+	if err != nil && !strings.Contains(err.Error(), `"bad"`) {
+		t.Errorf("the error does not name the bad article: %v", err)
+	}
+	if _, err := s.ArticleByExternalID(t.Context(), "good"); !errors.Is(err, relais.ErrNotFound) {
+		t.Errorf("a failed batch left its good article behind (ArticleByExternalID: %v)", err)
 	}
 }

@@ -76,6 +76,8 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SaveArticle/RejectsWrongDimension", testSaveWrongDimension},
 		{"SaveArticle/RejectsEmbeddingWithoutSpace", testSaveEmbeddingWithoutSpace},
 		{"SaveArticle/ConcurrentSavesOfOneArticle", testSaveConcurrent},
+		{"SaveArticles/InOrder", testSaveArticlesInOrder},
+		{"SaveArticles/AtomicOnFailure", testSaveArticlesAtomic},
 		{"Article/NotFound", testArticleNotFound},
 		{"ArticlesByID", testArticlesByID},
 		{"Articles/OrderAndPaging", testArticlesPaging},
