@@ -49,6 +49,13 @@ type Store interface {
 	SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) error
 }
 
+// indexDeferrer is a store whose vector index is better built after a large
+// import than kept up to date during it (PostgreSQL's HNSW index). It
+// returns the function that builds the index again, or nil when it kept it.
+type indexDeferrer interface {
+	DeferVectorIndex(ctx context.Context, incoming int) (func(context.Context) error, error)
+}
+
 // Importer loads articles into the knowledge base.
 type Importer struct {
 	Store    Store
@@ -211,9 +218,30 @@ func (im *Importer) run(ctx context.Context, files []parsedFile, opts Options, s
 	if err != nil {
 		return fmt.Errorf("import: read stored articles: %w", err)
 	}
-	total := 0
+	total, incoming := 0, 0
 	for _, f := range files {
 		total += len(f.articles)
+		for _, a := range f.articles {
+			if _, ok := existing[a.ExternalID]; !ok {
+				incoming++
+			}
+		}
+	}
+	if d, ok := im.Store.(indexDeferrer); ok {
+		rebuild, err := d.DeferVectorIndex(ctx, incoming)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		if rebuild != nil {
+			defer func() {
+				// Built even when the import failed or was cancelled: what
+				// was saved is searched, and should be searched fast.
+				im.logger().InfoContext(ctx, "import: building the vector index")
+				if err := rebuild(context.WithoutCancel(ctx)); err != nil {
+					im.logger().ErrorContext(ctx, "import: build the vector index; the next start of relais builds it", "error", err)
+				}
+			}()
+		}
 	}
 	var progress progressCounter
 	progress.total = total

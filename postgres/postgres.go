@@ -76,7 +76,12 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		pool.Close()
 		return nil, dbError("open database", err)
 	}
-	return &DB{pool: pool, logger: logger, Now: time.Now}, nil
+	d := &DB{pool: pool, logger: logger, Now: time.Now}
+	if err := d.ensureVectorIndexOnOpen(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // Close closes every connection of the pool; it waits for the ones in use.
