@@ -122,6 +122,21 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 	if status != http.StatusCreated || got["added"] != float64(0) {
 		t.Errorf("labelling the gap's question again: %d %v, want it known already", status, got)
 	}
+
+	// Or write the missing article there: it is saved, and the gap's
+	// questions point to it.
+	b.call("Page.reload", nil)
+	b.waitFor("the gaps again", `document.querySelectorAll("#gaps .gap").length > 0`, 15*time.Second)
+	b.eval(`(function () {
+		var g = document.querySelector("#gaps .gap");
+		g.querySelector(".gap-actions button:not(.primary)").click();
+		g.querySelector(".gap-form input").value = "Gift cards";
+		g.querySelector(".gap-form textarea").value = "We sell gift cards of 10 to 100 euros in every shop.";
+		g.querySelector(".gap-form button[type=submit]").click();
+		return true;
+	})()`)
+	b.waitFor("the new article answering the gap", `document.querySelector("#gaps .gap .gap-result").textContent.includes("now point to “Gift cards”")`, 10*time.Second)
+	b.waitFor("the new article in the list", `document.getElementById("articles").textContent.includes("Gift cards")`, 10*time.Second)
 	if shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); shots != "" {
 		b.screenshot(filepath.Join(shots, "knowledge-laptop.png"), 1280)
 		b.screenshot(filepath.Join(shots, "knowledge-phone.png"), 390)
