@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
 )
@@ -187,24 +188,6 @@ func (im *Importer) ImportExamples(ctx context.Context, store ExampleStore, name
 	if err != nil {
 		return res, fmt.Errorf("import examples: read articles: %w", err)
 	}
-	kept := examples[:0]
-	unknown := make(map[string]int)
-	for _, e := range examples {
-		if e.ArticleID != knowledge.HandoffLabel {
-			if _, ok := known[e.ArticleID]; !ok {
-				unknown[e.ArticleID]++
-				continue
-			}
-		} else {
-			res.Handoff++
-		}
-		e.Source = source
-		e.Language = language.Detect(e.Text)
-		kept = append(kept, e)
-	}
-	for id, n := range unknown {
-		res.Problems = append(res.Problems, &FileError{File: name, Err: fmt.Errorf("%d examples name article %q, which is not in the knowledge base (import the articles first): skipped", n, id)})
-	}
 	if replace {
 		n, err := store.DeleteExamples(ctx, source)
 		if err != nil {
@@ -212,20 +195,91 @@ func (im *Importer) ImportExamples(ctx context.Context, store ExampleStore, name
 		}
 		res.Removed = n
 	}
+	added, unknown, err := im.addExamples(ctx, store, source, examples, known, func(done, total int) {
+		if im.Progress != nil {
+			im.Progress(Progress{Done: done, Total: total, File: name})
+		}
+	})
+	res.Added = added
+	for _, e := range examples {
+		if e.ArticleID == knowledge.HandoffLabel {
+			res.Handoff++
+		}
+	}
+	for id, n := range unknown {
+		res.Problems = append(res.Problems, &FileError{File: name, Err: fmt.Errorf("%d examples name article %q, which is not in the knowledge base (import the articles first): skipped", n, id)})
+	}
+	if err != nil {
+		return res, fmt.Errorf("import examples: %w", err)
+	}
+	return res, nil
+}
+
+// AddExamples stores labelled questions under source, as an import does
+// (the language detected, embedded, those stored already skipped), and
+// returns how many were new. An example naming an article the knowledge
+// base does not have is refused, with relais.ErrNotFound, and nothing is
+// stored: a person labelling questions one by one wants to hear it, where
+// a file's import skips the line. An empty text is relais.ErrInvalid.
+func (im *Importer) AddExamples(ctx context.Context, store ExampleStore, source string, examples []knowledge.Example) (int, error) {
+	for _, e := range examples {
+		if strings.TrimSpace(e.Text) == "" {
+			return 0, fmt.Errorf("add examples: a question is empty: %w", relais.ErrInvalid)
+		}
+	}
+	if err := store.SetEmbeddingSpace(ctx, im.Embedder.Space()); err != nil {
+		return 0, fmt.Errorf("add examples: %w", err)
+	}
+	known, err := store.ArticleHashes(ctx, "")
+	if err != nil {
+		return 0, fmt.Errorf("add examples: read articles: %w", err)
+	}
+	for _, e := range examples {
+		if _, ok := known[e.ArticleID]; !ok && e.ArticleID != knowledge.HandoffLabel {
+			return 0, fmt.Errorf("add examples: there is no article %q: %w", e.ArticleID, relais.ErrNotFound)
+		}
+	}
+	n, _, err := im.addExamples(ctx, store, source, examples, known, nil)
+	if err != nil {
+		return n, fmt.Errorf("add examples: %w", err)
+	}
+	return n, nil
+}
+
+// addExamples stores the examples that name an article of known (or a
+// person) under source, in batches, and returns how many were new and how
+// many named each unknown article. The caller has recorded the embedding
+// space. progress, when set, hears of every batch.
+func (im *Importer) addExamples(ctx context.Context, store ExampleStore, source string, examples []knowledge.Example,
+	known map[string]string, progress func(done, total int)) (int, map[string]int, error) {
+	kept := make([]knowledge.Example, 0, len(examples))
+	unknown := make(map[string]int)
+	for _, e := range examples {
+		if e.ArticleID != knowledge.HandoffLabel {
+			if _, ok := known[e.ArticleID]; !ok {
+				unknown[e.ArticleID]++
+				continue
+			}
+		}
+		e.Source = source
+		e.Language = language.Detect(e.Text)
+		kept = append(kept, e)
+	}
+	added := 0
 	size := im.batchSize() * 4
 	for start := 0; start < len(kept); start += size {
 		batch := kept[start:min(start+size, len(kept))]
 		if err := im.embedExamples(ctx, batch); err != nil {
-			return res, fmt.Errorf("import examples: embed: %w", err)
+			return added, unknown, fmt.Errorf("embed: %w", err)
 		}
 		n, err := store.SaveExamples(ctx, batch)
 		if err != nil {
-			return res, fmt.Errorf("import examples: save: %w", err)
+			return added, unknown, fmt.Errorf("save: %w", err)
 		}
-		res.Added += n
-		if im.Progress != nil {
-			im.Progress(Progress{Done: start + len(batch), Total: len(kept), File: name})
+		added += n
+		if progress != nil {
+			progress(start+len(batch), len(kept))
 		}
 	}
-	return res, nil
+	return added, unknown, nil
 }

@@ -70,3 +70,11 @@ func TestChannelState(t *testing.T) {
 		return db
 	})
 }
+
+func TestInsightsContract(t *testing.T) {
+	conversationtest.RunInsights(t, func(t *testing.T, now func() time.Time) conversationtest.InsightStore {
+		db := openDB(t)
+		db.Now = now
+		return db
+	})
+}

@@ -25,6 +25,8 @@ type (
 	anyTranscripts   struct{ Transcripts }
 	anyChannels      struct{ ChannelState }
 	anyPersonalData  struct{ conversation.PersonalData }
+	anyInsights      struct{ conversation.Insights }
+	anyExamples      struct{ ExampleStore }
 )
 
 // everyRoute builds a server with every optional feature on.
@@ -34,6 +36,7 @@ func everyRoute(t *testing.T) *Server {
 		Auth: NewStaticToken(testToken), Handoffs: noTickets{}, Transcripts: anyTranscripts{},
 		Conversations: anyConversations{}, Channels: anyChannels{}, Customers: anyPersonalData{},
 		Drafts: &handoff.Review{}, Agents: agentList{"a"}, Presence: noPresence{},
+		Insights: anyInsights{}, Examples: anyExamples{}, Recalibrator: &fakeRecalibrator{},
 		WhatsApp: http.NotFoundHandler(), WhatsAppEntry: http.NotFoundHandler(), WebChat: &webchat.Handler{},
 	})
 }

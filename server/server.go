@@ -76,6 +76,18 @@ type Config struct {
 	// without it the /v1/knowledge/drafts API is not served and a resolve
 	// with a draft is refused.
 	Drafts *handoff.Review
+	// Insights reads the recorded decisions back for the knowledge
+	// console: GET /v1/knowledge/gaps and /v1/knowledge/dashboard are off
+	// when nil.
+	Insights conversation.Insights
+	// Examples stores the questions editors label in the console (POST
+	// /v1/knowledge/examples, embedded by Importer) and reads the
+	// calibration (GET /v1/knowledge/calibration, and the dashboard's);
+	// those routes are off when nil.
+	Examples ExampleStore
+	// Recalibrator runs a calibration in the background for POST
+	// /v1/knowledge/calibration; the route is off when nil.
+	Recalibrator Recalibrator
 	// Customers answers data-protection requests, for admins: export and
 	// erase everything about one customer (/v1/customers); the routes are
 	// off when nil.
@@ -213,6 +225,17 @@ func New(cfg Config) *Server {
 					r.Get("/drafts", s.listDrafts)
 					r.Post("/drafts/{id}/approve", s.approveDraft)
 					r.Post("/drafts/{id}/reject", s.rejectDraft)
+				}
+				if cfg.Insights != nil {
+					r.Get("/gaps", s.listGaps)
+					r.Get("/dashboard", s.dashboard)
+				}
+				if cfg.Examples != nil {
+					r.Post("/examples", s.addExamples)
+					r.Get("/calibration", s.getCalibration)
+				}
+				if cfg.Recalibrator != nil {
+					r.Post("/calibration", s.recalibrate)
 				}
 			})
 		})

@@ -39,6 +39,7 @@ type store interface {
 	conversation.Contacts
 	conversation.MediaStore
 	conversation.Deliveries
+	conversation.Insights
 	auth.Store
 	auth.KeyStore
 	Ping(ctx context.Context) error

@@ -410,6 +410,9 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		}
 		chat = wc
 	}
+	recal := newRecalibrator(func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error) {
+		return calibrate(ctx, cfg, st, emb, log, progress)
+	}, log)
 	srv := server.New(server.Config{
 		Logger:           log,
 		Store:            st,
@@ -424,6 +427,9 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		Conversations:    st,
 		Customers:        st,
 		Drafts:           &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
+		Insights:         st,
+		Examples:         st,
+		Recalibrator:     recal,
 		ClaimTTL:         cfg.ClaimTTL,
 		RequestTimeout:   cfg.RequestTimeout,
 		Metrics:          m,
@@ -460,6 +466,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			resumePending(ctx, st, pending, resumeEvery, log)
 			return nil
 		})},
+		{"recalibrator", recal},
 	}
 	if cfg.Retention > 0 {
 		// Off by default: a service that returned at once would be

@@ -1,0 +1,215 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/conversation"
+)
+
+// InsightStore is a conversation store that reads its decisions back in
+// aggregate.
+type InsightStore interface {
+	conversation.Store
+	conversation.Insights
+}
+
+// RunInsights runs the contract of conversation.Insights against the stores
+// open returns; open must make the store read its clock from now.
+//
+// Beyond the doc comments it pins down: the store selects exactly the
+// decisions conversation.IsGap calls gaps (about a message with text, from
+// Since on); a gap's article is its decision's first source ("" without
+// one); gaps order by count, then the latest first, then article id;
+// samples are distinct texts, the most asked first, then the latest, each
+// with its latest decision; the days of DecisionCounts are UTC days.
+func RunInsights(t *testing.T, open func(t *testing.T, now func() time.Time) InsightStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s InsightStore, clock *testClock)
+	}{
+		{"Gaps/GroupedByNearestArticle", testGaps},
+		{"Gaps/Limits", testGapLimits},
+		{"Gaps/RejectsInvalid", testGapsInvalid},
+		{"DecisionCounts/ByDay", testDecisionCounts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &testClock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			tt.fn(t, open(t, clock.Now), clock)
+		})
+	}
+}
+
+// decided is one customer message and the decision about it.
+type decided struct {
+	customer, text         string
+	action, reason, intent string
+	sources                []string
+}
+
+// decide receives d's message and records its decision at the store's
+// clock.
+func decide(t *testing.T, s conversation.Store, d decided) conversation.DecisionRecord {
+	t.Helper()
+	r := receive(t, s, conversation.Inbound{Channel: whatsapp, CustomerID: d.customer, Text: d.text})
+	rec, err := s.RecordDecision(t.Context(), conversation.DecisionRecord{ConversationID: r.Conversation.ID, MessageID: r.Message.ID,
+		Action: d.action, Reason: d.reason, Intent: d.intent, Confidence: 0.4, Sources: d.sources, Trace: []byte(`{}`)})
+	if err != nil {
+		t.Fatalf("RecordDecision(%+v): %v", d, err)
+	}
+	return rec
+}
+
+var gapOpts = cmp.Options{cmpopts.EquateApproxTime(time.Microsecond), cmpopts.EquateEmpty()}
+
+func testGaps(t *testing.T, s InsightStore, clock *testClock) {
+	ctx := t.Context()
+	// Before the period: not counted.
+	decide(t, s, decided{"old", "how do I return shoes", "handoff", "low_confidence", "question", []string{"faq:returns"}})
+	clock.Add(2 * time.Hour)
+	since := clock.Now()
+
+	tests := []struct {
+		decided
+		gap bool
+	}{
+		{decided{"alice", "how do I return shoes", "handoff", "low_confidence", "question", []string{"faq:returns", "faq:shipping"}}, true},
+		{decided{"bob", "return policy for sale items", "reply", "", "question", []string{"faq:returns"}}, true},
+		{decided{"carol", "how do I return shoes", "handoff", "repeated_failure", "question", []string{"faq:returns"}}, true},
+		{decided{"dave", "what is the meaning of life", "handoff", "no_knowledge", "question", nil}, true},
+		{decided{"erin", "where is my parcel", "handoff", "low_confidence", "question", []string{"faq:shipping"}}, true},
+		// Not gaps: answered, asked for a person, sensitive, smalltalk,
+		// feedback, silent while an agent owns the conversation.
+		{decided{"frank", "how do I return shoes", "answer", "", "question", []string{"faq:returns"}}, false},
+		{decided{"grace", "I want a person about my return", "handoff", "customer_request", "human_request", []string{"faq:returns"}}, false},
+		{decided{"heidi", "I will sue you", "handoff", "sensitive_topic", "sensitive", []string{"faq:returns"}}, false},
+		{decided{"ivan", "hello", "reply", "", "greeting", nil}, false},
+		{decided{"judy", "no it did not help", "handoff", "negative_feedback", "feedback_no", []string{"faq:returns"}}, false},
+		{decided{"mallory", "anyone there?", "handoff", "agent_owned", "", []string{"faq:returns"}}, false},
+	}
+	recs := map[string]conversation.DecisionRecord{}
+	for _, tt := range tests {
+		if got := conversation.IsGap(tt.action, tt.reason, tt.intent); got != tt.gap {
+			t.Fatalf("conversation.IsGap(%q, %q, %q) = %v, want %v: the suite and the rule disagree", tt.action, tt.reason, tt.intent, got, tt.gap)
+		}
+		clock.Add(time.Minute)
+		recs[tt.customer] = decide(t, s, tt.decided)
+	}
+	// A decision about no message (a stored turn's replay, a channel's own)
+	// has no question to show.
+	c := start(t, s, "oscar")
+	if _, err := s.RecordDecision(ctx, conversation.DecisionRecord{ConversationID: c.ID, Action: "handoff", Reason: "low_confidence",
+		Intent: "question", Sources: []string{"faq:returns"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	sample := func(customer, text string, times int) conversation.GapSample {
+		r := recs[customer]
+		return conversation.GapSample{Text: text, Times: times, DecisionID: r.ID, ConversationID: r.ConversationID, Reason: r.Reason, At: r.CreatedAt}
+	}
+	want := []conversation.Gap{
+		{ArticleID: "faq:returns", Count: 3, LastAt: recs["carol"].CreatedAt, Samples: []conversation.GapSample{
+			sample("carol", "how do I return shoes", 2),
+			sample("bob", "return policy for sale items", 1),
+		}},
+		// One each: the latest first.
+		{ArticleID: "faq:shipping", Count: 1, LastAt: recs["erin"].CreatedAt, Samples: []conversation.GapSample{sample("erin", "where is my parcel", 1)}},
+		{ArticleID: "", Count: 1, LastAt: recs["dave"].CreatedAt, Samples: []conversation.GapSample{sample("dave", "what is the meaning of life", 1)}},
+	}
+	got, err := s.Gaps(ctx, conversation.GapQuery{Since: since, Groups: 10, Samples: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got, gapOpts); d != "" {
+		t.Errorf("Gaps (-want +got):\n%s", d)
+	}
+
+	clock.Add(time.Hour)
+	got, err = s.Gaps(ctx, conversation.GapQuery{Since: clock.Now(), Groups: 10, Samples: 10})
+	if err != nil || len(got) != 0 {
+		t.Errorf("Gaps since after the last decision = %+v, %v; want none", got, err)
+	}
+}
+
+func testGapLimits(t *testing.T, s InsightStore, clock *testClock) {
+	since := clock.Now()
+	for i := range 4 {
+		for j := range i + 1 {
+			clock.Add(time.Second)
+			decide(t, s, decided{fmt.Sprintf("c%d-%d", i, j), fmt.Sprintf("question %d.%d", i, j), "handoff", "low_confidence", "question",
+				[]string{fmt.Sprintf("faq:%d", i)}})
+		}
+	}
+	got, err := s.Gaps(t.Context(), conversation.GapQuery{Since: since, Groups: 2, Samples: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []string
+	for _, g := range got {
+		line := fmt.Sprintf("%s %d:", g.ArticleID, g.Count)
+		for _, s := range g.Samples {
+			line += " " + s.Text
+		}
+		summary = append(summary, line)
+	}
+	want := []string{"faq:3 4: question 3.3 question 3.2 question 3.1", "faq:2 3: question 2.2 question 2.1 question 2.0"}
+	if d := cmp.Diff(want, summary); d != "" {
+		t.Errorf("Gaps with 2 groups of 3 samples (-want +got):\n%s", d)
+	}
+}
+
+func testGapsInvalid(t *testing.T, s InsightStore, clock *testClock) {
+	valid := conversation.GapQuery{Since: clock.Now(), Groups: 10, Samples: 3}
+	for _, tt := range []struct {
+		name   string
+		change func(*conversation.GapQuery)
+	}{
+		{"no since", func(q *conversation.GapQuery) { q.Since = time.Time{} }},
+		{"no groups", func(q *conversation.GapQuery) { q.Groups = 0 }},
+		{"too many groups", func(q *conversation.GapQuery) { q.Groups = conversation.MaxGapGroups + 1 }},
+		{"no samples", func(q *conversation.GapQuery) { q.Samples = 0 }},
+		{"too many samples", func(q *conversation.GapQuery) { q.Samples = conversation.MaxGapSamples + 1 }},
+	} {
+		q := valid
+		tt.change(&q)
+		_, err := s.Gaps(t.Context(), q)
+		wantErr(t, "Gaps with "+tt.name, err, relais.ErrInvalid)
+	}
+}
+
+func testDecisionCounts(t *testing.T, s InsightStore, clock *testClock) {
+	clock.Add(-10*time.Hour - 30*time.Minute) // 23:30 UTC on the 22nd
+	decide(t, s, decided{"a", "too early", "answer", "", "question", []string{"faq:1"}})
+	clock.Add(time.Hour)
+	since := clock.Now().In(time.FixedZone("CET", 3600))
+	decide(t, s, decided{"b", "how do I return shoes", "answer", "", "question", []string{"faq:1"}})
+	decide(t, s, decided{"c", "where is it", "handoff", "low_confidence", "question", nil})
+	// 23:30 UTC on the 23rd is the 24th in Paris: the day is UTC's.
+	clock.Add(23 * time.Hour)
+	decide(t, s, decided{"d", "how do I return shoes?", "answer", "", "question", []string{"faq:1"}})
+	clock.Add(time.Hour)
+	decide(t, s, decided{"e", "no", "handoff", "negative_feedback", "feedback_no", nil})
+	decide(t, s, decided{"f", "hello", "reply", "", "greeting", nil})
+
+	got, err := s.DecisionCounts(t.Context(), since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	want := []conversation.DecisionCount{
+		{Day: day(23), Action: "answer", Reason: "", Intent: "question", Count: 2},
+		{Day: day(23), Action: "handoff", Reason: "low_confidence", Intent: "question", Count: 1},
+		{Day: day(24), Action: "handoff", Reason: "negative_feedback", Intent: "feedback_no", Count: 1},
+		{Day: day(24), Action: "reply", Reason: "", Intent: "greeting", Count: 1},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("DecisionCounts (-want +got):\n%s", d)
+	}
+}
