@@ -88,17 +88,35 @@ type Ticket struct {
 
 // Filter selects tickets for Store.Tickets. Zero fields match everything.
 type Filter struct {
-	State          State
-	Queue          string
+	State State
+	Queue string
+	// Reason is the assistant's handoff reason code (Ticket.Reason).
+	Reason         string
 	AgentID        string
 	ConversationID int64
 	// AfterID pages through a long list: only tickets with a higher id.
 	// Ids only grow, so a page never repeats or skips a ticket the way an
-	// offset does while tickets are filed.
+	// offset does while tickets are filed. Only with ByID.
 	AfterID int64
+	// Order is the order of the result; ByID when empty.
+	Order Order
 	// Limit caps the result; DefaultLimit when 0, at most MaxLimit.
 	Limit int
 }
+
+// Order is an order of Store.Tickets.
+type Order string
+
+// Orders.
+const (
+	// ByID lists the oldest (lowest id) first: the order that pages.
+	ByID Order = "id"
+	// ByPriority lists the highest priority first, then the earliest due,
+	// then the oldest: the order an agent should take them in, and close to
+	// the one ClaimNext serves (which ignores the due time). It does not
+	// page: AfterID counts in ids, which this order does not follow.
+	ByPriority Order = "priority"
+)
 
 // Limits of Store.Tickets.
 const (
@@ -190,9 +208,9 @@ type Store interface {
 	Release(ctx context.Context, id int64, agentID string) (Ticket, error)
 	// Ticket returns one ticket; relais.ErrNotFound if none.
 	Ticket(ctx context.Context, id int64) (Ticket, error)
-	// Tickets lists the tickets f selects, oldest (lowest id) first.
-	// relais.ErrInvalid for a negative Limit, one over MaxLimit or an
-	// unknown State.
+	// Tickets lists the tickets f selects in f.Order, oldest (lowest id)
+	// first unless it says otherwise. relais.ErrInvalid when ValidateFilter
+	// refuses f.
 	Tickets(ctx context.Context, f Filter) ([]Ticket, error)
 	// QueueStats counts, per queue that has an open ticket, the waiting,
 	// claimed and overdue (DueAt before now) ones, by queue name.
@@ -288,16 +306,24 @@ func ValidateAgent(agentID string) error {
 }
 
 // ValidateFilter checks a filter for Store.Tickets and returns the limit to
-// use. The error wraps relais.ErrInvalid.
+// use. The error wraps relais.ErrInvalid for an unknown State or Order, a
+// negative AfterID, AfterID with ByPriority, or a Limit outside 0..MaxLimit.
 func ValidateFilter(f Filter) (int, error) {
 	switch f.State {
 	case "", Queued, Claimed, Resolved, Released:
 	default:
-		return 0, fmt.Errorf("unknown ticket state %q: %w", f.State, relais.ErrInvalid)
+		return 0, fmt.Errorf("unknown ticket state %q: want queued, claimed, resolved or released: %w", f.State, relais.ErrInvalid)
+	}
+	switch f.Order {
+	case "", ByID, ByPriority:
+	default:
+		return 0, fmt.Errorf("unknown ticket order %q: want %s or %s: %w", f.Order, ByID, ByPriority, relais.ErrInvalid)
 	}
 	switch {
 	case f.AfterID < 0:
 		return 0, fmt.Errorf("after id %d: must not be negative: %w", f.AfterID, relais.ErrInvalid)
+	case f.AfterID > 0 && f.Order == ByPriority:
+		return 0, fmt.Errorf("after id pages the %s order only, not %s: %w", ByID, ByPriority, relais.ErrInvalid)
 	case f.Limit < 0 || f.Limit > MaxLimit:
 		return 0, fmt.Errorf("limit %d: want 0 to %d: %w", f.Limit, MaxLimit, relais.ErrInvalid)
 	case f.Limit == 0:

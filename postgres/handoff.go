@@ -479,10 +479,14 @@ func (d *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	order := "id"
+	if f.Order == handoff.ByPriority {
+		order = "priority DESC, due_at, id"
+	}
 	rows, err := d.pool.Query(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets
 WHERE ($1 = '' OR state = $1) AND ($2 = '' OR queue = $2) AND ($3 = '' OR agent_id = $3)
-  AND ($4 = 0 OR conversation_id = $4) AND id > $6
-ORDER BY id LIMIT $5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID)
+  AND ($4 = 0 OR conversation_id = $4) AND id > $6 AND ($7 = '' OR reason = $7)
+ORDER BY `+order+` LIMIT $5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason)
 	if err != nil {
 		return nil, dbError(op, err)
 	}

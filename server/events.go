@@ -212,8 +212,8 @@ func (h *eventHub) shutdownOf(r *http.Request) <-chan struct{} {
 // ticket is filed, claimed, released, resolved or expires, and "message"
 // when a customer writes in a conversation an agent holds (only to that
 // agent and admins). EventSource cannot send an Authorization header, so
-// this endpoint alone also accepts the token as ?token= (see
-// tokenFromQuery); the console uses that.
+// this endpoint also takes a one-time ticket as ?ticket= (see eventAuth);
+// the console uses that.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	p, _ := PrincipalFrom(r.Context())
@@ -266,21 +266,6 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-// tokenFromQuery moves ?token= into the Authorization header, for
-// /v1/events only: EventSource has no way to set headers. The token then
-// appears in the URL, which logRequests never logs (it logs the route
-// pattern); a proxy in front may, so deployments behind one should strip
-// it from their access logs.
-func tokenFromQuery(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tok := r.URL.Query().Get("token"); tok != "" && r.Header.Get("Authorization") == "" {
-			r = r.Clone(r.Context())
-			r.Header.Set("Authorization", "Bearer "+tok)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 type queueStatJSON struct {

@@ -106,8 +106,13 @@ func pathID(r *http.Request, what string) (int64, error) {
 
 func ticketID(r *http.Request) (int64, error) { return pathID(r, "handoff") }
 
+// MeAgent, as ?agent= of GET /v1/handoffs, names the caller: a console
+// asks for the tickets its agent holds without knowing the token's name.
+const MeAgent = "me"
+
 // listHandoffs lists tickets, oldest first, a page at a time: ?after= the
-// last id of the previous page (next_after in its response).
+// last id of the previous page (next_after in its response). With
+// ?order=priority the most urgent come first and nothing pages.
 func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := intParam(q.Get("limit"), 50, 1, handoff.MaxLimit, "limit")
@@ -122,8 +127,14 @@ func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	agent := q.Get("agent")
+	if agent == MeAgent {
+		agent = agentOf(r)
+	}
+	order := handoff.Order(q.Get("order"))
 	ts, err := s.cfg.Handoffs.Tickets(r.Context(), handoff.Filter{
-		State: handoff.State(q.Get("state")), Queue: q.Get("queue"), AgentID: q.Get("agent"), AfterID: after, Limit: limit,
+		State: handoff.State(q.Get("state")), Queue: q.Get("queue"), Reason: q.Get("reason"), AgentID: agent,
+		AfterID: after, Order: order, Limit: limit,
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -134,7 +145,7 @@ func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 		out[i] = toTicketJSON(t)
 	}
 	res := map[string]any{"handoffs": out, "limit": limit}
-	if len(ts) == limit {
+	if len(ts) == limit && order != handoff.ByPriority {
 		res["next_after"] = ts[len(ts)-1].ID
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/channel/webchat"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
@@ -27,6 +28,7 @@ type (
 	anyPersonalData  struct{ conversation.PersonalData }
 	anyInsights      struct{ conversation.Insights }
 	anyExamples      struct{ ExampleStore }
+	anyKeys          struct{ auth.KeySource }
 )
 
 // everyRoute builds a server with every optional feature on.
@@ -35,8 +37,8 @@ func everyRoute(t *testing.T) *Server {
 	return New(Config{
 		Auth: NewStaticToken(testToken), Handoffs: noTickets{}, Transcripts: anyTranscripts{},
 		Conversations: anyConversations{}, Channels: anyChannels{}, Customers: anyPersonalData{},
-		Drafts: &handoff.Review{}, Agents: agentList{"a"}, Presence: noPresence{},
 		Insights: anyInsights{}, Examples: anyExamples{}, Recalibrator: &fakeRecalibrator{},
+		Drafts: &handoff.Review{}, Agents: agentList{"a"}, Presence: noPresence{}, EventKeys: anyKeys{},
 		WhatsApp: http.NotFoundHandler(), WhatsAppEntry: http.NotFoundHandler(), WebChat: &webchat.Handler{},
 	})
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
 	"github.com/relais-ai/relais/ingest"
@@ -126,6 +127,12 @@ type Config struct {
 	// bearer-token auth: its customers are anonymous, on a signed session
 	// cookie the handler checks. Not found when nil.
 	WebChat http.Handler
+	// EventKeys keeps the keys that sign event tickets (both stores'
+	// auth.KeyStore does), shared by every replica: a browser's
+	// EventSource opens /v1/events with a ticket from POST
+	// /v1/events/ticket instead of its token. Without it that route is not
+	// served and the stream takes the Authorization header only.
+	EventKeys auth.KeySource
 	// EventKeepalive is how often an idle event stream sends a comment,
 	// which keeps proxies from closing it; 25s when 0.
 	EventKeepalive time.Duration
@@ -137,6 +144,9 @@ type Server struct {
 	log    *slog.Logger
 	router chi.Router
 	events *eventHub
+	// eventKeys signs event tickets; nil without Config.EventKeys.
+	eventKeys   *auth.Keyring
+	usedTickets usedTickets
 }
 
 // New builds the router.
@@ -163,6 +173,9 @@ func New(cfg Config) *Server {
 		cfg.Agents, _ = cfg.Auth.(Agents)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.EventKeys != nil {
+		s.eventKeys = &auth.Keyring{Store: cfg.EventKeys, Purpose: EventTicketPurpose, Now: cfg.Now}
+	}
 	if cfg.Handoffs != nil {
 		s.events = newEventHub(cfg.Handoffs, cfg.Transcripts, EventPollInterval)
 	}
@@ -248,7 +261,10 @@ func New(cfg Config) *Server {
 		}
 		if cfg.Handoffs != nil {
 			// No request timeout: the stream is long-lived by design.
-			r.With(tokenFromQuery, s.requireRole(RoleAgent)).Get("/events", s.streamEvents)
+			r.With(s.eventAuth).Get("/events", s.streamEvents)
+			if s.eventKeys != nil {
+				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Post("/events/ticket", s.issueEventTicket)
+			}
 			r.Route("/handoffs", func(r chi.Router) {
 				r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
 				r.Get("/", s.listHandoffs)

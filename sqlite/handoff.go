@@ -439,10 +439,15 @@ func (db *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	// Due times are fixed-width text, so text order is time order.
+	order := "id"
+	if f.Order == handoff.ByPriority {
+		order = "priority DESC, due_at, id"
+	}
 	out, err := collectRows(ctx, db.reader, scanTicket, `SELECT `+ticketColumns+` FROM handoff_tickets
 		WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR queue = ?2) AND (?3 = '' OR agent_id = ?3)
-		  AND (?4 = 0 OR conversation_id = ?4) AND id > ?6
-		ORDER BY id LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID)
+		  AND (?4 = 0 OR conversation_id = ?4) AND id > ?6 AND (?7 = '' OR reason = ?7)
+		ORDER BY `+order+` LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason)
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}

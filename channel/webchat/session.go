@@ -1,7 +1,6 @@
 package webchat
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/relais-ai/relais/auth"
@@ -72,13 +70,8 @@ func verify(keys []auth.SigningKey, value string, now time.Time, maxAge time.Dur
 	if err1 != nil || err2 != nil || err3 != nil || conv < 0 || len(parts[2]) != 22 {
 		return session{}, fmt.Errorf("malformed session cookie")
 	}
-	var key *auth.SigningKey
-	for i := range keys {
-		if keys[i].Generation == gen {
-			key = &keys[i]
-		}
-	}
-	if key == nil {
+	key, ok := auth.Find(keys, gen)
+	if !ok {
 		return session{}, fmt.Errorf("session cookie signed with key generation %d, which is unknown or expired", gen)
 	}
 	if !hmac.Equal([]byte(parts[5]), []byte(macOf(key.Secret, parts[:5]...))) {
@@ -98,14 +91,14 @@ func (h *Handler) session(r *http.Request) (session, bool, error) {
 	if err != nil {
 		return session{}, false, nil
 	}
-	keys, err := h.keys.load(r.Context(), false)
+	keys, err := h.keys.Load(r.Context(), false)
 	if err != nil {
 		return session{}, false, err
 	}
 	s, err := verify(keys, c.Value, h.now(), h.maxAge())
-	if err != nil && h.keys.mayBeNewer(c.Value) {
+	if err != nil && h.mayBeNewer(c.Value) {
 		// Signed by a key another replica rotated in since the last load.
-		if keys, lerr := h.keys.load(r.Context(), true); lerr == nil {
+		if keys, lerr := h.keys.Load(r.Context(), true); lerr == nil {
 			s, err = verify(keys, c.Value, h.now(), h.maxAge())
 		}
 	}
@@ -118,7 +111,7 @@ func (h *Handler) session(r *http.Request) (session, bool, error) {
 
 // setSession issues s's cookie, signed now with the newest key.
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) error {
-	keys, err := h.keys.load(r.Context(), false)
+	keys, err := h.keys.Load(r.Context(), false)
 	if err != nil {
 		return err
 	}
@@ -150,67 +143,13 @@ func (h *Handler) maxAge() time.Duration {
 	return DefaultSessionMaxAge
 }
 
-// keyRefresh is how long the keys read from the store are used before they
-// are read again: a rotation reaches every replica within it. A cookie of
-// a generation newer than any known is a sign of a rotation, and reloads
-// sooner, at most once per keyRetry.
-const (
-	keyRefresh = time.Minute
-	keyRetry   = 5 * time.Second
-)
-
-// keyring caches the webchat-session keys of the store, newest first.
-type keyring struct {
-	store KeyStore
-	now   func() time.Time
-
-	mu     sync.Mutex
-	keys   []auth.SigningKey
-	loaded time.Time
-}
-
-// load returns the keys, read again from the store when they are older
-// than keyRefresh, or keyRetry when force is set (the ones held when the
-// store cannot be read). A store without a key gets one
-// (EnsureSigningKey).
-func (k *keyring) load(ctx context.Context, force bool) ([]auth.SigningKey, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	age := k.now().Sub(k.loaded)
-	if len(k.keys) > 0 && (age < keyRetry || (!force && age < keyRefresh)) {
-		return k.keys, nil
-	}
-	keys, err := k.store.SigningKeys(ctx, KeyPurpose)
-	if err != nil && len(k.keys) > 0 {
-		// The keys held still sign and verify: a store that does not
-		// answer for a moment delays a rotation, not the customers. It is
-		// asked again after keyRetry, not on every request.
-		k.loaded = k.now().Add(keyRetry - keyRefresh)
-		return k.keys, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the web chat's session keys: %w", err)
-	}
-	if len(keys) == 0 {
-		key, err := k.store.EnsureSigningKey(ctx, KeyPurpose, auth.NewSigningSecret())
-		if err != nil {
-			return nil, fmt.Errorf("create the web chat's session key: %w", err)
-		}
-		keys = []auth.SigningKey{key}
-	}
-	k.keys, k.loaded = keys, k.now()
-	return keys, nil
-}
-
 // mayBeNewer reports whether a cookie names a key generation newer than
 // the newest known.
-func (k *keyring) mayBeNewer(value string) bool {
+func (h *Handler) mayBeNewer(value string) bool {
 	parts := strings.SplitN(value, ".", 3)
 	if len(parts) < 3 {
 		return false
 	}
 	gen, err := strconv.Atoi(parts[1])
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return err == nil && len(k.keys) > 0 && gen > k.keys[0].Generation
+	return err == nil && h.keys.MayBeNewer(gen)
 }

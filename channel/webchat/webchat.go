@@ -126,7 +126,7 @@ type Handler struct {
 
 	once       sync.Once
 	router     chi.Router
-	keys       *keyring
+	keys       *auth.Keyring
 	page       *template.Template
 	sessionLim *httprate.RateLimiter
 	ipLim      *httprate.RateLimiter
@@ -174,7 +174,7 @@ func lang(r *http.Request) string {
 
 func (h *Handler) init() {
 	h.once.Do(func() {
-		h.keys = &keyring{store: h.Keys, now: h.now}
+		h.keys = &auth.Keyring{Store: h.Keys, Purpose: KeyPurpose, Now: h.now}
 		h.page = template.Must(template.ParseFS(files, "files/chat.html"))
 		onLimit := httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages; wait a minute and try again")
@@ -215,7 +215,7 @@ func (h *Handler) init() {
 // replicas starting at once agree on one key.
 func (h *Handler) Start(ctx context.Context) error {
 	h.init()
-	_, err := h.keys.load(ctx, true)
+	_, err := h.keys.Load(ctx, true)
 	return err
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -268,7 +267,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := b.st.RotateSigningKey(t.Context(), KeyPurpose, auth.NewSigningSecret(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	advance(2 * keyRefresh) // every replica reads the keys again within keyRefresh
+	advance(2 * auth.KeyRefresh) // every replica reads the keys again within keyRefresh
 	g := b.do(t, "GET", "/chat/api/messages", "", old)
 	if len(textsOf(t, g.body)) != 2 {
 		t.Fatalf("the old key's session lost its conversation in the grace period: %v", g.body)
@@ -281,7 +280,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond) // past the expiry by the store's clock
-	advance(2 * keyRefresh)
+	advance(2 * auth.KeyRefresh)
 	for name, c := range map[string]*http.Cookie{"generation 1": old, "generation 2": renewed} {
 		if g := b.do(t, "GET", "/chat/api/messages", "", c); len(textsOf(t, g.body)) != 0 {
 			t.Errorf("a %s cookie still works after a rotation without grace: %v", name, g.body)
@@ -533,53 +532,6 @@ func TestFirstMessageRetriedIsARepeat(t *testing.T) {
 	}
 	if ms, _ := b.st.Messages(t.Context(), int64(first.body["conversation_id"].(float64)), 10); len(ms) != 2 {
 		t.Errorf("stored %d messages, want the message and one reply", len(ms))
-	}
-}
-
-// flakyKeys fails SigningKeys once failing is set.
-type flakyKeys struct {
-	KeyStore
-	mu      sync.Mutex
-	failing bool
-	reads   int
-}
-
-func (f *flakyKeys) SigningKeys(ctx context.Context, purpose string) ([]auth.SigningKey, error) {
-	f.mu.Lock()
-	f.reads++
-	failing := f.failing
-	f.mu.Unlock()
-	if failing {
-		return nil, errors.New("database is restarting")
-	}
-	return f.KeyStore.SigningKeys(ctx, purpose)
-}
-
-// A store that cannot be read when the keys are due for a refresh leaves
-// the keys held in use, and is asked again after keyRetry, not on every
-// request.
-func TestKeysHeldWhenTheStoreIsAway(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	fk := &flakyKeys{KeyStore: b.st}
-	k := &keyring{store: fk, now: func() time.Time { return now }}
-	held, err := k.load(t.Context(), false)
-	if err != nil || len(held) == 0 {
-		t.Fatalf("first load: %v, %v", held, err)
-	}
-	fk.mu.Lock()
-	fk.failing = true
-	fk.mu.Unlock()
-	now = now.Add(keyRefresh + time.Second)
-	for range 3 {
-		got, err := k.load(t.Context(), false)
-		if err != nil || len(got) == 0 || got[0].Generation != held[0].Generation {
-			t.Fatalf("load with the store away: %v, %v; want the keys held", got, err)
-		}
-	}
-	if fk.reads != 2 {
-		t.Errorf("the store was read %d times, want 2 (the first load, then one try)", fk.reads)
 	}
 }
 

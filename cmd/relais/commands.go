@@ -440,6 +440,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		WhatsAppEntry:    waEntry,
 		WebChat:          chat,
 		Channels:         st,
+		EventKeys:        st,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -47,6 +47,7 @@ func findChromium(t *testing.T) string {
 type cdp struct {
 	t      *testing.T
 	ws     *websocket.Conn
+	port   string // the browser's DevTools port, to open more pages
 	mu     sync.Mutex
 	nextID int
 }
@@ -123,16 +124,49 @@ func launchChromium(t *testing.T) *cdp {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	return dialPage(t, port, wsURL)
+}
+
+// dialPage connects to one page of the browser at DevTools port.
+func dialPage(t *testing.T, port, wsURL string) *cdp {
+	t.Helper()
 	ws, err := websocket.Dial(wsURL, "", "http://127.0.0.1")
 	if err != nil {
 		t.Fatalf("connect to chromium's page: %v", err)
 	}
 	ws.MaxPayloadBytes = 64 << 20 // screenshots
 	t.Cleanup(func() { ws.Close() })
-	c := &cdp{t: t, ws: ws}
+	c := &cdp{t: t, ws: ws, port: port}
 	c.call("Page.enable", nil)
 	c.call("Runtime.enable", nil)
 	return c
+}
+
+// newPage opens another page (a tab) in c's browser: same profile, its
+// own sessionStorage, as when an agent opens the console twice.
+func (c *cdp) newPage() *cdp {
+	c.t.Helper()
+	req, _ := http.NewRequest("PUT", "http://127.0.0.1:"+c.port+"/json/new?about:blank", nil)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		c.t.Fatalf("open a page in chromium: %v", err)
+	}
+	defer resp.Body.Close()
+	var tg struct {
+		WebSocketDebuggerURL string `json:"webSocketDebuggerUrl"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tg); err != nil || tg.WebSocketDebuggerURL == "" {
+		c.t.Fatalf("open a page in chromium: %d %v", resp.StatusCode, err)
+	}
+	return dialPage(c.t, c.port, tg.WebSocketDebuggerURL)
+}
+
+// login opens the console at base and logs in with token.
+func (c *cdp) login(base, token string) {
+	c.t.Helper()
+	c.call("Page.navigate", map[string]any{"url": base + "/console"})
+	c.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	c.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.getElementById("login").click(); true`)
 }
 
 // call sends one CDP command and returns its result.
@@ -246,13 +280,17 @@ func (c *cdp) screenshotAt(path string, width, height int) {
 	c.call("Emulation.clearDeviceMetricsOverride", nil)
 }
 
-// sseEvents reads /v1/events with the token in the query, as the
-// console's EventSource does, and returns a function listing the event
-// names seen so far.
-func sseEvents(t *testing.T, base, token string) func() []string {
+// sseEvents reads /v1/events with a ticket in the query, as the console's
+// EventSource does, and returns a function listing the event names seen
+// so far.
+func sseEvents(t *testing.T, a apiClient) func() []string {
 	t.Helper()
+	status, v := a.json("POST", "/v1/events/ticket", nil)
+	if status != http.StatusOK {
+		t.Fatalf("POST /v1/events/ticket: %d %v", status, v)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/events?token="+url.QueryEscape(token), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.base+"/v1/events?ticket="+url.QueryEscape(v["ticket"].(string)), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
@@ -315,13 +353,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The customer's channel posts with the editor's token: any valid one may.
 	say := func(conv float64, text string) map[string]any { return editor.say("c1", conv, text) }
 
-	// The console's SSE auth: ?token= works, a bad one does not.
-	if resp, err := http.Get(base + "/v1/events?token=nope"); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("events with a bad token: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
+	// The console's SSE auth: a ticket works, a bad one does not, and the
+	// token itself is kept out of URLs.
+	for _, query := range []string{"?ticket=nope", "?token=" + url.QueryEscape(alice.token)} {
+		if resp, err := http.Get(base + "/v1/events" + query); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("events with %s: %v %v", query, resp, err)
+		} else {
+			resp.Body.Close()
+		}
 	}
-	events := sseEvents(t, base, alice.token)
+	events := sseEvents(t, alice)
 	time.Sleep(2500 * time.Millisecond) // the hub's first poll records the empty queue
 
 	v := say(0, "How do I cancel my order?")
@@ -347,9 +388,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitUntil(t, "a ticket event on /v1/events", 10*time.Second, func() bool { return slices.Contains(events(), "ticket") })
 
 	b := launchChromium(t)
-	b.call("Page.navigate", map[string]any{"url": base + "/console"})
-	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
-	b.eval(`document.getElementById("token").value = ` + strconv.Quote(alice.token) + `; document.getElementById("login").click(); true`)
+	b.login(base, alice.token)
 	b.waitFor("the queued ticket in the list", `document.querySelector('#ticket-list li[data-id="`+id+`"]')`, 15*time.Second)
 	b.waitFor("the queue stats", `document.getElementById("queues").textContent.includes("general")`, 5*time.Second)
 	b.waitFor("the live indicator", `document.getElementById("live").textContent === "live"`, 10*time.Second)
@@ -385,6 +424,53 @@ func TestConsoleInBrowser(t *testing.T) {
 	if shots != "" {
 		b.screenshot(filepath.Join(shots, "console-laptop.png"), 1280)
 		b.screenshot(filepath.Join(shots, "console-phone.png"), 390)
+	}
+
+	// The same agent opens the console in a second tab: the ticket the
+	// first claimed is listed there, from the server, and opened; a
+	// reload keeps it.
+	// Guarded: while a reload is under way there is no #ticket yet.
+	shown := func(tid string) string {
+		return `document.getElementById("ticket") && document.getElementById("ticket").dataset.id === "` + tid +
+			`" && document.getElementById("ticket").dataset.state === "claimed"`
+	}
+	b2 := b.newPage()
+	b2.login(base, alice.token)
+	b2.waitFor("the first tab's ticket under my tickets", `document.querySelector('#mine li[data-id="`+id+`"]')`, 15*time.Second)
+	b2.waitFor("the first tab's ticket opened in the second", shown(id), 10*time.Second)
+	b2.call("Page.reload", nil)
+	b2.waitFor("the ticket after a reload", shown(id)+` && document.querySelector('#mine li[data-id="`+id+`"]')`, 15*time.Second)
+
+	// A second customer; the second tab claims them from the queue, and
+	// the first tab lists both tickets and switches between them, keeping
+	// each one's draft.
+	v2 := editor.say("c2", 0, "How do I cancel my order?")
+	for i := 0; v2["action"] != "handoff"; i++ {
+		if i == 4 {
+			t.Fatalf("no second handoff after %d unclear questions: %v", i, v2)
+		}
+		v2 = editor.say("c2", v2["conversation_id"].(float64), "the order thing, you know")
+	}
+	id2 := v2["handoff_id"].(string)
+	b2.waitFor("the second customer waiting", `document.querySelector('#ticket-list li[data-id="`+id2+`"] button')`, 15*time.Second)
+	b2.eval(`document.querySelector('#ticket-list li[data-id="` + id2 + `"] button').click(); true`)
+	b2.waitFor("the second tab on its claim", shown(id2), 10*time.Second)
+	b.waitFor("the other tab's claim under my tickets", `document.querySelector('#mine li[data-id="`+id2+`"] button')`, 15*time.Second)
+	if got := string(b.eval(`document.getElementById("mine").children.length`)); got != "2" {
+		t.Errorf("my tickets lists %s tickets, want 2", got)
+	}
+	b.eval(`document.querySelector('#mine li[data-id="` + id2 + `"] button').click(); true`)
+	b.waitFor("the switch to the second ticket", shown(id2)+` && document.getElementById("reply").value === ""`, 10*time.Second)
+	if shots != "" {
+		b.screenshot(filepath.Join(shots, "mine-laptop.png"), 1280)
+		b.screenshot(filepath.Join(shots, "mine-phone.png"), 390)
+	}
+	b.eval(`document.querySelector('#mine li[data-id="` + id + `"] button').click(); true`)
+	b.waitFor("the switch back, the inserted article still drafted", shown(id)+` &&
+		document.getElementById("transcript").textContent.includes("the order thing, you know") &&
+		document.getElementById("reply").value.length > 10`, 10*time.Second)
+	if status, v := alice.json("POST", "/v1/handoffs/"+id2+"/resolve", nil); status != http.StatusOK {
+		t.Fatalf("resolve the second ticket: %d %v", status, v)
 	}
 
 	const reply = "Hello, Alice here from the console. Which order is it?"

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"WrongAgent/Refused", testWrongAgent},
 		{"Reassign/ToColleague", testReassign},
 		{"Tickets/Filter", testTicketsFilter},
+		{"Tickets/ByPriority", testTicketsByPriority},
 		{"QueueStats/Counts", testQueueStats},
 		{"QueueLoad/WaitingAndClaimTimes", testQueueLoad},
 		{"Stale/ConversationMovedOutside", testStale},
@@ -721,6 +722,11 @@ func testTicketsFilter(t *testing.T, s Stores) {
 		{handoff.Filter{State: handoff.Released}, nil},
 		{handoff.Filter{Queue: "billing"}, []int64{b.ID, c.ID}},
 		{handoff.Filter{AgentID: "bea"}, []int64{c.ID}},
+		// An agent's console asks for the tickets it holds now.
+		{handoff.Filter{State: handoff.Claimed, AgentID: "ann"}, []int64{b.ID}},
+		{handoff.Filter{State: handoff.Claimed, AgentID: "bea"}, nil},
+		{handoff.Filter{Reason: "low_confidence"}, []int64{a.ID, b.ID, c.ID}},
+		{handoff.Filter{Reason: "customer_request"}, nil},
 		{handoff.Filter{ConversationID: a.ConversationID}, []int64{a.ID}},
 		{handoff.Filter{Limit: 2}, []int64{a.ID, b.ID}},
 		{handoff.Filter{AfterID: a.ID, Limit: 1}, []int64{b.ID}},
@@ -731,9 +737,58 @@ func testTicketsFilter(t *testing.T, s Stores) {
 			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
 		}
 	}
-	for _, f := range []handoff.Filter{{Limit: -1}, {Limit: handoff.MaxLimit + 1}, {State: "lost"}, {AfterID: -1}} {
+	for _, f := range []handoff.Filter{
+		{Limit: -1}, {Limit: handoff.MaxLimit + 1}, {State: "lost"}, {AfterID: -1}, {Order: "age"},
+		{Order: handoff.ByPriority, AfterID: a.ID},
+	} {
 		_, err := s.Handoffs.Tickets(ctx, f)
 		wantErr(t, fmt.Sprintf("Tickets(%+v)", f), err, relais.ErrInvalid)
+	}
+}
+
+// testTicketsByPriority: the queue as an agent should work it, the most
+// urgent first and, within a priority, the one due first; and the reason
+// filter that lets an agent pick the customers who asked for a person.
+func testTicketsByPriority(t *testing.T, s Stores) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	file := func(customer string, p handoff.Priority, reason string, due time.Duration) handoff.Ticket {
+		t.Helper()
+		tk := ticketFor(newConversation(t, s, customer).ID, "general", p)
+		tk.Reason, tk.DueAt = reason, now.Add(due)
+		got, err := s.Handoffs.Enqueue(ctx, tk)
+		if err != nil {
+			t.Fatalf("Enqueue: %v", err)
+		}
+		return got
+	}
+	normalLate := file("p1", handoff.Normal, "low_confidence", 2*time.Hour)
+	urgent := file("p2", handoff.Urgent, "sensitive_topic", time.Hour)
+	normalSoon := file("p3", handoff.Normal, "customer_request", -time.Minute) // overdue
+	high := file("p4", handoff.High, "customer_request", 3*time.Hour)
+	normalSoonToo := file("p5", handoff.Normal, "low_confidence", -time.Minute)
+
+	for _, tt := range []struct {
+		f    handoff.Filter
+		want []int64
+	}{
+		{handoff.Filter{Order: handoff.ByPriority},
+			[]int64{urgent.ID, high.ID, normalSoon.ID, normalSoonToo.ID, normalLate.ID}},
+		{handoff.Filter{Order: handoff.ByPriority, Reason: "customer_request"}, []int64{high.ID, normalSoon.ID}},
+		{handoff.Filter{Order: handoff.ByPriority, Limit: 2}, []int64{urgent.ID, high.ID}},
+		{handoff.Filter{Order: handoff.ByID, Reason: "low_confidence"}, []int64{normalLate.ID, normalSoonToo.ID}},
+	} {
+		ts, err := s.Handoffs.Tickets(ctx, tt.f)
+		if err != nil {
+			t.Fatalf("Tickets(%+v): %v", tt.f, err)
+		}
+		var got []int64
+		for _, tk := range ts {
+			got = append(got, tk.ID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
+		}
 	}
 }
 

@@ -8,10 +8,18 @@
   var POLL_MS = 10000;
   var PRESENCE_KEY = "relais.presence";
   var PRESENCE_MS = 30000;
+  var FILTERS_KEY = "relais.filters";
+  // The event stream's reconnection delay: EventSource's own retry cannot
+  // be used (a ticket opens one stream), so the console retries, backing
+  // off to a slow pace while the server is away.
+  var RETRY_MIN_MS = 2000;
+  var RETRY_MAX_MS = 30000;
 
   var token = sessionStorage.getItem(TOKEN_KEY) || "";
   var current = Number(sessionStorage.getItem(CURRENT_KEY) || 0);
   var source = null;
+  var retryTimer = null;
+  var retryMS = RETRY_MIN_MS;
   var pollTimer = null;
   var presenceTimer = null;
   // replyAllowed: the open ticket is claimed and its customer can receive
@@ -23,6 +31,15 @@
   // are fetched with it and shown from memory. Kept while the ticket is
   // shown, so that a refresh does not fetch them again.
   var mediaURLs = {};
+  // mine is the tickets this agent holds, from the server: whichever tab
+  // or device claimed them. unread marks those a customer wrote in since
+  // they were last shown here.
+  var mine = [];
+  var unread = {};
+  // drafts keeps what the agent typed for each ticket while another is
+  // shown: a reply never goes to the customer it was not written for.
+  var drafts = {};
+  var stripShows = 0;
 
   function $(id) { return document.getElementById(id); }
 
@@ -289,6 +306,7 @@
 
   function minutes(ms) {
     var m = Math.round(Math.abs(ms) / 60000);
+    if (m < 1) return "less than a minute"; // not "0 min": that reads as nothing left
     if (m < 60) return m + " min";
     var h = Math.floor(m / 60);
     return h + " h " + (m % 60) + " min";
@@ -320,6 +338,98 @@
       body.appendChild(tr);
     });
     $("queues-empty").hidden = qs.length > 0;
+    fillQueueFilter(qs.map(function (q) { return q.queue; }));
+  }
+
+  // fillQueueFilter offers the queues with open tickets, and keeps the one
+  // chosen even when it has none now.
+  function fillQueueFilter(names) {
+    var sel = $("filter-queue");
+    var chosen = sel.value;
+    if (chosen && names.indexOf(chosen) < 0) names.push(chosen);
+    names.sort();
+    var have = Array.prototype.slice.call(sel.options, 1).map(function (o) { return o.value; });
+    if (have.join("\n") === names.join("\n")) return;
+    while (sel.options.length > 1) sel.remove(1);
+    names.forEach(function (n) { sel.appendChild(new Option(n, n)); });
+    sel.value = chosen;
+  }
+
+  function filters() {
+    return { queue: $("filter-queue").value, reason: $("filter-reason").value };
+  }
+
+  // queuePath lists the waiting tickets as an agent should take them: the
+  // most urgent first, then the first due.
+  function queuePath() {
+    var f = filters();
+    var p = "/v1/handoffs?state=queued&order=priority&limit=200";
+    if (f.queue) p += "&queue=" + encodeURIComponent(f.queue);
+    if (f.reason) p += "&reason=" + encodeURIComponent(f.reason);
+    return p;
+  }
+
+  // ticketHead fills li with what every ticket row shows: number, queue,
+  // priority, reason and due time, overdue marked in words as well as red.
+  function ticketHead(li, t) {
+    var s = sla(t);
+    li.classList.toggle("overdue", s.overdue);
+    var top = el("div", "row");
+    top.appendChild(el("strong", "", "#" + t.id + " · " + t.queue));
+    var badges = el("span", "badges");
+    if (s.overdue) badges.appendChild(el("span", "badge-overdue", "Overdue"));
+    badges.appendChild(el("span", "prio prio-" + t.priority, t.priority));
+    top.appendChild(badges);
+    li.appendChild(top);
+    li.appendChild(el("div", "reason", t.reason.replace(/_/g, " ")));
+    return el("span", "sla" + (s.overdue ? " overdue" : ""), s.text);
+  }
+
+  function renderMine(v) {
+    mine = (v && v.handoffs) || [];
+    var list = $("mine");
+    clear(list);
+    mine.forEach(function (t) {
+      var li = el("li", "ticket mine-item" + (t.id === current ? " active" : "") + (unread[t.id] ? " unread" : ""));
+      li.dataset.id = t.id;
+      var slaText = ticketHead(li, t);
+      var bottom = el("div", "row");
+      bottom.appendChild(slaText);
+      if (unread[t.id]) bottom.appendChild(el("span", "new", "New message"));
+      if (t.id === current) {
+        bottom.appendChild(el("span", "shown", "Showing"));
+        li.setAttribute("aria-current", "true");
+      } else {
+        var b = el("button", "small", "Open");
+        b.type = "button";
+        b.setAttribute("aria-label", "Open ticket #" + t.id);
+        b.addEventListener("click", function () { show(t.id); });
+        bottom.appendChild(b);
+      }
+      li.appendChild(bottom);
+      list.appendChild(li);
+    });
+    $("mine-empty").hidden = mine.length > 0;
+    $("mine-count").textContent = mine.length ? String(mine.length) : "";
+    // On a phone the list is a strip that scrolls sideways: bring the
+    // ticket shown into it when it changes, and leave the agent's own
+    // scrolling alone otherwise.
+    var active = list.querySelector(".active");
+    if (active && current !== stripShows && list.scrollWidth > list.clientWidth) {
+      list.scrollLeft = active.offsetLeft - list.offsetLeft - 8;
+    }
+    stripShows = current;
+  }
+
+  // show opens one of the agent's tickets in the work area.
+  function show(id) {
+    setCurrent(id);
+    delete unread[id];
+    renderMine({ handoffs: mine });
+    status("");
+    loadTicket().then(function () {
+      if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) $("work").scrollIntoView();
+    });
   }
 
   function renderQueue(v) {
@@ -327,16 +437,11 @@
     clear(list);
     var ts = (v && v.handoffs) || [];
     ts.forEach(function (t) {
-      var s = sla(t);
-      var li = el("li", "ticket" + (s.overdue ? " overdue" : ""));
+      var li = el("li", "ticket");
       li.dataset.id = t.id;
-      var top = el("div", "row");
-      top.appendChild(el("strong", "", "#" + t.id + " · " + t.queue));
-      top.appendChild(el("span", "prio prio-" + t.priority, t.priority));
-      li.appendChild(top);
-      li.appendChild(el("div", "reason", t.reason.replace(/_/g, " ")));
+      var slaText = ticketHead(li, t);
       var bottom = el("div", "row");
-      bottom.appendChild(el("span", "sla" + (s.overdue ? " overdue" : ""), s.text));
+      bottom.appendChild(slaText);
       var b = el("button", "small", "Claim");
       b.type = "button";
       b.addEventListener("click", function () { claim("/v1/handoffs/" + t.id + "/claim"); });
@@ -344,7 +449,10 @@
       li.appendChild(bottom);
       list.appendChild(li);
     });
+    var f = filters();
+    $("tickets-empty").textContent = f.queue || f.reason ? "Nobody is waiting with these filters." : "Nobody is waiting.";
     $("tickets-empty").hidden = ts.length > 0;
+    $("waiting-count").textContent = ts.length ? String(ts.length) : "";
   }
 
   function renderTicket(v) {
@@ -352,6 +460,10 @@
     if (t.id !== shownTicket) {
       forgetMedia();
       replyError("");
+      if (shownTicket) drafts[shownTicket] = $("reply").value;
+      $("reply").value = drafts[t.id] || "";
+      delete drafts[t.id];
+      delete unread[t.id];
       shownTicket = t.id;
     }
     $("no-ticket").hidden = true;
@@ -414,6 +526,8 @@
 
   function showNoTicket() {
     forgetMedia();
+    if (shownTicket) drafts[shownTicket] = $("reply").value;
+    $("reply").value = "";
     shownTicket = 0;
     replyAllowed = false;
     replyError("");
@@ -433,23 +547,35 @@
     });
   }
 
+  // loadMine reads the tickets the agent holds, then shows the one chosen
+  // in this tab, or else the most urgent of them: a second tab, or this
+  // one reloaded, takes up the work where it is.
+  function loadMine() {
+    return api("GET", "/v1/handoffs?state=claimed&agent=me&order=priority&limit=100").then(function (v) {
+      var held = (v && v.handoffs) || [];
+      if (!current && held.length) setCurrent(held[0].id);
+      renderMine(v);
+      return loadTicket();
+    });
+  }
+
   function refresh() {
     if (!token) return Promise.resolve();
     return Promise.all([
       api("GET", "/v1/handoffs/stats").then(renderStats),
-      api("GET", "/v1/handoffs?state=queued&limit=200").then(renderQueue),
-      loadTicket()
+      api("GET", queuePath()).then(renderQueue),
+      loadMine()
     ]).catch(failed);
   }
 
-  function claim(path) {
+  function claim(path, body) {
     status("Claiming…");
-    api("POST", path).then(function (t) {
+    api("POST", path, body).then(function (t) {
       setCurrent(t.id);
       status("Claimed ticket #" + t.id + ".");
       return refresh();
     }).catch(function (err) {
-      if (err.code === "queue_empty") { status("Nobody is waiting."); return; }
+      if (err.code === "queue_empty") { status(err.message.charAt(0).toUpperCase() + err.message.slice(1) + "."); return; }
       failed(err);
       refresh();
     });
@@ -492,6 +618,7 @@
     api("POST", "/v1/handoffs/" + id + "/" + action).then(function () {
       status(done.replace("%d", id));
       $("reply").value = "";
+      delete drafts[id];
       setCurrent(0);
       return refresh();
     }).catch(failed);
@@ -503,19 +630,46 @@
     l.className = "live " + (on ? "on" : "off");
   }
 
-  // EventSource cannot send an Authorization header, so /v1/events takes
-  // the token as ?token= (that endpoint only).
+  function disconnect() {
+    if (source) { source.close(); source = null; }
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+  }
+
+  // reconnect opens the stream again after a pause that grows while it
+  // keeps failing; the 10 s poll shows the work meanwhile.
+  function reconnect() {
+    disconnect();
+    live(false);
+    retryTimer = setTimeout(connect, retryMS);
+    retryMS = Math.min(retryMS * 2, RETRY_MAX_MS);
+  }
+
+  // EventSource cannot send an Authorization header, and the token must
+  // not appear in a URL (proxies log them): the stream is opened with a
+  // one-time ticket the API gives for the token, valid for a minute.
   function connect() {
-    if (source) source.close();
-    if (!window.EventSource) return;
-    source = new EventSource("/v1/events?token=" + encodeURIComponent(token));
-    source.onopen = function () { live(true); };
-    source.onerror = function () { live(false); };
-    source.addEventListener("ticket", function () { refresh(); });
-    source.addEventListener("message", function (e) {
-      var d = null;
-      try { d = JSON.parse(e.data); } catch (err) { return; }
-      if (d && d.handoff_id === current) loadTicket();
+    disconnect();
+    if (!window.EventSource || !token) return;
+    api("POST", "/v1/events/ticket").then(function (v) {
+      if (!token || source) return; // logged out, or connected, meanwhile
+      source = new EventSource("/v1/events?ticket=" + encodeURIComponent(v.ticket));
+      source.onopen = function () { live(true); retryMS = RETRY_MIN_MS; };
+      // The stream ended (its lifetime, a restart, the network): its
+      // ticket is spent, so EventSource's own retry would be refused.
+      source.onerror = reconnect;
+      source.addEventListener("ticket", function () { refresh(); });
+      source.addEventListener("message", function (e) {
+        var d = null;
+        try { d = JSON.parse(e.data); } catch (err) { return; }
+        if (!d) return;
+        if (d.handoff_id === current) { loadTicket(); return; }
+        unread[d.handoff_id] = true;
+        loadMine().catch(failed);
+      });
+    }).catch(function (err) {
+      if (err.status === 401) { failed(err); return; }
+      if (err.status === 404) return; // this server has no live updates: the poll does
+      reconnect();
     });
   }
 
@@ -546,7 +700,14 @@
     $("login-view").hidden = true;
     $("app").hidden = false;
     $("logout").hidden = false;
+    try {
+      var f = JSON.parse(sessionStorage.getItem(FILTERS_KEY) || "{}");
+      if (f.queue) fillQueueFilter([f.queue]);
+      $("filter-queue").value = f.queue || "";
+      $("filter-reason").value = f.reason || "";
+    } catch (e) { /* filters are a convenience */ }
     refresh();
+    retryMS = RETRY_MIN_MS;
     connect();
     if (pollTimer) clearInterval(pollTimer);
     pollTimer = setInterval(refresh, POLL_MS);
@@ -565,7 +726,10 @@
     sessionStorage.removeItem(TOKEN_KEY);
     setCurrent(0);
     forgetMedia();
-    if (source) { source.close(); source = null; }
+    disconnect();
+    mine = [];
+    unread = {};
+    drafts = {};
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
     live(false);
     $("app").hidden = true;
@@ -599,7 +763,17 @@
       sessionStorage.setItem(PRESENCE_KEY, $("presence").value);
       reportPresence();
     });
-    $("claim-next").addEventListener("click", function () { claim("/v1/handoffs/claim"); });
+    // With a queue chosen, the next customer is that queue's.
+    $("claim-next").addEventListener("click", function () {
+      var q = filters().queue;
+      claim("/v1/handoffs/claim", q ? { queues: [q] } : undefined);
+    });
+    ["filter-queue", "filter-reason"].forEach(function (id) {
+      $(id).addEventListener("change", function () {
+        sessionStorage.setItem(FILTERS_KEY, JSON.stringify(filters()));
+        api("GET", queuePath()).then(renderQueue).catch(failed);
+      });
+    });
     $("reply-form").addEventListener("submit", send);
     $("resolve").addEventListener("click", function () { finish("resolve", "Ticket #%d resolved."); });
     $("release").addEventListener("click", function () { finish("release", "Ticket #%d released to the bot."); });
