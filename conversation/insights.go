@@ -99,6 +99,19 @@ type Gap struct {
 	Samples []GapSample
 }
 
+// AppendGapSample adds one row of a store's gap query to gaps: the sample
+// s of the group of article (count questions, the latest at lastAt), which
+// starts a new group unless it is the last one's. The stores return the
+// groups in order, each one's samples together.
+func AppendGapSample(gaps []Gap, article string, count int, lastAt time.Time, s GapSample) []Gap {
+	if len(gaps) == 0 || gaps[len(gaps)-1].ArticleID != article {
+		gaps = append(gaps, Gap{ArticleID: article, Count: count, LastAt: lastAt})
+	}
+	last := &gaps[len(gaps)-1]
+	last.Samples = append(last.Samples, s)
+	return gaps
+}
+
 // GapSample is one question of a gap.
 type GapSample struct {
 	Text string
@@ -138,6 +151,23 @@ type DayOutcomes struct {
 	// help?" after an answer; a "no" is also a negative_feedback handoff.
 	Helpful    int
 	NotHelpful int
+}
+
+// Add counts o's outcomes into d, as the totals of a period; d's Day is
+// left as it is.
+func (d *DayOutcomes) Add(o DayOutcomes) {
+	d.Decided += o.Decided
+	d.Answered += o.Answered
+	d.Clarified += o.Clarified
+	d.Replied += o.Replied
+	d.Helpful += o.Helpful
+	d.NotHelpful += o.NotHelpful
+	if d.HandedOff == nil {
+		d.HandedOff = map[string]int{}
+	}
+	for k, v := range o.HandedOff {
+		d.HandedOff[k] += v
+	}
 }
 
 // Feedback intents and the silent handoff, as the assistant records them.

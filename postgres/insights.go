@@ -51,11 +51,7 @@ func (d *DB) Gaps(ctx context.Context, q conversation.GapQuery) ([]conversation.
 		s       conversation.GapSample
 	)
 	_, err = pgx.ForEachRow(rows, []any{&article, &n, &lastAt, &s.Text, &s.Times, &s.DecisionID, &s.ConversationID, &s.Reason, &s.At}, func() error {
-		if len(out) == 0 || out[len(out)-1].ArticleID != article {
-			out = append(out, conversation.Gap{ArticleID: article, Count: n, LastAt: lastAt})
-		}
-		last := &out[len(out)-1]
-		last.Samples = append(last.Samples, s)
+		out = conversation.AppendGapSample(out, article, n, lastAt, s)
 		return nil
 	})
 	if err != nil {

@@ -187,22 +187,16 @@ func (d *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) 
 	saved := make([]knowledge.Article, len(batch))
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		// One look at the space for the whole batch, not one an article.
-		var all []knowledge.Chunk
-		for _, ac := range batch {
-			all = append(all, ac.Chunks...)
-		}
-		if err := checkDimensions(ctx, tx, "chunk", all, func(c knowledge.Chunk) []float32 { return c.Embedding }); err != nil {
-			if len(batch) == 1 {
+		if slices.ContainsFunc(batch, func(ac knowledge.ArticleChunks) bool { return hasEmbedding(ac.Chunks) }) {
+			dims, err := lockedDimensions(ctx, tx)
+			if err != nil {
 				return err
 			}
-			// Said again article by article, so that the error names the
-			// article and its chunk; the space is locked already.
 			for _, ac := range batch {
-				if err := checkDimensions(ctx, tx, "chunk", ac.Chunks, func(c knowledge.Chunk) []float32 { return c.Embedding }); err != nil {
+				if err := checkLengths(dims, "chunk", ac.Chunks, chunkEmbedding); err != nil {
 					return inArticle(ac.Article, err)
 				}
 			}
-			return err
 		}
 		upserts := &pgx.Batch{}
 		for i, ac := range batch {
@@ -260,6 +254,12 @@ func checkDimensions[T any](ctx context.Context, tx pgx.Tx, noun string, items [
 	if err != nil {
 		return err
 	}
+	return checkLengths(dims, noun, items, embedding)
+}
+
+// checkLengths checks the length of each item's embedding, for the items
+// that have one, against dims.
+func checkLengths[T any](dims int, noun string, items []T, embedding func(T) []float32) error {
 	for i, it := range items {
 		if v := embedding(it); v != nil && len(v) != dims {
 			return fmt.Errorf("%s %d: embedding has %d dimensions, the store's space %d: %w",
@@ -267,6 +267,12 @@ func checkDimensions[T any](ctx context.Context, tx pgx.Tx, noun string, items [
 		}
 	}
 	return nil
+}
+
+func chunkEmbedding(c knowledge.Chunk) []float32 { return c.Embedding }
+
+func hasEmbedding(chunks []knowledge.Chunk) bool {
+	return slices.ContainsFunc(chunks, func(c knowledge.Chunk) bool { return c.Embedding != nil })
 }
 
 func vectorArg(v []float32) any {

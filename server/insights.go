@@ -200,7 +200,7 @@ func (s *Server) addExamples(w http.ResponseWriter, r *http.Request) {
 }
 
 type dayJSON struct {
-	Day        string         `json:"day"` // YYYY-MM-DD, UTC
+	Day        string         `json:"day,omitempty"` // YYYY-MM-DD, UTC; none in the totals
 	Decided    int            `json:"decided"`
 	Answered   int            `json:"answered"`
 	Clarified  int            `json:"clarified"`
@@ -208,6 +208,16 @@ type dayJSON struct {
 	HandedOff  map[string]int `json:"handed_off"`
 	Helpful    int            `json:"helpful"`
 	NotHelpful int            `json:"not_helpful"`
+}
+
+// toDayJSON is d without its day, which a total does not have.
+func toDayJSON(d conversation.DayOutcomes) dayJSON {
+	handedOff := d.HandedOff
+	if handedOff == nil {
+		handedOff = map[string]int{}
+	}
+	return dayJSON{Decided: d.Decided, Answered: d.Answered, Clarified: d.Clarified, Replied: d.Replied,
+		HandedOff: handedOff, Helpful: d.Helpful, NotHelpful: d.NotHelpful}
 }
 
 type calibrationJSON struct {
@@ -308,25 +318,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	daily := conversation.DailyOutcomes(counts, since, days)
 	out := make([]dayJSON, len(daily))
-	total := dayJSON{HandedOff: map[string]int{}}
+	var total conversation.DayOutcomes
 	for i, d := range daily {
-		out[i] = dayJSON{Day: d.Day.Format(time.DateOnly), Decided: d.Decided, Answered: d.Answered, Clarified: d.Clarified,
-			Replied: d.Replied, HandedOff: d.HandedOff, Helpful: d.Helpful, NotHelpful: d.NotHelpful}
-		total.Decided += d.Decided
-		total.Answered += d.Answered
-		total.Clarified += d.Clarified
-		total.Replied += d.Replied
-		total.Helpful += d.Helpful
-		total.NotHelpful += d.NotHelpful
-		for k, v := range d.HandedOff {
-			total.HandedOff[k] += v
-		}
+		out[i] = toDayJSON(d)
+		out[i].Day = d.Day.Format(time.DateOnly)
+		total.Add(d)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"days": days, "since": since, "daily": out,
-		"totals": map[string]any{"decided": total.Decided, "answered": total.Answered, "clarified": total.Clarified,
-			"replied": total.Replied, "handed_off": total.HandedOff, "helpful": total.Helpful, "not_helpful": total.NotHelpful},
-		"calibration": cal,
+		"days": days, "since": since, "daily": out, "totals": toDayJSON(total), "calibration": cal,
 	})
 }
 

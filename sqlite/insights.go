@@ -69,15 +69,11 @@ func (db *DB) Gaps(ctx context.Context, q conversation.GapQuery) ([]conversation
 		if s.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
 			return fmt.Errorf("decision %d created_at: %w", s.DecisionID, err)
 		}
-		if len(out) == 0 || out[len(out)-1].ArticleID != article {
-			g := conversation.Gap{ArticleID: article, Count: n}
-			if g.LastAt, err = time.Parse(time.RFC3339Nano, lastAt); err != nil {
-				return fmt.Errorf("gap %q last decision: %w", article, err)
-			}
-			out = append(out, g)
+		last, err := time.Parse(time.RFC3339Nano, lastAt)
+		if err != nil {
+			return fmt.Errorf("gap %q last decision: %w", article, err)
 		}
-		last := &out[len(out)-1]
-		last.Samples = append(last.Samples, s)
+		out = conversation.AppendGapSample(out, article, n, last, s)
 		return nil
 	}, query, all...)
 	if err != nil {

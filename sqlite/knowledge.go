@@ -243,8 +243,15 @@ func (db *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks)
 			return err
 		}
 		defer insert.Close()
+		// One look at the space for the whole batch, not one an article.
+		dims := 0
+		if slices.ContainsFunc(batch, func(ac knowledge.ArticleChunks) bool { return hasEmbedding(ac.Chunks) }) {
+			if dims, err = spaceDimensions(ctx, tx); err != nil {
+				return err
+			}
+		}
 		for i, ac := range batch {
-			if saved[i], err = saveArticleTx(ctx, tx, insert, ac.Article, ac.Chunks, now); err != nil {
+			if saved[i], err = saveArticleTx(ctx, tx, insert, dims, ac.Article, ac.Chunks, now); err != nil {
 				if len(batch) > 1 {
 					return fmt.Errorf("article %q: %w", ac.Article.ExternalID, err)
 				}
@@ -258,6 +265,10 @@ func (db *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks)
 	}
 	db.vectors.invalidate()
 	return saved, nil
+}
+
+func hasEmbedding(chunks []knowledge.Chunk) bool {
+	return slices.ContainsFunc(chunks, func(c knowledge.Chunk) bool { return c.Embedding != nil })
 }
 
 // saveArticlesOp names a save in errors: the article when it is one.
@@ -283,12 +294,13 @@ func checkArticle(a knowledge.Article, chunks []knowledge.Chunk) error {
 	return nil
 }
 
-// saveArticleTx is one article's part of SaveArticles: the row inserted or
+// saveArticleTx is one article's part of SaveArticles: the embeddings
+// checked against the space's dims (0: none recorded), the row inserted or
 // updated, the chunks replaced (insert is the prepared chunk INSERT), and
 // what was stored read back, so the caller sees exactly what Article will
 // return.
-func saveArticleTx(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, a knowledge.Article, chunks []knowledge.Chunk, now string) (knowledge.Article, error) {
-	err := checkEmbeddings(ctx, tx, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
+func saveArticleTx(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, dims int, a knowledge.Article, chunks []knowledge.Chunk, now string) (knowledge.Article, error) {
+	err := checkVectors(dims, "chunk", chunks, func(c knowledge.Chunk) []float32 { return c.Embedding })
 	if err != nil {
 		return knowledge.Article{}, err
 	}
@@ -703,6 +715,12 @@ func checkEmbeddings[T any](ctx context.Context, tx *sql.Tx, noun string, items 
 	if err != nil {
 		return err
 	}
+	return checkVectors(dims, noun, items, embedding)
+}
+
+// checkVectors checks each item's embedding, for the items that have one,
+// against a space of dims dimensions (0: none recorded).
+func checkVectors[T any](dims int, noun string, items []T, embedding func(T) []float32) error {
 	for i, it := range items {
 		v := embedding(it)
 		if v == nil {
