@@ -211,7 +211,7 @@ func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, 
 				return p, fmt.Errorf("the thesaurus %s: %w", cfg.Thesaurus, err)
 			}
 		}
-		emb, err := local.NewHashingEmbedderWith(0, thesaurus)
+		emb, err := local.NewHashingEmbedderWith(cfg.EmbeddingDimensions, thesaurus)
 		if err != nil {
 			return p, err
 		}
