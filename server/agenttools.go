@@ -298,3 +298,10 @@ func (s *Server) ticketLabels(ctx context.Context, conversationID int64) ([]hand
 	ls, err := s.cfg.Tools.ConversationLabels(ctx, conversationID)
 	return nonNilLabels(ls), err
 }
+
+// whoAmI serves GET /v1/me: the caller's name (their agent id) and role,
+// so that the console shows an admin the sections only admins can use.
+func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"name": p.Name, "role": string(p.Role)})
+}

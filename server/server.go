@@ -223,6 +223,7 @@ func New(cfg Config) *Server {
 	r.Handle("/console/*", console)
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
+		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/me", s.whoAmI)
 		if cfg.WhatsAppEntry != nil {
 			// No token, unlike the rest of /v1: these only show the
 			// business's own number, which it prints for anyone to scan,
