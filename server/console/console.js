@@ -254,7 +254,7 @@
       opts.day = "numeric";
       opts.month = "short";
     }
-    return d.toLocaleString(undefined, opts);
+    return d.toLocaleString(I18N.locale(), opts);
   }
 
   var CHANNELS = { whatsapp: "WhatsApp", webchat: "Web chat", api: "API" };
@@ -515,7 +515,7 @@
     (v.transcript || []).forEach(function (m) {
       var li = el("li", "msg msg-" + m.role);
       var who = m.role === "agent" ? (m.agent || t_("role.agent")) : t_("role." + m.role);
-      li.appendChild(el("div", "who", who + " · " + new Date(m.created_at).toLocaleTimeString()));
+      li.appendChild(el("div", "who", who + " · " + new Date(m.created_at).toLocaleTimeString(I18N.locale())));
       if (m.media) li.appendChild(renderMedia(m.media));
       if (m.text || !m.media) li.appendChild(el("div", "text", m.text));
       var d = m.delivery && delivery(m.delivery);
@@ -1017,9 +1017,16 @@
       txt.appendChild(el("strong", "", "/" + q.shortcut));
       txt.appendChild(el("div", "muted small qr-text", q.text));
       li.appendChild(txt);
-      li.appendChild(delButton(t("admin.deleteReply", { s: q.shortcut }), function () {
+      var btns = el("span", "admin-buttons");
+      var edit = el("button", "small", t("admin.edit"));
+      edit.type = "button";
+      edit.setAttribute("aria-label", t("admin.editReply", { s: q.shortcut }));
+      edit.addEventListener("click", function () { editQuickReply(q); });
+      btns.appendChild(edit);
+      btns.appendChild(delButton(t("admin.deleteReply", { s: q.shortcut }), function () {
         return api("DELETE", "/v1/quick-replies/" + q.id);
       }));
+      li.appendChild(btns);
       ql.appendChild(li);
     });
     if (!quickReplies.length) ql.appendChild(el("li", "muted small", t("admin.noReplies")));
@@ -1047,12 +1054,34 @@
     return b;
   }
 
+  // qrEditing is the quick reply the form edits; 0 while it adds one.
+  var qrEditing = 0;
+
+  function editQuickReply(q) {
+    qrEditing = q.id;
+    $("qr-shortcut").value = q.shortcut;
+    $("qr-text").value = q.text;
+    $("qr-submit").textContent = t("admin.saveReply");
+    $("qr-cancel").hidden = false;
+    $("qr-error").textContent = "";
+    $("qr-text").focus();
+  }
+
+  function resetQuickReplyForm() {
+    qrEditing = 0;
+    $("qr-shortcut").value = "";
+    $("qr-text").value = "";
+    $("qr-submit").textContent = t("admin.addReply");
+    $("qr-cancel").hidden = true;
+  }
+
   function addQuickReply(e) {
     e.preventDefault();
     $("qr-error").textContent = "";
-    api("POST", "/v1/quick-replies", { shortcut: $("qr-shortcut").value, text: $("qr-text").value }).then(function () {
-      $("qr-shortcut").value = "";
-      $("qr-text").value = "";
+    var body = { shortcut: $("qr-shortcut").value, text: $("qr-text").value };
+    var req = qrEditing ? api("PUT", "/v1/quick-replies/" + qrEditing, body) : api("POST", "/v1/quick-replies", body);
+    req.then(function () {
+      resetQuickReplyForm();
       return loadTools();
     }).catch(function (err) {
       if (err.status === 401) { failed(err); return; }
@@ -1151,7 +1180,7 @@
     b.hidden = false;
     var on = notifyOn();
     b.classList.toggle("on", on);
-    b.textContent = on ? "🔔" : "🔕";
+    b.textContent = on ? t("notify.buttonOn") : t("notify.buttonOff");
     b.title = on ? t("notify.on") : t("notify.off");
     b.setAttribute("aria-label", b.title);
     b.setAttribute("aria-pressed", on ? "true" : "false");
@@ -1206,6 +1235,7 @@
     $("reassign").addEventListener("click", reassign);
     $("resolved-form").addEventListener("submit", searchResolved);
     $("qr-form").addEventListener("submit", addQuickReply);
+    $("qr-cancel").addEventListener("click", resetQuickReplyForm);
     $("label-form").addEventListener("submit", addLabel);
     $("notify").addEventListener("click", toggleNotify);
     $("waiting-card").addEventListener("click", markSeen);
