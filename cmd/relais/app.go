@@ -33,6 +33,8 @@ type store interface {
 	handoff.Store
 	handoff.DraftStore
 	handoff.PresenceStore
+	handoff.CustomerHistory
+	handoff.ReplyTools
 	conversation.Outbox
 	conversation.OutboxDepth
 	conversation.PersonalData
