@@ -208,7 +208,8 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	rows := text(t, b, `Array.prototype.map.call(document.querySelectorAll("#results tr"), function (tr) {
 		return Array.prototype.map.call(tr.children, function (td) { return td.textContent; }).join(" | ");
 	}).join("\n")`)
-	for _, want := range []string{`faq.csv | 2 | 0 | 0 | faq.csv:4:`, `lost.md | 1 | 0 | 0 | none`, `map.png | – | – | – | Whole file rejected:`, `hidden file skipped`} {
+	for _, want := range []string{`faq.csv | 2 | 0 | 0 | faq.csv:4:`, `lost.md | 1 | 0 | 0 | none`, `map.png | – | – | – | Whole file rejected:`,
+		`3 articles added, 0 changed`, `1 row rejected`, `1 file rejected`, `1 hidden file skipped`} {
 		if !strings.Contains(rows+text(t, b, `document.getElementById("upload-summary").textContent`), want) {
 			t.Errorf("upload results lack %q:\n%s", want, rows)
 		}

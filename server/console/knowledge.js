@@ -66,7 +66,9 @@
     notLabelled: "Not labelled: {error}",
     notSaved: "Not saved: {error}",
     uploading: "Uploading {name} ({i} of {n})…",
-    uploadDone: ["{n} file read: {ok} imported, {bad} with problems.", "{n} files read: {ok} imported, {bad} with problems."],
+    uploadDone: ["{n} file read: {added} articles added, {changed} changed, {unchanged} unchanged.", "{n} files read: {added} articles added, {changed} changed, {unchanged} unchanged."],
+    uploadRows: ["{n} row rejected (see its line below).", "{n} rows rejected (see their lines below)."],
+    uploadFiles: ["{n} file rejected.", "{n} files rejected."],
     uploadHidden: ["{n} hidden file skipped.", "{n} hidden files skipped."],
     uploadNothing: "Nothing to upload: the folder is empty or holds only hidden files.",
     uploadRefused: "Upload refused: {error}",
@@ -204,13 +206,17 @@
     $("results-table").hidden = false;
     $("upload-progress").hidden = false;
     summary.textContent = "";
-    var ok = 0, bad = 0, i = 0;
+    var totals = { added: 0, changed: 0, unchanged: 0 }, rows = 0, failed = 0, i = 0;
     var totalBytes = items.reduce(function (n, it) { return n + it.file.size; }, 0) || 1, doneBytes = 0;
     (function next() {
       if (i >= items.length) {
         $("upload-progress").hidden = true;
-        summary.textContent = trn("uploadDone", items.length, { ok: ok, bad: bad }) + (hidden ? " " + trn("uploadHidden", hidden) : "");
-        summary.className = "upload-summary" + (bad ? " has-problems" : "");
+        var parts = [trn("uploadDone", items.length, totals)];
+        if (rows) parts.push(trn("uploadRows", rows));
+        if (failed) parts.push(trn("uploadFiles", failed));
+        if (hidden) parts.push(trn("uploadHidden", hidden));
+        summary.textContent = parts.join(" ");
+        summary.className = "upload-summary" + (rows || failed ? " has-problems" : "");
         loadArticles();
         return;
       }
@@ -220,7 +226,8 @@
         $("progress").value = 100 * (doneBytes + loaded) / totalBytes;
       }, function (res) {
         doneBytes += it.file.size; i++;
-        if (res.error || res.problems.length) bad++; else ok++;
+        if (res.error) failed++;
+        else { totals.added += res.imported; totals.changed += res.updated; totals.unchanged += res.unchanged; rows += res.problems.length; }
         tb.appendChild(resultRow(it.path, res));
         next();
       });
@@ -429,8 +436,9 @@
     }
     edit.onclick = function () { editing(true); };
     cancelEdit.onclick = function () { editing(false); };
-    function finished(msg) {
+    function finished(msg, title) {
       li.classList.add("done");
+      var t = li.querySelector(".draft-title"); t.textContent = title || d.title; t.hidden = false;
       li.querySelector(".draft-actions").hidden = true; confirmBox.hidden = true; form.hidden = true;
       result.textContent = msg;
       var left = $("drafts").querySelectorAll("li.draft:not(.done)").length;
@@ -444,7 +452,7 @@
       }
       approve.disabled = true;
       api("POST", "/v1/knowledge/drafts/" + d.id + "/approve", body).then(function () {
-        finished(tr("approved", { title: body ? body.title : d.title }));
+        finished(tr("approved", { title: body ? body.title : d.title }), body && body.title);
         loadArticles();
       }, function (e) { approve.disabled = false; result.textContent = tr("notDone", { error: e.message }); });
     };
