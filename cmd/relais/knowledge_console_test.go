@@ -147,7 +147,7 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 		g.querySelector(".gap-form button[type=submit]").click();
 		return true;
 	})()`)
-	b.waitFor("the new article answering the gap", `document.querySelector("#gaps .gap .gap-result").textContent.includes("now point to “Dogs on board”")`, 10*time.Second)
+	b.waitFor("the new article answering the gap", `document.querySelector("#gaps .gap .gap-result").textContent.includes("1 question now points to “Dogs on board”")`, 10*time.Second)
 	b.waitFor("the new article in the list", `document.getElementById("articles").textContent.includes("Dogs on board")`, 10*time.Second)
 	if shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); shots != "" {
 		b.screenshot(filepath.Join(shots, "knowledge-gap-answered-laptop.png"), 1280)

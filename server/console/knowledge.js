@@ -61,7 +61,8 @@
     answerLabel: "Answer",
     saveAndAnswer: "Save the article and answer these questions with it",
     cancel: "Cancel",
-    gapDone: "✓ {questions} now point to “{title}”{known}. The assistant matches them at once, and this gap leaves the list; recalibrate to update the threshold.",
+    gapDone: ["✓ {n} question now points to “{title}”{known}. The assistant matches it at once, and this gap leaves the list; recalibrate to update the threshold.",
+      "✓ {n} questions now point to “{title}”{known}. The assistant matches them at once, and this gap leaves the list; recalibrate to update the threshold."],
     gapKnown: " ({n} already did)",
     notLabelled: "Not labelled: {error}",
     notSaved: "Not saved: {error}",
@@ -533,8 +534,8 @@
     function done(articleID, title, added) {
       actions.hidden = true; form.hidden = true;
       li.classList.add("done");
-      result.textContent = tr("gapDone", {
-        questions: trn("questions", texts.length), title: title,
+      result.textContent = trn("gapDone", texts.length, {
+        title: title,
         known: added < texts.length ? tr("gapKnown", { n: texts.length - added }) : ""
       });
       var left = $("gaps").querySelectorAll("li.gap:not(.done)").length;
