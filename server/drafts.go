@@ -215,8 +215,18 @@ func (s *Server) listDrafts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"drafts": out})
 }
 
+// approveDraft makes a draft an article; a body {"title", "body"} (either
+// optional) is the editor's version of the text, which the article gets
+// instead of the agent's.
 func (s *Server) approveDraft(w http.ResponseWriter, r *http.Request) {
-	s.decideDraft(w, r, s.cfg.Drafts.Approve)
+	var in draftInput
+	if err := decodeOptionalJSON(w, r, &in, maxDraftBytes); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.decideDraft(w, r, func(ctx context.Context, id int64, approver string) (handoff.Draft, error) {
+		return s.cfg.Drafts.ApproveEdited(ctx, id, approver, handoff.DraftEdit{Title: in.Title, Body: in.Body})
+	})
 }
 
 func (s *Server) rejectDraft(w http.ResponseWriter, r *http.Request) {

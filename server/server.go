@@ -78,8 +78,8 @@ type Config struct {
 	// with a draft is refused.
 	Drafts *handoff.Review
 	// Insights reads the recorded decisions back for the knowledge
-	// console: GET /v1/knowledge/gaps and /v1/knowledge/dashboard are off
-	// when nil.
+	// console: GET /v1/knowledge/gaps, /v1/knowledge/dashboard and
+	// /v1/knowledge/articles/{id}/stats are off when nil.
 	Insights conversation.Insights
 	// Examples stores the questions editors label in the console (POST
 	// /v1/knowledge/examples, embedded by Importer) and reads the
@@ -255,6 +255,7 @@ func New(cfg Config) *Server {
 				if cfg.Insights != nil {
 					r.Get("/gaps", s.listGaps)
 					r.Get("/dashboard", s.dashboard)
+					r.Get("/articles/{id}/stats", s.articleStats)
 				}
 				if cfg.Examples != nil {
 					r.Post("/examples", s.addExamples)
