@@ -5,103 +5,46 @@
 (function () {
   "use strict";
 
-  // Every word this script shows. The page's own words are in
-  // knowledge.html (its templates included); a translation replaces this
-  // object. {name} is a value filled in; a pair [one, other] is chosen by
-  // the count.
-  var T = {
-    dateRange: "{from} to {to} (UTC)",
-    tileDecided: "messages decided",
-    tileAnswered: "answered automatically",
-    tileHanded: "handed off",
-    tileClarified: "asked to rephrase",
-    tileNotHelpful: "answers that did not help",
-    ofThem: "{pct} of them",
-    didHelp: "{n} did",
-    seriesAnswered: "Answered",
-    seriesHanded: "Handed off",
-    seriesClarified: "Asked to rephrase",
-    seriesOther: "Smalltalk and feedback",
-    seriesHelped: "Helped",
-    seriesNotHelped: "Did not help",
-    chartSummary: "{series}: {n} in {days} days",
-    nothingInPeriod: "Nothing in this period.",
-    calThreshold: "Threshold",
-    calResolution: "Estimated resolution",
-    calWrong: "Estimated wrong answers",
-    calWrongValue: "{rate} (target {target})",
-    calExamples: "Examples",
-    calExamplesUsed: "{used} used",
-    calExamplesNow: "{used} used, {now} stored now",
-    calRan: "Ran",
-    calDefault: "{t} (default)",
-    calStale: "Examples changed since: recalibrate to take them into account.",
-    calNone: "Not calibrated yet: it takes at least {n} examples.",
-    calPinned: "The operator pinned the threshold at {t} (RELAIS_THRESHOLD); it wins over the calibration.",
-    runRunning: "Calibrating…",
-    runProgress: "Calibrating… {done} of {total} examples",
-    runFailed: "The last calibration failed: {error}",
-    runTooFew: "Too few examples to calibrate: the default threshold stays.",
-    runDone: "Calibrated at {time}.",
-    reasons: {
-      low_confidence: "Not sure enough", no_knowledge: "Nothing in the knowledge base", repeated_failure: "Still unclear after rephrasing",
-      clarify: "Asked to rephrase", customer_request: "Asked for a person", sensitive_topic: "Sensitive topic",
-      negative_feedback: "Answer did not help", provider_unavailable: "Model unavailable", media_received: "Photo or file",
-      unsupported_message: "Unsupported message"
-    },
-    reasonOther: "other",
-    questions: ["{n} question", "{n} questions"],
-    nearestArticle: "Nearest article ",
-    deleted: " (deleted)",
-    noArticleClose: "No article came close",
-    answerWith: "Answer with",
-    answerWithThis: "Answer with this article",
-    writeNew: "Write a new article",
-    titleLabel: "Title",
-    answerLabel: "Answer",
-    saveAndAnswer: "Save the article and answer these questions with it",
-    cancel: "Cancel",
-    gapDone: ["✓ {n} question now points to “{title}”{known}. The assistant matches it at once, and this gap leaves the list; recalibrate to update the threshold.",
-      "✓ {n} questions now point to “{title}”{known}. The assistant matches them at once, and this gap leaves the list; recalibrate to update the threshold."],
-    gapKnown: " ({n} already did)",
-    notLabelled: "Not labelled: {error}",
-    notSaved: "Not saved: {error}",
-    uploading: "Uploading {name} ({i} of {n})…",
-    uploadDone: ["{n} file read: {added} articles added, {changed} changed, {unchanged} unchanged.", "{n} files read: {added} articles added, {changed} changed, {unchanged} unchanged."],
-    uploadRows: ["{n} row rejected (see its line below).", "{n} rows rejected (see their lines below)."],
-    uploadFiles: ["{n} file rejected.", "{n} files rejected."],
-    uploadHidden: ["{n} hidden file skipped.", "{n} hidden files skipped."],
-    uploadNothing: "Nothing to upload: the folder is empty or holds only hidden files.",
-    uploadRefused: "Upload refused: {error}",
-    uploadNetwork: "the connection failed",
-    noProblem: "none",
-    fileRejected: "Whole file rejected: {error}",
-    articleCount: ["{n} article", "{n} articles"],
-    statsError: "The figures could not be read: {error}",
-    statsReasons: "Handed off because: {list}.",
-    statsNone: "No customer question came close to it in the last 30 days.",
-    sourceNote: "Imported from {source}: importing that file again replaces your changes.",
-    saved: "Saved “{title}”.",
-    deletedArticle: "Deleted “{title}”.",
-    loadFailed: "Could not open the article: {error}",
-    draftMeta: "by {author}{ticket} · {date}",
-    draftTicket: " · ticket #{id}",
-    approveEdited: "Approve with these changes",
-    approved: "✓ Approved: it is now the article “{title}”.",
-    rejected: "Rejected.",
-    notDone: "Not done: {error}",
-    badToken: "That token is not valid.",
-    notEditor: "That token is not an editor's."
-  };
-  function fmt(s, v) {
-    return String(s).replace(/\{(\w+)\}/g, function (m, k) { return v && v[k] !== undefined ? v[k] : m; });
+  // Every word this script shows is in knowledge-text.js, by key; the
+  // page's own words are in knowledge.html (its templates included),
+  // marked with data-i18n. t builds a text in the chosen language; tn
+  // a count's, from its key's ".one" or ".many" form.
+  var I18N = window.RelaisI18n;
+  I18N.add("en", window.RelaisKnowledgeText.en);
+  I18N.add("fr", window.RelaisKnowledgeText.fr);
+  var t = I18N.t;
+  function tn(key, n, params) {
+    var o = { n: num(n) };
+    for (var k in params) o[k] = params[k];
+    var one = typeof Intl !== "undefined" && Intl.PluralRules ?
+      new Intl.PluralRules(I18N.locale()).select(n) === "one" : n === 1;
+    return t(key + (one ? ".one" : ".many"), o);
   }
-  function tr(key, v) { return fmt(T[key], v); }
-  function trn(key, n, v) {
-    var forms = T[key], o = { n: n };
-    for (var k in v) o[k] = v[k];
-    return fmt(typeof forms === "string" ? forms : forms[n === 1 ? 0 : 1], o);
+  // Numbers and dates in the chosen language: 1,234 and 12.5% in English,
+  // 1 234 and 12,5 % in French.
+  function num(n, digits) {
+    var o = digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits };
+    return Number(n).toLocaleString(I18N.locale(), o);
   }
+  function percent(x, digits) {
+    return Number(x).toLocaleString(I18N.locale(), { style: "percent", minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 });
+  }
+  // day shows one of the dashboard's UTC days ("2025-05-12").
+  function day(s, opts) {
+    var o = { timeZone: "UTC" };
+    for (var k in opts) o[k] = opts[k];
+    return new Date(s + "T00:00:00Z").toLocaleDateString(I18N.locale(), o);
+  }
+  // say sets a node's text now and again whenever the language changes
+  // (fn builds it): the texts a script builds follow the switcher as the
+  // page's data-i18n ones do, without reloading what they show.
+  function say(node, fn) {
+    node.classList.add("i18n-fn");
+    node.relabel = function () { node.textContent = fn(); };
+    node.relabel();
+    return node;
+  }
+  function unsay(node) { node.classList.remove("i18n-fn"); node.relabel = null; node.textContent = ""; }
 
   var TOKEN_KEY = "relais.editor.token";
   var DAYS = 30;
@@ -109,6 +52,7 @@
   var token = sessionStorage.getItem(TOKEN_KEY) || "";
   var articles = []; // the list as last loaded, for the gaps' article choice
   var lastDashboard = null; // redrawn at the new width when the window resizes
+  var lastRun = null; // the calibration's last news, redrawn in a new language
   function $(id) { return document.getElementById(id); }
   function api(method, path, body) {
     var init = { method: method, headers: { "Authorization": "Bearer " + token } };
@@ -126,14 +70,25 @@
     if (cls) n.className = cls;
     return n;
   }
-  function status(msg) { $("status").textContent = msg; }
-  function pct(n, d) { return d ? Math.round(100 * n / d) + "%" : "–"; }
+  // label builds an element showing the text of a key, which follows the
+  // language switcher as the page's own words do.
+  function label(tag, key, cls) {
+    var n = el(tag, t(key), cls);
+    n.setAttribute("data-i18n", key);
+    return n;
+  }
+  // status shows a message as it is (the server's); notice one of the
+  // console's, by key.
+  function status(msg) { unsay($("status")); $("status").textContent = msg; }
+  function notice(key, params) { say($("status"), function () { return t(key, params); }); }
+  function pct(n, d) { return d ? percent(n / d) : "–"; }
   var uid = 0;
   function nextID(prefix) { uid++; return prefix + "-" + uid; }
   // clone copies a template of the page; each label gets the id of the
   // field named by its data-field.
   function clone(id) {
     var n = $(id).content.firstElementChild.cloneNode(true);
+    I18N.apply(n);
     n.querySelectorAll("label[data-field]").forEach(function (l) {
       var f = l.parentNode.querySelector("[name=" + l.dataset.field + "]");
       if (!f) return;
@@ -141,7 +96,11 @@
     });
     return n;
   }
-  function reasonName(r) { return T.reasons[r] || r || T.reasonOther; }
+  function reasonName(r) {
+    if (!r) return t("reason.other");
+    var name = t("reason." + r);
+    return name === "reason." + r ? r : name;
+  }
 
   // ---- Upload ----
 
@@ -202,27 +161,29 @@
       return !skip;
     });
     var summary = $("upload-summary");
-    if (!items.length) { summary.textContent = hidden ? tr("uploadNothing") : ""; return; }
+    if (!items.length) { if (hidden) say(summary, function () { return t("upload.nothing"); }); else unsay(summary); return; }
     var tb = $("results"); tb.textContent = "";
     $("results-table").hidden = false;
     $("upload-progress").hidden = false;
-    summary.textContent = "";
+    unsay(summary);
     var totals = { added: 0, changed: 0, unchanged: 0 }, rows = 0, failed = 0, i = 0;
     var totalBytes = items.reduce(function (n, it) { return n + it.file.size; }, 0) || 1, doneBytes = 0;
     (function next() {
       if (i >= items.length) {
         $("upload-progress").hidden = true;
-        var parts = [trn("uploadDone", items.length, totals)];
-        if (rows) parts.push(trn("uploadRows", rows));
-        if (failed) parts.push(trn("uploadFiles", failed));
-        if (hidden) parts.push(trn("uploadHidden", hidden));
-        summary.textContent = parts.join(" ");
+        say(summary, function () {
+          var parts = [tn("upload.done", items.length, { added: num(totals.added), changed: num(totals.changed), unchanged: num(totals.unchanged) })];
+          if (rows) parts.push(tn("upload.rows", rows));
+          if (failed) parts.push(tn("upload.files", failed));
+          if (hidden) parts.push(tn("upload.hidden", hidden));
+          return parts.join(" ");
+        });
         summary.className = "upload-summary" + (rows || failed ? " has-problems" : "");
         loadArticles();
         return;
       }
       var it = items[i];
-      $("progress-text").textContent = tr("uploading", { name: it.path, i: i + 1, n: items.length });
+      $("progress-text").textContent = t("upload.sending", { name: it.path, i: num(i + 1), n: num(items.length) });
       sendFile(it.file, function (loaded) {
         $("progress").value = 100 * (doneBytes + loaded) / totalBytes;
       }, function (res) {
@@ -248,22 +209,30 @@
       var body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* below */ }
       if (body.files && body.files.length) { done(body.files[0]); return; }
-      if (xhr.status === 401 || xhr.status === 403) { logout(xhr.status === 401 ? tr("badToken") : tr("notEditor")); }
+      if (xhr.status === 401 || xhr.status === 403) { logout(xhr.status === 401 ? "login.invalid" : "login.notEditor"); }
       done({ file: file.name, imported: 0, updated: 0, unchanged: 0, problems: [], error: (body.error && body.error.message) || xhr.statusText || String(xhr.status) });
     };
-    xhr.onerror = function () { done({ file: file.name, imported: 0, updated: 0, unchanged: 0, problems: [], error: tr("uploadNetwork") }); };
+    xhr.onerror = function () { done({ file: file.name, imported: 0, updated: 0, unchanged: 0, problems: [], error: t("upload.network") }); };
     xhr.send(form);
   }
 
   function resultRow(path, f) {
     var heads = $("results-table").querySelectorAll("thead th");
     var tr0 = el("tr", null, f.error ? "failed" : f.problems.length ? "partial" : "");
-    function cell(text, cls, k) { var td = el("td", text, cls); td.dataset.label = heads[k].textContent; tr0.appendChild(td); }
+    // On a phone each cell shows its column's name (data-label), in the
+    // page's language.
+    function labelled(td, k) {
+      td.classList.add("i18n-fn");
+      td.relabel = function () { td.dataset.label = heads[k].textContent; };
+      td.relabel();
+      return td;
+    }
+    function cell(text, cls, k) { tr0.appendChild(labelled(el("td", text, cls), k)); }
     cell(path, "file", 0);
-    [f.imported, f.updated, f.unchanged].forEach(function (v, k) { cell(f.error ? "–" : String(v), "num", k + 1); });
-    var p = el("td", null, "problems"); p.dataset.label = heads[4].textContent;
-    if (f.error) p.appendChild(el("span", tr("fileRejected", { error: f.error }), "error"));
-    else if (!f.problems.length) p.appendChild(el("span", T.noProblem, "muted"));
+    [f.imported, f.updated, f.unchanged].forEach(function (v, k) { cell(f.error ? "–" : num(v), "num", k + 1); });
+    var p = labelled(el("td", null, "problems"), 4);
+    if (f.error) p.appendChild(say(el("span", null, "error"), function () { return t("upload.fileRejected", { error: f.error }); }));
+    else if (!f.problems.length) p.appendChild(label("span", "upload.noProblem", "muted"));
     else {
       var ul = el("ul", null, "problem-list");
       f.problems.forEach(function (x) { ul.appendChild(el("li", x)); });
@@ -296,7 +265,7 @@
         if (String(a.id) === openID) openArticle(li, a);
       });
       $("articles-empty").hidden = body.articles.length > 0;
-      $("jump-articles").textContent = body.articles.length ? String(body.articles.length) : "";
+      $("jump-articles").textContent = body.articles.length ? num(body.articles.length) : "";
       filterArticles();
       document.querySelectorAll("select.gap-article").forEach(fillArticleChoice);
     });
@@ -334,7 +303,7 @@
       fillArticle(ed, a);
       Array.prototype.forEach.call(form.elements, function (f) { f.disabled = false; });
       form.elements.title.focus();
-    }, function (e) { err.textContent = tr("loadFailed", { error: e.message }); });
+    }, function (e) { say(err, function () { return t("article.loadFailed", { error: e.message }); }); });
     loadStats(ed, summary.id);
   }
 
@@ -349,12 +318,13 @@
     var src = a.source || "";
     // Uploads are "upload:NAME", relais ingest's files their path.
     var fromFile = src.indexOf("upload:") === 0 || /^([A-Za-z]:)?[\\/]/.test(src);
-    ed.querySelector(".source-note").textContent = fromFile ? tr("sourceNote", { source: src.replace(/^upload:/, "") }) : "";
+    if (fromFile) say(ed.querySelector(".source-note"), function () { return t("article.source", { source: src.replace(/^upload:/, "") }); });
+    else unsay(ed.querySelector(".source-note"));
     var li = ed.parentNode, err = ed.querySelector(".form-error");
     var confirmBox = ed.querySelector(".confirm");
     form.onsubmit = function (e) {
       e.preventDefault();
-      err.textContent = "";
+      unsay(err);
       var save = form.querySelector("button[type=submit]"); save.disabled = true;
       api("PUT", "/v1/knowledge/articles/" + a.id, {
         title: form.elements.title.value, body: form.elements.body.value, topic: form.elements.topic.value.trim(),
@@ -362,11 +332,11 @@
         tags: splitList(form.elements.tags.value, /,/), phrasings: splitList(form.elements.phrasings.value, /\n/)
       }).then(function (saved) {
         save.disabled = false;
-        status(tr("saved", { title: saved.title }));
-        var t = li.querySelector(".article-title"); if (t) t.textContent = saved.title;
+        notice("article.saved", { title: saved.title });
+        var head = li.querySelector(".article-title"); if (head) head.textContent = saved.title;
         a = saved;
         loadArticles();
-      }, function (e2) { save.disabled = false; err.textContent = tr("notSaved", { error: e2.message }); });
+      }, function (e2) { save.disabled = false; say(err, function () { return t("article.notSaved", { error: e2.message }); }); });
     };
     ed.querySelector(".close").onclick = function () { closeArticle(li); };
     ed.querySelector(".delete").onclick = function () {
@@ -377,10 +347,10 @@
     ed.querySelector(".confirm-no").onclick = function () { confirmBox.hidden = true; };
     ed.querySelector(".confirm-yes").onclick = function () {
       api("DELETE", "/v1/knowledge/articles/" + a.id).then(function () {
-        status(tr("deletedArticle", { title: a.title }));
+        notice("article.deleted", { title: a.title });
         li.remove();
         loadArticles();
-      }, function (e2) { confirmBox.hidden = true; err.textContent = tr("notDone", { error: e2.message }); });
+      }, function (e2) { confirmBox.hidden = true; say(err, function () { return t("notDone", { error: e2.message }); }); });
     };
   }
 
@@ -392,14 +362,14 @@
     return api("GET", "/v1/knowledge/articles/" + id + "/stats?days=" + DAYS).then(function (st) {
       var handed = sum(st.handed_off);
       var values = { answered: st.answered, helpful: st.helpful, not_helpful: st.not_helpful, handed_off: handed, clarified: st.clarified };
-      ed.querySelectorAll("[data-stat]").forEach(function (n) { n.textContent = String(values[n.dataset.stat]); });
+      ed.querySelectorAll("[data-stat]").forEach(function (n) { n.textContent = num(values[n.dataset.stat]); });
       var reasons = Object.keys(st.handed_off).sort(function (x, y) { return st.handed_off[y] - st.handed_off[x]; });
       var note = ed.querySelector(".stats-reasons");
-      if (reasons.length) note.textContent = tr("statsReasons", { list: reasons.map(function (r) { return reasonName(r) + " " + st.handed_off[r]; }).join(", ") });
-      else if (!st.answered && !st.clarified && !st.helpful && !st.not_helpful) note.textContent = tr("statsNone");
+      if (reasons.length) say(note, function () { return t("article.statsReasons", { list: reasons.map(function (r) { return reasonName(r) + " " + num(st.handed_off[r]); }).join(", ") }); });
+      else if (!st.answered && !st.clarified && !st.helpful && !st.not_helpful) say(note, function () { return t("article.statsNone"); });
     }, function (e) {
       if (e.status === 404) { ed.querySelector(".article-stats").hidden = true; return; }
-      ed.querySelector(".stats-error").textContent = tr("statsError", { error: e.message });
+      say(ed.querySelector(".stats-error"), function () { return t("article.statsError", { error: e.message }); });
     });
   }
 
@@ -409,7 +379,7 @@
     return api("GET", "/v1/knowledge/drafts?status=draft").then(function (body) {
       var ul = $("drafts"); ul.textContent = "";
       $("drafts-empty").hidden = body.drafts.length > 0;
-      $("jump-drafts").textContent = body.drafts.length ? String(body.drafts.length) : "";
+      $("jump-drafts").textContent = body.drafts.length ? num(body.drafts.length) : "";
       body.drafts.forEach(function (d) { ul.appendChild(renderDraft(d)); });
     }, function (e) { if (e.status === 404) $("drafts-card").hidden = true; else status(e.message); });
   }
@@ -418,9 +388,11 @@
     var li = clone("draft-tpl");
     li.dataset.id = d.id;
     li.querySelector(".draft-title").textContent = d.title;
-    li.querySelector(".draft-meta").textContent = tr("draftMeta", {
-      author: d.author, ticket: d.ticket_id ? tr("draftTicket", { id: d.ticket_id }) : "",
-      date: new Date(d.created_at).toLocaleDateString()
+    say(li.querySelector(".draft-meta"), function () {
+      return t("draft.meta", {
+        author: d.author, ticket: d.ticket_id ? t("draft.ticket", { id: d.ticket_id }) : "",
+        date: new Date(d.created_at).toLocaleDateString(I18N.locale(), { day: "numeric", month: "short", year: "numeric" })
+      });
     });
     if (d.question) li.querySelector(".draft-question q").textContent = d.question;
     else li.querySelector(".draft-question").hidden = true;
@@ -428,22 +400,22 @@
     var form = li.querySelector(".draft-form"), approve = li.querySelector(".approve"), edit = li.querySelector(".edit");
     var cancelEdit = li.querySelector(".cancel-edit"), reject = li.querySelector(".reject");
     var confirmBox = li.querySelector(".confirm"), result = li.querySelector(".draft-result");
-    var approveText = approve.textContent;
     function editing(on) {
       form.hidden = !on; edit.hidden = on; cancelEdit.hidden = !on;
       li.querySelector(".draft-body").hidden = on; li.querySelector(".draft-title").hidden = on;
-      approve.textContent = on ? T.approveEdited : approveText;
+      approve.setAttribute("data-i18n", on ? "draft.approveEdited" : "draft.approve");
+      approve.textContent = t(approve.getAttribute("data-i18n"));
       if (on) { form.elements.title.value = d.title; form.elements.body.value = d.body; form.elements.title.focus(); }
     }
     edit.onclick = function () { editing(true); };
     cancelEdit.onclick = function () { editing(false); };
     function finished(msg, title) {
       li.classList.add("done");
-      var t = li.querySelector(".draft-title"); t.textContent = title || d.title; t.hidden = false;
+      var head = li.querySelector(".draft-title"); head.textContent = title || d.title; head.hidden = false;
       li.querySelector(".draft-actions").hidden = true; confirmBox.hidden = true; form.hidden = true;
-      result.textContent = msg;
+      say(result, msg);
       var left = $("drafts").querySelectorAll("li.draft:not(.done)").length;
-      $("jump-drafts").textContent = left ? String(left) : "";
+      $("jump-drafts").textContent = left ? num(left) : "";
     }
     approve.onclick = function () {
       var body;
@@ -453,15 +425,15 @@
       }
       approve.disabled = true;
       api("POST", "/v1/knowledge/drafts/" + d.id + "/approve", body).then(function () {
-        finished(tr("approved", { title: body ? body.title : d.title }), body && body.title);
+        finished(function () { return t("draft.approved", { title: body ? body.title : d.title }); }, body && body.title);
         loadArticles();
-      }, function (e) { approve.disabled = false; result.textContent = tr("notDone", { error: e.message }); });
+      }, function (e) { approve.disabled = false; say(result, function () { return t("notDone", { error: e.message }); }); });
     };
     reject.onclick = function () { confirmBox.hidden = false; li.querySelector(".confirm-no").focus(); };
     li.querySelector(".confirm-no").onclick = function () { confirmBox.hidden = true; };
     li.querySelector(".confirm-yes").onclick = function () {
-      api("POST", "/v1/knowledge/drafts/" + d.id + "/reject").then(function () { finished(T.rejected); },
-        function (e) { confirmBox.hidden = true; result.textContent = tr("notDone", { error: e.message }); });
+      api("POST", "/v1/knowledge/drafts/" + d.id + "/reject").then(function () { finished(function () { return t("draft.rejected"); }); },
+        function (e) { confirmBox.hidden = true; say(result, function () { return t("notDone", { error: e.message }); }); });
     };
     return li;
   }
@@ -486,7 +458,7 @@
     return api("GET", "/v1/knowledge/gaps?days=" + DAYS + "&samples=5").then(function (body) {
       var ul = $("gaps"); ul.textContent = "";
       $("gaps-empty").hidden = body.gaps.length > 0;
-      $("jump-gaps").textContent = body.gaps.length ? String(body.gaps.length) : "";
+      $("jump-gaps").textContent = body.gaps.length ? num(body.gaps.length) : "";
       body.gaps.forEach(function (g) { ul.appendChild(renderGap(g)); });
     }, function (e) { if (e.status === 404) $("gaps-card").hidden = true; else status(e.message); });
   }
@@ -494,15 +466,15 @@
   function renderGap(g) {
     var li = el("li", null, "gap");
     var head = el("div", null, "gap-head");
-    head.appendChild(el("span", trn("questions", g.count), "count"));
+    head.appendChild(say(el("span", null, "count"), function () { return tn("gap.questions", g.count); }));
     var what = el("div", null, "gap-what");
     if (g.article_id) {
-      what.appendChild(el("span", T.nearestArticle, "muted"));
+      what.appendChild(label("span", "gap.nearest", "muted"));
       what.appendChild(el("strong", g.title || g.article_id));
       if (g.title) what.appendChild(el("span", " " + g.article_id, "muted id"));
-      else what.appendChild(el("span", T.deleted, "muted"));
+      else what.appendChild(label("span", "gap.deleted", "muted"));
     } else {
-      what.appendChild(el("strong", T.noArticleClose));
+      what.appendChild(label("strong", "gap.noArticle"));
     }
     head.appendChild(what);
     li.appendChild(head);
@@ -511,21 +483,20 @@
     g.samples.forEach(function (s) {
       var q = el("li");
       q.appendChild(el("span", "“" + s.text + "”", "q"));
-      var meta = (s.times > 1 ? "×" + s.times + " · " : "") + reasonName(s.reason);
-      q.appendChild(el("span", meta, "meta"));
+      q.appendChild(say(el("span", null, "meta"), function () { return (s.times > 1 ? "×" + num(s.times) + " · " : "") + reasonName(s.reason); }));
       qs.appendChild(q);
     });
     li.appendChild(qs);
 
     var actions = el("div", null, "actions gap-actions");
-    var label = el("label", T.answerWith, "inline"); var sel = el("select", null, "gap-article");
+    var choice = label("label", "gap.answerWith", "inline"); var sel = el("select", null, "gap-article");
     var selID = nextID("gap-article");
-    sel.id = selID; label.htmlFor = selID; sel.dataset.nearest = g.article_id;
+    sel.id = selID; choice.htmlFor = selID; sel.dataset.nearest = g.article_id;
     fillArticleChoice(sel);
-    var answer = el("button", T.answerWithThis, "primary"); answer.type = "button";
-    var write = el("button", T.writeNew); write.type = "button";
+    var answer = label("button", "gap.answerWithThis", "primary"); answer.type = "button";
+    var write = label("button", "gap.writeNew"); write.type = "button";
     if (!articles.length) { answer.disabled = true; sel.disabled = true; }
-    var choose = el("div", null, "choose"); choose.appendChild(label); choose.appendChild(sel);
+    var choose = el("div", null, "choose"); choose.appendChild(choice); choose.appendChild(sel);
     actions.appendChild(choose); actions.appendChild(answer); actions.appendChild(write);
     li.appendChild(actions);
     var result = el("p", null, "gap-result"); result.setAttribute("role", "status"); li.appendChild(result);
@@ -534,32 +505,34 @@
     function done(articleID, title, added) {
       actions.hidden = true; form.hidden = true;
       li.classList.add("done");
-      result.textContent = trn("gapDone", texts.length, {
-        title: title,
-        known: added < texts.length ? tr("gapKnown", { n: texts.length - added }) : ""
+      say(result, function () {
+        return tn("gap.done", texts.length, {
+          title: title,
+          known: added < texts.length ? tn("gap.known", texts.length - added) : ""
+        });
       });
       var left = $("gaps").querySelectorAll("li.gap:not(.done)").length;
-      $("jump-gaps").textContent = left ? String(left) : "";
+      $("jump-gaps").textContent = left ? num(left) : "";
       loadDashboard();
     }
     function labelWith(articleID) {
-      return api("POST", "/v1/knowledge/examples", { examples: texts.map(function (t) { return { text: t, article_id: articleID }; }) });
+      return api("POST", "/v1/knowledge/examples", { examples: texts.map(function (q) { return { text: q, article_id: articleID }; }) });
     }
     answer.onclick = function () {
       var id = sel.value; if (!id) return;
       var a = articles.filter(function (x) { return x.external_id === id; })[0];
       answer.disabled = true;
       labelWith(id).then(function (r) { done(id, a ? a.title : id, r.added); },
-        function (e) { answer.disabled = false; result.textContent = tr("notLabelled", { error: e.message }); });
+        function (e) { answer.disabled = false; say(result, function () { return t("gap.notLabelled", { error: e.message }); }); });
     };
 
     var form = el("form", null, "gap-form"); form.hidden = true;
     var tID = selID + "-title", bID = selID + "-body";
-    var tl = el("label", T.titleLabel); tl.htmlFor = tID; var ti = el("input"); ti.id = tID; ti.required = true;
+    var tl = label("label", "article.title"); tl.htmlFor = tID; var ti = el("input"); ti.id = tID; ti.required = true;
     ti.value = g.samples.length ? g.samples[0].text.replace(/\?+$/, "") : "";
-    var bl = el("label", T.answerLabel); bl.htmlFor = bID; var bi = el("textarea"); bi.id = bID; bi.rows = 4; bi.required = true;
-    var save = el("button", T.saveAndAnswer, "primary"); save.type = "submit";
-    var cancel = el("button", T.cancel); cancel.type = "button";
+    var bl = label("label", "article.body"); bl.htmlFor = bID; var bi = el("textarea"); bi.id = bID; bi.rows = 4; bi.required = true;
+    var save = label("button", "gap.saveAndAnswer", "primary"); save.type = "submit";
+    var cancel = label("button", "cancel"); cancel.type = "button";
     var fa = el("div", null, "actions"); fa.appendChild(save); fa.appendChild(cancel);
     [tl, ti, bl, bi, fa].forEach(function (n) { form.appendChild(n); });
     li.appendChild(form);
@@ -571,7 +544,7 @@
       api("POST", "/v1/knowledge/articles", { title: ti.value, body: bi.value }).then(function (a) {
         loadArticles();
         return labelWith(a.external_id).then(function (r) { done(a.external_id, a.title, r.added); });
-      }).catch(function (err) { save.disabled = false; result.textContent = tr("notSaved", { error: err.message }); });
+      }).catch(function (err) { save.disabled = false; say(result, function () { return t("article.notSaved", { error: err.message }); }); });
     };
     return li;
   }
@@ -585,39 +558,44 @@
     }, function (e) { if (e.status === 404) $("dashboard-card").hidden = true; else status(e.message); });
   }
 
-  function tile(value, label, note) {
-    var t = el("div", null, "tile");
-    t.appendChild(el("strong", String(value)));
-    t.appendChild(el("span", label));
-    if (note) t.appendChild(el("small", note));
-    return t;
+  function tile(value, text, note) {
+    var box = el("div", null, "tile");
+    box.appendChild(el("strong", num(value)));
+    box.appendChild(el("span", text));
+    if (note) box.appendChild(el("small", note));
+    return box;
   }
 
+  // drawDashboard draws the figures in the chosen language; it runs
+  // again when the language changes.
   function drawDashboard(d) {
-    var t = d.totals, handed = 0, reasons = Object.keys(t.handed_off);
-    reasons.forEach(function (r) { handed += t.handed_off[r]; });
-    $("dash-range").textContent = d.daily.length ? tr("dateRange", { from: d.daily[0].day, to: d.daily[d.daily.length - 1].day }) : "";
+    var tot = d.totals, handed = 0, reasons = Object.keys(tot.handed_off);
+    reasons.forEach(function (r) { handed += tot.handed_off[r]; });
+    $("dash-range").textContent = d.daily.length ? t("dash.range", {
+      from: day(d.daily[0].day, { day: "numeric", month: "short" }),
+      to: day(d.daily[d.daily.length - 1].day, { day: "numeric", month: "short", year: "numeric" })
+    }) : "";
     var tiles = $("dash-tiles"); tiles.textContent = "";
-    tiles.appendChild(tile(t.decided, T.tileDecided));
-    tiles.appendChild(tile(t.answered, T.tileAnswered, tr("ofThem", { pct: pct(t.answered, t.decided) })));
-    tiles.appendChild(tile(handed, T.tileHanded, tr("ofThem", { pct: pct(handed, t.decided) })));
-    tiles.appendChild(tile(t.clarified, T.tileClarified));
-    tiles.appendChild(tile(t.not_helpful, T.tileNotHelpful, tr("didHelp", { n: t.helpful })));
+    tiles.appendChild(tile(tot.decided, t("tile.decided")));
+    tiles.appendChild(tile(tot.answered, t("tile.answered"), t("tile.ofThem", { pct: pct(tot.answered, tot.decided) })));
+    tiles.appendChild(tile(handed, t("tile.handed"), t("tile.ofThem", { pct: pct(handed, tot.decided) })));
+    tiles.appendChild(tile(tot.clarified, t("tile.clarified")));
+    tiles.appendChild(tile(tot.not_helpful, t("tile.notHelpful"), t("tile.didHelp", { n: num(tot.helpful) })));
 
     var days = d.daily.map(function (x) { return x.day; });
     stackedBars($("chart-outcomes"), $("legend-outcomes"), days, [
-      { label: T.seriesAnswered, cls: "s-answered", values: d.daily.map(function (x) { return x.answered; }) },
-      { label: T.seriesHanded, cls: "s-handoff", values: d.daily.map(function (x) { return sum(x.handed_off); }) },
-      { label: T.seriesClarified, cls: "s-clarify", values: d.daily.map(function (x) { return x.clarified; }) },
-      { label: T.seriesOther, cls: "s-other", values: d.daily.map(function (x) { return x.replied; }) }
+      { label: t("series.answered"), cls: "s-answered", values: d.daily.map(function (x) { return x.answered; }) },
+      { label: t("series.handed"), cls: "s-handoff", values: d.daily.map(function (x) { return sum(x.handed_off); }) },
+      { label: t("series.clarified"), cls: "s-clarify", values: d.daily.map(function (x) { return x.clarified; }) },
+      { label: t("series.other"), cls: "s-other", values: d.daily.map(function (x) { return x.replied; }) }
     ]);
-    reasons.sort(function (a, b) { return t.handed_off[b] - t.handed_off[a]; });
+    reasons.sort(function (a, b) { return tot.handed_off[b] - tot.handed_off[a]; });
     stackedBars($("chart-reasons"), $("legend-reasons"), days, reasons.map(function (r, i) {
       return { label: reasonName(r), cls: "s-r" + (i % 8), values: d.daily.map(function (x) { return x.handed_off[r] || 0; }) };
     }));
     stackedBars($("chart-feedback"), $("legend-feedback"), days, [
-      { label: T.seriesHelped, cls: "s-answered", values: d.daily.map(function (x) { return x.helpful; }) },
-      { label: T.seriesNotHelped, cls: "s-handoff", values: d.daily.map(function (x) { return x.not_helpful; }) }
+      { label: t("series.helped"), cls: "s-answered", values: d.daily.map(function (x) { return x.helpful; }) },
+      { label: t("series.notHelped"), cls: "s-handoff", values: d.daily.map(function (x) { return x.not_helpful; }) }
     ]);
     drawCalibration(d.calibration);
   }
@@ -637,7 +615,7 @@
     svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     svg.setAttribute("role", "img");
     var all = totals.reduce(function (a, b) { return a + b; }, 0);
-    svg.setAttribute("aria-label", tr("chartSummary", { series: series.map(function (s) { return s.label; }).join(", "), n: all, days: days.length }));
+    svg.setAttribute("aria-label", t("chart.summary", { series: series.map(function (s) { return s.label; }).join(", "), n: num(all), days: num(days.length) }));
     function add(tag, attrs, text) {
       var n = document.createElementNS(SVG, tag);
       for (var k in attrs) n.setAttribute(k, attrs[k]);
@@ -647,13 +625,14 @@
     var plotH = h - bottom - top;
     add("line", { x1: left, x2: w, y1: top + plotH, y2: top + plotH, "class": "axis" });
     add("line", { x1: left, x2: w, y1: top, y2: top, "class": "grid" });
-    add("text", { x: left - 4, y: top + 4, "text-anchor": "end", "class": "tick" }, String(maxV));
+    add("text", { x: left - 4, y: top + 4, "text-anchor": "end", "class": "tick" }, num(maxV));
     add("text", { x: left - 4, y: top + plotH, "text-anchor": "end", "class": "tick" }, "0");
-    days.forEach(function (day, i) {
+    days.forEach(function (date, i) {
       var x = left + i * step + (step - bw) / 2, y = top + plotH;
       var g = document.createElementNS(SVG, "g"); svg.appendChild(g);
       var tip = document.createElementNS(SVG, "title");
-      tip.textContent = day + ": " + series.map(function (s) { return s.label + " " + s.values[i]; }).join(", ");
+      tip.textContent = day(date, { weekday: "short", day: "numeric", month: "short" }) + " — " +
+        series.map(function (s) { return s.label + " " + num(s.values[i]); }).join(", ");
       g.appendChild(tip);
       series.forEach(function (s) {
         var v = s.values[i]; if (!v) return;
@@ -670,39 +649,39 @@
       if (i < 0 || (k > 0 && i === arr[k - 1])) return;
       var anchor = k === 0 ? "start" : k === 2 ? "end" : "middle";
       var x = k === 0 ? left : k === 2 ? w : left + i * step + step / 2;
-      add("text", { x: x, y: h - 4, "text-anchor": anchor, "class": "tick" }, days[i].slice(5));
+      add("text", { x: x, y: h - 4, "text-anchor": anchor, "class": "tick" }, day(days[i], { day: "numeric", month: "short" }));
     });
     box.appendChild(svg);
     if (!series.length || all === 0) {
-      legend.appendChild(el("li", T.nothingInPeriod, "muted"));
+      legend.appendChild(el("li", t("chart.nothing"), "muted"));
       return;
     }
     series.forEach(function (s) {
       var n = s.values.reduce(function (a, b) { return a + b; }, 0);
       var li = el("li"); var sw = el("span", null, "swatch " + s.cls); li.appendChild(sw);
-      li.appendChild(el("span", s.label + " " + n)); legend.appendChild(li);
+      li.appendChild(el("span", s.label + " " + num(n))); legend.appendChild(li);
     });
   }
 
   function drawCalibration(c) {
     var dl = $("calibration"); dl.textContent = "";
     function row(k, v) { dl.appendChild(el("dt", k)); dl.appendChild(el("dd", v)); }
-    function rate(x) { return (100 * x).toFixed(1) + "%"; }
+    function rate(x) { return percent(x, 1); }
     var note = "";
     if (c.calibration) {
       var cal = c.calibration;
-      row(T.calThreshold, cal.threshold.toFixed(3));
-      row(T.calResolution, rate(cal.estimated_resolution));
-      row(T.calWrong, tr("calWrongValue", { rate: rate(cal.estimated_wrong_rate), target: rate(cal.max_wrong_rate) }));
-      row(T.calExamples, c.examples_now !== cal.examples ? tr("calExamplesNow", { used: cal.samples, now: c.examples_now }) : tr("calExamplesUsed", { used: cal.samples }));
-      row(T.calRan, new Date(cal.created_at).toLocaleString());
-      if (c.examples_now !== cal.examples) note = T.calStale;
+      row(t("cal.threshold"), num(cal.threshold, 3));
+      row(t("cal.resolution"), rate(cal.estimated_resolution));
+      row(t("cal.wrong"), t("cal.wrongValue", { rate: rate(cal.estimated_wrong_rate), target: rate(cal.max_wrong_rate) }));
+      row(t("cal.examples"), c.examples_now !== cal.examples ? t("cal.examplesNow", { used: num(cal.samples), now: num(c.examples_now) }) : t("cal.examplesUsed", { used: num(cal.samples) }));
+      row(t("cal.ran"), new Date(cal.created_at).toLocaleString(I18N.locale(), { dateStyle: "medium", timeStyle: "short" }));
+      if (c.examples_now !== cal.examples) note = t("cal.stale");
     } else {
-      row(T.calThreshold, tr("calDefault", { t: c.default_threshold.toFixed(2) }));
-      row(T.calExamples, String(c.examples_now));
-      note = tr("calNone", { n: c.min_examples });
+      row(t("cal.threshold"), t("cal.default", { t: num(c.default_threshold, 2) }));
+      row(t("cal.examples"), num(c.examples_now));
+      note = t("cal.none", { n: num(c.min_examples) });
     }
-    if (c.pinned_threshold) note = tr("calPinned", { t: c.pinned_threshold });
+    if (c.pinned_threshold) note = t("cal.pinned", { t: num(c.pinned_threshold) });
     $("calibration-note").textContent = note;
     var btn = $("recalibrate");
     btn.hidden = !c.can_recalibrate;
@@ -712,13 +691,14 @@
   }
 
   function drawRun(run) {
+    lastRun = run;
     var btn = $("recalibrate"), p = $("recalibration");
     btn.disabled = !!(run && run.running) || btn.dataset.tooFew === "1";
     if (!run) { p.textContent = ""; return; }
-    if (run.running) p.textContent = run.total ? tr("runProgress", { done: run.done, total: run.total }) : T.runRunning;
-    else if (run.error) p.textContent = tr("runFailed", { error: run.error });
-    else if (run.too_few) p.textContent = T.runTooFew;
-    else p.textContent = tr("runDone", { time: new Date(run.finished_at).toLocaleTimeString() });
+    if (run.running) p.textContent = run.total ? t("run.progress", { done: num(run.done), total: num(run.total) }) : t("run.running");
+    else if (run.error) p.textContent = t("run.failed", { error: run.error });
+    else if (run.too_few) p.textContent = t("run.tooFew");
+    else p.textContent = t("run.done", { time: new Date(run.finished_at).toLocaleTimeString(I18N.locale(), { hour: "2-digit", minute: "2-digit" }) });
   }
 
   function recalibrate() {
@@ -737,14 +717,22 @@
   function start() {
     $("login-view").hidden = true; $("app").hidden = false; $("logout").hidden = false; $("jump").hidden = false;
     loadArticles().then(function () { return Promise.all([loadDashboard(), loadGaps(), loadDrafts()]); }, function (e) {
-      if (e.status === 401 || e.status === 403) logout(e.status === 401 ? T.badToken : T.notEditor);
+      if (e.status === 401 || e.status === 403) logout(e.status === 401 ? "login.invalid" : "login.notEditor");
       else status(e.message);
     });
   }
   function logout(msg) {
     token = ""; sessionStorage.removeItem(TOKEN_KEY);
     $("app").hidden = true; $("logout").hidden = true; $("jump").hidden = true; $("login-view").hidden = false;
-    $("login-error").textContent = msg || "";
+    if (msg) say($("login-error"), function () { return t(msg); }); else unsay($("login-error"));
+  }
+  // relabel follows a change of language: the page's words are done
+  // (data-i18n); the dashboard is drawn again, and the other texts this
+  // script built are built again where they stand, forms and their
+  // unsaved edits untouched.
+  function relabel() {
+    if (lastDashboard && !$("app").hidden) { drawDashboard(lastDashboard); drawRun(lastRun); }
+    Array.prototype.forEach.call(document.querySelectorAll(".i18n-fn"), function (n) { if (n.relabel) n.relabel(); });
   }
   $("login-form").addEventListener("submit", function (e) {
     e.preventDefault(); token = $("token").value.trim(); sessionStorage.setItem(TOKEN_KEY, token); $("token").value = ""; start();
@@ -766,5 +754,8 @@
   drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
   drop.addEventListener("drop", dropped);
+  I18N.bindSwitcher($("lang"));
+  I18N.onChange(relabel);
+  I18N.apply();
   if (token) start(); else logout("");
 })();
