@@ -378,3 +378,150 @@ func text(t *testing.T, b *cdp, expr string) string {
 	}
 	return s
 }
+
+// TestKnowledgeConsoleInFrench: a knowledge manager switches the console
+// to French on the login screen; the choice survives a reload, and the
+// page's headings and the texts its script builds (upload results,
+// dashboard tiles, a gap's questions, a draft's date) are French, numbers
+// and dates too. Switched back to English, the texts follow at once.
+// RELAIS_CONSOLE_SCREENSHOTS=dir saves the French screens at laptop and
+// phone widths.
+func TestKnowledgeConsoleInFrench(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	token := createToken(t, c, "editor", "ed")
+	agent := createToken(t, c, "agent", "alice")
+	base := startServe(t, c)
+	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
+	shot := func(b *cdp, name string) {
+		if shots != "" {
+			b.screenshot(filepath.Join(shots, "knowledge-fr-"+name+"-laptop.png"), 1280)
+			b.screenshot(filepath.Join(shots, "knowledge-fr-"+name+"-phone.png"), 375)
+		}
+	}
+
+	b := launchChromium(t)
+	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
+	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	b.eval(`var l = document.getElementById("lang"); l.value = "fr"; l.dispatchEvent(new Event("change")); true`)
+	b.waitFor("the login form in French", `document.documentElement.lang === "fr" &&
+		document.querySelector("#login-view h2").textContent === "Connexion" && document.title === "Base de connaissances Relais"`, 5*time.Second)
+	shot(b, "login")
+	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
+	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
+
+	const csv = "id,title,body\nparking,Où se garer ?,Le parking derrière la gare est gratuit le dimanche.\nparking,Encore le parking,Deux fois le même identifiant.\n"
+	b.eval(`(function () {
+		var dt = new DataTransfer();
+		dt.items.add(new File([` + strconv.Quote(csv) + `], "faq.csv", {type: "text/csv"}));
+		dt.items.add(new File(["\x89PNG"], "plan.png", {type: "image/png"}));
+		var drop = document.getElementById("drop");
+		drop.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		return true;
+	})()`)
+	b.waitFor("the upload's results", `document.getElementById("upload-summary").textContent.includes("2 fichiers lus")`, 30*time.Second)
+	summary := text(t, b, `document.getElementById("upload-summary").textContent`)
+	for _, want := range []string{"articles ajoutés : 1", "1 ligne rejetée", "1 fichier rejeté."} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("the upload's summary %q lacks %q", summary, want)
+		}
+	}
+	if got := text(t, b, `document.querySelector("#results tr.failed td.problems").textContent`); !strings.HasPrefix(got, "Fichier rejeté en entier") {
+		t.Errorf("the picture's row says %q", got)
+	}
+	shot(b, "upload")
+
+	// A gap (asked twice, then handed off) and a draft an agent wrote.
+	api := apiClient{t: t, base: base, token: testToken}
+	for _, m := range []struct{ customer, text string }{
+		{"ann", "le parking près de la gare est-il gratuit en semaine"},
+		{"ann", "le parking près de la gare est-il gratuit en semaine"},
+	} {
+		if d := api.say(m.customer, 0, m.text); d["action"] == "answer" {
+			t.Fatalf("%q was answered (%v): the gap the test needs is not there", m.text, d)
+		}
+	}
+	alice := apiClient{t: t, base: base, token: agent}
+	d := api.say("cid", 0, "je veux parler à un conseiller")
+	id := fmt.Sprint(d["handoff_id"])
+	if status, v := alice.json("POST", "/v1/handoffs/"+id+"/claim", nil); status != http.StatusOK {
+		t.Fatalf("claim: %d %v", status, v)
+	}
+	if status, v := alice.json("POST", "/v1/handoffs/"+id+"/resolve", map[string]any{"draft": map[string]any{
+		"title": "Vélos", "body": "Les vélos se garent au râtelier près de l'entrée."}}); status != http.StatusOK {
+		t.Fatalf("resolve with a draft: %d %v", status, v)
+	}
+
+	// Still French after a reload: the headings, and what the script built.
+	b.call("Page.reload", nil)
+	b.waitFor("the console in French after a reload", `document.getElementById("app") && document.documentElement.lang === "fr" && !document.getElementById("app").hidden &&
+		document.getElementById("dash-tiles").textContent.includes("messages traités") &&
+		document.querySelectorAll("#gaps .gap").length > 0 && document.querySelectorAll("#drafts li.draft").length === 1`, 15*time.Second)
+	for sel, want := range map[string]string{
+		"#dashboard-card h2": "Résolution sur les 30 derniers jours",
+		"#gaps-card h2":      "Questions sans réponse",
+		"#drafts-card h2":    "Brouillons issus des tickets résolus",
+	} {
+		if got := text(t, b, `document.querySelector(`+strconv.Quote(sel)+`).textContent`); got != want {
+			t.Errorf("%s says %q, want %q", sel, got, want)
+		}
+	}
+	if got := text(t, b, `document.getElementById("lang").value`); got != "fr" {
+		t.Errorf("the switcher shows %q after the reload, want fr", got)
+	}
+	gap := `Array.prototype.filter.call(document.querySelectorAll("#gaps .gap"), function (g) { return g.textContent.includes("gratuit en semaine"); })[0]`
+	if got := text(t, b, gap+`.querySelector(".gap-head .count").textContent`); got != "2 questions" {
+		t.Errorf("the gap's count says %q", got)
+	}
+	if got := text(t, b, gap+`.querySelector(".samples .meta").textContent`); !strings.HasPrefix(got, "×2 · ") || strings.Contains(got, "rephras") {
+		t.Errorf("the gap's question says %q, want the count and a French reason", got)
+	}
+	if got := text(t, b, gap+`.querySelector(".gap-actions button.primary").textContent`); got != "Répondre avec cet article" {
+		t.Errorf("the gap's button says %q", got)
+	}
+	if got := text(t, b, `document.getElementById("dash-range").textContent`); !strings.HasPrefix(got, "du ") || !strings.HasSuffix(got, " (UTC)") {
+		t.Errorf("the dashboard's dates read %q", got)
+	}
+	// The draft's date is French (a month as French writes it).
+	if got := text(t, b, `document.querySelector("#drafts .draft-meta").textContent`); !strings.HasPrefix(got, "par alice · ticket n° "+id+" · ") {
+		t.Errorf("the draft says %q", got)
+	}
+	shot(b, "gaps")
+
+	// An article opened, the draft in edition: the templates' words.
+	b.eval(`document.querySelector("#articles li.article .article-head").click(); true`)
+	b.waitFor("the article's form", `document.querySelector("#articles li.open form input[name=title]") && document.querySelector("#articles li.open form input[name=title]").value === "Où se garer ?"`, 10*time.Second)
+	b.waitFor("the article's figures", `document.querySelector("#articles li.open [data-stat=answered]").textContent !== "–"`, 10*time.Second)
+	if got := text(t, b, `document.querySelector("#articles li.open .source-note").textContent`); !strings.HasPrefix(got, "Importé depuis faq.csv") {
+		t.Errorf("the article's source note says %q", got)
+	}
+	if got := text(t, b, `document.querySelector("#articles li.open button[type=submit]").textContent`); got != "Enregistrer" {
+		t.Errorf("the article's save button says %q", got)
+	}
+	shot(b, "article")
+	b.eval(`document.querySelector("#drafts button.edit").click(); true`)
+	if got := text(t, b, `document.querySelector("#drafts button.approve").textContent`); got != "Approuver avec ces modifications" {
+		t.Errorf("the approve button while editing says %q", got)
+	}
+	shot(b, "draft")
+
+	// Back to English: what the script built follows without a reload,
+	// the draft's edition kept.
+	b.eval(`document.querySelector("#drafts .draft-form input[name=title]").value = "Où garer son vélo ?"; true`)
+	b.eval(`var l = document.getElementById("lang"); l.value = "en"; l.dispatchEvent(new Event("change")); true`)
+	b.waitFor("the console in English", `document.documentElement.lang === "en" &&
+		document.getElementById("dash-tiles").textContent.includes("messages decided") &&
+		document.querySelector("#gaps-card h2").textContent.startsWith("Gaps")`, 5*time.Second)
+	for expr, want := range map[string]string{
+		`document.querySelector("#drafts button.approve").textContent`:                      "Approve with these changes",
+		`document.querySelector("#drafts .draft-form input[name=title]").value`:             "Où garer son vélo ?",
+		`document.querySelector("#articles li.open button[type=submit]").textContent`:       "Save changes",
+		gap + `.querySelector(".gap-actions button.primary").textContent`:                   "Answer with this article",
+		`document.querySelector("#drafts .draft-meta").textContent.slice(0, 8)`:             "by alice",
+		`document.querySelector("#articles li.open .source-note").textContent.slice(0, 13)`: "Imported from",
+	} {
+		if got := text(t, b, expr); got != want {
+			t.Errorf("in English, %s = %q, want %q", expr, got, want)
+		}
+	}
+}
