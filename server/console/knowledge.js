@@ -223,7 +223,7 @@
     // page's language.
     function labelled(td, k) {
       td.classList.add("i18n-fn");
-      td.relabel = function () { td.dataset.label = heads[k].textContent; };
+      td.relabel = function () { td.dataset.label = t("upload.cellLabel", { label: heads[k].textContent }); };
       td.relabel();
       return td;
     }
@@ -482,7 +482,7 @@
     var qs = el("ul", null, "samples");
     g.samples.forEach(function (s) {
       var q = el("li");
-      q.appendChild(el("span", "“" + s.text + "”", "q"));
+      q.appendChild(say(el("span", null, "q"), function () { return t("gap.quote", { q: s.text }); }));
       q.appendChild(say(el("span", null, "meta"), function () { return (s.times > 1 ? "×" + num(s.times) + " · " : "") + reasonName(s.reason); }));
       qs.appendChild(q);
     });
@@ -580,7 +580,7 @@
     tiles.appendChild(tile(tot.answered, t("tile.answered"), t("tile.ofThem", { pct: pct(tot.answered, tot.decided) })));
     tiles.appendChild(tile(handed, t("tile.handed"), t("tile.ofThem", { pct: pct(handed, tot.decided) })));
     tiles.appendChild(tile(tot.clarified, t("tile.clarified")));
-    tiles.appendChild(tile(tot.not_helpful, t("tile.notHelpful"), t("tile.didHelp", { n: num(tot.helpful) })));
+    tiles.appendChild(tile(tot.not_helpful, t("tile.notHelpful"), tn("tile.didHelp", tot.helpful)));
 
     var days = d.daily.map(function (x) { return x.day; });
     stackedBars($("chart-outcomes"), $("legend-outcomes"), days, [
