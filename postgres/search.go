@@ -55,25 +55,19 @@ WHERE embedding IS NOT NULL
 ORDER BY embedding <=> $1
 LIMIT $2`
 
-// textQuery builds, as the one-row relation q, the tsquery of the terms $2
-// (quoted for to_tsquery) joined by the operator $4 ('|' or '&'), stemmed
-// by the query language's configuration $1, or, for rows indexed without
+// tsquery is the SQL of the tsquery of the terms in the text[] parameter
+// terms (quoted for to_tsquery) joined by the operator op ('|' or '&'), in
+// the query language's configuration l.cfg, or, for rows indexed without
 // stemming, as written ('simple'). Terms that are stop words in the query
 // language are left out of the 'simple' side, or "how do I" would match
 // every unstemmed row.
-//
-// OFFSET 0 keeps it a one-row subquery: built once, then used as the
-// parameter of the GIN index scan, instead of being rebuilt for every row
-// that ts_rank scores.
-const textQuery = `(
-    SELECT to_tsquery(l.cfg, array_to_string($2::text[], $4))
+func tsquery(terms, op string) string {
+	return `(to_tsquery(l.cfg, array_to_string(` + terms + `::text[], ` + op + `))
         || coalesce(to_tsquery('simple', (
-               SELECT string_agg(t, $4) FROM unnest($2::text[]) AS t
+               SELECT string_agg(t, ` + op + `) FROM unnest(` + terms + `::text[]) AS t
                WHERE l.cfg <> 'simple'::regconfig AND numnode(to_tsquery(l.cfg, t)) > 0
-           )), ''::tsquery) AS query
-    FROM (SELECT $1::regconfig AS cfg) AS l
-    OFFSET 0
-) AS q`
+           )), ''::tsquery))`
+}
 
 // termMatches counts, for each term of $2 in the configuration $1, the
 // chunks it matches, up to $3: knowledge.LexicalTerms chooses the terms of
@@ -89,37 +83,45 @@ FROM (
 ) AS w
 ORDER BY w.ord`
 
-// textSearch ranks the chunks that match textQuery, at most $5 of them
-// (knowledge.MaxTextCandidates) in storage order when more match.
+// textSearch ranks by the terms $2 (in the configuration $1) the chunks
+// holding the terms $4 joined by $5 (knowledge.LexicalTerms' choice), at
+// most $6 of them (knowledge.MaxTextCandidates) in storage order when more
+// match. OFFSET 0 keeps q a one-row subquery: built once, then used as the
+// parameter of the GIN index scan, instead of being rebuilt for every row
+// that ts_rank scores.
 //
 // The rank is ts_rank, not ts_rank_cd: on an OR query every occurrence of
 // any term is a cover of its own for ts_rank_cd, so a passage repeating one
 // term outranks one holding every term; ts_rank gives repeats diminishing
 // weight and rewards covering more of the question.
-const textSearch = `
+var textSearch = `
 SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
-FROM ` + textQuery + `
-CROSS JOIN LATERAL (SELECT * FROM chunks AS c WHERE c.tsv @@ q.query LIMIT $5) AS c
+FROM (
+    SELECT ` + tsquery("$2", "' | '") + ` AS query, ` + tsquery("$4", "$5") + ` AS filter
+    FROM (SELECT $1::regconfig AS cfg) AS l
+    OFFSET 0
+) AS q
+CROSS JOIN LATERAL (SELECT * FROM chunks AS c WHERE c.tsv @@ q.filter LIMIT $6) AS c
 ORDER BY score DESC, c.id
 LIMIT $3`
 
 // exampleVectorSearch and exampleTextSearch are vectorSearch and
-// textSearch over the examples, for the same reasons written the same way.
-const (
-	exampleVectorSearch = `
+// textSearch over the examples, for the same reasons written the same way;
+// the examples are few beside the chunks, and every term of the question
+// selects them.
+const exampleVectorSearch = `
 SELECT id, article_id, text, 1 - (embedding <=> $1) AS score
 FROM examples
 WHERE embedding IS NOT NULL
 ORDER BY embedding <=> $1
 LIMIT $2`
 
-	exampleTextSearch = `
+var exampleTextSearch = `
 SELECT e.id, e.article_id, e.text, ts_rank(e.tsv, q.query)::float8 AS score
-FROM ` + textQuery + `
+FROM (SELECT ` + tsquery("$2", "' | '") + ` AS query FROM (SELECT $1::regconfig AS cfg) AS l OFFSET 0) AS q
 JOIN examples AS e ON e.tsv @@ q.query
 ORDER BY score DESC, e.id
 LIMIT $3`
-)
 
 // SearchChunks runs the vector and the full-text ranking of q in one round
 // trip, and with q.ExampleLimit > 0 the same two over the examples, in that
@@ -227,7 +229,7 @@ func searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []f
 		if and {
 			op = " & "
 		}
-		b.Queue(textSearch, cfg, chosen, limit, op, knowledge.MaxTextCandidates).Query(func(rows pgx.Rows) error {
+		b.Queue(textSearch, cfg, terms, limit, chosen, op, knowledge.MaxTextCandidates).Query(func(rows pgx.Rows) error {
 			var err error
 			res.Text, err = pgx.CollectRows(rows, scanMatch)
 			return err
@@ -236,7 +238,7 @@ func searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []f
 	// The examples are few beside the chunks (one a labelled question):
 	// every word of the question ranks them.
 	if q.ExampleLimit > 0 && len(terms) > 0 {
-		b.Queue(exampleTextSearch, cfg, terms, q.ExampleLimit, " | ").Query(func(rows pgx.Rows) error {
+		b.Queue(exampleTextSearch, cfg, terms, q.ExampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.ExampleText, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err

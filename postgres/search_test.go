@@ -163,7 +163,7 @@ func TestSearchUsesIndexes(t *testing.T) {
 	if plan := explain(t, db, vectorSearch, pgvector.NewVector([]float32{1, 0, 0}), 10); !strings.Contains(plan, vectorIndexName) {
 		t.Errorf("vector search does not use the HNSW index:\n%s", plan)
 	}
-	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
+	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, []string{"'parcel'"}, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
 		t.Errorf("text search does not use the GIN index:\n%s", plan)
 	}
 	if plan := explain(t, db, termMatches, "english", []string{"'parcel'", "'box'"}, knowledge.CommonTermChunks+1); !strings.Contains(plan, "chunks_tsv_idx") {

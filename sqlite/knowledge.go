@@ -583,9 +583,18 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 	return out, nil
 }
 
-// chunkTextQuery is the FTS5 query of the chunks' ranking: the words
-// knowledge.LexicalTerms chooses from how many chunks each matches, counted
-// up to one past knowledge.CommonTermChunks. "" when no word matches.
+// chunkTextQuery is the FTS5 query of the chunks' ranking, from how many
+// chunks each word matches (counted up to one past
+// knowledge.CommonTermChunks): the chunks holding the words
+// knowledge.LexicalTerms chooses, ranked by every word. "" when no word
+// matches.
+//
+// bm25 sums over the query's phrases, so each word must appear in the
+// query as often as every other for the ranking to be that of every word:
+// with distinctive words D and common ones C, "(D AND C) OR (D NOT C)"
+// matches the chunks holding a distinctive word and names each word twice.
+// FTS5 evaluates the C side only at the rows D gives, seeking in its
+// doclists instead of reading them.
 func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error) {
 	matches := make([]int, len(terms))
 	for i, t := range terms {
@@ -597,14 +606,24 @@ func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error
 		}
 	}
 	use, and := knowledge.LexicalTerms(matches)
-	words := make([]string, len(use))
-	for i, j := range use {
-		words[i] = terms[j]
+	var chosen, common []string
+	for i, t := range terms {
+		switch {
+		case slices.Contains(use, i):
+			chosen = append(chosen, t)
+		case matches[i] > 0:
+			common = append(common, t)
+		}
 	}
 	if and {
-		return strings.Join(words, " AND "), nil
+		return strings.Join(chosen, " AND "), nil
 	}
-	return strings.Join(words, " OR "), nil
+	d := strings.Join(chosen, " OR ")
+	if len(common) == 0 || len(chosen) == 0 {
+		return d, nil
+	}
+	c := strings.Join(common, " OR ")
+	return fmt.Sprintf("((%s) AND (%s)) OR ((%s) NOT (%s))", d, c, d, c), nil
 }
 
 func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowledge.ChunkMatch, error) {

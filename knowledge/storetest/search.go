@@ -134,12 +134,14 @@ func testSearchTextAnyTerm(t *testing.T, s knowledge.Store) {
 	}
 }
 
-// testSearchTextCommonWords: the full-text ranking uses the words matching
-// at most knowledge.CommonTermChunks chunks, or, when every word is more
-// common than that, the chunks holding all of them.
+// testSearchTextCommonWords: the full-text candidates are the chunks
+// holding a word that matches at most knowledge.CommonTermChunks chunks, or,
+// when every word is more common than that, the chunks holding all of them;
+// every word ranks them.
 func testSearchTextCommonWords(t *testing.T, s knowledge.Store) {
 	// "parcel" and "box" are common: each is in CommonTermChunks+1 chunks
-	// or more, some chunks holding both; "refund" is in four.
+	// or more, some chunks holding both; "refund" is in four, three of them
+	// with "parcel".
 	var batch []knowledge.ArticleChunks
 	add := func(n int, text string) {
 		for i := 0; i < n; i += 100 {
@@ -156,17 +158,18 @@ func testSearchTextCommonWords(t *testing.T, s knowledge.Store) {
 	add(common-200, "parcel tracking")
 	add(200, "parcel in a box")
 	add(common-200, "box label")
+	add(1, "refund of a letter") // first: ranked by "refund" alone, it would win the tie
 	add(3, "refund of a parcel")
-	add(1, "refund")
 	if _, err := s.SaveArticles(t.Context(), batch); err != nil {
 		t.Fatalf("SaveArticles: %v", err)
 	}
 
+	// The chunks holding the rare word are the candidates, ranked by both
+	// words: of two chunks of the same length holding it, the one holding
+	// the common word as well comes first.
 	res := search(t, s, knowledge.ChunkQuery{Text: "parcel refund", Language: knowledge.English, Limit: 10})
-	got := matchTexts(res.Text)
-	slices.Sort(got)
-	if want := []string{"refund", "refund of a parcel", "refund of a parcel", "refund of a parcel"}; !slices.Equal(got, want) {
-		t.Errorf("text list for a common and a rare word = %q, want the chunks with the rare word, %q", got, want)
+	if got, want := matchTexts(res.Text), []string{"refund of a parcel", "refund of a parcel", "refund of a parcel", "refund of a letter"}; !slices.Equal(got, want) {
+		t.Errorf("text list for a common and a rare word = %q, want the chunks with the rare word, those with both first: %q", got, want)
 	}
 	res = search(t, s, knowledge.ChunkQuery{Text: "box parcel", Language: knowledge.English, Limit: 10})
 	if len(res.Text) != 10 {

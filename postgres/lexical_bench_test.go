@@ -1,0 +1,80 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/relais-ai/relais/internal/benchcorpus"
+	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/knowledge"
+)
+
+// everyWordSearch is the full-text ranking before knowledge.LexicalTerms:
+// every chunk holding any term of $2 ranked by ts_rank.
+var everyWordSearch = `
+SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
+FROM (SELECT ` + tsquery("$2", "' | '") + ` AS query FROM (SELECT $1::regconfig AS cfg) AS l OFFSET 0) AS q
+JOIN chunks AS c ON c.tsv @@ q.query
+ORDER BY score DESC, c.id
+LIMIT $3`
+
+// BenchmarkTextSearch is sqlite's BenchmarkTextSearch on PostgreSQL: the
+// ranking of every match of any word of a question against the bounded one
+// SearchChunks runs, on a generated knowledge base (100k chunks unless
+// RELAIS_BENCH_CHUNKS says otherwise).
+//
+//	go test -run '^$' -bench TextSearch -benchtime 1x -timeout 30m ./postgres/
+func BenchmarkTextSearch(b *testing.B) {
+	n := 100_000
+	if s := os.Getenv("RELAIS_BENCH_CHUNKS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n <= 0 {
+			b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
+		}
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, testdb.NewDatabase(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	kb := benchcorpus.NewKB(11, n, 100)
+	if err := kb.Save(func(batch []knowledge.ArticleChunks) error {
+		_, err := db.SaveArticles(ctx, batch)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `VACUUM ANALYZE chunks`); err != nil {
+		b.Fatal(err)
+	}
+	everyWord := func(q string) []knowledge.ChunkMatch {
+		terms := queryTerms(q)
+		if len(terms) == 0 {
+			return nil
+		}
+		rows, err := db.pool.Query(ctx, everyWordSearch, knowledge.TextSearchConfig(knowledge.English), terms, 50)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms, err := pgx.CollectRows(rows, scanMatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ms
+	}
+	bounded := func(q string) []knowledge.ChunkMatch {
+		res, err := db.SearchChunks(ctx, knowledge.ChunkQuery{Text: q, Language: knowledge.English, Limit: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res.Text
+	}
+	b.Run(fmt.Sprintf("chunks=%dk/every-word", n/1000), func(b *testing.B) { kb.ReportRanking(b, everyWord, nil) })
+	b.Run(fmt.Sprintf("chunks=%dk/bounded", n/1000), func(b *testing.B) { kb.ReportRanking(b, bounded, everyWord) })
+}
