@@ -216,7 +216,7 @@ func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
 			if want := fmt.Sprintf("vector(%d)", dims); col != want {
 				t.Errorf("%s column type = %s, want %s", vt.table, col, want)
 			}
-			for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='64'"} {
+			for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='128'"} {
 				if !strings.Contains(idx, want) {
 					t.Errorf("%s index %q lacks %s", vt.table, idx, want)
 				}
