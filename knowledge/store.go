@@ -75,9 +75,11 @@ type ListOptions struct {
 // ChunkQuery is one hybrid search request to the store.
 type ChunkQuery struct {
 	Vector []float32 // query embedding; no vector ranking when nil
-	// Text is the customer's text; the store builds an OR query of its terms
-	// in Language's text search configuration (and the language-neutral one),
-	// so an answer does not need every word of the question.
+	// Text is the customer's text; the store ranks by its words, in
+	// Language's text search configuration (and the language-neutral one),
+	// the chunks holding any of its distinctive words, so an answer does not
+	// need every word of the question (see LexicalTerms for which words
+	// select the chunks).
 	Text     string
 	Language string
 	Limit    int // per list
