@@ -243,6 +243,17 @@ func testSaveEmptyExternalID(t *testing.T, s knowledge.Store) {
 	}
 }
 
+func testSaveUnknownChunkKind(t *testing.T, s knowledge.Store) {
+	for _, kind := range []knowledge.ChunkKind{"", "summary", "Passage"} {
+		chunks := []knowledge.Chunk{passage("fine", nil), {Kind: kind, Text: "odd"}}
+		_, err := s.SaveArticle(t.Context(), newArticle("x"), chunks)
+		wantErr(t, fmt.Sprintf("SaveArticle with a chunk of kind %q", kind), err, relais.ErrInvalid)
+	}
+	if st := stats(t, s); st.Articles != 0 || st.Chunks != 0 {
+		t.Errorf("Stats = %+v after rejected saves, want empty", st)
+	}
+}
+
 func testSaveWrongDimension(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	for _, emb := range [][]float32{make([]float32, Dim-1), make([]float32, Dim+1), {1}} {

@@ -43,12 +43,31 @@ func testEmbeddingSpaceInvalid(t *testing.T, s knowledge.Store) {
 		{Model: "", Dimensions: Dim},
 		{Model: "m", Dimensions: 0},
 		{Model: "m", Dimensions: -3},
+		{Model: "m", Dimensions: knowledge.MaxDimensions + 1},
 	} {
 		wantErr(t, fmt.Sprintf("SetEmbeddingSpace(%+v)", bad), s.SetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
 		wantErr(t, fmt.Sprintf("ResetEmbeddingSpace(%+v)", bad), s.ResetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
 	}
 	_, err := s.EmbeddingSpace(t.Context())
 	wantErr(t, "EmbeddingSpace after invalid spaces were rejected", err, relais.ErrNotFound)
+}
+
+// testEmbeddingSpaceLargest records the largest space there may be, on a
+// fresh store and over a recorded one: the cap is the same on every store.
+func testEmbeddingSpaceLargest(t *testing.T, s knowledge.Store) {
+	largest := knowledge.EmbeddingSpace{Model: "largest", Dimensions: knowledge.MaxDimensions}
+	if err := s.SetEmbeddingSpace(t.Context(), largest); err != nil {
+		t.Fatalf("SetEmbeddingSpace(%+v): %v", largest, err)
+	}
+	if err := s.ResetEmbeddingSpace(t.Context(), space); err != nil {
+		t.Fatalf("ResetEmbeddingSpace(%+v): %v", space, err)
+	}
+	if err := s.ResetEmbeddingSpace(t.Context(), largest); err != nil {
+		t.Fatalf("ResetEmbeddingSpace(%+v): %v", largest, err)
+	}
+	if got, err := s.EmbeddingSpace(t.Context()); err != nil || got != largest {
+		t.Errorf("EmbeddingSpace = %+v, %v; want %+v", got, err, largest)
+	}
 }
 
 func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {

@@ -11,7 +11,9 @@
 //     (Ordinal 0, 1, ...), whatever Ordinal the caller set; it sets CreatedAt
 //     on insert and keeps it on replace, and sets UpdatedAt on every save.
 //     An article with embeddings needs a recorded embedding space
-//     (relais.ErrInvalid otherwise). An empty ExternalID is relais.ErrInvalid.
+//     (relais.ErrInvalid otherwise). An article that breaks
+//     knowledge.ValidateArticle (an empty ExternalID, a chunk kind other than
+//     passage or question) is relais.ErrInvalid.
 //   - Chunks and DeleteArticle of an unknown article: relais.ErrNotFound.
 //   - Articles: negative Limit or Offset is relais.ErrInvalid.
 //   - ArticlesByID and ArticlesByExternalID return each article once, in id
@@ -23,8 +25,9 @@
 //   - SetChunkEmbeddings is atomic: a wrong dimension or a nil embedding
 //     (relais.ErrInvalid) or an unknown chunk id (relais.ErrNotFound) stores
 //     none of the batch.
-//   - SetEmbeddingSpace and ResetEmbeddingSpace reject an empty model or
-//     dimensions <= 0 with relais.ErrInvalid.
+//   - SetEmbeddingSpace and ResetEmbeddingSpace reject a space that breaks
+//     knowledge.EmbeddingSpace.Check (an empty model, dimensions <= 0 or over
+//     knowledge.MaxDimensions) with relais.ErrInvalid.
 //   - SearchChunks: a query vector of the wrong dimension is
 //     relais.ErrInvalid; a vector query on a store with no embedding space
 //     returns an empty vector list. Ties are broken by chunk id.
@@ -73,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SaveArticle/ReplacesChunks", testSaveReplacesChunks},
 		{"SaveArticle/AtomicOnFailure", testSaveAtomic},
 		{"SaveArticle/RejectsEmptyExternalID", testSaveEmptyExternalID},
+		{"SaveArticle/RejectsUnknownChunkKind", testSaveUnknownChunkKind},
 		{"SaveArticle/RejectsWrongDimension", testSaveWrongDimension},
 		{"SaveArticle/RejectsEmbeddingWithoutSpace", testSaveEmbeddingWithoutSpace},
 		{"SaveArticle/ConcurrentSavesOfOneArticle", testSaveConcurrent},
@@ -90,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"Chunks/UnknownArticle", testChunksUnknownArticle},
 		{"EmbeddingSpace/RecordAndCheck", testEmbeddingSpace},
 		{"EmbeddingSpace/RejectsInvalid", testEmbeddingSpaceInvalid},
+		{"EmbeddingSpace/Largest", testEmbeddingSpaceLargest},
 		{"EmbeddingSpace/Reset", testResetEmbeddingSpace},
 		{"EmbeddingSpace/ResetEmptyStore", testResetEmptyStore},
 		{"ChunksMissingEmbedding", testChunksMissingEmbedding},
