@@ -1,6 +1,9 @@
 package knowledge
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -74,6 +77,48 @@ func ValidateExample(e Example) error {
 		return fmt.Errorf("empty source: %w", relais.ErrInvalid)
 	}
 	return nil
+}
+
+// ExampleKey is the identity ExampleStore.SaveExamples deduplicates on: the
+// source, the label (ArticleID) and the text, already trimmed. Each field is
+// length-prefixed so that no choice of fields can run into the next one and
+// collide with another triple. Stores keep it as the unique key of an
+// example, so changing it makes stored examples look new.
+func ExampleKey(source, articleID, text string) []byte {
+	h := sha256.New()
+	for _, s := range []string{source, articleID, text} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	return h.Sum(nil)
+}
+
+// EncodeModel writes a calibration's Model as stores keep it: a JSON
+// object, {} when there are no parameters, so the stored value is always an
+// object. A parameter that JSON cannot hold (ValidateCalibration refuses
+// those first) is relais.ErrInvalid.
+func EncodeModel(m map[string]float64) ([]byte, error) {
+	if len(m) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
+	}
+	return b, nil
+}
+
+// DecodeModel reads what EncodeModel wrote; nil for an empty object, so a
+// calibration saved with a nil or an empty Model reads back the same.
+func DecodeModel(b []byte) (map[string]float64, error) {
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
 }
 
 // MaxClassifierBytes bounds a calibration's classifier: a few thousand
