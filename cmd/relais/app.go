@@ -399,10 +399,10 @@ func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder
 	return cal, nil
 }
 
-// checkSpace fails when the store was embedded with another model than the
-// configured one: vectors of two models cannot be compared, so searching
-// would silently return nonsense.
-func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder) error {
+// checkEmbedderSpace fails when the store was embedded with another model
+// than the configured one (knowledge.EmbeddingSpace.Match): vectors of two
+// models cannot be compared, so searching would silently return nonsense.
+func checkEmbedderSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder) error {
 	want := emb.Space()
 	have, err := st.EmbeddingSpace(ctx)
 	if errors.Is(err, relais.ErrNotFound) {
@@ -411,7 +411,7 @@ func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder)
 	if err != nil {
 		return fmt.Errorf("read the store's embedding model: %w", err)
 	}
-	if have != want {
+	if have.Match(want) != nil {
 		return fmt.Errorf("the knowledge base was embedded with %s (%d dimensions) but Relais is configured for %s (%d dimensions): "+
 			"re-embed it with 'relais ingest --reembed' (same settings), or set RELAIS_EMBEDDING_MODEL back: %w",
 			have.Model, have.Dimensions, want.Model, want.Dimensions, relais.ErrConflict)
