@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,9 +115,17 @@ func testReceiveInvalid(t *testing.T, s conversation.Store) {
 	for _, in := range []conversation.Inbound{
 		{Channel: "", CustomerID: "alice", Text: "no channel"},
 		{Channel: whatsapp, CustomerID: "", Text: "no customer"},
+		{Channel: whatsapp, CustomerID: strings.Repeat("c", conversation.MaxCustomerIDBytes+1), Text: "long customer id"},
+		{Channel: whatsapp, CustomerID: "alice", ChannelMessageID: strings.Repeat("m", conversation.MaxChannelMessageIDBytes+1), Text: "long message id"},
 	} {
 		_, err := s.Receive(t.Context(), in)
-		wantErr(t, fmt.Sprintf("Receive(%+v)", in), err, relais.ErrInvalid)
+		wantErr(t, fmt.Sprintf("Receive(%.80v)", in), err, relais.ErrInvalid)
+	}
+	// At the limits, both ids are taken.
+	in := conversation.Inbound{Channel: whatsapp, CustomerID: strings.Repeat("c", conversation.MaxCustomerIDBytes),
+		ChannelMessageID: strings.Repeat("m", conversation.MaxChannelMessageIDBytes), Text: "longest ids"}
+	if _, err := s.Receive(t.Context(), in); err != nil {
+		t.Errorf("Receive with ids of %d and %d bytes: %v", conversation.MaxCustomerIDBytes, conversation.MaxChannelMessageIDBytes, err)
 	}
 }
 

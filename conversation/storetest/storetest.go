@@ -8,7 +8,8 @@
 // Beyond what the conversation.Store doc comments say, the suite pins down the
 // details two implementations could otherwise disagree on:
 //   - Receive: an empty Channel or CustomerID, or one with a control
-//     character, is relais.ErrInvalid, as is a text that
+//     character, a CustomerID or ChannelMessageID over its limit
+//     (conversation.ValidateInbound), is relais.ErrInvalid, as is a text that
 //     conversation.ValidateText refuses; the text is stored as ValidateText
 //     returns it (a NUL dropped, CRLF made LF, trimmed). A new
 //     conversation starts with the bot and has no transitions. A
