@@ -83,7 +83,8 @@ type Config struct {
 	// Threshold, when > 0, pins the confidence threshold instead of the
 	// calibrated one.
 	Threshold float64
-	// MaxWrongRate is the wrong-answer rate calibration aims at (0.02).
+	// MaxWrongRate is the wrong-answer rate calibration aims at
+	// (DefaultMaxWrongRate).
 	MaxWrongRate float64
 	// ClarifyFirst asks the customer to rephrase after a first unclear
 	// message instead of handing off at once; the second in a row hands off

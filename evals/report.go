@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/relais-ai/relais/assistant"
 )
 
 // Report is the --json output of a run: the summary of DESIGN.md section 6
@@ -115,7 +117,7 @@ const (
 
 // The wrong-answer rate production aims for by default (DESIGN.md section
 // 8); the report draws it and flags runs above it.
-const wrongBar = 0.02
+const wrongBar = assistant.DefaultMaxWrongRate
 
 // WriteHTML writes a self-contained HTML report of a run: no script, no
 // external stylesheet, font or image, so that it can be mailed or opened

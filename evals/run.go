@@ -382,7 +382,7 @@ func (r *Runner) maxWrongRate() float64 {
 	if r.MaxWrongRate > 0 {
 		return r.MaxWrongRate
 	}
-	return 0.02
+	return assistant.DefaultMaxWrongRate
 }
 
 func (r *Runner) logger() *slog.Logger {
