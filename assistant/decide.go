@@ -30,9 +30,11 @@ const DefaultThreshold = 0.85
 // wrong answers, fewer than a hundred examples cannot tell 1% from 4%.
 const MinCalibrationExamples = 100
 
-// MaxMessageBytes bounds a customer message; longer ones are cut before
-// retrieval (the whole message is still stored for the agent).
-const MaxMessageBytes = 4096
+// MaxRetrievalBytes is how much of a message retrieval reads: a longer
+// one is cut there before retrieval, and the whole message is still stored
+// for the agent. It is not a limit on what a customer may send, which is
+// conversation.MaxTextChars (conversation.ValidateInbound).
+const MaxRetrievalBytes = 4096
 
 // The time budget of a decision, within the caller's deadline.
 const (
@@ -133,8 +135,8 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	now := a.now
 	start := now()
 	text := strings.TrimSpace(in.Text)
-	if len(text) > MaxMessageBytes {
-		text = truncateUTF8(text, MaxMessageBytes)
+	if len(text) > MaxRetrievalBytes {
+		text = truncateUTF8(text, MaxRetrievalBytes)
 	}
 	lang := language.Detect(text)
 	if lang == language.Unknown {
