@@ -10,6 +10,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // InsightStore is a conversation store that reads its decisions back in
@@ -180,7 +181,7 @@ func testGapsInvalid(t *testing.T, s InsightStore, clock *testClock) {
 		q := valid
 		tt.change(&q)
 		_, err := s.Gaps(t.Context(), q)
-		wantErr(t, "Gaps with "+tt.name, err, relais.ErrInvalid)
+		testcheck.WantErr(t, "Gaps with "+tt.name, err, relais.ErrInvalid)
 	}
 }
 

@@ -41,14 +41,9 @@
 package storetest
 
 import (
-	"errors"
-	"fmt"
 	"math"
-	"reflect"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/relais-ai/relais/knowledge"
 )
@@ -58,10 +53,6 @@ const Dim = 8
 
 // space is the embedding space the suite records.
 var space = knowledge.EmbeddingSpace{Model: "storetest-8", Dimensions: Dim}
-
-// timeSlack is how far a stored timestamp may be from the wall clock around
-// the call: stores may keep only microseconds, or seconds.
-const timeSlack = time.Second
 
 // Run runs the contract suite against the stores open returns.
 func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
@@ -191,49 +182,6 @@ func stats(t *testing.T, s knowledge.Store) knowledge.Stats {
 	return got
 }
 
-func wantErr(t *testing.T, op string, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("%s: error %v, want one wrapping %q", op, err, target)
-	}
-}
-
-// diffArticle lists the fields in which got differs from want. Nil and
-// empty slices are equal; times are compared as instants.
-func diffArticle(want, got knowledge.Article) string {
-	var d []string
-	field := func(name string, w, g any) {
-		if !reflect.DeepEqual(w, g) {
-			d = append(d, fmt.Sprintf("%s: -%#v +%#v", name, w, g))
-		}
-	}
-	field("ID", want.ID, got.ID)
-	field("ExternalID", want.ExternalID, got.ExternalID)
-	field("Title", want.Title, got.Title)
-	field("Body", want.Body, got.Body)
-	field("Language", want.Language, got.Language)
-	field("Topic", want.Topic, got.Topic)
-	field("Tags", nonNil(want.Tags), nonNil(got.Tags))
-	field("Phrasings", nonNil(want.Phrasings), nonNil(got.Phrasings))
-	field("Source", want.Source, got.Source)
-	field("ContentHash", want.ContentHash, got.ContentHash)
-	field("Version", want.Version, got.Version)
-	if !want.CreatedAt.Equal(got.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt: -%v +%v", want.CreatedAt, got.CreatedAt))
-	}
-	if !want.UpdatedAt.Equal(got.UpdatedAt) {
-		d = append(d, fmt.Sprintf("UpdatedAt: -%v +%v", want.UpdatedAt, got.UpdatedAt))
-	}
-	return strings.Join(d, "\n")
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // chunkView is what a chunk's identity and content look like to the suite.
 type chunkView struct {
 	ArticleID int64
@@ -268,13 +216,6 @@ func matchTexts(ms []knowledge.ChunkMatch) []string {
 }
 
 func approx(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
-
-func checkWithin(t *testing.T, name string, got, before, after time.Time) {
-	t.Helper()
-	if got.IsZero() || got.Before(before.Add(-timeSlack)) || got.After(after.Add(timeSlack)) {
-		t.Errorf("%s = %v, want between %v and %v", name, got, before, after)
-	}
-}
 
 func sortedCopy(s []int64) []int64 {
 	c := slices.Clone(s)
