@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
 	"github.com/relais-ai/relais/redact"
@@ -99,7 +100,7 @@ type Config struct {
 // Assistant decides what to do with a customer message.
 type Assistant struct {
 	Retriever   Retriever
-	Intents     *IntentClassifier
+	Intents     *intent.Classifier
 	Generator   Generator         // optional: grounded answers by a model
 	Calibration CalibrationSource // optional: the self-calibrated threshold
 	Config      Config
@@ -149,14 +150,14 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return t
 	}
 
-	intent := IntentResult{Intent: IntentQuestion, Evidence: "empty message"}
+	detected := intent.Result{Intent: IntentQuestion, Evidence: "empty message"}
 	if text != "" && a.Intents != nil {
-		intent = a.Intents.Classify(text, lang, in.AwaitingFeedback)
+		detected = a.Intents.Classify(text, lang, in.AwaitingFeedback)
 	}
-	d.Intent, d.Topic, d.Trace.Intent = intent.Intent, intent.Topic, intent
+	d.Intent, d.Topic, d.Trace.Intent = detected.Intent, detected.Topic, detected
 	t := stage("intent", start)
 
-	switch intent.Intent {
+	switch detected.Intent {
 	case IntentHumanRequest:
 		return a.handoff(d, ReasonCustomerRequest)
 	case IntentSensitive:
@@ -165,7 +166,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return a.handoff(d, ReasonNegativeFeedback)
 	case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes:
 		d.Action = Reply
-		d.Text = smalltalkReply(intent.Intent, lang)
+		d.Text = smalltalkReply(detected.Intent, lang)
 		return d
 	}
 	if text == "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
@@ -337,7 +338,7 @@ func (c countingGenerator) Generate(ctx context.Context, req assistant.GenerateR
 // knowledge base and examples, intents from the built-in examples plus the
 // operator's file, the calibration stored with the examples.
 func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assistant.Assistant, error) {
-	examples := assistant.DefaultIntentExamples()
+	examples := intent.DefaultExamples()
 	if cfg.demo {
 		extra, err := demoIntentExamples()
 		if err != nil {
@@ -350,14 +351,14 @@ func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assista
 		if err != nil {
 			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
 		}
-		extra, err := assistant.ParseIntentExamples(f, cfg.IntentsFile)
+		extra, err := intent.ParseExamples(f, cfg.IntentsFile)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
 		}
 		examples = append(examples, extra...)
 	}
-	intents, err := assistant.NewIntentClassifier(examples)
+	intents, err := intent.New(examples)
 	if err != nil {
 		return nil, fmt.Errorf("intent examples: %w", err)
 	}

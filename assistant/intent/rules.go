@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	_ "embed"
@@ -230,11 +230,11 @@ func compileRules(src string) (*ruleSet, error) {
 			ru.vetoes = append(ru.vetoes, vp)
 		}
 		switch {
-		case intent == IntentHumanRequest:
+		case intent == HumanRequest:
 			rs.human = append(rs.human, ru)
 		case topic == TopicEmergency || topic == TopicVulnerableCustomer:
 			rs.safety = append(rs.safety, ru)
-		case intent == IntentSensitive:
+		case intent == Sensitive:
 			rs.precise = append(rs.precise, ru)
 		default:
 			return nil, fmt.Errorf("rules line %d: rules may only label human_request or sensitive topics", r.line)
