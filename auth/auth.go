@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -180,4 +181,27 @@ func Issue(ctx context.Context, st Store, name string, role Role) (string, Token
 		return "", Token{}, fmt.Errorf("issue token %q: %w", name, err)
 	}
 	return secret, t, nil
+}
+
+// ListedTokens is what AgentNames needs of a Store.
+type ListedTokens interface {
+	Tokens(ctx context.Context) ([]Token, error)
+}
+
+// AgentNames lists, sorted and once each, the names somebody can sign in
+// as to work the handoff queue: FindAgent's rule, over every token. It is
+// the list a ticket can be reassigned to.
+func AgentNames(ctx context.Context, st ListedTokens) ([]string, error) {
+	ts, err := st.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	var names []string
+	for _, t := range ts {
+		if !t.Revoked() && t.Role.Allows(Agent) {
+			names = append(names, t.Name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }

@@ -17,12 +17,20 @@ import (
 type Insights interface {
 	// Gaps returns the knowledge gaps among the decisions recorded since
 	// q.Since (see IsGap), grouped by their nearest article, the most
-	// frequent first. A query that ValidateGapQuery refuses is
-	// relais.ErrInvalid.
+	// frequent first. A gap an editor has answered leaves the list: a
+	// decision is no gap once an example with exactly its message's text
+	// (any label, handoff included) was saved at or after it; the same
+	// question asked again later, and still not answered, is a gap again.
+	// A query that ValidateGapQuery refuses is relais.ErrInvalid.
 	Gaps(ctx context.Context, q GapQuery) ([]Gap, error)
 	// DecisionCounts counts the decisions recorded since since, by day (in
 	// UTC), action, reason and intent, oldest day first.
 	DecisionCounts(ctx context.Context, since time.Time) ([]DecisionCount, error)
+	// ArticleOutcomes counts what became of the decisions recorded since
+	// since that concern one article (see ArticleOutcome). An empty
+	// article or a zero since is relais.ErrInvalid; an article no
+	// decision names has all counts zero.
+	ArticleOutcomes(ctx context.Context, article string, since time.Time) (ArticleOutcome, error)
 }
 
 // GapReasons are the handoff reasons that mean the assistant did not know
@@ -222,4 +230,71 @@ func DailyOutcomes(counts []DecisionCount, from time.Time, days int) []DayOutcom
 func StartOfDay(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ArticleOutcome is what became of the decisions about one article (its
+// external id) in a period: those that had it as their top candidate (the
+// first of their Sources), and the customers' replies to "did this help?"
+// after an answer citing it.
+type ArticleOutcome struct {
+	ArticleID string
+	// Answered counts the answers citing it; Clarified the requests to
+	// rephrase while it was the top candidate.
+	Answered  int
+	Clarified int
+	// HandedOff counts, by reason, the handoffs while it was the top
+	// candidate (the silent ones, a person owning the conversation, left
+	// out).
+	HandedOff map[string]int
+	// Helpful and NotHelpful count the feedback after its answers: a
+	// feedback decision counts for the article of the latest answer
+	// before it in its conversation.
+	Helpful    int
+	NotHelpful int
+}
+
+// FeedbackIntents are the intents of a reply to "did this help?", as the
+// assistant records them: the stores look up the answer each one follows.
+var FeedbackIntents = []string{intentFeedbackYes, intentFeedbackNo}
+
+// Add counts n decisions of one kind into o: rows of a store's query,
+// grouped by action, reason and intent, either about the article directly
+// or (a feedback intent) feedback on its answers.
+func (o *ArticleOutcome) Add(action, reason, intent string, n int) {
+	switch intent {
+	case intentFeedbackYes:
+		o.Helpful += n
+		return
+	case intentFeedbackNo:
+		o.NotHelpful += n
+		return
+	}
+	switch action {
+	case actionAnswer:
+		o.Answered += n
+	case actionReply:
+		if intent == intentQuestion {
+			o.Clarified += n
+		}
+	case actionHandoff:
+		if reason == reasonAgentOwned {
+			return
+		}
+		if o.HandedOff == nil {
+			o.HandedOff = map[string]int{}
+		}
+		o.HandedOff[reason] += n
+	}
+}
+
+// ValidateArticleOutcomes checks an ArticleOutcomes call; the error wraps
+// relais.ErrInvalid.
+func ValidateArticleOutcomes(article string, since time.Time) error {
+	switch {
+	case article == "":
+		return fmt.Errorf("article outcomes: article is required: %w", relais.ErrInvalid)
+	case since.IsZero():
+		return fmt.Errorf("article outcomes: since is required: %w", relais.ErrInvalid)
+	}
+	return nil
 }

@@ -136,8 +136,25 @@ type Review struct {
 // approval that fails half-way can simply be retried. relais.ErrConflict
 // when the draft is not pending.
 func (r *Review) Approve(ctx context.Context, id int64, approver string) (Draft, error) {
+	return r.ApproveEdited(ctx, id, approver, DraftEdit{})
+}
+
+// DraftEdit is an editor's change to a draft's text, made as they approve
+// it: an empty field keeps the agent's.
+type DraftEdit struct {
+	Title string
+	Body  string
+}
+
+// ApproveEdited is Approve with the article's title and body edited first.
+// The draft keeps what its agent wrote; the article holds the approved
+// text. A title or body made only of spaces is relais.ErrInvalid.
+func (r *Review) ApproveEdited(ctx context.Context, id int64, approver string, edit DraftEdit) (Draft, error) {
 	if err := ValidateDecision(DraftApproved, approver); err != nil {
 		return Draft{}, err
+	}
+	if (edit.Title != "" && strings.TrimSpace(edit.Title) == "") || (edit.Body != "" && strings.TrimSpace(edit.Body) == "") {
+		return Draft{}, fmt.Errorf("approve draft %d: an edited title or body must not be blank: %w", id, relais.ErrInvalid)
 	}
 	d, err := r.Drafts.Draft(ctx, id)
 	if err != nil {
@@ -148,6 +165,12 @@ func (r *Review) Approve(ctx context.Context, id int64, approver string) (Draft,
 	}
 	articleID := DraftArticleID(id)
 	a := knowledge.Article{ExternalID: articleID, Title: d.Title, Body: d.Body, Language: d.Language, Source: articleID}
+	if edit.Title != "" {
+		a.Title = edit.Title
+	}
+	if edit.Body != "" {
+		a.Body = edit.Body
+	}
 	// The question is not made a phrasing: articles are shown to customers,
 	// and a customer's words may hold personal details. As an example it
 	// only steers retrieval.

@@ -149,3 +149,30 @@ func TestTicketNotIn(t *testing.T) {
 		t.Errorf("TicketNotIn of a resolved ticket = %v", err)
 	}
 }
+
+// TestReviewApproveEdited: the editor's text becomes the article, the
+// agent's stays in the draft; a blank edit is refused and changes nothing.
+func TestReviewApproveEdited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	drafts := &memDrafts{m: map[int64]handoff.Draft{}}
+	arts := &savedArticles{}
+	r := &handoff.Review{Drafts: drafts, Articles: arts}
+	d, _ := drafts.SaveDraft(ctx, handoff.Draft{Title: "gift cards", Body: "they never expire", Author: "ana"})
+	if _, err := r.ApproveEdited(ctx, d.ID, "ed", handoff.DraftEdit{Body: "  "}); !errors.Is(err, relais.ErrInvalid) {
+		t.Fatalf("ApproveEdited with a blank body: %v, want relais.ErrInvalid", err)
+	}
+	if len(arts.got) != 0 || drafts.m[d.ID].Status != handoff.DraftPending {
+		t.Fatalf("a refused approval saved %v, draft %s", arts.got, drafts.m[d.ID].Status)
+	}
+	got, err := r.ApproveEdited(ctx, d.ID, "ed", handoff.DraftEdit{Title: "Do gift cards expire?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts.got) != 1 || arts.got[0].Title != "Do gift cards expire?" || arts.got[0].Body != "they never expire" {
+		t.Errorf("article saved = %+v, want the edited title and the agent's body", arts.got)
+	}
+	if got.Status != handoff.DraftApproved || got.Title != "gift cards" {
+		t.Errorf("draft after approval = %+v, want approved with the agent's title", got)
+	}
+}

@@ -10,7 +10,9 @@ package handoff
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
@@ -84,6 +86,43 @@ type Ticket struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ClosedAt  time.Time // zero while open
+	// Resolution is what the agent who resolved it said of it; zero
+	// otherwise.
+	Resolution Resolution
+}
+
+// Resolution is what an agent says of a ticket they resolve.
+type Resolution struct {
+	// Note is for colleagues reading the ticket later; the customer never
+	// sees it.
+	Note string
+	// ArticleID is the external id of the article that answered the
+	// customer, "" for none.
+	ArticleID string
+}
+
+// Bounds of a Resolution.
+const (
+	MaxNoteBytes      = 4096
+	MaxArticleIDBytes = 512
+)
+
+// ValidateResolution checks a resolution and returns it as stored, its
+// note and article id trimmed. The error wraps relais.ErrInvalid.
+func ValidateResolution(r Resolution) (Resolution, error) {
+	r.Note = strings.TrimSpace(r.Note)
+	r.ArticleID = strings.TrimSpace(r.ArticleID)
+	switch {
+	case len(r.Note) > MaxNoteBytes:
+		return Resolution{}, fmt.Errorf("resolution note longer than %d bytes: %w", MaxNoteBytes, relais.ErrInvalid)
+	case !utf8.ValidString(r.Note) || strings.ContainsRune(r.Note, 0):
+		return Resolution{}, fmt.Errorf("resolution note is not valid text: %w", relais.ErrInvalid)
+	case len(r.ArticleID) > MaxArticleIDBytes:
+		return Resolution{}, fmt.Errorf("resolution article id longer than %d bytes: %w", MaxArticleIDBytes, relais.ErrInvalid)
+	case !utf8.ValidString(r.ArticleID) || strings.ContainsRune(r.ArticleID, 0):
+		return Resolution{}, fmt.Errorf("resolution article id is not valid text: %w", relais.ErrInvalid)
+	}
+	return r, nil
 }
 
 // Filter selects tickets for Store.Tickets. Zero fields match everything.
@@ -94,6 +133,10 @@ type Filter struct {
 	Reason         string
 	AgentID        string
 	ConversationID int64
+	// Query finds tickets by text: those whose summary, resolution note or
+	// customer id holds it (ignoring the case of ASCII letters), or whose
+	// id it is. Customer text: never logged.
+	Query string
 	// AfterID pages through a long list: only tickets with a higher id.
 	// Ids only grow, so a page never repeats or skips a ticket the way an
 	// offset does while tickets are filed. Only with ByID.
@@ -116,12 +159,16 @@ const (
 	// the one ClaimNext serves (which ignores the due time). It does not
 	// page: AfterID counts in ids, which this order does not follow.
 	ByPriority Order = "priority"
+	// ByNewest lists the newest (highest id) first: the order of a history
+	// of resolved tickets. It does not page either.
+	ByNewest Order = "newest"
 )
 
 // Limits of Store.Tickets.
 const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
+	DefaultLimit  = 100
+	MaxLimit      = 1000
+	MaxQueryBytes = 200
 )
 
 // QueueStat describes one queue's load at a moment.
@@ -201,6 +248,10 @@ type Store interface {
 	// later handoff files a new ticket. relais.ErrConflict when agentID does
 	// not hold the ticket.
 	Resolve(ctx context.Context, id int64, agentID string) (Ticket, error)
+	// ResolveWith is Resolve keeping r (as ValidateResolution gives it) on
+	// the ticket, in the same transaction. relais.ErrInvalid when
+	// ValidateResolution refuses r.
+	ResolveWith(ctx context.Context, id int64, agentID string, r Resolution) (Ticket, error)
 	// Release gives a ticket agentID holds back to the bot: ticket
 	// Released, conversation agent -> bot (actor "agent:<agentID>"), which
 	// resets the bot's memory of earlier turns. relais.ErrConflict when
@@ -319,7 +370,8 @@ func ValidateAgent(agentID string) error {
 
 // ValidateFilter checks a filter for Store.Tickets and returns the limit to
 // use. The error wraps relais.ErrInvalid for an unknown State or Order, a
-// negative AfterID, AfterID with ByPriority, or a Limit outside 0..MaxLimit.
+// negative AfterID, AfterID with ByPriority, a Query longer than
+// MaxQueryBytes, or a Limit outside 0..MaxLimit.
 func ValidateFilter(f Filter) (int, error) {
 	switch f.State {
 	case "", Queued, Claimed, Resolved, Released:
@@ -327,15 +379,17 @@ func ValidateFilter(f Filter) (int, error) {
 		return 0, fmt.Errorf("unknown ticket state %q: want queued, claimed, resolved or released: %w", f.State, relais.ErrInvalid)
 	}
 	switch f.Order {
-	case "", ByID, ByPriority:
+	case "", ByID, ByPriority, ByNewest:
 	default:
-		return 0, fmt.Errorf("unknown ticket order %q: want %s or %s: %w", f.Order, ByID, ByPriority, relais.ErrInvalid)
+		return 0, fmt.Errorf("unknown ticket order %q: want %s, %s or %s: %w", f.Order, ByID, ByPriority, ByNewest, relais.ErrInvalid)
 	}
 	switch {
 	case f.AfterID < 0:
 		return 0, fmt.Errorf("after id %d: must not be negative: %w", f.AfterID, relais.ErrInvalid)
-	case f.AfterID > 0 && f.Order == ByPriority:
-		return 0, fmt.Errorf("after id pages the %s order only, not %s: %w", ByID, ByPriority, relais.ErrInvalid)
+	case f.AfterID > 0 && f.Order != "" && f.Order != ByID:
+		return 0, fmt.Errorf("after id pages the %s order only, not %s: %w", ByID, f.Order, relais.ErrInvalid)
+	case len(f.Query) > MaxQueryBytes:
+		return 0, fmt.Errorf("query longer than %d bytes: %w", MaxQueryBytes, relais.ErrInvalid)
 	case f.Limit < 0 || f.Limit > MaxLimit:
 		return 0, fmt.Errorf("limit %d: want 0 to %d: %w", f.Limit, MaxLimit, relais.ErrInvalid)
 	case f.Limit == 0:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,7 +45,7 @@ var _ handoff.Store = (*DB)(nil)
 const handoffNotifyChannel = "relais_handoffs"
 
 const ticketColumns = `id, conversation_id, queue, priority, reason, intent, topic, summary, articles, state,
-agent_id, claim_expires_at, due_at, created_at, updated_at, closed_at`
+agent_id, claim_expires_at, due_at, created_at, updated_at, closed_at, resolution_note, resolution_article`
 
 func scanTicket(row pgx.Row) (handoff.Ticket, error) {
 	var (
@@ -54,7 +55,8 @@ func scanTicket(row pgx.Row) (handoff.Ticket, error) {
 		expires, closed *time.Time
 	)
 	err := row.Scan(&t.ID, &t.ConversationID, &t.Queue, &priority, &t.Reason, &t.Intent, &t.Topic, &t.Summary,
-		&t.Articles, &state, &t.AgentID, &expires, &t.DueAt, &t.CreatedAt, &t.UpdatedAt, &closed)
+		&t.Articles, &state, &t.AgentID, &expires, &t.DueAt, &t.CreatedAt, &t.UpdatedAt, &closed, &t.Resolution.Note,
+		&t.Resolution.ArticleID)
 	if err != nil {
 		return handoff.Ticket{}, err
 	}
@@ -413,21 +415,31 @@ func (d *DB) ExpireClaims(ctx context.Context, now time.Time) (int, error) {
 // Resolve closes a held ticket and resolves its conversation; see
 // handoff.Store.
 func (d *DB) Resolve(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
-	return d.finish(ctx, fmt.Sprintf("resolve handoff %d as agent %q", id, agentID), id, agentID,
-		handoff.Resolved, conversation.Resolved, handoff.ReasonResolved)
+	return d.ResolveWith(ctx, id, agentID, handoff.Resolution{})
+}
+
+// ResolveWith closes a held ticket with the agent's resolution; see
+// handoff.Store.
+func (d *DB) ResolveWith(ctx context.Context, id int64, agentID string, r handoff.Resolution) (handoff.Ticket, error) {
+	op := fmt.Sprintf("resolve handoff %d as agent %q", id, agentID)
+	r, err := handoff.ValidateResolution(r)
+	if err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return d.finish(ctx, op, id, agentID, handoff.Resolved, conversation.Resolved, handoff.ReasonResolved, r)
 }
 
 // Release gives a held ticket's conversation back to the bot; see
 // handoff.Store.
 func (d *DB) Release(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
 	return d.finish(ctx, fmt.Sprintf("release handoff %d as agent %q", id, agentID), id, agentID,
-		handoff.Released, conversation.Bot, handoff.ReasonReleased)
+		handoff.Released, conversation.Bot, handoff.ReasonReleased, handoff.Resolution{})
 }
 
 // finish closes a ticket agentID holds in state and moves its conversation
 // from the agent to conv.
 func (d *DB) finish(ctx context.Context, op string, id int64, agentID string, state handoff.State, conv conversation.State,
-	reason string) (handoff.Ticket, error) {
+	reason string, res handoff.Resolution) (handoff.Ticket, error) {
 	if err := handoff.ValidateAgent(agentID); err != nil {
 		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -436,8 +448,8 @@ func (d *DB) finish(ctx context.Context, op string, id int64, agentID string, st
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var err error
 		t, err = scanTicket(tx.QueryRow(ctx, `UPDATE handoff_tickets
-SET state = $3, claim_expires_at = NULL, closed_at = $4, updated_at = $4
-WHERE `+heldBy+` RETURNING `+ticketColumns, id, agentID, string(state), now))
+SET state = $3, claim_expires_at = NULL, closed_at = $4, updated_at = $4, resolution_note = $5, resolution_article = $6
+WHERE `+heldBy+` RETURNING `+ticketColumns, id, agentID, string(state), now, res.Note, res.ArticleID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ticketNotIn(ctx, tx, id, handoff.Claimed, agentID)
 		}
@@ -476,13 +488,19 @@ func (d *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, e
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	order := "id"
-	if f.Order == handoff.ByPriority {
+	switch f.Order {
+	case handoff.ByPriority:
 		order = "priority DESC, due_at, id"
+	case handoff.ByNewest:
+		order = "id DESC"
 	}
 	rows, err := d.pool.Query(ctx, `SELECT `+ticketColumns+` FROM handoff_tickets
 WHERE ($1 = '' OR state = $1) AND ($2 = '' OR queue = $2) AND ($3 = '' OR agent_id = $3)
   AND ($4 = 0 OR conversation_id = $4) AND id > $6 AND ($7 = '' OR reason = $7)
-ORDER BY `+order+` LIMIT $5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason)
+  AND ($8 = '' OR strpos(lower(summary), $8) > 0 OR strpos(lower(resolution_note), $8) > 0 OR id::text = $8
+       OR conversation_id IN (SELECT id FROM conversations WHERE strpos(lower(customer_id), $8) > 0))
+ORDER BY `+order+` LIMIT $5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason,
+		strings.ToLower(strings.TrimSpace(f.Query)))
 	if err != nil {
 		return nil, dbError(op, err)
 	}

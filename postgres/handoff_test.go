@@ -279,3 +279,17 @@ UPDATE conversations c SET state = 'agent', agent_id = 'ann' FROM t WHERE c.id =
 		b.StartTimer()
 	}
 }
+
+func TestCustomerHistoryContract(t *testing.T) {
+	handofftest.RunHistory(t, func(t *testing.T) handofftest.HistoryStores {
+		db := openDB(t)
+		return handofftest.HistoryStores{Stores: handofftest.Stores{Handoffs: db, Conversations: db}, History: db}
+	})
+}
+
+func TestReplyToolsContract(t *testing.T) {
+	handofftest.RunReplyTools(t, func(t *testing.T) (handoff.ReplyTools, conversation.Store) {
+		db := openDB(t)
+		return db, db
+	})
+}

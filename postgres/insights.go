@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,8 @@ var _ conversation.Insights = (*DB)(nil)
 // Gaps groups the gaps since q.Since by the first of their sources; see
 // conversation.Insights. One statement: the groups, then the most asked
 // texts of each (ties to the latest), ranked by a window function. The gap
-// rule is conversation.IsGap's, its reasons passed as an array.
+// rule is conversation.IsGap's, its reasons passed as an array; a question
+// an example has answered since is left out.
 func (d *DB) Gaps(ctx context.Context, q conversation.GapQuery) ([]conversation.Gap, error) {
 	const op = "knowledge gaps"
 	if err := conversation.ValidateGapQuery(q); err != nil {
@@ -26,6 +28,9 @@ func (d *DB) Gaps(ctx context.Context, q conversation.GapQuery) ([]conversation.
 		WHERE d.created_at >= $1
 			AND ((d.action = 'handoff' AND d.reason = ANY ($2)) OR (d.action = 'reply' AND d.intent = 'question'))
 			AND m.text <> ''
+			-- Answered since by an editor: an anti-join, hashed over
+			-- examples, which needs no index on their text.
+			AND NOT EXISTS (SELECT 1 FROM examples e WHERE e.text = m.text AND e.created_at >= d.created_at)
 	), groups AS (
 		SELECT article_id, count(*) AS n, max(created_at) AS last_at FROM gaps
 		GROUP BY article_id ORDER BY n DESC, last_at DESC, article_id LIMIT $3
@@ -78,6 +83,43 @@ func (d *DB) DecisionCounts(ctx context.Context, since time.Time) ([]conversatio
 	})
 	if err != nil {
 		return nil, dbError(op, err)
+	}
+	return out, nil
+}
+
+// ArticleOutcomes counts the decisions about one article since since; see
+// conversation.Insights. The decisions that had it as top candidate, then
+// the feedback whose conversation's latest answer before it cited it
+// (decisions_conversation_idx serves that lookup).
+func (d *DB) ArticleOutcomes(ctx context.Context, article string, since time.Time) (conversation.ArticleOutcome, error) {
+	op := fmt.Sprintf("outcomes of article %q", article)
+	if err := conversation.ValidateArticleOutcomes(article, since); err != nil {
+		return conversation.ArticleOutcome{}, err
+	}
+	rows, err := d.pool.Query(ctx, `SELECT action, reason, intent, count(*) FROM decisions
+		WHERE created_at >= $1 AND sources[1] = $2
+		GROUP BY action, reason, intent
+	UNION ALL
+	SELECT f.action, f.reason, f.intent, count(*) FROM decisions f
+		WHERE f.created_at >= $1 AND f.intent = ANY ($3)
+			AND (SELECT a.sources[1] FROM decisions a
+				WHERE a.conversation_id = f.conversation_id AND a.id < f.id AND a.action = 'answer'
+				ORDER BY a.id DESC LIMIT 1) = $2
+		GROUP BY f.action, f.reason, f.intent`, since, article, conversation.FeedbackIntents)
+	if err != nil {
+		return conversation.ArticleOutcome{}, dbError(op, err)
+	}
+	out := conversation.ArticleOutcome{ArticleID: article}
+	var (
+		action, reason, intent string
+		n                      int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&action, &reason, &intent, &n}, func() error {
+		out.Add(action, reason, intent, n)
+		return nil
+	})
+	if err != nil {
+		return conversation.ArticleOutcome{}, dbError(op, err)
 	}
 	return out, nil
 }

@@ -39,9 +39,6 @@ const (
 	// A query asking for more chunks than this gets an ef_search of its
 	// limit, since HNSW returns at most ef_search rows.
 	searchEfSearch = 100
-	// maxQueryTerms bounds the OR query built from a customer's text: a
-	// pasted e-mail must not become a thousand-term query.
-	maxQueryTerms = 64
 	// maxTermBytes drops "words" no dictionary holds (a pasted token, a
 	// hash); PostgreSQL rejects tsquery words over 2047 bytes.
 	maxTermBytes = 100
@@ -58,26 +55,42 @@ WHERE embedding IS NOT NULL
 ORDER BY embedding <=> $1
 LIMIT $2`
 
-// textQuery builds, as the one-row relation q, the tsquery matching any of
-// the terms $2 (quoted for to_tsquery), stemmed by the query language's
-// configuration $1, or, for rows indexed without stemming, as written
-// ('simple'). Terms that are stop words in the query language are left out
-// of the 'simple' side, or "how do I" would match every unstemmed row.
+// textQuery builds, as the one-row relation q, the tsquery of the terms $2
+// (quoted for to_tsquery) joined by the operator $4 ('|' or '&'), stemmed
+// by the query language's configuration $1, or, for rows indexed without
+// stemming, as written ('simple'). Terms that are stop words in the query
+// language are left out of the 'simple' side, or "how do I" would match
+// every unstemmed row.
 //
 // OFFSET 0 keeps it a one-row subquery: built once, then used as the
 // parameter of the GIN index scan, instead of being rebuilt for every row
 // that ts_rank scores.
 const textQuery = `(
-    SELECT to_tsquery(l.cfg, array_to_string($2::text[], ' | '))
+    SELECT to_tsquery(l.cfg, array_to_string($2::text[], $4))
         || coalesce(to_tsquery('simple', (
-               SELECT string_agg(t, ' | ') FROM unnest($2::text[]) AS t
+               SELECT string_agg(t, $4) FROM unnest($2::text[]) AS t
                WHERE l.cfg <> 'simple'::regconfig AND numnode(to_tsquery(l.cfg, t)) > 0
            )), ''::tsquery) AS query
     FROM (SELECT $1::regconfig AS cfg) AS l
     OFFSET 0
 ) AS q`
 
-// textSearch ranks the chunks that match textQuery.
+// termMatches counts, for each term of $2 in the configuration $1, the
+// chunks it matches, up to $3: knowledge.LexicalTerms chooses the terms of
+// the ranking from these counts. A stop word matches nothing.
+const termMatches = `
+SELECT CASE WHEN numnode(w.query) = 0 THEN 0 ELSE (
+           SELECT count(*) FROM (SELECT 1 FROM chunks AS c WHERE c.tsv @@ w.query LIMIT $3) AS m
+       ) END
+FROM (
+    SELECT u.ord, to_tsquery(l.cfg, u.t) || CASE WHEN numnode(to_tsquery(l.cfg, u.t)) > 0
+                                             THEN to_tsquery('simple', u.t) ELSE ''::tsquery END AS query
+    FROM unnest($2::text[]) WITH ORDINALITY AS u(t, ord), (SELECT $1::regconfig AS cfg) AS l
+) AS w
+ORDER BY w.ord`
+
+// textSearch ranks the chunks that match textQuery, at most $5 of them
+// (knowledge.MaxTextCandidates) in storage order when more match.
 //
 // The rank is ts_rank, not ts_rank_cd: on an OR query every occurrence of
 // any term is a cover of its own for ts_rank_cd, so a passage repeating one
@@ -86,7 +99,7 @@ const textQuery = `(
 const textSearch = `
 SELECT c.id, c.article_id, c.kind, c.text, ts_rank(c.tsv, q.query)::float8 AS score
 FROM ` + textQuery + `
-JOIN chunks AS c ON c.tsv @@ q.query
+CROSS JOIN LATERAL (SELECT * FROM chunks AS c WHERE c.tsv @@ q.query LIMIT $5) AS c
 ORDER BY score DESC, c.id
 LIMIT $3`
 
@@ -141,10 +154,23 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 		return res, nil
 	}
 
-	// Settings made with SET LOCAL need a transaction; queued in the batch,
-	// BEGIN and COMMIT cost no round trip of their own.
+	// Settings made with SET LOCAL need a transaction. The searches go in
+	// two batches on it: the first ranks by vector and counts the chunks
+	// each term matches, the second ranks by text with the terms those
+	// counts choose (knowledge.LexicalTerms).
+	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return searchTx(ctx, tx, q, vector, terms, limit, &res)
+	})
+	if err != nil {
+		return knowledge.ChunkResults{}, dbError("search chunks", err)
+	}
+	return res, nil
+}
+
+// searchTx runs the searches of SearchChunks in tx, into res.
+func searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []float32, terms []string, limit int, res *knowledge.ChunkResults) error {
+	cfg := knowledge.TextSearchConfig(q.Language)
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN READ ONLY`)
 	// force_custom_plan: pgx prepares and caches statements, and after five
 	// runs PostgreSQL may switch one to a generic plan. A generic plan does
 	// not know the LIMIT, assumes a tenth of the table, and may then prefer
@@ -157,9 +183,11 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	// the cost of reading vectors stored out of line (TOAST), so with large
 	// vectors and a high ef_search it judges a full scan and sort cheaper
 	// than the HNSW index. BenchmarkDecision caught it at 40k chunks of 1,024
-	// dimensions: 405 ms per search instead of 12 ms. The setting only
-	// penalises sequential scans, so a query no index serves still runs; the
-	// full-text side uses its GIN index either way. It lasts until COMMIT.
+	// dimensions: 405 ms per search instead of 12 ms. The term counts need it
+	// too: their query is a parameter of each row, which the planner cannot
+	// estimate, and a sequential scan until LIMIT reads the whole table for a
+	// rare term. The setting only penalises sequential scans, so a query no
+	// index serves still runs. It lasts until COMMIT.
 	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
 		set_config('enable_seqscan', 'off', true)`,
 		strconv.Itoa(max(searchEfSearch, limit, q.ExampleLimit)))
@@ -170,13 +198,6 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 			return err
 		})
 	}
-	if len(terms) > 0 {
-		b.Queue(textSearch, knowledge.TextSearchConfig(q.Language), terms, limit).Query(func(rows pgx.Rows) error {
-			var err error
-			res.Text, err = pgx.CollectRows(rows, scanMatch)
-			return err
-		})
-	}
 	if q.ExampleLimit > 0 && vector != nil {
 		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -184,18 +205,47 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 			return err
 		})
 	}
+	var matches []int
+	if len(terms) > 0 {
+		b.Queue(termMatches, cfg, terms, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
+			var err error
+			matches, err = pgx.CollectRows(rows, pgx.RowTo[int])
+			return err
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+
+	b = &pgx.Batch{}
+	if use, and := knowledge.LexicalTerms(matches); len(use) > 0 {
+		chosen := make([]string, len(use))
+		for i, j := range use {
+			chosen[i] = terms[j]
+		}
+		op := " | "
+		if and {
+			op = " & "
+		}
+		b.Queue(textSearch, cfg, chosen, limit, op, knowledge.MaxTextCandidates).Query(func(rows pgx.Rows) error {
+			var err error
+			res.Text, err = pgx.CollectRows(rows, scanMatch)
+			return err
+		})
+	}
+	// The examples are few beside the chunks (one a labelled question):
+	// every word of the question ranks them.
 	if q.ExampleLimit > 0 && len(terms) > 0 {
-		b.Queue(exampleTextSearch, knowledge.TextSearchConfig(q.Language), terms, q.ExampleLimit).Query(func(rows pgx.Rows) error {
+		b.Queue(exampleTextSearch, cfg, terms, q.ExampleLimit, " | ").Query(func(rows pgx.Rows) error {
 			var err error
 			res.ExampleText, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err
 		})
 	}
-	b.Queue(`COMMIT`)
-	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
-		return knowledge.ChunkResults{}, dbError("search chunks", err)
+	if b.Len() == 0 {
+		return nil
 	}
-	return res, nil
+	return tx.SendBatch(ctx, b).Close()
 }
 
 func scanMatch(row pgx.CollectableRow) (knowledge.ChunkMatch, error) {
@@ -227,7 +277,7 @@ func queryTerms(text string) []string {
 		}
 		seen[word] = true
 		terms = append(terms, quoteTerm(word))
-		if len(terms) == maxQueryTerms {
+		if len(terms) == knowledge.MaxQueryTerms {
 			break
 		}
 	}

@@ -37,11 +37,11 @@ func TestQueryTerms(t *testing.T) {
 		}
 	}
 	var many []string
-	for i := range 2 * maxQueryTerms {
+	for i := range 2 * knowledge.MaxQueryTerms {
 		many = append(many, fmt.Sprintf("w%d", i))
 	}
-	if got := queryTerms(strings.Join(many, " ")); len(got) != maxQueryTerms {
-		t.Errorf("queryTerms of %d words kept %d, want %d", len(many), len(got), maxQueryTerms)
+	if got := queryTerms(strings.Join(many, " ")); len(got) != knowledge.MaxQueryTerms {
+		t.Errorf("queryTerms of %d words kept %d, want %d", len(many), len(got), knowledge.MaxQueryTerms)
 	}
 }
 
@@ -163,8 +163,11 @@ func TestSearchUsesIndexes(t *testing.T) {
 	if plan := explain(t, db, vectorSearch, pgvector.NewVector([]float32{1, 0, 0}), 10); !strings.Contains(plan, vectorIndexName) {
 		t.Errorf("vector search does not use the HNSW index:\n%s", plan)
 	}
-	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "chunks_tsv_idx") {
+	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
 		t.Errorf("text search does not use the GIN index:\n%s", plan)
+	}
+	if plan := explain(t, db, termMatches, "english", []string{"'parcel'", "'box'"}, knowledge.CommonTermChunks+1); !strings.Contains(plan, "chunks_tsv_idx") {
+		t.Errorf("the term counts do not use the GIN index:\n%s", plan)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/relais-ai/relais"
@@ -191,4 +192,49 @@ func (f FirstOf) FindAgent(ctx context.Context, id string) error {
 		}
 	}
 	return &auth.UnknownAgentError{Name: id}
+}
+
+// AgentDirectory lists who a ticket can be reassigned to: everybody
+// Agents.FindAgent accepts.
+type AgentDirectory interface {
+	// KnownAgents lists the agent ids somebody can sign in as, sorted.
+	KnownAgents(ctx context.Context) ([]string, error)
+}
+
+// KnownAgents implements AgentDirectory: StaticAdminName while the token
+// is configured.
+func (s *StaticToken) KnownAgents(context.Context) ([]string, error) {
+	if s.set {
+		return []string{StaticAdminName}, nil
+	}
+	return nil, nil
+}
+
+// KnownAgents implements AgentDirectory with auth.AgentNames when the
+// token store can list its tokens.
+func (s StoredTokens) KnownAgents(ctx context.Context) ([]string, error) {
+	lt, ok := s.Tokens.(auth.ListedTokens)
+	if !ok {
+		return nil, nil
+	}
+	return auth.AgentNames(ctx, lt)
+}
+
+// KnownAgents implements AgentDirectory: the agents every authenticator
+// that lists them knows, sorted, once each.
+func (f FirstOf) KnownAgents(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, a := range f {
+		dir, ok := a.(AgentDirectory)
+		if !ok {
+			continue
+		}
+		names, err := dir.KnownAgents(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, names...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

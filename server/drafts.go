@@ -9,6 +9,7 @@ import (
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
 )
 
@@ -22,7 +23,15 @@ type draftInput struct {
 
 type resolveInput struct {
 	Draft *draftInput `json:"draft"`
+	// Note is for colleagues; ArticleID names the article that answered,
+	// which labels the customer's question with it (an example).
+	Note      string `json:"note"`
+	ArticleID string `json:"article_id"`
 }
+
+// AgentExampleSource is the Source of the examples an agent adds by
+// resolving a ticket with an article.
+const AgentExampleSource = "agent"
 
 type draftJSON struct {
 	ID        int64     `json:"id"`
@@ -51,13 +60,21 @@ type resolvedJSON struct {
 	// DraftError says why the draft was not saved although the ticket was
 	// resolved: the agent can keep the text and submit it again.
 	DraftError string `json:"draft_error,omitempty"`
+	// ExampleAdded says that resolving with an article labelled the
+	// customer's question with it; ExampleError why it did not although
+	// the ticket was resolved.
+	ExampleAdded bool   `json:"example_added,omitempty"`
+	ExampleError string `json:"example_error,omitempty"`
 }
 
 // resolveHandoff closes a ticket the caller holds and, with a body
 // {"draft": {"title", "body"}}, saves the agent's answer as a draft article
 // for an editor to approve. The draft is checked before the ticket is
 // resolved, so a bad draft changes nothing; it is saved after, so a ticket
-// that is not the caller's files no draft.
+// that is not the caller's files no draft. {"note"} keeps a note for
+// colleagues on the ticket; {"article_id"} records the article that
+// answered and adds the customer's question as an example of it
+// (DESIGN.md section 7), so that the assistant answers it next time.
 func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 	id, err := ticketID(r)
 	if err != nil {
@@ -81,12 +98,31 @@ func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	t, err := s.cfg.Handoffs.Resolve(r.Context(), id, agent)
+	res, err := handoff.ValidateResolution(handoff.Resolution{Note: in.Note, ArticleID: in.ArticleID})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if res.ArticleID != "" {
+		found, err := s.cfg.Knowledge.ArticlesByExternalID(r.Context(), []string{res.ArticleID})
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		if len(found) == 0 {
+			writeError(w, r, s.log, errorf(http.StatusBadRequest, "unknown_article", "no article %q in the knowledge base", res.ArticleID))
+			return
+		}
+	}
+	t, err := s.cfg.Handoffs.ResolveWith(r.Context(), id, agent, res)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	out := resolvedJSON{ticketJSON: toTicketJSON(t)}
+	if res.ArticleID != "" {
+		out.ExampleAdded, out.ExampleError = s.addResolvedExample(r.Context(), t)
+	}
 	if in.Draft != nil {
 		d, err := s.cfg.Drafts.Drafts.SaveDraft(r.Context(), handoff.Draft{
 			Title: in.Draft.Title, Body: in.Draft.Body, TicketID: t.ID, Author: agent,
@@ -101,6 +137,44 @@ func (s *Server) resolveHandoff(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// addResolvedExample labels the question that handed t off with the
+// article it was resolved with. It says whether an example was added, or
+// why not when the agent should know.
+func (s *Server) addResolvedExample(ctx context.Context, t handoff.Ticket) (bool, string) {
+	if s.cfg.Examples == nil || s.cfg.Importer == nil {
+		return false, ""
+	}
+	question := s.ticketQuestion(ctx, t)
+	if question == "" {
+		return false, "the ticket is resolved, but its customer's question was not found: no example was added"
+	}
+	ex := []knowledge.Example{{Text: question, ArticleID: t.Resolution.ArticleID}}
+	if _, err := s.cfg.Importer.AddExamples(ctx, s.cfg.Examples, AgentExampleSource, ex); err != nil {
+		s.log.ErrorContext(ctx, "add the example of a resolved ticket", "ticket", t.ID, "error", err)
+		return false, "the ticket is resolved, but the example was not saved"
+	}
+	return true, ""
+}
+
+// ticketQuestion is the customer message whose handoff filed t, else the
+// customer's latest message.
+func (s *Server) ticketQuestion(ctx context.Context, t handoff.Ticket) string {
+	if s.cfg.History != nil && s.cfg.Channels != nil {
+		if conv, err := s.cfg.Channels.Conversation(ctx, t.ConversationID); err == nil {
+			past, err := s.cfg.History.CustomerHistory(ctx, conv.Channel, conv.CustomerID, handoff.MaxHistory)
+			if err != nil {
+				s.log.WarnContext(ctx, "read the question of a ticket", "ticket", t.ID, "error", err)
+			}
+			for _, p := range past {
+				if p.TicketID == t.ID && p.Question != "" {
+					return p.Question
+				}
+			}
+		}
+	}
+	return s.lastQuestion(ctx, t.ConversationID)
 }
 
 // lastQuestion is the customer's latest message of a conversation, "" when
@@ -141,8 +215,18 @@ func (s *Server) listDrafts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"drafts": out})
 }
 
+// approveDraft makes a draft an article; a body {"title", "body"} (either
+// optional) is the editor's version of the text, which the article gets
+// instead of the agent's.
 func (s *Server) approveDraft(w http.ResponseWriter, r *http.Request) {
-	s.decideDraft(w, r, s.cfg.Drafts.Approve)
+	var in draftInput
+	if err := decodeOptionalJSON(w, r, &in, maxDraftBytes); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.decideDraft(w, r, func(ctx context.Context, id int64, approver string) (handoff.Draft, error) {
+		return s.cfg.Drafts.ApproveEdited(ctx, id, approver, handoff.DraftEdit{Title: in.Title, Body: in.Body})
+	})
 }
 
 func (s *Server) rejectDraft(w http.ResponseWriter, r *http.Request) {

@@ -50,6 +50,9 @@ type ticketJSON struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	// Note and ArticleID are the resolution's (handoff.Resolution).
+	Note      string `json:"note,omitempty"`
+	ArticleID string `json:"article_id,omitempty"`
 }
 
 func optionalTime(t time.Time) *time.Time {
@@ -64,7 +67,7 @@ func toTicketJSON(t handoff.Ticket) ticketJSON {
 		ID: t.ID, ConversationID: t.ConversationID, Queue: t.Queue, Priority: t.Priority.String(),
 		Reason: t.Reason, Intent: t.Intent, Topic: t.Topic, State: string(t.State), Agent: t.AgentID,
 		ClaimExpiresAt: optionalTime(t.ClaimExpiresAt), DueAt: t.DueAt, CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, ClosedAt: optionalTime(t.ClosedAt),
+		UpdatedAt: t.UpdatedAt, ClosedAt: optionalTime(t.ClosedAt), Note: t.Resolution.Note, ArticleID: t.Resolution.ArticleID,
 	}
 }
 
@@ -112,7 +115,9 @@ const MeAgent = "me"
 
 // listHandoffs lists tickets, oldest first, a page at a time: ?after= the
 // last id of the previous page (next_after in its response). With
-// ?order=priority the most urgent come first and nothing pages.
+// ?order=priority the most urgent come first, with ?order=newest the
+// newest, and nothing pages. ?q= finds tickets by summary, resolution
+// note, customer id or ticket id (handoff.Filter.Query).
 func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := intParam(q.Get("limit"), 50, 1, handoff.MaxLimit, "limit")
@@ -134,7 +139,7 @@ func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 	order := handoff.Order(q.Get("order"))
 	ts, err := s.cfg.Handoffs.Tickets(r.Context(), handoff.Filter{
 		State: handoff.State(q.Get("state")), Queue: q.Get("queue"), Reason: q.Get("reason"), AgentID: agent,
-		AfterID: after, Order: order, Limit: limit,
+		AfterID: after, Order: order, Limit: limit, Query: q.Get("q"),
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -145,7 +150,7 @@ func (s *Server) listHandoffs(w http.ResponseWriter, r *http.Request) {
 		out[i] = toTicketJSON(t)
 	}
 	res := map[string]any{"handoffs": out, "limit": limit}
-	if len(ts) == limit && order != handoff.ByPriority {
+	if len(ts) == limit && (order == "" || order == handoff.ByID) {
 		res["next_after"] = ts[len(ts)-1].ID
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -236,6 +241,12 @@ func (s *Server) getHandoff(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{
 		"handoff": toTicketJSON(t), "summary": t.Summary, "transcript": transcript, "suggested_articles": suggested,
+	}
+	if labels, err := s.ticketLabels(ctx, t.ConversationID); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	} else if labels != nil {
+		out["labels"] = labels
 	}
 	if s.cfg.Channels != nil {
 		customer, err := s.annotate(ctx, t.ConversationID, transcript)

@@ -352,3 +352,40 @@ func (s *Server) recalibrate(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"run": toCalibrationRunJSON(run)})
 }
+
+type articleStatsJSON struct {
+	ArticleID  string         `json:"article_id"`
+	Days       int            `json:"days"`
+	Since      time.Time      `json:"since"`
+	Answered   int            `json:"answered"`
+	Clarified  int            `json:"clarified"`
+	HandedOff  map[string]int `json:"handed_off"`
+	Helpful    int            `json:"helpful"`
+	NotHelpful int            `json:"not_helpful"`
+}
+
+// articleStats serves GET /v1/knowledge/articles/{id}/stats?days=: what
+// became of the questions the article was the best candidate for.
+func (s *Server) articleStats(w http.ResponseWriter, r *http.Request) {
+	days, since, err := s.insightWindow(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	a, err := s.lookupArticle(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	o, err := s.cfg.Insights.ArticleOutcomes(r.Context(), a.ExternalID, since)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	handedOff := o.HandedOff
+	if handedOff == nil {
+		handedOff = map[string]int{}
+	}
+	writeJSON(w, http.StatusOK, articleStatsJSON{ArticleID: a.ExternalID, Days: days, Since: since, Answered: o.Answered,
+		Clarified: o.Clarified, HandedOff: handedOff, Helpful: o.Helpful, NotHelpful: o.NotHelpful})
+}

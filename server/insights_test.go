@@ -172,6 +172,24 @@ func TestKnowledgeInsights(t *testing.T) {
 	if n, err := db.CountExamples(ctx); err != nil || n != 2 {
 		t.Errorf("CountExamples = %d, %v; want 2", n, err)
 	}
+	// Answered, the gap leaves the list.
+	call(testToken, "GET", "/v1/knowledge/gaps", "", http.StatusOK, &gaps)
+	if len(gaps.Gaps) != 1 || gaps.Gaps[0].ArticleID != "" {
+		t.Errorf("gaps after answering faq:returns' = %+v, want only the gift cards", gaps.Gaps)
+	}
+
+	// The article's own figures: its answer, the "no" after it, the
+	// request to rephrase and the handoff of the window.
+	var stats articleStatsJSON
+	call(testToken, "GET", "/v1/knowledge/articles/faq:returns/stats", "", http.StatusOK, &stats)
+	wantStats := articleStatsJSON{ArticleID: "faq:returns", Days: 30, Since: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC),
+		Answered: 1, Clarified: 1, NotHelpful: 1, HandedOff: map[string]int{"low_confidence": 1}}
+	if d := cmp.Diff(wantStats, stats); d != "" {
+		t.Errorf("article stats (-want +got):\n%s", d)
+	}
+	call(testToken, "GET", "/v1/knowledge/articles/faq:nothing/stats", "", http.StatusNotFound, nil)
+	call(testToken, "GET", "/v1/knowledge/articles/faq:returns/stats?days=400", "", http.StatusBadRequest, nil)
+	call("agent-token", "GET", "/v1/knowledge/articles/faq:returns/stats", "", http.StatusForbidden, nil)
 
 	var dash struct {
 		Days  int `json:"days"`

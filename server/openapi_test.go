@@ -29,6 +29,9 @@ type (
 	anyInsights      struct{ conversation.Insights }
 	anyExamples      struct{ ExampleStore }
 	anyKeys          struct{ auth.KeySource }
+	anyHistory       struct{ history }
+	anyTools         struct{ handoff.ReplyTools }
+	history          = handoff.CustomerHistory
 )
 
 // everyRoute builds a server with every optional feature on.
@@ -39,6 +42,7 @@ func everyRoute(t *testing.T) *Server {
 		Conversations: anyConversations{}, Channels: anyChannels{}, Customers: anyPersonalData{},
 		Insights: anyInsights{}, Examples: anyExamples{}, Recalibrator: &fakeRecalibrator{},
 		Drafts: &handoff.Review{}, Agents: agentList{"a"}, Presence: noPresence{}, EventKeys: anyKeys{},
+		History: anyHistory{}, Tools: anyTools{},
 		WhatsApp: http.NotFoundHandler(), WhatsAppEntry: http.NotFoundHandler(), WebChat: &webchat.Handler{},
 	})
 }
@@ -46,6 +50,8 @@ func everyRoute(t *testing.T) *Server {
 type agentList []string
 
 func (l agentList) FindAgent(ctx context.Context, id string) error { return nil }
+
+func (l agentList) KnownAgents(ctx context.Context) ([]string, error) { return l, nil }
 
 // route is one method on one path, its trailing slash dropped: chi names
 // a group's root "/v1/handoffs/", which answers as "/v1/handoffs" too.

@@ -78,8 +78,8 @@ type Config struct {
 	// with a draft is refused.
 	Drafts *handoff.Review
 	// Insights reads the recorded decisions back for the knowledge
-	// console: GET /v1/knowledge/gaps and /v1/knowledge/dashboard are off
-	// when nil.
+	// console: GET /v1/knowledge/gaps, /v1/knowledge/dashboard and
+	// /v1/knowledge/articles/{id}/stats are off when nil.
 	Insights conversation.Insights
 	// Examples stores the questions editors label in the console (POST
 	// /v1/knowledge/examples, embedded by Importer) and reads the
@@ -103,6 +103,18 @@ type Config struct {
 	// Presence keeps the agents' online/away status; without it the
 	// /v1/agents/presence API is not served.
 	Presence handoff.PresenceStore
+	// History shows an agent what a ticket's customer asked before (GET
+	// /v1/handoffs/{id}/customer, which also needs Channels); the route is
+	// off when nil.
+	History handoff.CustomerHistory
+	// MaskCustomers hides most of a customer's identifiers (redact.MaskID)
+	// and the personal data of their earlier questions in the customer
+	// panel (RELAIS_MASK_CUSTOMERS).
+	MaskCustomers bool
+	// Tools keeps the quick replies and labels admins prepare for agents
+	// (/v1/quick-replies, /v1/labels, PUT /v1/handoffs/{id}/labels); those
+	// routes are off when nil.
+	Tools handoff.ReplyTools
 	// Agents says who a ticket may be reassigned to; Auth when nil and it
 	// can tell (StaticToken, StoredTokens and FirstOf can). Without either,
 	// POST /v1/handoffs/{id}/reassign is not served.
@@ -211,6 +223,7 @@ func New(cfg Config) *Server {
 	r.Handle("/console/*", console)
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
+		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/me", s.whoAmI)
 		if cfg.WhatsAppEntry != nil {
 			// No token, unlike the rest of /v1: these only show the
 			// business's own number, which it prints for anyone to scan,
@@ -242,6 +255,7 @@ func New(cfg Config) *Server {
 				if cfg.Insights != nil {
 					r.Get("/gaps", s.listGaps)
 					r.Get("/dashboard", s.dashboard)
+					r.Get("/articles/{id}/stats", s.articleStats)
 				}
 				if cfg.Examples != nil {
 					r.Post("/examples", s.addExamples)
@@ -279,7 +293,31 @@ func New(cfg Config) *Server {
 				if cfg.Agents != nil {
 					r.Post("/{id}/reassign", s.reassignHandoff)
 				}
+				if cfg.History != nil && cfg.Channels != nil {
+					r.Get("/{id}/customer", s.customerPanel)
+				}
+				if cfg.Tools != nil {
+					r.Put("/{id}/labels", s.setTicketLabels)
+				}
 			})
+			if _, ok := cfg.Agents.(AgentDirectory); ok {
+				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/agents", s.listAgents)
+			}
+			if cfg.Tools != nil {
+				r.Route("/quick-replies", func(r chi.Router) {
+					r.Use(middleware.Timeout(cfg.RequestTimeout))
+					r.With(s.requireRole(RoleAgent)).Get("/", s.listQuickReplies)
+					r.With(s.requireRole(RoleAdmin)).Post("/", s.saveQuickReply)
+					r.With(s.requireRole(RoleAdmin)).Put("/{id}", s.saveQuickReply)
+					r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteQuickReply)
+				})
+				r.Route("/labels", func(r chi.Router) {
+					r.Use(middleware.Timeout(cfg.RequestTimeout))
+					r.With(s.requireRole(RoleAgent)).Get("/", s.listLabels)
+					r.With(s.requireRole(RoleAdmin)).Post("/", s.createLabel)
+					r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteLabel)
+				})
+			}
 			if cfg.Channels != nil {
 				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
 			}

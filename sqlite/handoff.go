@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/relais-ai/relais"
@@ -23,7 +24,7 @@ var _ handoff.Store = (*DB)(nil)
 // cross-process notification on a file.
 
 const ticketColumns = `id, conversation_id, queue, priority, reason, intent, topic, summary, articles, state,
-	agent_id, claim_expires_at, due_at, created_at, updated_at, closed_at`
+	agent_id, claim_expires_at, due_at, created_at, updated_at, closed_at, resolution_note, resolution_article`
 
 func scanTicket(r rowScanner) (handoff.Ticket, error) {
 	var (
@@ -34,7 +35,7 @@ func scanTicket(r rowScanner) (handoff.Ticket, error) {
 		due, created, updated string
 	)
 	err := r.Scan(&t.ID, &t.ConversationID, &t.Queue, &priority, &t.Reason, &t.Intent, &t.Topic, &t.Summary,
-		&articles, &state, &t.AgentID, &expires, &due, &created, &updated, &closed)
+		&articles, &state, &t.AgentID, &expires, &due, &created, &updated, &closed, &t.Resolution.Note, &t.Resolution.ArticleID)
 	if err != nil {
 		return handoff.Ticket{}, err
 	}
@@ -375,21 +376,31 @@ func (db *DB) ExpireClaims(ctx context.Context, now time.Time) (int, error) {
 // Resolve closes a held ticket and resolves its conversation; see
 // handoff.Store.
 func (db *DB) Resolve(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
-	return db.finish(ctx, fmt.Sprintf("resolve handoff %d as agent %q", id, agentID), id, agentID,
-		handoff.Resolved, conversation.Resolved, handoff.ReasonResolved)
+	return db.ResolveWith(ctx, id, agentID, handoff.Resolution{})
+}
+
+// ResolveWith closes a held ticket with the agent's resolution; see
+// handoff.Store.
+func (db *DB) ResolveWith(ctx context.Context, id int64, agentID string, r handoff.Resolution) (handoff.Ticket, error) {
+	op := fmt.Sprintf("resolve handoff %d as agent %q", id, agentID)
+	r, err := handoff.ValidateResolution(r)
+	if err != nil {
+		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return db.finish(ctx, op, id, agentID, handoff.Resolved, conversation.Resolved, handoff.ReasonResolved, r)
 }
 
 // Release gives a held ticket's conversation back to the bot; see
 // handoff.Store.
 func (db *DB) Release(ctx context.Context, id int64, agentID string) (handoff.Ticket, error) {
 	return db.finish(ctx, fmt.Sprintf("release handoff %d as agent %q", id, agentID), id, agentID,
-		handoff.Released, conversation.Bot, handoff.ReasonReleased)
+		handoff.Released, conversation.Bot, handoff.ReasonReleased, handoff.Resolution{})
 }
 
 // finish closes a ticket agentID holds in state and moves its conversation
-// from the agent to conv.
+// from the agent to conv, keeping res on it.
 func (db *DB) finish(ctx context.Context, op string, id int64, agentID string, state handoff.State, conv conversation.State,
-	reason string) (handoff.Ticket, error) {
+	reason string, res handoff.Resolution) (handoff.Ticket, error) {
 	if err := handoff.ValidateAgent(agentID); err != nil {
 		return handoff.Ticket{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -398,8 +409,9 @@ func (db *DB) finish(ctx context.Context, op string, id int64, agentID string, s
 		now := db.now()
 		var err error
 		t, err = scanTicket(tx.QueryRowContext(ctx, `UPDATE handoff_tickets
-			SET state = ?, claim_expires_at = NULL, closed_at = ?, updated_at = ?
-			WHERE `+heldBy+` RETURNING `+ticketColumns, string(state), formatTime(now), formatTime(now), id, agentID))
+			SET state = ?, claim_expires_at = NULL, closed_at = ?, updated_at = ?, resolution_note = ?, resolution_article = ?
+			WHERE `+heldBy+` RETURNING `+ticketColumns, string(state), formatTime(now), formatTime(now), res.Note, res.ArticleID,
+			id, agentID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ticketNotIn(ctx, tx, id, handoff.Claimed, agentID)
 		}
@@ -437,13 +449,21 @@ func (db *DB) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, 
 	}
 	// Due times are fixed-width text, so text order is time order.
 	order := "id"
-	if f.Order == handoff.ByPriority {
+	switch f.Order {
+	case handoff.ByPriority:
 		order = "priority DESC, due_at, id"
+	case handoff.ByNewest:
+		order = "id DESC"
 	}
+	// lower() folds ASCII letters only, so the query is folded the same way.
 	out, err := collectRows(ctx, db.reader, scanTicket, `SELECT `+ticketColumns+` FROM handoff_tickets
 		WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR queue = ?2) AND (?3 = '' OR agent_id = ?3)
 		  AND (?4 = 0 OR conversation_id = ?4) AND id > ?6 AND (?7 = '' OR reason = ?7)
-		ORDER BY `+order+` LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason)
+		  AND (?8 = '' OR instr(lower(summary), ?8) > 0 OR instr(lower(resolution_note), ?8) > 0
+		       OR CAST(id AS TEXT) = ?8
+		       OR conversation_id IN (SELECT id FROM conversations WHERE instr(lower(customer_id), ?8) > 0))
+		ORDER BY `+order+` LIMIT ?5`, string(f.State), f.Queue, f.AgentID, f.ConversationID, limit, f.AfterID, f.Reason,
+		asciiLower(strings.TrimSpace(f.Query)))
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
@@ -511,4 +531,15 @@ func (db *DB) QueueLoad(ctx context.Context, queue string, n int) (handoff.Queue
 		return handoff.QueueLoad{}, wrapErr(op, err)
 	}
 	return load, nil
+}
+
+// asciiLower folds ASCII letters only, as SQLite's lower() does, so that a
+// query and the text it is matched with fold alike.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }

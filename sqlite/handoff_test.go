@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
 	handofftest "github.com/relais-ai/relais/handoff/storetest"
 )
@@ -27,4 +28,18 @@ func TestDraftStoreContract(t *testing.T) {
 
 func TestPresenceContract(t *testing.T) {
 	handofftest.RunPresence(t, func(t *testing.T) handoff.PresenceStore { return openTestDB(t) })
+}
+
+func TestCustomerHistoryContract(t *testing.T) {
+	handofftest.RunHistory(t, func(t *testing.T) handofftest.HistoryStores {
+		db := openTestDB(t)
+		return handofftest.HistoryStores{Stores: handofftest.Stores{Handoffs: db, Conversations: db}, History: db}
+	})
+}
+
+func TestReplyToolsContract(t *testing.T) {
+	handofftest.RunReplyTools(t, func(t *testing.T) (handoff.ReplyTools, conversation.Store) {
+		db := openTestDB(t)
+		return db, db
+	})
 }

@@ -15,7 +15,9 @@ var _ conversation.Insights = (*DB)(nil)
 // their message's text (d for decisions, m for messages); its arguments
 // are gapArgs. A decision about no message, or about one without text (a
 // photo without a caption), teaches nothing about the knowledge base and
-// is left out.
+// is left out, as is one an example has answered since (see
+// conversation.Insights). examples has no index on its text: SQLite builds
+// a transient one for the query when that is cheaper than a scan per gap.
 func gapFilter() (string, []any) {
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(conversation.GapReasons)), ", ")
 	args := make([]any, 0, len(conversation.GapReasons))
@@ -23,7 +25,8 @@ func gapFilter() (string, []any) {
 		args = append(args, r)
 	}
 	return `((d.action = 'handoff' AND d.reason IN (` + marks + `)) OR (d.action = 'reply' AND d.intent = 'question'))
-		AND m.text <> ''`, args
+		AND m.text <> ''
+		AND NOT EXISTS (SELECT 1 FROM examples e WHERE e.text = m.text AND e.created_at >= d.created_at)`, args
 }
 
 // Gaps groups the gaps since q.Since by the first of their sources; see
@@ -102,6 +105,42 @@ func (db *DB) DecisionCounts(ctx context.Context, since time.Time) ([]conversati
 		WHERE created_at >= ? GROUP BY day, action, reason, intent ORDER BY day, action, reason, intent`, formatTime(since))
 	if err != nil {
 		return nil, wrapErr(op, err)
+	}
+	return out, nil
+}
+
+// ArticleOutcomes counts the decisions about one article since since; see
+// conversation.Insights. The decisions that had it as top candidate, then
+// the feedback whose conversation's latest answer before it cited it
+// (decisions_conversation serves that lookup).
+func (db *DB) ArticleOutcomes(ctx context.Context, article string, since time.Time) (conversation.ArticleOutcome, error) {
+	op := fmt.Sprintf("outcomes of article %q", article)
+	if err := conversation.ValidateArticleOutcomes(article, since); err != nil {
+		return conversation.ArticleOutcome{}, err
+	}
+	out := conversation.ArticleOutcome{ArticleID: article}
+	from := formatTime(since)
+	err := forEachRow(ctx, db.reader, func(r rowScanner) error {
+		var action, reason, intent string
+		var n int
+		if err := r.Scan(&action, &reason, &intent, &n); err != nil {
+			return err
+		}
+		out.Add(action, reason, intent, n)
+		return nil
+	}, `SELECT action, reason, intent, count(*) FROM decisions
+		WHERE created_at >= ?1 AND json_extract(sources, '$[0]') = ?2
+		GROUP BY action, reason, intent
+	UNION ALL
+	SELECT f.action, f.reason, f.intent, count(*) FROM decisions f
+		WHERE f.created_at >= ?1 AND f.intent IN (?3, ?4)
+			AND (SELECT json_extract(a.sources, '$[0]') FROM decisions a
+				WHERE a.conversation_id = f.conversation_id AND a.id < f.id AND a.action = 'answer'
+				ORDER BY a.id DESC LIMIT 1) = ?2
+		GROUP BY f.action, f.reason, f.intent`,
+		from, article, conversation.FeedbackIntents[0], conversation.FeedbackIntents[1])
+	if err != nil {
+		return conversation.ArticleOutcome{}, wrapErr(op, err)
 	}
 	return out, nil
 }

@@ -24,10 +24,6 @@ const (
 	defaultListLimit = 100
 	// defaultSearchLimit matches knowledge.SearchOptions' default candidates.
 	defaultSearchLimit = 50
-	// maxQueryTerms bounds the full-text OR query: a pasted email thread
-	// should not become a thousand-term query; the first terms carry the
-	// question.
-	maxQueryTerms = 32
 	// timeLayout is how timestamps are stored: fixed width, so text order is
 	// time order, and microseconds like PostgreSQL's timestamptz.
 	timeLayout = "2006-01-02T15:04:05.000000Z07:00"
@@ -438,13 +434,20 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	if match := ftsQuery(q.Text, q.Language); match != "" {
-		matches, err := db.searchText(ctx, match, limit)
+	if terms := ftsTerms(q.Text, q.Language); len(terms) > 0 {
+		chunkMatch, err := db.chunkTextQuery(ctx, terms)
 		if err != nil {
 			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 		}
-		res.Text = matches
+		if chunkMatch != "" {
+			if res.Text, err = db.searchText(ctx, chunkMatch, limit); err != nil {
+				return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		// The examples are few beside the chunks (one a labelled question):
+		// every word of the question ranks them.
 		if q.ExampleLimit > 0 {
+			match := strings.Join(terms, " OR ")
 			if res.ExampleText, err = db.searchExampleText(ctx, match, q.ExampleLimit); err != nil {
 				return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 			}
@@ -565,10 +568,37 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 	return out, nil
 }
 
+// chunkTextQuery is the FTS5 query of the chunks' ranking: the words
+// knowledge.LexicalTerms chooses from how many chunks each matches, counted
+// up to one past knowledge.CommonTermChunks. "" when no word matches.
+func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error) {
+	matches := make([]int, len(terms))
+	for i, t := range terms {
+		err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM
+			(SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)`,
+			t, knowledge.CommonTermChunks+1).Scan(&matches[i])
+		if err != nil {
+			return "", wrapErr("count full-text matches", err)
+		}
+	}
+	use, and := knowledge.LexicalTerms(matches)
+	words := make([]string, len(use))
+	for i, j := range use {
+		words[i] = terms[j]
+	}
+	if and {
+		return strings.Join(words, " AND "), nil
+	}
+	return strings.Join(words, " OR "), nil
+}
+
 func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowledge.ChunkMatch, error) {
 	// bm25 is lower-is-better; the contract wants higher-is-better.
 	// Ranked and cut inside the FTS5 table first: joining chunks before the
-	// LIMIT would read the text of every match of a frequent word.
+	// LIMIT would read the text of every match of a frequent word. The
+	// innermost LIMIT bounds the matches ranked at all (see
+	// knowledge.MaxTextCandidates); FTS5 computes bm25 only for the rows it
+	// returns.
 	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.ChunkMatch, error) {
 		var m knowledge.ChunkMatch
 		var kind string
@@ -576,31 +606,32 @@ func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowle
 		m.Kind = knowledge.ChunkKind(kind)
 		return m, err
 	}, `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
-		FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
+		FROM (SELECT rowid, rank FROM
+			(SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)
+			ORDER BY rank, rowid LIMIT ?) AS f
 		JOIN chunks c ON c.id = f.rowid
-		ORDER BY f.rank, c.id`, match, limit)
+		ORDER BY f.rank, c.id`, match, knowledge.MaxTextCandidates, limit)
 	if err != nil {
 		return nil, wrapErr("full-text search", err)
 	}
 	return out, nil
 }
 
-// ftsQuery turns customer text into an FTS5 query matching any of its words
-// but the stop words of lang (of English and French when lang is unknown).
-// Each word becomes a quoted FTS5 string, so nothing the customer types (OR,
-// NEAR(, *, ^, column filters, quotes) is read as query syntax. Words are
-// split where the unicode61 tokenizer would split them, so each string is
-// one token and not an accidental phrase. It returns "" when no word is left.
+// ftsTerms turns customer text into FTS5 query words: its distinct words
+// but the stop words of lang (of English and French when lang is unknown),
+// each a quoted FTS5 string, so nothing the customer types (OR, NEAR(, *, ^,
+// column filters, quotes) is read as query syntax. Words are split where the
+// unicode61 tokenizer would split them, so each string is one token and not
+// an accidental phrase. At most knowledge.MaxQueryTerms words are kept.
 //
-// Stop words are dropped here because the index cannot drop them: with an OR
-// query, "des" (stemmed to "de" by porter) would match every French text and
-// "how do I" every English question, and they would dominate the cost of the
-// query as well. The lists are Snowball's, the ones PostgreSQL's english and
-// french configurations use, so both stores ignore the same words.
-func ftsQuery(text, lang string) string {
-	var b strings.Builder
+// Stop words are dropped here because the index cannot drop them: "des"
+// (stemmed to "de" by porter) would match every French text and "how do I"
+// every English question. The lists are Snowball's, the ones PostgreSQL's
+// english and french configurations use, so both stores ignore the same
+// words.
+func ftsTerms(text, lang string) []string {
+	var terms []string
 	seen := map[string]bool{}
-	n := 0
 	for _, w := range strings.FieldsFunc(text, isSeparator) {
 		if !strings.ContainsFunc(w, isWordRune) {
 			continue // only combining marks: the tokenizer drops them
@@ -610,17 +641,12 @@ func ftsQuery(text, lang string) string {
 			continue
 		}
 		seen[key] = true
-		if n > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
-		b.WriteByte('"')
-		if n++; n == maxQueryTerms {
+		terms = append(terms, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+		if len(terms) == knowledge.MaxQueryTerms {
 			break
 		}
 	}
-	return b.String()
+	return terms
 }
 
 // isStopWord reports whether the lower-cased word w is a stop word of lang,

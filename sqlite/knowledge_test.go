@@ -366,7 +366,7 @@ func TestFullText(t *testing.T) {
 	}
 }
 
-func TestFTSQuery(t *testing.T) {
+func TestFTSTerms(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, lang, want string }{
 		{"how do I cancel", knowledge.English, `"cancel"`},
@@ -381,16 +381,16 @@ func TestFTSQuery(t *testing.T) {
 		{"the of and", knowledge.English, ""},
 	}
 	for _, tt := range tests {
-		if got := ftsQuery(tt.in, tt.lang); got != tt.want {
-			t.Errorf("ftsQuery(%q, %q) = %s, want %s", tt.in, tt.lang, got, tt.want)
+		if got := strings.Join(ftsTerms(tt.in, tt.lang), " OR "); got != tt.want {
+			t.Errorf("ftsTerms(%q, %q) = %s, want %s", tt.in, tt.lang, got, tt.want)
 		}
 	}
 	var many []string
 	for i := range 100 {
 		many = append(many, fmt.Sprintf("w%d", i))
 	}
-	if got := strings.Count(ftsQuery(strings.Join(many, " "), ""), " OR ") + 1; got != maxQueryTerms {
-		t.Errorf("a 100-word query has %d terms, want %d", got, maxQueryTerms)
+	if got := len(ftsTerms(strings.Join(many, " "), "")); got != knowledge.MaxQueryTerms {
+		t.Errorf("a 100-word query has %d terms, want %d", got, knowledge.MaxQueryTerms)
 	}
 }
 

@@ -6,6 +6,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,5 +188,13 @@ func testFindAgent(t *testing.T, st auth.Store) {
 		case !tt.known && !strings.Contains(err.Error(), "relais token create --role agent --name"):
 			t.Errorf("FindAgent(%q) = %v, want it to say how to create the agent", tt.name, err)
 		}
+	}
+	// The list a ticket can be reassigned to follows the same rule; a
+	// second token of alice's names her once.
+	if _, _, err := auth.Issue(ctx, st, "alice", auth.Agent); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := auth.AgentNames(ctx, st); err != nil || !slices.Equal(got, []string{"alice", "sue"}) {
+		t.Errorf("AgentNames = %v, %v; want [alice sue]", got, err)
 	}
 }

@@ -34,6 +34,8 @@ type store interface {
 	handoff.Store
 	handoff.DraftStore
 	handoff.PresenceStore
+	handoff.CustomerHistory
+	handoff.ReplyTools
 	conversation.Outbox
 	conversation.OutboxDepth
 	conversation.PersonalData
@@ -212,7 +214,7 @@ func buildProviders(cfg Config, log *slog.Logger, onError func(endpoint string, 
 				return p, fmt.Errorf("the thesaurus %s: %w", cfg.Thesaurus, err)
 			}
 		}
-		emb, err := local.NewHashingEmbedderWith(0, thesaurus)
+		emb, err := local.NewHashingEmbedderWith(cfg.EmbeddingDimensions, thesaurus)
 		if err != nil {
 			return p, err
 		}

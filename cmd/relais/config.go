@@ -109,6 +109,10 @@ type Config struct {
 	// what goes to a remote model and in the logs (RELAIS_REDACT, on by
 	// default). Stored conversations keep the original text.
 	Redact bool
+	// MaskCustomers hides most of a customer's phone number or id, and the
+	// personal data of their earlier questions, in the agent console's
+	// customer panel (RELAIS_MASK_CUSTOMERS, off by default).
+	MaskCustomers bool
 }
 
 // maxRequestTimeout bounds RELAIS_REQUEST_TIMEOUT: a message's turn (the
@@ -179,6 +183,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		envValue(getenv, "RELAIS_LLM_TIMEOUT", &c.LLMTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REQUEST_TIMEOUT", &c.RequestTimeout, time.ParseDuration, "a duration such as 30s"),
 		envValue(getenv, "RELAIS_REDACT", &c.Redact, strconv.ParseBool, "true or false"),
+		envValue(getenv, "RELAIS_MASK_CUSTOMERS", &c.MaskCustomers, strconv.ParseBool, "true or false"),
 		envValue(getenv, "RELAIS_WEBCHAT", &c.WebChat, strconv.ParseBool, "true or false"),
 		envValue(getenv, "RELAIS_RETENTION", &c.Retention, parseRetention,
 			"a duration such as 365d, 30d or 12h (whole days with d, or a Go duration; 0 keeps conversations forever)"),

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -11,13 +12,15 @@ import (
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/internal/testcheck"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // InsightStore is a conversation store that reads its decisions back in
-// aggregate.
+// aggregate, and keeps the examples editors label gaps with.
 type InsightStore interface {
 	conversation.Store
 	conversation.Insights
+	SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error)
 }
 
 // RunInsights runs the contract of conversation.Insights against the stores
@@ -28,7 +31,9 @@ type InsightStore interface {
 // Since on); a gap's article is its decision's first source ("" without
 // one); gaps order by count, then the latest first, then article id;
 // samples are distinct texts, the most asked first, then the latest, each
-// with its latest decision; the days of DecisionCounts are UTC days.
+// with its latest decision; the days of DecisionCounts are UTC days; a
+// question an example with its exact text answers leaves the gaps only
+// when the example was saved at or after the decision.
 func RunInsights(t *testing.T, open func(t *testing.T, now func() time.Time) InsightStore) {
 	tests := []struct {
 		name string
@@ -37,6 +42,9 @@ func RunInsights(t *testing.T, open func(t *testing.T, now func() time.Time) Ins
 		{"Gaps/GroupedByNearestArticle", testGaps},
 		{"Gaps/Limits", testGapLimits},
 		{"Gaps/RejectsInvalid", testGapsInvalid},
+		{"Gaps/AnsweredLeaveTheList", testGapsAnswered},
+		{"ArticleOutcomes/Counts", testArticleOutcomes},
+		{"ArticleOutcomes/RejectsInvalid", testArticleOutcomesInvalid},
 		{"DecisionCounts/ByDay", testDecisionCounts},
 	}
 	for _, tt := range tests {
@@ -213,4 +221,130 @@ func testDecisionCounts(t *testing.T, s InsightStore, clock *testClock) {
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("DecisionCounts (-want +got):\n%s", d)
 	}
+}
+
+// gapTexts summarises gaps as "article count: text×times ...".
+func gapTexts(gaps []conversation.Gap) []string {
+	var out []string
+	for _, g := range gaps {
+		line := fmt.Sprintf("%s %d:", g.ArticleID, g.Count)
+		for _, s := range g.Samples {
+			line += fmt.Sprintf(" %s×%d", s.Text, s.Times)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func testGapsAnswered(t *testing.T, s InsightStore, clock *testClock) {
+	ctx := t.Context()
+	since := clock.Now()
+	label := func(text, article string) {
+		t.Helper()
+		clock.Add(time.Minute)
+		if _, err := s.SaveExamples(ctx, []knowledge.Example{{Text: text, ArticleID: article, Source: "console"}}); err != nil {
+			t.Fatalf("SaveExamples(%q): %v", text, err)
+		}
+	}
+	// Labelled before it was asked: the example did not help, the
+	// question is still a gap.
+	label("can I pay in three instalments", "faq:payment")
+	for _, d := range []decided{
+		{"ann", "where is my parcel", "handoff", "low_confidence", "question", []string{"faq:shipping"}},
+		{"bob", "where is my parcel", "reply", "", "question", []string{"faq:shipping"}},
+		{"cid", "parcel lost abroad", "handoff", "low_confidence", "question", []string{"faq:shipping"}},
+		{"dan", "can I pay in three instalments", "handoff", "no_knowledge", "question", nil},
+		{"eve", "do you sell gift cards", "handoff", "no_knowledge", "question", nil},
+	} {
+		clock.Add(time.Minute)
+		decide(t, s, d)
+	}
+	gaps := func(when string, want ...string) {
+		t.Helper()
+		got, err := s.Gaps(ctx, conversation.GapQuery{Since: since, Groups: 10, Samples: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, gapTexts(got), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("Gaps %s (-want +got):\n%s", when, d)
+		}
+	}
+	gaps("before any answer",
+		"faq:shipping 3: where is my parcel×2 parcel lost abroad×1",
+		" 2: do you sell gift cards×1 can I pay in three instalments×1")
+
+	// An editor answers two questions: with an article, and as one for a
+	// person. Another text, however close, stays.
+	label("where is my parcel", "faq:tracking")
+	label("do you sell gift cards", knowledge.HandoffLabel)
+	label("Where is my parcel?", "faq:tracking")
+	gaps("after two answers", // one each: the latest first
+		" 1: can I pay in three instalments×1",
+		"faq:shipping 1: parcel lost abroad×1")
+
+	// Asked again, and still not answered: a gap again, counted from then.
+	clock.Add(time.Minute)
+	decide(t, s, decided{"fay", "where is my parcel", "handoff", "low_confidence", "question", []string{"faq:shipping"}})
+	gaps("after the question came back",
+		"faq:shipping 2: where is my parcel×1 parcel lost abroad×1",
+		" 1: can I pay in three instalments×1")
+}
+
+func testArticleOutcomes(t *testing.T, s InsightStore, clock *testClock) {
+	ctx := t.Context()
+	// Before the period: not counted.
+	decide(t, s, decided{"old", "how do I return shoes", "answer", "", "question", []string{"faq:returns"}})
+	clock.Add(time.Hour)
+	since := clock.Now()
+	for _, d := range []decided{
+		{"ann", "how do I return shoes", "answer", "", "question", []string{"faq:returns", "faq:shipping"}},
+		{"ann", "yes thanks", "reply", "", "feedback_yes", nil},
+		{"bob", "return policy", "answer", "", "question", []string{"faq:returns"}},
+		{"bob", "no", "handoff", "negative_feedback", "feedback_no", nil},
+		{"cid", "returns?", "reply", "", "question", []string{"faq:returns"}},
+		{"cid", "return a gift", "handoff", "repeated_failure", "question", []string{"faq:returns"}},
+		{"dan", "return sale items", "handoff", "low_confidence", "question", []string{"faq:returns"}},
+		{"dan", "I want a person", "handoff", "customer_request", "human_request", []string{"faq:returns"}},
+		{"dan", "hello?", "handoff", "agent_owned", "", []string{"faq:returns"}},
+		// Another article's: its answer, its feedback, and a decision
+		// where faq:returns came second.
+		{"eve", "where is my parcel", "answer", "", "question", []string{"faq:shipping", "faq:returns"}},
+		{"eve", "great", "reply", "", "feedback_yes", nil},
+		{"fay", "parcel lost", "handoff", "low_confidence", "question", []string{"faq:shipping", "faq:returns"}},
+		// Feedback follows the latest answer of its conversation: ann's
+		// second answer cites faq:shipping.
+		{"ann", "and shipping costs", "answer", "", "question", []string{"faq:shipping"}},
+		{"ann", "perfect", "reply", "", "feedback_yes", nil},
+	} {
+		clock.Add(time.Minute)
+		decide(t, s, d)
+	}
+	got, err := s.ArticleOutcomes(ctx, "faq:returns", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := conversation.ArticleOutcome{ArticleID: "faq:returns", Answered: 2, Clarified: 1, Helpful: 1, NotHelpful: 1,
+		HandedOff: map[string]int{"repeated_failure": 1, "low_confidence": 1, "customer_request": 1}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ArticleOutcomes(faq:returns) (-want +got):\n%s", d)
+	}
+	got, err = s.ArticleOutcomes(ctx, "faq:shipping", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = conversation.ArticleOutcome{ArticleID: "faq:shipping", Answered: 2, Helpful: 2, HandedOff: map[string]int{"low_confidence": 1}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ArticleOutcomes(faq:shipping) (-want +got):\n%s", d)
+	}
+	got, err = s.ArticleOutcomes(ctx, "faq:unknown", since)
+	if err != nil || !cmp.Equal(got, conversation.ArticleOutcome{ArticleID: "faq:unknown"}, cmpopts.EquateEmpty()) {
+		t.Errorf("ArticleOutcomes(faq:unknown) = %+v, %v; want all zero", got, err)
+	}
+}
+
+func testArticleOutcomesInvalid(t *testing.T, s InsightStore, clock *testClock) {
+	_, err := s.ArticleOutcomes(t.Context(), "", clock.Now())
+	testcheck.WantErr(t, "ArticleOutcomes without an article", err, relais.ErrInvalid)
+	_, err = s.ArticleOutcomes(t.Context(), "faq:1", time.Time{})
+	testcheck.WantErr(t, "ArticleOutcomes without since", err, relais.ErrInvalid)
 }

@@ -34,6 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +79,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Reassign/ToColleague", testReassign},
 		{"Tickets/Filter", testTicketsFilter},
 		{"Tickets/ByPriority", testTicketsByPriority},
+		{"Tickets/QueryAndNewest", testTicketsQuery},
+		{"ResolveWith/KeepsTheResolution", testResolveWith},
 		{"QueueStats/Counts", testQueueStats},
 		{"QueueLoad/WaitingAndClaimTimes", testQueueLoad},
 		{"Stale/ConversationMovedOutside", testStale},
@@ -1097,5 +1101,111 @@ func testEscalateTurnInvalid(t *testing.T, s Stores) {
 	}
 	if _, _, err := s.Handoffs.EscalateTurn(ctx, ticketFor(a.Conversation.ID, "general", handoff.Normal), notice(a)); err != nil {
 		t.Errorf("the valid escalation after the refused ones: %v", err)
+	}
+}
+
+// testTicketsQuery: a search over resolved tickets by summary, note,
+// customer id or ticket id, newest first.
+func testTicketsQuery(t *testing.T, s Stores) {
+	ctx := t.Context()
+	file := func(customer, summary string) handoff.Ticket {
+		t.Helper()
+		c := newConversation(t, s, customer)
+		tk := ticketFor(c.ID, "general", handoff.Normal)
+		tk.Summary = summary
+		tk, err := s.Handoffs.Enqueue(ctx, tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	a := file("+33600000001", "Customer asks for a REFUND of order 12")
+	b := file("+33600000002", "Parcel lost")
+	c := file("+44700000003", "Address change")
+	for _, tk := range []handoff.Ticket{a, b} {
+		claim(t, s, tk.ID, "ann")
+	}
+	if _, err := s.Handoffs.ResolveWith(ctx, a.ID, "ann", handoff.Resolution{Note: "Refund approved"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Handoffs.ResolveWith(ctx, b.ID, "ann", handoff.Resolution{Note: "Sent a new parcel; refund not needed"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(f handoff.Filter) []int64 {
+		t.Helper()
+		ts, err := s.Handoffs.Tickets(ctx, f)
+		if err != nil {
+			t.Fatalf("Tickets(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, tk := range ts {
+			out = append(out, tk.ID)
+		}
+		return out
+	}
+	resolved := func(q string) handoff.Filter {
+		return handoff.Filter{State: handoff.Resolved, Query: q, Order: handoff.ByNewest}
+	}
+	for _, tt := range []struct {
+		f    handoff.Filter
+		want []int64
+	}{
+		{resolved(""), []int64{b.ID, a.ID}},
+		{resolved("refund"), []int64{b.ID, a.ID}}, // a's summary (another case), b's note
+		{resolved("Order 12"), []int64{a.ID}},
+		{resolved("parcel"), []int64{b.ID}},
+		{resolved("+336000000"), []int64{b.ID, a.ID}}, // the customer id
+		{resolved("  +33600000002 "), []int64{b.ID}},
+		{resolved(strconv.FormatInt(a.ID, 10)), []int64{a.ID}},
+		{resolved("address"), nil}, // c is not resolved
+		{handoff.Filter{Query: "address"}, []int64{c.ID}},
+		{resolved("nothing like it"), nil},
+		{handoff.Filter{Order: handoff.ByNewest, Limit: 2}, []int64{c.ID, b.ID}},
+	} {
+		if got := ids(tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
+		}
+	}
+	for _, f := range []handoff.Filter{{Query: strings.Repeat("x", handoff.MaxQueryBytes+1)}, {Order: handoff.ByNewest, AfterID: a.ID}} {
+		if _, err := s.Handoffs.Tickets(ctx, f); !errors.Is(err, relais.ErrInvalid) {
+			t.Errorf("Tickets(%.60v) = %v, want relais.ErrInvalid", f, err)
+		}
+	}
+}
+
+// testResolveWith: the note and article are kept on the ticket; a bad
+// resolution changes nothing; a release keeps none.
+func testResolveWith(t *testing.T, s Stores) {
+	ctx := t.Context()
+	tk := handOff(t, s, "alice", "general", handoff.Normal)
+	claim(t, s, tk.ID, "ann")
+	if _, err := s.Handoffs.ResolveWith(ctx, tk.ID, "ann", handoff.Resolution{Note: strings.Repeat("n", handoff.MaxNoteBytes+1)}); !errors.Is(err, relais.ErrInvalid) {
+		t.Fatalf("a note too long: %v, want relais.ErrInvalid", err)
+	}
+	if got := getTicket(t, s, tk.ID); got.State != handoff.Claimed {
+		t.Fatalf("after a refused resolution the ticket is %s, want still claimed", got.State)
+	}
+	if _, err := s.Handoffs.ResolveWith(ctx, tk.ID, "bea", handoff.Resolution{Note: "mine"}); !errors.Is(err, relais.ErrConflict) {
+		t.Fatalf("resolved by another agent: %v, want relais.ErrConflict", err)
+	}
+	want := handoff.Resolution{Note: "Told her the refund takes 5 days.", ArticleID: "refund-policy"}
+	got, err := s.Handoffs.ResolveWith(ctx, tk.ID, "ann", handoff.Resolution{Note: "  " + want.Note + "\n", ArticleID: " refund-policy "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Resolution != want || got.State != handoff.Resolved {
+		t.Errorf("ResolveWith = %s %+v, want resolved with %+v", got.State, got.Resolution, want)
+	}
+	back, _ := checkAgree(t, s, tk.ID)
+	if back.Resolution != want {
+		t.Errorf("read back %+v, want %+v", back.Resolution, want)
+	}
+	checkTransition(t, lastTransition(t, s, tk.ConversationID), conversation.Agent, conversation.Resolved, handoff.Actor("ann"))
+
+	other := handOff(t, s, "bob", "general", handoff.Normal)
+	claim(t, s, other.ID, "ann")
+	rel, err := s.Handoffs.Release(ctx, other.ID, "ann")
+	if err != nil || rel.Resolution != (handoff.Resolution{}) {
+		t.Errorf("Release = %+v, %v; want no resolution", rel.Resolution, err)
 	}
 }

@@ -135,6 +135,57 @@ func testSearchTextAnyTerm(t *testing.T, s knowledge.Store) {
 	}
 }
 
+// testSearchTextCommonWords: the full-text ranking uses the words matching
+// at most knowledge.CommonTermChunks chunks, or, when every word is more
+// common than that, the chunks holding all of them.
+func testSearchTextCommonWords(t *testing.T, s knowledge.Store) {
+	// "parcel" and "box" are common: each is in CommonTermChunks+1 chunks
+	// or more, some chunks holding both; "refund" is in four.
+	var batch []knowledge.ArticleChunks
+	add := func(n int, text string) {
+		for i := 0; i < n; i += 100 {
+			a := newArticle(fmt.Sprintf("%s-%d", text, i))
+			a.Language = knowledge.English
+			var chunks []knowledge.Chunk
+			for range min(100, n-i) {
+				chunks = append(chunks, passage(text, nil))
+			}
+			batch = append(batch, knowledge.ArticleChunks{Article: a, Chunks: chunks})
+		}
+	}
+	const common = knowledge.CommonTermChunks + 1
+	add(common-200, "parcel tracking")
+	add(200, "parcel in a box")
+	add(common-200, "box label")
+	add(3, "refund of a parcel")
+	add(1, "refund")
+	if _, err := s.SaveArticles(t.Context(), batch); err != nil {
+		t.Fatalf("SaveArticles: %v", err)
+	}
+
+	res := search(t, s, knowledge.ChunkQuery{Text: "parcel refund", Language: knowledge.English, Limit: 10})
+	got := matchTexts(res.Text)
+	slices.Sort(got)
+	if want := []string{"refund", "refund of a parcel", "refund of a parcel", "refund of a parcel"}; !slices.Equal(got, want) {
+		t.Errorf("text list for a common and a rare word = %q, want the chunks with the rare word, %q", got, want)
+	}
+	res = search(t, s, knowledge.ChunkQuery{Text: "box parcel", Language: knowledge.English, Limit: 10})
+	if len(res.Text) != 10 {
+		t.Errorf("text list for two common words has %d chunks, want 10", len(res.Text))
+	}
+	for _, m := range res.Text {
+		if m.Text != "parcel in a box" {
+			t.Errorf("text list for two common words holds %q, want only chunks with both words", m.Text)
+			break
+		}
+	}
+	res = search(t, s, knowledge.ChunkQuery{Text: "parcel", Language: knowledge.English, Limit: 10})
+	if len(res.Text) != 10 {
+		t.Errorf("text list for one common word has %d chunks, want 10", len(res.Text))
+	}
+	checkDescending(t, "text", res.Text)
+}
+
 func testSearchTextRanking(t *testing.T, s knowledge.Store) {
 	textArticle(t, s, "a", knowledge.English, "Refund policy", "Opening hours of the shop")
 	textArticle(t, s, "b", knowledge.English, "Refund for a damaged order")

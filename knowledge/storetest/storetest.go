@@ -30,7 +30,9 @@
 //     knowledge.MaxDimensions) with relais.ErrInvalid.
 //   - SearchChunks: a query vector of the wrong dimension is
 //     relais.ErrInvalid; a vector query on a store with no embedding space
-//     returns an empty vector list. Ties are broken by chunk id.
+//     returns an empty vector list. Ties are broken by chunk id. The
+//     full-text ranking uses the words knowledge.LexicalTerms chooses from
+//     how many chunks each matches.
 //
 // Every subtest opens its own store, so the open function must return an
 // empty store that nothing else uses; it should register its own cleanup.
@@ -99,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SearchChunks/RejectsWrongDimension", testSearchWrongDimension},
 		{"SearchChunks/TextMatchesAnyTerm", testSearchTextAnyTerm},
 		{"SearchChunks/TextRanksMoreTermsHigher", testSearchTextRanking},
+		{"SearchChunks/TextLeavesCommonWords", testSearchTextCommonWords},
 		{"SearchChunks/EnglishStemming", testSearchEnglish},
 		{"SearchChunks/FrenchStemming", testSearchFrench},
 		{"SearchChunks/UnknownLanguageArticle", testSearchUnknownLanguage},

@@ -41,6 +41,14 @@
   var drafts = {};
   var stripShows = 0;
 
+  var I18N = window.RelaisI18n;
+  I18N.add("en", window.RelaisConsoleText.en);
+  I18N.add("fr", window.RelaisConsoleText.fr);
+  // t builds a text in the agent's language; t_ is the same function, for
+  // the places where t names a ticket.
+  var t = I18N.t;
+  var t_ = I18N.t;
+
   function $(id) { return document.getElementById(id); }
 
   // el builds an element whose text is set with textContent, never as HTML.
@@ -81,7 +89,7 @@
   }
 
   function failed(err) {
-    if (err.status === 401) { logout("Your token was refused; log in again."); return; }
+    if (err.status === 401) { logout(t("err.refused")); return; }
     status(err.message, true);
   }
 
@@ -246,7 +254,7 @@
       opts.day = "numeric";
       opts.month = "short";
     }
-    return d.toLocaleString(undefined, opts);
+    return d.toLocaleString(I18N.locale(), opts);
   }
 
   var CHANNELS = { whatsapp: "WhatsApp", webchat: "Web chat", api: "API" };
@@ -293,8 +301,8 @@
     clear(e);
     e.hidden = !msg;
     if (!msg) return;
-    e.appendChild(el("strong", "", "Not sent: "));
-    e.appendChild(document.createTextNode(msg + " Your draft is kept."));
+    e.appendChild(el("strong", "", t("reply.notSent") + " "));
+    e.appendChild(document.createTextNode(msg + " " + t("reply.draftKept")));
   }
 
   // REFUSALS word the API's refusals of a reply for the agent.
@@ -306,17 +314,17 @@
 
   function minutes(ms) {
     var m = Math.round(Math.abs(ms) / 60000);
-    if (m < 1) return "less than a minute"; // not "0 min": that reads as nothing left
-    if (m < 60) return m + " min";
+    if (m < 1) return t("time.lessThanMinute"); // not "0 min": that reads as nothing left
+    if (m < 60) return t("time.min", { m: m });
     var h = Math.floor(m / 60);
-    return h + " h " + (m % 60) + " min";
+    return t("time.hmin", { h: h, m: m % 60 });
   }
 
   // sla describes a ticket's due time: overdue or due in how long.
   function sla(t) {
     var left = new Date(t.due_at).getTime() - Date.now();
-    if (left < 0) return { text: "overdue by " + minutes(left), overdue: true };
-    return { text: "due in " + minutes(left), overdue: false };
+    if (left < 0) return { text: t_("sla.overdueBy", { d: minutes(left) }), overdue: true };
+    return { text: t_("sla.dueIn", { d: minutes(left) }), overdue: false };
   }
 
   function setCurrent(id) {
@@ -377,11 +385,11 @@
     var top = el("div", "row");
     top.appendChild(el("strong", "", "#" + t.id + " · " + t.queue));
     var badges = el("span", "badges");
-    if (s.overdue) badges.appendChild(el("span", "badge-overdue", "Overdue"));
-    badges.appendChild(el("span", "prio prio-" + t.priority, t.priority));
+    if (s.overdue) badges.appendChild(el("span", "badge-overdue", t_("badge.overdue")));
+    badges.appendChild(el("span", "prio prio-" + t.priority, t_("prio." + t.priority)));
     top.appendChild(badges);
     li.appendChild(top);
-    li.appendChild(el("div", "reason", t.reason.replace(/_/g, " ")));
+    li.appendChild(el("div", "reason", reasonText(t.reason)));
     return el("span", "sla" + (s.overdue ? " overdue" : ""), s.text);
   }
 
@@ -395,14 +403,14 @@
       var slaText = ticketHead(li, t);
       var bottom = el("div", "row");
       bottom.appendChild(slaText);
-      if (unread[t.id]) bottom.appendChild(el("span", "new", "New message"));
+      if (unread[t.id]) bottom.appendChild(el("span", "new", t_("mine.newMessage")));
       if (t.id === current) {
-        bottom.appendChild(el("span", "shown", "Showing"));
+        bottom.appendChild(el("span", "shown", t_("mine.showing")));
         li.setAttribute("aria-current", "true");
       } else {
-        var b = el("button", "small", "Open");
+        var b = el("button", "small", t_("mine.open"));
         b.type = "button";
-        b.setAttribute("aria-label", "Open ticket #" + t.id);
+        b.setAttribute("aria-label", t_("mine.openTicket", { id: t.id }));
         b.addEventListener("click", function () { show(t.id); });
         bottom.appendChild(b);
       }
@@ -411,6 +419,7 @@
     });
     $("mine-empty").hidden = mine.length > 0;
     $("mine-count").textContent = mine.length ? String(mine.length) : "";
+    updateTitle();
     // On a phone the list is a strip that scrolls sideways: bring the
     // ticket shown into it when it changes, and leave the agent's own
     // scrolling alone otherwise.
@@ -436,13 +445,18 @@
     var list = $("ticket-list");
     clear(list);
     var ts = (v && v.handoffs) || [];
+    if (!filters().queue && !filters().reason) trackQueue(ts);
     ts.forEach(function (t) {
       var li = el("li", "ticket");
       li.dataset.id = t.id;
       var slaText = ticketHead(li, t);
       var bottom = el("div", "row");
       bottom.appendChild(slaText);
-      var b = el("button", "small", "Claim");
+      if (unseen[t.id]) {
+        li.classList.add("is-new");
+        li.querySelector(".badges").appendChild(el("span", "badge-new", t_("waiting.new")));
+      }
+      var b = el("button", "small", t_("waiting.claim"));
       b.type = "button";
       b.addEventListener("click", function () { claim("/v1/handoffs/" + t.id + "/claim"); });
       bottom.appendChild(b);
@@ -450,9 +464,10 @@
       list.appendChild(li);
     });
     var f = filters();
-    $("tickets-empty").textContent = f.queue || f.reason ? "Nobody is waiting with these filters." : "Nobody is waiting.";
+    $("tickets-empty").textContent = f.queue || f.reason ? t("waiting.emptyFiltered") : t("waiting.empty");
     $("tickets-empty").hidden = ts.length > 0;
     $("waiting-count").textContent = ts.length ? String(ts.length) : "";
+    updateTitle();
   }
 
   function renderTicket(v) {
@@ -471,32 +486,36 @@
     $("app").classList.add("has-ticket");
     $("ticket").dataset.id = t.id;
     $("ticket").dataset.state = t.state;
-    $("ticket-title").textContent = "Ticket #" + t.id;
+    $("ticket-title").textContent = t_("work.ticket", { id: t.id });
     var s = sla(t);
     $("ticket-sla").textContent = s.text;
     $("ticket-sla").className = "sla" + (s.overdue ? " overdue" : "");
-    $("ticket-meta").textContent = [t.queue, t.priority, t.reason.replace(/_/g, " "), t.state + (t.agent ? " by " + t.agent : "")].join(" · ");
-    $("summary").textContent = v.summary || "(no summary)";
+    $("ticket-meta").textContent = [t.queue, t_("prio." + t.priority), reasonText(t.reason),
+      t.agent ? t_("state.by", { state: t_("state." + t.state), agent: t.agent }) : t_("state." + t.state)].join(" · ");
+    $("summary").textContent = v.summary || t_("work.noSummary");
+    renderLabels(v.labels);
+    renderNote(t);
+    fillResolveArticles(v.suggested_articles || [], t.id);
 
     var arts = $("articles");
     clear(arts);
     (v.suggested_articles || []).forEach(function (a) {
       var li = el("li", "");
       li.appendChild(el("span", "", a.title));
-      var b = el("button", "small", "Insert");
+      var b = el("button", "small", t_("work.insert"));
       b.type = "button";
       b.addEventListener("click", function () { insertArticle(t.id, a.article_id); });
       li.appendChild(b);
       arts.appendChild(li);
     });
-    if (!arts.firstChild) arts.appendChild(el("li", "muted", "No suggestions."));
+    if (!arts.firstChild) arts.appendChild(el("li", "muted", t_("work.noSuggestions")));
 
     var tr = $("transcript");
     clear(tr);
     (v.transcript || []).forEach(function (m) {
       var li = el("li", "msg msg-" + m.role);
-      var who = m.role === "agent" ? (m.agent || "agent") : m.role;
-      li.appendChild(el("div", "who", who + " · " + new Date(m.created_at).toLocaleTimeString()));
+      var who = m.role === "agent" ? (m.agent || t_("role.agent")) : t_("role." + m.role);
+      li.appendChild(el("div", "who", who + " · " + new Date(m.created_at).toLocaleTimeString(I18N.locale())));
       if (m.media) li.appendChild(renderMedia(m.media));
       if (m.text || !m.media) li.appendChild(el("div", "text", m.text));
       var d = m.delivery && delivery(m.delivery);
@@ -519,7 +538,11 @@
     $("reply").readOnly = !!blocked;
     $("reply").setAttribute("aria-disabled", replyAllowed ? "false" : "true");
     $("reply-form").classList.toggle("blocked", !!blocked);
-    $("reply-blocked").textContent = blocked ? "You cannot reply: " + blocked : "";
+    $("reply-blocked").textContent = blocked ? t_("reply.cannot", { why: blocked }) : "";
+    $("reassign").disabled = !open;
+    $("reassign-to").disabled = !open;
+    $("resolution").hidden = !open;
+    if (t.id !== panelTicket) loadCustomer(t.id);
     $("reply-blocked").hidden = !blocked;
     Array.prototype.forEach.call(arts.querySelectorAll("button"), function (b) { b.disabled = !replyAllowed; });
   }
@@ -529,6 +552,7 @@
     if (shownTicket) drafts[shownTicket] = $("reply").value;
     $("reply").value = "";
     shownTicket = 0;
+    panelTicket = 0;
     replyAllowed = false;
     replyError("");
     $("ticket").hidden = true;
@@ -569,10 +593,11 @@
   }
 
   function claim(path, body) {
-    status("Claiming…");
-    api("POST", path, body).then(function (t) {
-      setCurrent(t.id);
-      status("Claimed ticket #" + t.id + ".");
+    status(t("status.claiming"));
+    api("POST", path, body).then(function (tk) {
+      setCurrent(tk.id);
+      markSeen();
+      status(t("status.claimed", { id: tk.id }));
       return refresh();
     }).catch(function (err) {
       if (err.code === "queue_empty") { status(err.message.charAt(0).toUpperCase() + err.message.slice(1) + "."); return; }
@@ -601,7 +626,7 @@
       if ($("reply").value === text) $("reply").value = "";
       // Stored and queued: whether it reached the customer shows under
       // the message, as the channel reports it.
-      status("Reply queued; its delivery shows under it.");
+      status(t("status.replyQueued"));
       return loadTicket();
     }).catch(function (err) {
       if (err.status === 401) { failed(err); return; }
@@ -612,21 +637,39 @@
     }).then(function () { $("send").disabled = !replyAllowed; });
   }
 
-  function finish(action, done) {
+  // finish closes the ticket shown (action resolve or release); done is
+  // the key of the status to show, body the resolution.
+  function finish(action, done, body) {
     if (!current) return;
     var id = current;
-    api("POST", "/v1/handoffs/" + id + "/" + action).then(function () {
-      status(done.replace("%d", id));
+    api("POST", "/v1/handoffs/" + id + "/" + action, body).then(function (v) {
+      var msg = t(done, { id: id });
+      if (v && v.example_added) msg += " " + t("status.exampleAdded");
+      if (v && v.example_error) msg += " " + v.example_error;
+      status(msg, !!(v && v.example_error));
       $("reply").value = "";
+      $("resolve-note").value = "";
+      $("resolve-article").value = "";
+      $("resolution").open = false;
       delete drafts[id];
       setCurrent(0);
       return refresh();
     }).catch(failed);
   }
 
+  function resolve() {
+    var body = {};
+    var note = $("resolve-note").value.trim();
+    var article = $("resolve-article").value;
+    if (note) body.note = note;
+    if (article) body.article_id = article;
+    finish("resolve", "status.resolved", Object.keys(body).length ? body : undefined);
+  }
+
   function live(on) {
     var l = $("live");
-    l.textContent = on ? "live" : "offline";
+    l.textContent = on ? t("live.on") : t("live.off");
+    l.dataset.on = on ? "1" : "";
     l.className = "live " + (on ? "on" : "off");
   }
 
@@ -684,7 +727,8 @@
       return api("GET", "/v1/agents/presence");
     }).then(function (v) {
       var team = $("team");
-      team.textContent = v.online === 1 ? "1 agent online" : v.online + " agents online";
+      team.dataset.online = v.online;
+      team.textContent = teamText(v.online);
       team.title = (v.agents || []).map(function (a) { return a.agent_id + ": " + a.status; }).join(", ");
       team.hidden = false;
     }).catch(function (err) {
@@ -694,6 +738,516 @@
       }
       failed(err);
     });
+  }
+
+  function reasonText(code) {
+    var k = "reason." + code;
+    var s = t(k);
+    return s === k ? String(code || "").replace(/_/g, " ") : s;
+  }
+
+  function teamText(n) { return n === 1 ? t("team.one") : t("team.many", { n: n }); }
+
+  // ----- Customer panel: who the customer is and what they asked before.
+  var panelTicket = 0;
+  var OUTCOMES = { answered: "outcome.answered", handed_off: "outcome.handed_off", resolved: "outcome.resolved" };
+
+  function loadCustomer(id) {
+    panelTicket = id;
+    api("GET", "/v1/handoffs/" + id + "/customer").then(function (v) {
+      if (panelTicket !== id) return;
+      renderCustomer(v, id);
+    }).catch(function (err) {
+      if (err.status === 404) { $("customer-panel").hidden = true; return; } // not served here
+      if (err.status === 401) { failed(err); return; }
+      $("customer-panel").hidden = false;
+      clear($("customer-history"));
+      $("customer-history").appendChild(el("li", "error", t("customer.failed", { why: err.message })));
+    });
+  }
+
+  function renderCustomer(v, ticketID) {
+    $("customer-panel").hidden = false;
+    $("customer-channel").textContent = CHANNELS[v.channel] || v.channel;
+    $("customer-id").textContent = v.id;
+    $("customer-phone").textContent = v.phone || "";
+    $("customer-phone").hidden = $("customer-phone-dt").hidden = !v.phone;
+    $("customer-masked").hidden = !v.masked;
+    var list = $("customer-history");
+    clear(list);
+    var earlier = (v.history || []).filter(function (p) { return p.ticket_id !== ticketID; });
+    earlier.forEach(function (p) {
+      var li = el("li", "past past-" + p.outcome);
+      var head = el("div", "row");
+      head.appendChild(el("span", "outcome outcome-" + p.outcome, t(OUTCOMES[p.outcome] || p.outcome)));
+      head.appendChild(el("span", "muted", when(p.at)));
+      li.appendChild(head);
+      li.appendChild(el("div", "q", p.question || "—"));
+      var who = [];
+      if (p.ticket_id) who.push(t("work.ticket", { id: p.ticket_id }));
+      if (p.agent) who.push(p.agent);
+      if (p.outcome === "handed_off" && p.ticket_state === "released") who.push(t("outcome.released"));
+      if (p.outcome === "handed_off" && (p.ticket_state === "queued" || p.ticket_state === "claimed")) who.push(t("outcome.open"));
+      if (who.length) li.appendChild(el("div", "muted small", who.join(" · ")));
+      list.appendChild(li);
+    });
+    if (!earlier.length) list.appendChild(el("li", "muted", t("customer.first")));
+  }
+
+  // ----- Labels on the ticket's conversation.
+  var allLabels = [];
+  var ticketLabelIDs = [];
+
+  function renderLabels(labels) {
+    var row = $("labels-row");
+    if (!labels) { row.hidden = true; return; } // not kept by this server
+    row.hidden = false;
+    ticketLabelIDs = labels.map(function (l) { return l.id; });
+    var chips = $("ticket-labels");
+    clear(chips);
+    labels.forEach(function (l) { chips.appendChild(el("li", "chip", l.name)); });
+    if (!labels.length) chips.appendChild(el("li", "muted small", t("labels.none")));
+    renderLabelChoices();
+  }
+
+  function renderLabelChoices() {
+    var box = $("labels-choices");
+    clear(box);
+    var held = $("ticket").dataset.state === "claimed";
+    if (!allLabels.length) { box.appendChild(el("p", "muted small", t("labels.noneDefined"))); return; }
+    allLabels.forEach(function (l) {
+      var lab = el("label", "check");
+      var cb = document.createElement("input");
+      cb.type = "checkbox";
+      cb.value = l.id;
+      cb.checked = ticketLabelIDs.indexOf(l.id) >= 0;
+      cb.disabled = !held;
+      cb.addEventListener("change", saveLabels);
+      lab.appendChild(cb);
+      lab.appendChild(document.createTextNode(" " + l.name));
+      box.appendChild(lab);
+    });
+  }
+
+  function saveLabels() {
+    var id = Number($("ticket").dataset.id);
+    var ids = Array.prototype.map.call($("labels-choices").querySelectorAll("input:checked"), function (c) { return Number(c.value); });
+    api("PUT", "/v1/handoffs/" + id + "/labels", { labels: ids }).then(function (v) {
+      renderLabels(v.labels);
+    }).catch(function (err) {
+      failed(err);
+      loadTools();
+    });
+  }
+
+  function renderNote(tk) {
+    var p = $("ticket-note");
+    var parts = [];
+    if (tk.note) parts.push(t("work.note", { note: tk.note }));
+    if (tk.article_id) parts.push(t("work.resolvedWith", { article: tk.article_id }));
+    p.textContent = parts.join(" · ");
+    p.hidden = !parts.length;
+  }
+
+  function fillResolveArticles(suggested, id) {
+    var sel = $("resolve-article");
+    if (sel.dataset.ticket === String(id)) return; // keep the agent's choice while the ticket stays
+    sel.dataset.ticket = String(id);
+    while (sel.options.length > 1) sel.remove(1);
+    suggested.forEach(function (a) { sel.appendChild(new Option(a.title, a.article_id)); });
+    sel.disabled = !suggested.length;
+    $("resolve-note").value = "";
+  }
+
+  // ----- Reassign to a colleague from the list of known agents.
+  var me = { name: "", role: "" };
+
+  function loadAgents() {
+    return api("GET", "/v1/agents").then(function (v) {
+      var sel = $("reassign-to");
+      var chosen = sel.value;
+      while (sel.options.length > 1) sel.remove(1);
+      (v.agents || []).forEach(function (a) {
+        if (a.you || a.agent_id === me.name) return;
+        sel.appendChild(new Option(a.agent_id + " (" + t("presence." + a.status) + ")", a.agent_id));
+      });
+      sel.value = chosen;
+      $("reassign").parentNode.hidden = false;
+    }).catch(function (err) {
+      if (err.status === 404) { $("reassign").parentNode.hidden = true; return; } // no reassignment here
+      failed(err);
+    });
+  }
+
+  function reassign() {
+    var to = $("reassign-to").value;
+    if (!current) return;
+    if (!to) { status(t("reassign.pick"), true); $("reassign-to").focus(); return; }
+    var id = current;
+    api("POST", "/v1/handoffs/" + id + "/reassign", { agent: to }).then(function () {
+      status(t("status.reassigned", { id: id, agent: to }));
+      drafts[id] = $("reply").value;
+      $("reassign-to").value = "";
+      setCurrent(0);
+      return refresh();
+    }).catch(failed);
+  }
+
+  // ----- Resolved tickets, searchable.
+  function searchResolved(e) {
+    if (e) e.preventDefault();
+    var q = $("resolved-q").value.trim();
+    var p = "/v1/handoffs?state=resolved&order=newest&limit=20" + (q ? "&q=" + encodeURIComponent(q) : "");
+    api("GET", p).then(function (v) {
+      var list = $("resolved-list");
+      clear(list);
+      var ts = (v && v.handoffs) || [];
+      ts.forEach(function (tk) {
+        var li = el("li", "ticket resolved-item");
+        li.dataset.id = tk.id;
+        var top = el("div", "row");
+        top.appendChild(el("strong", "", "#" + tk.id + " · " + tk.queue));
+        top.appendChild(el("span", "muted small", tk.closed_at ? when(tk.closed_at) : ""));
+        li.appendChild(top);
+        li.appendChild(el("div", "small", [reasonText(tk.reason), tk.agent].filter(Boolean).join(" · ")));
+        if (tk.note) li.appendChild(el("div", "muted small note-line", tk.note));
+        var b = el("button", "small", t("mine.open"));
+        b.type = "button";
+        b.setAttribute("aria-label", t("mine.openTicket", { id: tk.id }));
+        b.addEventListener("click", function () { show(tk.id); });
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+      var empty = $("resolved-empty");
+      empty.textContent = q ? t("resolved.noMatch", { q: q }) : t("resolved.none");
+      empty.hidden = ts.length > 0;
+    }).catch(failed);
+  }
+
+  // ----- Quick replies: "/" in the reply box offers them.
+  var quickReplies = [];
+  var qrIndex = 0;
+
+  function loadTools() {
+    return Promise.all([
+      api("GET", "/v1/quick-replies").then(function (v) { quickReplies = v.quick_replies || []; }),
+      api("GET", "/v1/labels").then(function (v) { allLabels = v.labels || []; })
+    ]).then(function () {
+      renderLabelChoices();
+      renderAdmin();
+    }).catch(function (err) {
+      if (err.status === 404) return; // not kept by this server
+      failed(err);
+    });
+  }
+
+  // slashWord is the "/word" being typed before the caret, or null.
+  function slashWord() {
+    var box = $("reply");
+    var before = box.value.slice(0, box.selectionStart);
+    var m = /(^|\s)\/([^\s\/]*)$/.exec(before);
+    return m ? { start: before.length - m[2].length - 1, word: m[2].toLowerCase() } : null;
+  }
+
+  function qrMatches() {
+    var sw = slashWord();
+    if (!sw || !quickReplies.length) return [];
+    return quickReplies.filter(function (q) {
+      return q.shortcut.indexOf(sw.word) === 0 || (sw.word && q.text.toLowerCase().indexOf(sw.word) >= 0);
+    }).slice(0, 8);
+  }
+
+  function renderQRMenu() {
+    var menu = $("qr-menu");
+    var ms = qrMatches();
+    clear(menu);
+    if (!ms.length || $("reply").readOnly || $("reply").disabled) { menu.hidden = true; return; }
+    if (qrIndex >= ms.length) qrIndex = 0;
+    ms.forEach(function (q, i) {
+      var li = el("li", "qr-item" + (i === qrIndex ? " active" : ""));
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === qrIndex ? "true" : "false");
+      li.dataset.shortcut = q.shortcut;
+      li.appendChild(el("strong", "", "/" + q.shortcut));
+      li.appendChild(el("span", "qr-text", q.text));
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); insertQuickReply(q); });
+      menu.appendChild(li);
+    });
+    menu.hidden = false;
+  }
+
+  function insertQuickReply(q) {
+    var box = $("reply");
+    var sw = slashWord();
+    if (!sw) return;
+    var end = box.selectionStart;
+    box.value = box.value.slice(0, sw.start) + q.text + box.value.slice(end);
+    var caret = sw.start + q.text.length;
+    box.setSelectionRange(caret, caret);
+    $("qr-menu").hidden = true;
+    box.focus();
+  }
+
+  function qrKeys(e) {
+    var menu = $("qr-menu");
+    if (menu.hidden) return;
+    var ms = qrMatches();
+    if (!ms.length) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      qrIndex = (qrIndex + (e.key === "ArrowDown" ? 1 : ms.length - 1)) % ms.length;
+      renderQRMenu();
+    } else if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      insertQuickReply(ms[qrIndex]);
+    } else if (e.key === "Escape") {
+      menu.hidden = true;
+    }
+  }
+
+  // ----- Admin section: quick replies and labels.
+  function renderAdmin() {
+    if (me.role !== "admin") { $("admin").hidden = true; return; }
+    $("admin").hidden = false;
+    var ql = $("qr-admin");
+    clear(ql);
+    quickReplies.forEach(function (q) {
+      var li = el("li", "admin-item");
+      var txt = el("div", "");
+      txt.appendChild(el("strong", "", "/" + q.shortcut));
+      txt.appendChild(el("div", "muted small qr-text", q.text));
+      li.appendChild(txt);
+      var btns = el("span", "admin-buttons");
+      var edit = el("button", "small", t("admin.edit"));
+      edit.type = "button";
+      edit.setAttribute("aria-label", t("admin.editReply", { s: q.shortcut }));
+      edit.addEventListener("click", function () { editQuickReply(q); });
+      btns.appendChild(edit);
+      btns.appendChild(delButton(t("admin.deleteReply", { s: q.shortcut }), function () {
+        return api("DELETE", "/v1/quick-replies/" + q.id);
+      }));
+      li.appendChild(btns);
+      ql.appendChild(li);
+    });
+    if (!quickReplies.length) ql.appendChild(el("li", "muted small", t("admin.noReplies")));
+    var ll = $("label-admin");
+    clear(ll);
+    allLabels.forEach(function (l) {
+      var li = el("li", "admin-item");
+      li.appendChild(el("span", "chip", l.name));
+      li.appendChild(delButton(t("admin.deleteLabel", { name: l.name }), function () {
+        return api("DELETE", "/v1/labels/" + l.id);
+      }));
+      ll.appendChild(li);
+    });
+    if (!allLabels.length) ll.appendChild(el("li", "muted small", t("labels.noneDefined")));
+  }
+
+  function delButton(label, del) {
+    var b = el("button", "small danger", t("admin.delete"));
+    b.type = "button";
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      del().then(loadTools).catch(function (err) { b.disabled = false; failed(err); });
+    });
+    return b;
+  }
+
+  // qrEditing is the quick reply the form edits; 0 while it adds one.
+  var qrEditing = 0;
+
+  function editQuickReply(q) {
+    qrEditing = q.id;
+    $("qr-shortcut").value = q.shortcut;
+    $("qr-text").value = q.text;
+    $("qr-submit").textContent = t("admin.saveReply");
+    $("qr-cancel").hidden = false;
+    $("qr-error").textContent = "";
+    $("qr-text").focus();
+  }
+
+  function resetQuickReplyForm() {
+    qrEditing = 0;
+    $("qr-shortcut").value = "";
+    $("qr-text").value = "";
+    $("qr-submit").textContent = t("admin.addReply");
+    $("qr-cancel").hidden = true;
+  }
+
+  function addQuickReply(e) {
+    e.preventDefault();
+    $("qr-error").textContent = "";
+    var body = { shortcut: $("qr-shortcut").value, text: $("qr-text").value };
+    var req = qrEditing ? api("PUT", "/v1/quick-replies/" + qrEditing, body) : api("POST", "/v1/quick-replies", body);
+    req.then(function () {
+      resetQuickReplyForm();
+      return loadTools();
+    }).catch(function (err) {
+      if (err.status === 401) { failed(err); return; }
+      $("qr-error").textContent = err.message;
+    });
+  }
+
+  function addLabel(e) {
+    e.preventDefault();
+    $("label-error").textContent = "";
+    api("POST", "/v1/labels", { name: $("label-name").value }).then(function () {
+      $("label-name").value = "";
+      return loadTools();
+    }).catch(function (err) {
+      if (err.status === 401) { failed(err); return; }
+      $("label-error").textContent = err.message;
+    });
+  }
+
+  // ----- New tickets: a count in the title and on the waiting list, a
+  // sound, and a desktop notification while the console is not looked at.
+  var knownQueue = null; // ids seen in the queue; null before the first load
+  var unseen = {};
+  var NOTIFY_KEY = "relais.notify";
+
+  function unseenCount() { return Object.keys(unseen).length; }
+
+  function updateTitle() {
+    var n = unseenCount() + Object.keys(unread).length;
+    document.title = (n ? "(" + n + ") " : "") + t("app.title");
+    var badge = $("waiting-new");
+    badge.textContent = unseenCount() ? t("waiting.newCount", { n: unseenCount() }) : "";
+    badge.hidden = !unseenCount();
+  }
+
+  // trackQueue marks the tickets that arrived since the last look, and
+  // announces them.
+  function trackQueue(ts) {
+    var ids = ts.map(function (tk) { return tk.id; });
+    if (knownQueue === null) {
+      knownQueue = {};
+      ids.forEach(function (id) { knownQueue[id] = true; });
+      return;
+    }
+    var fresh = [];
+    ids.forEach(function (id) {
+      if (!knownQueue[id]) { knownQueue[id] = true; unseen[id] = true; fresh.push(id); }
+    });
+    Object.keys(unseen).forEach(function (id) { if (ids.indexOf(Number(id)) < 0) delete unseen[id]; });
+    if (fresh.length) announce(fresh.length);
+  }
+
+  function markSeen() {
+    unseen = {};
+    updateTitle();
+    Array.prototype.forEach.call(document.querySelectorAll("#ticket-list .is-new"), function (li) {
+      li.classList.remove("is-new");
+      var b = li.querySelector(".badge-new");
+      if (b) b.remove();
+    });
+  }
+
+  var audioCtx = null;
+  function beep() {
+    try {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return;
+      audioCtx = audioCtx || new AC();
+      var o = audioCtx.createOscillator();
+      var g = audioCtx.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.08, audioCtx.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.0001, audioCtx.currentTime + 0.35);
+      o.connect(g);
+      g.connect(audioCtx.destination);
+      o.start();
+      o.stop(audioCtx.currentTime + 0.35);
+    } catch (e) { /* sound is a nicety */ }
+  }
+
+  function notifyOn() { return localStorage.getItem(NOTIFY_KEY) === "on"; }
+
+  function announce(n) {
+    if (!notifyOn()) return;
+    beep();
+    if (window.Notification && Notification.permission === "granted" && document.hidden) {
+      try {
+        var note = new Notification(t("notify.newTitle"), { body: t("notify.newBody", { n: n }), tag: "relais-queue" });
+        note.onclick = function () { window.focus(); note.close(); };
+      } catch (e) { /* some browsers allow notifications from a service worker only */ }
+    }
+  }
+
+  function renderNotifyButton() {
+    var b = $("notify");
+    b.hidden = false;
+    var on = notifyOn();
+    b.classList.toggle("on", on);
+    b.textContent = on ? t("notify.buttonOn") : t("notify.buttonOff");
+    b.title = on ? t("notify.on") : t("notify.off");
+    b.setAttribute("aria-label", b.title);
+    b.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  // toggleNotify is the user gesture browsers want before they ask for
+  // permission to notify, and before they let a page play sound.
+  function toggleNotify() {
+    if (notifyOn()) {
+      localStorage.setItem(NOTIFY_KEY, "off");
+      renderNotifyButton();
+      status(t("notify.disabled"));
+      return;
+    }
+    localStorage.setItem(NOTIFY_KEY, "on");
+    beep();
+    var done = function () {
+      renderNotifyButton();
+      var denied = window.Notification && Notification.permission === "denied";
+      status(denied ? t("notify.soundOnly") : t("notify.enabled"));
+    };
+    if (window.Notification && Notification.permission === "default") {
+      var p = Notification.requestPermission(done);
+      if (p && p.then) p.then(done);
+    } else {
+      done();
+    }
+  }
+
+  function loadMe() {
+    return api("GET", "/v1/me").then(function (v) {
+      me = v || me;
+      renderAdmin();
+    }).catch(function (err) { if (err.status !== 404) failed(err); });
+  }
+
+  function relabel() {
+    updateTitle();
+    live($("live").dataset.on === "1");
+    if ($("team").dataset.online !== undefined) $("team").textContent = teamText(Number($("team").dataset.online));
+    renderNotifyButton();
+    if (token) {
+      refresh();
+      loadAgents();
+      searchResolved();
+      renderAdmin();
+      if (panelTicket) loadCustomer(panelTicket);
+    }
+  }
+
+  function bindAgentTools() {
+    $("reassign").addEventListener("click", reassign);
+    $("resolved-form").addEventListener("submit", searchResolved);
+    $("qr-form").addEventListener("submit", addQuickReply);
+    $("qr-cancel").addEventListener("click", resetQuickReplyForm);
+    $("label-form").addEventListener("submit", addLabel);
+    $("notify").addEventListener("click", toggleNotify);
+    $("waiting-card").addEventListener("click", markSeen);
+    $("reply").addEventListener("input", function () { qrIndex = 0; renderQRMenu(); });
+    $("reply").addEventListener("keydown", qrKeys);
+    $("reply").addEventListener("blur", function () { $("qr-menu").hidden = true; });
+    document.addEventListener("visibilitychange", updateTitle);
+    I18N.bindSwitcher($("lang"));
+    I18N.onChange(relabel);
+    I18N.apply();
+    renderNotifyButton();
+    updateTitle();
   }
 
   function start() {
@@ -707,6 +1261,8 @@
       $("filter-reason").value = f.reason || "";
     } catch (e) { /* filters are a convenience */ }
     refresh();
+    loadMe().then(function () { loadAgents(); loadTools(); });
+    searchResolved();
     retryMS = RETRY_MIN_MS;
     connect();
     if (pollTimer) clearInterval(pollTimer);
@@ -730,6 +1286,11 @@
     mine = [];
     unread = {};
     drafts = {};
+    unseen = {};
+    knownQueue = null;
+    me = { name: "", role: "" };
+    $("admin").hidden = true;
+    updateTitle();
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
     live(false);
     $("app").hidden = true;
@@ -741,9 +1302,9 @@
 
   function login(e) {
     e.preventDefault();
-    var t = $("token").value.trim();
-    if (!t) return;
-    token = t;
+    var typed = $("token").value.trim();
+    if (!typed) return;
+    token = typed;
     api("GET", "/v1/handoffs/stats").then(function () {
       sessionStorage.setItem(TOKEN_KEY, token);
       $("token").value = "";
@@ -751,8 +1312,8 @@
       start();
     }).catch(function (err) {
       token = "";
-      $("login-error").textContent = err.status === 401 ? "That token is not valid." :
-        err.status === 403 ? "That token is not an agent's." : err.message;
+      $("login-error").textContent = err.status === 401 ? t("login.invalid") :
+        err.status === 403 ? t("login.notAgent") : err.message;
     });
   }
 
@@ -775,8 +1336,9 @@
       });
     });
     $("reply-form").addEventListener("submit", send);
-    $("resolve").addEventListener("click", function () { finish("resolve", "Ticket #%d resolved."); });
-    $("release").addEventListener("click", function () { finish("release", "Ticket #%d released to the bot."); });
+    $("resolve").addEventListener("click", resolve);
+    $("release").addEventListener("click", function () { finish("release", "status.released"); });
+    bindAgentTools();
     if (token) start(); else logout("");
   });
 })();

@@ -1,0 +1,31 @@
+package knowledge
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestLexicalTerms(t *testing.T) {
+	t.Parallel()
+	const c = CommonTermChunks + 1
+	tests := []struct {
+		name    string
+		matches []int
+		use     []int
+		and     bool
+	}{
+		{"no word", nil, nil, false},
+		{"rare words, OR", []int{3, 1, CommonTermChunks}, []int{0, 1, 2}, false},
+		{"common words leave", []int{c, 5, c, 2}, []int{1, 3}, false},
+		{"words matching nothing leave", []int{0, 4, 0}, []int{1}, false},
+		{"every word common, AND", []int{c, c, 0}, []int{0, 1}, true},
+		{"one common word", []int{0, c}, []int{1}, false},
+		{"nothing matches", []int{0, 0}, nil, false},
+	}
+	for _, tt := range tests {
+		use, and := LexicalTerms(tt.matches)
+		if !slices.Equal(use, tt.use) || and != tt.and {
+			t.Errorf("%s: LexicalTerms(%v) = %v, %v; want %v, %v", tt.name, tt.matches, use, and, tt.use, tt.and)
+		}
+	}
+}
