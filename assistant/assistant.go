@@ -5,6 +5,8 @@
 // topics always go to a person whatever the score.
 package assistant
 
+import "github.com/relais-ai/relais/assistant/intent"
+
 // Action is what the assistant decided to do with a message.
 type Action string
 
@@ -27,16 +29,17 @@ const (
 	ReasonAgentOwned          = "agent_owned"
 )
 
-// Intents the assistant recognises.
+// Intents the assistant recognises: the intent package's, under the names
+// the Decision's users know.
 const (
-	IntentGreeting     = "greeting"
-	IntentThanks       = "thanks"
-	IntentGoodbye      = "goodbye"
-	IntentHumanRequest = "human_request"
-	IntentSensitive    = "sensitive"
-	IntentFeedbackYes  = "feedback_yes"
-	IntentFeedbackNo   = "feedback_no"
-	IntentQuestion     = "question"
+	IntentGreeting     = intent.Greeting
+	IntentThanks       = intent.Thanks
+	IntentGoodbye      = intent.Goodbye
+	IntentHumanRequest = intent.HumanRequest
+	IntentSensitive    = intent.Sensitive
+	IntentFeedbackYes  = intent.FeedbackYes
+	IntentFeedbackNo   = intent.FeedbackNo
+	IntentQuestion     = intent.Question
 )
 
 // Handoff reasons of channel adapters, beyond the assistant's own.

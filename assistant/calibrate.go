@@ -65,7 +65,7 @@ type Calibrator struct {
 	// alternative questions, one-line variants) to what the classifier
 	// learns from.
 	Articles     ArticleSource
-	MaxWrongRate float64 // default 0.02
+	MaxWrongRate float64 // default DefaultMaxWrongRate
 	Folds        int     // default 5
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -106,13 +106,18 @@ const (
 	maxPhrasings     = 50_000
 )
 
+// DefaultMaxWrongRate is the wrong-answer rate Relais aims at unless told
+// otherwise (RELAIS_MAX_WRONG_RATE, DESIGN.md section 8): calibration keeps
+// the estimated rate under it, and evals report against it.
+const DefaultMaxWrongRate = 0.02
+
 // Calibrate computes a calibration. It returns ErrTooFewExamples when there
 // are fewer than MinCalibrationExamples examples.
 func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	started := time.Now()
 	target := c.MaxWrongRate
 	if target <= 0 {
-		target = 0.02
+		target = DefaultMaxWrongRate
 	}
 	folds := c.Folds
 	if folds < 2 {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
 	"github.com/relais-ai/relais/redact"
@@ -30,9 +31,11 @@ const DefaultThreshold = 0.85
 // wrong answers, fewer than a hundred examples cannot tell 1% from 4%.
 const MinCalibrationExamples = 100
 
-// MaxMessageBytes bounds a customer message; longer ones are cut before
-// retrieval (the whole message is still stored for the agent).
-const MaxMessageBytes = 4096
+// MaxRetrievalBytes is how much of a message retrieval reads: a longer
+// one is cut there before retrieval, and the whole message is still stored
+// for the agent. It is not a limit on what a customer may send, which is
+// conversation.MaxTextChars (conversation.ValidateInbound).
+const MaxRetrievalBytes = 4096
 
 // The time budget of a decision, within the caller's deadline.
 const (
@@ -83,7 +86,8 @@ type Config struct {
 	// Threshold, when > 0, pins the confidence threshold instead of the
 	// calibrated one.
 	Threshold float64
-	// MaxWrongRate is the wrong-answer rate calibration aims at (0.02).
+	// MaxWrongRate is the wrong-answer rate calibration aims at
+	// (DefaultMaxWrongRate).
 	MaxWrongRate float64
 	// ClarifyFirst asks the customer to rephrase after a first unclear
 	// message instead of handing off at once; the second in a row hands off
@@ -96,7 +100,7 @@ type Config struct {
 // Assistant decides what to do with a customer message.
 type Assistant struct {
 	Retriever   Retriever
-	Intents     *IntentClassifier
+	Intents     *intent.Classifier
 	Generator   Generator         // optional: grounded answers by a model
 	Calibration CalibrationSource // optional: the self-calibrated threshold
 	Config      Config
@@ -132,8 +136,8 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	now := a.now
 	start := now()
 	text := strings.TrimSpace(in.Text)
-	if len(text) > MaxMessageBytes {
-		text = truncateUTF8(text, MaxMessageBytes)
+	if len(text) > MaxRetrievalBytes {
+		text = truncateUTF8(text, MaxRetrievalBytes)
 	}
 	lang := language.Detect(text)
 	if lang == language.Unknown {
@@ -146,14 +150,14 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return t
 	}
 
-	intent := IntentResult{Intent: IntentQuestion, Evidence: "empty message"}
+	detected := intent.Result{Intent: IntentQuestion, Evidence: "empty message"}
 	if text != "" && a.Intents != nil {
-		intent = a.Intents.Classify(text, lang, in.AwaitingFeedback)
+		detected = a.Intents.Classify(text, lang, in.AwaitingFeedback)
 	}
-	d.Intent, d.Topic, d.Trace.Intent = intent.Intent, intent.Topic, intent
+	d.Intent, d.Topic, d.Trace.Intent = detected.Intent, detected.Topic, detected
 	t := stage("intent", start)
 
-	switch intent.Intent {
+	switch detected.Intent {
 	case IntentHumanRequest:
 		return a.handoff(d, ReasonCustomerRequest)
 	case IntentSensitive:
@@ -162,7 +166,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return a.handoff(d, ReasonNegativeFeedback)
 	case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes:
 		d.Action = Reply
-		d.Text = smalltalkReply(intent.Intent, lang)
+		d.Text = smalltalkReply(detected.Intent, lang)
 		return d
 	}
 	if text == "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -41,7 +42,7 @@ func hit(id, title, body string, sim float64, textRank int) knowledge.Hit {
 
 func newTestAssistant(t *testing.T, r Retriever) *Assistant {
 	t.Helper()
-	ic, err := NewIntentClassifier(DefaultIntentExamples())
+	ic, err := intent.New(intent.DefaultExamples())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package assistant
 
-import "time"
+import (
+	"time"
+
+	"github.com/relais-ai/relais/assistant/intent"
+)
 
 // Decision is what the assistant does with one customer message: the heart
 // of Relais and of its evals.
@@ -32,7 +36,7 @@ type Source struct {
 // Trace records how a decision was reached, for analytics, evals and the
 // agent who takes over.
 type Trace struct {
-	Intent     IntentResult  `json:"intent"`
+	Intent     intent.Result `json:"intent"`
 	Query      string        `json:"query,omitempty"` // the text searched, when it differs from the message
 	Candidates []Candidate   `json:"candidates,omitempty"`
 	Examples   []ExampleNote `json:"examples,omitempty"`

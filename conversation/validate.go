@@ -14,17 +14,34 @@ import (
 // another in what its database enforces; conversation/storetest pins them
 // down.
 
+// MaxCustomerIDBytes bounds a customer's id on a channel: room for any
+// phone number, e-mail address or client-made id, not for a document.
+const MaxCustomerIDBytes = 256
+
+// MaxChannelMessageIDBytes bounds a channel's id of a message (a WhatsApp
+// wamid, a web chat or API client's id).
+const MaxChannelMessageIDBytes = 256
+
 // ValidateInbound checks a customer message for Store.Receive and returns
-// it as it is to be stored, its text through ValidateText. The error wraps
-// relais.ErrInvalid when in has no Channel or no CustomerID (together they
-// say whose conversation a message goes to), when either of them or the
-// ChannelMessageID holds a control character (identifiers from a channel
-// are never meant to, and PostgreSQL refuses a NUL), and when the text
-// breaks ValidateText. A message with Media may have no text (a photo
-// without a caption); its media must pass ValidateMedia.
+// it as it is to be stored, its text through ValidateText. Channel adapters
+// (HTTP, web chat, WhatsApp) may call it to refuse a message before any
+// work; the stores call it in any case. The error wraps relais.ErrInvalid
+// when in has no Channel or no CustomerID (together they say whose
+// conversation a message goes to), when the CustomerID is longer than
+// MaxCustomerIDBytes or the ChannelMessageID than MaxChannelMessageIDBytes,
+// when either id or the Channel holds a control character (identifiers
+// from a channel are never meant to, and PostgreSQL refuses a NUL), and
+// when the text breaks ValidateText. A message with Media may have no text
+// (a photo without a caption); its media must pass ValidateMedia.
 func ValidateInbound(in Inbound) (Inbound, error) {
 	if in.Channel == "" || in.CustomerID == "" {
 		return Inbound{}, fmt.Errorf("channel and customer id are required: %w", relais.ErrInvalid)
+	}
+	if len(in.CustomerID) > MaxCustomerIDBytes {
+		return Inbound{}, fmt.Errorf("customer id is longer than %d bytes: %w", MaxCustomerIDBytes, relais.ErrInvalid)
+	}
+	if len(in.ChannelMessageID) > MaxChannelMessageIDBytes {
+		return Inbound{}, fmt.Errorf("channel message id is longer than %d bytes: %w", MaxChannelMessageIDBytes, relais.ErrInvalid)
 	}
 	if hasControl(in.Channel) || hasControl(in.CustomerID) || hasControl(in.ChannelMessageID) {
 		return Inbound{}, fmt.Errorf("channel, customer id and channel message id must not hold control characters: %w", relais.ErrInvalid)

@@ -238,7 +238,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 
 // bestBounds are the wrong-answer rates Summary.Best holds an operating
 // point for, and the report draws: production's default target first.
-var bestBounds = []float64{0.02, 0.05}
+var bestBounds = []float64{assistant.DefaultMaxWrongRate, 0.05}
 
 func boundKey(b float64) string { return fmt.Sprintf("wrong<=%g%%", 100*b) }
 

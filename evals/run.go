@@ -18,6 +18,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/ingest"
 	"github.com/relais-ai/relais/knowledge"
@@ -122,7 +123,7 @@ type Runner struct {
 	Judge Judge
 	// JudgeModel names the judge in Summary.Judge.
 	JudgeModel string
-	Intents    *assistant.IntentClassifier
+	Intents    *intent.Classifier
 	// Threshold pins the threshold; 0 lets each run calibrate as production
 	// does from the examples it has.
 	Threshold    float64
@@ -382,7 +383,7 @@ func (r *Runner) maxWrongRate() float64 {
 	if r.MaxWrongRate > 0 {
 		return r.MaxWrongRate
 	}
-	return 0.02
+	return assistant.DefaultMaxWrongRate
 }
 
 func (r *Runner) logger() *slog.Logger {

@@ -22,6 +22,15 @@ const (
 	DraftRejected DraftStatus = "rejected"
 )
 
+// Valid reports whether s is one of the draft statuses.
+func (s DraftStatus) Valid() bool {
+	switch s {
+	case DraftPending, DraftApproved, DraftRejected:
+		return true
+	}
+	return false
+}
+
 // Draft is an answer an agent wrote that the knowledge base lacked, saved
 // when resolving a ticket, waiting for an editor to make it an article.
 type Draft struct {
@@ -64,7 +73,7 @@ type DraftStore interface {
 	// Draft returns one draft; relais.ErrNotFound if none.
 	Draft(ctx context.Context, id int64) (Draft, error)
 	// Drafts lists the drafts in status (every status when ""), oldest
-	// first. relais.ErrInvalid for an unknown status.
+	// first. relais.ErrInvalid for a status that is not "" and not Valid.
 	Drafts(ctx context.Context, status DraftStatus) ([]Draft, error)
 	// DecideDraft moves a pending draft to approved or rejected, by
 	// approver, with the article it became (approved only).

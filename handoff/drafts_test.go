@@ -126,6 +126,30 @@ func TestValidateDraft(t *testing.T) {
 	}
 }
 
+func TestDraftStatusValid(t *testing.T) {
+	for _, s := range []handoff.DraftStatus{handoff.DraftPending, handoff.DraftApproved, handoff.DraftRejected} {
+		if !s.Valid() {
+			t.Errorf("DraftStatus(%q).Valid() = false", s)
+		}
+	}
+	for _, s := range []handoff.DraftStatus{"", "maybe", "Draft"} {
+		if s.Valid() {
+			t.Errorf("DraftStatus(%q).Valid() = true", s)
+		}
+	}
+}
+
+func TestTicketNotIn(t *testing.T) {
+	err := handoff.TicketNotIn(7, handoff.Claimed, "ann", handoff.Claimed)
+	if !errors.Is(err, relais.ErrConflict) || err.Error() != "ticket 7 is held by another agent: "+relais.ErrConflict.Error() {
+		t.Errorf("TicketNotIn of a ticket another agent holds = %v", err)
+	}
+	err = handoff.TicketNotIn(7, handoff.Claimed, "ann", handoff.Resolved)
+	if !errors.Is(err, relais.ErrConflict) || err.Error() != "ticket 7 is resolved, not claimed: "+relais.ErrConflict.Error() {
+		t.Errorf("TicketNotIn of a resolved ticket = %v", err)
+	}
+}
+
 // TestReviewApproveEdited: the editor's text becomes the article, the
 // agent's stays in the draft; a blank edit is refused and changes nothing.
 func TestReviewApproveEdited(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
 	"github.com/relais-ai/relais/knowledge"
@@ -115,7 +116,7 @@ func TestEscalateFilesTicket(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	routing := handoff.Routing{
-		SensitiveTopics: map[string]string{assistant.TopicFraud: "fraud"},
+		SensitiveTopics: map[string]string{intent.TopicFraud: "fraud"},
 		Intents:         map[string]string{assistant.IntentHumanRequest: "humans"},
 		ArticleTopics:   map[string]string{"billing": "billing"},
 	}
@@ -129,9 +130,9 @@ func TestEscalateFilesTicket(t *testing.T) {
 		wantTopic    string
 	}{
 		{"sensitive topic", assistant.Decision{Reason: assistant.ReasonSensitiveTopic, Intent: assistant.IntentSensitive,
-			Topic: assistant.TopicFraud, Sources: sources}, "fraud", handoff.Urgent, 5 * time.Minute, assistant.TopicFraud},
+			Topic: intent.TopicFraud, Sources: sources}, "fraud", handoff.Urgent, 5 * time.Minute, intent.TopicFraud},
 		{"sensitive topic without a rule", assistant.Decision{Reason: assistant.ReasonSensitiveTopic, Intent: assistant.IntentSensitive,
-			Topic: assistant.TopicComplaint}, "general", handoff.Urgent, 5 * time.Minute, assistant.TopicComplaint},
+			Topic: intent.TopicComplaint}, "general", handoff.Urgent, 5 * time.Minute, intent.TopicComplaint},
 		{"intent", assistant.Decision{Reason: assistant.ReasonCustomerRequest, Intent: assistant.IntentHumanRequest,
 			Sources: sources}, "humans", handoff.Normal, 4 * time.Hour, "billing"},
 		{"article topic", assistant.Decision{Reason: assistant.ReasonLowConfidence, Intent: assistant.IntentQuestion,

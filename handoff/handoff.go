@@ -335,6 +335,18 @@ func CheckTicketMessage(t Ticket, messageID, messageConversation int64) error {
 	return nil
 }
 
+// TicketNotIn explains a guarded update of ticket id that changed nothing
+// although the ticket exists: the update wanted it in state (and, with
+// agentID set, held by that agent), and it is in got. The error wraps
+// relais.ErrConflict and says whether another agent holds it or it is in
+// another state.
+func TicketNotIn(id int64, state State, agentID string, got State) error {
+	if agentID != "" && got == state {
+		return fmt.Errorf("ticket %d is held by another agent: %w", id, relais.ErrConflict)
+	}
+	return fmt.Errorf("ticket %d is %s, not %s: %w", id, got, state, relais.ErrConflict)
+}
+
 // ValidateClaim checks the agent and duration of a claim; the error wraps
 // relais.ErrInvalid.
 func ValidateClaim(agentID string, ttl time.Duration) error {

@@ -1,6 +1,9 @@
 package knowledge
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -8,9 +11,58 @@ import (
 	"github.com/relais-ai/relais"
 )
 
-// The input rules every ExampleStore shares, stated once so that stores can
-// only differ in what their databases enforce; knowledge/storetest pins them
-// down.
+// The input rules every Store and ExampleStore shares, stated once so that
+// stores can only differ in what their databases enforce; knowledge/storetest
+// pins them down.
+
+// ValidateArticle checks an article and its chunks for Store.SaveArticle,
+// whatever the store holds. The error wraps relais.ErrInvalid for an empty
+// ExternalID (the identity a save replaces by) and for a chunk whose Kind is
+// not Passage or Question, with the chunk's index. Whether the embeddings fit
+// is the store's to check, against the space it records.
+func ValidateArticle(a Article, chunks []Chunk) error {
+	if a.ExternalID == "" {
+		return fmt.Errorf("empty external id: %w", relais.ErrInvalid)
+	}
+	for i, c := range chunks {
+		if c.Kind != Passage && c.Kind != Question {
+			return fmt.Errorf("chunk %d: kind %q is not %q or %q: %w",
+				i, c.Kind, Passage, Question, relais.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// MaxDimensions is the most dimensions an embedding space may have:
+// pgvector's vector type holds no more, and a space one store could not
+// record must not be recordable in the other.
+const MaxDimensions = 16000
+
+// Check reports what makes s impossible to record, for
+// Store.SetEmbeddingSpace and Store.ResetEmbeddingSpace: the error wraps
+// relais.ErrInvalid for an empty model name or a dimension outside 1 to
+// MaxDimensions.
+func (s EmbeddingSpace) Check() error {
+	if s.Model == "" {
+		return fmt.Errorf("embedding space: empty model name: %w", relais.ErrInvalid)
+	}
+	if s.Dimensions <= 0 || s.Dimensions > MaxDimensions {
+		return fmt.Errorf("embedding space %q: %d dimensions, want 1 to %d: %w", s.Model, s.Dimensions, MaxDimensions, relais.ErrInvalid)
+	}
+	return nil
+}
+
+// Match reports whether vectors of space given may sit beside those of s,
+// the space a store records: the error wraps relais.ErrConflict when the two
+// differ in model or dimension, since vectors of two spaces cannot be
+// compared.
+func (s EmbeddingSpace) Match(given EmbeddingSpace) error {
+	if s != given {
+		return fmt.Errorf("the store holds embeddings of %s/%d, not %s/%d (reset the space to switch models): %w",
+			s.Model, s.Dimensions, given.Model, given.Dimensions, relais.ErrConflict)
+	}
+	return nil
+}
 
 // ValidateExample checks an example for ExampleStore.SaveExamples. The error
 // wraps relais.ErrInvalid when the text is empty once trimmed of surrounding
@@ -25,6 +77,48 @@ func ValidateExample(e Example) error {
 		return fmt.Errorf("empty source: %w", relais.ErrInvalid)
 	}
 	return nil
+}
+
+// ExampleKey is the identity ExampleStore.SaveExamples deduplicates on: the
+// source, the label (ArticleID) and the text, already trimmed. Each field is
+// length-prefixed so that no choice of fields can run into the next one and
+// collide with another triple. Stores keep it as the unique key of an
+// example, so changing it makes stored examples look new.
+func ExampleKey(source, articleID, text string) []byte {
+	h := sha256.New()
+	for _, s := range []string{source, articleID, text} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	return h.Sum(nil)
+}
+
+// EncodeModel writes a calibration's Model as stores keep it: a JSON
+// object, {} when there are no parameters, so the stored value is always an
+// object. A parameter that JSON cannot hold (ValidateCalibration refuses
+// those first) is relais.ErrInvalid.
+func EncodeModel(m map[string]float64) ([]byte, error) {
+	if len(m) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
+	}
+	return b, nil
+}
+
+// DecodeModel reads what EncodeModel wrote; nil for an empty object, so a
+// calibration saved with a nil or an empty Model reads back the same.
+func DecodeModel(b []byte) (map[string]float64, error) {
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
 }
 
 // MaxClassifierBytes bounds a calibration's classifier: a few thousand

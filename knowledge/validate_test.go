@@ -1,7 +1,9 @@
 package knowledge
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"math"
 	"testing"
 
@@ -61,5 +63,92 @@ func TestValidateCalibration(t *testing.T) {
 		if !tt.valid && !errors.Is(err, relais.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", tt.name, err)
 		}
+	}
+}
+
+func TestValidateArticle(t *testing.T) {
+	ok := Article{ExternalID: "faq:1"}
+	for _, tt := range []struct {
+		name   string
+		a      Article
+		chunks []Chunk
+		valid  bool
+	}{
+		{"no chunks", ok, nil, true},
+		{"both kinds", ok, []Chunk{{Kind: Passage}, {Kind: Question}}, true},
+		{"empty external id", Article{}, nil, false},
+		{"empty kind", ok, []Chunk{{Kind: Passage}, {}}, false},
+		{"unknown kind", ok, []Chunk{{Kind: "summary"}}, false},
+	} {
+		err := ValidateArticle(tt.a, tt.chunks)
+		if tt.valid != (err == nil) || (err != nil && !errors.Is(err, relais.ErrInvalid)) {
+			t.Errorf("%s: ValidateArticle = %v, want valid %v", tt.name, err, tt.valid)
+		}
+	}
+}
+
+func TestEmbeddingSpaceCheck(t *testing.T) {
+	for _, tt := range []struct {
+		s     EmbeddingSpace
+		valid bool
+	}{
+		{EmbeddingSpace{"m", 1}, true},
+		{EmbeddingSpace{"m", MaxDimensions}, true},
+		{EmbeddingSpace{"", 8}, false},
+		{EmbeddingSpace{"m", 0}, false},
+		{EmbeddingSpace{"m", MaxDimensions + 1}, false},
+	} {
+		err := tt.s.Check()
+		if tt.valid != (err == nil) || (err != nil && !errors.Is(err, relais.ErrInvalid)) {
+			t.Errorf("%+v.Check() = %v, want valid %v", tt.s, err, tt.valid)
+		}
+	}
+	recorded := EmbeddingSpace{"m", 8}
+	if err := recorded.Match(recorded); err != nil {
+		t.Errorf("Match of the same space = %v", err)
+	}
+	for _, other := range []EmbeddingSpace{{"m", 9}, {"n", 8}} {
+		if err := recorded.Match(other); !errors.Is(err, relais.ErrConflict) {
+			t.Errorf("Match(%+v) = %v, want relais.ErrConflict", other, err)
+		}
+	}
+}
+
+func TestExampleKey(t *testing.T) {
+	key := ExampleKey("s", "faq:1", "where is my parcel")
+	if !bytes.Equal(key, ExampleKey("s", "faq:1", "where is my parcel")) {
+		t.Error("ExampleKey is not deterministic")
+	}
+	// Fields are kept apart: no two triples that join to the same string
+	// share a key.
+	for _, f := range [][3]string{{"sa", "b", "c"}, {"s", "ab", "c"}, {"s", "a", "bc"}, {"", "sab", "c"}} {
+		for _, g := range [][3]string{{"sa", "b", "c"}, {"s", "ab", "c"}, {"s", "a", "bc"}, {"", "sab", "c"}} {
+			if f != g && bytes.Equal(ExampleKey(f[0], f[1], f[2]), ExampleKey(g[0], g[1], g[2])) {
+				t.Errorf("ExampleKey%q == ExampleKey%q", f, g)
+			}
+		}
+	}
+}
+
+func TestModelEncoding(t *testing.T) {
+	for _, m := range []map[string]float64{nil, {}} {
+		b, err := EncodeModel(m)
+		if err != nil || string(b) != "{}" {
+			t.Errorf("EncodeModel(%#v) = %s, %v; want {}", m, b, err)
+		}
+		if got, err := DecodeModel(b); err != nil || got != nil {
+			t.Errorf("DecodeModel(%s) = %#v, %v; want nil", b, got, err)
+		}
+	}
+	m := map[string]float64{"bias": -1.25, "third": 1.0 / 3}
+	b, err := EncodeModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeModel(b); err != nil || !maps.Equal(got, m) {
+		t.Errorf("DecodeModel(EncodeModel(%v)) = %v, %v", m, got, err)
+	}
+	if _, err := EncodeModel(map[string]float64{"nan": math.NaN()}); !errors.Is(err, relais.ErrInvalid) {
+		t.Errorf("EncodeModel with NaN = %v, want relais.ErrInvalid", err)
 	}
 }

@@ -453,7 +453,7 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 			if i%10 != 0 { // one in ten is a handoff, as in support history
 				label = fmt.Sprintf("bench:%d", r.IntN(articles))
 			}
-			return []any{i, exampleKey("bench", label, fmt.Sprint(i)), syntheticText(r, fx.vocab, 6+r.IntN(7)), label,
+			return []any{i, knowledge.ExampleKey("bench", label, fmt.Sprint(i)), syntheticText(r, fx.vocab, 6+r.IntN(7)), label,
 				pgvector.NewVector(vector(gen))}, nil
 		}))
 	if err != nil {

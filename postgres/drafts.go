@@ -62,9 +62,7 @@ func (d *DB) Draft(ctx context.Context, id int64) (handoff.Draft, error) {
 // Drafts lists drafts by status, oldest first; see handoff.DraftStore.
 func (d *DB) Drafts(ctx context.Context, status handoff.DraftStatus) ([]handoff.Draft, error) {
 	const op = "list drafts"
-	switch status {
-	case "", handoff.DraftPending, handoff.DraftApproved, handoff.DraftRejected:
-	default:
+	if status != "" && !status.Valid() {
 		return nil, fmt.Errorf("%s: unknown status %q: %w", op, status, relais.ErrInvalid)
 	}
 	rows, err := d.pool.Query(ctx, `SELECT `+draftColumns+` FROM knowledge_drafts

@@ -17,11 +17,8 @@ import (
 const embeddingSpaceLockKey int64 = 0x72656c6169730002 // "relais" 0002
 
 // maxIndexedDimensions is the most dimensions pgvector's HNSW index takes
-// for the vector type; maxDimensions the most the type holds.
-const (
-	maxIndexedDimensions = 2000
-	maxDimensions        = 16000
-)
+// for the vector type; knowledge.MaxDimensions is the most the type holds.
+const maxIndexedDimensions = 2000
 
 const (
 	vectorIndexName        = "chunks_embedding_hnsw_idx"
@@ -71,21 +68,11 @@ func (d *DB) EmbeddingSpace(ctx context.Context) (knowledge.EmbeddingSpace, erro
 	return s, nil
 }
 
-func validSpace(s knowledge.EmbeddingSpace) error {
-	if s.Model == "" {
-		return fmt.Errorf("embedding space: empty model name: %w", relais.ErrInvalid)
-	}
-	if s.Dimensions <= 0 || s.Dimensions > maxDimensions {
-		return fmt.Errorf("embedding space %q: %d dimensions, want 1 to %d: %w", s.Model, s.Dimensions, maxDimensions, relais.ErrInvalid)
-	}
-	return nil
-}
-
 // SetEmbeddingSpace records s when no space is recorded, giving the
 // embedding columns of chunks and examples their dimension and their index; otherwise it checks s
 // against the recorded space (relais.ErrConflict on a mismatch).
 func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
-	if err := validSpace(s); err != nil {
+	if err := s.Check(); err != nil {
 		return err
 	}
 	op := fmt.Sprintf("set embedding space %s/%d", s.Model, s.Dimensions)
@@ -93,7 +80,7 @@ func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) 
 	cur, err := d.EmbeddingSpace(ctx)
 	switch {
 	case err == nil:
-		if err := checkSpace(cur, s); err != nil {
+		if err := cur.Match(s); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		return nil
@@ -108,7 +95,7 @@ func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) 
 		var cur knowledge.EmbeddingSpace
 		err := tx.QueryRow(ctx, `SELECT model, dimensions FROM embedding_space`).Scan(&cur.Model, &cur.Dimensions)
 		if err == nil {
-			return checkSpace(cur, s)
+			return cur.Match(s)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -118,20 +105,12 @@ func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) 
 	return dbError(op, err)
 }
 
-func checkSpace(recorded, s knowledge.EmbeddingSpace) error {
-	if recorded != s {
-		return fmt.Errorf("the store holds embeddings of %s/%d (re-embed to change): %w",
-			recorded.Model, recorded.Dimensions, relais.ErrConflict)
-	}
-	return nil
-}
-
 // ResetEmbeddingSpace switches the store to s and clears the embedding of
 // every chunk and every example, in one transaction: for each table the
 // index is dropped, the column retyped to s's dimension (every value NULL)
 // and the index rebuilt; s is recorded.
 func (d *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
-	if err := validSpace(s); err != nil {
+	if err := s.Check(); err != nil {
 		return err
 	}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {

@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -16,18 +13,6 @@ import (
 )
 
 var _ knowledge.ExampleStore = (*DB)(nil)
-
-// exampleKey is the identity SaveExamples deduplicates on: source, label and
-// text (already trimmed). Each field is length-prefixed so that no choice of
-// fields can run into the next one and collide with another triple.
-func exampleKey(source, articleID, text string) []byte {
-	h := sha256.New()
-	for _, s := range []string{source, articleID, text} {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
-		h.Write([]byte(s))
-	}
-	return h.Sum(nil)
-}
 
 // insertExamples stores a batch in one statement; WITH ORDINALITY keeps ids
 // in the order of the batch, so paging by id reads examples back as they
@@ -65,7 +50,7 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 			return 0, fmt.Errorf("%s: example %d: %w", op, i, err)
 		}
 		text := strings.TrimSpace(e.Text)
-		keys[i] = exampleKey(e.Source, e.ArticleID, text)
+		keys[i] = knowledge.ExampleKey(e.Source, e.ArticleID, text)
 		texts[i], labels[i], sources[i], langs[i] = text, e.ArticleID, e.Source, e.Language
 		tsConfigs[i] = knowledge.TextSearchConfig(e.Language)
 		if e.Embedding != nil {
@@ -181,7 +166,7 @@ func (d *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) error
 	if err := knowledge.ValidateCalibration(c); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	model, err := encodeModel(c.Model)
+	model, err := knowledge.EncodeModel(c.Model)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -212,34 +197,8 @@ FROM calibrations ORDER BY id DESC LIMIT 1`).
 	if err != nil {
 		return knowledge.Calibration{}, dbError("current calibration", err)
 	}
-	if c.Model, err = decodeModel(model); err != nil {
+	if c.Model, err = knowledge.DecodeModel(model); err != nil {
 		return knowledge.Calibration{}, fmt.Errorf("current calibration: model: %w", err)
 	}
 	return c, nil
-}
-
-// encodeModel writes the parameters as a JSON object, {} when there are
-// none, so the column always holds an object.
-func encodeModel(m map[string]float64) ([]byte, error) {
-	if len(m) == 0 {
-		return []byte("{}"), nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
-	}
-	return b, nil
-}
-
-// decodeModel returns nil for an empty object, so a calibration saved with
-// a nil or an empty Model reads back the same.
-func decodeModel(b []byte) (map[string]float64, error) {
-	var m map[string]float64
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return m, nil
 }

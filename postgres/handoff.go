@@ -281,17 +281,13 @@ WHERE id = $1 AND state = 'queued' RETURNING `+ticketColumns, id, agentID, now.A
 }
 
 // ticketNotIn explains a guarded ticket update that changed nothing: the
-// ticket does not exist (pgx.ErrNoRows), or it is not in state, or (with
-// agentID set) another agent holds it.
+// ticket does not exist (pgx.ErrNoRows), or handoff.TicketNotIn.
 func ticketNotIn(ctx context.Context, q rowQuerier, id int64, state handoff.State, agentID string) error {
-	var got, holder string
-	if err := q.QueryRow(ctx, `SELECT state, agent_id FROM handoff_tickets WHERE id = $1`, id).Scan(&got, &holder); err != nil {
+	var got string
+	if err := q.QueryRow(ctx, `SELECT state FROM handoff_tickets WHERE id = $1`, id).Scan(&got); err != nil {
 		return err
 	}
-	if agentID != "" && got == string(state) {
-		return fmt.Errorf("ticket %d is held by another agent: %w", id, relais.ErrConflict)
-	}
-	return fmt.Errorf("ticket %d is %s, not %s: %w", id, got, state, relais.ErrConflict)
+	return handoff.TicketNotIn(id, state, agentID, handoff.State(got))
 }
 
 // heldBy is the guard of every call on a ticket an agent holds ($1 the

@@ -152,8 +152,9 @@ VALUES ($1, $2, $3, $4, $5, $6::regconfig, $7)`
 // SaveArticle inserts the article, or replaces the one with the same
 // external id, with its chunks, in one transaction. Chunks are numbered by
 // their position in chunks. Version is incremented when ContentHash changes.
-// An embedding that does not match the recorded space, or any embedding
-// while none is recorded, is relais.ErrInvalid.
+// An article that breaks knowledge.ValidateArticle, an embedding that does
+// not match the recorded space, or any embedding while none is recorded, is
+// relais.ErrInvalid.
 func (d *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error) {
 	saved, err := d.SaveArticles(ctx, []knowledge.ArticleChunks{{Article: a, Chunks: chunks}})
 	if err != nil {
@@ -179,8 +180,8 @@ func (d *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) 
 		return err
 	}
 	for _, ac := range batch {
-		if ac.Article.ExternalID == "" {
-			return nil, fmt.Errorf("%s: %w", op, inArticle(ac.Article, fmt.Errorf("empty external id: %w", relais.ErrInvalid)))
+		if err := knowledge.ValidateArticle(ac.Article, ac.Chunks); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, inArticle(ac.Article, err))
 		}
 	}
 	now := d.now()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/relais-ai/relais/internal/migrations"
 )
 
 // migrationFiles are the schema changes, in files named NNNN_name.sql.
@@ -44,8 +46,9 @@ type migration struct {
 var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
 // loadMigrations reads the migrations at the root of fsys, in version order.
-// Names that do not follow NNNN_name.sql, and duplicate versions, are errors:
-// a misnamed file would otherwise be skipped without anyone noticing.
+// Names that do not follow NNNN_name.sql are errors (a misnamed file would
+// otherwise be skipped without anyone noticing), and so are numbers that
+// break migrations.CheckSequence, the rule both stores share.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -71,10 +74,13 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		ms = append(ms, migration{version: version, name: match[2], sql: string(body)})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
+	versions := make([]int, len(ms))
+	for i, m := range ms {
+		versions[i] = m.version
+	}
+	err = migrations.CheckSequence(versions, func(i int) string { return fmt.Sprintf("%04d_%s", ms[i].version, ms[i].name) })
+	if err != nil {
+		return nil, err
 	}
 	return ms, nil
 }

@@ -149,17 +149,21 @@ func TestLoadMigrationsRejectsBadNames(t *testing.T) {
 		"not sql":     {"0001_a.txt": {}},
 		"upper case":  {"0001_First.sql": {}},
 		"with spaces": {"0001_a b.sql": {}},
+		// The numbering rule both stores share (migrations.CheckSequence).
+		"gap":              {"0001_a.sql": {}, "0003_c.sql": {}},
+		"not from 1":       {"0002_b.sql": {}},
+		"gap out of order": {"0010_b.sql": {}, "0002_a.sql": {}, "0001_x.sql": {}},
 	} {
 		if _, err := loadMigrations(fsys); err == nil {
 			t.Errorf("%s: loadMigrations accepted %v", name, fsys)
 		}
 	}
-	ms, err := loadMigrations(fstest.MapFS{"0010_b.sql": {}, "0002_a.sql": {}, "sub/0001_x.sql": {}})
+	ms, err := loadMigrations(fstest.MapFS{"0002_b.sql": {}, "0001_a.sql": {}, "sub/0003_x.sql": {}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 2 || ms[0].version != 2 || ms[1].version != 10 {
-		t.Errorf("loadMigrations = %+v, want versions 2 then 10", ms)
+	if len(ms) != 2 || ms[0].version != 1 || ms[1].version != 2 {
+		t.Errorf("loadMigrations = %+v, want versions 1 then 2", ms)
 	}
 }
 

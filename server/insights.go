@@ -182,8 +182,10 @@ func (s *Server) addExamples(w http.ResponseWriter, r *http.Request) {
 		case text == "":
 			writeError(w, r, s.log, fmt.Errorf("examples[%d].text is required: %w", i, relais.ErrInvalid))
 			return
-		case len(text) > assistant.MaxMessageBytes:
-			writeError(w, r, s.log, fmt.Errorf("examples[%d].text is longer than %d bytes: %w", i, assistant.MaxMessageBytes, relais.ErrInvalid))
+		case len(text) > assistant.MaxRetrievalBytes:
+			// Longer than retrieval reads of a message, it could never be
+			// matched whole.
+			writeError(w, r, s.log, fmt.Errorf("examples[%d].text is longer than %d bytes: %w", i, assistant.MaxRetrievalBytes, relais.ErrInvalid))
 			return
 		case strings.TrimSpace(e.ArticleID) == "":
 			writeError(w, r, s.log, fmt.Errorf("examples[%d].article_id is required: %w", i, relais.ErrInvalid))

@@ -13,9 +13,6 @@ import (
 	"github.com/relais-ai/relais/conversation"
 )
 
-// MaxMessageChars bounds a customer message: conversation.MaxTextChars.
-const MaxMessageChars = conversation.MaxTextChars
-
 type messageInput struct {
 	CustomerID     string `json:"customer_id"`
 	Text           string `json:"text"`
@@ -24,9 +21,6 @@ type messageInput struct {
 	// header): a retry with the same id gets the first outcome back.
 	MessageID string `json:"message_id"`
 }
-
-// MaxMessageIDBytes bounds a client's message id.
-const MaxMessageIDBytes = 256
 
 type sourceJSON struct {
 	ArticleID string  `json:"article_id"`
@@ -56,16 +50,8 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.CustomerID = strings.TrimSpace(in.CustomerID)
-	switch {
-	case in.CustomerID == "":
+	if in.CustomerID == "" {
 		writeError(w, r, s.log, fmt.Errorf("customer_id is required: %w", relais.ErrInvalid))
-		return
-	case len(in.CustomerID) > 256:
-		writeError(w, r, s.log, fmt.Errorf("customer_id is longer than 256 bytes: %w", relais.ErrInvalid))
-		return
-	}
-	if err := checkMessageText(in.Text); err != nil {
-		writeError(w, r, s.log, err)
 		return
 	}
 	if in.ConversationID < 0 {
@@ -77,10 +63,17 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	out, err := s.cfg.Messages.HandleMessage(r.Context(), conversation.Inbound{
+	inbound := conversation.Inbound{
 		Channel: conversation.APIChannel, CustomerID: in.CustomerID, ConversationID: in.ConversationID, Text: in.Text,
 		ChannelMessageID: id,
-	})
+	}
+	// The domain's rule for a customer message (text, id limits);
+	// HandleMessage applies it too, this only answers before any work.
+	if _, err := conversation.ValidateInbound(inbound); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out, err := s.cfg.Messages.HandleMessage(r.Context(), inbound)
 	if errors.Is(err, assistant.ErrInProgress) {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -105,17 +98,7 @@ func messageID(body, header string) (string, error) {
 	case id == "":
 		id = header
 	}
-	if len(id) > MaxMessageIDBytes {
-		return "", fmt.Errorf("message_id is longer than %d bytes: %w", MaxMessageIDBytes, relais.ErrInvalid)
-	}
 	return id, nil
-}
-
-// checkMessageText refuses early a text that conversation.ValidateText,
-// the one rule for what people write, refuses; HandleMessage applies it.
-func checkMessageText(text string) error {
-	_, err := conversation.ValidateText(text)
-	return err
 }
 
 func toDecisionJSON(out assistant.Outcome) decisionJSON {

@@ -75,9 +75,7 @@ func (db *DB) Draft(ctx context.Context, id int64) (handoff.Draft, error) {
 // Drafts lists drafts by status, oldest first; see handoff.DraftStore.
 func (db *DB) Drafts(ctx context.Context, status handoff.DraftStatus) ([]handoff.Draft, error) {
 	const op = "list drafts"
-	switch status {
-	case "", handoff.DraftPending, handoff.DraftApproved, handoff.DraftRejected:
-	default:
+	if status != "" && !status.Valid() {
 		return nil, fmt.Errorf("%s: unknown status %q: %w", op, status, relais.ErrInvalid)
 	}
 	ds, err := collectRows(ctx, db.reader, scanDraft, `SELECT `+draftColumns+` FROM knowledge_drafts

@@ -2,10 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,18 +13,6 @@ import (
 )
 
 var _ knowledge.ExampleStore = (*DB)(nil)
-
-// exampleKey is the identity SaveExamples deduplicates on: source, label and
-// text (already trimmed). Each field is length-prefixed so that no choice of
-// fields can run into the next one and collide with another triple.
-func exampleKey(source, articleID, text string) []byte {
-	h := sha256.New()
-	for _, s := range []string{source, articleID, text} {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
-		h.Write([]byte(s))
-	}
-	return h.Sum(nil)
-}
 
 // SaveExamples stores the examples that are new, all in one transaction, and
 // returns how many were. Text is stored trimmed of surrounding space; an
@@ -72,7 +57,7 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 			if e.Embedding != nil {
 				emb = encodeVector(e.Embedding)
 			}
-			res, err := stmt.ExecContext(ctx, exampleKey(e.Source, e.ArticleID, texts[i]), texts[i],
+			res, err := stmt.ExecContext(ctx, knowledge.ExampleKey(e.Source, e.ArticleID, texts[i]), texts[i],
 				e.ArticleID, e.Source, e.Language, emb, now)
 			if err != nil {
 				return fmt.Errorf("example %d: %w", i, err)
@@ -217,7 +202,7 @@ func (db *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) erro
 	if err := knowledge.ValidateCalibration(c); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	model, err := encodeModel(c.Model)
+	model, err := knowledge.EncodeModel(c.Model)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -228,7 +213,7 @@ func (db *DB) SaveCalibration(ctx context.Context, c knowledge.Calibration) erro
 			 model, classifier, method, embedding_model, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Threshold, c.MaxWrongRate, c.Samples, c.Examples, c.EstimatedResolution, c.EstimatedWrongRate,
-			model, c.Classifier, c.Method, c.EmbeddingModel, now)
+			string(model), c.Classifier, c.Method, c.EmbeddingModel, now)
 		return err
 	})
 }
@@ -254,37 +239,11 @@ func (db *DB) Calibration(ctx context.Context) (knowledge.Calibration, error) {
 	if err != nil {
 		return knowledge.Calibration{}, wrapErr(op, err)
 	}
-	if c.Model, err = decodeModel(model); err != nil {
+	if c.Model, err = knowledge.DecodeModel([]byte(model)); err != nil {
 		return knowledge.Calibration{}, fmt.Errorf("%s: model: %w", op, err)
 	}
 	if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 		return knowledge.Calibration{}, fmt.Errorf("%s: created_at: %w", op, err)
 	}
 	return c, nil
-}
-
-// encodeModel writes the parameters as a JSON object, {} when there are
-// none, so the column always holds an object.
-func encodeModel(m map[string]float64) (string, error) {
-	if len(m) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("encode model: %w: %w", relais.ErrInvalid, err)
-	}
-	return string(b), nil
-}
-
-// decodeModel returns nil for an empty object, so a calibration saved with
-// a nil or an empty Model reads back the same.
-func decodeModel(s string) (map[string]float64, error) {
-	var m map[string]float64
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, err
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return m, nil
 }

@@ -250,21 +250,17 @@ func (db *DB) Claim(ctx context.Context, id int64, agentID string, ttl time.Dura
 }
 
 // ticketNotIn explains a guarded ticket update that changed nothing: the
-// ticket does not exist, or it is not in state, or (with agentID set)
-// another agent holds it.
+// ticket does not exist (relais.ErrNotFound), or handoff.TicketNotIn.
 func ticketNotIn(ctx context.Context, tx *sql.Tx, id int64, state handoff.State, agentID string) error {
-	var got, holder string
-	err := tx.QueryRowContext(ctx, `SELECT state, agent_id FROM handoff_tickets WHERE id = ?`, id).Scan(&got, &holder)
+	var got string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM handoff_tickets WHERE id = ?`, id).Scan(&got)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("ticket %d: %w", id, relais.ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	if agentID != "" && got == string(state) {
-		return fmt.Errorf("ticket %d is held by another agent: %w", id, relais.ErrConflict)
-	}
-	return fmt.Errorf("ticket %d is %s, not %s: %w", id, got, state, relais.ErrConflict)
+	return handoff.TicketNotIn(id, state, agentID, handoff.State(got))
 }
 
 // heldBy is the guard of every call on a ticket an agent holds: the ticket,

@@ -208,7 +208,7 @@ func (db *DB) ArticleHashes(ctx context.Context, source string) (map[string]stri
 // UpdatedAt is set on every save, since chunks and fields are rewritten even
 // when the hash is unchanged. Chunk ordinals are the chunks' positions in the
 // slice. An embedding must match the recorded embedding space and be finite;
-// otherwise, or with an empty external id or an unknown chunk kind, the error
+// otherwise, or when the article breaks knowledge.ValidateArticle, the error
 // wraps relais.ErrInvalid.
 func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []knowledge.Chunk) (knowledge.Article, error) {
 	saved, err := db.SaveArticles(ctx, []knowledge.ArticleChunks{{Article: a, Chunks: chunks}})
@@ -223,7 +223,7 @@ func (db *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []kno
 func (db *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) ([]knowledge.Article, error) {
 	op := saveArticlesOp(batch)
 	for _, ac := range batch {
-		if err := checkArticle(ac.Article, ac.Chunks); err != nil {
+		if err := knowledge.ValidateArticle(ac.Article, ac.Chunks); err != nil {
 			if len(batch) > 1 {
 				err = fmt.Errorf("article %q: %w", ac.Article.ExternalID, err)
 			}
@@ -273,21 +273,6 @@ func saveArticlesOp(batch []knowledge.ArticleChunks) string {
 		return fmt.Sprintf("save article %q", batch[0].Article.ExternalID)
 	}
 	return fmt.Sprintf("save %d articles", len(batch))
-}
-
-// checkArticle reports what makes an article and its chunks impossible to
-// store, whatever the store holds.
-func checkArticle(a knowledge.Article, chunks []knowledge.Chunk) error {
-	if a.ExternalID == "" {
-		return fmt.Errorf("empty external id: %w", relais.ErrInvalid)
-	}
-	for i, c := range chunks {
-		if c.Kind != knowledge.Passage && c.Kind != knowledge.Question {
-			return fmt.Errorf("chunk %d: kind %q is not %q or %q: %w",
-				i, c.Kind, knowledge.Passage, knowledge.Question, relais.ErrInvalid)
-		}
-	}
-	return nil
 }
 
 // saveArticleTx is one article's part of SaveArticles: the embeddings
@@ -730,14 +715,6 @@ func (db *DB) EmbeddingSpace(ctx context.Context) (knowledge.EmbeddingSpace, err
 	return s, nil
 }
 
-func checkSpace(s knowledge.EmbeddingSpace) error {
-	if s.Model == "" || s.Dimensions <= 0 {
-		return fmt.Errorf("model %q with %d dimensions: need a model name and a positive dimension: %w",
-			s.Model, s.Dimensions, relais.ErrInvalid)
-	}
-	return nil
-}
-
 // spaceDimensions returns the recorded dimension, or 0 when none is.
 func spaceDimensions(ctx context.Context, tx *sql.Tx) (int, error) {
 	var dims int
@@ -783,10 +760,10 @@ func checkVectors[T any](dims int, noun string, items []T, embedding func(T) []f
 
 // SetEmbeddingSpace records s when no space is recorded, or checks it
 // against the recorded one: relais.ErrConflict on a mismatch, relais.ErrInvalid
-// for an empty model or a dimension below 1.
+// when it breaks EmbeddingSpace.Check.
 func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	op := fmt.Sprintf("set embedding space %s/%d", s.Model, s.Dimensions)
-	if err := checkSpace(s); err != nil {
+	if err := s.Check(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	recorded := false
@@ -803,11 +780,7 @@ func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace)
 		if err != nil {
 			return err
 		}
-		if cur != s {
-			return fmt.Errorf("the store holds embeddings of %s/%d (reset the space to switch models): %w",
-				cur.Model, cur.Dimensions, relais.ErrConflict)
-		}
-		return nil
+		return cur.Match(s)
 	})
 	if err != nil {
 		return err
@@ -823,7 +796,7 @@ func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace)
 // transaction, so vectors of two models never sit side by side.
 func (db *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	op := fmt.Sprintf("reset embedding space to %s/%d", s.Model, s.Dimensions)
-	if err := checkSpace(s); err != nil {
+	if err := s.Check(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	err := db.write(ctx, op, func(tx *sql.Tx) error {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/migrations"
 )
 
 // migrationFiles are the schema changes, named NNNN_what.sql and applied in
@@ -29,9 +30,8 @@ type migration struct {
 }
 
 // loadMigrations reads NNNN_name.sql files from the migrations directory of
-// fsys and checks they are numbered 1, 2, 3... without gaps, so that a
-// mistyped or duplicated number fails at startup rather than skipping a
-// change.
+// fsys and checks their numbers with migrations.CheckSequence, the rule both
+// stores share.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
 	entries, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
@@ -54,13 +54,18 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %d (numbers must run 1, 2, 3... without gaps or repeats): %w",
-				m.name, i+1, relais.ErrInvalid)
-		}
+	if err := migrations.CheckSequence(versions(ms), func(i int) string { return ms[i].name }); err != nil {
+		return nil, err
 	}
 	return ms, nil
+}
+
+func versions(ms []migration) []int {
+	out := make([]int, len(ms))
+	for i, m := range ms {
+		out[i] = m.version
+	}
+	return out
 }
 
 // migrate applies the migrations of fsys that the database has not seen,

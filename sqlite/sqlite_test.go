@@ -129,7 +129,9 @@ func TestLoadMigrationsNumbering(t *testing.T) {
 	}{
 		{"in order", []string{"0001_a.sql", "0002_b.sql"}, false},
 		{"out of listing order", []string{"0002_b.sql", "0001_a.sql", "README.md"}, false},
+		// The numbering rule both stores share (migrations.CheckSequence).
 		{"gap", []string{"0001_a.sql", "0003_c.sql"}, true},
+		{"not from 1", []string{"0002_b.sql"}, true},
 		{"duplicate", []string{"0001_a.sql", "0001_b.sql"}, true},
 		{"no number", []string{"a.sql"}, true},
 		{"zero", []string{"0000_a.sql"}, true},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // RunKeys runs the auth.KeyStore contract; open returns a new, empty store
@@ -201,12 +202,12 @@ func testKeysInvalid(t *testing.T, st auth.KeyStore) {
 		{"webchat", nil},
 	} {
 		_, err := st.EnsureSigningKey(ctx, c.purpose, c.secret)
-		wantErr(t, "EnsureSigningKey("+c.purpose+")", err, relais.ErrInvalid)
+		testcheck.WantErr(t, "EnsureSigningKey("+c.purpose+")", err, relais.ErrInvalid)
 		_, err = st.RotateSigningKey(ctx, c.purpose, c.secret, time.Hour)
-		wantErr(t, "RotateSigningKey("+c.purpose+")", err, relais.ErrInvalid)
+		testcheck.WantErr(t, "RotateSigningKey("+c.purpose+")", err, relais.ErrInvalid)
 	}
 	_, err := st.RotateSigningKey(ctx, "webchat", good, -time.Second)
-	wantErr(t, "RotateSigningKey with a negative grace", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "RotateSigningKey with a negative grace", err, relais.ErrInvalid)
 	if g := generations(t, st, "webchat"); len(g) != 0 {
 		t.Errorf("refused calls stored keys: %v", g)
 	}

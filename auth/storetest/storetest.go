@@ -12,6 +12,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/auth"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // Run runs the contract; open returns a new, empty store for each subtest.
@@ -33,13 +34,6 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	}
 }
 
-func wantErr(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: error %v, want %v", what, err, want)
-	}
-}
-
 func testCreateAndLookUp(t *testing.T, st auth.Store) {
 	ctx := t.Context()
 	secret, tok, err := auth.Issue(ctx, st, "alice", auth.Agent)
@@ -57,9 +51,9 @@ func testCreateAndLookUp(t *testing.T, st auth.Store) {
 		t.Errorf("TokenByDigest = %+v, want %+v", got, tok)
 	}
 	_, err = st.TokenByDigest(ctx, auth.DigestOf(secret+"x"))
-	wantErr(t, "TokenByDigest of an unknown token", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "TokenByDigest of an unknown token", err, relais.ErrNotFound)
 	_, err = st.CreateToken(ctx, "mallory", auth.Admin, auth.DigestOf(secret))
-	wantErr(t, "CreateToken with a stored digest", err, relais.ErrConflict)
+	testcheck.WantErr(t, "CreateToken with a stored digest", err, relais.ErrConflict)
 
 	// One person may hold several tokens (rotation): same name, two rows.
 	if _, _, err := auth.Issue(ctx, st, "alice", auth.Agent); err != nil {
@@ -88,7 +82,7 @@ func testRevoke(t *testing.T, st auth.Store) {
 		t.Errorf("revoked token = %+v", revoked)
 	}
 	_, err = st.TokenByDigest(ctx, auth.DigestOf(secret))
-	wantErr(t, "TokenByDigest of a revoked token", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "TokenByDigest of a revoked token", err, relais.ErrNotFound)
 	again, err := st.RevokeToken(ctx, tok.ID)
 	if err != nil || !again.RevokedAt.Equal(revoked.RevokedAt) {
 		t.Errorf("second revoke = %+v, %v; want the first revocation kept", again, err)
@@ -98,7 +92,7 @@ func testRevoke(t *testing.T, st auth.Store) {
 		t.Errorf("Tokens after revoke = %+v, %v; want the revoked token listed", ts, err)
 	}
 	_, err = st.RevokeToken(ctx, tok.ID+1000)
-	wantErr(t, "RevokeToken of an unknown id", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "RevokeToken of an unknown id", err, relais.ErrNotFound)
 }
 
 func testInvalid(t *testing.T, st auth.Store) {
@@ -116,7 +110,7 @@ func testInvalid(t *testing.T, st auth.Store) {
 		{"alice", "root"},
 	} {
 		_, err := st.CreateToken(ctx, tt.name, tt.role, d)
-		wantErr(t, "CreateToken("+tt.name+", "+string(tt.role)+")", err, relais.ErrInvalid)
+		testcheck.WantErr(t, "CreateToken("+tt.name+", "+string(tt.role)+")", err, relais.ErrInvalid)
 	}
 	if ts, err := st.Tokens(ctx); err != nil || len(ts) != 0 {
 		t.Errorf("Tokens after refused creations = %+v, %v", ts, err)

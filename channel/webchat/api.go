@@ -215,13 +215,6 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	// The domain's rule for what people write; HandleMessage applies it
-	// too, this only answers before any work.
-	text, err := conversation.ValidateText(in.Text)
-	if err != nil {
-		h.fail(w, r, fmt.Errorf("message %w", err))
-		return
-	}
 	var msgID string
 	if in.ID != "" {
 		if !clientID.MatchString(in.ID) {
@@ -232,12 +225,18 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		// one page's ids its own.
 		msgID = s.ID + "/" + in.ID
 	}
+	// The domain's rule for a customer message; HandleMessage applies it
+	// too, this only answers before any work.
+	inbound, err := conversation.ValidateInbound(conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: in.Text})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	c, found, err := h.conversationOf(ctx, s)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	inbound := conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: text}
 	if found {
 		inbound.ConversationID = c.ID
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/conversation"
 )
 
@@ -134,7 +135,7 @@ func TestSendLongFeedbackAnswer(t *testing.T) {
 // text, as the answer to "did this help?".
 func TestFeedbackButtonsAreUnderstood(t *testing.T) {
 	t.Parallel()
-	c, err := assistant.NewIntentClassifier(assistant.DefaultIntentExamples())
+	c, err := intent.New(intent.DefaultExamples())
 	if err != nil {
 		t.Fatal(err)
 	}

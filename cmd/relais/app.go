@@ -14,6 +14,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
@@ -339,7 +340,7 @@ func (c countingGenerator) Generate(ctx context.Context, req assistant.GenerateR
 // knowledge base and examples, intents from the built-in examples plus the
 // operator's file, the calibration stored with the examples.
 func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assistant.Assistant, error) {
-	examples := assistant.DefaultIntentExamples()
+	examples := intent.DefaultExamples()
 	if cfg.demo {
 		extra, err := demoIntentExamples()
 		if err != nil {
@@ -352,14 +353,14 @@ func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assista
 		if err != nil {
 			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
 		}
-		extra, err := assistant.ParseIntentExamples(f, cfg.IntentsFile)
+		extra, err := intent.ParseExamples(f, cfg.IntentsFile)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("intents file (RELAIS_INTENTS_FILE): %w", err)
 		}
 		examples = append(examples, extra...)
 	}
-	intents, err := assistant.NewIntentClassifier(examples)
+	intents, err := intent.New(examples)
 	if err != nil {
 		return nil, fmt.Errorf("intent examples: %w", err)
 	}
@@ -401,10 +402,10 @@ func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder
 	return cal, nil
 }
 
-// checkSpace fails when the store was embedded with another model than the
-// configured one: vectors of two models cannot be compared, so searching
-// would silently return nonsense.
-func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder) error {
+// checkEmbedderSpace fails when the store was embedded with another model
+// than the configured one (knowledge.EmbeddingSpace.Match): vectors of two
+// models cannot be compared, so searching would silently return nonsense.
+func checkEmbedderSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder) error {
 	want := emb.Space()
 	have, err := st.EmbeddingSpace(ctx)
 	if errors.Is(err, relais.ErrNotFound) {
@@ -413,7 +414,7 @@ func checkSpace(ctx context.Context, st knowledge.Store, emb knowledge.Embedder)
 	if err != nil {
 		return fmt.Errorf("read the store's embedding model: %w", err)
 	}
-	if have != want {
+	if have.Match(want) != nil {
 		return fmt.Errorf("the knowledge base was embedded with %s (%d dimensions) but Relais is configured for %s (%d dimensions): "+
 			"re-embed it with 'relais ingest --reembed' (same settings), or set RELAIS_EMBEDDING_MODEL back: %w",
 			have.Model, have.Dimensions, want.Model, want.Dimensions, relais.ErrConflict)

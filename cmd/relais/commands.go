@@ -103,7 +103,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		if fs.NArg() == 0 {
 			return nil
 		}
-	} else if err := checkSpace(ctx, st, emb); err != nil {
+	} else if err := checkEmbedderSpace(ctx, st, emb); err != nil {
 		return err
 	}
 	if *examples {
@@ -237,7 +237,7 @@ func runAsk(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer ap.close()
-	if err := checkSpace(ctx, ap.store, ap.providers.embedder); err != nil {
+	if err := checkEmbedderSpace(ctx, ap.store, ap.providers.embedder); err != nil {
 		return err
 	}
 	a, err := newAssistant(cfg, ap.store, ap.providers, ap.log)
@@ -335,7 +335,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 	st, p, log := ap.store, ap.providers, ap.log
 	emb := p.embedder
 	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
-	if err := checkSpace(ctx, st, emb); err != nil {
+	if err := checkEmbedderSpace(ctx, st, emb); err != nil {
 		if !*demo || !errors.Is(err, relais.ErrConflict) || !offlineUpgrade(ctx, st, emb) {
 			return err
 		}

@@ -128,7 +128,7 @@ func defaultConfig() Config {
 		RequestTimeout: 30 * time.Second,
 		ClaimTTL:       server.DefaultClaimTTL,
 		MaxUploadBytes: 20 << 20,
-		MaxWrongRate:   0.02,
+		MaxWrongRate:   assistant.DefaultMaxWrongRate,
 		ClarifyFirst:   true,
 		LogFormat:      "text",
 		LogLevel:       "info",

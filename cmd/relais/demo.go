@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/ingest"
 )
 
@@ -81,11 +81,11 @@ func loadDemo(ctx context.Context, cfg Config, st store, im *ingest.Importer, lo
 
 // demoIntentExamples are the demo's intent examples, added to the built-in
 // ones when the demo runs.
-func demoIntentExamples() ([]assistant.IntentExample, error) {
+func demoIntentExamples() ([]intent.Example, error) {
 	f, err := demoFiles.Open(demoIntents)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	defer f.Close()
-	return assistant.ParseIntentExamples(f, demoIntents)
+	return intent.ParseExamples(f, demoIntents)
 }

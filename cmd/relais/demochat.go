@@ -69,7 +69,7 @@ func runDemoChat(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer ap.close()
-	if err := checkSpace(ctx, ap.store, ap.providers.embedder); err != nil {
+	if err := checkEmbedderSpace(ctx, ap.store, ap.providers.embedder); err != nil {
 		return err
 	}
 	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}

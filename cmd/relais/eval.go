@@ -13,7 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/evals"
 	"github.com/relais-ai/relais/postgres"
 	"github.com/relais-ai/relais/provider/openai"
@@ -81,7 +81,7 @@ func runEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	intents, err := assistant.NewIntentClassifier(assistant.DefaultIntentExamples())
+	intents, err := intent.New(intent.DefaultExamples())
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func runEval(ctx context.Context, e env, args []string) error {
 // newEvalRunner builds a runner whose every run gets a fresh, isolated
 // store: a temporary schema on PostgreSQL when a URL is configured, else a
 // temporary embedded store.
-func newEvalRunner(cfg Config, p providers, intents *assistant.IntentClassifier, folds int, log *slog.Logger, bar *progress) *evals.Runner {
+func newEvalRunner(cfg Config, p providers, intents *intent.Classifier, folds int, log *slog.Logger, bar *progress) *evals.Runner {
 	return &evals.Runner{
 		NewStore: func(ctx context.Context) (evals.Store, func(), error) {
 			if cfg.DatabaseURL != "" {

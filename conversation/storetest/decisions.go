@@ -1,45 +1,14 @@
 package storetest
 
 import (
-	"fmt"
 	"math"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
-
-// diffDecision lists the fields in which got differs from want. Traces are
-// compared as JSON values, Sources with nil equal to empty.
-func diffDecision(want, got conversation.DecisionRecord) string {
-	var d []string
-	field := func(name string, w, g any) {
-		if w != g {
-			d = append(d, fmt.Sprintf("%s: -%#v +%#v", name, w, g))
-		}
-	}
-	field("ID", want.ID, got.ID)
-	field("ConversationID", want.ConversationID, got.ConversationID)
-	field("MessageID", want.MessageID, got.MessageID)
-	field("Action", want.Action, got.Action)
-	field("Reason", want.Reason, got.Reason)
-	field("Intent", want.Intent, got.Intent)
-	field("Confidence", want.Confidence, got.Confidence)
-	if !slices.Equal(want.Sources, got.Sources) {
-		d = append(d, fmt.Sprintf("Sources: -%q +%q", want.Sources, got.Sources))
-	}
-	if (len(want.Trace) == 0) != (len(got.Trace) == 0) ||
-		len(want.Trace) > 0 && !jsonEqual(want.Trace, got.Trace) {
-		d = append(d, fmt.Sprintf("Trace: -%s +%s", want.Trace, got.Trace))
-	}
-	if !want.CreatedAt.Equal(got.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt: -%v +%v", want.CreatedAt, got.CreatedAt))
-	}
-	return strings.Join(d, "\n")
-}
 
 func testDecisionRoundTrip(t *testing.T, s conversation.Store) {
 	r := receive(t, s, inbound("alice", "wamid.1", "Where is my order?"))
@@ -80,10 +49,10 @@ func testDecisionRoundTrip(t *testing.T, s conversation.Store) {
 		if got.ID <= 0 || got.ID == in.ID {
 			t.Errorf("ID = %d, want one the store chose", got.ID)
 		}
-		checkWithin(t, "CreatedAt", got.CreatedAt, before, after)
+		testcheck.Within(t, "CreatedAt", got.CreatedAt, before, after)
 		w := in
 		w.ID, w.CreatedAt = got.ID, got.CreatedAt
-		if d := diffDecision(w, got); d != "" {
+		if d := testcheck.Diff(w, got, traceAsJSON); d != "" {
 			t.Errorf("RecordDecision returned (-want +got):\n%s", d)
 		}
 		want = append(want, got)
@@ -97,7 +66,7 @@ func testDecisionRoundTrip(t *testing.T, s conversation.Store) {
 		t.Fatalf("Decisions = %+v, want %d decisions", got, len(want))
 	}
 	for i := range want {
-		if d := diffDecision(want[i], got[i]); d != "" {
+		if d := testcheck.Diff(want[i], got[i], traceAsJSON); d != "" {
 			t.Errorf("decision %d read back (-want +got):\n%s", i, d)
 		}
 	}
@@ -120,7 +89,7 @@ func testDecisionEmpty(t *testing.T, s conversation.Store) {
 	if len(ds) != 1 {
 		t.Fatalf("Decisions = %+v, want 1", ds)
 	}
-	if d := diffDecision(got, ds[0]); d != "" || ds[0].Trace != nil {
+	if d := testcheck.Diff(got, ds[0], traceAsJSON); d != "" || ds[0].Trace != nil {
 		t.Errorf("decision read back (-want +got):\n%s\nTrace %q, want nil", d, ds[0].Trace)
 	}
 }
@@ -141,7 +110,7 @@ func testDecisionInvalid(t *testing.T, s conversation.Store) {
 		in := valid
 		tt.change(&in)
 		_, err := s.RecordDecision(t.Context(), in)
-		wantErr(t, "RecordDecision with "+tt.name, err, relais.ErrInvalid)
+		testcheck.WantErr(t, "RecordDecision with "+tt.name, err, relais.ErrInvalid)
 	}
 	if ds, err := s.Decisions(t.Context(), c.ID); err != nil || len(ds) != 0 {
 		t.Errorf("Decisions after refused records = %+v, %v; want none", ds, err)
@@ -163,7 +132,7 @@ func testDecisionMessage(t *testing.T, s conversation.Store) {
 		_, err := s.RecordDecision(t.Context(), conversation.DecisionRecord{
 			ConversationID: tt.conversationID, MessageID: tt.messageID, Action: "answer",
 		})
-		wantErr(t, "RecordDecision about "+tt.name, err, relais.ErrNotFound)
+		testcheck.WantErr(t, "RecordDecision about "+tt.name, err, relais.ErrNotFound)
 	}
 	for _, c := range []conversation.Conversation{a.Conversation, b.Conversation} {
 		if ds, err := s.Decisions(t.Context(), c.ID); err != nil || len(ds) != 0 {

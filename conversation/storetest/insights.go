@@ -11,6 +11,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -188,7 +189,7 @@ func testGapsInvalid(t *testing.T, s InsightStore, clock *testClock) {
 		q := valid
 		tt.change(&q)
 		_, err := s.Gaps(t.Context(), q)
-		wantErr(t, "Gaps with "+tt.name, err, relais.ErrInvalid)
+		testcheck.WantErr(t, "Gaps with "+tt.name, err, relais.ErrInvalid)
 	}
 }
 
@@ -343,7 +344,7 @@ func testArticleOutcomes(t *testing.T, s InsightStore, clock *testClock) {
 
 func testArticleOutcomesInvalid(t *testing.T, s InsightStore, clock *testClock) {
 	_, err := s.ArticleOutcomes(t.Context(), "", clock.Now())
-	wantErr(t, "ArticleOutcomes without an article", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "ArticleOutcomes without an article", err, relais.ErrInvalid)
 	_, err = s.ArticleOutcomes(t.Context(), "faq:1", time.Time{})
-	wantErr(t, "ArticleOutcomes without since", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "ArticleOutcomes without since", err, relais.ErrInvalid)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 func testAppendAssistant(t *testing.T, s conversation.Store) {
@@ -24,11 +25,11 @@ func testAppendAssistant(t *testing.T, s conversation.Store) {
 			}
 			continue
 		}
-		wantErr(t, fmt.Sprintf("assistant message while %s", state), err, relais.ErrConflict)
+		testcheck.WantErr(t, fmt.Sprintf("assistant message while %s", state), err, relais.ErrConflict)
 		if n := len(messages(t, s, c.ID)); n != 1 {
 			t.Errorf("%s: a refused assistant message was stored (%d messages)", state, n)
 		}
-		if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+		if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 			t.Errorf("%s: a refused assistant message changed the conversation (-want +got):\n%s", state, d)
 		}
 	}
@@ -77,16 +78,16 @@ func testAppendRoundTrip(t *testing.T, s conversation.Store) {
 		if got.ID <= want[len(want)-1].ID {
 			t.Errorf("message ID %d not after the previous message's %d", got.ID, want[len(want)-1].ID)
 		}
-		checkWithin(t, "CreatedAt", got.CreatedAt, before, after)
+		testcheck.Within(t, "CreatedAt", got.CreatedAt, before, after)
 		w := in
 		w.ID, w.CreatedAt = got.ID, got.CreatedAt
-		if d := diffMessages([]conversation.Message{w}, []conversation.Message{got}); d != "" {
+		if d := testcheck.Diff([]conversation.Message{w}, []conversation.Message{got}); d != "" {
 			t.Errorf("AppendMessage returned (-want +got):\n%s", d)
 		}
-		checkWithin(t, "conversation UpdatedAt", get(t, s, c.ID).UpdatedAt, before, after)
+		testcheck.Within(t, "conversation UpdatedAt", get(t, s, c.ID).UpdatedAt, before, after)
 		want = append(want, got)
 	}
-	if d := diffMessages(want, messages(t, s, c.ID)); d != "" {
+	if d := testcheck.Diff(want, messages(t, s, c.ID)); d != "" {
 		t.Errorf("Messages (-want +got):\n%s", d)
 	}
 }
@@ -107,7 +108,7 @@ func testAppendInvalid(t *testing.T, s conversation.Store) {
 		{"unknown conversation, assistant", conversation.Message{ConversationID: unknownID, Role: conversation.Assistant, Text: "x"}, relais.ErrNotFound},
 	} {
 		_, err := s.AppendMessage(t.Context(), tt.m)
-		wantErr(t, "AppendMessage, "+tt.name, err, tt.target)
+		testcheck.WantErr(t, "AppendMessage, "+tt.name, err, tt.target)
 	}
 	if n := len(messages(t, s, c.ID)); n != 1 {
 		t.Errorf("refused messages were stored: %d messages, want 1", n)
@@ -128,7 +129,7 @@ func testAppendChannelMessageID(t *testing.T, s conversation.Store) {
 	_, err = s.AppendMessage(t.Context(), conversation.Message{
 		ConversationID: r.Conversation.ID, Role: conversation.System, Text: "again", ChannelMessageID: "wamid.in",
 	})
-	wantErr(t, "AppendMessage with a channel message id already stored", err, relais.ErrConflict)
+	testcheck.WantErr(t, "AppendMessage with a channel message id already stored", err, relais.ErrConflict)
 	if n := len(messages(t, s, r.Conversation.ID)); n != 2 {
 		t.Errorf("conversation holds %d messages, want 2", n)
 	}
@@ -155,7 +156,7 @@ func testMessagesLimit(t *testing.T, s conversation.Store) {
 		if err != nil {
 			t.Fatalf("Messages(limit %d): %v", tt.limit, err)
 		}
-		if d := diffMessages(tt.want, got); d != "" {
+		if d := testcheck.Diff(tt.want, got); d != "" {
 			t.Errorf("Messages(limit %d) (-want +got):\n%s", tt.limit, d)
 		}
 	}
@@ -165,7 +166,7 @@ func testMessagesBadLimit(t *testing.T, s conversation.Store) {
 	c := start(t, s, "alice")
 	for _, limit := range []int{0, -1} {
 		_, err := s.Messages(t.Context(), c.ID, limit)
-		wantErr(t, fmt.Sprintf("Messages(limit %d)", limit), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Messages(limit %d)", limit), err, relais.ErrInvalid)
 	}
 }
 
@@ -173,17 +174,17 @@ func testConversationNotFound(t *testing.T, s conversation.Store) {
 	start(t, s, "alice")
 	for _, id := range []int64{0, -1, unknownID} {
 		_, err := s.Conversation(t.Context(), id)
-		wantErr(t, fmt.Sprintf("Conversation(%d)", id), err, relais.ErrNotFound)
+		testcheck.WantErr(t, fmt.Sprintf("Conversation(%d)", id), err, relais.ErrNotFound)
 	}
 }
 
 func testListsNotFound(t *testing.T, s conversation.Store) {
 	_, err := s.Messages(t.Context(), unknownID, 10)
-	wantErr(t, "Messages of an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Messages of an unknown conversation", err, relais.ErrNotFound)
 	_, err = s.Transitions(t.Context(), unknownID)
-	wantErr(t, "Transitions of an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Transitions of an unknown conversation", err, relais.ErrNotFound)
 	_, err = s.Decisions(t.Context(), unknownID)
-	wantErr(t, "Decisions of an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Decisions of an unknown conversation", err, relais.ErrNotFound)
 
 	c := start(t, s, "alice")
 	if ts, err := s.Transitions(t.Context(), c.ID); err != nil || len(ts) != 0 {
@@ -218,7 +219,7 @@ func testBotMemory(t *testing.T, s conversation.Store) {
 		if got.State != conversation.Bot {
 			t.Errorf("SetBotMemory moved the conversation to %s", got.State)
 		}
-		checkWithin(t, "UpdatedAt", got.UpdatedAt, before, after)
+		testcheck.Within(t, "UpdatedAt", got.UpdatedAt, before, after)
 	}
 }
 
@@ -230,8 +231,8 @@ func testBotMemoryRefused(t *testing.T, s conversation.Store) {
 		}
 		c = moveTo(t, s, c.ID, state)
 		err := s.SetBotMemory(t.Context(), c.ID, false, 3, "en")
-		wantErr(t, fmt.Sprintf("SetBotMemory while %s", state), err, relais.ErrConflict)
-		if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+		testcheck.WantErr(t, fmt.Sprintf("SetBotMemory while %s", state), err, relais.ErrConflict)
+		if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 			t.Errorf("%s: a refused SetBotMemory changed the conversation (-want +got):\n%s", state, d)
 		}
 	}
@@ -240,10 +241,10 @@ func testBotMemoryRefused(t *testing.T, s conversation.Store) {
 func testBotMemoryInvalid(t *testing.T, s conversation.Store) {
 	c := start(t, s, "alice")
 	err := s.SetBotMemory(t.Context(), c.ID, false, -1, "en")
-	wantErr(t, "SetBotMemory with negative failures", err, relais.ErrInvalid)
-	if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+	testcheck.WantErr(t, "SetBotMemory with negative failures", err, relais.ErrInvalid)
+	if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 		t.Errorf("a refused SetBotMemory changed the conversation (-want +got):\n%s", d)
 	}
 	err = s.SetBotMemory(t.Context(), unknownID, false, 0, "en")
-	wantErr(t, "SetBotMemory of an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "SetBotMemory of an unknown conversation", err, relais.ErrNotFound)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -102,12 +103,12 @@ func testPersonalBlankID(t *testing.T, s PersonalStore, _ *testClock) {
 	ctx := t.Context()
 	for _, id := range []string{"", "  "} {
 		_, err := s.ExportCustomer(ctx, id)
-		wantErr(t, fmt.Sprintf("ExportCustomer(%q)", id), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("ExportCustomer(%q)", id), err, relais.ErrInvalid)
 		_, err = s.EraseCustomer(ctx, id)
-		wantErr(t, fmt.Sprintf("EraseCustomer(%q)", id), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("EraseCustomer(%q)", id), err, relais.ErrInvalid)
 	}
 	_, err := s.EraseClosedBefore(ctx, time.Now(), 0)
-	wantErr(t, "EraseClosedBefore(batch 0)", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "EraseClosedBefore(batch 0)", err, relais.ErrInvalid)
 }
 
 // history is what customerHistory stored.

@@ -3,12 +3,14 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // unknownID is a conversation id no test creates.
@@ -27,12 +29,12 @@ func testReceiveCreates(t *testing.T, s conversation.Store) {
 	if c.ID <= 0 {
 		t.Errorf("conversation ID = %d, want > 0", c.ID)
 	}
-	checkWithin(t, "CreatedAt", c.CreatedAt, before, after)
+	testcheck.Within(t, "CreatedAt", c.CreatedAt, before, after)
 	want := conversation.Conversation{
 		ID: c.ID, CustomerID: in.CustomerID, Channel: whatsapp, State: conversation.Bot,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt,
 	}
-	if d := diffConversation(want, c); d != "" {
+	if d := testcheck.Diff(want, c); d != "" {
 		t.Errorf("Receive returned conversation (-want +got):\n%s", d)
 	}
 
@@ -40,19 +42,19 @@ func testReceiveCreates(t *testing.T, s conversation.Store) {
 	if m.ID <= 0 {
 		t.Errorf("message ID = %d, want > 0", m.ID)
 	}
-	checkWithin(t, "message CreatedAt", m.CreatedAt, before, after)
+	testcheck.Within(t, "message CreatedAt", m.CreatedAt, before, after)
 	wantMsg := conversation.Message{
 		ID: m.ID, ConversationID: c.ID, Role: conversation.Customer, Text: in.Text,
 		ChannelMessageID: in.ChannelMessageID, CreatedAt: m.CreatedAt,
 	}
-	if d := diffMessages([]conversation.Message{wantMsg}, []conversation.Message{m}); d != "" {
+	if d := testcheck.Diff([]conversation.Message{wantMsg}, []conversation.Message{m}); d != "" {
 		t.Errorf("Receive returned message (-want +got):\n%s", d)
 	}
 
-	if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+	if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 		t.Errorf("Conversation(%d) differs from what Receive returned (-want +got):\n%s", c.ID, d)
 	}
-	if d := diffMessages([]conversation.Message{m}, messages(t, s, c.ID)); d != "" {
+	if d := testcheck.Diff([]conversation.Message{m}, messages(t, s, c.ID)); d != "" {
 		t.Errorf("Messages (-want +got):\n%s", d)
 	}
 	if ts := transitions(t, s, c.ID); len(ts) != 0 {
@@ -78,12 +80,12 @@ func testReceiveAppends(t *testing.T, s conversation.Store) {
 	if !second.Conversation.CreatedAt.Equal(first.Conversation.CreatedAt) {
 		t.Errorf("CreatedAt changed from %v to %v", first.Conversation.CreatedAt, second.Conversation.CreatedAt)
 	}
-	checkWithin(t, "UpdatedAt", second.Conversation.UpdatedAt, before, after)
+	testcheck.Within(t, "UpdatedAt", second.Conversation.UpdatedAt, before, after)
 	want := []conversation.Message{first.Message, second.Message}
-	if d := diffMessages(want, messages(t, s, first.Conversation.ID)); d != "" {
+	if d := testcheck.Diff(want, messages(t, s, first.Conversation.ID)); d != "" {
 		t.Errorf("Messages (-want +got):\n%s", d)
 	}
-	if d := diffConversation(second.Conversation, get(t, s, first.Conversation.ID)); d != "" {
+	if d := testcheck.Diff(second.Conversation, get(t, s, first.Conversation.ID)); d != "" {
 		t.Errorf("Conversation differs from what Receive returned (-want +got):\n%s", d)
 	}
 }
@@ -114,9 +116,17 @@ func testReceiveInvalid(t *testing.T, s conversation.Store) {
 	for _, in := range []conversation.Inbound{
 		{Channel: "", CustomerID: "alice", Text: "no channel"},
 		{Channel: whatsapp, CustomerID: "", Text: "no customer"},
+		{Channel: whatsapp, CustomerID: strings.Repeat("c", conversation.MaxCustomerIDBytes+1), Text: "long customer id"},
+		{Channel: whatsapp, CustomerID: "alice", ChannelMessageID: strings.Repeat("m", conversation.MaxChannelMessageIDBytes+1), Text: "long message id"},
 	} {
 		_, err := s.Receive(t.Context(), in)
-		wantErr(t, fmt.Sprintf("Receive(%+v)", in), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Receive(%.80v)", in), err, relais.ErrInvalid)
+	}
+	// At the limits, both ids are taken.
+	in := conversation.Inbound{Channel: whatsapp, CustomerID: strings.Repeat("c", conversation.MaxCustomerIDBytes),
+		ChannelMessageID: strings.Repeat("m", conversation.MaxChannelMessageIDBytes), Text: "longest ids"}
+	if _, err := s.Receive(t.Context(), in); err != nil {
+		t.Errorf("Receive with ids of %d and %d bytes: %v", conversation.MaxCustomerIDBytes, conversation.MaxChannelMessageIDBytes, err)
 	}
 }
 
@@ -146,7 +156,7 @@ func testReceiveOtherCustomersConversation(t *testing.T, s conversation.Store) {
 	}
 	for _, tt := range tests {
 		_, err := s.Receive(t.Context(), tt.in)
-		wantErr(t, "Receive into "+tt.name+" conversation", err, relais.ErrNotFound)
+		testcheck.WantErr(t, "Receive into "+tt.name+" conversation", err, relais.ErrNotFound)
 	}
 	for _, c := range []conversation.Conversation{a, b} {
 		if n := len(messages(t, s, c.ID)); n != 1 {
@@ -171,17 +181,17 @@ func testReceiveDeduplicates(t *testing.T, s conversation.Store) {
 		if !r.Duplicate || r.Reopened {
 			t.Errorf("redelivery %d: Duplicate %v, Reopened %v; want true, false", i+1, r.Duplicate, r.Reopened)
 		}
-		if d := diffMessages([]conversation.Message{first.Message}, []conversation.Message{r.Message}); d != "" {
+		if d := testcheck.Diff([]conversation.Message{first.Message}, []conversation.Message{r.Message}); d != "" {
 			t.Errorf("redelivery %d returned message (-want +got):\n%s", i+1, d)
 		}
-		if d := diffConversation(first.Conversation, r.Conversation); d != "" {
+		if d := testcheck.Diff(first.Conversation, r.Conversation); d != "" {
 			t.Errorf("redelivery %d returned conversation (-want +got):\n%s", i+1, d)
 		}
 	}
-	if d := diffMessages([]conversation.Message{first.Message}, messages(t, s, first.Conversation.ID)); d != "" {
+	if d := testcheck.Diff([]conversation.Message{first.Message}, messages(t, s, first.Conversation.ID)); d != "" {
 		t.Errorf("Messages after redeliveries (-want +got):\n%s", d)
 	}
-	if d := diffConversation(first.Conversation, get(t, s, first.Conversation.ID)); d != "" {
+	if d := testcheck.Diff(first.Conversation, get(t, s, first.Conversation.ID)); d != "" {
 		t.Errorf("a redelivery changed the conversation (-want +got):\n%s", d)
 	}
 }
@@ -211,7 +221,7 @@ func testReceiveEmptyID(t *testing.T, s conversation.Store) {
 func testReceiveDuplicateOtherCustomer(t *testing.T, s conversation.Store) {
 	a := receive(t, s, inbound("alice", "wamid.shared", "alice's message"))
 	_, err := s.Receive(t.Context(), inbound("bob", "wamid.shared", "bob's"))
-	wantErr(t, "Receive of another customer's channel message id", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Receive of another customer's channel message id", err, relais.ErrConflict)
 	if n := len(messages(t, s, a.Conversation.ID)); n != 1 {
 		t.Errorf("alice's conversation holds %d messages, want 1", n)
 	}
@@ -231,10 +241,10 @@ func testReceiveDuplicateNoReopen(t *testing.T, s conversation.Store) {
 	if !r.Duplicate || r.Reopened {
 		t.Errorf("late redelivery: Duplicate %v, Reopened %v; want true, false", r.Duplicate, r.Reopened)
 	}
-	if d := diffConversation(resolved, r.Conversation); d != "" {
+	if d := testcheck.Diff(resolved, r.Conversation); d != "" {
 		t.Errorf("late redelivery returned conversation (-want +got):\n%s", d)
 	}
-	if d := diffConversation(resolved, get(t, s, resolved.ID)); d != "" {
+	if d := testcheck.Diff(resolved, get(t, s, resolved.ID)); d != "" {
 		t.Errorf("late redelivery changed the conversation (-want +got):\n%s", d)
 	}
 	if got := len(transitions(t, s, resolved.ID)); got != n {
@@ -338,8 +348,8 @@ func testReceiveReopens(t *testing.T, s conversation.Store) {
 		t.Errorf("reopened conversation's bot memory: AwaitingFeedback %v, Failures %d, Language %q; want false, 0, \"fr\"",
 			got.AwaitingFeedback, got.Failures, got.Language)
 	}
-	checkWithin(t, "UpdatedAt", got.UpdatedAt, before, after)
-	if d := diffConversation(got, get(t, s, c.ID)); d != "" {
+	testcheck.Within(t, "UpdatedAt", got.UpdatedAt, before, after)
+	if d := testcheck.Diff(got, get(t, s, c.ID)); d != "" {
 		t.Errorf("Conversation differs from what Receive returned (-want +got):\n%s", d)
 	}
 	if ms := messages(t, s, c.ID); len(ms) != 2 || ms[0].Text != "hello" || ms[1].Text != "rebonjour" {
@@ -352,7 +362,7 @@ func testReceiveReopens(t *testing.T, s conversation.Store) {
 		last.ConversationID != c.ID || last.Reason == "" {
 		t.Errorf("last transition = %+v, want resolved -> bot by \"customer\", with a reason", last)
 	}
-	checkWithin(t, "reopen transition At", last.At, before, after)
+	testcheck.Within(t, "reopen transition At", last.At, before, after)
 
 	if again := receive(t, s, inbound("alice", "wamid.again2", "still there?")); again.Reopened {
 		t.Error("a message to a reopened conversation reopened it again")

@@ -8,7 +8,8 @@
 // Beyond what the conversation.Store doc comments say, the suite pins down the
 // details two implementations could otherwise disagree on:
 //   - Receive: an empty Channel or CustomerID, or one with a control
-//     character, is relais.ErrInvalid, as is a text that
+//     character, a CustomerID or ChannelMessageID over its limit
+//     (conversation.ValidateInbound), is relais.ErrInvalid, as is a text that
 //     conversation.ValidateText refuses; the text is stored as ValidateText
 //     returns it (a NUL dropped, CRLF made LF, trimmed). A new
 //     conversation starts with the bot and has no transitions. A
@@ -56,19 +57,13 @@ package storetest
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/relais-ai/relais/conversation"
 )
-
-// timeSlack is how far a stored timestamp may be from the wall clock around
-// the call: stores may keep only microseconds, or seconds.
-const timeSlack = time.Second
 
 // Run runs the contract suite against the stores open returns.
 func Run(t *testing.T, open func(t *testing.T) conversation.Store) {
@@ -222,64 +217,14 @@ func transitions(t *testing.T, s conversation.Store, id int64) []conversation.Tr
 	return ts
 }
 
-func wantErr(t *testing.T, op string, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("%s: error %v, want one wrapping %q", op, err, target)
-	}
-}
-
-func checkWithin(t *testing.T, name string, got, before, after time.Time) {
-	t.Helper()
-	if got.IsZero() || got.Before(before.Add(-timeSlack)) || got.After(after.Add(timeSlack)) {
-		t.Errorf("%s = %v, want between %v and %v", name, got, before, after)
-	}
-}
-
-// diffConversation lists the fields in which got differs from want; times
-// are compared as instants.
-func diffConversation(want, got conversation.Conversation) string {
-	var d []string
-	field := func(name string, w, g any) {
-		if w != g {
-			d = append(d, fmt.Sprintf("%s: -%#v +%#v", name, w, g))
-		}
-	}
-	field("ID", want.ID, got.ID)
-	field("CustomerID", want.CustomerID, got.CustomerID)
-	field("Channel", want.Channel, got.Channel)
-	field("State", want.State, got.State)
-	field("AgentID", want.AgentID, got.AgentID)
-	field("Language", want.Language, got.Language)
-	field("AwaitingFeedback", want.AwaitingFeedback, got.AwaitingFeedback)
-	field("Failures", want.Failures, got.Failures)
-	if !want.CreatedAt.Equal(got.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt: -%v +%v", want.CreatedAt, got.CreatedAt))
-	}
-	if !want.UpdatedAt.Equal(got.UpdatedAt) {
-		d = append(d, fmt.Sprintf("UpdatedAt: -%v +%v", want.UpdatedAt, got.UpdatedAt))
-	}
-	return strings.Join(d, "\n")
-}
-
-// diffMessages lists the messages in which got differs from want.
-func diffMessages(want, got []conversation.Message) string {
-	var d []string
-	for i := range max(len(want), len(got)) {
-		var w, g conversation.Message
-		if i < len(want) {
-			w = want[i]
-		}
-		if i < len(got) {
-			g = got[i]
-		}
-		if w.ID != g.ID || w.ConversationID != g.ConversationID || w.Role != g.Role || w.Text != g.Text ||
-			w.ChannelMessageID != g.ChannelMessageID || w.AgentID != g.AgentID || !w.CreatedAt.Equal(g.CreatedAt) {
-			d = append(d, fmt.Sprintf("[%d]: -%+v\n     +%+v", i, w, g))
-		}
-	}
-	return strings.Join(d, "\n")
-}
+// traceAsJSON makes testcheck.Diff compare two decision traces as JSON
+// values: a store may give the same JSON back spaced or ordered otherwise.
+// An empty trace equals a nil one (testcheck.Diff's EquateEmpty) and no
+// other.
+var traceAsJSON = cmp.FilterPath(func(p cmp.Path) bool {
+	f, ok := p.Last().(cmp.StructField)
+	return ok && f.Name() == "Trace"
+}, cmp.FilterValues(func(a, b []byte) bool { return len(a) > 0 && len(b) > 0 }, cmp.Comparer(jsonEqual)))
 
 // jsonEqual reports whether a and b hold the same JSON value.
 func jsonEqual(a, b []byte) bool {

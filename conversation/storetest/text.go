@@ -5,6 +5,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // Texts with what conversation.CleanText drops or changes, and what every
@@ -38,7 +39,7 @@ func testReceiveRejectsText(t *testing.T, s conversation.Store) {
 		inbound("alice", "wamid\x00", "hello"),
 	} {
 		_, err := s.Receive(t.Context(), in)
-		wantErr(t, "Receive with text "+quote(in.Text)+" from "+quote(in.CustomerID)+" id "+quote(in.ChannelMessageID), err, relais.ErrInvalid)
+		testcheck.WantErr(t, "Receive with text "+quote(in.Text)+" from "+quote(in.CustomerID)+" id "+quote(in.ChannelMessageID), err, relais.ErrInvalid)
 	}
 	if n := len(messages(t, s, c.ID)); n != 1 {
 		t.Errorf("refused messages were stored: %d messages, want 1", n)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 func testTransitionStateMachine(t *testing.T, s conversation.Store) {
@@ -23,8 +24,8 @@ func testTransitionStateMachine(t *testing.T, s conversation.Store) {
 				}
 				got, err := s.Transition(t.Context(), c.ID, from, to, actor, "storetest")
 				if !conversation.CanTransition(from, to) {
-					wantErr(t, fmt.Sprintf("Transition %s -> %s", from, to), err, relais.ErrConflict)
-					if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+					testcheck.WantErr(t, fmt.Sprintf("Transition %s -> %s", from, to), err, relais.ErrConflict)
+					if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 						t.Errorf("a refused transition changed the conversation (-want +got):\n%s", d)
 					}
 					if m := len(transitions(t, s, c.ID)); m != n {
@@ -38,7 +39,7 @@ func testTransitionStateMachine(t *testing.T, s conversation.Store) {
 				if got.State != to || got.ID != c.ID {
 					t.Errorf("Transition returned conversation %d in %s, want %d in %s", got.ID, got.State, c.ID, to)
 				}
-				if d := diffConversation(got, get(t, s, c.ID)); d != "" {
+				if d := testcheck.Diff(got, get(t, s, c.ID)); d != "" {
 					t.Errorf("Conversation differs from what Transition returned (-want +got):\n%s", d)
 				}
 				ts := transitions(t, s, c.ID)
@@ -66,9 +67,9 @@ func testTransitionExpectsFrom(t *testing.T, s conversation.Store) {
 		{conversation.Resolved, conversation.Bot, "system"},
 	} {
 		_, err := s.Transition(t.Context(), c.ID, tt.from, tt.to, tt.actor, "stale")
-		wantErr(t, fmt.Sprintf("Transition %s -> %s of a bot conversation", tt.from, tt.to), err, relais.ErrConflict)
+		testcheck.WantErr(t, fmt.Sprintf("Transition %s -> %s of a bot conversation", tt.from, tt.to), err, relais.ErrConflict)
 	}
-	if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+	if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 		t.Errorf("refused transitions changed the conversation (-want +got):\n%s", d)
 	}
 	if ts := transitions(t, s, c.ID); len(ts) != 0 {
@@ -78,7 +79,7 @@ func testTransitionExpectsFrom(t *testing.T, s conversation.Store) {
 
 func testTransitionNotFound(t *testing.T, s conversation.Store) {
 	_, err := s.Transition(t.Context(), unknownID, conversation.Bot, conversation.Queued, "bot", "x")
-	wantErr(t, "Transition of an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Transition of an unknown conversation", err, relais.ErrNotFound)
 }
 
 func testTransitionAgentID(t *testing.T, s conversation.Store) {
@@ -122,9 +123,9 @@ func testTransitionActor(t *testing.T, s conversation.Store) {
 		{conversation.Bot, ""},
 	} {
 		_, err := s.Transition(t.Context(), c.ID, conversation.Queued, tt.to, tt.actor, "x")
-		wantErr(t, fmt.Sprintf("Transition queued -> %s by %q", tt.to, tt.actor), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Transition queued -> %s by %q", tt.to, tt.actor), err, relais.ErrInvalid)
 	}
-	if d := diffConversation(c, get(t, s, c.ID)); d != "" {
+	if d := testcheck.Diff(c, get(t, s, c.ID)); d != "" {
 		t.Errorf("refused transitions changed the conversation (-want +got):\n%s", d)
 	}
 	if m := len(transitions(t, s, c.ID)); m != n {
@@ -146,7 +147,7 @@ func testTransitionHistory(t *testing.T, s conversation.Store) {
 		if err != nil {
 			t.Fatalf("Transition %s -> %s: %v", tr.From, tr.To, err)
 		}
-		checkWithin(t, "UpdatedAt", got.UpdatedAt, before, time.Now())
+		testcheck.Within(t, "UpdatedAt", got.UpdatedAt, before, time.Now())
 	}
 	after := time.Now()
 
@@ -155,7 +156,7 @@ func testTransitionHistory(t *testing.T, s conversation.Store) {
 		t.Fatalf("Transitions = %+v, want %d of them", got, len(want))
 	}
 	for i, tr := range got {
-		checkWithin(t, fmt.Sprintf("transition %d At", i), tr.At, before, after)
+		testcheck.Within(t, fmt.Sprintf("transition %d At", i), tr.At, before, after)
 		if i > 0 && tr.At.Before(got[i-1].At) {
 			t.Errorf("transition %d At %v before transition %d's %v: not oldest first", i, tr.At, i-1, got[i-1].At)
 		}
@@ -226,7 +227,7 @@ func testTransitionResetsMemory(t *testing.T, s conversation.Store) {
 			t.Errorf("back with the bot via %v: AwaitingFeedback %v, Failures %d, Language %q; want false, 0, \"fr\"",
 				path, got.AwaitingFeedback, got.Failures, got.Language)
 		}
-		if d := diffConversation(got, get(t, s, c.ID)); d != "" {
+		if d := testcheck.Diff(got, get(t, s, c.ID)); d != "" {
 			t.Errorf("Conversation differs from what Transition returned (-want +got):\n%s", d)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // RunTurns runs the contract of conversation.Turns against the stores open
@@ -206,7 +207,7 @@ func testTurnInvalid(t *testing.T, s conversation.Store, _ *testClock) {
 		{"a message not a customer's", func() conversation.Turn { tr := ok; tr.MessageID = reply.ID; return tr }, relais.ErrInvalid},
 	} {
 		_, err := s.CompleteTurn(t.Context(), tt.turn())
-		wantErr(t, "CompleteTurn with "+tt.name, err, tt.want)
+		testcheck.WantErr(t, "CompleteTurn with "+tt.name, err, tt.want)
 	}
 	if _, err := s.CompleteTurn(t.Context(), ok); err != nil {
 		t.Errorf("the valid turn after the refused ones: %v", err)

@@ -43,6 +43,7 @@ import (
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
+	"github.com/relais-ai/relais/internal/testcheck"
 )
 
 // Stores are the two stores of one database the suite needs.
@@ -96,10 +97,6 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 // ttl is the claim duration of the suite: long enough that no claim
 // expires on its own while a test runs.
 const ttl = 10 * time.Minute
-
-// timeSlack is how far a stored timestamp may be from the wall clock around
-// the call.
-const timeSlack = time.Second
 
 // newConversation starts a bot conversation for customer.
 func newConversation(t *testing.T, s Stores, customer string) conversation.Conversation {
@@ -165,13 +162,6 @@ func lastTransition(t *testing.T, s Stores, id int64) conversation.Transition {
 	return ts[len(ts)-1]
 }
 
-func wantErr(t *testing.T, op string, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("%s: error %v, want one wrapping %q", op, err, target)
-	}
-}
-
 // checkAgree checks that ticket id and its conversation agree, and returns
 // both.
 func checkAgree(t *testing.T, s Stores, id int64) (handoff.Ticket, conversation.Conversation) {
@@ -204,13 +194,6 @@ func checkTransition(t *testing.T, got conversation.Transition, from, to convers
 	}
 }
 
-func checkWithin(t *testing.T, name string, got, before, after time.Time) {
-	t.Helper()
-	if got.IsZero() || got.Before(before.Add(-timeSlack)) || got.After(after.Add(timeSlack)) {
-		t.Errorf("%s = %v, want between %v and %v", name, got, before, after)
-	}
-}
-
 func testEnqueue(t *testing.T, s Stores) {
 	c := newConversation(t, s, "alice")
 	in := handoff.Ticket{
@@ -239,8 +222,8 @@ func testEnqueue(t *testing.T, s Stores) {
 		t.Errorf("new ticket: State %s, AgentID %q, ClaimExpiresAt %v, ClosedAt %v; want queued and nobody's",
 			got.State, got.AgentID, got.ClaimExpiresAt, got.ClosedAt)
 	}
-	checkWithin(t, "CreatedAt", got.CreatedAt, before, after)
-	checkWithin(t, "UpdatedAt", got.UpdatedAt, before, after)
+	testcheck.Within(t, "CreatedAt", got.CreatedAt, before, after)
+	testcheck.Within(t, "UpdatedAt", got.UpdatedAt, before, after)
 
 	back, _ := checkAgree(t, s, got.ID)
 	if back.ID != got.ID || !slices.Equal(back.Articles, got.Articles) || !back.CreatedAt.Equal(got.CreatedAt) ||
@@ -275,14 +258,14 @@ func testEnqueueConflict(t *testing.T, s Stores) {
 	} {
 		step()
 		_, err := s.Handoffs.Enqueue(ctx, ticketFor(first.ConversationID, "general", handoff.Normal))
-		wantErr(t, "Enqueue of a conversation the bot does not own", err, relais.ErrConflict)
+		testcheck.WantErr(t, "Enqueue of a conversation the bot does not own", err, relais.ErrConflict)
 	}
 	ts, err := s.Handoffs.Tickets(ctx, handoff.Filter{ConversationID: first.ConversationID})
 	if err != nil || len(ts) != 1 {
 		t.Errorf("Tickets of the conversation = %d, %v; want only the first", len(ts), err)
 	}
 	_, err = s.Handoffs.Enqueue(ctx, ticketFor(1<<40, "general", handoff.Normal))
-	wantErr(t, "Enqueue for an unknown conversation", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Enqueue for an unknown conversation", err, relais.ErrNotFound)
 }
 
 func testEnqueueInvalid(t *testing.T, s Stores) {
@@ -301,7 +284,7 @@ func testEnqueueInvalid(t *testing.T, s Stores) {
 		tk := ticketFor(c.ID, "general", handoff.Normal)
 		tt.change(&tk)
 		_, err := s.Handoffs.Enqueue(t.Context(), tk)
-		wantErr(t, tt.name, err, relais.ErrInvalid)
+		testcheck.WantErr(t, tt.name, err, relais.ErrInvalid)
 	}
 	if got := getConversation(t, s, c.ID); got.State != conversation.Bot {
 		t.Errorf("refused handoffs moved the conversation to %s", got.State)
@@ -328,7 +311,7 @@ func testClaimOrder(t *testing.T, s Stores) {
 		if got.State != handoff.Claimed || got.AgentID != "ann" {
 			t.Errorf("claimed ticket: State %s, AgentID %q", got.State, got.AgentID)
 		}
-		checkWithin(t, "ClaimExpiresAt", got.ClaimExpiresAt, before.Add(ttl), after.Add(ttl))
+		testcheck.Within(t, "ClaimExpiresAt", got.ClaimExpiresAt, before.Add(ttl), after.Add(ttl))
 		_, c := checkAgree(t, s, id)
 		if c.AgentID != "ann" {
 			t.Errorf("conversation AgentID %q, want ann", c.AgentID)
@@ -336,7 +319,7 @@ func testClaimOrder(t *testing.T, s Stores) {
 		checkTransition(t, lastTransition(t, s, c.ID), conversation.Queued, conversation.Agent, "agent:ann")
 	}
 	_, err := s.Handoffs.ClaimNext(ctx, "ann", nil, ttl)
-	wantErr(t, "ClaimNext of an empty queue", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ClaimNext of an empty queue", err, relais.ErrNotFound)
 }
 
 func testClaimQueues(t *testing.T, s Stores) {
@@ -350,9 +333,9 @@ func testClaimQueues(t *testing.T, s Stores) {
 		t.Fatalf("ClaimNext(billing) = %d, %v; want %d", got.ID, err, billing.ID)
 	}
 	_, err = s.Handoffs.ClaimNext(ctx, "ann", []string{"billing"}, ttl)
-	wantErr(t, "ClaimNext(billing) with billing empty", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ClaimNext(billing) with billing empty", err, relais.ErrNotFound)
 	_, err = s.Handoffs.ClaimNext(ctx, "ann", []string{"nobody-files-here"}, ttl)
-	wantErr(t, "ClaimNext of an unknown queue", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ClaimNext of an unknown queue", err, relais.ErrNotFound)
 
 	got, err = s.Handoffs.ClaimNext(ctx, "bea", []string{"legal", "general"}, ttl)
 	if err != nil || got.ID != general.ID {
@@ -368,13 +351,13 @@ func testClaimInvalid(t *testing.T, s Stores) {
 	ctx := t.Context()
 	tk := handOff(t, s, "alice", "general", handoff.Normal)
 	_, err := s.Handoffs.ClaimNext(ctx, "", nil, ttl)
-	wantErr(t, "ClaimNext without agent", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "ClaimNext without agent", err, relais.ErrInvalid)
 	_, err = s.Handoffs.ClaimNext(ctx, "ann", nil, 0)
-	wantErr(t, "ClaimNext with ttl 0", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "ClaimNext with ttl 0", err, relais.ErrInvalid)
 	_, err = s.Handoffs.Claim(ctx, tk.ID, "", ttl)
-	wantErr(t, "Claim without agent", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "Claim without agent", err, relais.ErrInvalid)
 	_, err = s.Handoffs.Claim(ctx, tk.ID, "ann", -time.Second)
-	wantErr(t, "Claim with a negative ttl", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "Claim with a negative ttl", err, relais.ErrInvalid)
 	checkAgree(t, s, tk.ID)
 	if got := getTicket(t, s, tk.ID); got.State != handoff.Queued {
 		t.Errorf("refused claims left the ticket %s", got.State)
@@ -434,12 +417,12 @@ func testClaimSpecific(t *testing.T, s Stores) {
 	checkAgree(t, s, second.ID)
 	checkTransition(t, lastTransition(t, s, second.ConversationID), conversation.Queued, conversation.Agent, "agent:ann")
 	_, err := s.Handoffs.Claim(ctx, second.ID, "bea", ttl)
-	wantErr(t, "Claim of a claimed ticket", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Claim of a claimed ticket", err, relais.ErrConflict)
 	if tk := getTicket(t, s, second.ID); tk.AgentID != "ann" {
 		t.Errorf("refused claim gave the ticket to %q", tk.AgentID)
 	}
 	_, err = s.Handoffs.Claim(ctx, 1<<40, "bea", ttl)
-	wantErr(t, "Claim of an unknown ticket", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Claim of an unknown ticket", err, relais.ErrNotFound)
 	if tk := getTicket(t, s, first.ID); tk.State != handoff.Queued {
 		t.Errorf("the other ticket is %s", tk.State)
 	}
@@ -493,14 +476,14 @@ func testExtendClaim(t *testing.T, s Stores) {
 		t.Errorf("read back ClaimExpiresAt %v, want %v", back.ClaimExpiresAt, got.ClaimExpiresAt)
 	}
 	_, err = s.Handoffs.ExtendClaim(ctx, tk.ID, "bea", time.Hour)
-	wantErr(t, "ExtendClaim by another agent", err, relais.ErrConflict)
+	testcheck.WantErr(t, "ExtendClaim by another agent", err, relais.ErrConflict)
 	_, err = s.Handoffs.ExtendClaim(ctx, tk.ID, "ann", 0)
-	wantErr(t, "ExtendClaim by 0", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "ExtendClaim by 0", err, relais.ErrInvalid)
 	queued := handOff(t, s, "bob", "general", handoff.Normal)
 	_, err = s.Handoffs.ExtendClaim(ctx, queued.ID, "ann", time.Hour)
-	wantErr(t, "ExtendClaim of a queued ticket", err, relais.ErrConflict)
+	testcheck.WantErr(t, "ExtendClaim of a queued ticket", err, relais.ErrConflict)
 	_, err = s.Handoffs.ExtendClaim(ctx, 1<<40, "ann", time.Hour)
-	wantErr(t, "ExtendClaim of an unknown ticket", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ExtendClaim of an unknown ticket", err, relais.ErrNotFound)
 }
 
 func testExpire(t *testing.T, s Stores) {
@@ -532,14 +515,14 @@ func testExpire(t *testing.T, s Stores) {
 
 	// The departed agent lost it; a colleague can take it.
 	_, err = s.Handoffs.Resolve(ctx, short.ID, "ann")
-	wantErr(t, "Resolve of an expired claim", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Resolve of an expired claim", err, relais.ErrConflict)
 	got, err := s.Handoffs.ClaimNext(ctx, "bea", nil, ttl)
 	if err != nil || got.ID != short.ID {
 		t.Fatalf("ClaimNext after expiry = %d, %v; want %d", got.ID, err, short.ID)
 	}
 	checkAgree(t, s, short.ID)
 	_, err = s.Handoffs.ExtendClaim(ctx, short.ID, "ann", ttl)
-	wantErr(t, "ExtendClaim by the departed agent", err, relais.ErrConflict)
+	testcheck.WantErr(t, "ExtendClaim by the departed agent", err, relais.ErrConflict)
 }
 
 func testResolveReopen(t *testing.T, s Stores) {
@@ -555,13 +538,13 @@ func testResolveReopen(t *testing.T, s Stores) {
 	if got.State != handoff.Resolved || got.AgentID != "ann" || !got.ClaimExpiresAt.IsZero() {
 		t.Errorf("resolved ticket: %s by %q, ClaimExpiresAt %v", got.State, got.AgentID, got.ClaimExpiresAt)
 	}
-	checkWithin(t, "ClosedAt", got.ClosedAt, before, after)
+	testcheck.Within(t, "ClosedAt", got.ClosedAt, before, after)
 	checkAgree(t, s, first.ID)
 	checkTransition(t, lastTransition(t, s, first.ConversationID), conversation.Agent, conversation.Resolved, "agent:ann")
 	_, err = s.Handoffs.Resolve(ctx, first.ID, "ann")
-	wantErr(t, "Resolve twice", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Resolve twice", err, relais.ErrConflict)
 	_, err = s.Handoffs.Release(ctx, first.ID, "ann")
-	wantErr(t, "Release of a resolved ticket", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Release of a resolved ticket", err, relais.ErrConflict)
 
 	r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "one more thing"})
 	if err != nil {
@@ -637,7 +620,7 @@ func testWrongAgent(t *testing.T, s Stores) {
 		"ExtendClaim": func() error { _, err := s.Handoffs.ExtendClaim(ctx, tk.ID, "bea", ttl); return err },
 	}
 	for name, call := range calls {
-		wantErr(t, name+" by an agent who does not hold the ticket", call(), relais.ErrConflict)
+		testcheck.WantErr(t, name+" by an agent who does not hold the ticket", call(), relais.ErrConflict)
 	}
 	got, c := checkAgree(t, s, tk.ID)
 	if got.State != handoff.Claimed || got.AgentID != "ann" || !got.ClaimExpiresAt.Equal(held.ClaimExpiresAt) || c.AgentID != "ann" {
@@ -651,10 +634,10 @@ func testWrongAgent(t *testing.T, s Stores) {
 		"Resolve": func() error { _, err := s.Handoffs.Resolve(ctx, tk.ID, ""); return err },
 		"Release": func() error { _, err := s.Handoffs.Release(ctx, tk.ID, ""); return err },
 	} {
-		wantErr(t, name+" without agent", call(), relais.ErrInvalid)
+		testcheck.WantErr(t, name+" without agent", call(), relais.ErrInvalid)
 	}
 	_, err = s.Handoffs.Resolve(ctx, 1<<40, "ann")
-	wantErr(t, "Resolve of an unknown ticket", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Resolve of an unknown ticket", err, relais.ErrNotFound)
 }
 
 func testReassign(t *testing.T, s Stores) {
@@ -680,14 +663,14 @@ func testReassign(t *testing.T, s Stores) {
 	checkTransition(t, ts[3], conversation.Queued, conversation.Agent, "agent:bea")
 
 	_, err = s.Handoffs.Resolve(ctx, tk.ID, "ann")
-	wantErr(t, "Resolve by the former holder", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Resolve by the former holder", err, relais.ErrConflict)
 	_, err = s.Handoffs.Reassign(ctx, tk.ID, "bea", "bea", ttl)
-	wantErr(t, "Reassign to oneself", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "Reassign to oneself", err, relais.ErrInvalid)
 	_, err = s.Handoffs.Reassign(ctx, tk.ID, "bea", "", ttl)
-	wantErr(t, "Reassign to nobody", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "Reassign to nobody", err, relais.ErrInvalid)
 	queued := handOff(t, s, "bob", "general", handoff.Normal)
 	_, err = s.Handoffs.Reassign(ctx, queued.ID, "ann", "bea", ttl)
-	wantErr(t, "Reassign of a queued ticket", err, relais.ErrConflict)
+	testcheck.WantErr(t, "Reassign of a queued ticket", err, relais.ErrConflict)
 	if _, err := s.Handoffs.Resolve(ctx, tk.ID, "bea"); err != nil {
 		t.Errorf("Resolve by the new holder: %v", err)
 	}
@@ -746,7 +729,7 @@ func testTicketsFilter(t *testing.T, s Stores) {
 		{Order: handoff.ByPriority, AfterID: a.ID},
 	} {
 		_, err := s.Handoffs.Tickets(ctx, f)
-		wantErr(t, fmt.Sprintf("Tickets(%+v)", f), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Tickets(%+v)", f), err, relais.ErrInvalid)
 	}
 }
 
@@ -835,7 +818,7 @@ func testQueueLoad(t *testing.T, s Stores) {
 	ctx := t.Context()
 	for _, n := range []int{0, -1, handoff.MaxLimit + 1} {
 		_, err := s.Handoffs.QueueLoad(ctx, "general", n)
-		wantErr(t, fmt.Sprintf("QueueLoad(n=%d)", n), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("QueueLoad(n=%d)", n), err, relais.ErrInvalid)
 	}
 	load, err := s.Handoffs.QueueLoad(ctx, "general", 5)
 	if err != nil || load.Waiting != 0 || len(load.ClaimTimes) != 0 {
@@ -868,7 +851,7 @@ func testQueueLoad(t *testing.T, s Stores) {
 		t.Fatalf("QueueLoad = %+v, want 1 waiting and 3 claim times", load)
 	}
 	for i, d := range load.ClaimTimes {
-		if d < 0 || d > elapsed+timeSlack {
+		if d < 0 || d > elapsed+testcheck.TimeSlack {
 			t.Errorf("claim time %d = %v, want between 0 and %v", i, d, elapsed)
 		}
 	}
@@ -894,7 +877,7 @@ func testStale(t *testing.T, s Stores) {
 		t.Fatal(err)
 	}
 	_, err := s.Handoffs.ClaimNext(ctx, "ann", nil, ttl)
-	wantErr(t, "ClaimNext with only a stale ticket", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ClaimNext with only a stale ticket", err, relais.ErrNotFound)
 	if got := getTicket(t, s, tk.ID); got.State != handoff.Released {
 		t.Errorf("stale ticket is %s, want released", got.State)
 	}

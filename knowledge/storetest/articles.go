@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -27,13 +28,13 @@ func testSaveInsert(t *testing.T, s knowledge.Store) {
 	if got.Version != 1 {
 		t.Errorf("Version = %d, want 1", got.Version)
 	}
-	checkWithin(t, "CreatedAt", got.CreatedAt, before, after)
+	testcheck.Within(t, "CreatedAt", got.CreatedAt, before, after)
 	if !got.UpdatedAt.Equal(got.CreatedAt) {
 		t.Errorf("UpdatedAt = %v, want CreatedAt %v on insert", got.UpdatedAt, got.CreatedAt)
 	}
 	want := in
 	want.ID, want.Version, want.CreatedAt, want.UpdatedAt = got.ID, 1, got.CreatedAt, got.UpdatedAt
-	if d := diffArticle(want, got); d != "" {
+	if d := testcheck.Diff(want, got); d != "" {
 		t.Errorf("SaveArticle returned (-want +got):\n%s", d)
 	}
 
@@ -41,14 +42,14 @@ func testSaveInsert(t *testing.T, s knowledge.Store) {
 	if err != nil {
 		t.Fatalf("Article(%d): %v", got.ID, err)
 	}
-	if d := diffArticle(got, byID); d != "" {
+	if d := testcheck.Diff(got, byID); d != "" {
 		t.Errorf("Article(%d) differs from what SaveArticle returned (-want +got):\n%s", got.ID, d)
 	}
 	byExt, err := s.ArticleByExternalID(t.Context(), in.ExternalID)
 	if err != nil {
 		t.Fatalf("ArticleByExternalID(%q): %v", in.ExternalID, err)
 	}
-	if d := diffArticle(got, byExt); d != "" {
+	if d := testcheck.Diff(got, byExt); d != "" {
 		t.Errorf("ArticleByExternalID(%q) (-want +got):\n%s", in.ExternalID, d)
 	}
 }
@@ -85,14 +86,14 @@ func testSaveRoundTrip(t *testing.T, s knowledge.Store) {
 		got := save(t, s, in)
 		want := in
 		want.ID, want.Version, want.CreatedAt, want.UpdatedAt = got.ID, 1, got.CreatedAt, got.UpdatedAt
-		if d := diffArticle(want, got); d != "" {
+		if d := testcheck.Diff(want, got); d != "" {
 			t.Errorf("SaveArticle(%q) returned (-want +got):\n%s", in.ExternalID, d)
 		}
 		back, err := s.Article(t.Context(), got.ID)
 		if err != nil {
 			t.Fatalf("Article(%d): %v", got.ID, err)
 		}
-		if d := diffArticle(want, back); d != "" {
+		if d := testcheck.Diff(want, back); d != "" {
 			t.Errorf("Article(%q) read back (-want +got):\n%s", in.ExternalID, d)
 		}
 	}
@@ -118,7 +119,7 @@ func testSaveReplaceSameHash(t *testing.T, s knowledge.Store) {
 	if second.UpdatedAt.Before(first.UpdatedAt) {
 		t.Errorf("UpdatedAt went back: %v -> %v", first.UpdatedAt, second.UpdatedAt)
 	}
-	checkWithin(t, "UpdatedAt", second.UpdatedAt, before, after)
+	testcheck.Within(t, "UpdatedAt", second.UpdatedAt, before, after)
 	back, err := s.Article(t.Context(), first.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ func testSaveReplaceSameHash(t *testing.T, s knowledge.Store) {
 	if back.Source != "moved.jsonl" {
 		t.Errorf("Source = %q after replace, want moved.jsonl", back.Source)
 	}
-	if d := diffArticle(second, back); d != "" {
+	if d := testcheck.Diff(second, back); d != "" {
 		t.Errorf("Article after replace (-want +got):\n%s", d)
 	}
 	if got := viewChunks(chunksOf(t, s, first.ID)); len(got) != 1 || got[0].Text != "new text" {
@@ -215,13 +216,13 @@ func testSaveAtomic(t *testing.T, s knowledge.Store) {
 		passage("fine", axis(1)),
 		passage("wrong dimension", []float32{1, 2, 3}),
 	})
-	wantErr(t, "SaveArticle with a bad chunk", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticle with a bad chunk", err, relais.ErrInvalid)
 
 	back, err := s.Article(t.Context(), first.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := diffArticle(first, back); d != "" {
+	if d := testcheck.Diff(first, back); d != "" {
 		t.Errorf("a failed save changed the article (-want +got):\n%s", d)
 	}
 	if got := viewChunks(chunksOf(t, s, first.ID)); len(got) != 1 || got[0].Text != "kept" {
@@ -229,7 +230,7 @@ func testSaveAtomic(t *testing.T, s knowledge.Store) {
 	}
 
 	_, err = s.SaveArticle(t.Context(), newArticle("new"), []knowledge.Chunk{passage("bad", []float32{1})})
-	wantErr(t, "SaveArticle of a new article with a bad chunk", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticle of a new article with a bad chunk", err, relais.ErrInvalid)
 	if _, err := s.ArticleByExternalID(t.Context(), "new"); !errors.Is(err, relais.ErrNotFound) {
 		t.Errorf("a failed insert left an article behind (ArticleByExternalID: %v)", err)
 	}
@@ -237,9 +238,20 @@ func testSaveAtomic(t *testing.T, s knowledge.Store) {
 
 func testSaveEmptyExternalID(t *testing.T, s knowledge.Store) {
 	_, err := s.SaveArticle(t.Context(), newArticle(""), nil)
-	wantErr(t, "SaveArticle with no external id", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticle with no external id", err, relais.ErrInvalid)
 	if st := stats(t, s); st.Articles != 0 {
 		t.Errorf("Stats.Articles = %d, want 0", st.Articles)
+	}
+}
+
+func testSaveUnknownChunkKind(t *testing.T, s knowledge.Store) {
+	for _, kind := range []knowledge.ChunkKind{"", "summary", "Passage"} {
+		chunks := []knowledge.Chunk{passage("fine", nil), {Kind: kind, Text: "odd"}}
+		_, err := s.SaveArticle(t.Context(), newArticle("x"), chunks)
+		testcheck.WantErr(t, fmt.Sprintf("SaveArticle with a chunk of kind %q", kind), err, relais.ErrInvalid)
+	}
+	if st := stats(t, s); st.Articles != 0 || st.Chunks != 0 {
+		t.Errorf("Stats = %+v after rejected saves, want empty", st)
 	}
 }
 
@@ -248,7 +260,7 @@ func testSaveWrongDimension(t *testing.T, s knowledge.Store) {
 	for _, emb := range [][]float32{make([]float32, Dim-1), make([]float32, Dim+1), {1}} {
 		emb[0] = 1
 		_, err := s.SaveArticle(t.Context(), newArticle("x"), []knowledge.Chunk{passage("t", emb)})
-		wantErr(t, fmt.Sprintf("SaveArticle with a %d-dimensional embedding in a %d-dimensional space", len(emb), Dim), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("SaveArticle with a %d-dimensional embedding in a %d-dimensional space", len(emb), Dim), err, relais.ErrInvalid)
 	}
 	if st := stats(t, s); st.Articles != 0 || st.Chunks != 0 {
 		t.Errorf("Stats = %+v after rejected saves, want empty", st)
@@ -257,7 +269,7 @@ func testSaveWrongDimension(t *testing.T, s knowledge.Store) {
 
 func testSaveEmbeddingWithoutSpace(t *testing.T, s knowledge.Store) {
 	_, err := s.SaveArticle(t.Context(), newArticle("x"), []knowledge.Chunk{passage("t", axis(0))})
-	wantErr(t, "SaveArticle with an embedding before any embedding space is recorded", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticle with an embedding before any embedding space is recorded", err, relais.ErrInvalid)
 	// Without embeddings an article can be saved before the space is known.
 	save(t, s, newArticle("y"), passage("t", nil))
 }
@@ -306,11 +318,11 @@ func testSaveConcurrent(t *testing.T, s knowledge.Store) {
 func testArticleNotFound(t *testing.T, s knowledge.Store) {
 	a := save(t, s, newArticle("x"))
 	_, err := s.Article(t.Context(), a.ID+1000)
-	wantErr(t, "Article of an unknown id", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Article of an unknown id", err, relais.ErrNotFound)
 	_, err = s.ArticleByExternalID(t.Context(), "y")
-	wantErr(t, "ArticleByExternalID of an unknown id", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ArticleByExternalID of an unknown id", err, relais.ErrNotFound)
 	_, err = s.ArticleByExternalID(t.Context(), "")
-	wantErr(t, "ArticleByExternalID(\"\")", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ArticleByExternalID(\"\")", err, relais.ErrNotFound)
 }
 
 func testArticlesByID(t *testing.T, s knowledge.Store) {
@@ -402,7 +414,7 @@ func testArticlesPaging(t *testing.T, s knowledge.Store) {
 			continue
 		}
 		for i := range got {
-			if d := diffArticle(tt.want[i], got[i]); d != "" {
+			if d := testcheck.Diff(tt.want[i], got[i]); d != "" {
 				t.Errorf("Articles(%+v)[%d] (-want +got):\n%s", tt.opts, i, d)
 			}
 		}
@@ -444,7 +456,7 @@ func testArticlesNegative(t *testing.T, s knowledge.Store) {
 	saveFive(t, s)
 	for _, opts := range []knowledge.ListOptions{{Limit: -1}, {Offset: -1}} {
 		_, err := s.Articles(t.Context(), opts)
-		wantErr(t, fmt.Sprintf("Articles(%+v)", opts), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Articles(%+v)", opts), err, relais.ErrInvalid)
 	}
 }
 
@@ -491,13 +503,13 @@ func testDeleteArticle(t *testing.T, s knowledge.Store) {
 		t.Fatalf("DeleteArticle(%d): %v", gone.ID, err)
 	}
 	_, err := s.Article(t.Context(), gone.ID)
-	wantErr(t, "Article after DeleteArticle", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Article after DeleteArticle", err, relais.ErrNotFound)
 	_, err = s.ArticleByExternalID(t.Context(), "gone")
-	wantErr(t, "ArticleByExternalID after DeleteArticle", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "ArticleByExternalID after DeleteArticle", err, relais.ErrNotFound)
 	_, err = s.Chunks(t.Context(), gone.ID)
-	wantErr(t, "Chunks after DeleteArticle", err, relais.ErrNotFound)
-	wantErr(t, "second DeleteArticle", s.DeleteArticle(t.Context(), gone.ID), relais.ErrNotFound)
-	wantErr(t, "DeleteArticle of an id never used", s.DeleteArticle(t.Context(), kept.ID+1000), relais.ErrNotFound)
+	testcheck.WantErr(t, "Chunks after DeleteArticle", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "second DeleteArticle", s.DeleteArticle(t.Context(), gone.ID), relais.ErrNotFound)
+	testcheck.WantErr(t, "DeleteArticle of an id never used", s.DeleteArticle(t.Context(), kept.ID+1000), relais.ErrNotFound)
 
 	if st := stats(t, s); st != (knowledge.Stats{Articles: 1, Chunks: 1}) {
 		t.Errorf("Stats = %+v, want the one remaining article and chunk", st)
@@ -542,7 +554,7 @@ func testPruneSource(t *testing.T, s knowledge.Store) {
 		t.Errorf("PruneSource of an unknown source = %d, %v; want 0, nil", n, err)
 	}
 	_, err = s.PruneSource(t.Context(), "", nil)
-	wantErr(t, "PruneSource(\"\")", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "PruneSource(\"\")", err, relais.ErrInvalid)
 	if st := stats(t, s); st.Articles != 2 {
 		t.Errorf("Stats.Articles = %d, want 2 (b.md)", st.Articles)
 	}
@@ -584,7 +596,7 @@ func testChunksUnknownArticle(t *testing.T, s knowledge.Store) {
 		t.Errorf("Chunks of an article saved without chunks = %+v, want none", viewChunks(got))
 	}
 	_, err := s.Chunks(t.Context(), a.ID+1000)
-	wantErr(t, "Chunks of an unknown article", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Chunks of an unknown article", err, relais.ErrNotFound)
 }
 
 func testStats(t *testing.T, s knowledge.Store) {
@@ -628,7 +640,7 @@ func testSaveArticlesInOrder(t *testing.T, s knowledge.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := diffArticle(want, back); d != "" {
+		if d := testcheck.Diff(want, back); d != "" {
 			t.Errorf("Article(%d) differs from what SaveArticles returned (-want +got):\n%s", want.ID, d)
 		}
 	}
@@ -645,7 +657,7 @@ func testSaveArticlesAtomic(t *testing.T, s knowledge.Store) {
 		{Article: newArticle("good"), Chunks: []knowledge.Chunk{passage("fine", axis(0))}},
 		{Article: newArticle("bad"), Chunks: []knowledge.Chunk{passage("wrong dimension", []float32{1, 2})}},
 	})
-	wantErr(t, "SaveArticles with a bad article", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticles with a bad article", err, relais.ErrInvalid)
 	if err != nil && !strings.Contains(err.Error(), `"bad"`) {
 		t.Errorf("the error does not name the bad article: %v", err)
 	}

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
 func testEmbeddingSpace(t *testing.T, s knowledge.Store) {
 	_, err := s.EmbeddingSpace(t.Context())
-	wantErr(t, "EmbeddingSpace of an empty store", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "EmbeddingSpace of an empty store", err, relais.ErrNotFound)
 
 	setSpace(t, s)
 	got, err := s.EmbeddingSpace(t.Context())
@@ -28,7 +29,7 @@ func testEmbeddingSpace(t *testing.T, s knowledge.Store) {
 		{Model: "another-model", Dimensions: Dim},
 	} {
 		err := s.SetEmbeddingSpace(t.Context(), other)
-		wantErr(t, fmt.Sprintf("SetEmbeddingSpace(%+v) over %+v", other, space), err, relais.ErrConflict)
+		testcheck.WantErr(t, fmt.Sprintf("SetEmbeddingSpace(%+v) over %+v", other, space), err, relais.ErrConflict)
 	}
 	if got, err := s.EmbeddingSpace(t.Context()); err != nil || got != space {
 		t.Errorf("EmbeddingSpace after rejected changes = %+v, %v; want %+v", got, err, space)
@@ -43,12 +44,31 @@ func testEmbeddingSpaceInvalid(t *testing.T, s knowledge.Store) {
 		{Model: "", Dimensions: Dim},
 		{Model: "m", Dimensions: 0},
 		{Model: "m", Dimensions: -3},
+		{Model: "m", Dimensions: knowledge.MaxDimensions + 1},
 	} {
-		wantErr(t, fmt.Sprintf("SetEmbeddingSpace(%+v)", bad), s.SetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
-		wantErr(t, fmt.Sprintf("ResetEmbeddingSpace(%+v)", bad), s.ResetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("SetEmbeddingSpace(%+v)", bad), s.SetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("ResetEmbeddingSpace(%+v)", bad), s.ResetEmbeddingSpace(t.Context(), bad), relais.ErrInvalid)
 	}
 	_, err := s.EmbeddingSpace(t.Context())
-	wantErr(t, "EmbeddingSpace after invalid spaces were rejected", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "EmbeddingSpace after invalid spaces were rejected", err, relais.ErrNotFound)
+}
+
+// testEmbeddingSpaceLargest records the largest space there may be, on a
+// fresh store and over a recorded one: the cap is the same on every store.
+func testEmbeddingSpaceLargest(t *testing.T, s knowledge.Store) {
+	largest := knowledge.EmbeddingSpace{Model: "largest", Dimensions: knowledge.MaxDimensions}
+	if err := s.SetEmbeddingSpace(t.Context(), largest); err != nil {
+		t.Fatalf("SetEmbeddingSpace(%+v): %v", largest, err)
+	}
+	if err := s.ResetEmbeddingSpace(t.Context(), space); err != nil {
+		t.Fatalf("ResetEmbeddingSpace(%+v): %v", space, err)
+	}
+	if err := s.ResetEmbeddingSpace(t.Context(), largest); err != nil {
+		t.Fatalf("ResetEmbeddingSpace(%+v): %v", largest, err)
+	}
+	if got, err := s.EmbeddingSpace(t.Context()); err != nil || got != largest {
+		t.Errorf("EmbeddingSpace = %+v, %v; want %+v", got, err, largest)
+	}
 }
 
 func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {
@@ -84,7 +104,7 @@ func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {
 	}
 
 	_, err = s.SaveArticle(t.Context(), newArticle("c"), []knowledge.Chunk{passage("old space", axis(0))})
-	wantErr(t, "SaveArticle with an embedding of the old space", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveArticle with an embedding of the old space", err, relais.ErrInvalid)
 	save(t, s, newArticle("c"), passage("new space", []float32{0, 1, 0, 0}))
 	res, err = s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: []float32{0, 1, 0, 0}, Limit: 10})
 	if err != nil {
@@ -94,7 +114,7 @@ func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {
 		t.Errorf("vector search in the new space = %q, want [new space]", got)
 	}
 	err = s.SetEmbeddingSpace(t.Context(), space)
-	wantErr(t, "SetEmbeddingSpace of the old space after a reset", err, relais.ErrConflict)
+	testcheck.WantErr(t, "SetEmbeddingSpace of the old space after a reset", err, relais.ErrConflict)
 
 	// Reset to the very same space still clears: it is how a re-embedding
 	// with a changed model of the same name is forced.
@@ -153,7 +173,7 @@ func testChunksMissingEmbedding(t *testing.T, s knowledge.Store) {
 	}
 	for _, limit := range []int{0, -1} {
 		_, err := s.ChunksMissingEmbedding(t.Context(), limit)
-		wantErr(t, fmt.Sprintf("ChunksMissingEmbedding(%d)", limit), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("ChunksMissingEmbedding(%d)", limit), err, relais.ErrInvalid)
 	}
 }
 
@@ -219,7 +239,7 @@ func testSetChunkEmbeddingsWrongDimension(t *testing.T, s knowledge.Store) {
 		batch[0].Embedding = axis(0)
 		batch[1].Embedding = bad
 		err := s.SetChunkEmbeddings(t.Context(), batch)
-		wantErr(t, fmt.Sprintf("SetChunkEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("SetChunkEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
 		if st := stats(t, s); st.ChunksMissingVector != 2 {
 			t.Errorf("a rejected batch stored part of itself: %+v", st)
 		}
@@ -238,7 +258,7 @@ func testSetChunkEmbeddingsUnknown(t *testing.T, s knowledge.Store) {
 		{ID: missing[0].ID + 1000, Embedding: axis(1)},
 	}
 	err = s.SetChunkEmbeddings(t.Context(), batch)
-	wantErr(t, "SetChunkEmbeddings of an unknown chunk", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "SetChunkEmbeddings of an unknown chunk", err, relais.ErrNotFound)
 	if st := stats(t, s); st.ChunksMissingVector != 1 {
 		t.Errorf("a rejected batch stored part of itself: %+v", st)
 	}
@@ -252,5 +272,5 @@ func testSetChunkEmbeddingsWithoutSpace(t *testing.T, s knowledge.Store) {
 	}
 	missing[0].Embedding = axis(0)
 	err = s.SetChunkEmbeddings(t.Context(), missing)
-	wantErr(t, "SetChunkEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SetChunkEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -188,7 +189,7 @@ func testSaveExamplesRoundTrip(t *testing.T, s StoreWithExamples) {
 		if e.ID <= 0 || (i > 0 && e.ID <= got[i-1].ID) {
 			t.Errorf("example ids %v are not positive and increasing", exampleIDs(got))
 		}
-		checkWithin(t, fmt.Sprintf("example %d CreatedAt", i), e.CreatedAt, before, after)
+		testcheck.Within(t, fmt.Sprintf("example %d CreatedAt", i), e.CreatedAt, before, after)
 	}
 	if n := countExamples(t, s); n != 3 {
 		t.Errorf("CountExamples = %d, want 3", n)
@@ -273,7 +274,7 @@ func testSaveExamplesRejects(t *testing.T, s StoreWithExamples) {
 
 func testSaveExamplesWithoutSpace(t *testing.T, s StoreWithExamples) {
 	_, err := s.SaveExamples(t.Context(), []knowledge.Example{example("text", "faq:x", "a.jsonl", axis(0))})
-	wantErr(t, "SaveExamples with an embedding before any space is recorded", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveExamples with an embedding before any space is recorded", err, relais.ErrInvalid)
 	// Without embeddings they can wait for one, as chunks can.
 	if n := saveExamples(t, s, example("text", "faq:x", "a.jsonl", nil)); n != 1 {
 		t.Errorf("SaveExamples without embeddings and without a space = %d, want 1", n)
@@ -311,7 +312,7 @@ func testDeleteExamples(t *testing.T, s StoreWithExamples) {
 		t.Errorf("DeleteExamples of an unknown source = %d, %v; want 0, nil", n, err)
 	}
 	_, err = s.DeleteExamples(t.Context(), "")
-	wantErr(t, `DeleteExamples("")`, err, relais.ErrInvalid)
+	testcheck.WantErr(t, `DeleteExamples("")`, err, relais.ErrInvalid)
 	if n := countExamples(t, s); n != 1 {
 		t.Errorf("CountExamples = %d, want 1", n)
 	}
@@ -364,7 +365,7 @@ func testExamplesPaging(t *testing.T, s StoreWithExamples) {
 	}
 	for _, limit := range []int{0, -1} {
 		_, err := s.Examples(t.Context(), 0, limit)
-		wantErr(t, fmt.Sprintf("Examples(0, %d)", limit), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("Examples(0, %d)", limit), err, relais.ErrInvalid)
 	}
 }
 
@@ -403,7 +404,7 @@ func testExamplesMissingEmbedding(t *testing.T, s StoreWithExamples) {
 	}
 	for _, limit := range []int{0, -1} {
 		_, err := s.ExamplesMissingEmbedding(t.Context(), limit)
-		wantErr(t, fmt.Sprintf("ExamplesMissingEmbedding(%d)", limit), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("ExamplesMissingEmbedding(%d)", limit), err, relais.ErrInvalid)
 	}
 }
 
@@ -458,14 +459,14 @@ func testSetExampleEmbeddingsAtomic(t *testing.T, s StoreWithExamples) {
 		batch[0].Embedding = axis(0)
 		batch[1].Embedding = bad
 		err := s.SetExampleEmbeddings(t.Context(), batch)
-		wantErr(t, fmt.Sprintf("SetExampleEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("SetExampleEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
 	}
 	batch := []knowledge.Example{
 		{ID: missing[0].ID, Embedding: axis(0)},
 		{ID: missing[1].ID + 1000, Embedding: axis(1)},
 	}
 	err = s.SetExampleEmbeddings(t.Context(), batch)
-	wantErr(t, "SetExampleEmbeddings of an unknown example", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "SetExampleEmbeddings of an unknown example", err, relais.ErrNotFound)
 	if left, err := s.ExamplesMissingEmbedding(t.Context(), 10); err != nil || len(left) != 2 {
 		t.Errorf("rejected batches stored part of themselves: %d still missing, %v; want 2", len(left), err)
 	}
@@ -479,7 +480,7 @@ func testSetExampleEmbeddingsWithoutSpace(t *testing.T, s StoreWithExamples) {
 	}
 	missing[0].Embedding = axis(0)
 	err = s.SetExampleEmbeddings(t.Context(), missing)
-	wantErr(t, "SetExampleEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SetExampleEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
 }
 
 func testResetClearsExamples(t *testing.T, s StoreWithExamples) {
@@ -516,7 +517,7 @@ func testResetClearsExamples(t *testing.T, s StoreWithExamples) {
 		t.Errorf("example vector search after reset found %q; old embeddings must be gone", exampleTexts(res.ExampleVector))
 	}
 	_, err = s.SaveExamples(t.Context(), []knowledge.Example{example("old space", "faq:x", "a.jsonl", axis(0))})
-	wantErr(t, "SaveExamples with an embedding of the old space", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SaveExamples with an embedding of the old space", err, relais.ErrInvalid)
 
 	missing[1].Embedding = []float32{0, 0, 1, 0}
 	if err := s.SetExampleEmbeddings(t.Context(), missing[1:2]); err != nil {
@@ -531,7 +532,7 @@ func testResetClearsExamples(t *testing.T, s StoreWithExamples) {
 
 func testCalibration(t *testing.T, s StoreWithExamples) {
 	_, err := s.Calibration(t.Context())
-	wantErr(t, "Calibration of an empty store", err, relais.ErrNotFound)
+	testcheck.WantErr(t, "Calibration of an empty store", err, relais.ErrNotFound)
 
 	first := knowledge.Calibration{
 		Threshold:           0.62,
@@ -564,7 +565,7 @@ func testCalibration(t *testing.T, s StoreWithExamples) {
 		if err != nil {
 			t.Fatalf("Calibration: %v", err)
 		}
-		checkWithin(t, "Calibration.CreatedAt", got.CreatedAt, before, after)
+		testcheck.Within(t, "Calibration.CreatedAt", got.CreatedAt, before, after)
 		want := c
 		want.CreatedAt = got.CreatedAt
 		if len(want.Model) == 0 {
@@ -584,7 +585,7 @@ func testCalibration(t *testing.T, s StoreWithExamples) {
 	}
 	tooLarge := first
 	tooLarge.Classifier = make([]byte, knowledge.MaxClassifierBytes+1)
-	wantErr(t, "SaveCalibration with an oversized classifier", s.SaveCalibration(t.Context(), tooLarge), relais.ErrTooLarge)
+	testcheck.WantErr(t, "SaveCalibration with an oversized classifier", s.SaveCalibration(t.Context(), tooLarge), relais.ErrTooLarge)
 	if got, err := s.Calibration(t.Context()); err != nil || got.Method != first.Method || got.Samples != first.Samples {
 		t.Errorf("Calibration after saving the first again = %+v, %v; want the first", got, err)
 	}
@@ -605,7 +606,7 @@ func testCalibrationRejects(t *testing.T, s StoreWithExamples) {
 		bad := good
 		bad.Method = name
 		mutate(&bad)
-		wantErr(t, "SaveCalibration with a "+name, s.SaveCalibration(t.Context(), bad), relais.ErrInvalid)
+		testcheck.WantErr(t, "SaveCalibration with a "+name, s.SaveCalibration(t.Context(), bad), relais.ErrInvalid)
 	}
 	if got, err := s.Calibration(t.Context()); err != nil || got.Method != "cv" {
 		t.Errorf("Calibration after rejected saves = %+v, %v; want the good one", got, err)
@@ -662,7 +663,7 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 		t.Errorf("example vector list with ExampleLimit 3 = %q, want the three nearest", got)
 	}
 	_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: []float32{1, 0, 0}, Limit: 5, ExampleLimit: 5})
-	wantErr(t, "SearchChunks with a 3-dimensional vector and examples", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SearchChunks with a 3-dimensional vector and examples", err, relais.ErrInvalid)
 }
 
 func testSearchZeroVector(t *testing.T, s StoreWithExamples) {
@@ -753,7 +754,7 @@ func testSearchExampleLimitZero(t *testing.T, s StoreWithExamples) {
 		t.Errorf("chunk lists = %q and %q, want the chunk in each", matchTexts(res.Vector), matchTexts(res.Text))
 	}
 	_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: axis(0), Limit: 10, ExampleLimit: -1})
-	wantErr(t, "SearchChunks with ExampleLimit -1", err, relais.ErrInvalid)
+	testcheck.WantErr(t, "SearchChunks with ExampleLimit -1", err, relais.ErrInvalid)
 }
 
 func testSearchExampleLimit(t *testing.T, s StoreWithExamples) {

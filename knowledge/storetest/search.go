@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/testcheck"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -107,7 +108,7 @@ func testSearchWrongDimension(t *testing.T, s knowledge.Store) {
 	for _, q := range [][]float32{{1, 0, 0}, make([]float32, Dim+1)} {
 		q[0] = 1
 		_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: q, Limit: 5})
-		wantErr(t, fmt.Sprintf("SearchChunks with a %d-dimensional vector in a %d-dimensional space", len(q), Dim), err, relais.ErrInvalid)
+		testcheck.WantErr(t, fmt.Sprintf("SearchChunks with a %d-dimensional vector in a %d-dimensional space", len(q), Dim), err, relais.ErrInvalid)
 	}
 }
 

@@ -11,7 +11,9 @@
 //     (Ordinal 0, 1, ...), whatever Ordinal the caller set; it sets CreatedAt
 //     on insert and keeps it on replace, and sets UpdatedAt on every save.
 //     An article with embeddings needs a recorded embedding space
-//     (relais.ErrInvalid otherwise). An empty ExternalID is relais.ErrInvalid.
+//     (relais.ErrInvalid otherwise). An article that breaks
+//     knowledge.ValidateArticle (an empty ExternalID, a chunk kind other than
+//     passage or question) is relais.ErrInvalid.
 //   - Chunks and DeleteArticle of an unknown article: relais.ErrNotFound.
 //   - Articles: negative Limit or Offset is relais.ErrInvalid.
 //   - ArticlesByID and ArticlesByExternalID return each article once, in id
@@ -23,8 +25,9 @@
 //   - SetChunkEmbeddings is atomic: a wrong dimension or a nil embedding
 //     (relais.ErrInvalid) or an unknown chunk id (relais.ErrNotFound) stores
 //     none of the batch.
-//   - SetEmbeddingSpace and ResetEmbeddingSpace reject an empty model or
-//     dimensions <= 0 with relais.ErrInvalid.
+//   - SetEmbeddingSpace and ResetEmbeddingSpace reject a space that breaks
+//     knowledge.EmbeddingSpace.Check (an empty model, dimensions <= 0 or over
+//     knowledge.MaxDimensions) with relais.ErrInvalid.
 //   - SearchChunks: a query vector of the wrong dimension is
 //     relais.ErrInvalid; a vector query on a store with no embedding space
 //     returns an empty vector list. Ties are broken by chunk id. The
@@ -40,14 +43,9 @@
 package storetest
 
 import (
-	"errors"
-	"fmt"
 	"math"
-	"reflect"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/relais-ai/relais/knowledge"
 )
@@ -57,10 +55,6 @@ const Dim = 8
 
 // space is the embedding space the suite records.
 var space = knowledge.EmbeddingSpace{Model: "storetest-8", Dimensions: Dim}
-
-// timeSlack is how far a stored timestamp may be from the wall clock around
-// the call: stores may keep only microseconds, or seconds.
-const timeSlack = time.Second
 
 // Run runs the contract suite against the stores open returns.
 func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
@@ -75,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SaveArticle/ReplacesChunks", testSaveReplacesChunks},
 		{"SaveArticle/AtomicOnFailure", testSaveAtomic},
 		{"SaveArticle/RejectsEmptyExternalID", testSaveEmptyExternalID},
+		{"SaveArticle/RejectsUnknownChunkKind", testSaveUnknownChunkKind},
 		{"SaveArticle/RejectsWrongDimension", testSaveWrongDimension},
 		{"SaveArticle/RejectsEmbeddingWithoutSpace", testSaveEmbeddingWithoutSpace},
 		{"SaveArticle/ConcurrentSavesOfOneArticle", testSaveConcurrent},
@@ -92,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"Chunks/UnknownArticle", testChunksUnknownArticle},
 		{"EmbeddingSpace/RecordAndCheck", testEmbeddingSpace},
 		{"EmbeddingSpace/RejectsInvalid", testEmbeddingSpaceInvalid},
+		{"EmbeddingSpace/Largest", testEmbeddingSpaceLargest},
 		{"EmbeddingSpace/Reset", testResetEmbeddingSpace},
 		{"EmbeddingSpace/ResetEmptyStore", testResetEmptyStore},
 		{"ChunksMissingEmbedding", testChunksMissingEmbedding},
@@ -189,49 +185,6 @@ func stats(t *testing.T, s knowledge.Store) knowledge.Stats {
 	return got
 }
 
-func wantErr(t *testing.T, op string, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("%s: error %v, want one wrapping %q", op, err, target)
-	}
-}
-
-// diffArticle lists the fields in which got differs from want. Nil and
-// empty slices are equal; times are compared as instants.
-func diffArticle(want, got knowledge.Article) string {
-	var d []string
-	field := func(name string, w, g any) {
-		if !reflect.DeepEqual(w, g) {
-			d = append(d, fmt.Sprintf("%s: -%#v +%#v", name, w, g))
-		}
-	}
-	field("ID", want.ID, got.ID)
-	field("ExternalID", want.ExternalID, got.ExternalID)
-	field("Title", want.Title, got.Title)
-	field("Body", want.Body, got.Body)
-	field("Language", want.Language, got.Language)
-	field("Topic", want.Topic, got.Topic)
-	field("Tags", nonNil(want.Tags), nonNil(got.Tags))
-	field("Phrasings", nonNil(want.Phrasings), nonNil(got.Phrasings))
-	field("Source", want.Source, got.Source)
-	field("ContentHash", want.ContentHash, got.ContentHash)
-	field("Version", want.Version, got.Version)
-	if !want.CreatedAt.Equal(got.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt: -%v +%v", want.CreatedAt, got.CreatedAt))
-	}
-	if !want.UpdatedAt.Equal(got.UpdatedAt) {
-		d = append(d, fmt.Sprintf("UpdatedAt: -%v +%v", want.UpdatedAt, got.UpdatedAt))
-	}
-	return strings.Join(d, "\n")
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // chunkView is what a chunk's identity and content look like to the suite.
 type chunkView struct {
 	ArticleID int64
@@ -266,13 +219,6 @@ func matchTexts(ms []knowledge.ChunkMatch) []string {
 }
 
 func approx(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
-
-func checkWithin(t *testing.T, name string, got, before, after time.Time) {
-	t.Helper()
-	if got.IsZero() || got.Before(before.Add(-timeSlack)) || got.After(after.Add(timeSlack)) {
-		t.Errorf("%s = %v, want between %v and %v", name, got, before, after)
-	}
-}
 
 func sortedCopy(s []int64) []int64 {
 	c := slices.Clone(s)

@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	"bufio"
@@ -15,8 +15,8 @@ import (
 )
 
 // sharedDataDir is ../shared/data relative to the repository root, where the
-// evaluation sets live next to a checkout; the test runs from assistant/.
-const sharedDataDir = "../../shared/data"
+// evaluation sets live next to a checkout; the test runs from assistant/intent/.
+const sharedDataDir = "../../../shared/data"
 
 // asksForPerson approximates, for the sanity check only, which handoff
 // messages ask for a person: a contact verb followed by a word for one. It
@@ -69,7 +69,7 @@ func TestIntentRetailSupportSanity(t *testing.T) {
 		switch q.Expected {
 		case "answer":
 			answerable++
-			if got.Intent == IntentQuestion {
+			if got.Intent == Question {
 				continue
 			}
 			if len(q.Gold) == 1 && q.Gold[0] == "bitext:complaint" && got.Topic == TopicComplaint {
@@ -89,7 +89,7 @@ func TestIntentRetailSupportSanity(t *testing.T) {
 			handoffs++
 			if asksForPerson.MatchString(q.Question) {
 				personAsks++
-				if got.Intent == IntentHumanRequest || got.Intent == IntentSensitive {
+				if got.Intent == HumanRequest || got.Intent == Sensitive {
 					personCaught++
 				} else if len(missed) < 40 {
 					missed = append(missed, fmt.Sprintf("%q -> %s [%s]", q.Question, got.Intent, got.Evidence))

@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	"bufio"
@@ -11,7 +11,7 @@ import (
 	"github.com/relais-ai/relais/language"
 )
 
-// Topics of IntentSensitive: what the message is about, for routing it to the
+// Topics of Sensitive: what the message is about, for routing it to the
 // right person and for dashboards. They are stable names.
 const (
 	TopicComplaint            = "complaint"
@@ -29,10 +29,10 @@ func sensitiveTopics() []string {
 	}
 }
 
-// IntentExample is one labelled phrasing the intent classifier learns from.
-type IntentExample struct {
-	Intent string // one of the Intent* constants
-	Topic  string // for IntentSensitive only: one of the Topic* constants
+// Example is one labelled phrasing the intent classifier learns from.
+type Example struct {
+	Intent string // one of the intents: Question, Greeting, ...
+	Topic  string // for Sensitive only: one of the Topic* constants
 	Lang   string // "en", "fr", or "" for any language
 	Text   string
 	Source string // "file:line" when parsed, for errors and traces
@@ -42,12 +42,12 @@ type IntentExample struct {
 // examples are meant to be short, typical phrasings.
 const maxExampleLine = 500
 
-// ParseIntentExamples reads the examples file format documented at the top of
-// assistant/intents/intents.txt. name is used in errors, which say which line
-// is wrong and wrap relais.ErrInvalid.
-func ParseIntentExamples(r io.Reader, name string) ([]IntentExample, error) {
+// ParseExamples reads the examples file format documented at the top of
+// intents/intents.txt. name is used in errors, which say which line is
+// wrong and wrap relais.ErrInvalid.
+func ParseExamples(r io.Reader, name string) ([]Example, error) {
 	var (
-		out         []IntentExample
+		out         []Example
 		intent      string
 		topic       string
 		sectionLang string
@@ -120,7 +120,7 @@ func ParseIntentExamples(r io.Reader, name string) ([]IntentExample, error) {
 		}
 		where := fmt.Sprintf("%s:%d", name, line)
 		seen[key], seenAt[key] = label, where
-		out = append(out, IntentExample{Intent: intent, Topic: topic, Lang: lang, Text: text, Source: where})
+		out = append(out, Example{Intent: intent, Topic: topic, Lang: lang, Text: text, Source: where})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s after line %d: %w", name, line, err)
@@ -134,9 +134,9 @@ func ParseIntentExamples(r io.Reader, name string) ([]IntentExample, error) {
 // has one label.
 func exampleFamily(intent string) string {
 	switch intent {
-	case IntentGreeting, IntentThanks, IntentGoodbye:
+	case Greeting, Thanks, Goodbye:
 		return "smalltalk"
-	case IntentFeedbackYes, IntentFeedbackNo:
+	case FeedbackYes, FeedbackNo:
 		return "feedback"
 	default:
 		return "message"
@@ -148,13 +148,13 @@ func exampleFamily(intent string) string {
 func parseIntentLabel(label string) (intent, topic string, err error) {
 	intent, topic, hasTopic := strings.Cut(label, ":")
 	switch intent {
-	case IntentGreeting, IntentThanks, IntentGoodbye, IntentHumanRequest,
-		IntentFeedbackYes, IntentFeedbackNo, IntentQuestion:
+	case Greeting, Thanks, Goodbye, HumanRequest,
+		FeedbackYes, FeedbackNo, Question:
 		if hasTopic {
 			return "", "", fmt.Errorf("intent %q takes no topic", label)
 		}
 		return intent, "", nil
-	case IntentSensitive:
+	case Sensitive:
 		for _, t := range sensitiveTopics() {
 			if topic == t {
 				return intent, topic, nil
@@ -164,8 +164,8 @@ func parseIntentLabel(label string) (intent, topic string, err error) {
 			topic, strings.Join(sensitiveTopics(), ", "))
 	default:
 		return "", "", fmt.Errorf("unknown intent %q (want one of %s, %s, %s, %s, %s, %s, %s, or sensitive:TOPIC)",
-			label, IntentGreeting, IntentThanks, IntentGoodbye, IntentHumanRequest,
-			IntentFeedbackYes, IntentFeedbackNo, IntentQuestion)
+			label, Greeting, Thanks, Goodbye, HumanRequest,
+			FeedbackYes, FeedbackNo, Question)
 	}
 }
 
@@ -182,13 +182,13 @@ func parseExampleLang(s string) (string, error) {
 //go:embed intents/intents.txt
 var defaultIntentsFile string
 
-// DefaultIntentExamples returns the examples shipped with Relais
-// (assistant/intents/intents.txt), in English and French. It panics if that
-// embedded file is malformed, which its tests rule out.
-func DefaultIntentExamples() []IntentExample {
-	ex, err := ParseIntentExamples(strings.NewReader(defaultIntentsFile), "intents.txt")
+// DefaultExamples returns the examples shipped with Relais
+// (intents/intents.txt), in English and French. It panics if that embedded
+// file is malformed, which its tests rule out.
+func DefaultExamples() []Example {
+	ex, err := ParseExamples(strings.NewReader(defaultIntentsFile), "intents.txt")
 	if err != nil {
-		panic("assistant: embedded intents.txt: " + err.Error())
+		panic("intent: embedded intents.txt: " + err.Error())
 	}
 	return ex
 }

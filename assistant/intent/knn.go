@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	"math"
@@ -75,9 +75,9 @@ type knnPolicy struct {
 
 func policyFor(intent, topic string) knnPolicy {
 	switch {
-	case intent == IntentHumanRequest:
+	case intent == HumanRequest:
 		return knnPolicy{minSim: 0.45, margin: 0.05}
-	case intent == IntentSensitive:
+	case intent == Sensitive:
 		return knnPolicy{minSim: 0.50, margin: 0.06}
 	default: // feedback, read only right after "did this help?"
 		return knnPolicy{minSim: 0.50, margin: 0.05}
@@ -88,13 +88,13 @@ func policyFor(intent, topic string) knnPolicy {
 // matched by phrases instead.
 func knnIntent(intent string) bool {
 	switch intent {
-	case IntentHumanRequest, IntentSensitive, IntentQuestion, IntentFeedbackYes, IntentFeedbackNo:
+	case HumanRequest, Sensitive, Question, FeedbackYes, FeedbackNo:
 		return true
 	}
 	return false
 }
 
-func newExampleIndex(examples []IntentExample) *exampleIndex {
+func newExampleIndex(examples []Example) *exampleIndex {
 	ix := &exampleIndex{postings: map[uint64][]posting{}, idf: map[uint64]float64{}}
 	labelIDs := map[string]int{}
 	var vecs []map[uint64]float64
@@ -260,7 +260,7 @@ func (ix *exampleIndex) nearest(words []string, lang string, allowFeedback bool)
 		if ex.lang != "" && lang != "" && ex.lang != lang {
 			return false
 		}
-		if !allowFeedback && (ex.intent == IntentFeedbackYes || ex.intent == IntentFeedbackNo) {
+		if !allowFeedback && (ex.intent == FeedbackYes || ex.intent == FeedbackNo) {
 			return false
 		}
 		return true

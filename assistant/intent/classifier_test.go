@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"github.com/relais-ai/relais/language"
 )
 
-func TestParseIntentExamples(t *testing.T) {
+func TestParseExamples(t *testing.T) {
 	t.Parallel()
 	const file = `# comment
 [greeting]
@@ -25,17 +25,17 @@ note: a colon that is not a language
 how do I cancel my order
 How do I cancel my ORDER?
 `
-	got, err := ParseIntentExamples(strings.NewReader(file), "x.txt")
+	got, err := ParseExamples(strings.NewReader(file), "x.txt")
 	if err != nil {
-		t.Fatalf("ParseIntentExamples: %v", err)
+		t.Fatalf("ParseExamples: %v", err)
 	}
-	want := []IntentExample{
-		{Intent: IntentGreeting, Text: "hi", Source: "x.txt:3"},
-		{Intent: IntentGreeting, Lang: "fr", Text: "bonjour", Source: "x.txt:4"},
-		{Intent: IntentSensitive, Topic: TopicFraud, Lang: "fr", Text: "usurpation d'identité", Source: "x.txt:7"},
-		{Intent: IntentSensitive, Topic: TopicFraud, Lang: "en", Text: "identity theft", Source: "x.txt:8"},
-		{Intent: IntentQuestion, Text: "note: a colon that is not a language", Source: "x.txt:10"},
-		{Intent: IntentQuestion, Text: "how do I cancel my order", Source: "x.txt:11"},
+	want := []Example{
+		{Intent: Greeting, Text: "hi", Source: "x.txt:3"},
+		{Intent: Greeting, Lang: "fr", Text: "bonjour", Source: "x.txt:4"},
+		{Intent: Sensitive, Topic: TopicFraud, Lang: "fr", Text: "usurpation d'identité", Source: "x.txt:7"},
+		{Intent: Sensitive, Topic: TopicFraud, Lang: "en", Text: "identity theft", Source: "x.txt:8"},
+		{Intent: Question, Text: "note: a colon that is not a language", Source: "x.txt:10"},
+		{Intent: Question, Text: "how do I cancel my order", Source: "x.txt:11"},
 		// Line 12 folds to the same words and label as line 11: dropped.
 	}
 	if len(got) != len(want) {
@@ -48,7 +48,7 @@ How do I cancel my ORDER?
 	}
 }
 
-func TestParseIntentExamplesErrors(t *testing.T) {
+func TestParseExamplesErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, file, wantInErr string
@@ -67,7 +67,7 @@ func TestParseIntentExamplesErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseIntentExamples(strings.NewReader(tc.file), "f.txt")
+			_, err := ParseExamples(strings.NewReader(tc.file), "f.txt")
 			if err == nil {
 				t.Fatalf("no error, want one containing %q", tc.wantInErr)
 			}
@@ -81,20 +81,20 @@ func TestParseIntentExamplesErrors(t *testing.T) {
 	}
 }
 
-// TestDefaultIntentExamples checks that the shipped file parses and covers
+// TestDefaultExamples checks that the shipped file parses and covers
 // every label in both languages, so that a French customer is not left with
 // only English examples to be compared with.
-func TestDefaultIntentExamples(t *testing.T) {
+func TestDefaultExamples(t *testing.T) {
 	t.Parallel()
-	examples := DefaultIntentExamples()
+	examples := DefaultExamples()
 	have := map[string]bool{}
 	for _, ex := range examples {
 		have[labelOf(ex.Intent, ex.Topic)+"/"+ex.Lang] = true
 	}
-	labels := []string{IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes, IntentFeedbackNo,
-		IntentHumanRequest, IntentQuestion}
+	labels := []string{Greeting, Thanks, Goodbye, FeedbackYes, FeedbackNo,
+		HumanRequest, Question}
 	for _, topic := range sensitiveTopics() {
-		labels = append(labels, labelOf(IntentSensitive, topic))
+		labels = append(labels, labelOf(Sensitive, topic))
 	}
 	for _, l := range labels {
 		for _, lang := range []string{language.English, language.French} {
@@ -105,23 +105,23 @@ func TestDefaultIntentExamples(t *testing.T) {
 	}
 }
 
-func TestNewIntentClassifierRejectsBadExamples(t *testing.T) {
+func TestNewRejectsBadExamples(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		ex   IntentExample
+		ex   Example
 	}{
-		{"unknown intent", IntentExample{Intent: "chitchat", Text: "hi"}},
-		{"sensitive without topic", IntentExample{Intent: IntentSensitive, Text: "I will sue"}},
-		{"topic on question", IntentExample{Intent: IntentQuestion, Topic: TopicFraud, Text: "fraud?"}},
-		{"unknown language", IntentExample{Intent: IntentThanks, Lang: "de", Text: "danke"}},
-		{"no words", IntentExample{Intent: IntentThanks, Text: "?!"}},
+		{"unknown intent", Example{Intent: "chitchat", Text: "hi"}},
+		{"sensitive without topic", Example{Intent: Sensitive, Text: "I will sue"}},
+		{"topic on question", Example{Intent: Question, Topic: TopicFraud, Text: "fraud?"}},
+		{"unknown language", Example{Intent: Thanks, Lang: "de", Text: "danke"}},
+		{"no words", Example{Intent: Thanks, Text: "?!"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.ex.Source = "test:1"
-			_, err := NewIntentClassifier([]IntentExample{{Intent: IntentGreeting, Text: "hi"}, tc.ex})
+			_, err := New([]Example{{Intent: Greeting, Text: "hi"}, tc.ex})
 			if !errors.Is(err, relais.ErrInvalid) {
 				t.Fatalf("err = %v, want relais.ErrInvalid", err)
 			}
@@ -143,44 +143,44 @@ func TestClassifyNamedInTheBrief(t *testing.T) {
 		intent   string
 		topic    string
 	}{
-		{text: "agent", intent: IntentHumanRequest},
-		{text: "a real person", intent: IntentHumanRequest},
-		{text: "talk to someone", intent: IntentHumanRequest},
-		{text: "operator", intent: IntentHumanRequest},
-		{text: "conseiller", intent: IntentHumanRequest},
-		{text: "parler à un humain", intent: IntentHumanRequest},
-		{text: "un vrai interlocuteur", intent: IntentHumanRequest},
-		{text: "I want to file a formal complaint", intent: IntentSensitive, topic: TopicComplaint},
-		{text: "je veux déposer une réclamation", intent: IntentSensitive, topic: TopicComplaint},
-		{text: "my lawyer", intent: IntentSensitive, topic: TopicLegalThreat},
-		{text: "I will sue", intent: IntentSensitive, topic: TopicLegalThreat},
-		{text: "avocat", intent: IntentSensitive, topic: TopicLegalThreat},
-		{text: "mise en demeure", intent: IntentSensitive, topic: TopicLegalThreat},
-		{text: "someone used my card without permission", intent: IntentSensitive, topic: TopicFraud},
-		{text: "fraude", intent: IntentSensitive, topic: TopicFraud},
-		{text: "usurpation d'identité", intent: IntentSensitive, topic: TopicFraud},
-		{text: "cancel my policy", intent: IntentSensitive, topic: TopicContractCancellation},
-		{text: "terminate my contract", intent: IntentSensitive, topic: TopicContractCancellation},
-		{text: "résilier mon contrat", intent: IntentSensitive, topic: TopicContractCancellation},
-		{text: "chest pain", intent: IntentSensitive, topic: TopicEmergency},
-		{text: "there is a fire", intent: IntentSensitive, topic: TopicEmergency},
-		{text: "accident with injuries", intent: IntentSensitive, topic: TopicEmergency},
-		{text: "urgence", intent: IntentSensitive, topic: TopicEmergency},
-		{text: "I want to end my life", intent: IntentSensitive, topic: TopicVulnerableCustomer},
-		{text: "suicidal", intent: IntentSensitive, topic: TopicVulnerableCustomer},
-		{text: "I am being abused", intent: IntentSensitive, topic: TopicVulnerableCustomer},
-		{text: "je n'en peux plus de vivre", intent: IntentSensitive, topic: TopicVulnerableCustomer},
-		{text: "yes", awaiting: true, intent: IntentFeedbackYes},
-		{text: "it helped", awaiting: true, intent: IntentFeedbackYes},
-		{text: "oui merci", awaiting: true, intent: IntentFeedbackYes},
-		{text: "no", awaiting: true, intent: IntentFeedbackNo},
-		{text: "not really", awaiting: true, intent: IntentFeedbackNo},
-		{text: "non ça ne m'aide pas", awaiting: true, intent: IntentFeedbackNo},
-		{text: "cancel my order", intent: IntentQuestion},
-		{text: "what is your complaints procedure?", intent: IntentQuestion},
-		{text: "how do I report a lost card", intent: IntentQuestion},
-		{text: "how long does a refund take", intent: IntentQuestion},
-		{text: "hi, how do I cancel my order?", intent: IntentQuestion},
+		{text: "agent", intent: HumanRequest},
+		{text: "a real person", intent: HumanRequest},
+		{text: "talk to someone", intent: HumanRequest},
+		{text: "operator", intent: HumanRequest},
+		{text: "conseiller", intent: HumanRequest},
+		{text: "parler à un humain", intent: HumanRequest},
+		{text: "un vrai interlocuteur", intent: HumanRequest},
+		{text: "I want to file a formal complaint", intent: Sensitive, topic: TopicComplaint},
+		{text: "je veux déposer une réclamation", intent: Sensitive, topic: TopicComplaint},
+		{text: "my lawyer", intent: Sensitive, topic: TopicLegalThreat},
+		{text: "I will sue", intent: Sensitive, topic: TopicLegalThreat},
+		{text: "avocat", intent: Sensitive, topic: TopicLegalThreat},
+		{text: "mise en demeure", intent: Sensitive, topic: TopicLegalThreat},
+		{text: "someone used my card without permission", intent: Sensitive, topic: TopicFraud},
+		{text: "fraude", intent: Sensitive, topic: TopicFraud},
+		{text: "usurpation d'identité", intent: Sensitive, topic: TopicFraud},
+		{text: "cancel my policy", intent: Sensitive, topic: TopicContractCancellation},
+		{text: "terminate my contract", intent: Sensitive, topic: TopicContractCancellation},
+		{text: "résilier mon contrat", intent: Sensitive, topic: TopicContractCancellation},
+		{text: "chest pain", intent: Sensitive, topic: TopicEmergency},
+		{text: "there is a fire", intent: Sensitive, topic: TopicEmergency},
+		{text: "accident with injuries", intent: Sensitive, topic: TopicEmergency},
+		{text: "urgence", intent: Sensitive, topic: TopicEmergency},
+		{text: "I want to end my life", intent: Sensitive, topic: TopicVulnerableCustomer},
+		{text: "suicidal", intent: Sensitive, topic: TopicVulnerableCustomer},
+		{text: "I am being abused", intent: Sensitive, topic: TopicVulnerableCustomer},
+		{text: "je n'en peux plus de vivre", intent: Sensitive, topic: TopicVulnerableCustomer},
+		{text: "yes", awaiting: true, intent: FeedbackYes},
+		{text: "it helped", awaiting: true, intent: FeedbackYes},
+		{text: "oui merci", awaiting: true, intent: FeedbackYes},
+		{text: "no", awaiting: true, intent: FeedbackNo},
+		{text: "not really", awaiting: true, intent: FeedbackNo},
+		{text: "non ça ne m'aide pas", awaiting: true, intent: FeedbackNo},
+		{text: "cancel my order", intent: Question},
+		{text: "what is your complaints procedure?", intent: Question},
+		{text: "how do I report a lost card", intent: Question},
+		{text: "how long does a refund take", intent: Question},
+		{text: "hi, how do I cancel my order?", intent: Question},
 	}
 	for _, tc := range tests {
 		got := c.Classify(tc.text, "", tc.awaiting)
@@ -228,12 +228,12 @@ I no longer want the cover on my phone
 [question en]
 I'm leaving you for a competitor
 `
-	more, err := ParseIntentExamples(strings.NewReader(extra), "extra.txt")
+	more, err := ParseExamples(strings.NewReader(extra), "extra.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := newTestClassifier(t)
-	custom, err := NewIntentClassifier(append(DefaultIntentExamples(), more...))
+	custom, err := New(append(DefaultExamples(), more...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,11 +241,11 @@ I'm leaving you for a competitor
 		text          string
 		before, after string
 	}{
-		{"ahoy!", IntentQuestion, IntentGreeting},
-		{"please send a carrier pigeon to my door", IntentQuestion, IntentHumanRequest},
-		{"I no longer want this cover for my phone", IntentSensitive, IntentQuestion},
+		{"ahoy!", Question, Greeting},
+		{"please send a carrier pigeon to my door", Question, HumanRequest},
+		{"I no longer want this cover for my phone", Sensitive, Question},
 		// Relabels a default example: the later one wins.
-		{"I'm leaving you for a competitor", IntentSensitive, IntentQuestion},
+		{"I'm leaving you for a competitor", Sensitive, Question},
 	}
 	for _, tc := range tests {
 		if got := base.Classify(tc.text, "", false); got.Intent != tc.before {
@@ -259,17 +259,17 @@ I'm leaving you for a competitor
 
 func TestClassifyWithoutExamplesStillRunsRules(t *testing.T) {
 	t.Parallel()
-	c, err := NewIntentClassifier(nil)
+	c, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for text, want := range map[string]string{
-		"I need an ambulance": IntentSensitive,
-		"speak to an agent":   IntentHumanRequest,
-		"hello":               IntentQuestion, // smalltalk phrases come from the examples
-		"where is my order":   IntentQuestion,
-		"":                    IntentQuestion,
-		strings.Repeat("x ", 5000) + "I want to kill myself": IntentQuestion, // past maxRuleWords
+		"I need an ambulance": Sensitive,
+		"speak to an agent":   HumanRequest,
+		"hello":               Question, // smalltalk phrases come from the examples
+		"where is my order":   Question,
+		"":                    Question,
+		strings.Repeat("x ", 5000) + "I want to kill myself": Question, // past maxRuleWords
 	} {
 		if got := c.Classify(text, "", false); got.Intent != want {
 			t.Errorf("Classify(%.40q) = %s [%s], want %s", text, got.Intent, got.Evidence, want)
@@ -285,11 +285,11 @@ func TestClassifySymbols(t *testing.T) {
 		awaiting bool
 		want     string
 	}{
-		{"👍", true, IntentFeedbackYes},
-		{"👎", true, IntentFeedbackNo},
-		{"👍", false, IntentThanks},
-		{"👋", false, IntentGreeting},
-		{"?!", false, IntentQuestion},
+		{"👍", true, FeedbackYes},
+		{"👎", true, FeedbackNo},
+		{"👍", false, Thanks},
+		{"👋", false, Greeting},
+		{"?!", false, Question},
 	}
 	for _, tc := range tests {
 		if got := c.Classify(tc.text, "", tc.awaiting); got.Intent != tc.want {
@@ -364,7 +364,7 @@ func TestClassifyConcurrent(t *testing.T) {
 }
 
 // BenchmarkClassify measures one classification over a mix of held-out
-// messages: go test ./assistant -run '^$' -bench Classify -benchmem
+// messages: go test ./assistant/intent -run '^$' -bench Classify -benchmem
 func BenchmarkClassify(b *testing.B) {
 	c := newTestClassifier(b)
 	texts := make([]string, 0, len(heldOut))
@@ -378,13 +378,13 @@ func BenchmarkClassify(b *testing.B) {
 	}
 }
 
-// BenchmarkNewIntentClassifier measures start-up: compiling the rules and
+// BenchmarkNew measures start-up: compiling the rules and
 // indexing the default examples.
-func BenchmarkNewIntentClassifier(b *testing.B) {
-	examples := DefaultIntentExamples()
+func BenchmarkNew(b *testing.B) {
+	examples := DefaultExamples()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := NewIntentClassifier(examples); err != nil {
+		if _, err := New(examples); err != nil {
 			b.Fatal(err)
 		}
 	}

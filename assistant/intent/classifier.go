@@ -1,4 +1,11 @@
-package assistant
+// Package intent tells what a customer's message is, before any article is
+// looked for: smalltalk (greeting, thanks, goodbye), a yes or no to "did this
+// help?", a request for a person, a sensitive topic (complaint, legal threat,
+// fraud, contract cancellation, emergency, vulnerable customer), or else a
+// question for the knowledge base. It works offline, in English and French,
+// from built-in rules (intents/rules.txt) and labelled examples
+// (intents/intents.txt, and an operator's own).
+package intent
 
 import (
 	"fmt"
@@ -8,10 +15,23 @@ import (
 	"github.com/relais-ai/relais/language"
 )
 
-// IntentResult is what the classifier decided about one message.
-type IntentResult struct {
-	Intent string // one of the Intent* constants
-	// Topic is set for IntentSensitive: one of the Topic* constants.
+// Intents a message can have: the Intent of a Result, and of the
+// assistant's Decision. They are stable names.
+const (
+	Greeting     = "greeting"
+	Thanks       = "thanks"
+	Goodbye      = "goodbye"
+	HumanRequest = "human_request"
+	Sensitive    = "sensitive"
+	FeedbackYes  = "feedback_yes"
+	FeedbackNo   = "feedback_no"
+	Question     = "question"
+)
+
+// Result is what the classifier decided about one message.
+type Result struct {
+	Intent string // one of the intents: Question, Greeting, ...
+	// Topic is set for Sensitive: one of the Topic* constants.
 	Topic string
 	// Confidence is in 0..1: about 0.9 for a rule, the cosine similarity to
 	// the nearest example for an example match.
@@ -21,7 +41,7 @@ type IntentResult struct {
 	Evidence string
 }
 
-// IntentClassifier tells smalltalk, feedback, requests for a person and
+// Classifier tells smalltalk, feedback, requests for a person and
 // sensitive topics from ordinary questions, offline, in English and French.
 // It is built once and safe for concurrent use.
 //
@@ -35,7 +55,7 @@ type IntentResult struct {
 //  6. without its leading greeting, a message that only names a person
 //     ("agent please"), then the nearest labelled examples;
 //  7. otherwise a question.
-type IntentClassifier struct {
+type Classifier struct {
 	rules   *ruleSet
 	phrases *phraseSet
 	index   *exampleIndex
@@ -50,20 +70,20 @@ const (
 	implicitConfidence = 0.7 // "thanks" read as a yes to "did this help?"
 )
 
-// NewIntentClassifier compiles the built-in rules and indexes examples
-// (usually DefaultIntentExamples, or a file read with ParseIntentExamples).
+// New compiles the built-in rules and indexes examples
+// (usually DefaultExamples, or a file read with ParseExamples).
 // When two examples have the same words and language but different labels,
 // the later one wins, so that an operator's file appended after the
 // defaults can relabel a default example. Errors wrap relais.ErrInvalid and
 // name the offending example.
-func NewIntentClassifier(examples []IntentExample) (*IntentClassifier, error) {
+func New(examples []Example) (*Classifier, error) {
 	for i, ex := range examples {
 		where := ex.Source
 		if where == "" {
 			where = fmt.Sprintf("example %d", i)
 		}
 		label := ex.Intent
-		if ex.Topic != "" || ex.Intent == IntentSensitive {
+		if ex.Topic != "" || ex.Intent == Sensitive {
 			label += ":" + ex.Topic
 		}
 		if _, _, err := parseIntentLabel(label); err != nil {
@@ -84,7 +104,7 @@ func NewIntentClassifier(examples []IntentExample) (*IntentClassifier, error) {
 		// The rules are part of the program, so this is a bug, not bad input.
 		return nil, fmt.Errorf("intent classifier: built-in %v", err)
 	}
-	return &IntentClassifier{
+	return &Classifier{
 		rules:   rules,
 		phrases: newPhraseSet(examples),
 		index:   newExampleIndex(examples),
@@ -99,7 +119,7 @@ const maxRuleWords = 400
 // "fr"), or "" to detect it. awaitingFeedback says whether the assistant's
 // last turn asked whether its answer helped: only then are "yes" and "no"
 // read as feedback.
-func (c *IntentClassifier) Classify(text string, lang string, awaitingFeedback bool) IntentResult {
+func (c *Classifier) Classify(text string, lang string, awaitingFeedback bool) Result {
 	words := language.Words(text)
 	if len(words) > maxRuleWords {
 		words = words[:maxRuleWords]
@@ -129,24 +149,24 @@ func (c *IntentClassifier) Classify(text string, lang string, awaitingFeedback b
 		}
 	}
 	if found, ok := c.phrases.only(pt, isSmalltalk); ok {
-		return IntentResult{Intent: smalltalkIntent(found), Confidence: phraseConfidence, Evidence: "phrases: " + phraseTexts(found)}
+		return Result{Intent: smalltalkIntent(found), Confidence: phraseConfidence, Evidence: "phrases: " + phraseTexts(found)}
 	}
 
 	// Read the rest of "hi, can I speak to someone?" as if the greeting
 	// were not there: it only dilutes the example match.
 	skip := c.phrases.leadingGreeting(pt)
 	if c.rules.bareRequest(t.from(skip)) {
-		return IntentResult{Intent: IntentHumanRequest, Confidence: preciseConfidence, Evidence: "rule: human_request/bare_request"}
+		return Result{Intent: HumanRequest, Confidence: preciseConfidence, Evidence: "rule: human_request/bare_request"}
 	}
 	m := c.index.nearest(words[skip:], lang, awaitingFeedback)
-	if m.ok && m.intent != IntentQuestion {
-		return IntentResult{Intent: m.intent, Topic: m.topic, Confidence: round2(m.sim), Evidence: m.evidence()}
+	if m.ok && m.intent != Question {
+		return Result{Intent: m.intent, Topic: m.topic, Confidence: round2(m.sim), Evidence: m.evidence()}
 	}
-	res := IntentResult{Intent: IntentQuestion, Confidence: 1, Evidence: "default: no rule or example matched"}
+	res := Result{Intent: Question, Confidence: 1, Evidence: "default: no rule or example matched"}
 	switch {
-	case m.intent == IntentQuestion && m.ok:
+	case m.intent == Question && m.ok:
 		res.Confidence, res.Evidence = round2(m.sim), m.evidence()
-	case m.intent != "" && m.intent != IntentQuestion:
+	case m.intent != "" && m.intent != Question:
 		// Something resembled a non-question, but not enough: say how close
 		// it came, so that a trace shows near misses.
 		res.Confidence = round2(1 - m.sim)
@@ -158,14 +178,14 @@ func (c *IntentClassifier) Classify(text string, lang string, awaitingFeedback b
 
 // latestExamples drops every example that a later one with the same words,
 // language and family (smalltalk, feedback, message) replaces.
-func latestExamples(examples []IntentExample) []IntentExample {
+func latestExamples(examples []Example) []Example {
 	last := make(map[string]int, len(examples))
 	keys := make([]string, len(examples))
 	for i, ex := range examples {
 		keys[i] = exampleFamily(ex.Intent) + "\x00" + ex.Lang + "\x00" + strings.Join(language.Words(ex.Text), " ")
 		last[keys[i]] = i
 	}
-	out := make([]IntentExample, 0, len(last))
+	out := make([]Example, 0, len(last))
 	for i, ex := range examples {
 		if last[keys[i]] == i {
 			out = append(out, ex)
@@ -174,20 +194,20 @@ func latestExamples(examples []IntentExample) []IntentExample {
 	return out
 }
 
-func (c *IntentClassifier) feedback(pt phraseTokens) (IntentResult, bool) {
+func (c *Classifier) feedback(pt phraseTokens) (Result, bool) {
 	found, ok := c.phrases.only(pt, func(intent string) bool {
-		return intent == IntentFeedbackYes || intent == IntentFeedbackNo || intent == IntentThanks
+		return intent == FeedbackYes || intent == FeedbackNo || intent == Thanks
 	})
 	if !ok {
-		return IntentResult{}, false
+		return Result{}, false
 	}
 	// "no thanks" and "yes and no" are not a yes: any no wins.
 	yes := false
 	for _, p := range found {
 		switch p.intent {
-		case IntentFeedbackNo:
-			return IntentResult{Intent: IntentFeedbackNo, Confidence: phraseConfidence, Evidence: "phrases: " + phraseTexts(found)}, true
-		case IntentFeedbackYes:
+		case FeedbackNo:
+			return Result{Intent: FeedbackNo, Confidence: phraseConfidence, Evidence: "phrases: " + phraseTexts(found)}, true
+		case FeedbackYes:
 			yes = true
 		}
 	}
@@ -195,11 +215,11 @@ func (c *IntentClassifier) feedback(pt phraseTokens) (IntentResult, bool) {
 	if !yes {
 		conf = implicitConfidence
 	}
-	return IntentResult{Intent: IntentFeedbackYes, Confidence: conf, Evidence: "phrases: " + phraseTexts(found)}, true
+	return Result{Intent: FeedbackYes, Confidence: conf, Evidence: "phrases: " + phraseTexts(found)}, true
 }
 
 func isSmalltalk(intent string) bool {
-	return intent == IntentGreeting || intent == IntentThanks || intent == IntentGoodbye
+	return intent == Greeting || intent == Thanks || intent == Goodbye
 }
 
 // smalltalkIntent names a run of smalltalk by its last move: "thanks, bye"
@@ -210,33 +230,33 @@ func smalltalkIntent(found []phrase) string {
 		has[p.intent] = true
 	}
 	switch {
-	case has[IntentGoodbye]:
-		return IntentGoodbye
-	case has[IntentThanks]:
-		return IntentThanks
+	case has[Goodbye]:
+		return Goodbye
+	case has[Thanks]:
+		return Thanks
 	default:
-		return IntentGreeting
+		return Greeting
 	}
 }
 
 // classifySymbols reads a message with no words: a thumbs up after "did this
 // help?", a wave.
-func classifySymbols(text string, awaitingFeedback bool) IntentResult {
+func classifySymbols(text string, awaitingFeedback bool) Result {
 	switch {
 	case awaitingFeedback && strings.ContainsAny(text, "👍👌🙏"):
-		return IntentResult{Intent: IntentFeedbackYes, Confidence: implicitConfidence, Evidence: "symbol"}
+		return Result{Intent: FeedbackYes, Confidence: implicitConfidence, Evidence: "symbol"}
 	case awaitingFeedback && strings.Contains(text, "👎"):
-		return IntentResult{Intent: IntentFeedbackNo, Confidence: implicitConfidence, Evidence: "symbol"}
+		return Result{Intent: FeedbackNo, Confidence: implicitConfidence, Evidence: "symbol"}
 	case strings.ContainsAny(text, "👍👌🙏"):
-		return IntentResult{Intent: IntentThanks, Confidence: implicitConfidence, Evidence: "symbol"}
+		return Result{Intent: Thanks, Confidence: implicitConfidence, Evidence: "symbol"}
 	case strings.Contains(text, "👋"):
-		return IntentResult{Intent: IntentGreeting, Confidence: implicitConfidence, Evidence: "symbol"}
+		return Result{Intent: Greeting, Confidence: implicitConfidence, Evidence: "symbol"}
 	}
-	return IntentResult{Intent: IntentQuestion, Confidence: 0, Evidence: "default: no words"}
+	return Result{Intent: Question, Confidence: 0, Evidence: "default: no words"}
 }
 
-func ruleResult(r rule, conf float64) IntentResult {
-	return IntentResult{Intent: r.intent, Topic: r.topic, Confidence: conf, Evidence: "rule: " + labelOf(r.intent, r.topic) + "/" + r.name}
+func ruleResult(r rule, conf float64) Result {
+	return Result{Intent: r.intent, Topic: r.topic, Confidence: conf, Evidence: "rule: " + labelOf(r.intent, r.topic) + "/" + r.name}
 }
 
 func labelOf(intent, topic string) string {

@@ -1,4 +1,4 @@
-package assistant
+package intent
 
 import (
 	"sort"
@@ -39,11 +39,11 @@ votre ton aide equipe toi infos information reponse vraiment`
 tout le monde equipe madame monsieur mme a vous tous toi`
 )
 
-func newPhraseSet(examples []IntentExample) *phraseSet {
+func newPhraseSet(examples []Example) *phraseSet {
 	ps := &phraseSet{lex: newLexicon(), byFirst: map[int32][]int{}}
 	for _, ex := range examples {
 		switch ex.Intent {
-		case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes, IntentFeedbackNo:
+		case Greeting, Thanks, Goodbye, FeedbackYes, FeedbackNo:
 		default:
 			continue
 		}
@@ -229,7 +229,7 @@ func (ps *phraseSet) only(t phraseTokens, allow func(string) bool) ([]phrase, bo
 // madame"), to be skipped before the rest of the message is read.
 func (ps *phraseSet) leadingGreeting(t phraseTokens) int {
 	_, n := ps.segment(t.tokens, func(intent string) bool {
-		return intent == IntentGreeting || intent == IntentThanks
+		return intent == Greeting || intent == Thanks
 	}, ps.address)
 	return t.originOf(n)
 }
