@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +30,7 @@ import (
 //	go test -run '^$' -bench HNSWHashing -benchtime 1x ./postgres/
 //	RELAIS_BENCH_CHUNKS=100000 RELAIS_BENCH_HNSW=16/64,16/128 go test -run '^$' -bench HNSWHashing -benchtime 1x -timeout 60m ./postgres/
 func BenchmarkHNSWHashing(b *testing.B) {
-	n := 10_000
-	if s := os.Getenv("RELAIS_BENCH_CHUNKS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n <= 0 {
-			b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
-		}
-	}
+	n := benchChunks(b, 10_000)
 	ctx := context.Background()
 	emb, err := local.NewHashingEmbedder(0)
 	if err != nil {

@@ -30,13 +30,7 @@ LIMIT $3`
 //
 //	go test -run '^$' -bench TextSearch -benchtime 1x -timeout 30m ./postgres/
 func BenchmarkTextSearch(b *testing.B) {
-	n := 100_000
-	if s := os.Getenv("RELAIS_BENCH_CHUNKS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n <= 0 {
-			b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
-		}
-	}
+	n := benchChunks(b, 100_000)
 	ctx := context.Background()
 	db, err := Open(ctx, testdb.NewDatabase(b), nil)
 	if err != nil {
@@ -77,4 +71,17 @@ func BenchmarkTextSearch(b *testing.B) {
 	}
 	b.Run(fmt.Sprintf("chunks=%dk/every-word", n/1000), func(b *testing.B) { kb.ReportRanking(b, everyWord, nil) })
 	b.Run(fmt.Sprintf("chunks=%dk/bounded", n/1000), func(b *testing.B) { kb.ReportRanking(b, bounded, everyWord) })
+}
+
+// benchChunks is RELAIS_BENCH_CHUNKS, or def when it is not set.
+func benchChunks(b *testing.B, def int) int {
+	s := os.Getenv("RELAIS_BENCH_CHUNKS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
+	}
+	return n
 }
