@@ -1,5 +1,10 @@
 package knowledge
 
+import (
+	"sync"
+	"time"
+)
+
 // The full-text side of a search does bounded work on both stores, by the
 // same rule. A question becomes a query over its words; ranking every chunk
 // that holds any of them would score most of a large knowledge base for a
@@ -64,4 +69,57 @@ func LexicalTerms(matches []int) (use []int, and bool) {
 		return use, false
 	}
 	return common, len(common) > 1
+}
+
+// TermCountTTL is how long a store may reuse a word's count of matching
+// chunks. Counting costs a search of its own for each word, which reads
+// CommonTermChunks+1 rows for a common one; customers' questions share
+// their common words, and the counts move only with imports, by amounts
+// that rarely carry a word across CommonTermChunks.
+const TermCountTTL = time.Minute
+
+// TermCounts remembers words' counts of matching chunks for TermCountTTL,
+// for LexicalTerms. It is safe for concurrent use.
+type TermCounts struct {
+	mu     sync.Mutex
+	counts map[string]termCount
+	now    func() time.Time
+}
+
+type termCount struct {
+	n  int
+	at time.Time
+}
+
+// maxTermCounts bounds the words remembered; past it, they are forgotten
+// at once (a minute's worth of questions is far fewer words).
+const maxTermCounts = 100_000
+
+// Get returns the remembered count of key, if it is younger than
+// TermCountTTL.
+func (c *TermCounts) Get(key string) (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tc, ok := c.counts[key]
+	if !ok || c.clock().Sub(tc.at) >= TermCountTTL {
+		return 0, false
+	}
+	return tc.n, true
+}
+
+// Put remembers the count of key.
+func (c *TermCounts) Put(key string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil || len(c.counts) >= maxTermCounts {
+		c.counts = make(map[string]termCount)
+	}
+	c.counts[key] = termCount{n: n, at: c.clock()}
+}
+
+func (c *TermCounts) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }

@@ -1,8 +1,10 @@
 package knowledge
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestLexicalTerms(t *testing.T) {
@@ -27,5 +29,32 @@ func TestLexicalTerms(t *testing.T) {
 		if !slices.Equal(use, tt.use) || and != tt.and {
 			t.Errorf("%s: LexicalTerms(%v) = %v, %v; want %v, %v", tt.name, tt.matches, use, and, tt.use, tt.and)
 		}
+	}
+}
+
+func TestTermCounts(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &TermCounts{now: func() time.Time { return now }}
+	if _, ok := c.Get("refund"); ok {
+		t.Fatal("an empty cache knows refund")
+	}
+	c.Put("refund", 42)
+	if n, ok := c.Get("refund"); !ok || n != 42 {
+		t.Errorf("Get(refund) = %d, %v; want 42, true", n, ok)
+	}
+	now = now.Add(TermCountTTL - time.Second)
+	if _, ok := c.Get("refund"); !ok {
+		t.Error("a count younger than TermCountTTL is forgotten")
+	}
+	now = now.Add(time.Second)
+	if _, ok := c.Get("refund"); ok {
+		t.Error("a count TermCountTTL old is still used")
+	}
+	for i := range maxTermCounts + 1 {
+		c.Put(fmt.Sprint(i), i)
+	}
+	if len(c.counts) > maxTermCounts {
+		t.Errorf("%d counts remembered, want at most %d", len(c.counts), maxTermCounts)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // DB is a pool of connections to a migrated Relais database. It is safe for
@@ -34,6 +35,8 @@ type DB struct {
 	// Now is the clock for the timestamps the store writes; time.Now unless
 	// a test sets another before using the store.
 	Now func() time.Time
+
+	terms knowledge.TermCounts // for the full-text ranking's choice of words
 }
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.

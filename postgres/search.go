@@ -161,7 +161,7 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	// each term matches, the second ranks by text with the terms those
 	// counts choose (knowledge.LexicalTerms).
 	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return searchTx(ctx, tx, q, vector, terms, limit, &res)
+		return d.searchTx(ctx, tx, q, vector, terms, limit, &res)
 	})
 	if err != nil {
 		return knowledge.ChunkResults{}, dbError("search chunks", err)
@@ -170,7 +170,7 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 }
 
 // searchTx runs the searches of SearchChunks in tx, into res.
-func searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []float32, terms []string, limit int, res *knowledge.ChunkResults) error {
+func (d *DB) searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []float32, terms []string, limit int, res *knowledge.ChunkResults) error {
 	cfg := knowledge.TextSearchConfig(q.Language)
 	b := &pgx.Batch{}
 	// force_custom_plan: pgx prepares and caches statements, and after five
@@ -207,11 +207,28 @@ func searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []f
 			return err
 		})
 	}
-	var matches []int
-	if len(terms) > 0 {
-		b.Queue(termMatches, cfg, terms, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
-			var err error
-			matches, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	// The terms' counts of matching chunks, from those remembered
+	// (knowledge.TermCountTTL) or counted now.
+	matches := make([]int, len(terms))
+	var uncounted []int
+	for i, t := range terms {
+		n, ok := d.terms.Get(cfg + " " + t)
+		if !ok {
+			uncounted = append(uncounted, i)
+		}
+		matches[i] = n
+	}
+	if len(uncounted) > 0 {
+		words := make([]string, len(uncounted))
+		for i, j := range uncounted {
+			words[i] = terms[j]
+		}
+		b.Queue(termMatches, cfg, words, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
+			counts, err := pgx.CollectRows(rows, pgx.RowTo[int])
+			for i, n := range counts {
+				matches[uncounted[i]] = n
+				d.terms.Put(cfg+" "+words[i], n)
+			}
 			return err
 		})
 	}

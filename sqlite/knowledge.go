@@ -570,7 +570,8 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 
 // chunkTextQuery is the FTS5 query of the chunks' ranking, from how many
 // chunks each word matches (counted up to one past
-// knowledge.CommonTermChunks): the chunks holding the words
+// knowledge.CommonTermChunks, and remembered for knowledge.TermCountTTL):
+// the chunks holding the words
 // knowledge.LexicalTerms chooses, ranked by every word. "" when no word
 // matches.
 //
@@ -583,12 +584,17 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error) {
 	matches := make([]int, len(terms))
 	for i, t := range terms {
+		if n, ok := db.terms.Get(t); ok {
+			matches[i] = n
+			continue
+		}
 		err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM
 			(SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)`,
 			t, knowledge.CommonTermChunks+1).Scan(&matches[i])
 		if err != nil {
 			return "", wrapErr("count full-text matches", err)
 		}
+		db.terms.Put(t, matches[i])
 	}
 	use, and := knowledge.LexicalTerms(matches)
 	var chosen, common []string

@@ -55,6 +55,7 @@ type DB struct {
 	writer  *sql.DB // exactly one connection: SQLite has one writer
 	reader  *sql.DB
 	vectors *vectorIndex
+	terms   knowledge.TermCounts // for the full-text ranking's choice of words
 }
 
 // Open opens (creating it if needed) the store in dir/relais.db, brings its
