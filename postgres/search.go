@@ -156,43 +156,17 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 		return res, nil
 	}
 
-	// Settings made with SET LOCAL need a transaction. The searches go in
-	// two batches on it: the first ranks by vector and counts the chunks
-	// each term matches, the second ranks by text with the terms those
-	// counts choose (knowledge.LexicalTerms).
-	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return d.searchTx(ctx, tx, q, vector, terms, limit, &res)
-	})
+	cfg := knowledge.TextSearchConfig(q.Language)
+	matches, err := d.termMatches(ctx, cfg, terms)
 	if err != nil {
 		return knowledge.ChunkResults{}, dbError("search chunks", err)
 	}
-	return res, nil
-}
 
-// searchTx runs the searches of SearchChunks in tx, into res.
-func (d *DB) searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, vector []float32, terms []string, limit int, res *knowledge.ChunkResults) error {
-	cfg := knowledge.TextSearchConfig(q.Language)
+	// Settings made with SET LOCAL need a transaction; queued in the batch,
+	// BEGIN and COMMIT cost no round trip of their own.
 	b := &pgx.Batch{}
-	// force_custom_plan: pgx prepares and caches statements, and after five
-	// runs PostgreSQL may switch one to a generic plan. A generic plan does
-	// not know the LIMIT, assumes a tenth of the table, and may then prefer
-	// sorting every chunk by distance to the HNSW index (BenchmarkSearch
-	// caught it doing so at 10k chunks): exact, but an order of magnitude
-	// slower on a large store. Planning each search afresh costs a fraction
-	// of a millisecond.
-	//
-	// enable_seqscan=off: even with a custom plan, the planner does not count
-	// the cost of reading vectors stored out of line (TOAST), so with large
-	// vectors and a high ef_search it judges a full scan and sort cheaper
-	// than the HNSW index. BenchmarkDecision caught it at 40k chunks of 1,024
-	// dimensions: 405 ms per search instead of 12 ms. The term counts need it
-	// too: their query is a parameter of each row, which the planner cannot
-	// estimate, and a sequential scan until LIMIT reads the whole table for a
-	// rare term. The setting only penalises sequential scans, so a query no
-	// index serves still runs. It lasts until COMMIT.
-	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
-		set_config('enable_seqscan', 'off', true)`,
-		strconv.Itoa(max(searchEfSearch, limit, q.ExampleLimit)))
+	b.Queue(`BEGIN READ ONLY`)
+	queueSearchSettings(b, max(searchEfSearch, limit, q.ExampleLimit))
 	if vector != nil {
 		b.Queue(vectorSearch, pgvector.NewVector(vector), limit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -200,43 +174,6 @@ func (d *DB) searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, ve
 			return err
 		})
 	}
-	if q.ExampleLimit > 0 && vector != nil {
-		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
-			var err error
-			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
-			return err
-		})
-	}
-	// The terms' counts of matching chunks, from those remembered
-	// (knowledge.TermCountTTL) or counted now.
-	matches := make([]int, len(terms))
-	var uncounted []int
-	for i, t := range terms {
-		n, ok := d.terms.Get(cfg + " " + t)
-		if !ok {
-			uncounted = append(uncounted, i)
-		}
-		matches[i] = n
-	}
-	if len(uncounted) > 0 {
-		words := make([]string, len(uncounted))
-		for i, j := range uncounted {
-			words[i] = terms[j]
-		}
-		b.Queue(termMatches, cfg, words, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
-			counts, err := pgx.CollectRows(rows, pgx.RowTo[int])
-			for i, n := range counts {
-				matches[uncounted[i]] = n
-				d.terms.Put(cfg+" "+words[i], n)
-			}
-			return err
-		})
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-
-	b = &pgx.Batch{}
 	if use, and := knowledge.LexicalTerms(matches); len(use) > 0 {
 		chosen := make([]string, len(use))
 		for i, j := range use {
@@ -252,8 +189,15 @@ func (d *DB) searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, ve
 			return err
 		})
 	}
+	if q.ExampleLimit > 0 && vector != nil {
+		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
+			var err error
+			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
+			return err
+		})
+	}
 	// The examples are few beside the chunks (one a labelled question):
-	// every word of the question ranks them.
+	// every word of the question selects them.
 	if q.ExampleLimit > 0 && len(terms) > 0 {
 		b.Queue(exampleTextSearch, cfg, terms, q.ExampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -261,10 +205,71 @@ func (d *DB) searchTx(ctx context.Context, tx pgx.Tx, q knowledge.ChunkQuery, ve
 			return err
 		})
 	}
-	if b.Len() == 0 {
-		return nil
+	b.Queue(`COMMIT`)
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return knowledge.ChunkResults{}, dbError("search chunks", err)
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return res, nil
+}
+
+// queueSearchSettings queues the transaction's settings for a search with
+// the given HNSW candidate list size.
+//
+// force_custom_plan: pgx prepares and caches statements, and after five
+// runs PostgreSQL may switch one to a generic plan. A generic plan does not
+// know the LIMIT, assumes a tenth of the table, and may then prefer sorting
+// every chunk by distance to the HNSW index (BenchmarkSearch caught it doing
+// so at 10k chunks): exact, but an order of magnitude slower on a large
+// store. Planning each search afresh costs a fraction of a millisecond.
+//
+// enable_seqscan=off: even with a custom plan, the planner does not count
+// the cost of reading vectors stored out of line (TOAST), so with large
+// vectors and a high ef_search it judges a full scan and sort cheaper than
+// the HNSW index. BenchmarkDecision caught it at 40k chunks of 1,024
+// dimensions: 405 ms per search instead of 12 ms. The term counts need it
+// too: their query is a parameter of each row, which the planner cannot
+// estimate, and a sequential scan until LIMIT reads the whole table for a
+// rare term. The setting only penalises sequential scans, so a query no
+// index serves still runs. It lasts until COMMIT.
+func queueSearchSettings(b *pgx.Batch, efSearch int) {
+	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
+		set_config('enable_seqscan', 'off', true)`, strconv.Itoa(efSearch))
+}
+
+// termMatches returns, for each term, how many chunks it matches in the
+// configuration cfg, counted up to one past knowledge.CommonTermChunks:
+// from those remembered (knowledge.TermCountTTL), and in one round trip for
+// the others.
+func (d *DB) termMatches(ctx context.Context, cfg string, terms []string) ([]int, error) {
+	matches := make([]int, len(terms))
+	var uncounted []int
+	for i, t := range terms {
+		n, ok := d.terms.Get(cfg + " " + t)
+		if !ok {
+			uncounted = append(uncounted, i)
+		}
+		matches[i] = n
+	}
+	if len(uncounted) == 0 {
+		return matches, nil
+	}
+	words := make([]string, len(uncounted))
+	for i, j := range uncounted {
+		words[i] = terms[j]
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	queueSearchSettings(b, searchEfSearch)
+	b.Queue(termMatches, cfg, words, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
+		counts, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		for i, n := range counts {
+			matches[uncounted[i]] = n
+			d.terms.Put(cfg+" "+words[i], n)
+		}
+		return err
+	})
+	b.Queue(`COMMIT`)
+	return matches, d.pool.SendBatch(ctx, b).Close()
 }
 
 func scanMatch(row pgx.CollectableRow) (knowledge.ChunkMatch, error) {
