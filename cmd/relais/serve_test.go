@@ -49,7 +49,12 @@ func startServe(t testing.TB, c *cli, extra ...string) string {
 		}
 	})
 	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
+	// serve --demo is healthy in about 4 s on a quiet 2-core machine, but in
+	// a full `make test` it starts beside browser tests and both stores'
+	// suites, and took over 15 s there. The limit only bounds a hang; speed
+	// is measured in the benchmarks.
+	const healthLimit = 90 * time.Second
+	deadline := time.Now().Add(healthLimit)
 	for {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
@@ -64,7 +69,7 @@ func startServe(t testing.TB, c *cli, extra ...string) string {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not healthy after 15s: %v", err)
+			t.Fatalf("serve not healthy after %v: %v", healthLimit, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
