@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -30,18 +27,14 @@ LIMIT $3`
 //
 //	go test -run '^$' -bench TextSearch -benchtime 1x -timeout 30m ./postgres/
 func BenchmarkTextSearch(b *testing.B) {
-	n := benchChunks(b, 100_000)
 	ctx := context.Background()
 	db, err := Open(ctx, testdb.NewDatabase(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(db.Close)
-	kb := benchcorpus.NewKB(11, n, 100)
-	if err := kb.Save(func(batch []knowledge.ArticleChunks) error {
-		_, err := db.SaveArticles(ctx, batch)
-		return err
-	}); err != nil {
+	kb := benchcorpus.NewKB(11, benchcorpus.Chunks(b, 100_000), 100)
+	if err := kb.Load(ctx, db); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := db.pool.Exec(ctx, `VACUUM ANALYZE chunks`); err != nil {
@@ -62,26 +55,5 @@ func BenchmarkTextSearch(b *testing.B) {
 		}
 		return ms
 	}
-	bounded := func(q string) []knowledge.ChunkMatch {
-		res, err := db.SearchChunks(ctx, knowledge.ChunkQuery{Text: q, Language: knowledge.English, Limit: 50})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return res.Text
-	}
-	b.Run(fmt.Sprintf("chunks=%dk/every-word", n/1000), func(b *testing.B) { kb.ReportRanking(b, everyWord, nil) })
-	b.Run(fmt.Sprintf("chunks=%dk/bounded", n/1000), func(b *testing.B) { kb.ReportRanking(b, bounded, everyWord) })
-}
-
-// benchChunks is RELAIS_BENCH_CHUNKS, or def when it is not set.
-func benchChunks(b *testing.B, def int) int {
-	s := os.Getenv("RELAIS_BENCH_CHUNKS")
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
-	}
-	return n
+	kb.CompareTextSearch(b, db, everyWord)
 }

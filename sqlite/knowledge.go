@@ -584,7 +584,8 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error) {
 	matches := make([]int, len(terms))
 	for i, t := range terms {
-		if n, ok := db.terms.Get(t); ok {
+		key := strings.ToLower(t) // FTS5 matches without case
+		if n, ok := db.terms.Get(key); ok {
 			matches[i] = n
 			continue
 		}
@@ -594,7 +595,7 @@ func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error
 		if err != nil {
 			return "", wrapErr("count full-text matches", err)
 		}
-		db.terms.Put(t, matches[i])
+		db.terms.Put(key, matches[i])
 	}
 	use, and := knowledge.LexicalTerms(matches)
 	var chosen, common []string

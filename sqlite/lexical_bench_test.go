@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -28,14 +25,10 @@ const everyWordSearch = `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
 //
 //	go test -run '^$' -bench TextSearch -benchtime 1x ./sqlite/
 func BenchmarkTextSearch(b *testing.B) {
-	n := benchChunks(b, 100_000)
 	ctx := context.Background()
 	db := openTestDB(b)
-	kb := benchcorpus.NewKB(11, n, 100)
-	if err := kb.Save(func(batch []knowledge.ArticleChunks) error {
-		_, err := db.SaveArticles(ctx, batch)
-		return err
-	}); err != nil {
+	kb := benchcorpus.NewKB(11, benchcorpus.Chunks(b, 100_000), 100)
+	if err := kb.Load(ctx, db); err != nil {
 		b.Fatal(err)
 	}
 	everyWord := func(q string) []knowledge.ChunkMatch {
@@ -54,26 +47,5 @@ func BenchmarkTextSearch(b *testing.B) {
 		}
 		return ms
 	}
-	bounded := func(q string) []knowledge.ChunkMatch {
-		res, err := db.SearchChunks(ctx, knowledge.ChunkQuery{Text: q, Language: knowledge.English, Limit: 50})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return res.Text
-	}
-	b.Run(fmt.Sprintf("chunks=%dk/every-word", n/1000), func(b *testing.B) { kb.ReportRanking(b, everyWord, nil) })
-	b.Run(fmt.Sprintf("chunks=%dk/bounded", n/1000), func(b *testing.B) { kb.ReportRanking(b, bounded, everyWord) })
-}
-
-// benchChunks is RELAIS_BENCH_CHUNKS, or def when it is not set.
-func benchChunks(b *testing.B, def int) int {
-	s := os.Getenv("RELAIS_BENCH_CHUNKS")
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
-	}
-	return n
+	kb.CompareTextSearch(b, db, everyWord)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,14 +26,6 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	base := startServe(t, c)
 	admin := apiClient{t: t, token: testToken, base: base}
 	alice.base, bob.base, channel.base = base, base, base
-	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
-	shot := func(p *cdp, name string) {
-		t.Helper()
-		if shots != "" {
-			p.screenshot(filepath.Join(shots, name+"-desktop.png"), 1280)
-			p.screenshot(filepath.Join(shots, name+"-phone.png"), 375)
-		}
-	}
 
 	// The admin prepares quick replies and labels.
 	const hello = "Hello, this is the support team. How can I help?"
@@ -69,7 +59,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	b := launchChromium(t)
 	b.login(base, alice.token)
 	b.waitFor("the queued ticket", `document.querySelector('#ticket-list li[data-id="`+id+`"] button')`, 15*time.Second)
-	shot(b, "01-queue")
+	b.screens("01-queue")
 	b.eval(`document.querySelector('#ticket-list li[data-id="` + id + `"] button').click(); true`)
 	claimed := `document.getElementById("ticket") && document.getElementById("ticket").dataset.id === "` + id +
 		`" && document.getElementById("ticket").dataset.state === "claimed"`
@@ -98,7 +88,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 		r.dispatchEvent(new Event("input")); true`)
 	b.waitFor("the quick reply menu", `!document.getElementById("qr-menu").hidden &&
 		document.querySelector('#qr-menu li[data-shortcut="hello"]')`, 5*time.Second)
-	shot(b, "02-quick-reply")
+	b.screens("02-quick-reply")
 	b.eval(`document.getElementById("reply").dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true})); true`)
 	if got := string(b.eval(`document.getElementById("reply").value`)); got != strconv.Quote(hello) {
 		t.Fatalf("reply box after choosing /hello: %s, want %q", got, hello)
@@ -114,7 +104,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	if _, v := alice.json("GET", "/v1/handoffs/"+id, nil); !strings.Contains(jsonText(v["labels"]), "refund") {
 		t.Errorf("labels after the console set one: %v", v["labels"])
 	}
-	shot(b, "03-ticket")
+	b.screens("03-ticket")
 
 	// Reassigned to bob, chosen from the list.
 	b.waitFor("bob in the reassign list", `document.querySelector('#reassign-to option[value="bob"]')`, 10*time.Second)
@@ -131,7 +121,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	bp.waitFor("an article to resolve with", `document.querySelectorAll("#resolve-article option").length > 1`, 5*time.Second)
 	article := strings.Trim(string(bp.eval(`var s = document.getElementById("resolve-article"); s.value = s.options[1].value; s.value`)), `"`)
 	bp.eval(`document.getElementById("resolution").open = true; document.getElementById("resolve-note").value = "Cancelled order 42 for her."; true`)
-	shot(bp, "04-resolve")
+	bp.screens("04-resolve")
 	bp.eval(`document.getElementById("resolve").click(); true`)
 	bp.waitFor("the resolution", `document.getElementById("status").textContent.includes("resolved")`, 10*time.Second)
 	if got := string(bp.eval(`document.getElementById("status").textContent`)); !strings.Contains(got, "teaches the assistant") {
@@ -153,7 +143,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	bp.eval(`document.querySelector('#resolved-list li[data-id="` + id + `"] button').click(); true`)
 	bp.waitFor("the resolved ticket shown", `document.getElementById("ticket").dataset.state === "resolved" &&
 		!document.getElementById("ticket-note").hidden`, 10*time.Second)
-	shot(bp, "05-resolved")
+	bp.screens("05-resolved")
 
 	// In French, the choice kept across a reload.
 	bp.eval(`var l = document.getElementById("lang"); l.value = "fr"; l.dispatchEvent(new Event("change")); true`)
@@ -163,7 +153,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	bp.call("Page.reload", nil)
 	bp.waitFor("French after a reload", `document.getElementById("claim-next") && document.getElementById("claim-next").textContent === "Prendre le suivant" &&
 		document.getElementById("team").textContent.includes("en ligne")`, 15*time.Second)
-	shot(bp, "06-french")
+	bp.screens("06-french")
 
 	// The example bob's resolution added: the question that needed a
 	// person is answered now.
@@ -176,7 +166,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	}
 	b.waitFor("the new-ticket count", `document.title.indexOf("(1) ") === 0 && !document.getElementById("waiting-new").hidden &&
 		document.querySelector("#ticket-list .badge-new")`, 15*time.Second)
-	shot(b, "07-new-ticket")
+	b.screens("07-new-ticket")
 	b.eval(`document.getElementById("waiting-card").click(); true`)
 	b.waitFor("the count cleared once looked at", `document.title.indexOf("(") !== 0 && document.getElementById("waiting-new").hidden`, 5*time.Second)
 
@@ -194,7 +184,7 @@ func TestAgentConsoleWorkingDay(t *testing.T) {
 	a.eval(`document.getElementById("qr-text").value = "What is your order number?"; document.getElementById("qr-submit").click(); true`)
 	a.waitFor("the edited quick reply", `document.getElementById("qr-admin").textContent.includes("What is your order number?") &&
 		document.getElementById("qr-cancel").hidden`, 10*time.Second)
-	shot(a, "08-admin")
+	a.screens("08-admin")
 	if got := string(b.eval(`document.getElementById("admin").hidden`)); got != "true" {
 		t.Errorf("an agent sees the team settings")
 	}

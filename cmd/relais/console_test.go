@@ -250,6 +250,19 @@ func (c *cdp) waitFor(what, expr string, timeout time.Duration) {
 }
 
 // screenshot saves the page at width CSS pixels, its full height.
+// screens saves the page as name-laptop.png (1280 px) and name-phone.png
+// (375 px) in the folder RELAIS_CONSOLE_SCREENSHOTS names, when it names
+// one: the console tests' screenshots, to look at.
+func (c *cdp) screens(name string) {
+	c.t.Helper()
+	dir := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	c.screenshot(filepath.Join(dir, name+"-laptop.png"), 1280)
+	c.screenshot(filepath.Join(dir, name+"-phone.png"), 375)
+}
+
 func (c *cdp) screenshot(path string, width int) {
 	c.t.Helper()
 	c.screenshotAt(path, width, 900)

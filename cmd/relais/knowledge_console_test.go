@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,10 +107,7 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 	if got := text(`document.getElementById("legend-reasons").textContent`); !strings.Contains(got, "Still unclear after rephrasing 1") {
 		t.Errorf("the handoffs' legend says %q, want the repeated failure", got)
 	}
-	if shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-gaps-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-gaps-phone.png"), 375)
-	}
+	b.screens("knowledge-gaps")
 
 	b.eval(gap + `.querySelector(".gap-actions button.primary").click(); true`)
 	b.waitFor("the gap answered", gap+`.querySelector(".gap-result").textContent.includes("now point to “Where can I park?”")`, 10*time.Second)
@@ -149,16 +144,10 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 	})()`)
 	b.waitFor("the new article answering the gap", `document.querySelector("#gaps .gap .gap-result").textContent.includes("1 question now points to “Dogs on board”")`, 10*time.Second)
 	b.waitFor("the new article in the list", `document.getElementById("articles").textContent.includes("Dogs on board")`, 10*time.Second)
-	if shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-gap-answered-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-gap-answered-phone.png"), 375)
-	}
+	b.screens("knowledge-gap-answered")
 	b.call("Page.reload", nil)
 	b.waitFor("no gap left", `document.getElementById("gaps-empty") && !document.getElementById("app").hidden && !document.getElementById("gaps-empty").hidden`, 15*time.Second)
-	if shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS"); shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-phone.png"), 375)
-	}
+	b.screens("knowledge")
 }
 
 // TestKnowledgeConsoleArticlesAndDrafts: a knowledge manager drops a
@@ -174,21 +163,14 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	token := createToken(t, c, "editor", "ed")
 	agent := createToken(t, c, "agent", "alice")
 	base := startServe(t, c)
-	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
 
 	b := launchChromium(t)
 	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
 	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-login-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-login-phone.png"), 375)
-	}
+	b.screens("knowledge-login")
 	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
 	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-empty-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-empty-phone.png"), 375)
-	}
+	b.screens("knowledge-empty")
 
 	// A folder dropped on the zone: its files import one by one, and the
 	// picture is reported as a file Relais cannot read.
@@ -218,10 +200,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 		t.Errorf("the picture's row does not say its format is unsupported: %s", rows)
 	}
 	b.waitFor("the new articles", `document.querySelectorAll("#articles li.article").length === 3`, 10*time.Second)
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-upload-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-upload-phone.png"), 375)
-	}
+	b.screens("knowledge-upload")
 
 	// Customers ask about parking: one answer, one handoff while the
 	// parking article was the best match.
@@ -272,10 +251,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	if got := b.eval(parking + `.querySelector(".source-note").textContent.includes("faq.csv")`); string(got) != "true" {
 		t.Error("the article imported from faq.csv does not warn that a new import replaces the edits")
 	}
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-article-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-article-phone.png"), 375)
-	}
+	b.screens("knowledge-article")
 	b.eval(`(function () {
 		var f = ` + parking + `.querySelector("form");
 		f.elements.title.value = "Where can I park my car?";
@@ -297,10 +273,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	b.waitFor("the opening hours form", opening+`.querySelector("form input[name=title]").value === "Opening hours"`, 10*time.Second)
 	b.eval(opening + `.querySelector("button.delete").click(); true`)
 	b.waitFor("the confirmation", `!`+opening+`.querySelector(".confirm").hidden`, 5*time.Second)
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-delete-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-delete-phone.png"), 375)
-	}
+	b.screens("knowledge-delete")
 	b.eval(opening + `.querySelector(".confirm-no").click(); true`)
 	if status, _ := api.json("GET", "/v1/knowledge/articles/opening", nil); status != http.StatusOK {
 		t.Fatalf("the article is gone although the deletion was not confirmed: %d", status)
@@ -337,10 +310,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 		f.elements.body.value = "Bikes go in the covered rack by the entrance; it is free.";
 		return true;
 	})()`)
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-draft-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-draft-phone.png"), 375)
-	}
+	b.screens("knowledge-draft")
 	if got := text(t, b, `document.querySelector("#drafts button.approve").textContent`); got != "Approve with these changes" {
 		t.Errorf("the approve button while editing says %q", got)
 	}
@@ -354,10 +324,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	if status, v := api.json("GET", "/v1/knowledge/drafts", nil); status != http.StatusOK || len(v["drafts"].([]any)) != 0 {
 		t.Errorf("drafts waiting after the approval: %d %v", status, v)
 	}
-	if shots != "" {
-		b.screenshot(filepath.Join(shots, "knowledge-done-laptop.png"), 1280)
-		b.screenshot(filepath.Join(shots, "knowledge-done-phone.png"), 375)
-	}
+	b.screens("knowledge-done")
 }
 
 func mustUnquote(t *testing.T, s string) string {
@@ -392,13 +359,6 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	token := createToken(t, c, "editor", "ed")
 	agent := createToken(t, c, "agent", "alice")
 	base := startServe(t, c)
-	shots := os.Getenv("RELAIS_CONSOLE_SCREENSHOTS")
-	shot := func(b *cdp, name string) {
-		if shots != "" {
-			b.screenshot(filepath.Join(shots, "knowledge-fr-"+name+"-laptop.png"), 1280)
-			b.screenshot(filepath.Join(shots, "knowledge-fr-"+name+"-phone.png"), 375)
-		}
-	}
 
 	b := launchChromium(t)
 	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
@@ -406,7 +366,7 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	b.eval(`var l = document.getElementById("lang"); l.value = "fr"; l.dispatchEvent(new Event("change")); true`)
 	b.waitFor("the login form in French", `document.documentElement.lang === "fr" &&
 		document.querySelector("#login-view h2").textContent === "Connexion" && document.title === "Base de connaissances Relais"`, 5*time.Second)
-	shot(b, "login")
+	b.screens("knowledge-fr-login")
 	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
 	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
 
@@ -429,7 +389,7 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	if got := text(t, b, `document.querySelector("#results tr.failed td.problems").textContent`); !strings.HasPrefix(got, "Fichier rejeté en entier") {
 		t.Errorf("the picture's row says %q", got)
 	}
-	shot(b, "upload")
+	b.screens("knowledge-fr-upload")
 
 	// A gap (asked twice, then handed off) and a draft an agent wrote.
 	api := apiClient{t: t, base: base, token: testToken}
@@ -486,7 +446,7 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	if got := text(t, b, `document.querySelector("#drafts .draft-meta").textContent`); !strings.HasPrefix(got, "par alice · ticket n° "+id+" · ") {
 		t.Errorf("the draft says %q", got)
 	}
-	shot(b, "gaps")
+	b.screens("knowledge-fr-gaps")
 
 	// An article opened, the draft in edition: the templates' words.
 	b.eval(`document.querySelector("#articles li.article .article-head").click(); true`)
@@ -498,12 +458,12 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	if got := text(t, b, `document.querySelector("#articles li.open button[type=submit]").textContent`); got != "Enregistrer" {
 		t.Errorf("the article's save button says %q", got)
 	}
-	shot(b, "article")
+	b.screens("knowledge-fr-article")
 	b.eval(`document.querySelector("#drafts button.edit").click(); true`)
 	if got := text(t, b, `document.querySelector("#drafts button.approve").textContent`); got != "Approuver avec ces modifications" {
 		t.Errorf("the approve button while editing says %q", got)
 	}
-	shot(b, "draft")
+	b.screens("knowledge-fr-draft")
 
 	// Back to English: what the script built follows without a reload,
 	// the draft's edition kept.

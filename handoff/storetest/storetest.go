@@ -686,18 +686,6 @@ func testTicketsFilter(t *testing.T, s Stores) {
 	if _, err := s.Handoffs.Resolve(ctx, c.ID, "bea"); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(f handoff.Filter) []int64 {
-		t.Helper()
-		ts, err := s.Handoffs.Tickets(ctx, f)
-		if err != nil {
-			t.Fatalf("Tickets(%+v): %v", f, err)
-		}
-		var out []int64
-		for _, tk := range ts {
-			out = append(out, tk.ID)
-		}
-		return out
-	}
 	for _, tt := range []struct {
 		f    handoff.Filter
 		want []int64
@@ -720,7 +708,7 @@ func testTicketsFilter(t *testing.T, s Stores) {
 		{handoff.Filter{AfterID: c.ID}, nil},
 		{handoff.Filter{Queue: "billing", AfterID: a.ID}, []int64{b.ID, c.ID}},
 	} {
-		if got := ids(tt.f); !slices.Equal(got, tt.want) {
+		if got := ticketIDs(t, s, tt.f); !slices.Equal(got, tt.want) {
 			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
 		}
 	}
@@ -1131,18 +1119,6 @@ func testTicketsQuery(t *testing.T, s Stores) {
 	if _, err := s.Handoffs.ResolveWith(ctx, b.ID, "ann", handoff.Resolution{Note: "Sent a new parcel; refund not needed"}); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(f handoff.Filter) []int64 {
-		t.Helper()
-		ts, err := s.Handoffs.Tickets(ctx, f)
-		if err != nil {
-			t.Fatalf("Tickets(%+v): %v", f, err)
-		}
-		var out []int64
-		for _, tk := range ts {
-			out = append(out, tk.ID)
-		}
-		return out
-	}
 	resolved := func(q string) handoff.Filter {
 		return handoff.Filter{State: handoff.Resolved, Query: q, Order: handoff.ByNewest}
 	}
@@ -1162,7 +1138,7 @@ func testTicketsQuery(t *testing.T, s Stores) {
 		{resolved("nothing like it"), nil},
 		{handoff.Filter{Order: handoff.ByNewest, Limit: 2}, []int64{c.ID, b.ID}},
 	} {
-		if got := ids(tt.f); !slices.Equal(got, tt.want) {
+		if got := ticketIDs(t, s, tt.f); !slices.Equal(got, tt.want) {
 			t.Errorf("Tickets(%+v) = %v, want %v", tt.f, got, tt.want)
 		}
 	}
@@ -1208,4 +1184,19 @@ func testResolveWith(t *testing.T, s Stores) {
 	if err != nil || rel.Resolution != (handoff.Resolution{}) {
 		t.Errorf("Release = %+v, %v; want no resolution", rel.Resolution, err)
 	}
+}
+
+// ticketIDs lists the ids of the tickets s.Handoffs.Tickets returns for f,
+// in its order.
+func ticketIDs(t *testing.T, s Stores, f handoff.Filter) []int64 {
+	t.Helper()
+	ts, err := s.Handoffs.Tickets(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Tickets(%+v): %v", f, err)
+	}
+	var out []int64
+	for _, tk := range ts {
+		out = append(out, tk.ID)
+	}
+	return out
 }

@@ -1,8 +1,11 @@
 package benchcorpus
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,14 +47,48 @@ func NewKB(seed uint64, chunks, questions int) KB {
 	return kb
 }
 
-// Save stores kb's articles with save, a hundred at a time.
-func (kb KB) Save(save func([]knowledge.ArticleChunks) error) error {
+// Load stores kb's articles in st, a hundred at a time.
+func (kb KB) Load(ctx context.Context, st knowledge.Store) error {
 	for i := 0; i < len(kb.Articles); i += 100 {
-		if err := save(kb.Articles[i:min(i+100, len(kb.Articles))]); err != nil {
+		if _, err := st.SaveArticles(ctx, kb.Articles[i:min(i+100, len(kb.Articles))]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// CompareTextSearch runs, as two sub-benchmarks of b named after the
+// base's size, the reference ranking everyWord and st's own full-text
+// ranking (SearchChunks with the question's text only, 50 candidates), and
+// reports them with ReportRanking.
+func (kb KB) CompareTextSearch(b *testing.B, st knowledge.Store, everyWord func(q string) []knowledge.ChunkMatch) {
+	chunks := 0
+	for _, a := range kb.Articles {
+		chunks += len(a.Chunks)
+	}
+	bounded := func(q string) []knowledge.ChunkMatch {
+		res, err := st.SearchChunks(context.Background(), knowledge.ChunkQuery{Text: q, Language: knowledge.English, Limit: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res.Text
+	}
+	b.Run(fmt.Sprintf("chunks=%dk/every-word", chunks/1000), func(b *testing.B) { kb.ReportRanking(b, everyWord, nil) })
+	b.Run(fmt.Sprintf("chunks=%dk/bounded", chunks/1000), func(b *testing.B) { kb.ReportRanking(b, bounded, everyWord) })
+}
+
+// Chunks is the knowledge base size a benchmark asked for in
+// RELAIS_BENCH_CHUNKS, or def when it is not set.
+func Chunks(b *testing.B, def int) int {
+	s := os.Getenv("RELAIS_BENCH_CHUNKS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("RELAIS_BENCH_CHUNKS: %q is not a chunk count", s)
+	}
+	return n
 }
 
 // ReportRanking runs search over kb's questions in b's loop and reports
