@@ -24,9 +24,7 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 	token := createToken(t, c, "editor", "ed")
 	base := startServe(t, c)
 
-	b := launchChromium(t)
-	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
-	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	b := openKnowledgeConsole(t, base)
 	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
 	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
 
@@ -164,9 +162,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 	agent := createToken(t, c, "agent", "alice")
 	base := startServe(t, c)
 
-	b := launchChromium(t)
-	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
-	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	b := openKnowledgeConsole(t, base)
 	b.screens("knowledge-login")
 	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
 	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
@@ -360,9 +356,7 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	agent := createToken(t, c, "agent", "alice")
 	base := startServe(t, c)
 
-	b := launchChromium(t)
-	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
-	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	b := openKnowledgeConsole(t, base)
 	b.eval(`var l = document.getElementById("lang"); l.value = "fr"; l.dispatchEvent(new Event("change")); true`)
 	b.waitFor("the login form in French", `document.documentElement.lang === "fr" &&
 		document.querySelector("#login-view h2").textContent === "Connexion" && document.title === "Base de connaissances Relais"`, 5*time.Second)
@@ -484,4 +478,14 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 			t.Errorf("in English, %s = %q, want %q", expr, got, want)
 		}
 	}
+}
+
+// openKnowledgeConsole opens base's knowledge console in a new headless
+// Chromium and waits for its login form.
+func openKnowledgeConsole(t *testing.T, base string) *cdp {
+	t.Helper()
+	b := launchChromium(t)
+	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
+	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
+	return b
 }
