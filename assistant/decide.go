@@ -31,12 +31,6 @@ const DefaultThreshold = 0.85
 // wrong answers, fewer than a hundred examples cannot tell 1% from 4%.
 const MinCalibrationExamples = 100
 
-// MaxRetrievalBytes is how much of a message retrieval reads: a longer
-// one is cut there before retrieval, and the whole message is still stored
-// for the agent. It is not a limit on what a customer may send, which is
-// conversation.MaxTextChars (conversation.ValidateInbound).
-const MaxRetrievalBytes = 4096
-
 // The time budget of a decision, within the caller's deadline.
 const (
 	// retrieveShare is the share of the time left that retrieval may take.
@@ -136,8 +130,8 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	now := a.now
 	start := now()
 	text := strings.TrimSpace(in.Text)
-	if len(text) > MaxRetrievalBytes {
-		text = truncateUTF8(text, MaxRetrievalBytes)
+	if len(text) > knowledge.MaxQueryBytes {
+		text = truncateUTF8(text, knowledge.MaxQueryBytes)
 	}
 	lang := language.Detect(text)
 	if lang == language.Unknown {

@@ -91,6 +91,10 @@ func parseExamplesJSONL(name, text string) ([]knowledge.Example, []error, error)
 			problems = append(problems, invalidf(name, i+1, "no \"question\" (or \"text\")"))
 			continue
 		}
+		if _, err := knowledge.ValidateExampleText(q); err != nil {
+			problems = append(problems, &FileError{File: name, Line: i + 1, Err: fmt.Errorf("question: %w", err)})
+			continue
+		}
 		label := knowledge.HandoffLabel
 		switch {
 		case obj.Expected == "handoff":
@@ -148,9 +152,9 @@ func parseExamplesCSV(name, text string) ([]knowledge.Example, []error, error) {
 			problems = append(problems, invalidf(name, line, "row has %d fields, the header %d", len(rec), len(header)))
 			continue
 		}
-		q := strings.TrimSpace(rec[qCol])
-		if q == "" {
-			problems = append(problems, invalidf(name, line, "empty question"))
+		q, err := knowledge.ValidateExampleText(rec[qCol])
+		if err != nil {
+			problems = append(problems, &FileError{File: name, Line: line, Err: fmt.Errorf("question: %w", err)})
 			continue
 		}
 		label := strings.TrimSpace(rec[aCol])
@@ -222,9 +226,9 @@ func (im *Importer) ImportExamples(ctx context.Context, store ExampleStore, name
 // stored: a person labelling questions one by one wants to hear it, where
 // a file's import skips the line. An empty text is relais.ErrInvalid.
 func (im *Importer) AddExamples(ctx context.Context, store ExampleStore, source string, examples []knowledge.Example) (int, error) {
-	for _, e := range examples {
-		if strings.TrimSpace(e.Text) == "" {
-			return 0, fmt.Errorf("add examples: a question is empty: %w", relais.ErrInvalid)
+	for i, e := range examples {
+		if _, err := knowledge.ValidateExampleText(e.Text); err != nil {
+			return 0, fmt.Errorf("add examples: question %d: %w", i+1, err)
 		}
 	}
 	if err := store.SetEmbeddingSpace(ctx, im.Embedder.Space()); err != nil {

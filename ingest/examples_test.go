@@ -17,6 +17,7 @@ not json
 {"question": "", "gold_article_ids": ["kb:x"]}
 {"text": "where is my parcel", "article_id": "kb:track"}
 {"question": "broken label", "gold_article_ids": [], "expected": "answer"}
+{"question": "` + strings.Repeat("too long ", knowledge.MaxQueryBytes/9+1) + `", "gold_article_ids": ["kb:x"]}
 `
 	ex, problems, err := ParseExamples("q.jsonl", []byte(jsonl))
 	if err != nil {
@@ -35,16 +36,17 @@ not json
 			t.Errorf("example %d = %+v, want %+v", i, ex[i], want[i])
 		}
 	}
-	if len(problems) != 3 {
-		t.Fatalf("problems = %v, want lines 3, 4 and 6", problems)
+	if len(problems) != 4 {
+		t.Fatalf("problems = %v, want lines 3, 4, 6 and 7", problems)
 	}
-	for i, line := range []string{"q.jsonl:3", "q.jsonl:4", "q.jsonl:6"} {
+	for i, line := range []string{"q.jsonl:3", "q.jsonl:4", "q.jsonl:6", "q.jsonl:7"} {
 		if !strings.HasPrefix(problems[i].Error(), line) {
 			t.Errorf("problem %d = %v, want it at %s", i, problems[i], line)
 		}
 	}
 
-	csvData := "question,article_id\nhow do I cancel,kb:cancel\ntalk to someone,handoff\n,kb:x\n\"unterminated,kb:y\n"
+	csvData := "question,article_id\nhow do I cancel,kb:cancel\ntalk to someone,handoff\n,kb:x\n" +
+		strings.Repeat("x", knowledge.MaxQueryBytes+1) + ",kb:x\n\"unterminated,kb:y\n"
 	ex, problems, err = ParseExamples("h.csv", []byte(csvData))
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +54,8 @@ not json
 	if len(ex) != 2 || ex[0].ArticleID != "kb:cancel" || ex[1].ArticleID != knowledge.HandoffLabel {
 		t.Errorf("csv examples: %+v", ex)
 	}
-	if len(problems) != 2 {
-		t.Errorf("csv problems: %v", problems)
+	if len(problems) != 3 || !errors.Is(problems[1], relais.ErrInvalid) || !strings.HasPrefix(problems[1].Error(), "h.csv:5: question:") {
+		t.Errorf("csv problems: %v; want lines 4, 5 (too long) and 6", problems)
 	}
 
 	for _, bad := range []struct{ name, data string }{

@@ -64,14 +64,36 @@ func (s EmbeddingSpace) Match(given EmbeddingSpace) error {
 	return nil
 }
 
+// MaxQueryBytes is how much of a message retrieval reads: a longer one is
+// cut there before it is searched (the whole message is still stored for
+// the agent; what a customer may send is conversation.MaxTextChars). It
+// bounds a search query and a labelled example's text for the same reason:
+// an example longer than that could never be matched whole.
+const MaxQueryBytes = 4096
+
+// ValidateExampleText checks the text of a labelled example and returns it
+// trimmed of surrounding space. The error wraps relais.ErrInvalid when it is
+// empty or longer than MaxQueryBytes. Every way in (a file, the HTTP API, a
+// resolved handoff, a store) applies this one rule.
+func ValidateExampleText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return "", fmt.Errorf("empty text: %w", relais.ErrInvalid)
+	case len(text) > MaxQueryBytes:
+		return "", fmt.Errorf("text is %d bytes, longer than the %d retrieval reads: %w", len(text), MaxQueryBytes, relais.ErrInvalid)
+	}
+	return text, nil
+}
+
 // ValidateExample checks an example for ExampleStore.SaveExamples. The error
-// wraps relais.ErrInvalid when the text is empty once trimmed of surrounding
-// space, or when the source is empty: the source is how DeleteExamples finds
-// an import's examples again. Whether the embedding fits is the store's to
-// check, against the space it records.
+// wraps relais.ErrInvalid when its text fails ValidateExampleText, or when
+// the source is empty: the source is how DeleteExamples finds an import's
+// examples again. Whether the embedding fits is the store's to check,
+// against the space it records.
 func ValidateExample(e Example) error {
-	if strings.TrimSpace(e.Text) == "" {
-		return fmt.Errorf("empty text: %w", relais.ErrInvalid)
+	if _, err := ValidateExampleText(e.Text); err != nil {
+		return err
 	}
 	if e.Source == "" {
 		return fmt.Errorf("empty source: %w", relais.ErrInvalid)

@@ -177,15 +177,10 @@ func (s *Server) addExamples(w http.ResponseWriter, r *http.Request) {
 	}
 	examples := make([]knowledge.Example, len(in.Examples))
 	for i, e := range in.Examples {
-		text := strings.TrimSpace(e.Text)
+		text, err := knowledge.ValidateExampleText(e.Text)
 		switch {
-		case text == "":
-			writeError(w, r, s.log, fmt.Errorf("examples[%d].text is required: %w", i, relais.ErrInvalid))
-			return
-		case len(text) > assistant.MaxRetrievalBytes:
-			// Longer than retrieval reads of a message, it could never be
-			// matched whole.
-			writeError(w, r, s.log, fmt.Errorf("examples[%d].text is longer than %d bytes: %w", i, assistant.MaxRetrievalBytes, relais.ErrInvalid))
+		case err != nil:
+			writeError(w, r, s.log, fmt.Errorf("examples[%d].text: %w", i, err))
 			return
 		case strings.TrimSpace(e.ArticleID) == "":
 			writeError(w, r, s.log, fmt.Errorf("examples[%d].article_id is required: %w", i, relais.ErrInvalid))

@@ -215,8 +215,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, fmt.Errorf("query parameter q is required: %w", relais.ErrInvalid))
 		return
 	}
-	if len(q) > 4096 {
-		writeError(w, r, s.log, fmt.Errorf("q is longer than 4096 bytes: %w", relais.ErrInvalid))
+	if len(q) > knowledge.MaxQueryBytes {
+		writeError(w, r, s.log, fmt.Errorf("q is longer than %d bytes: %w", knowledge.MaxQueryBytes, relais.ErrInvalid))
 		return
 	}
 	limit, err := intParam(r.URL.Query().Get("limit"), 5, 1, 50, "limit")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ type StoreWithExamples interface {
 // Beyond the interface's doc comments, it pins down:
 //   - SaveExamples stores Text trimmed, and deduplicates on source, label and
 //     trimmed text, within a batch too; a skipped duplicate changes nothing
-//     (not even a missing embedding). An empty (or blank) text or an empty
-//     Source is relais.ErrInvalid, as are an embedding while no space is
+//     (not even a missing embedding). An empty (or blank) text, one longer
+//     than knowledge.MaxQueryBytes, or an empty Source is relais.ErrInvalid, as are an embedding while no space is
 //     recorded and one of another dimension; a rejected batch stores none.
 //     Examples without an embedding are stored, to be embedded later.
 //   - DeleteExamples("") is relais.ErrInvalid; an unknown source deletes 0.
@@ -257,6 +258,7 @@ func testSaveExamplesRejects(t *testing.T, s StoreWithExamples) {
 	}{
 		{"empty text", example("", "faq:x", "a.jsonl", nil)},
 		{"blank text", example(" \t\n ", "faq:x", "a.jsonl", nil)},
+		{"text longer than retrieval reads", example(strings.Repeat("é", knowledge.MaxQueryBytes/2+1), "faq:x", "a.jsonl", nil)},
 		{"empty source", example("text", "faq:x", "", nil)},
 		{"short embedding", example("text", "faq:x", "a.jsonl", []float32{1, 0, 0})},
 		{"long embedding", example("text", "faq:x", "a.jsonl", make([]float32, Dim+1))},
