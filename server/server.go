@@ -163,6 +163,36 @@ type Server struct {
 
 // New builds the router.
 func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.EventKeys != nil {
+		s.eventKeys = &auth.Keyring{Store: cfg.EventKeys, Purpose: EventTicketPurpose, Now: cfg.Now}
+	}
+	if cfg.Handoffs != nil {
+		s.events = newEventHub(cfg.Handoffs, cfg.Transcripts, EventPollInterval)
+	}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.ClientIPFromRemoteAddr)
+	r.Use(s.logRequests)
+	r.Use(s.recoverer)
+	r.Use(deadlines(cfg.RequestTimeout))
+	s.routeProbes(r)
+	s.routeChannels(r)
+	s.routeConsole(r)
+	r.Route("/v1", s.routeAPI)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "not_found", "no route for %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+	s.router = r
+	return s
+}
+
+// withDefaults fills in what cfg leaves unset.
+func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -184,160 +214,181 @@ func New(cfg Config) *Server {
 	if cfg.Agents == nil {
 		cfg.Agents, _ = cfg.Auth.(Agents)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
-	if cfg.EventKeys != nil {
-		s.eventKeys = &auth.Keyring{Store: cfg.EventKeys, Purpose: EventTicketPurpose, Now: cfg.Now}
-	}
-	if cfg.Handoffs != nil {
-		s.events = newEventHub(cfg.Handoffs, cfg.Transcripts, EventPollInterval)
-	}
-	r := chi.NewRouter()
-	r.Use(middleware.RequestID)
-	r.Use(middleware.ClientIPFromRemoteAddr)
-	r.Use(s.logRequests)
-	r.Use(s.recoverer)
-	r.Use(deadlines(cfg.RequestTimeout))
+	return cfg
+}
+
+// routeProbes serves what load balancers, scrapers and API clients read:
+// health, readiness, metrics and the API's description.
+func (s *Server) routeProbes(r chi.Router) {
 	r.Get("/healthz", s.healthz)
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/readyz", s.readyz)
-	if !cfg.MetricsElsewhere {
+	if !s.cfg.MetricsElsewhere {
 		// Open, as Prometheus scrapers expect; MetricsElsewhere keeps it
 		// off a public address.
-		r.Get("/metrics", cfg.Metrics.serve)
+		r.Get("/metrics", s.cfg.Metrics.serve)
 	}
-	if cfg.WhatsApp != nil {
+}
+
+// routeChannels serves the customer channels that are on, outside the
+// bearer-token auth: each checks its own callers (see Config.WhatsApp and
+// Config.WebChat).
+func (s *Server) routeChannels(r chi.Router) {
+	if s.cfg.WhatsApp != nil {
 		// GET is Meta's verification, POST its deliveries; the router
 		// answers any other method with the API's 405.
-		wa := cfg.Metrics.timeWebhook(cfg.WhatsApp)
+		wa := s.cfg.Metrics.timeWebhook(s.cfg.WhatsApp)
 		r.Get("/webhooks/whatsapp", wa.ServeHTTP)
 		r.Post("/webhooks/whatsapp", wa.ServeHTTP)
 	}
-	if cfg.WebChat != nil {
-		r.Handle("/chat", cfg.WebChat)
-		r.Handle("/chat/*", cfg.WebChat)
+	if s.cfg.WebChat != nil {
+		r.Handle("/chat", s.cfg.WebChat)
+		r.Handle("/chat/*", s.cfg.WebChat)
 	}
+}
+
+// routeConsole serves the team's console.
+func (s *Server) routeConsole(r chi.Router) {
 	// A person opening the bare address meets the console, not a JSON 404.
 	r.Get("/", http.RedirectHandler(ConsolePath, http.StatusFound).ServeHTTP)
 	console := s.consoleHandler()
 	r.Handle("/console", console)
 	r.Handle("/console/*", console)
-	r.Route("/v1", func(r chi.Router) {
-		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
-		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/me", s.whoAmI)
-		if cfg.WhatsAppEntry != nil {
-			// No token, unlike the rest of /v1: these only show the
-			// business's own number, which it prints for anyone to scan,
-			// and shops embed the QR code in their pages with an <img>
-			// that cannot send one. Their cost is bounded by the text and
-			// size limits the handler enforces.
-			r.Get("/whatsapp/link", cfg.WhatsAppEntry.ServeHTTP)
-			r.Get("/whatsapp/qr.png", cfg.WhatsAppEntry.ServeHTTP)
-		}
-		if cfg.Conversations != nil {
-			r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/conversations/{id}/messages", s.listConversationMessages)
-		}
-		r.Route("/knowledge", func(r chi.Router) {
-			r.Use(s.requireRole(RoleEditor))
-			r.With(deadlines(10*cfg.RequestTimeout), middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
-			r.Group(func(r chi.Router) {
-				r.Use(middleware.Timeout(cfg.RequestTimeout))
-				r.Get("/articles", s.listArticles)
-				r.Post("/articles", s.createArticle)
-				r.Get("/articles/{id}", s.getArticle)
-				r.Put("/articles/{id}", s.updateArticle)
-				r.Delete("/articles/{id}", s.deleteArticle)
-				r.Get("/search", s.search)
-				if cfg.Drafts != nil {
-					r.Get("/drafts", s.listDrafts)
-					r.Post("/drafts/{id}/approve", s.approveDraft)
-					r.Post("/drafts/{id}/reject", s.rejectDraft)
-				}
-				if cfg.Insights != nil {
-					r.Get("/gaps", s.listGaps)
-					r.Get("/dashboard", s.dashboard)
-					r.Get("/articles/{id}/stats", s.articleStats)
-				}
-				if cfg.Examples != nil {
-					r.Post("/examples", s.addExamples)
-					r.Get("/calibration", s.getCalibration)
-				}
-				if cfg.Recalibrator != nil {
-					r.Post("/calibration", s.recalibrate)
-				}
-			})
+}
+
+// routeAPI serves the JSON API under /v1.
+func (s *Server) routeAPI(r chi.Router) {
+	cfg := s.cfg
+	r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
+	r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/me", s.whoAmI)
+	if cfg.WhatsAppEntry != nil {
+		// No token, unlike the rest of /v1: these only show the
+		// business's own number, which it prints for anyone to scan,
+		// and shops embed the QR code in their pages with an <img>
+		// that cannot send one. Their cost is bounded by the text and
+		// size limits the handler enforces.
+		r.Get("/whatsapp/link", cfg.WhatsAppEntry.ServeHTTP)
+		r.Get("/whatsapp/qr.png", cfg.WhatsAppEntry.ServeHTTP)
+	}
+	if cfg.Conversations != nil {
+		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/conversations/{id}/messages", s.listConversationMessages)
+	}
+	r.Route("/knowledge", s.routeKnowledge)
+	if cfg.Customers != nil {
+		r.Route("/customers", func(r chi.Router) {
+			r.Use(s.requireRole(RoleAdmin), middleware.Timeout(cfg.RequestTimeout))
+			r.Get("/{id}/export", s.exportCustomer)
+			r.Delete("/{id}", s.eraseCustomer)
 		})
-		if cfg.Customers != nil {
-			r.Route("/customers", func(r chi.Router) {
-				r.Use(s.requireRole(RoleAdmin), middleware.Timeout(cfg.RequestTimeout))
-				r.Get("/{id}/export", s.exportCustomer)
-				r.Delete("/{id}", s.eraseCustomer)
-			})
+	}
+	if cfg.Handoffs != nil {
+		s.routeAgentWork(r)
+	}
+}
+
+// routeKnowledge serves the editors' API under /v1/knowledge.
+func (s *Server) routeKnowledge(r chi.Router) {
+	cfg := s.cfg
+	r.Use(s.requireRole(RoleEditor))
+	r.With(deadlines(10*cfg.RequestTimeout), middleware.Timeout(10*cfg.RequestTimeout)).Post("/import", s.importKnowledge)
+	r.Group(func(r chi.Router) {
+		r.Use(middleware.Timeout(cfg.RequestTimeout))
+		r.Get("/articles", s.listArticles)
+		r.Post("/articles", s.createArticle)
+		r.Get("/articles/{id}", s.getArticle)
+		r.Put("/articles/{id}", s.updateArticle)
+		r.Delete("/articles/{id}", s.deleteArticle)
+		r.Get("/search", s.search)
+		if cfg.Drafts != nil {
+			r.Get("/drafts", s.listDrafts)
+			r.Post("/drafts/{id}/approve", s.approveDraft)
+			r.Post("/drafts/{id}/reject", s.rejectDraft)
 		}
-		if cfg.Handoffs != nil {
-			// No request timeout: the stream is long-lived by design.
-			r.With(s.eventAuth).Get("/events", s.streamEvents)
-			if s.eventKeys != nil {
-				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Post("/events/ticket", s.issueEventTicket)
-			}
-			r.Route("/handoffs", func(r chi.Router) {
-				r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
-				r.Get("/", s.listHandoffs)
-				r.Get("/stats", s.handoffStats)
-				r.Get("/{id}/article", s.suggestedArticle)
-				r.Post("/claim", s.claimNextHandoff)
-				r.Get("/{id}", s.getHandoff)
-				r.Post("/{id}/claim", s.claimHandoff)
-				r.Post("/{id}/messages", s.replyToHandoff)
-				r.Post("/{id}/resolve", s.resolveHandoff)
-				r.Post("/{id}/release", s.releaseHandoff)
-				if cfg.Agents != nil {
-					r.Post("/{id}/reassign", s.reassignHandoff)
-				}
-				if cfg.History != nil && cfg.Channels != nil {
-					r.Get("/{id}/customer", s.customerPanel)
-				}
-				if cfg.Tools != nil {
-					r.Put("/{id}/labels", s.setTicketLabels)
-				}
-			})
-			if _, ok := cfg.Agents.(AgentDirectory); ok {
-				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/agents", s.listAgents)
-			}
-			if cfg.Tools != nil {
-				r.Route("/quick-replies", func(r chi.Router) {
-					r.Use(middleware.Timeout(cfg.RequestTimeout))
-					r.With(s.requireRole(RoleAgent)).Get("/", s.listQuickReplies)
-					r.With(s.requireRole(RoleAdmin)).Post("/", s.saveQuickReply)
-					r.With(s.requireRole(RoleAdmin)).Put("/{id}", s.saveQuickReply)
-					r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteQuickReply)
-				})
-				r.Route("/labels", func(r chi.Router) {
-					r.Use(middleware.Timeout(cfg.RequestTimeout))
-					r.With(s.requireRole(RoleAgent)).Get("/", s.listLabels)
-					r.With(s.requireRole(RoleAdmin)).Post("/", s.createLabel)
-					r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteLabel)
-				})
-			}
-			if cfg.Channels != nil {
-				r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
-			}
-			if cfg.Presence != nil {
-				r.Route("/agents/presence", func(r chi.Router) {
-					r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
-					r.Get("/", s.listPresence)
-					r.Put("/", s.setPresence)
-				})
-			}
+		if cfg.Insights != nil {
+			r.Get("/gaps", s.listGaps)
+			r.Get("/dashboard", s.dashboard)
+			r.Get("/articles/{id}/stats", s.articleStats)
+		}
+		if cfg.Examples != nil {
+			r.Post("/examples", s.addExamples)
+			r.Get("/calibration", s.getCalibration)
+		}
+		if cfg.Recalibrator != nil {
+			r.Post("/calibration", s.recalibrate)
 		}
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "not_found", "no route for %s %s", r.Method, r.URL.Path))
+}
+
+// routeAgentWork serves what agents work the handoff queue with: the
+// event stream, the tickets, the agents, their reply tools, the media
+// customers sent and the agents' presence.
+func (s *Server) routeAgentWork(r chi.Router) {
+	cfg := s.cfg
+	// No request timeout: the stream is long-lived by design.
+	r.With(s.eventAuth).Get("/events", s.streamEvents)
+	if s.eventKeys != nil {
+		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Post("/events/ticket", s.issueEventTicket)
+	}
+	r.Route("/handoffs", s.routeHandoffs)
+	if _, ok := cfg.Agents.(AgentDirectory); ok {
+		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/agents", s.listAgents)
+	}
+	if cfg.Tools != nil {
+		s.routeReplyTools(r)
+	}
+	if cfg.Channels != nil {
+		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
+	}
+	if cfg.Presence != nil {
+		r.Route("/agents/presence", func(r chi.Router) {
+			r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+			r.Get("/", s.listPresence)
+			r.Put("/", s.setPresence)
+		})
+	}
+}
+
+// routeHandoffs serves the tickets under /v1/handoffs.
+func (s *Server) routeHandoffs(r chi.Router) {
+	cfg := s.cfg
+	r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+	r.Get("/", s.listHandoffs)
+	r.Get("/stats", s.handoffStats)
+	r.Get("/{id}/article", s.suggestedArticle)
+	r.Post("/claim", s.claimNextHandoff)
+	r.Get("/{id}", s.getHandoff)
+	r.Post("/{id}/claim", s.claimHandoff)
+	r.Post("/{id}/messages", s.replyToHandoff)
+	r.Post("/{id}/resolve", s.resolveHandoff)
+	r.Post("/{id}/release", s.releaseHandoff)
+	if cfg.Agents != nil {
+		r.Post("/{id}/reassign", s.reassignHandoff)
+	}
+	if cfg.History != nil && cfg.Channels != nil {
+		r.Get("/{id}/customer", s.customerPanel)
+	}
+	if cfg.Tools != nil {
+		r.Put("/{id}/labels", s.setTicketLabels)
+	}
+}
+
+// routeReplyTools serves the quick replies and labels: agents read them,
+// admins keep them.
+func (s *Server) routeReplyTools(r chi.Router) {
+	cfg := s.cfg
+	r.Route("/quick-replies", func(r chi.Router) {
+		r.Use(middleware.Timeout(cfg.RequestTimeout))
+		r.With(s.requireRole(RoleAgent)).Get("/", s.listQuickReplies)
+		r.With(s.requireRole(RoleAdmin)).Post("/", s.saveQuickReply)
+		r.With(s.requireRole(RoleAdmin)).Put("/{id}", s.saveQuickReply)
+		r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteQuickReply)
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+	r.Route("/labels", func(r chi.Router) {
+		r.Use(middleware.Timeout(cfg.RequestTimeout))
+		r.With(s.requireRole(RoleAgent)).Get("/", s.listLabels)
+		r.With(s.requireRole(RoleAdmin)).Post("/", s.createLabel)
+		r.With(s.requireRole(RoleAdmin)).Delete("/{id}", s.deleteLabel)
 	})
-	s.router = r
-	return s
 }
 
 // ServeHTTP makes the Server an http.Handler.

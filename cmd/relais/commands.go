@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -288,9 +289,72 @@ func clip(s string, n int) string {
 }
 
 func runServe(ctx context.Context, e env, args []string) error {
-	cfg, err := loadConfig(e)
+	cfg, err := parseServeFlags(e, args)
 	if err != nil {
 		return err
+	}
+	m := server.NewMetrics()
+	ap, err := openApp(ctx, e, cfg, appOptions{
+		onProviderError: func(endpoint string, err error) {
+			m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
+		},
+		startDegraded: true,
+	})
+	if err != nil {
+		return err
+	}
+	defer ap.close()
+	importer := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log, MaxFileBytes: cfg.MaxUploadBytes}
+	if err := checkServeEmbedderSpace(ctx, cfg, ap, importer); err != nil {
+		return err
+	}
+	watchProviders(m, ap.providers)
+	a, err := newAssistant(cfg, ap.store, ap.providers, ap.log)
+	if err != nil {
+		return err
+	}
+	if cfg.demo {
+		if err := startDemo(ctx, e, &cfg, ap.store, importer, ap.log); err != nil {
+			return err
+		}
+	}
+	if cfg.AdminToken == "" {
+		ap.log.Warn("RELAIS_ADMIN_TOKEN is not set: only tokens made with 'relais token create' are accepted")
+	}
+	messages := newMessageService(ap, a, m)
+	wa, err := newWhatsAppChannel(cfg, ap, messages)
+	if err != nil {
+		return err
+	}
+	if wa != nil {
+		// The answers being given in the background stop before the store
+		// closes (deferred above); the resumer takes them over next time.
+		defer wa.webhook.Close()
+	}
+	chat, err := startWebChat(ctx, cfg, ap, messages)
+	if err != nil {
+		return err
+	}
+	s := serving{cfg: cfg, app: ap, metrics: m, importer: importer, messages: messages,
+		recal: newServeRecalibrator(cfg, ap), whatsApp: wa, webChat: chat}
+	srv := s.handler()
+	listeners, metricsAddr, err := listenServe(cfg, srv, m)
+	if err != nil {
+		return err
+	}
+	printURLs(e.stderr, serviceURLs(listeners[0].ln.Addr(), metricsAddr, chat != nil, wa != nil))
+	// The background services stop after the last request has finished,
+	// and the store closes (deferred above) after them: they never run on a
+	// closed store.
+	defer startServices(ctx, ap.log, s.backgroundServices()...)()
+	return serveUntilDone(ctx, ap.log, listeners...)
+}
+
+// parseServeFlags reads serve's config from the environment and its flags.
+func parseServeFlags(e env, args []string) (Config, error) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return Config{}, err
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (RELAIS_ADDR)")
@@ -300,7 +364,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&cfg.WhatsApp.DisplayNumber, "whatsapp-display-number", cfg.WhatsApp.DisplayNumber,
 		"the WhatsApp business number customers write to, e.g. \"+33 6 12 34 56 78\", for /v1/whatsapp/link and qr.png; as the webhook reports it when empty (RELAIS_WHATSAPP_DISPLAY_NUMBER)")
 	cfg.assistantFlags(fs)
-	demo := fs.Bool("demo", false, "load the bundled sample knowledge base and turn the web chat on, so you can try Relais at once")
+	fs.BoolVar(&cfg.demo, "demo", false, "load the bundled sample knowledge base and turn the web chat on, so you can try Relais at once")
 	fs.BoolVar(&cfg.WebChat, "webchat", cfg.WebChat, "serve the web chat page /chat and its widget /chat/widget.js (RELAIS_WEBCHAT)")
 	cfg.storageFlags(fs)
 	cfg.providerFlags(fs)
@@ -315,112 +379,159 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
   RELAIS_WHATSAPP_DISPLAY_NUMBER (or --whatsapp-display-number above).`)
 	}
 	if err := parseFlags(fs, e, args); err != nil {
-		return err
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("serve: unexpected argument %q", fs.Arg(0))
+		return Config{}, usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
-	cfg.demo = *demo
-	m := server.NewMetrics()
-	ap, err := openApp(ctx, e, cfg, appOptions{
-		onProviderError: func(endpoint string, err error) {
-			m.ProviderErrors.Inc(endpoint, providerErrorKind(err))
-		},
-		startDegraded: true,
-	})
-	if err != nil {
+	return cfg, nil
+}
+
+// checkServeEmbedderSpace refuses a knowledge base embedded by another
+// model than the configured one, except the demo's: there the data
+// directory was embedded by an earlier version of the offline embedder,
+// re-embedding it is local and takes seconds, and a newcomer trying a new
+// version should not meet an error.
+func checkServeEmbedderSpace(ctx context.Context, cfg Config, ap *app, importer *ingest.Importer) error {
+	st, emb := ap.store, ap.providers.embedder
+	err := checkEmbedderSpace(ctx, st, emb)
+	if err == nil {
+		return nil
+	}
+	if !cfg.demo || !errors.Is(err, relais.ErrConflict) || !offlineUpgrade(ctx, st, emb) {
 		return err
 	}
-	defer ap.close()
-	st, p, log := ap.store, ap.providers, ap.log
-	emb := p.embedder
-	importer := &ingest.Importer{Store: st, Embedder: emb, Logger: log, MaxFileBytes: cfg.MaxUploadBytes}
-	if err := checkEmbedderSpace(ctx, st, emb); err != nil {
-		if !*demo || !errors.Is(err, relais.ErrConflict) || !offlineUpgrade(ctx, st, emb) {
-			return err
-		}
-		// The demo's data directory, embedded by an earlier version of the
-		// offline embedder: re-embedding it is local and takes seconds,
-		// and a newcomer trying a new version should not meet an error.
-		log.Info("demo: the data directory was embedded by an earlier offline embedder; re-embedding it", "model", emb.Space().Model)
-		if _, err := importer.Reembed(ctx); err != nil {
-			return fmt.Errorf("demo: re-embed the data directory: %w", err)
-		}
+	ap.log.Info("demo: the data directory was embedded by an earlier offline embedder; re-embedding it", "model", emb.Space().Model)
+	if _, err := importer.Reembed(ctx); err != nil {
+		return fmt.Errorf("demo: re-embed the data directory: %w", err)
 	}
-	if p.client != nil {
-		m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
-			func() []metrics.Sample { return breakerSamples(p.client.BreakerStates()) }, "endpoint")
-		m.Registry.NewGaugeFunc("relais_provider_degraded", "1 while a provider endpoint in use works degraded (not answered since the start, or its breaker not closed), else 0.",
-			func() []metrics.Sample { return degradedSamples(p.endpoints, p.degraded()) }, "endpoint")
+	return nil
+}
+
+// watchProviders reports the state of the model server's endpoints, when
+// there is one.
+func watchProviders(m *server.Metrics, p providers) {
+	if p.client == nil {
+		return
 	}
-	a, err := newAssistant(cfg, st, p, log)
-	if err != nil {
+	m.Registry.NewGaugeFunc("relais_provider_breaker_state", "Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open.",
+		func() []metrics.Sample { return breakerSamples(p.client.BreakerStates()) }, "endpoint")
+	m.Registry.NewGaugeFunc("relais_provider_degraded", "1 while a provider endpoint in use works degraded (not answered since the start, or its breaker not closed), else 0.",
+		func() []metrics.Sample { return degradedSamples(p.endpoints, p.degraded()) }, "endpoint")
+}
+
+// startDemo loads the demo's knowledge base and, when no admin token is
+// configured, makes one for this run and prints it, so that the newcomer
+// can sign in.
+func startDemo(ctx context.Context, e env, cfg *Config, st store, importer *ingest.Importer, log *slog.Logger) error {
+	if err := loadDemo(ctx, *cfg, st, importer, log); err != nil {
 		return err
-	}
-	if *demo {
-		if err := loadDemo(ctx, cfg, st, importer, log); err != nil {
-			return err
-		}
-		if cfg.AdminToken == "" {
-			cfg.AdminToken, _ = auth.NewSecret()
-			fmt.Fprintf(e.stderr, "demo: no RELAIS_ADMIN_TOKEN set; this run's admin token is %s\n", cfg.AdminToken)
-		}
 	}
 	if cfg.AdminToken == "" {
-		log.Warn("RELAIS_ADMIN_TOKEN is not set: only tokens made with 'relais token create' are accepted")
+		cfg.AdminToken, _ = auth.NewSecret()
+		fmt.Fprintf(e.stderr, "demo: no RELAIS_ADMIN_TOKEN set; this run's admin token is %s\n", cfg.AdminToken)
 	}
-	messages := &assistant.Service{
+	return nil
+}
+
+// newMessageService is the assistant in front of the customers, handing
+// off to the team by the config's handoff rules.
+func newMessageService(ap *app, a *assistant.Assistant, m *server.Metrics) *assistant.Service {
+	st, log := ap.store, ap.log
+	return &assistant.Service{
 		Conversations: st, Assistant: a, Observer: m, Logger: log,
-		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: p.summarizer, Logger: log,
+		Escalator: &handoff.Escalator{Store: st, Messages: st, Articles: st, Summary: ap.providers.summarizer, Logger: log,
 			Hours: ap.handoff.hours, Routing: ap.handoff.routing, SLA: ap.handoff.sla, Presence: st},
 	}
-	// Off (nil) unless configured: then /webhooks/whatsapp is not found.
-	var wa *whatsapp.Webhook
+}
+
+// whatsAppChannel is the WhatsApp channel's part in serve.
+type whatsAppChannel struct {
+	webhook *whatsapp.Webhook // answers /webhooks/whatsapp
+	entry   http.Handler      // answers /v1/whatsapp/link and its QR code
+	// handler decides about pending messages in the background, in front
+	// of the assistant (media, opt-outs).
+	handler *whatsapp.Handler
+}
+
+// newWhatsAppChannel is the WhatsApp channel, or nil when it is not
+// configured.
+func newWhatsAppChannel(cfg Config, ap *app, messages *assistant.Service) (*whatsAppChannel, error) {
+	if !cfg.WhatsApp.enabled() {
+		return nil, nil
+	}
+	number, err := whatsapp.NewBusinessNumber(cfg.WhatsApp.DisplayNumber)
+	if err != nil {
+		return nil, fmt.Errorf("WhatsApp display number: %w", err) // validated with the config already
+	}
+	st, log := ap.store, ap.log
+	handler := &whatsapp.Handler{Store: st, Assistant: messages, Escalator: messages.Escalator,
+		Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
+		MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
+	return &whatsAppChannel{
+		webhook: &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret, Concurrency: cfg.whatsAppWorkers(),
+			Receiver: st, Resumer: handler, Deliveries: st, Number: number, Logger: log},
+		entry:   &whatsapp.Entry{Number: number},
+		handler: handler,
+	}, nil
+}
+
+// startWebChat is the web chat, or nil when it is not turned on.
+func startWebChat(ctx context.Context, cfg Config, ap *app, messages *assistant.Service) (http.Handler, error) {
+	if !cfg.WebChat && !cfg.demo {
+		return nil, nil
+	}
+	st := ap.store
+	origins, _ := cfg.webChatOrigins() // validated by openApp
+	wc := &webchat.Handler{Messages: messages, Transcripts: st, Articles: st, Keys: st, Logger: ap.log,
+		FrameAncestors: origins}
+	// The first start creates the session key, so that replicas agree
+	// on it before any customer arrives.
+	if err := wc.Start(ctx); err != nil {
+		return nil, err
+	}
+	return wc, nil
+}
+
+// newServeRecalibrator runs the calibrations editors start from the
+// knowledge console, on the configured embedder.
+func newServeRecalibrator(cfg Config, ap *app) *recalibrator {
+	return newRecalibrator(func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error) {
+		return calibrate(ctx, cfg, ap.store, ap.providers.embedder, ap.log, progress)
+	}, ap.log)
+}
+
+// serving is what serve has opened and built, for the steps that wire it
+// into the HTTP server and the background services.
+type serving struct {
+	cfg      Config
+	app      *app
+	metrics  *server.Metrics
+	importer *ingest.Importer
+	messages *assistant.Service
+	recal    *recalibrator
+	whatsApp *whatsAppChannel // nil: off
+	webChat  http.Handler     // nil: off
+}
+
+// handler is the HTTP server. A channel that is off is left nil in its
+// config, so that its routes are not found.
+func (s serving) handler() http.Handler {
+	cfg, st, emb, m := s.cfg, s.app.store, s.app.providers.embedder, s.metrics
+	// Set only when on: a nil *whatsapp.Webhook in an http.Handler would
+	// not be nil.
 	var waHandler, waEntry http.Handler
-	// pending decides about pending messages in the background: the
-	// assistant, or the WhatsApp handler in front of it (media, opt-outs).
-	var pending resumer = messages
-	if cfg.WhatsApp.enabled() {
-		number, err := whatsapp.NewBusinessNumber(cfg.WhatsApp.DisplayNumber)
-		if err != nil {
-			return fmt.Errorf("WhatsApp display number: %w", err) // validated with the config already
-		}
-		handler := &whatsapp.Handler{Store: st, Assistant: messages, Escalator: messages.Escalator,
-			Media:    &whatsapp.MediaClient{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken, Client: &http.Client{Timeout: 15 * time.Second}},
-			MaxBytes: cfg.WhatsApp.MaxMediaBytes, Unsupported: cfg.WhatsApp.Unsupported, Logger: log}
-		pending = handler
-		wa = &whatsapp.Webhook{VerifyToken: cfg.WhatsApp.VerifyToken, AppSecret: cfg.WhatsApp.AppSecret, Concurrency: cfg.whatsAppWorkers(),
-			Receiver: st, Resumer: handler, Deliveries: st, Number: number, Logger: log}
-		waEntry = &whatsapp.Entry{Number: number}
-		// The answers being given in the background stop before the store
-		// closes (deferred above); the resumer takes them over next time.
-		defer wa.Close()
-		waHandler = wa
+	if s.whatsApp != nil {
+		waHandler, waEntry = s.whatsApp.webhook, s.whatsApp.entry
 	}
-	// Off (nil) unless turned on: then /chat is not found.
-	var chat http.Handler
-	if cfg.WebChat || *demo {
-		origins, _ := cfg.webChatOrigins() // validated by openApp
-		wc := &webchat.Handler{Messages: messages, Transcripts: st, Articles: st, Keys: st, Logger: log,
-			FrameAncestors: origins}
-		// The first start creates the session key, so that replicas agree
-		// on it before any customer arrives.
-		if err := wc.Start(ctx); err != nil {
-			return err
-		}
-		chat = wc
-	}
-	recal := newRecalibrator(func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error) {
-		return calibrate(ctx, cfg, st, emb, log, progress)
-	}, log)
-	srv := server.New(server.Config{
-		Logger:           log,
+	return server.New(server.Config{
+		Logger:           s.app.log,
 		Store:            st,
-		Degraded:         p.degraded,
+		Degraded:         s.app.providers.degraded,
 		Knowledge:        st,
 		Searcher:         &knowledge.Searcher{Store: st, Embedder: emb},
-		Importer:         importer,
-		Messages:         messages,
+		Importer:         s.importer,
+		Messages:         s.messages,
 		Handoffs:         st,
 		Presence:         st,
 		History:          st,
@@ -429,10 +540,10 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		Transcripts:      st,
 		Conversations:    st,
 		Customers:        st,
-		Drafts:           &handoff.Review{Drafts: st, Articles: importer, Examples: st, Embedder: emb},
+		Drafts:           &handoff.Review{Drafts: st, Articles: s.importer, Examples: st, Embedder: emb},
 		Insights:         st,
 		Examples:         st,
-		Recalibrator:     recal,
+		Recalibrator:     s.recal,
 		ClaimTTL:         cfg.ClaimTTL,
 		RequestTimeout:   cfg.RequestTimeout,
 		Metrics:          m,
@@ -441,26 +552,41 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 		MaxUploadBytes:   cfg.MaxUploadBytes,
 		WhatsApp:         waHandler,
 		WhatsAppEntry:    waEntry,
-		WebChat:          chat,
+		WebChat:          s.webChat,
 		Channels:         st,
 		EventKeys:        st,
 	})
+}
+
+// listenServe listens on the serve address and, when one is set, on the
+// metrics address; metricsAddr is nil without one.
+func listenServe(cfg Config, srv http.Handler, m *server.Metrics) (listeners []listener, metricsAddr net.Addr, err error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	listeners := []listener{{name: "relais", ln: ln, h: srv}}
-	var metricsAddr net.Addr
+	listeners = []listener{{name: "relais", ln: ln, h: srv}}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("listen on the metrics address %s: %w", cfg.MetricsAddr, err)
+			return nil, nil, fmt.Errorf("listen on the metrics address %s: %w", cfg.MetricsAddr, err)
 		}
 		listeners = append(listeners, listener{name: "metrics", ln: mln, h: m.Handler()})
 		metricsAddr = mln.Addr()
 	}
-	printURLs(e.stderr, serviceURLs(ln.Addr(), metricsAddr, chat != nil, waHandler != nil))
+	return listeners, metricsAddr, nil
+}
+
+// backgroundServices are the services serve runs beside the HTTP server.
+func (s serving) backgroundServices() []namedService {
+	cfg, st, p, log := s.cfg, s.app.store, s.app.providers, s.app.log
+	// pending decides about pending messages in the background: the
+	// assistant, or the WhatsApp handler in front of it (media, opt-outs).
+	var pending resumer = s.messages
+	if s.whatsApp != nil {
+		pending = s.whatsApp.handler
+	}
 	services := []namedService{
 		{"claim reaper", serviceFunc(func(ctx context.Context) error {
 			reapClaims(ctx, st, reapEvery, time.Now, log)
@@ -470,7 +596,7 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			resumePending(ctx, st, pending, resumeEvery, log)
 			return nil
 		})},
-		{"recalibrator", recal},
+		{"recalibrator", s.recal},
 	}
 	if cfg.Retention > 0 {
 		// Off by default: a service that returned at once would be
@@ -486,29 +612,35 @@ The WhatsApp channel is set by environment only, its secrets never being flags:
 			return nil
 		})})
 	}
-	// Channel senders (WhatsApp, ...) join this map as they are
-	// configured. The dispatcher runs only when there is one: the outbox of
-	// a channel without a sender stays pending, untouched, until there is.
+	if d, ok := s.outboxDispatcher(); ok {
+		services = append(services, d)
+	}
+	return services
+}
+
+// outboxDispatcher sends the outbox through the channels that are on, and
+// is false when none is. Channel senders (WhatsApp, ...) join its map as
+// they are configured. The dispatcher runs only when there is one: the
+// outbox of a channel without a sender stays pending, untouched, until
+// there is.
+func (s serving) outboxDispatcher() (namedService, bool) {
+	cfg, st, log := s.cfg, s.app.store, s.app.log
 	senders := map[string]channel.Sender{}
-	if wa != nil {
+	if s.whatsApp != nil {
 		senders[whatsapp.Channel] = &whatsapp.Sender{APIBase: cfg.WhatsApp.APIBase, AccessToken: cfg.WhatsApp.AccessToken,
 			PhoneNumberID: cfg.WhatsApp.PhoneNumberID, Client: &http.Client{}, Logger: log}
 		log.Info("WhatsApp channel on", "webhook", "/webhooks/whatsapp", "phone_number_id", cfg.WhatsApp.PhoneNumberID)
 	}
-	if chat != nil {
+	if s.webChat != nil {
 		senders[webchat.Channel] = webchat.Sender{}
 		log.Info("web chat on", "page", "/chat", "widget", "/chat/widget.js")
 	}
-	if len(senders) > 0 {
-		services = append(services, namedService{"outbox dispatcher",
-			&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Observer: m, Gate: conversation.FreeFormGate{Contacts: st}}})
-		m.WatchOutbox(st, slices.Sorted(maps.Keys(senders)), log)
+	if len(senders) == 0 {
+		return namedService{}, false
 	}
-	// The background services stop after the last request has finished,
-	// and the store closes (deferred above) after them: they never run on a
-	// closed store.
-	defer startServices(ctx, log, services...)()
-	return serveUntilDone(ctx, log, listeners...)
+	s.metrics.WatchOutbox(st, slices.Sorted(maps.Keys(senders)), log)
+	return namedService{"outbox dispatcher",
+		&channel.Dispatcher{Outbox: st, Senders: senders, Logger: log, Observer: s.metrics, Gate: conversation.FreeFormGate{Contacts: st}}}, true
 }
 
 // listener is one address serve answers on.

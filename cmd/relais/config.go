@@ -275,6 +275,30 @@ func (c *Config) validate() (handoffRules, error) {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	rules := c.parseHandoffRules(bad)
+	c.checkLogging(bad)
+	c.checkStorage(bad)
+	azure := c.checkModelProvider(bad)
+	c.checkEmbedder(bad, azure)
+	c.checkLimits(bad)
+	if c.ChatModel != "" && c.LLMBaseURL == "" && !azure {
+		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
+	}
+	c.checkServing(bad)
+	c.checkChannels(bad)
+	if len(errs) > 0 {
+		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return rules, nil
+}
+
+// badField records that a field of the config is invalid, saying why and
+// what it accepts. validate's steps report to it in a fixed order, so
+// that the list of problems reads the same from one run to the next.
+type badField func(field, format string, args ...any)
+
+// parseHandoffRules parses the queue routes, SLA and business hours.
+func (c *Config) parseHandoffRules(bad badField) handoffRules {
 	var rules handoffRules
 	var err error
 	if rules.routing, err = handoff.ParseRouting(c.QueueRoutes); err != nil {
@@ -286,6 +310,10 @@ func (c *Config) validate() (handoffRules, error) {
 	if rules.hours, err = handoff.ParseHours(c.BusinessHours); err != nil {
 		bad("business hours (--business-hours, RELAIS_BUSINESS_HOURS)", "%v", err)
 	}
+	return rules
+}
+
+func (c *Config) checkLogging(bad badField) {
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -294,6 +322,9 @@ func (c *Config) validate() (handoffRules, error) {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("log level (--log-level, RELAIS_LOG_LEVEL)", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+}
+
+func (c *Config) checkStorage(bad badField) {
 	if c.DatabaseURL == "" && strings.TrimSpace(c.DataDir) == "" {
 		bad("data dir (--data-dir, RELAIS_DATA_DIR)", "is empty and no database URL is set: one of them is needed")
 	}
@@ -303,13 +334,18 @@ func (c *Config) validate() (handoffRules, error) {
 			bad("database URL (--database-url, RELAIS_DATABASE_URL)", "must be a postgres:// or postgresql:// URL")
 		}
 	}
+}
+
+// checkModelProvider checks the model server's address and the provider's
+// settings, and reports whether the provider is Azure OpenAI, whose address
+// is not the LLM base URL.
+func (c *Config) checkModelProvider(bad badField) (azure bool) {
 	if c.LLMBaseURL != "" {
 		u, err := url.Parse(c.LLMBaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("LLM base URL (--llm-base-url, RELAIS_LLM_BASE_URL)", "must be an http:// or https:// URL such as http://localhost:11434/v1")
 		}
 	}
-	azure := c.LLMProvider == openai.APITypeAzure
 	switch c.LLMProvider {
 	case "", openai.APITypeOpenAI:
 		if c.AzureEndpoint != "" || c.AzureAPIVersion != "" {
@@ -334,6 +370,12 @@ func (c *Config) validate() (handoffRules, error) {
 	default:
 		bad("LLM provider (--llm-provider, RELAIS_LLM_PROVIDER)", "%q is not one of openai, azure", c.LLMProvider)
 	}
+	return c.LLMProvider == openai.APITypeAzure
+}
+
+// checkEmbedder checks the embedding model, or the offline embedder's
+// thesaurus, against the provider (azure: see checkModelProvider).
+func (c *Config) checkEmbedder(bad badField, azure bool) {
 	if c.EmbeddingModel != "" && c.LLMBaseURL == "" && !azure {
 		bad("embedding model (--embedding-model, RELAIS_EMBEDDING_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to use the offline embedder")
 	}
@@ -343,6 +385,11 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.EmbeddingDimensions < 0 || c.EmbeddingDimensions > 16000 {
 		bad("embedding dimensions (--embedding-dimensions, RELAIS_EMBEDDING_DIMENSIONS)", "%d is outside 0..16000", c.EmbeddingDimensions)
 	}
+}
+
+// checkLimits checks the upload size and the assistant's bounds on wrong
+// answers and confidence.
+func (c *Config) checkLimits(bad badField) {
 	if c.MaxUploadBytes <= 0 {
 		bad("max upload bytes (RELAIS_MAX_UPLOAD_BYTES)", "must be positive, got %d", c.MaxUploadBytes)
 	}
@@ -352,9 +399,10 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.Threshold < 0 || c.Threshold > 1 {
 		bad("threshold (--threshold, RELAIS_THRESHOLD)", "must be from 0 to 1 (0 = use the calibrated one), got %v", c.Threshold)
 	}
-	if c.ChatModel != "" && c.LLMBaseURL == "" && !azure {
-		bad("chat model (--chat-model, RELAIS_CHAT_MODEL)", "is set but RELAIS_LLM_BASE_URL is not: set the server URL too, or unset the model to answer extractively")
-	}
+}
+
+// checkServing checks serve's addresses, timeouts and retention.
+func (c *Config) checkServing(bad badField) {
 	if c.RequestTimeout < time.Second || c.RequestTimeout > maxRequestTimeout {
 		bad("request timeout (RELAIS_REQUEST_TIMEOUT)", "must be between 1s and %v, got %v", maxRequestTimeout, c.RequestTimeout)
 	}
@@ -370,6 +418,10 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.ClaimTTL <= 0 {
 		bad("claim TTL (--claim-ttl, RELAIS_CLAIM_TTL)", "must be a positive duration such as 15m, got %v", c.ClaimTTL)
 	}
+}
+
+// checkChannels checks the WhatsApp channel and the web chat.
+func (c *Config) checkChannels(bad badField) {
 	if missing := c.WhatsApp.missing(); len(missing) > 0 && c.WhatsApp.enabled() {
 		bad("WhatsApp channel", "%s not set: set all of them to turn the channel on, or none to leave it off", strings.Join(missing, ", "))
 	}
@@ -396,10 +448,6 @@ func (c *Config) validate() (handoffRules, error) {
 	if c.WhatsApp.MaxMediaBytes < 0 {
 		bad("WhatsApp media limit (RELAIS_WHATSAPP_MAX_MEDIA_BYTES)", "must not be negative, got %d", c.WhatsApp.MaxMediaBytes)
 	}
-	if len(errs) > 0 {
-		return handoffRules{}, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
-	}
-	return rules, nil
 }
 
 func joinIndented(errs []error) error {

@@ -21,27 +21,60 @@ import (
 )
 
 func runEval(ctx context.Context, e env, args []string) error {
-	cfg, err := loadConfig(e)
+	cfg, o, err := parseEvalFlags(e, args)
 	if err != nil {
 		return err
+	}
+	if _, err := cfg.validate(); err != nil {
+		return err
+	}
+	log := cfg.newLogger(e.stderr)
+	newRunner, err := evalRunners(ctx, cfg, o, log)
+	if err != nil {
+		return err
+	}
+	if o.suite != "" {
+		return runSuite(ctx, e, o.suite, o.maxQuestions, newRunner, o.jsonOut, o.baseline, o.writeBaseline)
+	}
+	return runDataset(ctx, e, o, newRunner)
+}
+
+// evalFlags are eval's own flags, beside those of the config.
+type evalFlags struct {
+	kb, questions, examples string
+	folds                   int
+	jsonOut, htmlOut, name  string
+	suite                   string
+	baseline, writeBaseline string
+	maxQuestions            int
+	judge                   bool
+}
+
+// parseEvalFlags reads eval's config from the environment and its flags,
+// and refuses flags that do not go together.
+func parseEvalFlags(e env, args []string) (Config, evalFlags, error) {
+	var o evalFlags
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return Config{}, o, err
 	}
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "run on PostgreSQL, in a temporary schema (default: a temporary embedded store)")
 	fs.StringVar(&cfg.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	cfg.providerFlags(fs)
-	kb := fs.String("kb", "", "knowledge base file (kb.jsonl)")
-	questions := fs.String("questions", "", "labelled questions (questions.jsonl)")
-	examples := fs.String("examples", "", "labelled history to load first, same format as --questions")
-	folds := fs.Int("folds", 0, "cross-validate over the questions in K folds (each fold's others loaded as examples)")
-	jsonOut := fs.String("json", "", "write the summary and per-question outcomes as JSON to this file")
-	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
-	name := fs.String("name", "", "the dataset's name in reports (default: the questions file's folder)")
+	fs.StringVar(&o.kb, "kb", "", "knowledge base file (kb.jsonl)")
+	fs.StringVar(&o.questions, "questions", "", "labelled questions (questions.jsonl)")
+	fs.StringVar(&o.examples, "examples", "", "labelled history to load first, same format as --questions")
+	fs.IntVar(&o.folds, "folds", 0, "cross-validate over the questions in K folds (each fold's others loaded as examples)")
+	fs.StringVar(&o.jsonOut, "json", "", "write the summary and per-question outcomes as JSON to this file")
+	fs.StringVar(&o.htmlOut, "html", "", "write a self-contained HTML report to this file")
+	fs.StringVar(&o.name, "name", "", "the dataset's name in reports (default: the questions file's folder)")
 	fs.Float64Var(&cfg.Threshold, "threshold", 0, "pin the confidence threshold instead of calibrating")
-	suite := fs.String("suite", "", "run every set in this folder (each a subfolder with kb.jsonl and questions.jsonl) and print one table")
-	baseline := fs.String("baseline", "", "with --suite: fail when a set falls short of this baseline file beyond its tolerance")
-	writeBaseline := fs.String("write-baseline", "", "with --suite: record this run as the baseline file")
-	maxQuestions := fs.Int("max-questions", 0, "with --suite: run only the sets of at most this many questions (a quicker gate; 0: every set)")
-	judge := fs.Bool("judge", false, "also have the chat model grade every answer it wrote that cites a gold article against that article; "+
+	fs.StringVar(&o.suite, "suite", "", "run every set in this folder (each a subfolder with kb.jsonl and questions.jsonl) and print one table")
+	fs.StringVar(&o.baseline, "baseline", "", "with --suite: fail when a set falls short of this baseline file beyond its tolerance")
+	fs.StringVar(&o.writeBaseline, "write-baseline", "", "with --suite: record this run as the baseline file")
+	fs.IntVar(&o.maxQuestions, "max-questions", 0, "with --suite: run only the sets of at most this many questions (a quicker gate; 0: every set)")
+	fs.BoolVar(&o.judge, "judge", false, "also have the chat model grade every answer it wrote that cites a gold article against that article; "+
 		"one it finds incorrect counts as wrong (needs RELAIS_LLM_BASE_URL and RELAIS_CHAT_MODEL; off: the cited article alone decides)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: relais eval --kb KB.jsonl --questions Q.jsonl [--examples H.jsonl | --folds K] [--json OUT] [--html OUT] [--threshold X] [--judge] [--database-url URL]\n\n"+
@@ -50,78 +83,90 @@ func runEval(ctx context.Context, e env, args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, e, args); err != nil {
-		return err
+		return Config{}, o, err
 	}
+	return cfg, o, o.check(cfg, fs)
+}
+
+// check refuses flags that do not go together; with nothing to evaluate
+// it prints the usage too.
+func (o evalFlags) check(cfg Config, fs *flag.FlagSet) error {
 	switch {
-	case *suite == "" && (*kb == "" || *questions == ""):
+	case o.suite == "" && (o.kb == "" || o.questions == ""):
 		fs.Usage()
 		return usagef("eval: --kb and --questions are required (or --suite DIR)")
-	case *suite != "" && (*kb != "" || *questions != "" || *examples != "" || *htmlOut != "" || *name != ""):
+	case o.suite != "" && (o.kb != "" || o.questions != "" || o.examples != "" || o.htmlOut != "" || o.name != ""):
 		return usagef("eval: --suite runs the sets of a folder; it takes no --kb, --questions, --examples, --html or --name")
-	case *suite == "" && (*baseline != "" || *writeBaseline != "" || *maxQuestions != 0):
+	case o.suite == "" && (o.baseline != "" || o.writeBaseline != "" || o.maxQuestions != 0):
 		return usagef("eval: --baseline, --write-baseline and --max-questions go with --suite")
-	case *maxQuestions < 0 || (*maxQuestions > 0 && *writeBaseline != ""):
+	case o.maxQuestions < 0 || (o.maxQuestions > 0 && o.writeBaseline != ""):
 		return usagef("eval: --max-questions must be positive, and a baseline is recorded from every set")
-	case *examples != "" && *folds > 1:
+	case o.examples != "" && o.folds > 1:
 		return usagef("eval: --examples and --folds are alternatives: folds take their examples from the other folds")
-	case *folds < 0 || *folds == 1 || *folds > 50:
+	case o.folds < 0 || o.folds == 1 || o.folds > 50:
 		return usagef("eval: --folds must be from 2 to 50")
 	case fs.NArg() > 0:
 		return usagef("eval: unexpected argument %q", fs.Arg(0))
-	case *judge && (cfg.LLMBaseURL == "" || cfg.ChatModel == ""):
+	case o.judge && (cfg.LLMBaseURL == "" || cfg.ChatModel == ""):
 		return usagef("eval: --judge needs a chat model to judge with: set RELAIS_LLM_BASE_URL and RELAIS_CHAT_MODEL (or --llm-base-url and --chat-model)")
-	case *judge && *writeBaseline != "":
+	case o.judge && o.writeBaseline != "":
 		return usagef("eval: --write-baseline records the offline verdict (the cited article); run it without --judge")
 	}
-	if _, err := cfg.validate(); err != nil {
-		return err
-	}
-	log := cfg.newLogger(e.stderr)
+	return nil
+}
+
+// evalRunners opens the providers, the intent classifier and, with
+// --judge, the judge once, and returns what builds a runner on them for
+// each dataset.
+func evalRunners(ctx context.Context, cfg Config, o evalFlags, log *slog.Logger) (func(*progress) *evals.Runner, error) {
 	p, err := newProviders(ctx, cfg, log, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	intents, err := intent.New(intent.DefaultExamples())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var j evals.Judge
-	if *judge {
+	if o.judge {
 		if j, err = newJudge(cfg, log); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	newRunner := func(bar *progress) *evals.Runner {
-		r := newEvalRunner(cfg, p, intents, *folds, log, bar)
+	return func(bar *progress) *evals.Runner {
+		r := newEvalRunner(cfg, p, intents, o.folds, log, bar)
 		if j != nil {
 			r.Judge, r.JudgeModel = j, cfg.ChatModel
 		}
 		return r
+	}, nil
+}
+
+// runDataset evaluates the dataset of --kb, --questions and --examples,
+// prints its summary and writes the --json and --html reports.
+func runDataset(ctx context.Context, e env, o evalFlags, newRunner func(*progress) *evals.Runner) error {
+	name := o.name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(o.questions))
 	}
-	if *suite != "" {
-		return runSuite(ctx, e, *suite, *maxQuestions, newRunner, *jsonOut, *baseline, *writeBaseline)
-	}
-	if *name == "" {
-		*name = filepath.Base(filepath.Dir(*questions))
-	}
-	ds, err := evals.LoadDataset(*name, *kb, *questions, *examples)
+	ds, err := evals.LoadDataset(name, o.kb, o.questions, o.examples)
 	if err != nil {
 		return err
 	}
-	bar := newProgress(e.stderr, "eval "+*name)
+	bar := newProgress(e.stderr, "eval "+name)
 	sum, outs, err := newRunner(bar).Run(ctx, ds)
 	bar.finish()
 	if err != nil {
 		return err
 	}
 	printEvalSummary(e, []evals.Summary{sum})
-	if *jsonOut != "" {
-		if err := writeJSONFile(*jsonOut, evals.Report{Summary: sum, Outcomes: outs}); err != nil {
+	if o.jsonOut != "" {
+		if err := writeJSONFile(o.jsonOut, evals.Report{Summary: sum, Outcomes: outs}); err != nil {
 			return err
 		}
 	}
-	if *htmlOut != "" {
-		return createFile(*htmlOut, func(w io.Writer) error { return evals.WriteHTML(w, sum, outs) })
+	if o.htmlOut != "" {
+		return createFile(o.htmlOut, func(w io.Writer) error { return evals.WriteHTML(w, sum, outs) })
 	}
 	return nil
 }

@@ -24,40 +24,78 @@ func runToken(ctx context.Context, e env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	cfg, err := loadConfig(e)
+	cfg, cmd, err := parseTokenArgs(e, args, usage)
 	if err != nil {
 		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
+	if _, err := cfg.validate(); err != nil {
+		return err
+	}
+	st, closeStore, err := openStore(ctx, cfg, cfg.newLogger(e.stderr))
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	switch cmd.sub {
+	case "create":
+		return issueToken(ctx, e, st, cmd.name, cmd.role)
+	case "list":
+		return listTokens(ctx, e, st)
+	case "revoke":
+		return revokeToken(ctx, e, st, cmd.revokeID)
+	}
+	return nil
+}
+
+// tokenCommand is a token subcommand and its arguments.
+type tokenCommand struct {
+	sub        string // create, list or revoke
+	role, name string // create's
+	revokeID   int64  // revoke's
+}
+
+// parseTokenArgs reads the config from the environment and the subcommand
+// and its flags from args, whose first is the subcommand.
+func parseTokenArgs(e env, args []string, usage string) (Config, tokenCommand, error) {
+	cmd := tokenCommand{sub: args[0]}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return Config{}, cmd, err
+	}
+	fs := flag.NewFlagSet("token "+cmd.sub, flag.ContinueOnError)
 	cfg.storageFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	var role, name *string
-	switch sub {
+	switch cmd.sub {
 	case "create":
-		role = fs.String("role", "", "what the token may do: agent (handoffs), editor (knowledge) or admin (everything)")
-		name = fs.String("name", "", "who holds it; for an agent, the agent id")
+		fs.StringVar(&cmd.role, "role", "", "what the token may do: agent (handoffs), editor (knowledge) or admin (everything)")
+		fs.StringVar(&cmd.name, "name", "", "who holds it; for an agent, the agent id")
 	case "list", "revoke":
 	default:
 		fmt.Fprintln(e.stderr, usage)
-		return usagef("token: unknown subcommand %q: want create, list or revoke", sub)
+		return Config{}, cmd, usagef("token: unknown subcommand %q: want create, list or revoke", cmd.sub)
 	}
 	if err := parseFlags(fs, e, args[1:]); err != nil {
-		return err
+		return Config{}, cmd, err
 	}
-	var revokeID int64
-	switch sub {
+	err = cmd.checkArgs(fs)
+	return cfg, cmd, err
+}
+
+// checkArgs checks the subcommand's flags and arguments, and reads the id
+// of the token to revoke.
+func (cmd *tokenCommand) checkArgs(fs *flag.FlagSet) error {
+	switch cmd.sub {
 	case "create":
 		if fs.NArg() > 0 {
 			return usagef("token create: unexpected argument %q", fs.Arg(0))
 		}
-		if _, err := auth.ParseRole(*role); err != nil {
-			return usagef("token create: --role %q: want agent, editor or admin", *role)
+		if _, err := auth.ParseRole(cmd.role); err != nil {
+			return usagef("token create: --role %q: want agent, editor or admin", cmd.role)
 		}
-		if strings.TrimSpace(*name) == "" {
+		if strings.TrimSpace(cmd.name) == "" {
 			return usagef("token create: --name is required (for an agent, the agent id)")
 		}
 	case "list":
@@ -68,50 +106,49 @@ func runToken(ctx context.Context, e env, args []string) error {
 		if fs.NArg() != 1 {
 			return usagef("token revoke: give exactly one token id (see 'relais token list')")
 		}
-		if revokeID, err = strconv.ParseInt(fs.Arg(0), 10, 64); err != nil || revokeID <= 0 {
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil || id <= 0 {
 			return usagef("token revoke: %q is not a token id (see 'relais token list')", fs.Arg(0))
 		}
+		cmd.revokeID = id
 	}
-	if _, err := cfg.validate(); err != nil {
-		return err
-	}
-	st, closeStore, err := openStore(ctx, cfg, cfg.newLogger(e.stderr))
+	return nil
+}
+
+// issueToken issues a token and prints its secret alone on stdout, so
+// that TOKEN=$(relais token create ...) works; the rest goes to stderr.
+func issueToken(ctx context.Context, e env, st auth.Store, name, role string) error {
+	secret, t, err := auth.Issue(ctx, st, strings.TrimSpace(name), auth.Role(role))
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	fmt.Fprintln(e.stdout, secret)
+	fmt.Fprintf(e.stderr, "created %s token %d for %q: keep it now, it is not shown again\n", t.Role, t.ID, t.Name)
+	return nil
+}
 
-	switch sub {
-	case "create":
-		secret, t, err := auth.Issue(ctx, st, strings.TrimSpace(*name), auth.Role(*role))
-		if err != nil {
-			return err
-		}
-		// The secret alone on stdout, so that TOKEN=$(relais token create ...)
-		// works; the rest goes to stderr.
-		fmt.Fprintln(e.stdout, secret)
-		fmt.Fprintf(e.stderr, "created %s token %d for %q: keep it now, it is not shown again\n", t.Role, t.ID, t.Name)
-	case "list":
-		ts, err := st.Tokens(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tSTATE")
-		for _, t := range ts {
-			state := "active"
-			if t.Revoked() {
-				state = "revoked " + t.RevokedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), state)
-		}
-		return tw.Flush()
-	case "revoke":
-		t, err := st.RevokeToken(ctx, revokeID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "revoked %s token %d of %q\n", t.Role, t.ID, t.Name)
+func listTokens(ctx context.Context, e env, st auth.Store) error {
+	ts, err := st.Tokens(ctx)
+	if err != nil {
+		return err
 	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tSTATE")
+	for _, t := range ts {
+		state := "active"
+		if t.Revoked() {
+			state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), state)
+	}
+	return tw.Flush()
+}
+
+func revokeToken(ctx context.Context, e env, st auth.Store, id int64) error {
+	t, err := st.RevokeToken(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked %s token %d of %q\n", t.Role, t.ID, t.Name)
 	return nil
 }
