@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
@@ -25,11 +25,6 @@ import (
 // question or of a labelled example, so an uncalibrated assistant hands off
 // rather than guesses.
 const DefaultThreshold = 0.85
-
-// MinCalibrationExamples is the fewest examples a calibration is estimated
-// from; below it the default threshold applies and the trace says so. At 2%
-// wrong answers, fewer than a hundred examples cannot tell 1% from 4%.
-const MinCalibrationExamples = 100
 
 // The time budget of a decision, within the caller's deadline.
 const (
@@ -81,7 +76,7 @@ type Config struct {
 	// calibrated one.
 	Threshold float64
 	// MaxWrongRate is the wrong-answer rate calibration aims at
-	// (DefaultMaxWrongRate).
+	// (articlemodel.DefaultMaxWrongRate).
 	MaxWrongRate float64
 	// ClarifyFirst asks the customer to rephrase after a first unclear
 	// message instead of handing off at once; the second in a row hands off
@@ -106,11 +101,10 @@ type Assistant struct {
 	calLoaded time.Time
 }
 
-// calibrated is a calibration with its model and classifier decoded.
+// calibrated is a calibration with its article model decoded.
 type calibrated struct {
 	knowledge.Calibration
-	model      *LogisticModel
-	classifier *Classifier
+	model *articlemodel.Model
 }
 
 // Input is one customer message with what the assistant remembers of the
@@ -169,22 +163,22 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return d
 	}
 
-	threshold, calNote, model, classifier := a.threshold(ctx)
+	threshold, calNote, model := a.threshold(ctx)
 	d.Trace.Threshold, d.Trace.Calibration = threshold, calNote
 
 	// Retrieval may call a remote embedder: it gets a share of the time
 	// left, so that a provider that hangs still leaves time to hand off.
 	retrieveCtx, cancel := WithShare(ctx, retrieveShare)
 	defer cancel()
-	res, err := a.Retriever.Search(retrieveCtx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+	res, err := a.Retriever.Search(retrieveCtx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: articlemodel.ExamplesFetched})
 	t = stage("retrieve", t)
 	if err != nil {
 		a.logger().WarnContext(ctx, "assistant: retrieval failed", "error", err)
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := rankedEvidence(res, classifier.Predict(text), lang)
-	conf := a.confidence(ev, model)
+	ev := model.Evidence(res, text, lang)
+	conf := model.Confidence(ev)
 
 	// A short follow-up ("and for a parcel abroad?") may only make sense with
 	// the previous question, and a rephrasing after a request to rephrase
@@ -193,10 +187,10 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 	// whichever is more confident.
 	if prev := previousQuestion(in.History); conf < threshold && prev != "" && (in.Failures > 0 || utf8.RuneCountInString(text) < 80) {
 		combined := prev + " " + text
-		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: exampleFetched})
+		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: articlemodel.ExamplesFetched})
 		if err == nil {
-			ev2 := rankedEvidence(res2, classifier.Predict(combined), lang)
-			if c2 := a.confidence(ev2, model); c2 > conf {
+			ev2 := model.Evidence(res2, combined, lang)
+			if c2 := model.Confidence(ev2); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined
 			}
@@ -204,19 +198,19 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		t = stage("retrieve_followup", t)
 	}
 	d.Confidence = conf
-	d.Trace.Candidates = ev.candidates
+	d.Trace.Candidates = ev.Candidates()
 	if len(d.Trace.Candidates) > 5 {
 		d.Trace.Candidates = d.Trace.Candidates[:5]
 	}
 	for i, m := range res.Examples {
-		if i == exampleVoters {
+		if i == articlemodel.ExampleVoters {
 			break
 		}
 		d.Trace.Examples = append(d.Trace.Examples, ExampleNote{Text: m.Text, ArticleID: m.ArticleID, Score: m.Score})
 	}
-	d.Sources = suggestions(ev, res)
+	d.Sources = suggestions(ev.Candidates(), res)
 
-	if len(ev.candidates) == 0 {
+	if len(ev.Candidates()) == 0 {
 		return a.handoff(d, ReasonNoKnowledge)
 	}
 	if conf < threshold {
@@ -232,7 +226,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		return a.handoff(d, ReasonLowConfidence)
 	}
 
-	best := ev.candidates[0]
+	best := ev.Candidates()[0]
 	hit, ok := findHit(res, best.ArticleID)
 	if !ok {
 		hit, ok = a.loadArticle(ctx, best.ArticleID)
@@ -278,7 +272,7 @@ func (a *Assistant) loadArticle(ctx context.Context, externalID string) (knowled
 
 // compose writes the answer: by the model when one is configured, else (or
 // when it fails) extractively from the best article.
-func (a *Assistant) compose(ctx context.Context, d Decision, question, lang string, history []Turn, best Candidate, hit knowledge.Hit, res knowledge.SearchResult) Decision {
+func (a *Assistant) compose(ctx context.Context, d Decision, question, lang string, history []Turn, best articlemodel.Candidate, hit knowledge.Hit, res knowledge.SearchResult) Decision {
 	if a.Generator != nil {
 		// The model gets the time left but a margin: when it fails, the
 		// extractive answer still goes out in time.
@@ -326,53 +320,30 @@ func (a *Assistant) handoff(d Decision, reason string) Decision {
 	return d
 }
 
-// confidence is the probability that answering is right: the classifier's
-// for its best article when one was calibrated, the confidence model's
-// when only that was, the heuristic score otherwise.
-func (a *Assistant) confidence(ev evidence, model *LogisticModel) float64 {
-	c := 0.0 // no candidate: nothing to be confident in
-	if ev.hasClass && model != nil {
-		if len(ev.candidates) > 0 {
-			c = ev.candidates[0].ClassProb
-		}
-	} else if model == nil {
-		c = ev.heuristicConfidence()
-	} else if f := ev.features(); f != nil {
-		c = model.Predict(f)
-	}
-	if math.IsNaN(c) {
-		return 0 // evidence that is no evidence: never confident
-	}
-	return c
-}
-
 // threshold returns the threshold in force, a note for the trace, and the
-// calibrated model and classifier if any. The calibration is re-read at most
+// calibrated article model if any (nil: the heuristic confidence). The calibration is re-read at most
 // every 30 s so that a new one (after an import of examples) takes effect
 // without a restart and without a query per message.
-func (a *Assistant) threshold(ctx context.Context) (float64, string, *LogisticModel, *Classifier) {
+func (a *Assistant) threshold(ctx context.Context) (float64, string, *articlemodel.Model) {
 	cal := a.calibration(ctx)
-	var (
-		model      *LogisticModel
-		classifier *Classifier
-	)
+	var model *articlemodel.Model
 	if cal != nil {
-		model, classifier = cal.model, cal.classifier
+		model = cal.model
 	}
 	if a.Config.Threshold > 0 {
 		if model == nil {
-			return a.Config.Threshold, "pinned (heuristic confidence)", nil, nil
+			return a.Config.Threshold, "pinned (heuristic confidence)", nil
 		}
-		return a.Config.Threshold, "pinned (calibrated confidence)", model, classifier
+		return a.Config.Threshold, "pinned (calibrated confidence)", model
 	}
 	switch {
 	case cal == nil:
-		return DefaultThreshold, fmt.Sprintf("default: fewer than %d examples to calibrate from", MinCalibrationExamples), nil, nil
+		return DefaultThreshold, fmt.Sprintf("default: fewer than %d examples to calibrate from", articlemodel.MinCalibrationExamples), nil
 	case model == nil:
-		return DefaultThreshold, "default: the calibration was made by an older version; import examples or run relais ingest --examples again to recalibrate", nil, nil
+		return DefaultThreshold, "default: the calibration was made by an older version; import examples or run relais ingest --examples again to recalibrate", nil
 	}
 	return cal.Threshold, fmt.Sprintf("calibrated on %d examples: estimated resolution %.1f%%, wrong answers %.1f%%",
-		cal.Samples, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate), model, classifier
+		cal.Samples, 100*cal.EstimatedResolution, 100*cal.EstimatedWrongRate), model
 }
 
 func (a *Assistant) calibration(ctx context.Context) *calibrated {
@@ -400,29 +371,15 @@ func (a *Assistant) calibration(ctx context.Context) *calibrated {
 	return a.cal
 }
 
-// decode prepares a stored calibration for use. Its model and classifier go
-// together: the model weighs the classifier's outputs, so a model whose
-// classifier cannot be read is no model at all, and the default threshold
-// applies. A calibration without a classifier (every example had the same
-// label) was fitted without one and stands as it is.
+// decode prepares a stored calibration for use (articlemodel.Decode): a
+// calibration without a usable model, or whose classifier cannot be read,
+// leaves the default threshold in force.
 func (a *Assistant) decode(ctx context.Context, c knowledge.Calibration) *calibrated {
-	out := &calibrated{Calibration: c}
-	model := modelFrom(c.Model)
-	if model == nil || c.Method != CalibrationMethod {
-		return out
-	}
-	out.model = model
-	if len(c.Classifier) == 0 {
-		return out // one label only: the model was fitted without a classifier
-	}
-	var clf Classifier
-	if err := clf.UnmarshalBinary(c.Classifier); err != nil {
+	model, err := articlemodel.Decode(c)
+	if err != nil {
 		a.logger().WarnContext(ctx, "assistant: calibration unusable, default threshold applies", "error", err)
-		out.model = nil
-		return out
 	}
-	out.classifier = &clf
-	return out
+	return &calibrated{Calibration: c, model: model}
 }
 
 // ResetCalibrationCache makes the next decision re-read the calibration.
@@ -505,9 +462,9 @@ func findHit(res knowledge.SearchResult, articleID string) (knowledge.Hit, bool)
 
 // suggestions lists the retrieved articles, best candidate first, for the
 // agent on a handoff and as secondary sources on an answer.
-func suggestions(ev evidence, res knowledge.SearchResult) []Source {
+func suggestions(candidates []articlemodel.Candidate, res knowledge.SearchResult) []Source {
 	var out []Source
-	for _, c := range ev.candidates {
+	for _, c := range candidates {
 		if h, ok := findHit(res, c.ArticleID); ok {
 			out = append(out, Source{ArticleID: c.ArticleID, Title: h.Article.Title, ChunkID: h.Passage.ID, Score: c.Score})
 		}

@@ -2,14 +2,12 @@ package assistant
 
 import (
 	"context"
-	"errors"
-	"math"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/knowledge"
 )
@@ -191,11 +189,8 @@ func TestFollowUpUsesPreviousQuestion(t *testing.T) {
 // second try is classified together with the first, however long it is.
 func TestRephrasingClassifiedWithFirstTry(t *testing.T) {
 	t.Parallel()
-	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
-	for i := range m.Scale {
-		m.Scale[i] = 1
-	}
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+	m := flatModel()
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: m.Params(), Method: articlemodel.CalibrationMethod,
 		Classifier: encodedClassifier(t)}
 	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1)}}
 	second := "I mean the thing I bought last week, it is not what I expected and I would rather not have it at all"
@@ -309,11 +304,22 @@ func (f fixedCalibration) Calibration(context.Context) (knowledge.Calibration, e
 	return f.cal, f.err
 }
 
+// flatModel is a confidence model that weighs nothing: every weight 0,
+// every scale 1.
+func flatModel() articlemodel.LogisticModel {
+	n := len(articlemodel.FeatureNames())
+	m := articlemodel.LogisticModel{Weights: make([]float64, n), Mean: make([]float64, n), Scale: make([]float64, n)}
+	for i := range m.Scale {
+		m.Scale[i] = 1
+	}
+	return m
+}
+
 // encodedClassifier is a classifier that reads "cancel" as kb:cancel and
 // "lawyer" as a message for a person, and abstains on anything else.
 func encodedClassifier(t *testing.T) []byte {
 	t.Helper()
-	c := Classifier{Labels: []string{knowledge.HandoffLabel, "kb:cancel"}, Terms: []string{"w cancel", "w paperwork"},
+	c := articlemodel.Classifier{Labels: []string{knowledge.HandoffLabel, "kb:cancel"}, Terms: []string{"w cancel", "w paperwork"},
 		IDF: []float32{1, 1}, Weights: []float32{0, 16, 32, 0}, Bias: make([]float32, 2)}
 	b, err := c.MarshalBinary()
 	if err != nil {
@@ -325,13 +331,10 @@ func encodedClassifier(t *testing.T) []byte {
 func TestCalibratedModelIsUsed(t *testing.T) {
 	t.Parallel()
 	// A model that only looks at the score: p = sigmoid(10 * (score - 0.5)).
-	m := LogisticModel{Bias: 0, Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
-	for i := range m.Scale {
-		m.Scale[i] = 1
-	}
+	m := flatModel()
 	m.Weights[0], m.Mean[0] = 10, 0.5
 	// No classifier (every example had one label): the model decides.
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod}
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: m.Params(), Method: articlemodel.CalibrationMethod}
 	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
 	a := newTestAssistant(t, &fakeRetriever{res: res})
 	a.Calibration = fixedCalibration{cal: cal}
@@ -357,12 +360,9 @@ func TestCalibratedModelIsUsed(t *testing.T) {
 func TestClassifierEvidenceDecides(t *testing.T) {
 	t.Parallel()
 	// A model that only looks at the combined score: p = sigmoid(10 * (score - 0.5)).
-	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
-	for i := range m.Scale {
-		m.Scale[i] = 1
-	}
+	m := flatModel()
 	m.Weights[0], m.Mean[0] = 10, 0.5
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: m.Params(), Method: articlemodel.CalibrationMethod,
 		Classifier: encodedClassifier(t)}
 	decide := func(text string) Decision {
 		res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.8, 1)}}
@@ -400,159 +400,6 @@ func TestClassifierEvidenceDecides(t *testing.T) {
 	}
 }
 
-func TestExamplesVoteAndHandoffExamples(t *testing.T) {
-	t.Parallel()
-	hits := []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.5, 1), hit("kb:fees", "Fees", "No fee.", 0.45, 2)}
-	// Four close examples say cancel, one slightly closer says fees.
-	votes := []knowledge.ExampleMatch{
-		{ArticleID: "kb:fees", Score: 0.93}, {ArticleID: "kb:cancel", Score: 0.92}, {ArticleID: "kb:cancel", Score: 0.91},
-		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: "kb:cancel", Score: 0.9},
-	}
-	ev := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}, nil)
-	if ev.candidates[0].ArticleID != "kb:cancel" {
-		t.Errorf("vote ignored: best candidate %s", ev.candidates[0].ArticleID)
-	}
-	// Handoff examples pull the confidence down.
-	handoffs := []knowledge.ExampleMatch{
-		{ArticleID: knowledge.HandoffLabel, Score: 0.95}, {ArticleID: knowledge.HandoffLabel, Score: 0.94},
-		{ArticleID: "kb:cancel", Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9}, {ArticleID: knowledge.HandoffLabel, Score: 0.9},
-	}
-	withVotes := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: votes}, nil).heuristicConfidence()
-	withHandoffs := gatherEvidence(knowledge.SearchResult{Hits: hits, Examples: handoffs}, nil).heuristicConfidence()
-	if withHandoffs >= withVotes {
-		t.Errorf("handoff examples did not lower confidence: %.3f vs %.3f", withHandoffs, withVotes)
-	}
-}
-
-func TestFitLogisticSeparates(t *testing.T) {
-	t.Parallel()
-	var xs [][]float64
-	var ys []bool
-	for i := 0; i < 200; i++ {
-		f := make([]float64, len(featureNames))
-		f[0] = float64(i) / 200
-		xs = append(xs, f)
-		ys = append(ys, i >= 100)
-	}
-	m := fitLogistic(xs, ys, 1e-3)
-	if lo, hi := m.Predict(xs[20]), m.Predict(xs[180]); lo > 0.2 || hi < 0.8 {
-		t.Errorf("predictions %.3f / %.3f do not separate", lo, hi)
-	}
-}
-
-func TestChooseThresholdKeepsWrongRateBound(t *testing.T) {
-	t.Parallel()
-	// 1000 confident predictions, then 1000 doubtful ones with a wrong
-	// answer in four.
-	var conf []float64
-	var correct []bool
-	for i := 0; i < 1000; i++ {
-		conf = append(conf, 0.999-float64(i)/1e6)
-		correct = append(correct, i%200 != 0) // 0.5% wrong
-	}
-	for i := 0; i < 1000; i++ {
-		conf = append(conf, 0.75-float64(i)/1e4)
-		correct = append(correct, i%4 != 0)
-	}
-	th, res, wr := chooseThreshold(conf, correct, 2000, 0.02)
-	if wr > 0.02 {
-		t.Errorf("wrong rate %.3f at threshold %.3f over target", wr, th)
-	}
-	if th < 0.7 || th > 0.999 {
-		t.Errorf("threshold %.4f, want among the confident predictions", th)
-	}
-	if res < 0.45 {
-		t.Errorf("resolution %.3f, want about half", res)
-	}
-
-	// Confident but wrong in one case of ten: the observed rate says no.
-	for i := range correct {
-		correct[i] = i%10 != 0
-	}
-	if th, _, _ := chooseThreshold(conf[:1000], correct[:1000], 1000, 0.02); th <= 1 {
-		t.Errorf("10%% wrong: threshold %.3f, want above 1 (never answer)", th)
-	}
-}
-
-func TestChooseThresholdWeighsClassifierAndAnswers(t *testing.T) {
-	t.Parallel()
-	answers := func(n, wrong int, sure float64) ([]float64, []bool) {
-		conf, correct := make([]float64, n), make([]bool, n)
-		for i := range conf {
-			conf[i] = sure - float64(i)/1e6
-			correct[i] = i >= wrong // the wrong ones the most confident
-		}
-		return conf, correct
-	}
-	for _, c := range []struct {
-		n, wrong int
-		sure     float64 // the classifier's confidence in each answer
-		answer   bool
-	}{
-		{60, 0, 0.999, true},     // sure, and right sixty times
-		{60, 0, 0.9, false},      // right sixty times, but it expects one in ten wrong
-		{30, 0, 0.999, false},    // sure, but thirty answers alone cannot tell 0% from 3%
-		{80, 2, 0.999, false},    // sure, yet 2.5% wrong: observed mistakes count in full
-		{400, 3, 0.999, true},    // 0.75% on four hundred
-		{400, 3, 0.95, true},     // four hundred answers outweigh a doubtful classifier
-		{1000, 25, 0.999, false}, // 2.5% on many answers: over, however sure
-	} {
-		conf, correct := answers(c.n, c.wrong, c.sure)
-		th, res, _ := chooseThreshold(conf, correct, c.n, 0.02)
-		if answered := th <= 1; answered != c.answer {
-			t.Errorf("%d wrong of %d at confidence %.3f: threshold %.4f (resolution %.2f), want answering %v", c.wrong, c.n, c.sure, th, res, c.answer)
-		}
-	}
-}
-
-func TestCredibleWithin(t *testing.T) {
-	t.Parallel()
-	// No failure: the posterior is Beta(1, n + 1), whose CDF is 1 - (1 - x)^(n + 1).
-	for _, n := range []int{0, 10, 100} {
-		if got, want := credibleWithin(n, 0, 0.02), 1-math.Pow(0.98, float64(n+1)); math.Abs(got-want) > 1e-12 {
-			t.Errorf("credibleWithin(%d, 0) = %v, want %v", n, got, want)
-		}
-	}
-	// The rate observed at the target, on more and more trials: the prior's
-	// pull fades and the posterior settles around it, half below.
-	prev := 0.0
-	for _, n := range []int{100, 1000, 10000} {
-		p := credibleWithin(n, n/50, 0.02)
-		if p <= prev || p > 0.5 {
-			t.Errorf("%d of %d: %v, want more than %v and under one half", n/50, n, p, prev)
-		}
-		prev = p
-	}
-	if prev < 0.45 {
-		t.Errorf("200 of 10000: %v, want about one half", prev)
-	}
-	if credibleWithin(10, 10, 1) != 1 || credibleWithin(10, 0, 0) != 0 {
-		t.Error("the bounds of the rate")
-	}
-}
-
-func TestModelMapRoundTrip(t *testing.T) {
-	t.Parallel()
-	m := LogisticModel{Bias: 0.5, Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
-	for i := range m.Weights {
-		m.Weights[i], m.Mean[i], m.Scale[i] = float64(i), float64(i)/10, 1+float64(i)
-	}
-	got := modelFrom(modelMap(m))
-	if got == nil || got.Bias != 0.5 || got.Weights[3] != 3 || got.Scale[2] != 3 {
-		t.Fatalf("round trip: %+v", got)
-	}
-	for _, key := range []string{"bias", "w:vote"} {
-		broken := modelMap(m)
-		delete(broken, key)
-		if modelFrom(broken) != nil {
-			t.Errorf("a model missing %q was accepted", key)
-		}
-	}
-	if !errors.Is(ErrTooFewExamples, relais.ErrInvalid) {
-		t.Error("ErrTooFewExamples should be ErrInvalid")
-	}
-}
-
 func TestAnswersInTheCustomersLanguage(t *testing.T) {
 	t.Parallel()
 	en := hit("kb:claim-en", "How do I file a claim?", "File it in the app under Claims.", 0.93, 1)
@@ -572,22 +419,6 @@ func TestAnswersInTheCustomersLanguage(t *testing.T) {
 	a.Config.Threshold = 0.5
 	if d := a.Decide(context.Background(), Input{Text: "comment déclarer mon sinistre"}); d.Action != Answer || d.Sources[0].ArticleID != "kb:claim-en" {
 		t.Errorf("French question with an English-only answer: %s %v", d.Action, d.Sources)
-	}
-}
-
-func TestChooseThresholdSurvivesNaN(t *testing.T) {
-	t.Parallel()
-	conf := []float64{0.999, math.NaN(), 0.998, math.NaN()}
-	correct := []bool{true, false, true, false}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		chooseThreshold(conf, correct, 4, 0.02)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("chooseThreshold does not return on NaN confidences")
 	}
 }
 
@@ -613,11 +444,8 @@ func (l loadingRetriever) ArticlesByExternalID(_ context.Context, ids []string) 
 // ranking; a retriever that cannot read articles hands off as before.
 func TestClassifierArticleNotRetrieved(t *testing.T) {
 	t.Parallel()
-	m := LogisticModel{Weights: make([]float64, len(featureNames)), Mean: make([]float64, len(featureNames)), Scale: make([]float64, len(featureNames))}
-	for i := range m.Scale {
-		m.Scale[i] = 1
-	}
-	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: modelMap(m), Method: CalibrationMethod,
+	m := flatModel()
+	cal := knowledge.Calibration{Threshold: 0.9, Samples: 500, Model: m.Params(), Method: articlemodel.CalibrationMethod,
 		Classifier: encodedClassifier(t)}
 	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.6, 1)}}
 	cancel := knowledge.Article{ID: 7, ExternalID: "kb:cancel", Title: "Cancel order", Body: cancelBody}
@@ -632,17 +460,5 @@ func TestClassifierArticleNotRetrieved(t *testing.T) {
 	a.Calibration = fixedCalibration{cal: cal}
 	if d := a.Decide(context.Background(), Input{Text: "cancel it", Failures: 1}); d.Action != Handoff || d.Reason != ReasonLowConfidence {
 		t.Errorf("without a loader: %s %q, want a low-confidence handoff", d.Action, d.Reason)
-	}
-}
-
-// TestClassifierBestArticleAlwaysCandidate: however unlikely, the
-// classifier's best article heads the candidates, whatever retrieval found.
-func TestClassifierBestArticleAlwaysCandidate(t *testing.T) {
-	t.Parallel()
-	res := knowledge.SearchResult{Hits: []knowledge.Hit{hit("kb:fees", "Fees", "No fee.", 0.9, 1)}}
-	class := map[string]float64{knowledge.HandoffLabel: 0.97, "kb:cancel": 0.02, "kb:fees": 0.01}
-	ev := gatherEvidence(res, class)
-	if len(ev.candidates) != 2 || ev.candidates[0].ArticleID != "kb:cancel" || ev.candidates[0].ClassProb != 0.02 {
-		t.Errorf("candidates %+v, want kb:cancel first at 0.02, then kb:fees", ev.candidates)
 	}
 }

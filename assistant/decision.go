@@ -3,6 +3,7 @@ package assistant
 import (
 	"time"
 
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/assistant/intent"
 )
 
@@ -54,17 +55,9 @@ type Trace struct {
 	Stages    []Stage  `json:"stages"`
 }
 
-// Candidate is an article considered for the answer, with its evidence.
-type Candidate struct {
-	ArticleID   string  `json:"article_id"`
-	Title       string  `json:"title"`
-	Score       float64 `json:"score"`        // the combined evidence the candidates were ranked by
-	ArticleSim  float64 `json:"article_sim"`  // best cosine of the article's chunks
-	TextRank    int     `json:"text_rank"`    // full-text rank (0 = no match)
-	ExampleSim  float64 `json:"example_sim"`  // best cosine of an example labelled with it
-	ExampleVote float64 `json:"example_vote"` // its share of the nearest examples' weighted vote
-	ClassProb   float64 `json:"class_prob"`   // the classifier's probability (0 without one)
-}
+// Candidate is an article considered for the answer, with its evidence, as
+// the trace records it: the article model's.
+type Candidate = articlemodel.Candidate
 
 // ExampleNote is one of the nearest labelled examples.
 type ExampleNote struct {

@@ -13,7 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 )
 
 // Question is one labelled customer message of an eval set.
@@ -151,7 +151,7 @@ type FoldCalibration struct {
 	EstimatedWrongRate  float64 `json:"estimated_wrong_rate"`
 	// Disagreements are the examples the calibration answered wrongly, the
 	// most confident first: what holds this fold's threshold up.
-	Disagreements []assistant.Disagreement `json:"disagreements,omitempty"`
+	Disagreements []articlemodel.Disagreement `json:"disagreements,omitempty"`
 }
 
 // Summarize computes the metrics of a run.
@@ -238,7 +238,7 @@ func Summarize(dataset string, outs []Outcome) Summary {
 
 // bestBounds are the wrong-answer rates Summary.Best holds an operating
 // point for, and the report draws: production's default target first.
-var bestBounds = []float64{assistant.DefaultMaxWrongRate, 0.05}
+var bestBounds = []float64{articlemodel.DefaultMaxWrongRate, 0.05}
 
 func boundKey(b float64) string { return fmt.Sprintf("wrong<=%g%%", 100*b) }
 
@@ -280,7 +280,7 @@ func Sweep(outs []Outcome) []SweepPoint {
 	}
 	var points []SweepPoint
 	correct, wrong, handoffAnswered := alwaysCorrect, alwaysWrong, 0
-	assistant.EachThreshold(conf, func(c float64, tied []int) {
+	articlemodel.EachThreshold(conf, func(c float64, tied []int) {
 		for _, i := range tied {
 			if items[i].correct {
 				correct++

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 )
 
 // Report is the --json output of a run: the summary of DESIGN.md section 6
@@ -118,7 +118,7 @@ const (
 
 // The wrong-answer rate production aims for by default (DESIGN.md section
 // 8); the report draws it and flags runs above it.
-const wrongBar = assistant.DefaultMaxWrongRate
+const wrongBar = articlemodel.DefaultMaxWrongRate
 
 // WriteHTML writes a self-contained HTML report of a run: no script, no
 // external stylesheet, font or image, so that it can be mailed or opened

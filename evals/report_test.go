@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -235,11 +235,11 @@ func TestWriteHTML(t *testing.T) {
 func TestWriteHTMLDisagreements(t *testing.T) {
 	t.Parallel()
 	sum, outs := smallRun()
-	pending := assistant.Disagreement{Text: "My transfer is <pending>", Label: "kb:balance", Answer: "kb:pending", Confidence: 0.97}
+	pending := articlemodel.Disagreement{Text: "My transfer is <pending>", Label: "kb:balance", Answer: "kb:pending", Confidence: 0.97}
 	sum.Calibrations = []FoldCalibration{
-		{Fold: 0, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []assistant.Disagreement{
+		{Fold: 0, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []articlemodel.Disagreement{
 			{Text: "update my address", Label: knowledge.HandoffLabel, Answer: "kb:details", Confidence: 0.99}, pending}},
-		{Fold: 1, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []assistant.Disagreement{
+		{Fold: 1, Threshold: 0.9, Source: "calibrated", Examples: 400, Disagreements: []articlemodel.Disagreement{
 			{Text: pending.Text, Label: pending.Label, Answer: pending.Answer, Confidence: 0.98}}},
 	}
 	html := render(t, sum, outs)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/ingest"
@@ -167,7 +168,7 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 	for _, q := range ds.Questions {
 		f := 0
 		if folds > 1 {
-			f = assistant.FoldOf(q.Question, folds)
+			f = articlemodel.FoldOf(q.Question, folds)
 		}
 		byFold[f] = append(byFold[f], q)
 	}
@@ -279,7 +280,7 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 		fc.Threshold, fc.Source = r.Threshold, "pinned"
 		return fc, nil
 	}
-	c := &assistant.Calibrator{
+	c := &articlemodel.Calibrator{
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: r.Embedder},
 		Articles:     st,
@@ -288,7 +289,7 @@ func (r *Runner) calibrate(ctx context.Context, st Store, fold int) (FoldCalibra
 	}
 	cal, err := c.Calibrate(ctx)
 	switch {
-	case errors.Is(err, assistant.ErrTooFewExamples):
+	case errors.Is(err, articlemodel.ErrTooFewExamples):
 		fc.Threshold, fc.Source = assistant.DefaultThreshold, "default (too few examples)"
 		return fc, nil
 	case err != nil:
@@ -383,7 +384,7 @@ func (r *Runner) maxWrongRate() float64 {
 	if r.MaxWrongRate > 0 {
 		return r.MaxWrongRate
 	}
-	return assistant.DefaultMaxWrongRate
+	return articlemodel.DefaultMaxWrongRate
 }
 
 func (r *Runner) logger() *slog.Logger {

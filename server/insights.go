@@ -10,6 +10,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/ingest"
 	"github.com/relais-ai/relais/knowledge"
@@ -266,7 +267,7 @@ type calibrationStateJSON struct {
 }
 
 func (s *Server) calibrationState(ctx context.Context) (calibrationStateJSON, error) {
-	out := calibrationStateJSON{MinExamples: assistant.MinCalibrationExamples, DefaultThreshold: assistant.DefaultThreshold,
+	out := calibrationStateJSON{MinExamples: articlemodel.MinCalibrationExamples, DefaultThreshold: assistant.DefaultThreshold,
 		CanRecalibrate: s.cfg.Recalibrator != nil}
 	if s.cfg.Messages != nil && s.cfg.Messages.Assistant != nil {
 		out.PinnedThreshold = s.cfg.Messages.Assistant.Config.Threshold

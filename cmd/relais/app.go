@@ -14,6 +14,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/assistant/intent"
 	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/conversation"
@@ -382,8 +383,8 @@ func newAssistant(cfg Config, st store, p providers, log *slog.Logger) (*assista
 // calibrate re-estimates the confidence threshold from the stored examples
 // and stores it. Too few examples is not an error: the assistant keeps the
 // default threshold and says so.
-func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder, log *slog.Logger, progress func(done, total int)) (assistant.CalibrationResult, error) {
-	c := &assistant.Calibrator{
+func calibrate(ctx context.Context, cfg Config, st store, emb knowledge.Embedder, log *slog.Logger, progress func(done, total int)) (articlemodel.CalibrationResult, error) {
+	c := &articlemodel.Calibrator{
 		Examples:     st,
 		Searcher:     &knowledge.Searcher{Store: st, Embedder: emb},
 		Articles:     st,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/auth"
 	"github.com/relais-ai/relais/channel"
 	"github.com/relais-ai/relais/channel/webchat"
@@ -154,8 +155,8 @@ func ingestExamples(ctx context.Context, e env, cfg Config, st store, im *ingest
 	cal, err := calibrate(ctx, cfg, st, im.Embedder, im.Logger, func(done, total int) { calBar.update(done, total, "examples") })
 	calBar.finish()
 	switch {
-	case errors.Is(err, assistant.ErrTooFewExamples):
-		fmt.Fprintf(e.stdout, "not calibrated: fewer than %d examples; the assistant uses the default threshold %.2f\n", assistant.MinCalibrationExamples, assistant.DefaultThreshold)
+	case errors.Is(err, articlemodel.ErrTooFewExamples):
+		fmt.Fprintf(e.stdout, "not calibrated: fewer than %d examples; the assistant uses the default threshold %.2f\n", articlemodel.MinCalibrationExamples, assistant.DefaultThreshold)
 	case err != nil:
 		return fmt.Errorf("calibrate: %w", err)
 	default:
@@ -175,7 +176,7 @@ const shownDisagreements = 5
 // printDisagreements lists the examples the calibration answered against
 // their label, the most confident first: they hold the threshold up, and a
 // knowledge manager can fix them.
-func printDisagreements(w io.Writer, ds []assistant.Disagreement) {
+func printDisagreements(w io.Writer, ds []articlemodel.Disagreement) {
 	if len(ds) == 0 {
 		return
 	}
@@ -496,7 +497,7 @@ func startWebChat(ctx context.Context, cfg Config, ap *app, messages *assistant.
 // newServeRecalibrator runs the calibrations editors start from the
 // knowledge console, on the configured embedder.
 func newServeRecalibrator(cfg Config, ap *app) *recalibrator {
-	return newRecalibrator(func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error) {
+	return newRecalibrator(func(ctx context.Context, progress func(done, total int)) (articlemodel.CalibrationResult, error) {
 		return calibrate(ctx, cfg, ap.store, ap.providers.embedder, ap.log, progress)
 	}, ap.log)
 }

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/channel/whatsapp"
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/handoff"
@@ -128,7 +129,7 @@ func defaultConfig() Config {
 		RequestTimeout: 30 * time.Second,
 		ClaimTTL:       server.DefaultClaimTTL,
 		MaxUploadBytes: 20 << 20,
-		MaxWrongRate:   assistant.DefaultMaxWrongRate,
+		MaxWrongRate:   articlemodel.DefaultMaxWrongRate,
 		ClarifyFirst:   true,
 		LogFormat:      "text",
 		LogLevel:       "info",

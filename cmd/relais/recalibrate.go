@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 	"github.com/relais-ai/relais/server"
 )
 
@@ -19,7 +19,7 @@ import (
 // it, and stops with serve.
 type recalibrator struct {
 	// calibrate estimates and stores a calibration (calibrate in app.go).
-	calibrate func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error)
+	calibrate func(ctx context.Context, progress func(done, total int)) (articlemodel.CalibrationResult, error)
 	now       func() time.Time
 	log       *slog.Logger
 
@@ -32,7 +32,7 @@ type recalibrator struct {
 
 var _ server.Recalibrator = (*recalibrator)(nil)
 
-func newRecalibrator(calibrate func(context.Context, func(int, int)) (assistant.CalibrationResult, error), log *slog.Logger) *recalibrator {
+func newRecalibrator(calibrate func(context.Context, func(int, int)) (articlemodel.CalibrationResult, error), log *slog.Logger) *recalibrator {
 	return &recalibrator{calibrate: calibrate, now: time.Now, log: log, requests: make(chan struct{}, 1)}
 }
 
@@ -72,7 +72,7 @@ func (r *recalibrator) Run(ctx context.Context) error {
 		r.mu.Lock()
 		r.run.Running, r.run.FinishedAt = false, r.now()
 		switch {
-		case errors.Is(err, assistant.ErrTooFewExamples):
+		case errors.Is(err, articlemodel.ErrTooFewExamples):
 			r.run.TooFew = true
 		case err != nil:
 			r.run.Error = err.Error()

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
-	"github.com/relais-ai/relais/assistant"
+	"github.com/relais-ai/relais/assistant/articlemodel"
 )
 
 // TestRecalibrator: a calibration asked for runs in the background with
@@ -17,9 +17,9 @@ import (
 func TestRecalibrator(t *testing.T) {
 	t.Parallel()
 	release := make(chan error)
-	r := newRecalibrator(func(ctx context.Context, progress func(done, total int)) (assistant.CalibrationResult, error) {
+	r := newRecalibrator(func(ctx context.Context, progress func(done, total int)) (articlemodel.CalibrationResult, error) {
 		progress(3, 10)
-		return assistant.CalibrationResult{}, <-release
+		return articlemodel.CalibrationResult{}, <-release
 	}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
@@ -41,7 +41,7 @@ func TestRecalibrator(t *testing.T) {
 		check  func(run bool, tooFew bool, msg string) bool
 	}{
 		{"success", nil, func(_, tooFew bool, msg string) bool { return !tooFew && msg == "" }},
-		{"too few examples", assistant.ErrTooFewExamples, func(_, tooFew bool, msg string) bool { return tooFew && msg == "" }},
+		{"too few examples", articlemodel.ErrTooFewExamples, func(_, tooFew bool, msg string) bool { return tooFew && msg == "" }},
 		{"failure", errors.New("store down"), func(_, tooFew bool, msg string) bool { return !tooFew && msg == "store down" }},
 	} {
 		run, err := r.Recalibrate()

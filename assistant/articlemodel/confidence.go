@@ -1,4 +1,4 @@
-package assistant
+package articlemodel
 
 import (
 	"math"
@@ -7,16 +7,30 @@ import (
 	"github.com/relais-ai/relais/knowledge"
 )
 
-// How many nearest examples vote. Five neighbours outvote one mislabelled or
-// unusual example without reaching into the next topic over.
+// How many nearest examples the evidence reads (ExamplesFetched: what a
+// search for a message asks for) and how many of them vote (ExampleVoters).
+// Five neighbours outvote one mislabelled or unusual example without
+// reaching into the next topic over.
 const (
-	exampleVoters  = 5
-	exampleFetched = 10
+	ExampleVoters   = 5
+	ExamplesFetched = 10
 )
 
-// evidence is what retrieval says about a message, reduced to the ranked
+// Candidate is an article considered for the answer, with its evidence.
+type Candidate struct {
+	ArticleID   string  `json:"article_id"`
+	Title       string  `json:"title"`
+	Score       float64 `json:"score"`        // the combined evidence the candidates were ranked by
+	ArticleSim  float64 `json:"article_sim"`  // best cosine of the article's chunks
+	TextRank    int     `json:"text_rank"`    // full-text rank (0 = no match)
+	ExampleSim  float64 `json:"example_sim"`  // best cosine of an example labelled with it
+	ExampleVote float64 `json:"example_vote"` // its share of the nearest examples' weighted vote
+	ClassProb   float64 `json:"class_prob"`   // the classifier's probability (0 without one)
+}
+
+// Evidence is what retrieval says about a message, reduced to the ranked
 // candidate articles and the pull towards a handoff.
-type evidence struct {
+type Evidence struct {
 	candidates  []Candidate // best first
 	handoffSim  float64     // best similarity of a handoff example
 	handoffVote float64     // the handoff examples' share of the vote
@@ -39,8 +53,8 @@ const classifierCandidate = 0.05
 // probabilities (class, by label; nil without one). Examples are the
 // strongest signal when a team has history (DESIGN.md section 7); without
 // them the articles alone decide.
-func gatherEvidence(res knowledge.SearchResult, class map[string]float64) evidence {
-	var ev evidence
+func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Evidence {
+	var ev Evidence
 	byID := make(map[string]*Candidate)
 	get := func(id, title string) *Candidate {
 		c, ok := byID[id]
@@ -69,8 +83,8 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 	}
 
 	examples := res.Examples
-	if len(examples) > exampleFetched {
-		examples = examples[:exampleFetched]
+	if len(examples) > ExamplesFetched {
+		examples = examples[:ExamplesFetched]
 	}
 	ev.hasExamples = len(examples) > 0
 	votes := make(map[string]float64)
@@ -86,7 +100,7 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 			c := get(m.ArticleID, "")
 			c.ExampleSim = math.Max(c.ExampleSim, sim)
 		}
-		if i < exampleVoters {
+		if i < ExampleVoters {
 			votes[m.ArticleID] += sim
 			total += sim
 		}
@@ -167,11 +181,15 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) eviden
 // rankedEvidence is gatherEvidence with the candidates re-ranked for the
 // customer's language (lang): what Decide weighs, and what calibration
 // replays.
-func rankedEvidence(res knowledge.SearchResult, class map[string]float64, lang string) evidence {
+func rankedEvidence(res knowledge.SearchResult, class map[string]float64, lang string) Evidence {
 	ev := gatherEvidence(res, class)
 	ev.preferLanguage(lang, res)
 	return ev
 }
+
+// Candidates returns the candidate articles, best first: the first is what
+// an answer cites.
+func (ev Evidence) Candidates() []Candidate { return ev.candidates }
 
 // languagePenalty scales the score of an article written in another
 // language than the customer's: when the knowledge base has the answer in
@@ -182,7 +200,7 @@ const languagePenalty = 0.9
 // preferLanguage re-ranks the candidates so that articles in lang come
 // first among near-equals. Articles or messages of unknown language are
 // left as they are.
-func (ev *evidence) preferLanguage(lang string, res knowledge.SearchResult) {
+func (ev *Evidence) preferLanguage(lang string, res knowledge.SearchResult) {
 	if lang == "" {
 		return
 	}
@@ -222,7 +240,7 @@ var featureNames = []string{
 
 // features describes the best candidate for the confidence model. It
 // returns nil when there is no candidate.
-func (ev evidence) features() []float64 {
+func (ev Evidence) features() []float64 {
 	if len(ev.candidates) == 0 {
 		return nil
 	}
@@ -255,7 +273,7 @@ func (ev evidence) features() []float64 {
 // heuristicConfidence is the confidence used before Relais has calibrated
 // itself: the best candidate's score, pulled down by the margin it lacks
 // over the runner-up. It is comparable with the default threshold only.
-func (ev evidence) heuristicConfidence() float64 {
+func (ev Evidence) heuristicConfidence() float64 {
 	f := ev.features()
 	if f == nil {
 		return 0

@@ -1,4 +1,4 @@
-package assistant
+package articlemodel
 
 import (
 	"cmp"
@@ -23,6 +23,12 @@ import (
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/language"
 )
+
+// MinCalibrationExamples is the fewest examples a calibration is estimated
+// from; below it there is none, the assistant's default threshold applies and
+// its trace says so. At 2% wrong answers, fewer than a hundred examples
+// cannot tell 1% from 4%.
+const MinCalibrationExamples = 100
 
 // ErrTooFewExamples: calibration needs MinCalibrationExamples examples.
 var ErrTooFewExamples = fmt.Errorf("too few examples to calibrate from (need %d): %w", MinCalibrationExamples, relais.ErrInvalid)
@@ -186,7 +192,7 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		Examples:            len(examples),
 		EstimatedResolution: resolution,
 		EstimatedWrongRate:  wrongRate,
-		Model:               modelMap(model),
+		Model:               model.Params(),
 		Classifier:          encoded,
 		Method:              CalibrationMethod,
 		CreatedAt:           now().UTC(),
@@ -344,7 +350,7 @@ type replayed struct {
 // their order, so the result is the same however the work was shared.
 func (c *Calibrator) replay(ctx context.Context, examples []knowledge.Example, fold []int, class []map[string]float64) (replayed, error) {
 	near := newNeighbourIndex(examples)
-	evs := make([]evidence, len(examples))
+	evs := make([]Evidence, len(examples))
 	var (
 		mu   sync.Mutex
 		done int
@@ -357,7 +363,7 @@ func (c *Calibrator) replay(ctx context.Context, examples []knowledge.Example, f
 			if err != nil {
 				return fmt.Errorf("calibrate: search: %w", err)
 			}
-			res.Examples = near.neighbours(i, exampleFetched)
+			res.Examples = near.neighbours(i, ExamplesFetched)
 			evs[i] = rankedEvidence(res, class[i], e.Language)
 			if c.Progress != nil {
 				mu.Lock()
@@ -752,10 +758,10 @@ func wordsHash(text string) uint32 {
 	return h.Sum32()
 }
 
-// modelMap and modelFrom store a LogisticModel in a calibration's Model map,
-// keyed by feature name so that a model fitted on other features is refused
-// rather than misread.
-func modelMap(m LogisticModel) map[string]float64 {
+// Params is the model as a calibration stores it (knowledge.Calibration's
+// Model map), keyed by feature name so that a model fitted on other features
+// is refused rather than misread; modelFrom reads it back.
+func (m LogisticModel) Params() map[string]float64 {
 	out := map[string]float64{"bias": m.Bias}
 	for i, name := range featureNames {
 		out["w:"+name] = m.Weights[i]
@@ -765,6 +771,8 @@ func modelMap(m LogisticModel) map[string]float64 {
 	return out
 }
 
+// modelFrom reads a model that Params stored; nil when params hold none, or
+// one fitted on other features.
 func modelFrom(params map[string]float64) *LogisticModel {
 	if params == nil {
 		return nil
