@@ -121,82 +121,137 @@ type Input struct {
 // dependency is down it hands off with provider_unavailable, so the customer
 // always gets either an answer or a person.
 func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
-	now := a.now
-	start := now()
-	text := strings.TrimSpace(in.Text)
-	if len(text) > knowledge.MaxQueryBytes {
-		text = truncateUTF8(text, knowledge.MaxQueryBytes)
-	}
-	lang := language.Detect(text)
-	if lang == language.Unknown {
-		lang = in.Language
-	}
+	text, lang := messageText(in)
 	d := Decision{Language: lang, Intent: IntentQuestion}
-	stage := func(name string, since time.Time) time.Time {
-		t := now()
-		d.Trace.Stages = append(d.Trace.Stages, Stage{Name: name, Duration: t.Sub(since)})
-		return t
-	}
+	tr := stages{now: a.now, d: &d}
+	tr.start()
 
 	detected := intent.Result{Intent: IntentQuestion, Evidence: "empty message"}
 	if text != "" && a.Intents != nil {
 		detected = a.Intents.Classify(text, lang, in.AwaitingFeedback)
 	}
 	d.Intent, d.Topic, d.Trace.Intent = detected.Intent, detected.Topic, detected
-	t := stage("intent", start)
-
-	switch detected.Intent {
-	case IntentHumanRequest:
-		return a.handoff(d, ReasonCustomerRequest)
-	case IntentSensitive:
-		return a.handoff(d, ReasonSensitiveTopic)
-	case IntentFeedbackNo:
-		return a.handoff(d, ReasonNegativeFeedback)
-	case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes:
-		d.Action = Reply
-		d.Text = smalltalkReply(detected.Intent, lang)
-		return d
-	}
-	if text == "" {
-		d.Action = Reply
-		d.Text = replyText(lang, "empty")
-		return d
+	tr.done("intent")
+	if reply, ok := a.byIntent(d, detected.Intent, text); ok {
+		return reply
 	}
 
 	threshold, calNote, model := a.threshold(ctx)
 	d.Trace.Threshold, d.Trace.Calibration = threshold, calNote
-
 	// Retrieval may call a remote embedder: it gets a share of the time
 	// left, so that a provider that hangs still leaves time to hand off.
 	retrieveCtx, cancel := WithShare(ctx, retrieveShare)
 	defer cancel()
-	res, err := a.Retriever.Search(retrieveCtx, text, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: articlemodel.ExamplesFetched})
-	t = stage("retrieve", t)
+	res, ev, conf, err := a.retrieve(retrieveCtx, &d, &tr, model, threshold, text, in)
 	if err != nil {
 		a.logger().WarnContext(ctx, "assistant: retrieval failed", "error", err)
 		d.Trace.Notes = append(d.Trace.Notes, "retrieval failed: "+errorKind(err))
 		return a.handoff(d, ReasonProviderUnavailable)
 	}
-	ev := model.Evidence(res, text, lang)
-	conf := model.Confidence(ev)
+	d.traceEvidence(ev, res, conf)
 
-	// A short follow-up ("and for a parcel abroad?") may only make sense with
-	// the previous question, and a rephrasing after a request to rephrase
-	// (in.Failures > 0) says more together with the first try than alone:
-	// classify both together when the message alone is not enough, and keep
-	// whichever is more confident.
+	switch {
+	case len(ev.Candidates()) == 0:
+		return a.handoff(d, ReasonNoKnowledge)
+	case conf < threshold:
+		return a.belowThreshold(d, in.Failures)
+	}
+	d = a.answer(ctx, d, text, in.History, ev.Candidates()[0], res)
+	tr.done("compose")
+	return d
+}
+
+// messageText returns the text of in that retrieval reads (trimmed, cut at
+// knowledge.MaxQueryBytes) and its language: the detected one, or the
+// channel's when detection cannot tell.
+func messageText(in Input) (text, lang string) {
+	text = strings.TrimSpace(in.Text)
+	if len(text) > knowledge.MaxQueryBytes {
+		text = truncateUTF8(text, knowledge.MaxQueryBytes)
+	}
+	lang = language.Detect(text)
+	if lang == language.Unknown {
+		lang = in.Language
+	}
+	return text, lang
+}
+
+// stages times a decision's stages into its trace.
+type stages struct {
+	now  func() time.Time
+	d    *Decision
+	last time.Time
+}
+
+func (s *stages) start() { s.last = s.now() }
+
+// done records the stage that ends now, begun when the last one ended.
+func (s *stages) done(name string) {
+	t := s.now()
+	s.d.Trace.Stages = append(s.d.Trace.Stages, Stage{Name: name, Duration: t.Sub(s.last)})
+	s.last = t
+}
+
+// byIntent decides what the intent alone decides, and true then: a
+// request for a person, a sensitive topic and a "no" to "did this help?"
+// go to a person; small talk and an empty message get a reply. A question
+// returns false: retrieval decides.
+func (a *Assistant) byIntent(d Decision, detected, text string) (Decision, bool) {
+	switch detected {
+	case IntentHumanRequest:
+		return a.handoff(d, ReasonCustomerRequest), true
+	case IntentSensitive:
+		return a.handoff(d, ReasonSensitiveTopic), true
+	case IntentFeedbackNo:
+		return a.handoff(d, ReasonNegativeFeedback), true
+	case IntentGreeting, IntentThanks, IntentGoodbye, IntentFeedbackYes:
+		d.Action = Reply
+		d.Text = smalltalkReply(detected, d.Language)
+		return d, true
+	}
+	if text == "" {
+		d.Action = Reply
+		d.Text = replyText(d.Language, "empty")
+		return d, true
+	}
+	return d, false
+}
+
+// retrieve searches for the message and weighs the evidence with model.
+//
+// A short follow-up ("and for a parcel abroad?") may only make sense with
+// the previous question, and a rephrasing after a request to rephrase
+// (in.Failures > 0) says more together with the first try than alone: when
+// the message alone is not enough (under threshold), both are classified
+// together too, and the more confident of the two is kept (the trace's
+// Query says when it was the pair).
+func (a *Assistant) retrieve(ctx context.Context, d *Decision, tr *stages, model *articlemodel.Model, threshold float64,
+	text string, in Input) (knowledge.SearchResult, articlemodel.Evidence, float64, error) {
+	opts := knowledge.SearchOptions{Limit: 5, Language: d.Language, Examples: articlemodel.ExamplesFetched}
+	res, err := a.Retriever.Search(ctx, text, opts)
+	tr.done("retrieve")
+	if err != nil {
+		return res, articlemodel.Evidence{}, 0, err
+	}
+	ev := model.Evidence(res, text, d.Language)
+	conf := model.Confidence(ev)
 	if prev := previousQuestion(in.History); conf < threshold && prev != "" && (in.Failures > 0 || utf8.RuneCountInString(text) < 80) {
 		combined := prev + " " + text
-		res2, err := a.Retriever.Search(retrieveCtx, combined, knowledge.SearchOptions{Limit: 5, Language: lang, Examples: articlemodel.ExamplesFetched})
-		if err == nil {
-			ev2 := model.Evidence(res2, combined, lang)
+		if res2, err := a.Retriever.Search(ctx, combined, opts); err == nil {
+			ev2 := model.Evidence(res2, combined, d.Language)
 			if c2 := model.Confidence(ev2); c2 > conf {
 				res, ev, conf = res2, ev2, c2
 				d.Trace.Query = combined
 			}
 		}
-		t = stage("retrieve_followup", t)
+		tr.done("retrieve_followup")
 	}
+	return res, ev, conf, nil
+}
+
+// traceEvidence records what the decision weighed: the confidence, the
+// best candidates and nearest examples, and the articles to suggest.
+func (d *Decision) traceEvidence(ev articlemodel.Evidence, res knowledge.SearchResult, conf float64) {
 	d.Confidence = conf
 	d.Trace.Candidates = ev.Candidates()
 	if len(d.Trace.Candidates) > 5 {
@@ -209,24 +264,26 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Examples = append(d.Trace.Examples, ExampleNote{Text: m.Text, ArticleID: m.ArticleID, Score: m.Score})
 	}
 	d.Sources = suggestions(ev.Candidates(), res)
+}
 
-	if len(ev.Candidates()) == 0 {
-		return a.handoff(d, ReasonNoKnowledge)
+// belowThreshold is the decision when no answer is confident enough: ask to
+// rephrase the first time (Config.ClarifyFirst), a person otherwise.
+func (a *Assistant) belowThreshold(d Decision, failures int) Decision {
+	if a.Config.ClarifyFirst && failures == 0 {
+		d.Action = Reply
+		d.Text = replyText(d.Language, "clarify")
+		d.Trace.Notes = append(d.Trace.Notes, "below threshold: asked to rephrase")
+		return d
 	}
-	if conf < threshold {
-		if a.Config.ClarifyFirst && in.Failures == 0 {
-			d.Action = Reply
-			d.Text = replyText(lang, "clarify")
-			d.Trace.Notes = append(d.Trace.Notes, "below threshold: asked to rephrase")
-			return d
-		}
-		if in.Failures > 0 {
-			return a.handoff(d, ReasonRepeatedFailure)
-		}
-		return a.handoff(d, ReasonLowConfidence)
+	if failures > 0 {
+		return a.handoff(d, ReasonRepeatedFailure)
 	}
+	return a.handoff(d, ReasonLowConfidence)
+}
 
-	best := ev.Candidates()[0]
+// answer composes the answer from the best candidate's article, or hands
+// off when that article cannot be read.
+func (a *Assistant) answer(ctx context.Context, d Decision, text string, history []Turn, best Candidate, res knowledge.SearchResult) Decision {
 	hit, ok := findHit(res, best.ArticleID)
 	if !ok {
 		hit, ok = a.loadArticle(ctx, best.ArticleID)
@@ -237,9 +294,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 		d.Trace.Notes = append(d.Trace.Notes, "best candidate's article not retrieved")
 		return a.handoff(d, ReasonLowConfidence)
 	}
-	d = a.compose(ctx, d, text, lang, in.History, best, hit, res)
-	stage("compose", t)
-	return d
+	return a.compose(ctx, d, text, d.Language, history, best, hit, res)
 }
 
 // articleLoader reads articles by external id. knowledge.Searcher

@@ -121,26 +121,11 @@ const DefaultMaxWrongRate = 0.02
 // are fewer than MinCalibrationExamples examples.
 func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	started := time.Now()
-	target := c.MaxWrongRate
-	if target <= 0 {
-		target = DefaultMaxWrongRate
-	}
-	folds := c.Folds
-	if folds < 2 {
-		folds = 5
-	}
-	examples, err := c.readExamples(ctx)
+	target, folds := c.settings()
+	examples, phrasings, err := c.read(ctx)
 	if err != nil {
 		return CalibrationResult{}, err
 	}
-	if len(examples) < MinCalibrationExamples {
-		return CalibrationResult{}, ErrTooFewExamples
-	}
-	phrasings, err := c.readPhrasings(ctx)
-	if err != nil {
-		return CalibrationResult{}, err
-	}
-
 	fold := make([]int, len(examples))
 	for i, e := range examples {
 		fold[i] = calibrationFold(e.Text, folds)
@@ -170,20 +155,9 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 	for i, at := range r.wrongAt {
 		r.wrong[i].Confidence = oof[at]
 	}
-	model := fitLogistic(r.features, r.right, 1e-3)
-	var encoded []byte // none when there is only one label to tell
-	if training.labels != nil {
-		classifier, err := training.train(ctx, penalty)
-		if err != nil {
-			return CalibrationResult{}, err
-		}
-		if encoded, err = classifier.MarshalBinary(); err != nil {
-			return CalibrationResult{}, fmt.Errorf("calibrate: encode classifier: %w", err)
-		}
-	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
+	encoded, err := training.encodedClassifier(ctx, penalty)
+	if err != nil {
+		return CalibrationResult{}, err
 	}
 	cal := knowledge.Calibration{
 		Threshold:           threshold,
@@ -192,16 +166,51 @@ func (c *Calibrator) Calibrate(ctx context.Context) (CalibrationResult, error) {
 		Examples:            len(examples),
 		EstimatedResolution: resolution,
 		EstimatedWrongRate:  wrongRate,
-		Model:               model.Params(),
+		Model:               fitLogistic(r.features, r.right, 1e-3).Params(),
 		Classifier:          encoded,
 		Method:              CalibrationMethod,
-		CreatedAt:           now().UTC(),
+		CreatedAt:           c.now().UTC(),
 	}
 	if c.Logger != nil {
 		c.Logger.InfoContext(ctx, "calibrated", "examples", len(examples), "phrasings", len(phrasings),
 			"classifier_c", penalty, "threshold", threshold, "estimated_resolution", resolution, "estimated_wrong_rate", wrongRate, "took", time.Since(started).Round(time.Millisecond))
 	}
 	return CalibrationResult{Calibration: cal, Disagreements: mostConfident(r.wrong, MaxDisagreements)}, nil
+}
+
+// settings returns the wrong-answer target and the number of folds, with
+// their defaults.
+func (c *Calibrator) settings() (target float64, folds int) {
+	target, folds = c.MaxWrongRate, c.Folds
+	if target <= 0 {
+		target = DefaultMaxWrongRate
+	}
+	if folds < 2 {
+		folds = 5
+	}
+	return target, folds
+}
+
+// read returns the examples to calibrate from, ErrTooFewExamples when they
+// are fewer than MinCalibrationExamples, and the articles' phrasings.
+func (c *Calibrator) read(ctx context.Context) (examples, phrasings []knowledge.Example, err error) {
+	if examples, err = c.readExamples(ctx); err != nil {
+		return nil, nil, err
+	}
+	if len(examples) < MinCalibrationExamples {
+		return nil, nil, ErrTooFewExamples
+	}
+	if phrasings, err = c.readPhrasings(ctx); err != nil {
+		return nil, nil, err
+	}
+	return examples, phrasings, nil
+}
+
+func (c *Calibrator) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // classifierTraining is what a calibration's classifiers learn from: the
@@ -269,6 +278,24 @@ func (t *classifierTraining) train(ctx context.Context, c float64) (*Classifier,
 		return nil, fmt.Errorf("calibrate: train classifier: %w", err)
 	}
 	return m, nil
+}
+
+// encodedClassifier trains the classifier on everything with penalty c
+// and encodes it for the calibration; nil when there is only one label to
+// tell.
+func (t *classifierTraining) encodedClassifier(ctx context.Context, c float64) ([]byte, error) {
+	if t.labels == nil {
+		return nil, nil
+	}
+	classifier, err := t.train(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := classifier.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: encode classifier: %w", err)
+	}
+	return encoded, nil
 }
 
 // outOfFold returns each example's class probabilities from a classifier

@@ -55,21 +55,38 @@ const classifierCandidate = 0.05
 // them the articles alone decide.
 func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Evidence {
 	var ev Evidence
-	byID := make(map[string]*Candidate)
-	get := func(id, title string) *Candidate {
-		c, ok := byID[id]
-		if !ok {
-			c = &Candidate{ArticleID: id, Title: title}
-			byID[id] = c
-		}
-		if c.Title == "" {
-			c.Title = title
-		}
-		return c
+	cs := candidateSet{}
+	ev.addArticleHits(cs, res.Hits)
+	ev.addExamples(cs, res.Examples)
+	ev.addClassifier(cs, class)
+	ev.rankCandidates(cs, class)
+	return ev
+}
+
+// candidateSet holds the candidate articles by external id as the evidence
+// names them.
+type candidateSet map[string]*Candidate
+
+// get returns the candidate of article id, added on first mention; title,
+// when the first mention had none, fills it in.
+func (cs candidateSet) get(id, title string) *Candidate {
+	c, ok := cs[id]
+	if !ok {
+		c = &Candidate{ArticleID: id, Title: title}
+		cs[id] = c
 	}
+	if c.Title == "" {
+		c.Title = title
+	}
+	return c
+}
+
+// addArticleHits makes every article retrieval found a candidate, with its
+// best similarity and full-text rank, and notes the most similar one.
+func (ev *Evidence) addArticleHits(cs candidateSet, hits []knowledge.Hit) {
 	bestArticle := -1.0
-	for _, h := range res.Hits {
-		c := get(h.Article.ExternalID, h.Article.Title)
+	for _, h := range hits {
+		c := cs.get(h.Article.ExternalID, h.Article.Title)
 		if h.VectorScore > c.ArticleSim { // false for NaN, which is no evidence
 			c.ArticleSim = h.VectorScore
 		}
@@ -81,8 +98,13 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Eviden
 			ev.articleTop = h.Article.ExternalID
 		}
 	}
+}
 
-	examples := res.Examples
+// addExamples weighs the nearest labelled examples (the first
+// ExamplesFetched): each one's article becomes a candidate with its
+// closest example's similarity, a handoff example pulls towards a person,
+// and the first ExampleVoters vote by similarity.
+func (ev *Evidence) addExamples(cs candidateSet, examples []knowledge.ExampleMatch) {
 	if len(examples) > ExamplesFetched {
 		examples = examples[:ExamplesFetched]
 	}
@@ -97,7 +119,7 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Eviden
 		if m.ArticleID == knowledge.HandoffLabel {
 			ev.handoffSim = math.Max(ev.handoffSim, sim)
 		} else {
-			c := get(m.ArticleID, "")
+			c := cs.get(m.ArticleID, "")
 			c.ExampleSim = math.Max(c.ExampleSim, sim)
 		}
 		if i < ExampleVoters {
@@ -105,52 +127,63 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Eviden
 			total += sim
 		}
 	}
-	if total > 0 {
-		best := -1.0
-		for label, v := range votes {
-			share := v / total
-			if label == knowledge.HandoffLabel {
-				ev.handoffVote = share
-			} else {
-				byID[label].ExampleVote = share
-			}
-			if share > best || (share == best && label < ev.exampleTop) {
-				best, ev.exampleTop = share, label
-			}
+	if total == 0 {
+		return
+	}
+	best := -1.0
+	for label, v := range votes {
+		share := v / total
+		if label == knowledge.HandoffLabel {
+			ev.handoffVote = share
+		} else {
+			cs[label].ExampleVote = share
+		}
+		if share > best || (share == best && label < ev.exampleTop) {
+			best, ev.exampleTop = share, label
 		}
 	}
+}
 
-	if len(class) > 0 {
-		ev.hasClass = true
-		ev.classHandoff = class[knowledge.HandoffLabel]
-		best, bestArticle, topArticle := -1.0, -1.0, ""
-		for label, p := range class {
-			if math.IsNaN(p) {
-				continue
-			}
-			if p > best || (p == best && label < ev.classTop) {
-				best, ev.classTop = p, label
-			}
-			if label == knowledge.HandoffLabel {
-				continue
-			}
-			if p > bestArticle || (p == bestArticle && label < topArticle) {
-				bestArticle, topArticle = p, label
-			}
-			if p >= classifierCandidate {
-				get(label, "")
-			}
+// addClassifier records the classifier's view (class, by label; nil without
+// a classifier): its most probable label, the probability that a person is
+// needed, and its likely articles as candidates.
+func (ev *Evidence) addClassifier(cs candidateSet, class map[string]float64) {
+	if len(class) == 0 {
+		return
+	}
+	ev.hasClass = true
+	ev.classHandoff = class[knowledge.HandoffLabel]
+	best, bestArticle, topArticle := -1.0, -1.0, ""
+	for label, p := range class {
+		if math.IsNaN(p) {
+			continue
 		}
-		// The classifier's best article is always a candidate, however
-		// unlikely: the best candidate, ranked by its probability, is then
-		// the classifier's whatever retrieval brought up, and so is the
-		// decision, on either store.
-		if topArticle != "" {
-			get(topArticle, "")
+		if p > best || (p == best && label < ev.classTop) {
+			best, ev.classTop = p, label
+		}
+		if label == knowledge.HandoffLabel {
+			continue
+		}
+		if p > bestArticle || (p == bestArticle && label < topArticle) {
+			bestArticle, topArticle = p, label
+		}
+		if p >= classifierCandidate {
+			cs.get(label, "")
 		}
 	}
+	// The classifier's best article is always a candidate, however
+	// unlikely: the best candidate, ranked by its probability, is then the
+	// classifier's whatever retrieval brought up, and so is the decision,
+	// on either store.
+	if topArticle != "" {
+		cs.get(topArticle, "")
+	}
+}
 
-	for id, c := range byID {
+// rankCandidates scores every candidate and orders them, best first (ties
+// by article id).
+func (ev *Evidence) rankCandidates(cs candidateSet, class map[string]float64) {
+	for id, c := range cs {
 		c.Score = math.Max(c.ArticleSim, c.ExampleSim)
 		if ev.hasExamples {
 			// The vote separates neighbouring topics that similarity alone
@@ -175,7 +208,6 @@ func gatherEvidence(res knowledge.SearchResult, class map[string]float64) Eviden
 		}
 		return a.ArticleID < b.ArticleID
 	})
-	return ev
 }
 
 // rankedEvidence is gatherEvidence with the candidates re-ranked for the
