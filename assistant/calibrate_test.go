@@ -7,29 +7,10 @@ import (
 	"testing"
 
 	"github.com/relais-ai/relais/assistant/articlemodel"
+	"github.com/relais-ai/relais/assistant/articlemodel/articlemodeltest"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/provider/local"
 )
-
-// examplesFake serves a fixed list of examples.
-type examplesFake []knowledge.Example
-
-func (f examplesFake) Examples(_ context.Context, afterID int64, limit int) ([]knowledge.Example, error) {
-	var out []knowledge.Example
-	for _, e := range f {
-		if e.ID > afterID && len(out) < limit {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// vectorSearcherFake finds the same article for every query.
-type vectorSearcherFake struct{ res knowledge.SearchResult }
-
-func (f vectorSearcherFake) SearchVector(context.Context, string, []float32, knowledge.SearchOptions) (knowledge.SearchResult, error) {
-	return f.res, nil
-}
 
 // TestCalibrateWithOneLabel: when every example is a handoff there is
 // nothing for the classifier to tell apart; calibration still completes,
@@ -40,12 +21,12 @@ func TestCalibrateWithOneLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var examples examplesFake
+	var examples articlemodeltest.Examples
 	for i := range articlemodel.MinCalibrationExamples {
 		text := fmt.Sprintf("complaint number %d about your staff", i)
 		examples = append(examples, knowledge.Example{ID: int64(i + 1), Text: text, ArticleID: knowledge.HandoffLabel, Embedding: emb.Vector(text)})
 	}
-	c := &articlemodel.Calibrator{Examples: examples, Searcher: vectorSearcherFake{knowledge.SearchResult{
+	c := &articlemodel.Calibrator{Examples: examples, Searcher: articlemodeltest.Searcher{Result: knowledge.SearchResult{
 		Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.4, 1)}}}}
 	cal, err := c.Calibrate(context.Background())
 	if err != nil {
@@ -68,11 +49,11 @@ func calibrateSynthetic(t *testing.T, n int, text func(i int) string, label func
 	if err != nil {
 		t.Fatal(err)
 	}
-	var examples examplesFake
+	var examples articlemodeltest.Examples
 	for i := range n {
 		examples = append(examples, knowledge.Example{ID: int64(i + 1), Text: text(i), ArticleID: label(i), Embedding: emb.Vector(text(i))})
 	}
-	c := &articlemodel.Calibrator{Examples: examples, Searcher: vectorSearcherFake{knowledge.SearchResult{Hits: []knowledge.Hit{
+	c := &articlemodel.Calibrator{Examples: examples, Searcher: articlemodeltest.Searcher{Result: knowledge.SearchResult{Hits: []knowledge.Hit{
 		hit("kb:cancel", "Cancel order", cancelBody, 0.4, 1), hit("kb:track", "Track a parcel", "Use the link.", 0.4, 2)}}}}
 	cal, err := c.Calibrate(t.Context())
 	if err != nil {

@@ -1,7 +1,6 @@
 package articlemodel
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -10,29 +9,10 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/assistant/articlemodel/articlemodeltest"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/provider/local"
 )
-
-// examplesFake serves a fixed list of examples.
-type examplesFake []knowledge.Example
-
-func (f examplesFake) Examples(_ context.Context, afterID int64, limit int) ([]knowledge.Example, error) {
-	var out []knowledge.Example
-	for _, e := range f {
-		if e.ID > afterID && len(out) < limit {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// vectorSearcherFake finds the same article for every query.
-type vectorSearcherFake struct{ res knowledge.SearchResult }
-
-func (f vectorSearcherFake) SearchVector(context.Context, string, []float32, knowledge.SearchOptions) (knowledge.SearchResult, error) {
-	return f.res, nil
-}
 
 // TestCalibrateListsDisagreements: the examples the replay answered against
 // their label come back, the most confident first, at most
@@ -43,7 +23,7 @@ func TestCalibrateListsDisagreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var examples examplesFake
+	var examples articlemodeltest.Examples
 	add := func(text, label string) {
 		examples = append(examples, knowledge.Example{ID: int64(len(examples) + 1), Text: text, ArticleID: label, Embedding: emb.Vector(text)})
 	}
@@ -55,7 +35,7 @@ func TestCalibrateListsDisagreements(t *testing.T) {
 	for i := range 2 * MaxDisagreements {
 		add(fmt.Sprintf("cancel my %s, your staff were rude %s", objects[i%len(objects)], strings.Repeat("again ", i/len(objects))), knowledge.HandoffLabel)
 	}
-	c := &Calibrator{Examples: examples, Searcher: vectorSearcherFake{knowledge.SearchResult{
+	c := &Calibrator{Examples: examples, Searcher: articlemodeltest.Searcher{Result: knowledge.SearchResult{
 		Hits: []knowledge.Hit{hit("kb:cancel", "Cancel order", cancelBody, 0.4, 1)}}}}
 	cal, err := c.Calibrate(t.Context())
 	if err != nil {

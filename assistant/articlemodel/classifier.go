@@ -332,19 +332,8 @@ func (o *softmaxObjective) sgd(ctx context.Context, x0 []float64) ([]float64, er
 					z[c] += row[c] * xv
 				}
 			}
-			top := math.Inf(-1)
-			for _, zc := range z {
-				top = math.Max(top, zc)
-			}
-			var sum float64
-			for c := range z {
-				z[c] = math.Exp(z[c] - top)
-				sum += z[c]
-			}
-			loss -= math.Log(z[o.ys[i]] / sum)
-			for c := range z {
-				z[c] /= sum
-			}
+			softmax(z)
+			loss -= math.Log(z[o.ys[i]])
 			z[o.ys[i]]--
 			scale *= 1 - eta*o.l2
 			for q, j := range s.idx {
@@ -415,19 +404,25 @@ func (m *Classifier) probabilities(x sparseVec) []float64 {
 			p[c] += float64(row[c]) * float64(x.val[n])
 		}
 	}
+	softmax(p)
+	return p
+}
+
+// softmax turns scores z into probabilities, in place; the largest score is
+// taken out first so that no exponential overflows.
+func softmax(z []float64) {
 	top := math.Inf(-1)
-	for _, z := range p {
-		top = math.Max(top, z)
+	for _, zc := range z {
+		top = math.Max(top, zc)
 	}
 	var sum float64
-	for c := range p {
-		p[c] = math.Exp(p[c] - top)
-		sum += p[c]
+	for c := range z {
+		z[c] = math.Exp(z[c] - top)
+		sum += z[c]
 	}
-	for c := range p {
-		p[c] /= sum
+	for c := range z {
+		z[c] /= sum
 	}
-	return p
 }
 
 // classifierMagic starts an encoded classifier; the digit is the format
