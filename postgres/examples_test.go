@@ -85,12 +85,17 @@ func TestExampleLimitBounds(t *testing.T) {
 	}
 }
 
-// TestLongExampleText stores an example far over the 2.7 kB a B-tree entry
-// may hold: the dedupe key is a hash so that such text fits.
+// TestLongExampleText stores an example of the longest text allowed
+// (knowledge.MaxQueryBytes), over the 2.7 kB a B-tree entry may hold: the
+// dedupe key is a hash so that such text fits.
 func TestLongExampleText(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	long := strings.Repeat("my parcel never arrived and nobody answers ", 400)
+	const phrase = "my parcel never arrived and nobody answers "
+	long := strings.TrimSpace(strings.Repeat(phrase, knowledge.MaxQueryBytes/len(phrase)))
+	if len(long) < 2700 {
+		t.Fatalf("the text is %d bytes, not over a B-tree entry's limit", len(long))
+	}
 	for range 2 {
 		if _, err := db.SaveExamples(t.Context(), []knowledge.Example{{Text: long, ArticleID: "a", Source: "s"}}); err != nil {
 			t.Fatalf("SaveExamples of %d bytes: %v", len(long), err)
