@@ -157,83 +157,126 @@ type FoldCalibration struct {
 // Summarize computes the metrics of a run.
 func Summarize(dataset string, outs []Outcome) Summary {
 	s := Summary{Dataset: dataset, Questions: len(outs), ByReason: map[string]int{}}
-	var lat []time.Duration
-	counts := map[[2]string]int{}
-	notAnswered := 0 // of the questions for a human
-	top1 := 0        // answerable questions whose best candidate is gold
+	t := tally{confusions: map[[2]string]int{}}
 	for _, o := range outs {
-		lat = append(lat, o.Latency)
-		switch {
-		case o.JudgeError != "":
-			s.JudgeErrors++
-		case o.JudgeVerdict != "":
-			s.Judged++
-			if o.JudgeVerdict == VerdictIncorrect {
-				s.JudgedIncorrect++
-			}
-		}
-		if o.Question.Answerable() {
-			s.Answerable++
-			if o.Candidate != "" && o.Question.IsGold(o.Candidate) {
-				top1++
-			}
-		} else {
-			s.HandoffExpected++
-			if !o.Answered() {
-				notAnswered++
-			}
-		}
-		switch {
-		case o.Answered():
-			s.Answered++
-			if o.Correct() {
-				s.Correct++
-			} else {
-				s.Wrong++
-				expected := "handoff"
-				if o.Question.Answerable() {
-					expected = o.Question.Gold[0]
-				}
-				cited := o.Cited
-				if o.JudgeVerdict == VerdictIncorrect {
-					// Cited right, said wrong: not an article mix-up.
-					cited += " (judged incorrect)"
-				}
-				counts[[2]string{expected, cited}]++
-			}
-		case o.Action == "handoff":
-			s.HandedOff++
-			s.ByReason[o.Reason]++
-		default:
-			s.ByReason[o.Action+":"+o.Intent]++
-		}
+		t.latencies = append(t.latencies, o.Latency)
+		s.countJudgement(o)
+		s.countExpectation(o, &t)
+		s.countAction(o, &t)
 	}
 	s.ResolutionRate = ratio(s.Correct, s.Answerable)
-	s.Top1Rate = ratio(top1, s.Answerable)
+	s.Top1Rate = ratio(t.top1, s.Answerable)
 	s.WrongAnswerRate = ratio(s.Wrong, s.Answered)
-	s.EscalationRecall = ratio(notAnswered, s.HandoffExpected)
-	s.Latency = percentiles(lat)
+	s.EscalationRecall = ratio(t.notAnswered, s.HandoffExpected)
+	s.Latency = percentiles(t.latencies)
 	s.Sweep = Sweep(outs)
-	s.Best = map[string]SweepPt{}
-	for _, bound := range bestBounds {
-		if p, ok := BestUnder(s.Sweep, bound); ok {
-			s.Best[boundKey(bound)] = SweepPt{MaxWrongRate: bound, SweepPoint: p}
+	s.Best = bestPoints(s.Sweep)
+	s.Confusions = topConfusions(t.confusions)
+	return s
+}
+
+// tally is what Summarize counts on its way through the outcomes that the
+// Summary does not hold itself.
+type tally struct {
+	latencies   []time.Duration
+	confusions  map[[2]string]int // wrong answers by {expected, cited}
+	notAnswered int               // of the questions for a human
+	top1        int               // answerable questions whose best candidate is gold
+}
+
+// countJudgement counts what the judge, if any, made of the outcome.
+func (s *Summary) countJudgement(o Outcome) {
+	switch {
+	case o.JudgeError != "":
+		s.JudgeErrors++
+	case o.JudgeVerdict != "":
+		s.Judged++
+		if o.JudgeVerdict == VerdictIncorrect {
+			s.JudgedIncorrect++
 		}
 	}
-	for k, n := range counts {
-		s.Confusions = append(s.Confusions, Confusion{Expected: k[0], Cited: k[1], Count: n})
+}
+
+// countExpectation counts the outcome by what its question expected: an
+// answer, or a human.
+func (s *Summary) countExpectation(o Outcome, t *tally) {
+	if o.Question.Answerable() {
+		s.Answerable++
+		if o.Candidate != "" && o.Question.IsGold(o.Candidate) {
+			t.top1++
+		}
+		return
 	}
-	sort.Slice(s.Confusions, func(i, j int) bool {
-		a, b := s.Confusions[i], s.Confusions[j]
+	s.HandoffExpected++
+	if !o.Answered() {
+		t.notAnswered++
+	}
+}
+
+// countAction counts the outcome by what the assistant did: answered (right
+// or wrong), handed off, or something else.
+func (s *Summary) countAction(o Outcome, t *tally) {
+	switch {
+	case o.Answered():
+		s.Answered++
+		if o.Correct() {
+			s.Correct++
+		} else {
+			s.Wrong++
+			t.confusions[confusionKey(o)]++
+		}
+	case o.Action == "handoff":
+		s.HandedOff++
+		s.ByReason[o.Reason]++
+	default:
+		s.ByReason[o.Action+":"+o.Intent]++
+	}
+}
+
+// confusionKey is the {expected, cited} pair a wrong answer is counted under.
+func confusionKey(o Outcome) [2]string {
+	expected := "handoff"
+	if o.Question.Answerable() {
+		expected = o.Question.Gold[0]
+	}
+	cited := o.Cited
+	if o.JudgeVerdict == VerdictIncorrect {
+		// Cited right, said wrong: not an article mix-up.
+		cited += " (judged incorrect)"
+	}
+	return [2]string{expected, cited}
+}
+
+// bestPoints is Summary.Best: the best operating point of the sweep under
+// each of bestBounds that one exists for.
+func bestPoints(sweep []SweepPoint) map[string]SweepPt {
+	best := map[string]SweepPt{}
+	for _, bound := range bestBounds {
+		if p, ok := BestUnder(sweep, bound); ok {
+			best[boundKey(bound)] = SweepPt{MaxWrongRate: bound, SweepPoint: p}
+		}
+	}
+	return best
+}
+
+// topConfusions lists the 15 most frequent mistakes, the most frequent
+// first, ties in name order.
+func topConfusions(counts map[[2]string]int) []Confusion {
+	var out []Confusion
+	for k, n := range counts {
+		out = append(out, Confusion{Expected: k[0], Cited: k[1], Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		if a.Count != b.Count {
 			return a.Count > b.Count
 		}
 		return a.Expected+a.Cited < b.Expected+b.Cited
 	})
-	if len(s.Confusions) > 15 {
-		s.Confusions = s.Confusions[:15]
+	if len(out) > 15 {
+		out = out[:15]
 	}
-	return s
+	return out
 }
 
 // bestBounds are the wrong-answer rates Summary.Best holds an operating

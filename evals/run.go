@@ -149,74 +149,121 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 		return Summary{}, nil, fmt.Errorf("eval: open store: %w", err)
 	}
 	defer closeStore()
+	if err := r.importKnowledgeBase(ctx, st, ds); err != nil {
+		return Summary{}, nil, err
+	}
+	folds := max(r.Folds, 1)
+	byFold := splitFolds(ds.Questions, folds)
+	tick := r.progressTicker(len(ds.Questions))
+	var outs []Outcome
+	var cals []FoldCalibration
+	examplesUsed := 0
+	for f := 0; f < folds; f++ {
+		fo, cal, n, err := r.runFold(ctx, st, f, foldExamples(ds.Examples, byFold, f), byFold[f], tick)
+		if err != nil {
+			return Summary{}, nil, err
+		}
+		examplesUsed = max(examplesUsed, n)
+		cals = append(cals, cal)
+		outs = append(outs, fo...)
+	}
+	sum := Summarize(ds.Name, outs)
+	sum.Examples = examplesUsed
+	setThreshold(&sum, cals, folds)
+	sum.Judge = r.judgeName()
+	sum.Duration = time.Since(start).Seconds()
+	return sum, outs, nil
+}
+
+// importKnowledgeBase loads the dataset's articles into the run's store.
+func (r *Runner) importKnowledgeBase(ctx context.Context, st Store, ds Dataset) error {
 	// One worker: articles get their ids in file order, so ties in retrieval
 	// break the same way on every run and the numbers repeat exactly.
 	im := &ingest.Importer{Store: st, Embedder: r.Embedder, Logger: r.logger(), Concurrency: 1}
 	res, err := im.ImportData(ctx, ds.KBName, "eval:kb", bytes.NewReader(ds.KB), ingest.Options{})
 	if err != nil {
-		return Summary{}, nil, fmt.Errorf("eval: import knowledge base: %w", err)
+		return fmt.Errorf("eval: import knowledge base: %w", err)
 	}
 	if res.Err != nil {
-		return Summary{}, nil, fmt.Errorf("eval: import knowledge base: %w", res.Err)
+		return fmt.Errorf("eval: import knowledge base: %w", res.Err)
 	}
+	return nil
+}
 
-	folds := r.Folds
-	if folds < 1 {
-		folds = 1
-	}
+// splitFolds deals the questions into folds by their text, so a question
+// lands in the same fold on every run.
+func splitFolds(qs []Question, folds int) [][]Question {
 	byFold := make([][]Question, folds)
-	for _, q := range ds.Questions {
+	for _, q := range qs {
 		f := 0
 		if folds > 1 {
 			f = articlemodel.FoldOf(q.Question, folds)
 		}
 		byFold[f] = append(byFold[f], q)
 	}
-	total := len(ds.Questions)
-	var done atomic.Int64
-	var outs []Outcome
-	var cals []FoldCalibration
-	examplesUsed := 0
-	for f := 0; f < folds; f++ {
-		examples := append([]Question(nil), ds.Examples...)
-		if folds > 1 {
-			for g := 0; g < folds; g++ {
-				if g != f {
-					examples = append(examples, byFold[g]...)
-				}
+	return byFold
+}
+
+// foldExamples is what fold f learns from: the dataset's own examples and,
+// when cross-validating, every other fold's questions.
+func foldExamples(examples []Question, byFold [][]Question, f int) []Question {
+	out := append([]Question(nil), examples...)
+	if len(byFold) > 1 {
+		for g := range byFold {
+			if g != f {
+				out = append(out, byFold[g]...)
 			}
 		}
-		n, err := r.loadExamples(ctx, st, examples)
-		if err != nil {
-			return Summary{}, nil, err
-		}
-		examplesUsed = max(examplesUsed, n)
-		cal, err := r.calibrate(ctx, st, f)
-		if err != nil {
-			return Summary{}, nil, err
-		}
-		cals = append(cals, cal)
-		a := &assistant.Assistant{
-			Retriever:   &knowledge.Searcher{Store: st, Embedder: r.Embedder},
-			Intents:     r.Intents,
-			Generator:   r.Generator,
-			Calibration: st,
-			Logger:      r.logger(),
-			Config:      assistant.Config{Threshold: r.Threshold, MaxWrongRate: r.maxWrongRate(), ClarifyFirst: true, AskFeedback: true},
-		}
-		svc := &assistant.Service{Conversations: st, Assistant: a, Logger: r.logger()}
-		fo, err := r.answer(ctx, st, svc, byFold[f], f, func() {
-			if r.Progress != nil {
-				r.Progress(int(done.Add(1)), total)
-			}
-		})
-		if err != nil {
-			return Summary{}, nil, err
-		}
-		outs = append(outs, fo...)
 	}
-	sum := Summarize(ds.Name, outs)
-	sum.Examples = examplesUsed
+	return out
+}
+
+// progressTicker counts answered questions across folds and reports them
+// to Progress, if set.
+func (r *Runner) progressTicker(total int) func() {
+	var done atomic.Int64
+	return func() {
+		if r.Progress != nil {
+			r.Progress(int(done.Add(1)), total)
+		}
+	}
+}
+
+// runFold loads the fold's examples, calibrates on them as production would,
+// and answers the fold's questions. It returns the outcomes, the fold's
+// calibration and how many examples it loaded.
+func (r *Runner) runFold(ctx context.Context, st Store, f int, examples, qs []Question, tick func()) ([]Outcome, FoldCalibration, int, error) {
+	n, err := r.loadExamples(ctx, st, examples)
+	if err != nil {
+		return nil, FoldCalibration{}, 0, err
+	}
+	cal, err := r.calibrate(ctx, st, f)
+	if err != nil {
+		return nil, FoldCalibration{}, 0, err
+	}
+	outs, err := r.answer(ctx, st, r.service(st), qs, f, tick)
+	if err != nil {
+		return nil, FoldCalibration{}, 0, err
+	}
+	return outs, cal, n, nil
+}
+
+// service is the assistant as production runs it, on the run's store.
+func (r *Runner) service(st Store) *assistant.Service {
+	a := &assistant.Assistant{
+		Retriever:   &knowledge.Searcher{Store: st, Embedder: r.Embedder},
+		Intents:     r.Intents,
+		Generator:   r.Generator,
+		Calibration: st,
+		Logger:      r.logger(),
+		Config:      assistant.Config{Threshold: r.Threshold, MaxWrongRate: r.maxWrongRate(), ClarifyFirst: true, AskFeedback: true},
+	}
+	return &assistant.Service{Conversations: st, Assistant: a, Logger: r.logger()}
+}
+
+// setThreshold reports the threshold the run used: the only fold's, or the
+// mean over the folds when cross-validating.
+func setThreshold(sum *Summary, cals []FoldCalibration, folds int) {
 	sum.Calibrations = cals
 	sum.Threshold, sum.ThresholdSource = cals[0].Threshold, cals[0].Source
 	if folds > 1 {
@@ -228,14 +275,17 @@ func (r *Runner) Run(ctx context.Context, ds Dataset) (Summary, []Outcome, error
 		sum.Threshold = t / float64(len(cals))
 		sum.ThresholdSource = cals[0].Source + fmt.Sprintf(" (mean of %d folds)", folds)
 	}
-	if r.Judge != nil {
-		sum.Judge = r.JudgeModel
-		if sum.Judge == "" {
-			sum.Judge = "judge" // absent would read as "no judge ran"
-		}
+}
+
+// judgeName is Summary.Judge: empty when no judge ran.
+func (r *Runner) judgeName() string {
+	if r.Judge == nil {
+		return ""
 	}
-	sum.Duration = time.Since(start).Seconds()
-	return sum, outs, nil
+	if r.JudgeModel == "" {
+		return "judge" // absent would read as "no judge ran"
+	}
+	return r.JudgeModel
 }
 
 // loadExamples replaces the run's examples with these.

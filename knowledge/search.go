@@ -208,66 +208,112 @@ func Fuse(r ChunkResults, k int) []Hit {
 	if k <= 0 {
 		k = DefaultRRFK
 	}
-	type acc struct {
-		hit          Hit
-		passageScore float64
+	f := &fusion{
+		k:          k,
+		byArticle:  make(map[int64]*fusedArticle),
+		order:      []int64{},
+		chunkScore: make(map[int64]float64),
+		chunkOf:    make(map[int64]ChunkMatch),
 	}
-	byArticle := make(map[int64]*acc)
-	order := []int64{}
-	get := func(id int64) *acc {
-		a, ok := byArticle[id]
-		if !ok {
-			a = &acc{hit: Hit{Article: Article{ID: id}}, passageScore: -1}
-			byArticle[id] = a
-			order = append(order, id)
-		}
-		return a
+	f.addVector(r.Vector)
+	f.addText(r.Text)
+	f.choosePassages()
+	hits := f.scoredHits()
+	sortHits(hits)
+	return hits
+}
+
+// fusion is the state of one Fuse: the articles met so far, in the order
+// first met, and the fused score of every chunk.
+type fusion struct {
+	k          int
+	byArticle  map[int64]*fusedArticle
+	order      []int64
+	chunkScore map[int64]float64
+	chunkOf    map[int64]ChunkMatch
+}
+
+type fusedArticle struct {
+	hit          Hit
+	passageScore float64
+}
+
+// article returns the article's entry, making it on first sight.
+func (f *fusion) article(id int64) *fusedArticle {
+	a, ok := f.byArticle[id]
+	if !ok {
+		a = &fusedArticle{hit: Hit{Article: Article{ID: id}}, passageScore: -1}
+		f.byArticle[id] = a
+		f.order = append(f.order, id)
 	}
-	chunkScore := make(map[int64]float64)
-	chunkOf := make(map[int64]ChunkMatch)
+	return a
+}
+
+// addVector counts the vector ranking: each chunk's reciprocal rank, and
+// each article's rank among the articles of the list, by its best chunk.
+func (f *fusion) addVector(ms []ChunkMatch) {
 	rank := 0
-	for i, m := range r.Vector {
-		chunkScore[m.ChunkID] += 1 / float64(k+i+1)
-		chunkOf[m.ChunkID] = m
-		a := get(m.ArticleID)
+	for i, m := range ms {
+		f.chunkScore[m.ChunkID] += 1 / float64(f.k+i+1)
+		f.chunkOf[m.ChunkID] = m
+		a := f.article(m.ArticleID)
 		if a.hit.VectorRank == 0 {
 			rank++
 			a.hit.VectorRank = rank
 			a.hit.VectorScore = m.Score
 		}
 	}
-	rank = 0
-	for i, m := range r.Text {
-		chunkScore[m.ChunkID] += 1 / float64(k+i+1)
-		if _, ok := chunkOf[m.ChunkID]; !ok {
-			chunkOf[m.ChunkID] = m
+}
+
+// addText counts the text ranking as addVector counts the vector one.
+func (f *fusion) addText(ms []ChunkMatch) {
+	rank := 0
+	for i, m := range ms {
+		f.chunkScore[m.ChunkID] += 1 / float64(f.k+i+1)
+		if _, ok := f.chunkOf[m.ChunkID]; !ok {
+			f.chunkOf[m.ChunkID] = m
 		}
-		a := get(m.ArticleID)
+		a := f.article(m.ArticleID)
 		if a.hit.TextRank == 0 {
 			rank++
 			a.hit.TextRank = rank
 			a.hit.TextScore = m.Score
 		}
 	}
-	for id, score := range chunkScore {
-		m := chunkOf[id]
-		a := byArticle[m.ArticleID]
+}
+
+// choosePassages gives every article its chunk with the best fused score,
+// the lowest id on a tie.
+func (f *fusion) choosePassages() {
+	for id, score := range f.chunkScore {
+		m := f.chunkOf[id]
+		a := f.byArticle[m.ArticleID]
 		if score > a.passageScore || (score == a.passageScore && id < a.hit.Passage.ID) {
 			a.passageScore = score
 			a.hit.Passage = Chunk{ID: m.ChunkID, ArticleID: m.ArticleID, Kind: m.Kind, Text: m.Text}
 		}
 	}
-	hits := make([]Hit, 0, len(order))
-	for _, id := range order {
-		a := byArticle[id]
+}
+
+// scoredHits are the articles in the order first met, each scored by the
+// reciprocal of its rank in each list.
+func (f *fusion) scoredHits() []Hit {
+	hits := make([]Hit, 0, len(f.order))
+	for _, id := range f.order {
+		a := f.byArticle[id]
 		if a.hit.VectorRank > 0 {
-			a.hit.Score += 1 / float64(k+a.hit.VectorRank)
+			a.hit.Score += 1 / float64(f.k+a.hit.VectorRank)
 		}
 		if a.hit.TextRank > 0 {
-			a.hit.Score += 1 / float64(k+a.hit.TextRank)
+			a.hit.Score += 1 / float64(f.k+a.hit.TextRank)
 		}
 		hits = append(hits, a.hit)
 	}
+	return hits
+}
+
+// sortHits orders hits by fused score, then vector score, then article id.
+func sortHits(hits []Hit) {
 	sort.SliceStable(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {
 			return hits[i].Score > hits[j].Score
@@ -277,5 +323,4 @@ func Fuse(r ChunkResults, k int) []Hit {
 		}
 		return hits[i].Article.ID < hits[j].Article.ID
 	})
-	return hits
 }

@@ -133,24 +133,11 @@ LIMIT $3`
 // unknown article means.
 func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	var res knowledge.ChunkResults
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = defaultSearchLimit
-	case limit < 0 || limit > maxSearchLimit:
-		return res, fmt.Errorf("search chunks: limit %d, want 1 to %d: %w", q.Limit, maxSearchLimit, relais.ErrInvalid)
+	limit, err := searchLimit(q)
+	if err != nil {
+		return res, err
 	}
-	if q.ExampleLimit < 0 || q.ExampleLimit > maxSearchLimit {
-		return res, fmt.Errorf("search chunks: example limit %d, want 0 to %d: %w", q.ExampleLimit, maxSearchLimit, relais.ErrInvalid)
-	}
-	vector := q.Vector
-	if knowledge.ZeroVector(vector) {
-		// The zero vector (a message of no word the embedder knows) has no
-		// direction: pgvector's cosine distance to it is NaN, which would
-		// rank every row at random with a NaN score. No vector ranking,
-		// then, as the embedded store does.
-		vector = nil
-	}
+	vector := searchVector(q.Vector)
 	terms := queryTerms(q.Text)
 	if vector == nil && len(terms) == 0 {
 		return res, nil
@@ -167,6 +154,47 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
 	queueSearchSettings(b, max(searchEfSearch, limit, q.ExampleLimit))
+	queueChunkSearches(b, &res, vector, cfg, terms, matches, limit)
+	queueExampleSearches(b, &res, vector, cfg, terms, q.ExampleLimit)
+	b.Queue(`COMMIT`)
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return knowledge.ChunkResults{}, dbError("search chunks", err)
+	}
+	return res, nil
+}
+
+// searchLimit is the chunk list length q asks for, checking both of its
+// limits.
+func searchLimit(q knowledge.ChunkQuery) (int, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultSearchLimit
+	case limit < 0 || limit > maxSearchLimit:
+		return 0, fmt.Errorf("search chunks: limit %d, want 1 to %d: %w", q.Limit, maxSearchLimit, relais.ErrInvalid)
+	}
+	if q.ExampleLimit < 0 || q.ExampleLimit > maxSearchLimit {
+		return 0, fmt.Errorf("search chunks: example limit %d, want 0 to %d: %w", q.ExampleLimit, maxSearchLimit, relais.ErrInvalid)
+	}
+	return limit, nil
+}
+
+// searchVector is the vector to rank by, nil for none.
+func searchVector(vector []float32) []float32 {
+	if knowledge.ZeroVector(vector) {
+		// The zero vector (a message of no word the embedder knows) has no
+		// direction: pgvector's cosine distance to it is NaN, which would
+		// rank every row at random with a NaN score. No vector ranking,
+		// then, as the embedded store does.
+		return nil
+	}
+	return vector
+}
+
+// queueChunkSearches queues the vector ranking of the chunks, when there is
+// a vector, and their text ranking, when knowledge.LexicalTerms keeps any
+// of the terms; each fills its list of res.
+func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []float32, cfg string, terms []string, matches []int, limit int) {
 	if vector != nil {
 		b.Queue(vectorSearch, pgvector.NewVector(vector), limit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -189,8 +217,13 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 			return err
 		})
 	}
-	if q.ExampleLimit > 0 && vector != nil {
-		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), q.ExampleLimit).Query(func(rows pgx.Rows) error {
+}
+
+// queueExampleSearches queues the vector and the text ranking of the
+// examples, for an exampleLimit > 0; each fills its list of res.
+func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []float32, cfg string, terms []string, exampleLimit int) {
+	if exampleLimit > 0 && vector != nil {
+		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), exampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err
@@ -198,18 +231,13 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	}
 	// The examples are few beside the chunks (one a labelled question):
 	// every word of the question selects them.
-	if q.ExampleLimit > 0 && len(terms) > 0 {
-		b.Queue(exampleTextSearch, cfg, terms, q.ExampleLimit).Query(func(rows pgx.Rows) error {
+	if exampleLimit > 0 && len(terms) > 0 {
+		b.Queue(exampleTextSearch, cfg, terms, exampleLimit).Query(func(rows pgx.Rows) error {
 			var err error
 			res.ExampleText, err = pgx.CollectRows(rows, scanExampleMatch)
 			return err
 		})
 	}
-	b.Queue(`COMMIT`)
-	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
-		return knowledge.ChunkResults{}, dbError("search chunks", err)
-	}
-	return res, nil
 }
 
 // queueSearchSettings queues the transaction's settings for a search with

@@ -260,52 +260,88 @@ func (s *Server) importKnowledge(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
 	opts := ingest.Options{Prune: r.URL.Query().Get("prune") == "true"}
 	var results []ingest.FileResult
+	var err error
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "multipart/form-data" {
-		mr, err := r.MultipartReader()
-		if err != nil {
-			writeError(w, r, s.log, fmt.Errorf("read upload: %v: %w", err, relais.ErrInvalid))
-			return
-		}
-		for {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				writeError(w, r, s.log, uploadError(err, s.cfg.MaxUploadBytes))
-				return
-			}
-			name := filepath.Base(part.FileName())
-			if part.FormName() != "file" || name == "." || name == "/" {
-				part.Close()
-				continue
-			}
-			res, err := s.cfg.Importer.ImportData(r.Context(), name, "upload:"+name, part, opts)
-			part.Close()
-			if err != nil {
-				writeError(w, r, s.log, err)
-				return
-			}
-			results = append(results, res)
-		}
-		if len(results) == 0 {
-			writeError(w, r, s.log, fmt.Errorf("no file in the upload: send multipart/form-data with a \"file\" field: %w", relais.ErrInvalid))
-			return
-		}
+		results, err = s.importParts(r, opts)
 	} else {
-		name := filepath.Base(r.URL.Query().Get("name"))
-		if name == "." || name == "/" || name == "" {
-			writeError(w, r, s.log, fmt.Errorf("send multipart/form-data with a \"file\" field, or the raw file with ?name=FILE.ext: %w", relais.ErrInvalid))
-			return
+		results, err = s.importBody(r, opts)
+	}
+	if err == nil {
+		err = s.soleFileTooLarge(results)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out, status := fileResultsJSON(results)
+	writeJSON(w, status, map[string]any{"files": out})
+}
+
+// importParts imports every "file" part of a multipart upload, in order;
+// an upload without one is relais.ErrInvalid.
+func (s *Server) importParts(r *http.Request, opts ingest.Options) ([]ingest.FileResult, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, fmt.Errorf("read upload: %v: %w", err, relais.ErrInvalid)
+	}
+	var results []ingest.FileResult
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		res, err := s.cfg.Importer.ImportData(r.Context(), name, "upload:"+name, r.Body, opts)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return nil, uploadError(err, s.cfg.MaxUploadBytes)
+		}
+		name := filepath.Base(part.FileName())
+		if part.FormName() != "file" || name == "." || name == "/" {
+			part.Close()
+			continue
+		}
+		res, err := s.cfg.Importer.ImportData(r.Context(), name, "upload:"+name, part, opts)
+		part.Close()
+		if err != nil {
+			return nil, err
 		}
 		results = append(results, res)
 	}
+	if len(results) == 0 {
+		return nil, fmt.Errorf("no file in the upload: send multipart/form-data with a \"file\" field: %w", relais.ErrInvalid)
+	}
+	return results, nil
+}
+
+// importBody imports the raw body as the file named by ?name=.
+func (s *Server) importBody(r *http.Request, opts ingest.Options) ([]ingest.FileResult, error) {
+	name := filepath.Base(r.URL.Query().Get("name"))
+	if name == "." || name == "/" || name == "" {
+		return nil, fmt.Errorf("send multipart/form-data with a \"file\" field, or the raw file with ?name=FILE.ext: %w", relais.ErrInvalid)
+	}
+	res, err := s.cfg.Importer.ImportData(r.Context(), name, "upload:"+name, r.Body, opts)
+	if err != nil {
+		return nil, err
+	}
+	return []ingest.FileResult{res}, nil
+}
+
+// soleFileTooLarge is the upload error when the only file could not be read
+// for being over the limit: the answer is then that error's status, not a
+// list of one failed file.
+func (s *Server) soleFileTooLarge(results []ingest.FileResult) error {
+	if len(results) != 1 || results[0].Err == nil {
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	if err := results[0].Err; errors.Is(err, relais.ErrTooLarge) || errors.As(err, &mbe) {
+		return uploadError(err, s.cfg.MaxUploadBytes)
+	}
+	return nil
+}
+
+// fileResultsJSON is the answer's list of files, and its status: 200 when
+// every file imported, 422 when any had problems.
+func fileResultsJSON(results []ingest.FileResult) ([]fileResultJSON, int) {
 	status := http.StatusOK
 	out := make([]fileResultJSON, len(results))
 	for i, res := range results {
@@ -318,17 +354,12 @@ func (s *Server) importKnowledge(w http.ResponseWriter, r *http.Request) {
 		}
 		if res.Err != nil {
 			out[i].Error = res.Err.Error()
-			var mbe *http.MaxBytesError
-			if len(results) == 1 && (errors.Is(res.Err, relais.ErrTooLarge) || errors.As(res.Err, &mbe)) {
-				writeError(w, r, s.log, uploadError(res.Err, s.cfg.MaxUploadBytes))
-				return
-			}
 		}
 		if res.Failed() {
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	writeJSON(w, status, map[string]any{"files": out})
+	return out, status
 }
 
 func uploadError(err error, limit int64) error {

@@ -198,58 +198,15 @@ func Copy(ctx context.Context, src Source, dst Target, opts Options) ([]Count, e
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = 500
 	}
-	for _, t := range Tables {
-		n, err := dst.CountRows(ctx, t)
-		if err != nil {
-			return nil, fmt.Errorf("transfer: count %s in the target: %w", t.Name, err)
-		}
-		if n > 0 {
-			return nil, fmt.Errorf("%w: %s has %d rows; move into a new data directory or an empty database", ErrTargetNotEmpty, t.Name, n)
-		}
+	if err := checkEmpty(ctx, dst); err != nil {
+		return nil, err
 	}
-	space, err := src.EmbeddingSpace(ctx)
-	switch {
-	case err == nil:
-		if err := dst.SetEmbeddingSpace(ctx, space); err != nil {
-			return nil, fmt.Errorf("transfer: record the embedding space %s/%d in the target: %w", space.Model, space.Dimensions, err)
-		}
-	case errors.Is(err, relais.ErrNotFound):
-		// Nothing embedded yet: nothing to type the vectors by.
-	default:
-		return nil, fmt.Errorf("transfer: read the embedding space: %w", err)
+	if err := copyEmbeddingSpace(ctx, src, dst); err != nil {
+		return nil, err
 	}
-
 	counts := make([]Count, 0, len(Tables))
 	for _, t := range Tables {
-		var moved int64
-		batch := make([]Row, 0, opts.BatchRows)
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			if err := dst.ImportRows(ctx, t, batch); err != nil {
-				return fmt.Errorf("transfer: write %s rows %d to %d: %w", t.Name, moved+1, moved+int64(len(batch)), err)
-			}
-			moved += int64(len(batch))
-			batch = batch[:0]
-			if opts.Progress != nil {
-				opts.Progress(t.Name, moved)
-			}
-			return nil
-		}
-		err := src.ExportRows(ctx, t, func(r Row) error {
-			if len(r) != len(t.Columns) {
-				return fmt.Errorf("transfer: %s row has %d values for %d columns", t.Name, len(r), len(t.Columns))
-			}
-			batch = append(batch, r)
-			if len(batch) == opts.BatchRows {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
+		moved, err := copyTable(ctx, src, dst, t, opts)
 		if err != nil {
 			return counts, fmt.Errorf("transfer: %s: %w", t.Name, err)
 		}
@@ -258,17 +215,89 @@ func Copy(ctx context.Context, src Source, dst Target, opts Options) ([]Count, e
 	if err := dst.FinishImport(ctx); err != nil {
 		return counts, fmt.Errorf("transfer: finish: %w", err)
 	}
+	return counts, verifyCounts(ctx, dst, counts)
+}
+
+// checkEmpty is ErrTargetNotEmpty when any table of dst holds a row.
+func checkEmpty(ctx context.Context, dst Target) error {
+	for _, t := range Tables {
+		n, err := dst.CountRows(ctx, t)
+		if err != nil {
+			return fmt.Errorf("transfer: count %s in the target: %w", t.Name, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s has %d rows; move into a new data directory or an empty database", ErrTargetNotEmpty, t.Name, n)
+		}
+	}
+	return nil
+}
+
+// copyEmbeddingSpace records src's embedding space in dst, so that dst types
+// the vectors it receives by it.
+func copyEmbeddingSpace(ctx context.Context, src Source, dst Target) error {
+	space, err := src.EmbeddingSpace(ctx)
+	switch {
+	case err == nil:
+		if err := dst.SetEmbeddingSpace(ctx, space); err != nil {
+			return fmt.Errorf("transfer: record the embedding space %s/%d in the target: %w", space.Model, space.Dimensions, err)
+		}
+	case errors.Is(err, relais.ErrNotFound):
+		// Nothing embedded yet: nothing to type the vectors by.
+	default:
+		return fmt.Errorf("transfer: read the embedding space: %w", err)
+	}
+	return nil
+}
+
+// copyTable moves the rows of t from src to dst in batches of
+// opts.BatchRows, and returns how many it moved.
+func copyTable(ctx context.Context, src Source, dst Target, t Table, opts Options) (int64, error) {
+	var moved int64
+	batch := make([]Row, 0, opts.BatchRows)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := dst.ImportRows(ctx, t, batch); err != nil {
+			return fmt.Errorf("transfer: write %s rows %d to %d: %w", t.Name, moved+1, moved+int64(len(batch)), err)
+		}
+		moved += int64(len(batch))
+		batch = batch[:0]
+		if opts.Progress != nil {
+			opts.Progress(t.Name, moved)
+		}
+		return nil
+	}
+	err := src.ExportRows(ctx, t, func(r Row) error {
+		if len(r) != len(t.Columns) {
+			return fmt.Errorf("transfer: %s row has %d values for %d columns", t.Name, len(r), len(t.Columns))
+		}
+		batch = append(batch, r)
+		if len(batch) == opts.BatchRows {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return moved, err
+}
+
+// verifyCounts checks that dst holds as many rows of each table as were
+// read from the source.
+func verifyCounts(ctx context.Context, dst Target, counts []Count) error {
 	for _, c := range counts {
 		t := tableNamed(c.Table)
 		n, err := dst.CountRows(ctx, t)
 		if err != nil {
-			return counts, fmt.Errorf("transfer: count %s in the target: %w", t.Name, err)
+			return fmt.Errorf("transfer: count %s in the target: %w", t.Name, err)
 		}
 		if n != c.Rows {
-			return counts, fmt.Errorf("transfer: %s: the target holds %d rows, %d were read: %w", t.Name, n, c.Rows, relais.ErrConflict)
+			return fmt.Errorf("transfer: %s: the target holds %d rows, %d were read: %w", t.Name, n, c.Rows, relais.ErrConflict)
 		}
 	}
-	return counts, nil
+	return nil
 }
 
 func tableNamed(name string) Table {

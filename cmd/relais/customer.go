@@ -17,48 +17,16 @@ import (
 // that a script can run them; erase refuses anything but exactly one
 // non-blank id, so that no mistake on the command line can widen it.
 func runCustomer(ctx context.Context, e env, args []string) error {
-	const usage = "Usage: relais customer export [--out FILE] CUSTOMER_ID\n       relais customer erase CUSTOMER_ID\n\n" +
-		"The customer id is the channel's identity of the customer: the customer_id of the API, a WhatsApp number, a web chat session.\n" +
-		"export prints the customer's conversations, messages, handoffs, decisions and outbox entries as JSON, on every channel;\n" +
-		"erase deletes them and prints the counts. Flags go before the id; each takes --data-dir or --database-url."
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stderr, usage)
+		fmt.Fprintln(e.stderr, customerUsage)
 		if len(args) == 0 {
 			return usagef("customer: no subcommand given: export or erase")
 		}
 		return flag.ErrHelp
 	}
-	cfg, err := loadConfig(e)
+	cfg, req, err := parseCustomerFlags(e, args[0], args[1:])
 	if err != nil {
 		return err
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("customer "+sub, flag.ContinueOnError)
-	cfg.storageFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	var out *string
-	switch sub {
-	case "export":
-		out = fs.String("out", "", "write the JSON to this file (created readable by you alone) instead of stdout")
-	case "erase":
-	default:
-		fmt.Fprintln(e.stderr, usage)
-		return usagef("customer: unknown subcommand %q: want export or erase", sub)
-	}
-	if err := parseFlags(fs, e, args[1:]); err != nil {
-		return err
-	}
-	// Flags after the id would be taken for more ids: refusing them keeps
-	// "erase ID --database-url URL" from erasing in the default store.
-	if fs.NArg() != 1 {
-		return usagef("customer %s: give exactly one customer id, after the flags (got %d arguments)", sub, fs.NArg())
-	}
-	id := fs.Arg(0)
-	if conversation.ValidateCustomerID(id) != nil {
-		return usagef("customer %s: the customer id is empty", sub)
 	}
 	if _, err := cfg.validate(); err != nil {
 		return err
@@ -69,29 +37,92 @@ func runCustomer(ctx context.Context, e env, args []string) error {
 	}
 	defer closeStore()
 
+	switch req.sub {
+	case "export":
+		return exportCustomer(ctx, e, st, req.id, req.out)
+	case "erase":
+		return eraseCustomer(ctx, e, st, req.id)
+	}
+	return nil
+}
+
+const customerUsage = "Usage: relais customer export [--out FILE] CUSTOMER_ID\n       relais customer erase CUSTOMER_ID\n\n" +
+	"The customer id is the channel's identity of the customer: the customer_id of the API, a WhatsApp number, a web chat session.\n" +
+	"export prints the customer's conversations, messages, handoffs, decisions and outbox entries as JSON, on every channel;\n" +
+	"erase deletes them and prints the counts. Flags go before the id; each takes --data-dir or --database-url."
+
+// customerRequest is one customer command: the subcommand, the customer id
+// and, for export, the file to write ("" for stdout).
+type customerRequest struct {
+	sub, id, out string
+}
+
+// parseCustomerFlags reads the configuration and the flags of the
+// subcommand sub, and checks that exactly one non-blank customer id follows
+// them.
+func parseCustomerFlags(e env, sub string, args []string) (Config, customerRequest, error) {
+	req := customerRequest{sub: sub}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return cfg, req, err
+	}
+	fs := flag.NewFlagSet("customer "+sub, flag.ContinueOnError)
+	cfg.storageFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), customerUsage)
+		fs.PrintDefaults()
+	}
 	switch sub {
 	case "export":
-		data, err := st.ExportCustomer(ctx, id)
-		if err != nil {
-			return err
-		}
-		if len(data.Conversations) == 0 {
-			fmt.Fprintln(e.stderr, "Relais holds no conversation of this customer id")
-		}
-		if *out == "" {
-			return writeExport(e.stdout, data)
-		}
-		if err := writeExportFile(*out, data); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "wrote %d conversations to %s\n", len(data.Conversations), *out)
+		fs.StringVar(&req.out, "out", "", "write the JSON to this file (created readable by you alone) instead of stdout")
 	case "erase":
-		erased, err := st.EraseCustomer(ctx, id)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "erased %s\n", erased)
+	default:
+		fmt.Fprintln(e.stderr, customerUsage)
+		return cfg, req, usagef("customer: unknown subcommand %q: want export or erase", sub)
 	}
+	if err := parseFlags(fs, e, args); err != nil {
+		return cfg, req, err
+	}
+	// Flags after the id would be taken for more ids: refusing them keeps
+	// "erase ID --database-url URL" from erasing in the default store.
+	if fs.NArg() != 1 {
+		return cfg, req, usagef("customer %s: give exactly one customer id, after the flags (got %d arguments)", sub, fs.NArg())
+	}
+	req.id = fs.Arg(0)
+	if conversation.ValidateCustomerID(req.id) != nil {
+		return cfg, req, usagef("customer %s: the customer id is empty", sub)
+	}
+	return cfg, req, nil
+}
+
+// exportCustomer writes everything st holds about the customer to out, or
+// to stdout when out is "".
+func exportCustomer(ctx context.Context, e env, st conversation.PersonalData, id, out string) error {
+	data, err := st.ExportCustomer(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(data.Conversations) == 0 {
+		fmt.Fprintln(e.stderr, "Relais holds no conversation of this customer id")
+	}
+	if out == "" {
+		return writeExport(e.stdout, data)
+	}
+	if err := writeExportFile(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %d conversations to %s\n", len(data.Conversations), out)
+	return nil
+}
+
+// eraseCustomer deletes everything st holds about the customer and prints
+// what went.
+func eraseCustomer(ctx context.Context, e env, st conversation.PersonalData, id string) error {
+	erased, err := st.EraseCustomer(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "erased %s\n", erased)
 	return nil
 }
 

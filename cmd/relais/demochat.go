@@ -32,26 +32,10 @@ func runDemo(ctx context.Context, e env, args []string) error {
 // "/quit", and prints each decision: the reply, then a secondary line with
 // its action, reason, confidence and cited source.
 func runDemoChat(ctx context.Context, e env, args []string) error {
-	cfg, err := loadConfig(e)
+	cfg, verbose, given, err := parseDemoChatFlags(e, args)
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("demo chat", flag.ContinueOnError)
-	cfg.storageFlags(fs)
-	cfg.providerFlags(fs)
-	verbose := fs.Bool("verbose", false, "also print the candidate articles of each decision")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: relais demo chat [flags]\n\nChats with the assistant on the bundled demo knowledge base: type a customer message, read the\nreply and why it was given. Ends at end of input or on /quit. Without --data-dir (or\n--database-url) the demo runs in a temporary embedded store, removed at the end.")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, e, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("demo chat: unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !given["data-dir"] && cfg.DatabaseURL == "" {
 		dir, err := os.MkdirTemp("", "relais-demo-")
 		if err != nil {
@@ -69,26 +53,66 @@ func runDemoChat(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer ap.close()
-	if err := checkEmbedderSpace(ctx, ap.store, ap.providers.embedder); err != nil {
-		return err
-	}
-	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}
-	if err := loadDemo(ctx, cfg, ap.store, im, ap.log); err != nil {
-		return err
-	}
-	a, err := newAssistant(cfg, ap.store, ap.providers, ap.log)
+	a, err := demoAssistant(ctx, cfg, ap)
 	if err != nil {
 		return err
 	}
-	c := chat{w: e.stdout, dim: isTerminal(e.stdout), verbose: *verbose}
+	c := chat{w: e.stdout, dim: isTerminal(e.stdout), verbose: verbose}
 	fmt.Fprintln(e.stdout, "Relais demo: ask what an insurer's or a shop's customer would ask (English or French). /quit ends.")
-	in := bufio.NewScanner(e.stdin)
+	return c.converse(ctx, a, e.stdin)
+}
+
+// parseDemoChatFlags reads the configuration and the flags of demo chat. It
+// returns the configuration, --verbose, and the names of the flags given on
+// the command line.
+func parseDemoChatFlags(e env, args []string) (Config, bool, map[string]bool, error) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return cfg, false, nil, err
+	}
+	fs := flag.NewFlagSet("demo chat", flag.ContinueOnError)
+	cfg.storageFlags(fs)
+	cfg.providerFlags(fs)
+	verbose := fs.Bool("verbose", false, "also print the candidate articles of each decision")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: relais demo chat [flags]\n\nChats with the assistant on the bundled demo knowledge base: type a customer message, read the\nreply and why it was given. Ends at end of input or on /quit. Without --data-dir (or\n--database-url) the demo runs in a temporary embedded store, removed at the end.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, e, args); err != nil {
+		return cfg, false, nil, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, nil, usagef("demo chat: unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return cfg, *verbose, given, nil
+}
+
+// demoAssistant loads the demo knowledge base into the app's store and
+// returns the assistant that answers from it.
+func demoAssistant(ctx context.Context, cfg Config, ap *app) (*assistant.Assistant, error) {
+	if err := checkEmbedderSpace(ctx, ap.store, ap.providers.embedder); err != nil {
+		return nil, err
+	}
+	im := &ingest.Importer{Store: ap.store, Embedder: ap.providers.embedder, Logger: ap.log}
+	if err := loadDemo(ctx, cfg, ap.store, im, ap.log); err != nil {
+		return nil, err
+	}
+	return newAssistant(cfg, ap.store, ap.providers, ap.log)
+}
+
+// converse reads customer messages from r, one a line, until end of input
+// or "/quit", and prints each of a's decisions, carrying the conversation's
+// state from one message to the next.
+func (c chat) converse(ctx context.Context, a *assistant.Assistant, r io.Reader) error {
+	in := bufio.NewScanner(r)
 	in.Buffer(make([]byte, 0, 4096), 64*1024)
 	var state assistant.Input
 	for {
-		fmt.Fprint(e.stdout, "> ")
+		fmt.Fprint(c.w, "> ")
 		if !in.Scan() {
-			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(c.w)
 			break
 		}
 		text := strings.TrimSpace(in.Text())

@@ -265,82 +265,109 @@ func (c *Client) BreakerStates() map[string]string {
 }
 
 func (cfg *Config) validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format+": %w", append(args, relais.ErrInvalid)...))
-	}
+	var p configProblems
+	cfg.validateAPIType(&p)
+	cfg.validateBaseURL(&p)
+	cfg.validateModels(&p)
+	cfg.validateTimings(&p)
+	return errors.Join(p...)
+}
 
+// configProblems collects every bad field of a Config, so that one error
+// names them all, in the order of the fields.
+type configProblems []error
+
+func (p *configProblems) bad(format string, args ...any) {
+	*p = append(*p, fmt.Errorf(format+": %w", append(args, relais.ErrInvalid)...))
+}
+
+// validateAPIType checks APIType and the fields only one API type takes.
+func (cfg *Config) validateAPIType(p *configProblems) {
 	switch cfg.APIType {
 	case "", APITypeOpenAI:
 		if cfg.AzureAPIVersion != "" {
-			bad("AzureAPIVersion is set but APIType is not %q", APITypeAzure)
+			p.bad("AzureAPIVersion is set but APIType is not %q", APITypeAzure)
 		}
 	case APITypeAzure:
 		if cfg.BaseURL == "" {
-			bad("BaseURL is required with APIType %q", APITypeAzure)
+			p.bad("BaseURL is required with APIType %q", APITypeAzure)
 		}
 		if cfg.APIKey == "" {
-			bad("APIKey is required with APIType %q", APITypeAzure)
+			p.bad("APIKey is required with APIType %q", APITypeAzure)
 		}
 	default:
-		bad("APIType %q is not one of %q, %q", cfg.APIType, APITypeOpenAI, APITypeAzure)
+		p.bad("APIType %q is not one of %q, %q", cfg.APIType, APITypeOpenAI, APITypeAzure)
 	}
-	if cfg.BaseURL != "" {
-		// The URL is not quoted back: someone may have put a key in it.
-		u, err := url.Parse(cfg.BaseURL)
-		switch {
-		case err != nil:
-			bad("BaseURL does not parse as a URL")
-		case u.Scheme != "http" && u.Scheme != "https":
-			bad("BaseURL must start with http:// or https://")
-		case u.Host == "":
-			bad("BaseURL has no host")
-		case u.Hostname() == "api.openai.com" && cfg.APIKey == "":
-			bad("APIKey is required for api.openai.com")
+}
+
+// validateBaseURL checks BaseURL, and the APIKey that OpenAI's own endpoint
+// needs.
+func (cfg *Config) validateBaseURL(p *configProblems) {
+	if cfg.BaseURL == "" {
+		if cfg.APIType != APITypeAzure && cfg.APIKey == "" {
+			p.bad("APIKey is required when BaseURL is empty (it defaults to %s)", DefaultBaseURL)
 		}
-	} else if cfg.APIType != APITypeAzure && cfg.APIKey == "" {
-		bad("APIKey is required when BaseURL is empty (it defaults to %s)", DefaultBaseURL)
+		return
 	}
+	// The URL is not quoted back: someone may have put a key in it.
+	u, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil:
+		p.bad("BaseURL does not parse as a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.bad("BaseURL must start with http:// or https://")
+	case u.Host == "":
+		p.bad("BaseURL has no host")
+	case u.Hostname() == "api.openai.com" && cfg.APIKey == "":
+		p.bad("APIKey is required for api.openai.com")
+	}
+}
+
+// validateModels checks the embedding and chat settings.
+func (cfg *Config) validateModels(p *configProblems) {
 	if cfg.EmbeddingModel == "" && cfg.ChatModel == "" {
-		bad("EmbeddingModel or ChatModel is required")
+		p.bad("EmbeddingModel or ChatModel is required")
 	}
 	if cfg.EmbeddingDimensions < 0 {
-		bad("EmbeddingDimensions is %d; want 0 (model default) or more", cfg.EmbeddingDimensions)
+		p.bad("EmbeddingDimensions is %d; want 0 (model default) or more", cfg.EmbeddingDimensions)
 	}
 	switch goopenai.EmbeddingEncodingFormat(cfg.EmbeddingEncoding) {
 	case "", goopenai.EmbeddingEncodingFormatFloat, goopenai.EmbeddingEncodingFormatBase64:
 	default:
-		bad("EmbeddingEncoding %q is not one of \"\", %q, %q", cfg.EmbeddingEncoding,
+		p.bad("EmbeddingEncoding %q is not one of \"\", %q, %q", cfg.EmbeddingEncoding,
 			goopenai.EmbeddingEncodingFormatFloat, goopenai.EmbeddingEncodingFormatBase64)
 	}
 	if cfg.ChatMaxTokens < 0 {
-		bad("ChatMaxTokens is %d; want 0 (default %d) or more", cfg.ChatMaxTokens, DefaultChatMaxTokens)
+		p.bad("ChatMaxTokens is %d; want 0 (default %d) or more", cfg.ChatMaxTokens, DefaultChatMaxTokens)
 	}
 	switch cfg.ChatResponseFormat {
 	case "", ResponseFormatJSONSchema, ResponseFormatJSONObject:
 	default:
-		bad("ChatResponseFormat %q is not one of \"\" (default %s), %q, %q", cfg.ChatResponseFormat,
+		p.bad("ChatResponseFormat %q is not one of \"\" (default %s), %q, %q", cfg.ChatResponseFormat,
 			ResponseFormatJSONSchema, ResponseFormatJSONSchema, ResponseFormatJSONObject)
 	}
+}
+
+// validateTimings checks the timeout, retry, batch and breaker settings.
+func (cfg *Config) validateTimings(p *configProblems) {
 	if cfg.Timeout < 0 {
-		bad("Timeout is %s; want 0 (default %s) or more", cfg.Timeout, DefaultTimeout)
+		p.bad("Timeout is %s; want 0 (default %s) or more", cfg.Timeout, DefaultTimeout)
 	}
 	if cfg.RetryBaseDelay < 0 {
-		bad("RetryBaseDelay is %s; want 0 (default %s) or more", cfg.RetryBaseDelay, DefaultRetryBaseDelay)
+		p.bad("RetryBaseDelay is %s; want 0 (default %s) or more", cfg.RetryBaseDelay, DefaultRetryBaseDelay)
 	}
 	if cfg.RetryMaxDelay < 0 {
-		bad("RetryMaxDelay is %s; want 0 (default %s) or more", cfg.RetryMaxDelay, DefaultRetryMaxDelay)
+		p.bad("RetryMaxDelay is %s; want 0 (default %s) or more", cfg.RetryMaxDelay, DefaultRetryMaxDelay)
 	}
 	if cfg.RetryBaseDelay > 0 && cfg.RetryMaxDelay > 0 && cfg.RetryMaxDelay < cfg.RetryBaseDelay {
-		bad("RetryMaxDelay (%s) is below RetryBaseDelay (%s)", cfg.RetryMaxDelay, cfg.RetryBaseDelay)
+		p.bad("RetryMaxDelay (%s) is below RetryBaseDelay (%s)", cfg.RetryMaxDelay, cfg.RetryBaseDelay)
 	}
 	if cfg.BatchSize < 0 || cfg.BatchSize > maxBatchSize {
-		bad("BatchSize is %d; want 0 (default %d) to %d", cfg.BatchSize, DefaultBatchSize, maxBatchSize)
+		p.bad("BatchSize is %d; want 0 (default %d) to %d", cfg.BatchSize, DefaultBatchSize, maxBatchSize)
 	}
 	if cfg.Breaker.OpenTimeout < 0 {
-		bad("Breaker.OpenTimeout is %s; want 0 (default %s) or more", cfg.Breaker.OpenTimeout, DefaultBreakerOpenTimeout)
+		p.bad("Breaker.OpenTimeout is %s; want 0 (default %s) or more", cfg.Breaker.OpenTimeout, DefaultBreakerOpenTimeout)
 	}
-	return errors.Join(errs...)
 }
 
 func (cfg *Config) setDefaults() {
