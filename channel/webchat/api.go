@@ -203,42 +203,10 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 	if h.sessionLim.RespondOnLimit(w, r, s.ID) {
 		return
 	}
-	// A form of another site cannot send this type without the browser
-	// asking first (CORS), which Relais does not allow: a session cookie
-	// sent along with a forged form is no message.
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		h.fail(w, r, fmt.Errorf("a message is sent as application/json: %w", relais.ErrInvalid))
-		return
-	}
-	var in postInput
-	if err := decode(w, r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var msgID string
-	if in.ID != "" {
-		if !clientID.MatchString(in.ID) {
-			h.fail(w, r, fmt.Errorf("id must be 8 to 64 letters, digits, - or _: %w", relais.ErrInvalid))
-			return
-		}
-		// Channel message ids are unique per channel: the session makes
-		// one page's ids its own.
-		msgID = s.ID + "/" + in.ID
-	}
-	// The domain's rule for a customer message; HandleMessage applies it
-	// too, this only answers before any work.
-	inbound, err := conversation.ValidateInbound(conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: in.Text})
+	inbound, err := h.readInbound(w, r, s)
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	c, found, err := h.conversationOf(ctx, s)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if found {
-		inbound.ConversationID = c.ID
 	}
 	hctx, cancel := context.WithTimeout(ctx, h.handleTimeout())
 	defer cancel()
@@ -255,6 +223,59 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, postedJSON(out))
+}
+
+// readInbound reads the message of a post by session s and checks it
+// before any work, into the session's conversation when it has one.
+func (h *Handler) readInbound(w http.ResponseWriter, r *http.Request, s session) (conversation.Inbound, error) {
+	// A form of another site cannot send this type without the browser
+	// asking first (CORS), which Relais does not allow: a session cookie
+	// sent along with a forged form is no message.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return conversation.Inbound{}, fmt.Errorf("a message is sent as application/json: %w", relais.ErrInvalid)
+	}
+	var in postInput
+	if err := decode(w, r, &in); err != nil {
+		return conversation.Inbound{}, err
+	}
+	msgID, err := channelMessageID(s, in.ID)
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	// The domain's rule for a customer message; HandleMessage applies it
+	// too, this only answers before any work.
+	inbound, err := conversation.ValidateInbound(conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: in.Text})
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	c, found, err := h.conversationOf(r.Context(), s)
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	if found {
+		inbound.ConversationID = c.ID
+	}
+	return inbound, nil
+}
+
+// channelMessageID returns the channel message id of the page's message
+// id; "" when the page gave none.
+func channelMessageID(s session, pageID string) (string, error) {
+	if pageID == "" {
+		return "", nil
+	}
+	if !clientID.MatchString(pageID) {
+		return "", fmt.Errorf("id must be 8 to 64 letters, digits, - or _: %w", relais.ErrInvalid)
+	}
+	// Channel message ids are unique per channel: the session makes one
+	// page's ids its own.
+	return s.ID + "/" + pageID, nil
+}
+
+// postedJSON is the answer to a post: the conversation's state, the stored
+// message and the reply, if any, with the article it cites.
+func postedJSON(out assistant.Outcome) conversationJSON {
 	res := stateJSON(out.Conversation)
 	res.Messages = append(res.Messages, toMessageJSON(out.Message))
 	if out.Reply != nil {
@@ -264,7 +285,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 		res.Messages = append(res.Messages, m)
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res
 }
 
 func (h *Handler) handleTimeout() time.Duration {
