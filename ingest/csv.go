@@ -28,6 +28,34 @@ func parseTSV(name, text string) ([]entry, []*FileError, *FileError) {
 // readDelimited reads a CSV or TSV file with a header row; comma 0 means
 // sniff the delimiter from the header.
 func readDelimited(name, text string, comma rune) ([]entry, []*FileError, *FileError) {
+	d := newDelimitedFile(name, text, comma)
+	if problem := d.readHeader(); problem != nil {
+		return nil, nil, problem
+	}
+	entries, problems, rows, problem := d.readRows()
+	if problem != nil {
+		return nil, problems, problem
+	}
+	if rows == 0 {
+		return nil, problems, invalidf(name, 0, "the file has a header row but no data rows")
+	}
+	return entries, problems, nil
+}
+
+// delimitedFile is a CSV or TSV file being read; header and cols are set
+// by readHeader.
+type delimitedFile struct {
+	name   string
+	r      *csv.Reader
+	comma  rune
+	header []string
+	cols   csvColumns
+}
+
+// newDelimitedFile prepares to read text with the delimiter comma, or when
+// comma is 0 the one an Excel "sep=" line names, else the one sniffed from
+// the header.
+func newDelimitedFile(name, text string, comma rune) *delimitedFile {
 	text, sep := stripSepLine(text)
 	if comma == 0 {
 		comma = sep
@@ -45,14 +73,19 @@ func readDelimited(name, text string, comma rune) ([]entry, []*FileError, *FileE
 	// text; CSV stays strict so that a stray quote is reported rather than
 	// silently swallowing the rows after it into one field.
 	r.LazyQuotes = comma == '\t'
+	return &delimitedFile{name: name, r: r, comma: comma}
+}
 
-	header, err := r.Read()
+// readHeader reads the header row and maps its columns; the problem makes
+// the whole file unusable.
+func (d *delimitedFile) readHeader() *FileError {
+	header, err := d.r.Read()
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, nil, invalidf(name, pe.StartLine, "cannot read the header row: %s", describeCSVError(pe))
+			return invalidf(d.name, pe.StartLine, "cannot read the header row: %s", describeCSVError(pe))
 		}
-		return nil, nil, invalidf(name, 0, "cannot read the header row: %v", err)
+		return invalidf(d.name, 0, "cannot read the header row: %v", err)
 	}
 	cols, ok := mapColumns(header)
 	if !ok {
@@ -62,51 +95,60 @@ func readDelimited(name, text string, comma rune) ([]entry, []*FileError, *FileE
 				found = append(found, fmt.Sprintf("%q", h))
 			}
 		}
-		return nil, nil, invalidf(name, 1, "no usable column in the header row (found %s; delimiter %q); want %s",
-			strings.Join(found, ", "), comma, acceptedFields())
+		return invalidf(d.name, 1, "no usable column in the header row (found %s; delimiter %q); want %s",
+			strings.Join(found, ", "), d.comma, acceptedFields())
 	}
+	d.header, d.cols = header, cols
+	return nil
+}
 
-	var (
-		entries  []entry
-		problems []*FileError
-		rows     int
-	)
+// readRows reads the data rows after the header. rows counts the rows that
+// are not blank, whether they were read or are problems; fatal is for a
+// failure to read the text at all.
+func (d *delimitedFile) readRows() (entries []entry, problems []*FileError, rows int, fatal *FileError) {
 	for {
-		rec, err := r.Read()
+		rec, err := d.r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, problems, invalidf(name, 0, "read: %v", err)
+				return nil, problems, rows, invalidf(d.name, 0, "read: %v", err)
 			}
 			rows++
-			problems = append(problems, invalidf(name, pe.StartLine, "%s", describeCSVError(pe)))
+			problems = append(problems, invalidf(d.name, pe.StartLine, "%s", describeCSVError(pe)))
 			continue
 		}
-		line, _ := r.FieldPos(0)
+		line, _ := d.r.FieldPos(0)
 		if allBlank(rec) {
 			continue
 		}
 		rows++
-		if len(rec) > len(header) && allBlank(rec[len(header):]) {
-			rec = rec[:len(header)] // trailing delimiters some spreadsheets add
-		}
-		if len(rec) != len(header) {
-			hint := ""
-			if len(rec) > len(header) {
-				hint = fmt.Sprintf(" (a %q inside a field that is not quoted?)", comma)
-			}
-			problems = append(problems, invalidf(name, line, "row has %s, the header has %d%s", plural(len(rec), "field"), len(header), hint))
+		a, problem := d.rowArticle(line, rec)
+		if problem != nil {
+			problems = append(problems, problem)
 			continue
 		}
-		entries = append(entries, entry{line: line, a: cols.article(rec)})
+		entries = append(entries, entry{line: line, a: a})
 	}
-	if rows == 0 {
-		return nil, problems, invalidf(name, 0, "the file has a header row but no data rows")
+	return entries, problems, rows, nil
+}
+
+// rowArticle reads the article of the data row rec, which starts on line; the
+// problem is for a row whose field count is not the header's.
+func (d *delimitedFile) rowArticle(line int, rec []string) (knowledge.Article, *FileError) {
+	if len(rec) > len(d.header) && allBlank(rec[len(d.header):]) {
+		rec = rec[:len(d.header)] // trailing delimiters some spreadsheets add
 	}
-	return entries, problems, nil
+	if len(rec) != len(d.header) {
+		hint := ""
+		if len(rec) > len(d.header) {
+			hint = fmt.Sprintf(" (a %q inside a field that is not quoted?)", d.comma)
+		}
+		return knowledge.Article{}, invalidf(d.name, line, "row has %s, the header has %d%s", plural(len(rec), "field"), len(d.header), hint)
+	}
+	return d.cols.article(rec), nil
 }
 
 // article builds the article of one row whose field count matches the header.

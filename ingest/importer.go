@@ -301,71 +301,11 @@ type pendingArticle struct {
 // inserting vectors into the HNSW index, which several connections do in
 // parallel.
 func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[string]string, opts Options, progress *progressCounter) error {
-	keep := make([]string, 0, len(f.articles))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(im.concurrency())
-	var mu sync.Mutex // guards f.res
-	var batch []pendingArticle
-	batchChunks := 0
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		todo := batch
-		batch, batchChunks = nil, 0
-		g.Go(func() error {
-			results := im.saveBatch(gctx, todo)
-			mu.Lock()
-			defer mu.Unlock()
-			for i, err := range results {
-				p := todo[i]
-				switch {
-				case errors.Is(err, relais.ErrInvalid):
-					f.res.Problems = append(f.res.Problems, &FileError{File: f.res.File, Err: fmt.Errorf("article %q: %w", p.Article.ExternalID, err)})
-				case err != nil:
-					return fmt.Errorf("import %s: article %q: %w", f.res.File, p.Article.ExternalID, err)
-				case p.found:
-					f.res.Updated++
-					f.res.Chunks += len(p.Chunks)
-				default:
-					f.res.Imported++
-					f.res.Chunks += len(p.Chunks)
-				}
-				im.advance(progress, f.res.File)
-			}
-			return nil
-		})
-	}
-	for _, a := range f.articles {
-		if gctx.Err() != nil {
-			break // a save failed or the import was cancelled: Wait says which
-		}
-		a.Source = f.res.Source
-		prepare(&a)
-		keep = append(keep, a.ExternalID)
-		old, found := existing[a.ExternalID]
-		if found && old == a.ContentHash {
-			mu.Lock()
-			f.res.Unchanged++
-			mu.Unlock()
-			im.advance(progress, f.res.File)
-			continue
-		}
-		existing[a.ExternalID] = a.ContentHash
-		chunks := ChunkArticle(a, im.Chunking)
-		if err := im.embed(gctx, chunks); err != nil {
-			g.Wait()
-			return fmt.Errorf("import %s: article %q: %w", f.res.File, a.ExternalID, err)
-		}
-		batch = append(batch, pendingArticle{ArticleChunks: knowledge.ArticleChunks{Article: a, Chunks: chunks}, found: found})
-		if batchChunks += len(chunks); len(batch) >= saveBatchArticles || batchChunks >= saveBatchChunks {
-			flush()
-		}
-	}
-	if gctx.Err() == nil {
-		flush()
-	}
-	if err := g.Wait(); err != nil {
+	fi := &fileImport{im: im, f: f, progress: progress, g: g}
+	keep, err := fi.saveChanged(gctx, existing)
+	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -376,6 +316,114 @@ func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[
 	if !opts.Prune {
 		return nil
 	}
+	return im.pruneFile(ctx, f, keep)
+}
+
+// fileImport is one file being imported: the batch being filled and the
+// workers saving the batches before it.
+type fileImport struct {
+	im       *Importer
+	f        *parsedFile
+	progress *progressCounter
+	g        *errgroup.Group // the workers; ctx of its methods is the group's
+	mu       sync.Mutex      // guards f.res
+	batch    []pendingArticle
+	// batchChunks counts the chunks of batch.
+	batchChunks int
+}
+
+// saveChanged chunks, embeds and saves, in batches, the articles of the file
+// that are new or changed, counts them in the file's result, and waits for
+// the workers. It returns the external ids of the file's articles, which
+// pruning keeps.
+func (fi *fileImport) saveChanged(ctx context.Context, existing map[string]string) ([]string, error) {
+	keep := make([]string, 0, len(fi.f.articles))
+	for _, a := range fi.f.articles {
+		if ctx.Err() != nil {
+			break // a save failed or the import was cancelled: Wait says which
+		}
+		a.Source = fi.f.res.Source
+		prepare(&a)
+		keep = append(keep, a.ExternalID)
+		if err := fi.add(ctx, a, existing); err != nil {
+			fi.g.Wait()
+			return nil, err
+		}
+	}
+	if ctx.Err() == nil {
+		fi.flush(ctx)
+	}
+	if err := fi.g.Wait(); err != nil {
+		return nil, err
+	}
+	return keep, nil
+}
+
+// add counts a as unchanged, or chunks and embeds it into the batch, which
+// goes to a worker once full. existing is updated so that a later article
+// with the same id is compared with this one.
+func (fi *fileImport) add(ctx context.Context, a knowledge.Article, existing map[string]string) error {
+	old, found := existing[a.ExternalID]
+	if found && old == a.ContentHash {
+		fi.mu.Lock()
+		fi.f.res.Unchanged++
+		fi.mu.Unlock()
+		fi.im.advance(fi.progress, fi.f.res.File)
+		return nil
+	}
+	existing[a.ExternalID] = a.ContentHash
+	chunks := ChunkArticle(a, fi.im.Chunking)
+	if err := fi.im.embed(ctx, chunks); err != nil {
+		return fmt.Errorf("import %s: article %q: %w", fi.f.res.File, a.ExternalID, err)
+	}
+	fi.batch = append(fi.batch, pendingArticle{ArticleChunks: knowledge.ArticleChunks{Article: a, Chunks: chunks}, found: found})
+	if fi.batchChunks += len(chunks); len(fi.batch) >= saveBatchArticles || fi.batchChunks >= saveBatchChunks {
+		fi.flush(ctx)
+	}
+	return nil
+}
+
+// flush hands the batch to a worker, waiting for a free one.
+func (fi *fileImport) flush(ctx context.Context) {
+	if len(fi.batch) == 0 {
+		return
+	}
+	todo := fi.batch
+	fi.batch, fi.batchChunks = nil, 0
+	fi.g.Go(func() error { return fi.saveAndCount(ctx, todo) })
+}
+
+// saveAndCount saves a batch and counts its articles in the file's result.
+// An article the store refuses as invalid is a problem of the file; any
+// other error stops the import.
+func (fi *fileImport) saveAndCount(ctx context.Context, todo []pendingArticle) error {
+	results := fi.im.saveBatch(ctx, todo)
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	res := &fi.f.res
+	for i, err := range results {
+		p := todo[i]
+		switch {
+		case errors.Is(err, relais.ErrInvalid):
+			res.Problems = append(res.Problems, &FileError{File: res.File, Err: fmt.Errorf("article %q: %w", p.Article.ExternalID, err)})
+		case err != nil:
+			return fmt.Errorf("import %s: article %q: %w", res.File, p.Article.ExternalID, err)
+		case p.found:
+			res.Updated++
+			res.Chunks += len(p.Chunks)
+		default:
+			res.Imported++
+			res.Chunks += len(p.Chunks)
+		}
+		fi.im.advance(fi.progress, res.File)
+	}
+	return nil
+}
+
+// pruneFile deletes the stored articles of the file's source that are not
+// in keep. A file with problems is not pruned: the article a broken row
+// used to hold would go.
+func (im *Importer) pruneFile(ctx context.Context, f *parsedFile, keep []string) error {
 	if len(f.res.Problems) > 0 {
 		im.logger().WarnContext(ctx, "import: not pruning a file with problems", "file", f.res.File, "problems", len(f.res.Problems))
 		return nil

@@ -191,93 +191,139 @@ func skipJSONSpace(data []byte, i int) int {
 // the way CSV headers are: the eval kb format {"id","title","body"},
 // question/answer, phrasings/alternatives, tags, topic, language.
 func articleFromObject(obj map[string]json.RawMessage) (knowledge.Article, error) {
-	type keyed struct {
-		key string
-		f   field
+	fields, err := objectFields(obj)
+	if err != nil {
+		return knowledge.Article{}, err
 	}
-	var fields []keyed
-	for k := range obj {
-		n := fieldName(k)
-		if n == "gold_article_ids" || n == "expected" {
-			return knowledge.Article{}, errors.New("this is a labelled question (it has gold_article_ids or expected), not an article; load such files as examples")
-		}
-		fields = append(fields, keyed{k, classifyField(n)})
-	}
-	// Map order is random; sort so that ties and phrasing order are stable.
-	slices.SortFunc(fields, func(a, b keyed) int {
-		if a.f.rank != b.f.rank {
-			return a.f.rank - b.f.rank
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	first := func(role fieldRole) string {
-		for _, kf := range fields {
-			if kf.f.role == role {
-				return kf.key
-			}
-		}
-		return ""
-	}
-
+	r := objectReader{obj: obj}
 	var a knowledge.Article
-	var errs []error
-	text := func(key string) []string {
-		if key == "" {
-			return nil
-		}
-		v, err := jsonStrings(obj[key])
-		if err != nil {
-			errs = append(errs, fmt.Errorf("field %q: %w", key, err))
-		}
-		return v
-	}
-	one := func(key string) string { return strings.Join(text(key), " ") }
-
-	a.ExternalID = one(first(fieldID))
-	a.Language = one(first(fieldLanguage))
-	a.Topic = one(first(fieldTopic))
-	a.Body = strings.Join(text(first(fieldAnswer)), "\n\n")
-	for _, t := range text(first(fieldTags)) {
+	a.ExternalID = r.one(fields.first(fieldID))
+	a.Language = r.one(fields.first(fieldLanguage))
+	a.Topic = r.one(fields.first(fieldTopic))
+	a.Body = strings.Join(r.text(fields.first(fieldAnswer)), "\n\n")
+	for _, t := range r.text(fields.first(fieldTags)) {
 		a.Tags = append(a.Tags, splitList(t)...)
 	}
-	titleKey := first(fieldQuestion)
-	if titleKey == "" {
-		for _, kf := range fields {
-			if kf.f.numbered {
-				titleKey = kf.key
-				break
-			}
-		}
-	}
-	if titleKey == "" {
-		titleKey = first(fieldWeakQuestion)
-	}
-	if titles := text(titleKey); len(titles) > 0 {
+	titleKey := fields.titleKey()
+	if titles := r.text(titleKey); len(titles) > 0 {
 		// {"question": ["How do I ...?", "Can I ...?"]}: the first is the
 		// title, the others are phrasings.
 		a.Title = titles[0]
 		a.Phrasings = append(a.Phrasings, titles[1:]...)
 	}
+	for _, key := range fields.phrasingKeys(titleKey) {
+		for _, p := range r.text(key) {
+			a.Phrasings = append(a.Phrasings, splitPhrasings(p)...)
+		}
+	}
+	if len(r.errs) > 0 {
+		return knowledge.Article{}, errors.Join(r.errs...)
+	}
+	if titleKey == "" && fields.first(fieldAnswer) == "" {
+		return knowledge.Article{}, fmt.Errorf("no title/question or body/answer field (found %s)", quotedKeys(obj))
+	}
+	return a, nil
+}
+
+// keyedFields are the keys of a JSON object with their classification,
+// sorted by rank then key.
+type keyedFields []keyedField
+
+type keyedField struct {
+	key string
+	f   field
+}
+
+// objectFields classifies the keys of obj. An object with the labels of an
+// evaluation example is refused: loading it as an article would put the
+// question in the knowledge base.
+func objectFields(obj map[string]json.RawMessage) (keyedFields, error) {
+	var fields keyedFields
+	for k := range obj {
+		n := fieldName(k)
+		if n == "gold_article_ids" || n == "expected" {
+			return nil, errors.New("this is a labelled question (it has gold_article_ids or expected), not an article; load such files as examples")
+		}
+		fields = append(fields, keyedField{k, classifyField(n)})
+	}
+	// Map order is random; sort so that ties and phrasing order are stable.
+	slices.SortFunc(fields, func(a, b keyedField) int {
+		if a.f.rank != b.f.rank {
+			return a.f.rank - b.f.rank
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return fields, nil
+}
+
+// first returns the best key with role, "" when there is none.
+func (fields keyedFields) first(role fieldRole) string {
+	for _, kf := range fields {
+		if kf.f.role == role {
+			return kf.key
+		}
+	}
+	return ""
+}
+
+// titleKey returns the key of the title: a question key, else a numbered
+// one ("question_2" when there is no plain "question"), else a weak one
+// ("subject"); "" when there is none.
+func (fields keyedFields) titleKey() string {
+	if key := fields.first(fieldQuestion); key != "" {
+		return key
+	}
+	for _, kf := range fields {
+		if kf.f.numbered {
+			return kf.key
+		}
+	}
+	return fields.first(fieldWeakQuestion)
+}
+
+// phrasingKeys returns the keys of phrasings: the question keys other than
+// the title's, and the phrasing keys.
+func (fields keyedFields) phrasingKeys(titleKey string) []string {
+	var keys []string
 	for _, kf := range fields {
 		if kf.key == titleKey || (kf.f.role != fieldPhrasing && kf.f.role != fieldQuestion) {
 			continue
 		}
-		for _, p := range text(kf.key) {
-			a.Phrasings = append(a.Phrasings, splitPhrasings(p)...)
-		}
+		keys = append(keys, kf.key)
 	}
-	if len(errs) > 0 {
-		return knowledge.Article{}, errors.Join(errs...)
+	return keys
+}
+
+// objectReader reads the values of a JSON object as text, collecting the
+// errors so that one message names every bad field.
+type objectReader struct {
+	obj  map[string]json.RawMessage
+	errs []error
+}
+
+// text returns the strings of the value at key, nil for key "".
+func (r *objectReader) text(key string) []string {
+	if key == "" {
+		return nil
 	}
-	if titleKey == "" && first(fieldAnswer) == "" {
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, fmt.Sprintf("%q", k))
-		}
-		slices.Sort(keys)
-		return knowledge.Article{}, fmt.Errorf("no title/question or body/answer field (found %s)", strings.Join(keys, ", "))
+	v, err := jsonStrings(r.obj[key])
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("field %q: %w", key, err))
 	}
-	return a, nil
+	return v
+}
+
+// one returns the strings of the value at key joined into one.
+func (r *objectReader) one(key string) string { return strings.Join(r.text(key), " ") }
+
+// quotedKeys lists the keys of obj, quoted and sorted.
+func quotedKeys(obj map[string]json.RawMessage) string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, fmt.Sprintf("%q", k))
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
 }
 
 // jsonStrings reads a value that should be text: a string, a number or a

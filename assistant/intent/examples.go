@@ -46,86 +46,120 @@ const maxExampleLine = 500
 // intents/intents.txt. name is used in errors, which say which line is
 // wrong and wrap relais.ErrInvalid.
 func ParseExamples(r io.Reader, name string) ([]Example, error) {
-	var (
-		out         []Example
-		intent      string
-		topic       string
-		sectionLang string
-		inSection   bool
-		seen        = map[string]string{} // family + folded text -> label, for conflicts
-		seenAt      = map[string]string{}
-	)
+	p := &exampleParser{name: name, seen: map[string]string{}, seenAt: map[string]string{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
-	line := 0
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, args...), relais.ErrInvalid)
-	}
 	for sc.Scan() {
-		line++
+		p.line++
 		text := strings.TrimSpace(sc.Text())
-		if line == 1 {
+		if p.line == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
-		if text == "" || strings.HasPrefix(text, "#") {
+		var err error
+		switch {
+		case text == "" || strings.HasPrefix(text, "#"):
 			continue
+		case strings.HasPrefix(text, "["):
+			err = p.startSection(text)
+		default:
+			err = p.addExample(text)
 		}
-		if strings.HasPrefix(text, "[") {
-			if !strings.HasSuffix(text, "]") {
-				return nil, bad("section header %q has no closing \"]\"", text)
-			}
-			fields := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(text, "["), "]"))
-			if len(fields) == 0 || len(fields) > 2 {
-				return nil, bad("section header %q: want [intent] or [intent lang]", text)
-			}
-			var err error
-			if intent, topic, err = parseIntentLabel(fields[0]); err != nil {
-				return nil, bad("%v", err)
-			}
-			sectionLang = ""
-			if len(fields) == 2 {
-				if sectionLang, err = parseExampleLang(fields[1]); err != nil {
-					return nil, bad("%v", err)
-				}
-			}
-			inSection = true
-			continue
+		if err != nil {
+			return nil, err
 		}
-		if !inSection {
-			return nil, bad("example before any [section] header")
-		}
-		if len(text) > maxExampleLine {
-			return nil, bad("example is %d bytes long, over the %d limit", len(text), maxExampleLine)
-		}
-		lang := sectionLang
-		if prefix, rest, ok := strings.Cut(text, ":"); ok {
-			if l, err := parseExampleLang(strings.TrimSpace(prefix)); err == nil {
-				lang, text = l, strings.TrimSpace(rest)
-			}
-		}
-		words := language.Words(text)
-		if len(words) == 0 {
-			return nil, bad("example %q has no words", text)
-		}
-		label := intent
-		if topic != "" {
-			label += ":" + topic
-		}
-		key := exampleFamily(intent) + "\x00" + lang + "\x00" + strings.Join(words, " ")
-		if prev, ok := seen[key]; ok {
-			if prev != label {
-				return nil, bad("%q is already labelled %s at %s", text, prev, seenAt[key])
-			}
-			continue
-		}
-		where := fmt.Sprintf("%s:%d", name, line)
-		seen[key], seenAt[key] = label, where
-		out = append(out, Example{Intent: intent, Topic: topic, Lang: lang, Text: text, Source: where})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s after line %d: %w", name, line, err)
+		return nil, fmt.Errorf("read %s after line %d: %w", name, p.line, err)
 	}
-	return out, nil
+	return p.examples, nil
+}
+
+// exampleParser reads an examples file line by line: the section it is in,
+// and the examples read so far.
+type exampleParser struct {
+	name        string
+	line        int
+	intent      string
+	topic       string
+	sectionLang string
+	inSection   bool
+	examples    []Example
+	// seen maps the family, language and words of each example to its
+	// label, seenAt to its place, so that one text labelled twice is
+	// caught.
+	seen   map[string]string
+	seenAt map[string]string
+}
+
+// bad returns the error of the current line.
+func (p *exampleParser) bad(format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s: %w", p.name, p.line, fmt.Sprintf(format, args...), relais.ErrInvalid)
+}
+
+// startSection reads a section header, "[intent]" or "[intent lang]",
+// which labels the examples after it.
+func (p *exampleParser) startSection(text string) error {
+	if !strings.HasSuffix(text, "]") {
+		return p.bad("section header %q has no closing \"]\"", text)
+	}
+	fields := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(text, "["), "]"))
+	if len(fields) == 0 || len(fields) > 2 {
+		return p.bad("section header %q: want [intent] or [intent lang]", text)
+	}
+	var err error
+	if p.intent, p.topic, err = parseIntentLabel(fields[0]); err != nil {
+		return p.bad("%v", err)
+	}
+	p.sectionLang = ""
+	if len(fields) == 2 {
+		if p.sectionLang, err = parseExampleLang(fields[1]); err != nil {
+			return p.bad("%v", err)
+		}
+	}
+	p.inSection = true
+	return nil
+}
+
+// addExample reads an example line. The same text again in the same family
+// is dropped when its label is the same, and an error when it is not.
+func (p *exampleParser) addExample(text string) error {
+	if !p.inSection {
+		return p.bad("example before any [section] header")
+	}
+	if len(text) > maxExampleLine {
+		return p.bad("example is %d bytes long, over the %d limit", len(text), maxExampleLine)
+	}
+	lang, text := p.exampleLang(text)
+	words := language.Words(text)
+	if len(words) == 0 {
+		return p.bad("example %q has no words", text)
+	}
+	label := p.intent
+	if p.topic != "" {
+		label += ":" + p.topic
+	}
+	key := exampleFamily(p.intent) + "\x00" + lang + "\x00" + strings.Join(words, " ")
+	if prev, ok := p.seen[key]; ok {
+		if prev != label {
+			return p.bad("%q is already labelled %s at %s", text, prev, p.seenAt[key])
+		}
+		return nil
+	}
+	where := fmt.Sprintf("%s:%d", p.name, p.line)
+	p.seen[key], p.seenAt[key] = label, where
+	p.examples = append(p.examples, Example{Intent: p.intent, Topic: p.topic, Lang: lang, Text: text, Source: where})
+	return nil
+}
+
+// exampleLang splits off the language prefix of an example ("fr: ..."); an
+// example without one is in the section's language.
+func (p *exampleParser) exampleLang(text string) (lang, rest string) {
+	if prefix, after, ok := strings.Cut(text, ":"); ok {
+		if l, err := parseExampleLang(strings.TrimSpace(prefix)); err == nil {
+			return l, strings.TrimSpace(after)
+		}
+	}
+	return p.sectionLang, text
 }
 
 // exampleFamily groups the intents whose examples compete with each other. A

@@ -203,42 +203,10 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 	if h.sessionLim.RespondOnLimit(w, r, s.ID) {
 		return
 	}
-	// A form of another site cannot send this type without the browser
-	// asking first (CORS), which Relais does not allow: a session cookie
-	// sent along with a forged form is no message.
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		h.fail(w, r, fmt.Errorf("a message is sent as application/json: %w", relais.ErrInvalid))
-		return
-	}
-	var in postInput
-	if err := decode(w, r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var msgID string
-	if in.ID != "" {
-		if !clientID.MatchString(in.ID) {
-			h.fail(w, r, fmt.Errorf("id must be 8 to 64 letters, digits, - or _: %w", relais.ErrInvalid))
-			return
-		}
-		// Channel message ids are unique per channel: the session makes
-		// one page's ids its own.
-		msgID = s.ID + "/" + in.ID
-	}
-	// The domain's rule for a customer message; HandleMessage applies it
-	// too, this only answers before any work.
-	inbound, err := conversation.ValidateInbound(conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: in.Text})
+	inbound, err := h.readInbound(w, r, s)
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	c, found, err := h.conversationOf(ctx, s)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if found {
-		inbound.ConversationID = c.ID
 	}
 	hctx, cancel := context.WithTimeout(ctx, h.handleTimeout())
 	defer cancel()
@@ -255,6 +223,59 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, postedJSON(out))
+}
+
+// readInbound reads the message of a post by session s and checks it
+// before any work, into the session's conversation when it has one.
+func (h *Handler) readInbound(w http.ResponseWriter, r *http.Request, s session) (conversation.Inbound, error) {
+	// A form of another site cannot send this type without the browser
+	// asking first (CORS), which Relais does not allow: a session cookie
+	// sent along with a forged form is no message.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return conversation.Inbound{}, fmt.Errorf("a message is sent as application/json: %w", relais.ErrInvalid)
+	}
+	var in postInput
+	if err := decode(w, r, &in); err != nil {
+		return conversation.Inbound{}, err
+	}
+	msgID, err := channelMessageID(s, in.ID)
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	// The domain's rule for a customer message; HandleMessage applies it
+	// too, this only answers before any work.
+	inbound, err := conversation.ValidateInbound(conversation.Inbound{Channel: Channel, CustomerID: s.ID, ChannelMessageID: msgID, Text: in.Text})
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	c, found, err := h.conversationOf(r.Context(), s)
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	if found {
+		inbound.ConversationID = c.ID
+	}
+	return inbound, nil
+}
+
+// channelMessageID returns the channel message id of the page's message
+// id; "" when the page gave none.
+func channelMessageID(s session, pageID string) (string, error) {
+	if pageID == "" {
+		return "", nil
+	}
+	if !clientID.MatchString(pageID) {
+		return "", fmt.Errorf("id must be 8 to 64 letters, digits, - or _: %w", relais.ErrInvalid)
+	}
+	// Channel message ids are unique per channel: the session makes one
+	// page's ids its own.
+	return s.ID + "/" + pageID, nil
+}
+
+// postedJSON is the answer to a post: the conversation's state, the stored
+// message and the reply, if any, with the article it cites.
+func postedJSON(out assistant.Outcome) conversationJSON {
 	res := stateJSON(out.Conversation)
 	res.Messages = append(res.Messages, toMessageJSON(out.Message))
 	if out.Reply != nil {
@@ -264,7 +285,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 		res.Messages = append(res.Messages, m)
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res
 }
 
 func (h *Handler) handleTimeout() time.Duration {
@@ -321,18 +342,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // nothing; ?after= gives the first id. 204 (which makes EventSource stop)
 // without a conversation: the page opens the stream once it has one.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
-	s, ok, err := h.session(r)
+	c, ok, err := h.sessionConversation(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	var c conversation.Conversation
-	if ok {
-		c, ok, err = h.conversationOf(r.Context(), s)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
 	}
 	if !ok {
 		w.WriteHeader(http.StatusNoContent)
@@ -345,65 +358,121 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), cmp.Or(h.StreamLifetime, DefaultStreamLifetime))
 	defer cancel()
+	st := openEventStream(w)
+	if !st.write("retry: 2000\n: connected\n\n") {
+		return
+	}
+	h.streamEvents(ctx, st, c, after)
+}
+
+// sessionConversation returns the conversation of the request's session;
+// ok is false without a session or a conversation.
+func (h *Handler) sessionConversation(r *http.Request) (conversation.Conversation, bool, error) {
+	s, ok, err := h.session(r)
+	if err != nil || !ok {
+		return conversation.Conversation{}, false, err
+	}
+	return h.conversationOf(r.Context(), s)
+}
+
+// eventStream is a response of Server-Sent Events.
+type eventStream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// openEventStream sends the headers of an event stream.
+func openEventStream(w http.ResponseWriter) *eventStream {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	write := func(msg string) bool {
-		// Each write gets its own deadline: the server's, set when the
-		// stream opened, would cut it.
-		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		if _, err := io.WriteString(w, msg); err != nil {
+	return &eventStream{w: w, rc: rc}
+}
+
+// write sends msg at once; false when the page is gone.
+func (st *eventStream) write(msg string) bool {
+	// Each write gets its own deadline: the server's, set when the
+	// stream opened, would cut it.
+	_ = st.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(st.w, msg); err != nil {
+		return false
+	}
+	return st.rc.Flush() == nil
+}
+
+// waitForPoll waits for the next poll, sending a keepalive comment each
+// keepalive period meanwhile; false when the stream is to end.
+func (st *eventStream) waitForPoll(ctx context.Context, poll, keepalive *time.Ticker) bool {
+	for {
+		select {
+		case <-ctx.Done():
 			return false
+		case <-keepalive.C:
+			if !st.write(": keepalive\n\n") {
+				return false
+			}
+		case <-poll.C:
+			return true
 		}
-		return rc.Flush() == nil
 	}
-	if !write("retry: 2000\n: connected\n\n") {
-		return
-	}
+}
+
+// streamEvents sends what changes in conversation c after message after,
+// at once and then at every poll, until ctx ends or the page goes. A
+// failed read is tried again at the next poll.
+func (h *Handler) streamEvents(ctx context.Context, st *eventStream, c conversation.Conversation, after int64) {
 	poll := time.NewTicker(cmp.Or(h.PollInterval, DefaultPollInterval))
 	defer poll.Stop()
 	keepalive := time.NewTicker(cmp.Or(h.Keepalive, DefaultKeepalive))
 	defer keepalive.Stop()
-	last := stateJSON(c)
-	first := true
-	for {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-keepalive.C:
-				if !write(": keepalive\n\n") {
-					return
-				}
-				continue
-			case <-poll.C:
-			}
+	cur := streamCursor{after: after, state: stateJSON(c)}
+	for first := true; ; first = false {
+		if !first && !st.waitForPoll(ctx, poll, keepalive) {
+			return
 		}
-		first = false
-		msgs, state, err := h.newMessages(ctx, c.ID, after)
+		out, err := h.nextEvents(ctx, c.ID, &cur)
 		if err != nil {
 			if ctx.Err() == nil {
 				h.logger().WarnContext(ctx, "webchat: read new messages; retrying", "conversation", c.ID, "error", err)
 			}
 			continue
 		}
-		var out string
-		for _, m := range msgs {
-			b, _ := json.Marshal(m) // strings and ints always marshal
-			out += fmt.Sprintf("id: %d\nevent: message\ndata: %s\n\n", m.ID, b)
-			after = m.ID
-		}
-		if state.State != last.State || state.AwaitingFeedback != last.AwaitingFeedback || len(msgs) > 0 {
-			b, _ := json.Marshal(state)
-			out += fmt.Sprintf("event: state\ndata: %s\n\n", b)
-			last = state
-		}
-		if out != "" && !write(out) {
+		if out != "" && !st.write(out) {
 			return
 		}
 	}
+}
+
+// streamCursor is how far a stream has got: the last message it sent and
+// the state it last sent.
+type streamCursor struct {
+	after int64
+	state conversationJSON
+}
+
+// nextEvents returns the events of what changed in conversation convID
+// since cur, and moves cur past them: a "message" for each new message,
+// then a "state" when the state changed or messages came; "" when nothing
+// changed.
+func (h *Handler) nextEvents(ctx context.Context, convID int64, cur *streamCursor) (string, error) {
+	msgs, state, err := h.newMessages(ctx, convID, cur.after)
+	if err != nil {
+		return "", err
+	}
+	var out string
+	for _, m := range msgs {
+		b, _ := json.Marshal(m) // strings and ints always marshal
+		out += fmt.Sprintf("id: %d\nevent: message\ndata: %s\n\n", m.ID, b)
+		cur.after = m.ID
+	}
+	if state.State != cur.state.State || state.AwaitingFeedback != cur.state.AwaitingFeedback || len(msgs) > 0 {
+		b, _ := json.Marshal(state)
+		out += fmt.Sprintf("event: state\ndata: %s\n\n", b)
+		cur.state = state
+	}
+	return out, nil
 }
 
 // newMessages returns the messages of conversation convID after message

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -75,6 +76,94 @@ func TestParseFixtures(t *testing.T) {
 					ChannelMessageID: m.ID, Text: m.Text, Phone: m.Phone, Media: m.Media}); err != nil {
 					t.Errorf("message %s: ValidateInbound: %v", m.ID, err)
 				}
+			}
+		})
+	}
+}
+
+// TestParseEdgeCases pins what the fixtures leave out: skipped messages and
+// statuses (with their order), button replies, fields other than
+// "messages", contacts that map a phone to a user id, and decoding errors.
+func TestParseEdgeCases(t *testing.T) {
+	t.Parallel()
+	change := func(field, value string) string {
+		return `{"field":"` + field + `","value":` + value + `}`
+	}
+	body := func(changes ...string) string {
+		return `{"object":"whatsapp_business_account","entry":[{"changes":[` + strings.Join(changes, ",") + `]}]}`
+	}
+	tests := []struct {
+		name    string
+		body    string
+		want    Payload
+		wantErr string
+	}{
+		{"button reply", body(change("messages", `{"messages":[{"from":"1","id":"w1","timestamp":"5","type":"button","button":{"text":"Yes"}}]}`)),
+			Payload{Messages: []Message{{ID: "w1", From: "1", Timestamp: 5, Type: "button", Text: "Yes"}}}, ""},
+		{"skipped in order", body(change("messages", `{"messages":[
+			{"from":"1","type":"text","text":{"body":"no id"}},
+			{"id":"w2","type":"text","text":{"body":"no sender"}},
+			{"from":"1","id":"w3","type":"system","system":{"body":"changed number"}},
+			{"from":"1","id":"w4"},
+			{"from":"1","id":"w5","type":"video"},
+			{"from":"1","id":"w5b","type":"image"},
+			{"from":"1","id":"w6","type":"document","document":{"mime_type":"application/pdf"}},
+			{"from":"1","id":"w7","type":"interactive","interactive":{"type":"nfm_reply"}},
+			{"from":"1","id":"w8","type":"text"}],
+			"statuses":[{"status":"sent"},{"id":"o1","status":"typing"},{"id":"o2","status":"read","timestamp":"x"}]}`)),
+			Payload{
+				Messages: []Message{
+					// A video without its object is still a video; an
+					// image without one is not read as an image.
+					{ID: "w5", From: "1", Type: "video", Media: &conversation.Media{Kind: conversation.MediaVideo}},
+					{ID: "w5b", From: "1", Type: "image", Media: &conversation.Media{Kind: conversation.MediaUnsupported}},
+					{ID: "w7", From: "1", Type: "interactive", Media: &conversation.Media{Kind: conversation.MediaUnsupported}},
+					{ID: "w8", From: "1", Type: "text", Media: &conversation.Media{Kind: conversation.MediaUnsupported}},
+				},
+				Statuses: []Status{{ID: "o2", Status: "read"}},
+				Skipped: []Skipped{{Type: "malformed"}, {ID: "w2", Type: "malformed"}, {ID: "w3", Type: "system"},
+					{ID: "w4", Type: "malformed"}, {ID: "w6", Type: "malformed"},
+					{Type: "status"}, {ID: "o1", Type: "status"}},
+			}, ""},
+		{"other fields ignored, first display number kept", body(
+			change("account_update", `{"metadata":{"display_phone_number":"999"},"messages":[{"from":"1","id":"w1","type":"text","text":{"body":"x"}}]}`),
+			change("", `{"metadata":{"display_phone_number":""},"statuses":[{"id":"o1","status":"failed","errors":[{"code":7},{"code":8}]}]}`),
+			change("messages", `{"metadata":{"display_phone_number":"111"},"messages":[{"from":"1","id":"w2","timestamp":"-3","type":"text","text":{"body":"y"}}]}`),
+			change("messages", `{"metadata":{"display_phone_number":"222"}}`)),
+			Payload{DisplayPhoneNumber: "111",
+				Messages: []Message{{ID: "w2", From: "1", Type: "text", Text: "y"}},
+				Statuses: []Status{{ID: "o1", Status: "failed", ErrorCode: 7}}}, ""},
+		{"contacts map the sender to a user id, per change", body(
+			change("messages", `{"contacts":[{"wa_id":"1","user_id":"U1"},{"wa_id":"2"}],"messages":[
+				{"from":"1","id":"w1","timestamp":"9","type":"text","text":{"body":"a"}},
+				{"from":"2","id":"w2","timestamp":"8","type":"text","text":{"body":"b"}},
+				{"from":"1","from_user_id":"U9","id":"w3","timestamp":"8","type":"text","text":{"body":"c"}}]}`),
+			change("messages", `{"messages":[{"from":"1","id":"w4","timestamp":"1","type":"text","text":{"body":"d"}}]}`)),
+			Payload{Messages: []Message{
+				{ID: "w4", From: "1", Timestamp: 1, Type: "text", Text: "d"},
+				{ID: "w2", From: "2", Timestamp: 8, Type: "text", Text: "b"},
+				{ID: "w3", From: "U9", Phone: "1", Timestamp: 8, Type: "text", Text: "c"},
+				{ID: "w1", From: "U1", Phone: "1", Timestamp: 9, Type: "text", Text: "a"},
+			}}, ""},
+		{"truncated", `{"entry":`, Payload{}, "decode whatsapp webhook: invalid JSON"},
+		{"bad syntax", `{"entry":]`, Payload{}, "decode whatsapp webhook: invalid JSON"},
+		{"wrong shape", `{"entry":{}}`, Payload{}, "decode whatsapp webhook: unexpected JSON shape"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Parse([]byte(tt.body))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("Parse() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Parse() (-want +got):\n%s", diff)
 			}
 		})
 	}
