@@ -122,7 +122,21 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 		return nil, i + 1
 	}
 	markDates(text, groups)
+	checked := checksummedNumbers(text, groups, plus, floor)
+	markMatched(groups, checked)
+	markChains(groups)
+	out := addPhones(text, groups, checked, plus, i, floor)
+	if len(out) > 0 {
+		end = max(end, out[len(out)-1].End)
+	}
+	return out, end
+}
 
+// checksummedNumbers is the first pass of numbersAt: the NIRs and card
+// numbers in groups, in order, none starting before floor. A run that
+// starts with a '+' is a phone number's, so no checksummed number starts at
+// its first group.
+func checksummedNumbers(text string, groups []group, plus bool, floor int) []Match {
 	var checked []Match
 	covered := floor
 	for s, g := range groups {
@@ -139,6 +153,12 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 			covered = groups[e].to
 		}
 	}
+	return checked
+}
+
+// markMatched sets matched on the groups that overlap one of checked,
+// which is in order.
+func markMatched(groups []group, checked []Match) {
 	m := 0
 	for k := range groups {
 		for m < len(checked) && checked[m].End <= groups[k].from {
@@ -146,8 +166,13 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 		}
 		groups[k].matched = m < len(checked) && checked[m].Start < groups[k].to
 	}
-	markChains(groups)
+}
 
+// addPhones is the second pass of numbersAt: it finds the phone numbers
+// in the groups that are neither matched nor part of a date, and returns
+// them merged in order with checked. i is where the run starts, its '+'
+// if plus.
+func addPhones(text string, groups []group, checked []Match, plus bool, i, floor int) []Match {
 	var out []Match
 	prevEnd, next := floor, 0 // next: the next checked match to merge
 	restart := 0              // the group after a phone number taken from the start of a chain
@@ -170,25 +195,31 @@ func numbersAt(text string, i, floor int) ([]Match, int) {
 		if !leftOK(text, start, prevEnd) {
 			continue
 		}
-		first := g.chainEnd
-		if intl {
-			first = lastWithin(groups, s, g.chainEnd)
-		}
-		for e := first; e >= s && (intl || e == g.chainEnd); e-- {
-			if phoneAt(text, groups[s:e+1], intl, start, prevEnd) {
-				out = append(out, Match{Kind: Phone, Start: start, End: groups[e].to})
-				prevEnd = groups[e].to
-				restart = e + 1
-				s = e
-				break
-			}
+		if e, ok := phoneEnd(text, groups, s, intl, start, prevEnd); ok {
+			out = append(out, Match{Kind: Phone, Start: start, End: groups[e].to})
+			prevEnd = groups[e].to
+			restart = e + 1
+			s = e
 		}
 	}
-	out = append(out, checked[next:]...)
-	if len(out) > 0 {
-		end = max(end, out[len(out)-1].End)
+	return append(out, checked[next:]...)
+}
+
+// phoneEnd returns the index of the last group of the phone number that
+// starts at groups[s] (at start in text): after a '+' (intl), the longest
+// start of its chain that reads as one; otherwise the whole chain or none.
+func phoneEnd(text string, groups []group, s int, intl bool, start, floor int) (int, bool) {
+	last := groups[s].chainEnd
+	first := last
+	if intl {
+		first = lastWithin(groups, s, last)
 	}
-	return out, end
+	for e := first; e >= s && (intl || e == last); e-- {
+		if phoneAt(text, groups[s:e+1], intl, start, floor) {
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // cardLengths is the order card numbers are tried in when groups[s:] can
