@@ -78,14 +78,16 @@ func (w *htmlWriter) walk(n *html.Node) {
 	switch n.Type {
 	case html.TextNode:
 		w.text(n.Data)
-		return
 	case html.DocumentNode:
 		w.children(n)
-		return
 	case html.ElementNode:
-	default:
-		return
+		w.element(n)
 	}
+}
+
+// element writes an element as what its tag makes of the text: a heading,
+// a line break, a fence, a list, a table row, a block, or inline text.
+func (w *htmlWriter) element(n *html.Node) {
 	switch n.Data {
 	case "h1", "h2", "h3", "h4", "h5", "h6":
 		level := int(n.Data[1] - '0')
@@ -101,44 +103,13 @@ func (w *htmlWriter) walk(n *html.Node) {
 	case "pre":
 		w.pre(n)
 	case "ul", "ol":
-		w.flush()
-		if w.listDepth == 0 {
-			w.newGroup()
-		}
-		w.listDepth++
-		w.children(n)
-		w.flush()
-		w.listDepth--
-		if w.listDepth == 0 {
-			w.newGroup()
-		}
+		w.list(n)
 	case "li":
-		w.flush()
-		w.itemPrefix = "- "
-		w.children(n)
-		w.flush()
-		w.itemPrefix = ""
+		w.item(n)
 	case "table":
-		w.flush()
-		w.newGroup()
-		w.children(n)
-		w.flush()
-		w.newGroup()
+		w.table(n)
 	case "tr":
-		if layoutRow(n) {
-			w.block(n)
-			return
-		}
-		var cells []string
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type == html.ElementNode && (c.Data == "td" || c.Data == "th") && !skipped(c) {
-				if t := oneLine(textContent(c)); t != "" {
-					cells = append(cells, t)
-				}
-			}
-		}
-		w.flush()
-		w.add(strings.Join(cells, " | "))
+		w.row(n)
 	case "p", "div", "section", "article", "main", "aside", "header", "blockquote", "dl", "dd",
 		"caption", "figure", "figcaption", "address", "details", "hr", "center", "fieldset", "legend",
 		"form", "body", "html", "td", "th":
@@ -146,6 +117,59 @@ func (w *htmlWriter) walk(n *html.Node) {
 	default:
 		w.children(n)
 	}
+}
+
+// list writes a list as a group of its own; a nested list belongs to the
+// outermost list's group.
+func (w *htmlWriter) list(n *html.Node) {
+	w.flush()
+	if w.listDepth == 0 {
+		w.newGroup()
+	}
+	w.listDepth++
+	w.children(n)
+	w.flush()
+	w.listDepth--
+	if w.listDepth == 0 {
+		w.newGroup()
+	}
+}
+
+// item writes a list item, its first line after "- ".
+func (w *htmlWriter) item(n *html.Node) {
+	w.flush()
+	w.itemPrefix = "- "
+	w.children(n)
+	w.flush()
+	w.itemPrefix = ""
+}
+
+// table writes a table as a group of its own, even inside a list.
+func (w *htmlWriter) table(n *html.Node) {
+	w.flush()
+	w.newGroup()
+	w.children(n)
+	w.flush()
+	w.newGroup()
+}
+
+// row writes a table row as one line, its cells separated by " | ",
+// unless it is a row of the page's layout (see layoutRow).
+func (w *htmlWriter) row(n *html.Node) {
+	if layoutRow(n) {
+		w.block(n)
+		return
+	}
+	var cells []string
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && (c.Data == "td" || c.Data == "th") && !skipped(c) {
+			if t := oneLine(textContent(c)); t != "" {
+				cells = append(cells, t)
+			}
+		}
+	}
+	w.flush()
+	w.add(strings.Join(cells, " | "))
 }
 
 func (w *htmlWriter) children(n *html.Node) {
