@@ -205,40 +205,76 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 		Replied:       max(0, sum.Questions-sum.Answered-sum.HandedOff),
 		WrongAboveBar: sum.WrongAnswerRate > wrongBar,
 		Chart:         newChart(sum),
-		Calibrations:  append([]FoldCalibration(nil), sum.Calibrations...),
+		Calibrations:  cleanCalibrations(sum.Calibrations),
+		Confusions:    cleanConfusions(sum.Confusions),
+		Disagreements: disagreementRows(sum.Calibrations),
+		Best:          bestRows(sum.Best),
+		Reasons:       reasonRows(sum.ByReason),
 	}
-	for _, c := range sum.Confusions {
-		v.Confusions = append(v.Confusions, Confusion{Expected: clean(c.Expected), Cited: clean(c.Cited), Count: c.Count})
-	}
-	for i := range v.Calibrations {
-		v.Calibrations[i].Source = clean(v.Calibrations[i].Source)
-	}
-	v.Disagreements = disagreementRows(sum.Calibrations)
 	v.Sum.Dataset = clean(sum.Dataset)
 	v.Sum.ThresholdSource = clean(sum.ThresholdSource)
-	for _, bound := range bestBounds {
-		p, ok := sum.Best[boundKey(bound)]
-		v.Best = append(v.Best, bestRow{Label: fmt.Sprintf("≤ %g%%", 100*bound), Found: ok, Point: p.SweepPoint})
-	}
+	v.Wrong, v.Missed = worstQuestions(outs, sum.Folds > 1)
+	return v
+}
 
+// cleanConfusions returns a copy of confusions with their article ids
+// cleaned.
+func cleanConfusions(confusions []Confusion) []Confusion {
+	var out []Confusion
+	for _, c := range confusions {
+		out = append(out, Confusion{Expected: clean(c.Expected), Cited: clean(c.Cited), Count: c.Count})
+	}
+	return out
+}
+
+// cleanCalibrations returns a copy of cals with their sources cleaned, so
+// that the summary the caller holds keeps its own.
+func cleanCalibrations(cals []FoldCalibration) []FoldCalibration {
+	out := append([]FoldCalibration(nil), cals...)
+	for i := range out {
+		out[i].Source = clean(out[i].Source)
+	}
+	return out
+}
+
+// bestRows is one row per wrong-answer bound, found or not.
+func bestRows(best map[string]SweepPt) []bestRow {
+	var rows []bestRow
+	for _, bound := range bestBounds {
+		p, ok := best[boundKey(bound)]
+		rows = append(rows, bestRow{Label: fmt.Sprintf("≤ %g%%", 100*bound), Found: ok, Point: p.SweepPoint})
+	}
+	return rows
+}
+
+// reasonRows lists the reasons, the most frequent first (ties by name, so
+// the report does not change with map order), each bar sized against the
+// first.
+func reasonRows(byReason map[string]int) []reasonRow {
 	total := 0
-	for _, n := range sum.ByReason {
+	for _, n := range byReason {
 		total += n
 	}
-	for r, n := range sum.ByReason {
-		v.Reasons = append(v.Reasons, reasonRow{Reason: clean(r), Count: n, Share: ratio(n, total)})
+	var rows []reasonRow
+	for r, n := range byReason {
+		rows = append(rows, reasonRow{Reason: clean(r), Count: n, Share: ratio(n, total)})
 	}
-	sort.Slice(v.Reasons, func(i, j int) bool {
-		a, b := v.Reasons[i], v.Reasons[j]
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
 		if a.Count != b.Count {
 			return a.Count > b.Count
 		}
 		return a.Reason < b.Reason
 	})
-	for i := range v.Reasons {
-		v.Reasons[i].Width = 100 * ratio(v.Reasons[i].Count, v.Reasons[0].Count)
+	for i := range rows {
+		rows[i].Width = 100 * ratio(rows[i].Count, rows[0].Count)
 	}
+	return rows
+}
 
+// worstQuestions returns the "worst questions" tables: the wrong answers
+// and the answerable questions handed off, each the most confident first.
+func worstQuestions(outs []Outcome, folded bool) (wrongTable, missedTable questionTable) {
 	var wrong, missed []Outcome
 	for _, o := range outs {
 		switch {
@@ -253,19 +289,19 @@ func newHTMLView(sum Summary, outs []Outcome) htmlView {
 	}
 	byConfidence(wrong)
 	byConfidence(missed)
-	v.Wrong = questionTable{HeadingID: "wrong", Total: len(wrong)}
-	v.Missed = questionTable{HeadingID: "missed", Total: len(missed)}
+	wrongTable = questionTable{HeadingID: "wrong", Total: len(wrong)}
+	missedTable = questionTable{HeadingID: "missed", Total: len(missed)}
 	// Each table gets its share of the rows, and lends what it does not use
 	// to the other, so that a run with few wrong answers still shows 50 rows.
 	nWrong := min(len(wrong), maxWrongRows+max(0, maxMissedRows-len(missed)))
 	nMissed := min(len(missed), maxWorstRows-nWrong)
 	for _, o := range wrong[:nWrong] {
-		v.Wrong.Rows = append(v.Wrong.Rows, newQuestionRow(o, sum.Folds > 1))
+		wrongTable.Rows = append(wrongTable.Rows, newQuestionRow(o, folded))
 	}
 	for _, o := range missed[:nMissed] {
-		v.Missed.Rows = append(v.Missed.Rows, newQuestionRow(o, sum.Folds > 1))
+		missedTable.Rows = append(missedTable.Rows, newQuestionRow(o, folded))
 	}
-	return v
+	return wrongTable, missedTable
 }
 
 // disagreementRows merges the folds' disagreements: the examples most folds
