@@ -419,16 +419,7 @@ type label struct {
 }
 
 func newChart(sum Summary) chartView {
-	xMax := minChartMax
-	for _, p := range sum.Sweep {
-		xMax = math.Max(xMax, p.WrongAnswerRate)
-	}
-	xMax = math.Max(xMax, sum.WrongAnswerRate)
-	step := tickStep(xMax)
-	xMax = math.Min(1, math.Ceil(xMax/step-1e-9)*step)
-
-	x := func(rate float64) float64 { return plotLeft + (plotRight-plotLeft)*rate/xMax }
-	y := func(rate float64) float64 { return plotBottom - (plotBottom-plotTop)*rate }
+	s := newChartScale(sum)
 	c := chartView{
 		W: chartW, H: chartH,
 		Left: f1(plotLeft), Right: f1(plotRight), Top: f1(plotTop), Bottom: f1(plotBottom),
@@ -436,39 +427,107 @@ func newChart(sum Summary) chartView {
 		XLabelX: f1((plotLeft + plotRight) / 2), XLabelY: f1(chartH - 10),
 		YLabelX: f1(-(plotTop + plotBottom) / 2), YLabelY: f1(18),
 	}
-	for i := 0; float64(i)*step <= xMax+1e-9; i++ {
-		r := float64(i) * step
-		c.XTicks = append(c.XTicks, tick{Pos: f1(x(r)), Label: pctTick(r)})
+	c.XTicks, c.YTicks = s.xTicks(), s.yTicks()
+	c.Bounds = s.boundLines()
+	c.Curve, c.Dots = s.curve(sum.Sweep)
+	c.Best = s.best(sum.Best)
+	c.Run = s.at(sum.WrongAnswerRate, sum.ResolutionRate)
+	c.RunLabel = s.runLabel(sum)
+	c.Desc = chartDesc(sum)
+	return c
+}
+
+// chartScale places rates on the chart: wrong-answer rates on the x axis,
+// from 0 to xMax with a tick every step, resolution rates on the y axis,
+// from 0 to 1.
+type chartScale struct {
+	xMax, step float64
+}
+
+// newChartScale stretches the x axis to the run's and the sweep's highest
+// wrong-answer rate, rounded up to a whole tick, and to at least
+// minChartMax.
+func newChartScale(sum Summary) chartScale {
+	xMax := minChartMax
+	for _, p := range sum.Sweep {
+		xMax = math.Max(xMax, p.WrongAnswerRate)
 	}
+	xMax = math.Max(xMax, sum.WrongAnswerRate)
+	step := tickStep(xMax)
+	xMax = math.Min(1, math.Ceil(xMax/step-1e-9)*step)
+	return chartScale{xMax: xMax, step: step}
+}
+
+func (s chartScale) x(rate float64) float64 { return plotLeft + (plotRight-plotLeft)*rate/s.xMax }
+
+func (s chartScale) y(rate float64) float64 { return plotBottom - (plotBottom-plotTop)*rate }
+
+// at is where the operating point with these rates is drawn.
+func (s chartScale) at(wrong, resolution float64) point {
+	return point{f1(s.x(wrong)), f1(s.y(resolution))}
+}
+
+func (s chartScale) xTicks() []tick {
+	var ticks []tick
+	for i := 0; float64(i)*s.step <= s.xMax+1e-9; i++ {
+		r := float64(i) * s.step
+		ticks = append(ticks, tick{Pos: f1(s.x(r)), Label: pctTick(r)})
+	}
+	return ticks
+}
+
+func (s chartScale) yTicks() []tick {
+	var ticks []tick
 	for i := 0; i <= 5; i++ {
 		r := float64(i) / 5
-		c.YTicks = append(c.YTicks, tick{Pos: f1(y(r)), Label: pctTick(r)})
+		ticks = append(ticks, tick{Pos: f1(s.y(r)), Label: pctTick(r)})
 	}
-	// The two bars are labelled at different heights: on a wide axis they
-	// are only a few units apart.
+	return ticks
+}
+
+// boundLines are the vertical bars at the wrong-answer bounds. The two bars
+// are labelled at different heights: on a wide axis they are only a few
+// units apart.
+func (s chartScale) boundLines() []boundLine {
+	var lines []boundLine
 	for i, b := range bestBounds {
-		c.Bounds = append(c.Bounds, boundLine{X: f1(x(b)), Label: fmt.Sprintf("%g%%", 100*b), LabelY: f1(plotTop + 12 + 14*float64(i))})
+		lines = append(lines, boundLine{X: f1(s.x(b)), Label: fmt.Sprintf("%g%%", 100*b), LabelY: f1(plotTop + 12 + 14*float64(i))})
 	}
+	return lines
+}
+
+// curve is the sweep as an SVG polyline's points, and as a dot when it is a
+// single point, which a polyline does not draw.
+func (s chartScale) curve(sweep []SweepPoint) (string, []point) {
 	var pts []string
-	for _, p := range sum.Sweep {
-		pts = append(pts, f1(x(p.WrongAnswerRate))+","+f1(y(p.ResolutionRate)))
+	for _, p := range sweep {
+		pts = append(pts, f1(s.x(p.WrongAnswerRate))+","+f1(s.y(p.ResolutionRate)))
 	}
-	c.Curve = strings.Join(pts, " ")
-	if len(sum.Sweep) == 1 {
-		p := sum.Sweep[0]
-		c.Dots = []point{{f1(x(p.WrongAnswerRate)), f1(y(p.ResolutionRate))}}
+	var dots []point
+	if len(sweep) == 1 {
+		p := sweep[0]
+		dots = []point{s.at(p.WrongAnswerRate, p.ResolutionRate)}
 	}
+	return strings.Join(pts, " "), dots
+}
+
+// best are the best operating points found, one per bound.
+func (s chartScale) best(best map[string]SweepPt) []point {
+	var pts []point
 	for _, bound := range bestBounds {
-		if p, ok := sum.Best[boundKey(bound)]; ok {
-			c.Best = append(c.Best, point{f1(x(p.WrongAnswerRate)), f1(y(p.ResolutionRate))})
+		if p, ok := best[boundKey(bound)]; ok {
+			pts = append(pts, s.at(p.WrongAnswerRate, p.ResolutionRate))
 		}
 	}
+	return pts
+}
 
-	rx, ry := x(sum.WrongAnswerRate), y(sum.ResolutionRate)
-	c.Run = point{f1(rx), f1(ry)}
-	// The curve rises to the right, so the space below and to the right of
-	// the point is free, and so is the space above and to the left of it:
-	// the label goes to whichever keeps it inside the plot.
+// runLabel places the label of the run's operating point. The curve rises
+// to the right, so the space below and to the right of the point is free,
+// and so is the space above and to the left of it: the label goes to
+// whichever keeps it inside the plot.
+func (s chartScale) runLabel(sum Summary) label {
+	rx, ry := s.x(sum.WrongAnswerRate), s.y(sum.ResolutionRate)
 	const labelWidth = 200 // "this run (t = 0.000)" at the phone's larger font
 	lx, ly, anchor := rx+10, ry+22, "start"
 	if rx+10+labelWidth > plotRight || ry+22 > plotBottom-6 {
@@ -480,15 +539,17 @@ func newChart(sum Summary) chartView {
 			ly = ry + 22
 		}
 	}
-	c.RunLabel = label{X: f1(lx), Y: f1(ly), Anchor: anchor, Text: fmt.Sprintf("this run (t = %.3f)", sum.Threshold)}
+	return label{X: f1(lx), Y: f1(ly), Anchor: anchor, Text: fmt.Sprintf("this run (t = %.3f)", sum.Threshold)}
+}
 
+// chartDesc is the chart's text alternative.
+func chartDesc(sum Summary) string {
 	run := fmt.Sprintf("this run at %s resolution and %s wrong answers with threshold %.3f.",
 		pct(sum.ResolutionRate), pct(sum.WrongAnswerRate), sum.Threshold)
-	c.Desc = fmt.Sprintf("Resolution against wrong-answer rate over %d thresholds; %s", len(sum.Sweep), run)
-	if c.Empty {
-		c.Desc = "No question reached the confidence gate, so there is no curve; " + run
+	if len(sum.Sweep) == 0 {
+		return "No question reached the confidence gate, so there is no curve; " + run
 	}
-	return c
+	return fmt.Sprintf("Resolution against wrong-answer rate over %d thresholds; %s", len(sum.Sweep), run)
 }
 
 // tickStep picks a round step giving at most eight intervals on [0, top]:
