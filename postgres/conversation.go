@@ -103,73 +103,96 @@ func (d *DB) Receive(ctx context.Context, in conversation.Inbound) (conversation
 }
 
 func receiveInTx(ctx context.Context, tx pgx.Tx, in conversation.Inbound, now time.Time) (conversation.Received, error) {
-	// Collisions of the 32-bit hash only make two customers wait for each
-	// other; they never mix their conversations.
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relais.receive:' || $1::text || ':' || $2::text))`,
-		in.Channel, in.CustomerID)
-	if err != nil {
+	if err := lockCustomer(ctx, tx, in); err != nil {
 		return conversation.Received{}, err
 	}
-
 	if in.ChannelMessageID != "" {
 		r, found, err := storedDuplicate(ctx, tx, in)
 		if found || err != nil {
 			return r, err
 		}
 	}
-
-	var c conversation.Conversation
-	isNew := false
-	if in.ConversationID != 0 {
-		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
-WHERE id = $1 AND channel = $2 AND customer_id = $3 FOR NO KEY UPDATE`, in.ConversationID, in.Channel, in.CustomerID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return conversation.Received{}, fmt.Errorf("conversation %d is not this customer's on %q: %w",
-				in.ConversationID, in.Channel, relais.ErrNotFound)
-		}
-	} else {
-		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
-WHERE channel = $1 AND customer_id = $2 ORDER BY id DESC LIMIT 1 FOR NO KEY UPDATE`, in.Channel, in.CustomerID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			isNew = true
-			c, err = scanConversation(tx.QueryRow(ctx, `INSERT INTO conversations (channel, customer_id, state, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $4) RETURNING `+conversationColumns, in.Channel, in.CustomerID, string(conversation.Bot), now))
-		}
-	}
+	c, isNew, err := conversationFor(ctx, tx, in, now)
 	if err != nil {
 		return conversation.Received{}, err
 	}
-
-	m, err := scanMessage(tx.QueryRow(ctx, `INSERT INTO messages AS m (conversation_id, channel, role, text, channel_message_id, created_at, pending_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (channel, channel_message_id) WHERE channel_message_id IS NOT NULL DO NOTHING
-RETURNING `+messageColumns, c.ID, in.Channel, string(conversation.Customer), in.Text, channelMessageIDArg(in.ChannelMessageID), now,
-		now.Add(conversation.HandlingLease)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return conversation.Received{}, errIDTaken
-	}
+	m, err := insertInbound(ctx, tx, in, c.ID, now)
 	if err != nil {
 		return conversation.Received{}, err
 	}
-
 	if err := recordInbound(ctx, tx, in, m, now); err != nil {
 		return conversation.Received{}, err
 	}
-
 	r := conversation.Received{Message: m, Conversation: c, Pending: true}
-	switch {
-	case c.State == conversation.Resolved:
-		r.Conversation, err = changeOwner(ctx, tx, c.ID, conversation.Resolved, conversation.Bot, "", "customer",
-			reopenReason, now)
-		r.Reopened = true
-	case !isNew:
-		r.Conversation, err = scanConversation(tx.QueryRow(ctx,
-			`UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING `+conversationColumns, c.ID, now))
-	}
+	r.Conversation, r.Reopened, err = touchConversation(ctx, tx, c, isNew, now)
 	if err != nil {
 		return conversation.Received{}, err
 	}
 	return r, nil
+}
+
+// lockCustomer takes the transaction's advisory lock on in's channel and
+// customer, which serialises that customer's Receives. Collisions of the
+// 32-bit hash only make two customers wait for each other; they never mix
+// their conversations.
+func lockCustomer(ctx context.Context, tx pgx.Tx, in conversation.Inbound) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relais.receive:' || $1::text || ':' || $2::text))`,
+		in.Channel, in.CustomerID)
+	return err
+}
+
+// conversationFor reads and locks the conversation in goes to: the one it
+// names, which must be the customer's on the channel, or else the
+// customer's latest on the channel, created (isNew) when there is none.
+func conversationFor(ctx context.Context, tx pgx.Tx, in conversation.Inbound, now time.Time) (c conversation.Conversation, isNew bool, err error) {
+	if in.ConversationID != 0 {
+		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
+WHERE id = $1 AND channel = $2 AND customer_id = $3 FOR NO KEY UPDATE`, in.ConversationID, in.Channel, in.CustomerID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return conversation.Conversation{}, false, fmt.Errorf("conversation %d is not this customer's on %q: %w",
+				in.ConversationID, in.Channel, relais.ErrNotFound)
+		}
+		return c, false, err
+	}
+	c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
+WHERE channel = $1 AND customer_id = $2 ORDER BY id DESC LIMIT 1 FOR NO KEY UPDATE`, in.Channel, in.CustomerID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		c, err = scanConversation(tx.QueryRow(ctx, `INSERT INTO conversations (channel, customer_id, state, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $4) RETURNING `+conversationColumns, in.Channel, in.CustomerID, string(conversation.Bot), now))
+		return c, true, err
+	}
+	return c, false, err
+}
+
+// insertInbound stores in's message in conversation id, pending until the
+// handling lease runs out. errIDTaken says a concurrent transaction stored
+// a message with its channel message id first.
+func insertInbound(ctx context.Context, tx pgx.Tx, in conversation.Inbound, id int64, now time.Time) (conversation.Message, error) {
+	m, err := scanMessage(tx.QueryRow(ctx, `INSERT INTO messages AS m (conversation_id, channel, role, text, channel_message_id, created_at, pending_until)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (channel, channel_message_id) WHERE channel_message_id IS NOT NULL DO NOTHING
+RETURNING `+messageColumns, id, in.Channel, string(conversation.Customer), in.Text, channelMessageIDArg(in.ChannelMessageID), now,
+		now.Add(conversation.HandlingLease)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return conversation.Message{}, errIDTaken
+	}
+	return m, err
+}
+
+// touchConversation brings c up to date after a customer message: a
+// resolved conversation is reopened to the bot (reopened), any other one
+// but a new one has its updated_at moved to now.
+func touchConversation(ctx context.Context, tx pgx.Tx, c conversation.Conversation, isNew bool, now time.Time) (_ conversation.Conversation, reopened bool, err error) {
+	switch {
+	case c.State == conversation.Resolved:
+		c, err = changeOwner(ctx, tx, c.ID, conversation.Resolved, conversation.Bot, "", "customer", reopenReason, now)
+		return c, true, err
+	case !isNew:
+		c, err = scanConversation(tx.QueryRow(ctx,
+			`UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING `+conversationColumns, c.ID, now))
+		return c, false, err
+	}
+	return c, false, nil
 }
 
 // storedDuplicate looks for a stored message with in's channel message id.
