@@ -66,17 +66,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
 
-	binDir := opts.BinDir
-	if binDir == "" {
-		var err error
-		if binDir, err = findBinDir(); err != nil {
-			return nil, err
-		}
-	}
-	for _, prog := range []string{"initdb", "postgres"} {
-		if _, err := os.Stat(filepath.Join(binDir, prog)); err != nil {
-			return nil, fmt.Errorf("testdb: no %s in %s: %w", prog, binDir, err)
-		}
+	binDir, err := serverBinDir(opts.BinDir)
+	if err != nil {
+		return nil, err
 	}
 	cred, err := credential()
 	if err != nil {
@@ -98,27 +90,69 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			os.RemoveAll(dir)
 		}
 	}()
+	if err := claimDir(dir, cred); err != nil {
+		return nil, err
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := initCluster(ctx, binDir, dataDir, cred); err != nil {
+		return nil, err
+	}
+	s, err := startOnFreePort(ctx, dir, binDir, dataDir, cred)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// serverBinDir returns binDir, or the one findBinDir finds when it is
+// empty, after checking that it holds initdb and postgres.
+func serverBinDir(binDir string) (string, error) {
+	if binDir == "" {
+		var err error
+		if binDir, err = findBinDir(); err != nil {
+			return "", err
+		}
+	}
+	for _, prog := range []string{"initdb", "postgres"} {
+		if _, err := os.Stat(filepath.Join(binDir, prog)); err != nil {
+			return "", fmt.Errorf("testdb: no %s in %s: %w", prog, binDir, err)
+		}
+	}
+	return binDir, nil
+}
+
+// claimDir marks the cluster directory as this process's, for removeStale
+// to see, and gives it to the user postgres runs as.
+func claimDir(dir string, cred *syscall.Credential) error {
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		return nil, fmt.Errorf("testdb: %w", err)
+		return fmt.Errorf("testdb: %w", err)
 	}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			return nil, fmt.Errorf("testdb: give %s to the postgres user: %w", dir, err)
+			return fmt.Errorf("testdb: give %s to the postgres user: %w", dir, err)
 		}
 	}
+	return nil
+}
 
-	dataDir := filepath.Join(dir, "data")
-	// C.UTF-8 rather than C: the text search parser classifies letters with
-	// the database's LC_CTYPE, and under C it would split "été" apart.
+// initCluster runs initdb on dataDir. C.UTF-8 rather than C: the text
+// search parser classifies letters with the database's LC_CTYPE, and under
+// C it would split "été" apart.
+func initCluster(ctx context.Context, binDir, dataDir string, cred *syscall.Credential) error {
 	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
 		"-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("testdb: initdb: %w\n%s", err, out)
+		return fmt.Errorf("testdb: initdb: %w\n%s", err, out)
 	}
+	return nil
+}
 
-	// Another process can take a port between our probe and the server's
-	// bind; a few attempts make that race harmless.
+// startOnFreePort starts the cluster in dir on a free port. Another process
+// can take a port between our probe and the server's bind; a few attempts
+// make that race harmless.
+func startOnFreePort(ctx context.Context, dir, binDir, dataDir string, cred *syscall.Credential) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -128,7 +162,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s := &Server{dir: dir, port: port, binDir: binDir, dataDir: dataDir, cred: cred,
 			exited: make(chan struct{}), logPath: filepath.Join(dir, "postgres.log")}
 		if lastErr = s.start(ctx); lastErr == nil {
-			ok = true
 			return s, nil
 		}
 		if ctx.Err() != nil {
