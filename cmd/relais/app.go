@@ -93,6 +93,16 @@ func openApp(ctx context.Context, e env, cfg Config, opts appOptions) (*app, err
 	return &app{log: log, store: st, providers: p, handoff: rules, close: closeStore}, nil
 }
 
+// openStoreOnly validates cfg and opens its store, for the subcommands that
+// need the store and nothing else (no model provider): migrate, token,
+// customer, webchat rotate-key. The returned func closes it.
+func openStoreOnly(ctx context.Context, e env, cfg Config) (store, func(), error) {
+	if _, err := cfg.validate(); err != nil {
+		return nil, nil, err
+	}
+	return openStore(ctx, cfg, cfg.newLogger(e.stderr))
+}
+
 // openStore opens PostgreSQL when a URL is configured, the embedded store in
 // the data dir otherwise. Both run their migrations on open. The returned
 // func closes it.

@@ -47,11 +47,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, e, args); err != nil {
 		return err
 	}
-	if _, err := cfg.validate(); err != nil {
-		return err
-	}
-	log := cfg.newLogger(e.stderr)
-	_, closeStore, err := openStore(ctx, cfg, log)
+	_, closeStore, err := openStoreOnly(ctx, e, cfg)
 	if err != nil {
 		return err
 	}

@@ -28,10 +28,7 @@ func runToken(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := cfg.validate(); err != nil {
-		return err
-	}
-	st, closeStore, err := openStore(ctx, cfg, cfg.newLogger(e.stderr))
+	st, closeStore, err := openStoreOnly(ctx, e, cfg)
 	if err != nil {
 		return err
 	}

@@ -52,10 +52,7 @@ func runWebChat(ctx context.Context, e env, args []string) error {
 	if *grace < 0 {
 		return usagef("webchat rotate-key: --grace %v: must not be negative", *grace)
 	}
-	if _, err := cfg.validate(); err != nil {
-		return err
-	}
-	st, closeStore, err := openStore(ctx, cfg, cfg.newLogger(e.stderr))
+	st, closeStore, err := openStoreOnly(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
