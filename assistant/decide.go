@@ -165,10 +165,7 @@ func (a *Assistant) Decide(ctx context.Context, in Input) Decision {
 // knowledge.MaxQueryBytes) and its language: the detected one, or the
 // channel's when detection cannot tell.
 func messageText(in Input) (text, lang string) {
-	text = strings.TrimSpace(in.Text)
-	if len(text) > knowledge.MaxQueryBytes {
-		text = truncateUTF8(text, knowledge.MaxQueryBytes)
-	}
+	text = knowledge.QueryText(in.Text)
 	lang = language.Detect(text)
 	if lang == language.Unknown {
 		lang = in.Language
@@ -488,13 +485,6 @@ func truncateAtSentence(s string, max int) string {
 		return strings.TrimSpace(cut[:i+1])
 	}
 	return strings.TrimSpace(cut) + "…"
-}
-
-func truncateUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func previousQuestion(history []Turn) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
 )
@@ -70,6 +71,20 @@ func (s EmbeddingSpace) Match(given EmbeddingSpace) error {
 // bounds a search query and a labelled example's text for the same reason:
 // an example longer than that could never be matched whole.
 const MaxQueryBytes = 4096
+
+// QueryText is what retrieval reads of a message: text trimmed of
+// surrounding space and cut at MaxQueryBytes, on a character boundary.
+func QueryText(text string) string {
+	text = strings.TrimSpace(text)
+	if len(text) <= MaxQueryBytes {
+		return text
+	}
+	n := MaxQueryBytes
+	for n > 0 && !utf8.RuneStart(text[n]) {
+		n--
+	}
+	return text[:n]
+}
 
 // ValidateExampleText checks the text of a labelled example and returns it
 // trimmed of surrounding space. The error wraps relais.ErrInvalid when it is

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/relais-ai/relais"
 )
@@ -30,6 +32,31 @@ func TestValidateExample(t *testing.T) {
 		}
 		if !tt.valid && !errors.Is(err, relais.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", tt.name, err)
+		}
+	}
+}
+
+// TestQueryText: what retrieval reads is trimmed, and cut at MaxQueryBytes
+// without splitting a character; an example of it is always valid.
+func TestQueryText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, text string
+		wantLen    int
+	}{
+		{"short", "  where is my parcel?  ", len("where is my parcel?")},
+		{"exactly the limit", strings.Repeat("a", MaxQueryBytes), MaxQueryBytes},
+		{"over, ASCII", strings.Repeat("a", MaxQueryBytes+10), MaxQueryBytes},
+		// 3-byte characters: 4096 is not a multiple of 3, so the cut
+		// falls back to the last whole character.
+		{"over, mid-character", strings.Repeat("€", MaxQueryBytes), MaxQueryBytes - MaxQueryBytes%3},
+	} {
+		got := QueryText(tc.text)
+		if len(got) != tc.wantLen || !utf8.ValidString(got) {
+			t.Errorf("%s: QueryText is %d bytes (valid UTF-8: %v), want %d", tc.name, len(got), utf8.ValidString(got), tc.wantLen)
+		}
+		if _, err := ValidateExampleText(got); err != nil {
+			t.Errorf("%s: ValidateExampleText(QueryText(...)) = %v, want nil", tc.name, err)
 		}
 	}
 }

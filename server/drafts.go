@@ -150,7 +150,9 @@ func (s *Server) addResolvedExample(ctx context.Context, t handoff.Ticket) (bool
 	if question == "" {
 		return false, "the ticket is resolved, but its customer's question was not found: no example was added"
 	}
-	ex := []knowledge.Example{{Text: question, ArticleID: t.Resolution.ArticleID}}
+	// What retrieval reads of the question: a longer one is cut the same
+	// way when it is asked again.
+	ex := []knowledge.Example{{Text: knowledge.QueryText(question), ArticleID: t.Resolution.ArticleID}}
 	if _, err := s.cfg.Importer.AddExamples(ctx, s.cfg.Examples, AgentExampleSource, ex); err != nil {
 		s.log.ErrorContext(ctx, "add the example of a resolved ticket", "ticket", t.ID, "error", err)
 		return false, "the ticket is resolved, but the example was not saved"
