@@ -354,7 +354,34 @@ func (m LogisticModel) Predict(f []float64) float64 {
 func fitLogistic(xs [][]float64, ys []bool, l2 float64) LogisticModel {
 	n, d := len(xs), len(featureNames)
 	m := LogisticModel{Weights: make([]float64, d), Mean: make([]float64, d), Scale: make([]float64, d)}
-	for j := 0; j < d; j++ {
+	m.standardise(xs)
+	z := m.designMatrix(xs)
+	beta := make([]float64, d+1)
+	for iter := 0; iter < 25; iter++ {
+		grad, hess := newtonSystem(z, ys, beta)
+		for k := 1; k <= d; k++ { // no penalty on the bias
+			grad[k] += l2 * float64(n) * beta[k]
+			hess[k][k] += l2 * float64(n)
+		}
+		mirrorLower(hess)
+		step, ok := solve(hess, grad)
+		if !ok {
+			break
+		}
+		if newtonStep(beta, step) < 1e-7 {
+			break
+		}
+	}
+	m.Bias = beta[0]
+	copy(m.Weights, beta[1:])
+	return m
+}
+
+// standardise sets m.Mean and m.Scale to each feature's mean and standard
+// deviation over xs.
+func (m *LogisticModel) standardise(xs [][]float64) {
+	n := len(xs)
+	for j := range m.Mean {
 		var sum, sq float64
 		for _, x := range xs {
 			sum += x[j]
@@ -368,7 +395,13 @@ func fitLogistic(xs [][]float64, ys []bool, l2 float64) LogisticModel {
 			m.Scale[j] = 1 // a constant feature: its weight stays near 0
 		}
 	}
-	z := make([][]float64, n)
+}
+
+// designMatrix returns the standardised rows of xs, each led by a 1 for
+// the bias.
+func (m LogisticModel) designMatrix(xs [][]float64) [][]float64 {
+	d := len(m.Mean)
+	z := make([][]float64, len(xs))
 	for i, x := range xs {
 		z[i] = make([]float64, d+1)
 		z[i][0] = 1
@@ -376,56 +409,57 @@ func fitLogistic(xs [][]float64, ys []bool, l2 float64) LogisticModel {
 			z[i][j+1] = (x[j] - m.Mean[j]) / m.Scale[j]
 		}
 	}
-	beta := make([]float64, d+1)
-	for iter := 0; iter < 25; iter++ {
-		grad := make([]float64, d+1)
-		hess := make([][]float64, d+1)
-		for k := range hess {
-			hess[k] = make([]float64, d+1)
+	return z
+}
+
+// newtonSystem returns the gradient of the unpenalised negative
+// log-likelihood at beta and the lower triangle of its Hessian.
+func newtonSystem(z [][]float64, ys []bool, beta []float64) ([]float64, [][]float64) {
+	grad := make([]float64, len(beta))
+	hess := make([][]float64, len(beta))
+	for k := range hess {
+		hess[k] = make([]float64, len(beta))
+	}
+	for i := range z {
+		var dot float64
+		for k, v := range z[i] {
+			dot += beta[k] * v
 		}
-		for i := range z {
-			var dot float64
-			for k, v := range z[i] {
-				dot += beta[k] * v
+		p := 1 / (1 + math.Exp(-dot))
+		y := 0.0
+		if ys[i] {
+			y = 1
+		}
+		w := math.Max(p*(1-p), 1e-9)
+		for k, v := range z[i] {
+			grad[k] += (p - y) * v
+			for l := 0; l <= k; l++ {
+				hess[k][l] += w * v * z[i][l]
 			}
-			p := 1 / (1 + math.Exp(-dot))
-			y := 0.0
-			if ys[i] {
-				y = 1
-			}
-			w := math.Max(p*(1-p), 1e-9)
-			for k, v := range z[i] {
-				grad[k] += (p - y) * v
-				for l := 0; l <= k; l++ {
-					hess[k][l] += w * v * z[i][l]
-				}
-			}
-		}
-		for k := 1; k <= d; k++ { // no penalty on the bias
-			grad[k] += l2 * float64(n) * beta[k]
-			hess[k][k] += l2 * float64(n)
-		}
-		for k := range hess {
-			for l := k + 1; l <= d; l++ {
-				hess[k][l] = hess[l][k]
-			}
-		}
-		step, ok := solve(hess, grad)
-		if !ok {
-			break
-		}
-		maxStep := 0.0
-		for k := range beta {
-			beta[k] -= step[k]
-			maxStep = math.Max(maxStep, math.Abs(step[k]))
-		}
-		if maxStep < 1e-7 {
-			break
 		}
 	}
-	m.Bias = beta[0]
-	copy(m.Weights, beta[1:])
-	return m
+	return grad, hess
+}
+
+// mirrorLower copies the lower triangle of the square matrix a onto its
+// upper triangle.
+func mirrorLower(a [][]float64) {
+	for k := range a {
+		for l := k + 1; l < len(a); l++ {
+			a[k][l] = a[l][k]
+		}
+	}
+}
+
+// newtonStep subtracts step from beta and returns the largest absolute
+// component of step.
+func newtonStep(beta, step []float64) float64 {
+	maxStep := 0.0
+	for k := range beta {
+		beta[k] -= step[k]
+		maxStep = math.Max(maxStep, math.Abs(step[k]))
+	}
+	return maxStep
 }
 
 // solve solves a x = b by Gaussian elimination with partial pivoting.

@@ -246,60 +246,12 @@ func (ix *exampleIndex) nearest(words []string, lang string, allowFeedback bool)
 	if len(words) > maxKNNWords {
 		words = words[:maxKNNWords]
 	}
-	q := features(words, lang)
-	ix.weigh(q)
-	scores := make([]float64, len(ix.examples))
-	for k, w := range q {
-		for _, p := range ix.postings[k] {
-			scores[p.ex] += w * float64(p.w)
-		}
-	}
-
-	eligible := func(i int) bool {
-		ex := ix.examples[i]
-		if ex.lang != "" && lang != "" && ex.lang != lang {
-			return false
-		}
-		if !allowFeedback && (ex.intent == FeedbackYes || ex.intent == FeedbackNo) {
-			return false
-		}
-		return true
-	}
-	type hit struct {
-		ex  int
-		sim float64
-	}
-	top := make([]hit, 0, neighbours+1)
-	bestByLabel := make([]float64, len(ix.labels))
-	bestExample := make([]int, len(ix.labels))
-	for i, s := range scores {
-		if s <= 0 || !eligible(i) {
-			continue
-		}
-		if l := ix.examples[i].label; s > bestByLabel[l] {
-			bestByLabel[l], bestExample[l] = s, i
-		}
-		if len(top) < neighbours || s > top[len(top)-1].sim {
-			top = append(top, hit{i, s})
-			sort.Slice(top, func(a, b int) bool { return top[a].sim > top[b].sim })
-			if len(top) > neighbours {
-				top = top[:neighbours]
-			}
-		}
-	}
+	scores := ix.similarities(words, lang)
+	top, bestByLabel, bestExample := ix.topHits(scores, lang, allowFeedback)
 	if len(top) == 0 {
 		return knnMatch{}
 	}
-	votes := make([]float64, len(ix.labels))
-	for _, h := range top {
-		votes[ix.examples[h.ex].label] += h.sim
-	}
-	win := 0
-	for l := range votes {
-		if votes[l] > votes[win] {
-			win = l
-		}
-	}
+	win := ix.vote(top)
 	other := 0.0
 	for l, s := range bestByLabel {
 		if l != win && s > other {
@@ -311,6 +263,79 @@ func (ix *exampleIndex) nearest(words []string, lang string, allowFeedback bool)
 	p := policyFor(ex.intent, ex.topic)
 	m.ok = m.sim >= p.minSim && m.sim-m.other >= p.margin
 	return m
+}
+
+// knnHit is an example and its similarity to the message.
+type knnHit struct {
+	ex  int
+	sim float64
+}
+
+// similarities returns the cosine of words, in lang, to every example,
+// accumulated over the postings of the message's features.
+func (ix *exampleIndex) similarities(words []string, lang string) []float64 {
+	q := features(words, lang)
+	ix.weigh(q)
+	scores := make([]float64, len(ix.examples))
+	for k, w := range q {
+		for _, p := range ix.postings[k] {
+			scores[p.ex] += w * float64(p.w)
+		}
+	}
+	return scores
+}
+
+// eligible reports whether example i may take part in a lookup in lang.
+func (ix *exampleIndex) eligible(i int, lang string, allowFeedback bool) bool {
+	ex := ix.examples[i]
+	if ex.lang != "" && lang != "" && ex.lang != lang {
+		return false
+	}
+	if !allowFeedback && (ex.intent == FeedbackYes || ex.intent == FeedbackNo) {
+		return false
+	}
+	return true
+}
+
+// topHits returns the eligible examples with the highest positive scores,
+// at most neighbours of them, best first, and for each label its best
+// score and the example that scored it.
+func (ix *exampleIndex) topHits(scores []float64, lang string, allowFeedback bool) (top []knnHit, bestByLabel []float64, bestExample []int) {
+	top = make([]knnHit, 0, neighbours+1)
+	bestByLabel = make([]float64, len(ix.labels))
+	bestExample = make([]int, len(ix.labels))
+	for i, s := range scores {
+		if s <= 0 || !ix.eligible(i, lang, allowFeedback) {
+			continue
+		}
+		if l := ix.examples[i].label; s > bestByLabel[l] {
+			bestByLabel[l], bestExample[l] = s, i
+		}
+		if len(top) < neighbours || s > top[len(top)-1].sim {
+			top = append(top, knnHit{i, s})
+			sort.Slice(top, func(a, b int) bool { return top[a].sim > top[b].sim })
+			if len(top) > neighbours {
+				top = top[:neighbours]
+			}
+		}
+	}
+	return top, bestByLabel, bestExample
+}
+
+// vote returns the label whose hits have the largest summed similarity,
+// the lowest label on a tie.
+func (ix *exampleIndex) vote(top []knnHit) int {
+	votes := make([]float64, len(ix.labels))
+	for _, h := range top {
+		votes[ix.examples[h.ex].label] += h.sim
+	}
+	win := 0
+	for l := range votes {
+		if votes[l] > votes[win] {
+			win = l
+		}
+	}
+	return win
 }
 
 func (m knnMatch) evidence() string {
