@@ -178,9 +178,7 @@ type CustomerRecords struct {
 func (r CustomerRecords) Data(customerID string, exportedAt time.Time) CustomerData {
 	out := CustomerData{Version: ExportVersion, CustomerID: customerID, ExportedAt: exportedAt,
 		Conversations: make([]ConversationData, 0, len(r.Conversations))}
-	byID := make(map[int64]*ConversationData, len(r.Conversations))
-	convs := sortedBy(r.Conversations, func(c Conversation) int64 { return c.ID })
-	for _, c := range convs {
+	for _, c := range sortedBy(r.Conversations, func(c Conversation) int64 { return c.ID }) {
 		out.Conversations = append(out.Conversations, ConversationData{
 			ID: c.ID, Channel: c.Channel, State: c.State, AgentID: c.AgentID, Language: c.Language,
 			AwaitingFeedback: c.AwaitingFeedback, Failures: c.Failures, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
@@ -188,22 +186,42 @@ func (r CustomerRecords) Data(customerID string, exportedAt time.Time) CustomerD
 			Handoffs: []HandoffData{}, Outbox: []OutboxData{},
 		})
 	}
+	byID := make(map[int64]*ConversationData, len(out.Conversations))
 	for i := range out.Conversations {
 		byID[out.Conversations[i].ID] = &out.Conversations[i]
 	}
+	r.addMessages(byID)
+	r.addTransitions(byID)
+	r.addDecisions(byID)
+	r.addOutbox(byID)
+	r.addHandoffs(byID)
+	return out
+}
+
+// addMessages files the messages under their conversations, by id.
+func (r CustomerRecords) addMessages(byID map[int64]*ConversationData) {
 	for _, m := range sortedBy(r.Messages, func(m Message) int64 { return m.ID }) {
 		if c := byID[m.ConversationID]; c != nil {
 			c.Messages = append(c.Messages, MessageData{ID: m.ID, Role: m.Role, Text: m.Text,
 				ChannelMessageID: m.ChannelMessageID, AgentID: m.AgentID, CreatedAt: m.CreatedAt})
 		}
 	}
-	// Transitions carry no id; a stable sort by time keeps the stores'
-	// insertion order among transitions of the same instant.
+}
+
+// addTransitions files the ownership transitions under their
+// conversations. Transitions carry no id; a stable sort by time keeps the
+// stores' insertion order among transitions of the same instant.
+func (r CustomerRecords) addTransitions(byID map[int64]*ConversationData) {
 	for _, t := range sortedBy(r.Transitions, func(t Transition) int64 { return t.At.UnixNano() }) {
 		if c := byID[t.ConversationID]; c != nil {
 			c.Transitions = append(c.Transitions, TransitionData{From: t.From, To: t.To, Actor: t.Actor, Reason: t.Reason, At: t.At})
 		}
 	}
+}
+
+// addDecisions files the assistant's decisions under their conversations,
+// by id, their sources as [] when none and their traces as JSON.
+func (r CustomerRecords) addDecisions(byID map[int64]*ConversationData) {
 	for _, d := range sortedBy(r.Decisions, func(d DecisionRecord) int64 { return d.ID }) {
 		if c := byID[d.ConversationID]; c != nil {
 			sources := d.Sources
@@ -218,6 +236,10 @@ func (r CustomerRecords) Data(customerID string, exportedAt time.Time) CustomerD
 				Reason: d.Reason, Intent: d.Intent, Confidence: d.Confidence, Sources: sources, Trace: trace, CreatedAt: d.CreatedAt})
 		}
 	}
+}
+
+// addOutbox files the outbound messages under their conversations, by id.
+func (r CustomerRecords) addOutbox(byID map[int64]*ConversationData) {
 	for _, o := range sortedBy(r.Outbox, func(o OutboxMessage) int64 { return o.ID }) {
 		if c := byID[o.ConversationID]; c != nil {
 			c.Outbox = append(c.Outbox, OutboxData{ID: o.ID, MessageID: o.MessageID, Channel: o.Channel,
@@ -225,6 +247,11 @@ func (r CustomerRecords) Data(customerID string, exportedAt time.Time) CustomerD
 				CreatedAt: o.CreatedAt, SentAt: optionalTime(o.SentAt)})
 		}
 	}
+}
+
+// addHandoffs files the handoff tickets under their conversations, by id,
+// each with its drafts ([] when none).
+func (r CustomerRecords) addHandoffs(byID map[int64]*ConversationData) {
 	drafts := make(map[int64][]DraftData)
 	for _, d := range sortedBy(r.Drafts, func(d DraftData) int64 { return d.ID }) {
 		drafts[d.TicketID] = append(drafts[d.TicketID], d)
@@ -241,7 +268,6 @@ func (r CustomerRecords) Data(customerID string, exportedAt time.Time) CustomerD
 			c.Handoffs = append(c.Handoffs, h)
 		}
 	}
-	return out
 }
 
 // sortedBy returns a copy of s stably sorted by key.
