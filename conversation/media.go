@@ -105,7 +105,7 @@ func ValidateMedia(m Media) error {
 	if hasControl(m.ProviderID) || hasControl(m.MimeType) || hasControl(m.Filename) {
 		return fmt.Errorf("media fields must not hold control characters: %w", relais.ErrInvalid)
 	}
-	if len(m.ProviderID) > 256 || len(m.MimeType) > 256 || len(m.Filename) > 1024 {
+	if len(m.ProviderID) > MaxChannelMessageIDBytes || len(m.MimeType) > 256 || len(m.Filename) > 1024 {
 		return fmt.Errorf("media fields too long: %w", relais.ErrInvalid)
 	}
 	return nil
@@ -139,7 +139,7 @@ func DeliveryRank(s string) int { return deliveryRank[s] }
 // ValidateDelivery checks a status for Deliveries.RecordDelivery; the error
 // wraps relais.ErrInvalid.
 func ValidateDelivery(d DeliveryStatus) error {
-	if d.Channel == "" || d.ProviderMessageID == "" || hasControl(d.ProviderMessageID) || len(d.ProviderMessageID) > 256 {
+	if d.Channel == "" || d.ProviderMessageID == "" || hasControl(d.ProviderMessageID) || len(d.ProviderMessageID) > MaxChannelMessageIDBytes {
 		return fmt.Errorf("delivery status needs a channel and a message id: %w", relais.ErrInvalid)
 	}
 	if DeliveryRank(d.Status) == 0 {

@@ -19,7 +19,8 @@ import (
 const MaxCustomerIDBytes = 256
 
 // MaxChannelMessageIDBytes bounds a channel's id of a message (a WhatsApp
-// wamid, a web chat or API client's id).
+// wamid, a web chat or API client's id), and of the other things a channel
+// names for us: a delivery status's message, a media file.
 const MaxChannelMessageIDBytes = 256
 
 // ValidateInbound checks a customer message for Store.Receive and returns
