@@ -110,21 +110,39 @@ func testContactConsent(t *testing.T, s ChannelStateStore, clock *testClock) {
 	}
 }
 
+// testMedia checks inbound media records: their creation on receipt,
+// invalid media, storing content, and final failures.
 func testMedia(t *testing.T, s ChannelStateStore, clock *testClock) {
-	ctx := context.Background()
-	img := receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m1",
+	img, doc, voice, text := receiveMedia(t, s)
+	checkMediaInvalid(t, s, voice, text)
+	checkMediaStored(t, s, clock, img)
+	checkMediaFailures(t, s, img, doc, voice, text)
+}
+
+// receiveMedia receives an image, a captioned document, a voice note, a
+// plain text and a redelivered image from one WhatsApp customer.
+func receiveMedia(t *testing.T, s ChannelStateStore) (img, doc, voice, text conversation.Received) {
+	t.Helper()
+	img = receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m1",
 		Media: &conversation.Media{Kind: conversation.MediaImage, ProviderID: "media-1", MimeType: "image/jpeg"}})
 	if img.Message.Text != "" {
 		t.Errorf("image without caption text = %q, want empty", img.Message.Text)
 	}
-	doc := receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m2", Text: "my claim",
+	doc = receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m2", Text: "my claim",
 		Media: &conversation.Media{Kind: conversation.MediaDocument, ProviderID: "media-2", MimeType: "application/pdf", Filename: "claim.pdf"}})
-	voice := receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m3",
+	voice = receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m3",
 		Media: &conversation.Media{Kind: conversation.MediaVoice, ProviderID: "media-3"}})
-	text := receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m4", Text: "hi"})
+	text = receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m4", Text: "hi"})
 	receiveIn(t, s, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m1",
 		Media: &conversation.Media{Kind: conversation.MediaImage, ProviderID: "media-1", MimeType: "image/jpeg"}}) // redelivered
+	return img, doc, voice, text
+}
 
+// checkMediaInvalid checks that media without an id or with an unknown kind
+// is refused, and what MessageMedia reports for text and voice messages.
+func checkMediaInvalid(t *testing.T, s ChannelStateStore, voice, text conversation.Received) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := s.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "33600000001", ChannelMessageID: "m5",
 		Media: &conversation.Media{Kind: conversation.MediaImage}}); !errors.Is(err, relais.ErrInvalid) {
 		t.Errorf("image without media id error = %v, want relais.ErrInvalid", err)
@@ -140,7 +158,13 @@ func testMedia(t *testing.T, s ChannelStateStore, clock *testClock) {
 	if err != nil || m.Status != conversation.MediaNotKept || m.Kind != conversation.MediaVoice {
 		t.Errorf("voice media = %+v, %v; want not_kept", m, err)
 	}
+}
 
+// checkMediaStored checks storing the image's content after a retryable
+// failure, and that it cannot be stored twice.
+func checkMediaStored(t *testing.T, s ChannelStateStore, clock *testClock, img conversation.Received) {
+	t.Helper()
+	ctx := context.Background()
 	if err := s.FailMedia(ctx, img.Message.ID, conversation.MediaPending, 0, "HTTP 503"); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +181,13 @@ func testMedia(t *testing.T, s ChannelStateStore, clock *testClock) {
 	if err := s.StoreMediaContent(ctx, img.Message.ID, "", content); !errors.Is(err, relais.ErrConflict) {
 		t.Errorf("storing twice error = %v, want relais.ErrConflict", err)
 	}
+}
+
+// checkMediaFailures checks final and invalid failures and the
+// conversation's media listing.
+func checkMediaFailures(t *testing.T, s ChannelStateStore, img, doc, voice, text conversation.Received) {
+	t.Helper()
+	ctx := context.Background()
 	if err := s.FailMedia(ctx, doc.Message.ID, conversation.MediaTooLarge, 50<<20, "larger than the limit"); err != nil {
 		t.Fatal(err)
 	}

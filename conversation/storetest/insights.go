@@ -78,7 +78,18 @@ func decide(t *testing.T, s conversation.Store, d decided) conversation.Decision
 
 var gapOpts = cmp.Options{cmpopts.EquateApproxTime(time.Microsecond), cmpopts.EquateEmpty()}
 
+// testGaps checks that Gaps groups the period's unanswered questions by
+// the article they were closest to, with the latest samples first.
 func testGaps(t *testing.T, s InsightStore, clock *testClock) {
+	since, recs := seedGaps(t, s, clock)
+	checkGaps(t, s, clock, since, recs)
+}
+
+// seedGaps records one decision before the period, then gaps and non-gaps
+// a minute apart, and a decision about no message; it returns the start of
+// the period and the recorded decisions by customer.
+func seedGaps(t *testing.T, s InsightStore, clock *testClock) (time.Time, map[string]conversation.DecisionRecord) {
+	t.Helper()
 	ctx := t.Context()
 	// Before the period: not counted.
 	decide(t, s, decided{"old", "how do I return shoes", "handoff", "low_confidence", "question", []string{"faq:returns"}})
@@ -118,7 +129,14 @@ func testGaps(t *testing.T, s InsightStore, clock *testClock) {
 		Intent: "question", Sources: []string{"faq:returns"}}); err != nil {
 		t.Fatal(err)
 	}
+	return since, recs
+}
 
+// checkGaps checks the period's gaps, and that a period after the last
+// decision has none.
+func checkGaps(t *testing.T, s InsightStore, clock *testClock, since time.Time, recs map[string]conversation.DecisionRecord) {
+	t.Helper()
+	ctx := t.Context()
 	sample := func(customer, text string, times int) conversation.GapSample {
 		r := recs[customer]
 		return conversation.GapSample{Text: text, Times: times, DecisionID: r.ID, ConversationID: r.ConversationID, Reason: r.Reason, At: r.CreatedAt}

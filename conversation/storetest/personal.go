@@ -134,56 +134,83 @@ const (
 // the same words.
 func customerHistory(t *testing.T, s PersonalStore) history {
 	t.Helper()
-	ctx := t.Context()
 	var h history
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	appendMsg := func(m conversation.Message) conversation.Message {
-		t.Helper()
-		stored, err := s.AppendMessage(ctx, m)
-		must("AppendMessage", err)
-		h.outbound = append(h.outbound, stored.ID)
-		return stored
-	}
+	historyHandedOff(t, s, &h)
+	historyWebChat(t, s, &h)
+	historyOthers(t, s, &h)
 
+	h.erased = conversation.Erased{Conversations: 2, Messages: 6, Transitions: 3, Decisions: 1, Handoffs: 1,
+		Outbox: len(h.outbound), Drafts: 1, Examples: 1}
+	return h
+}
+
+// mustStore fails t if the store call what returned err.
+func mustStore(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// appendOutbound appends m and records it among h's outbound messages.
+func appendOutbound(t *testing.T, s PersonalStore, h *history, m conversation.Message) conversation.Message {
+	t.Helper()
+	stored, err := s.AppendMessage(t.Context(), m)
+	mustStore(t, "AppendMessage", err)
+	h.outbound = append(h.outbound, stored.ID)
+	return stored
+}
+
+// historyHandedOff stores the customer's WhatsApp conversation, handed to
+// an agent who resolved it and saved a draft an editor approved, and an
+// imported example with the same words.
+func historyHandedOff(t *testing.T, s PersonalStore, h *history) {
+	t.Helper()
+	ctx := t.Context()
 	in := receive(t, s, conversation.Inbound{Channel: whatsapp, CustomerID: customerID, ChannelMessageID: "wamid.1", Text: question})
 	conv := in.Conversation.ID
 	h.conversations = append(h.conversations, conv)
-	appendMsg(conversation.Message{ConversationID: conv, Role: conversation.Assistant, Text: "Let me find someone who can tell you."})
+	appendOutbound(t, s, h, conversation.Message{ConversationID: conv, Role: conversation.Assistant, Text: "Let me find someone who can tell you."})
 	_, err := s.RecordDecision(ctx, conversation.DecisionRecord{ConversationID: conv, MessageID: in.Message.ID,
 		Action: "handoff", Reason: "sensitive_topic", Intent: "question", Confidence: 0.31, Sources: []string{"faq:claims"},
 		Trace: []byte(`{"normalized":"` + question + `","candidates":[{"article_id":"faq:claims","score":0.31}]}`)})
-	must("RecordDecision", err)
+	mustStore(t, "RecordDecision", err)
 	tk, err := s.Enqueue(ctx, handoff.Ticket{ConversationID: conv, Queue: "claims", Priority: handoff.Urgent,
 		Reason: "sensitive_topic", Intent: "question", Topic: "complaint", Summary: "Customer asks: " + question,
 		Articles: []string{"faq:claims"}, DueAt: time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)})
-	must("Enqueue", err)
-	appendMsg(conversation.Message{ConversationID: conv, Role: conversation.System, Text: "An agent will answer you."})
+	mustStore(t, "Enqueue", err)
+	appendOutbound(t, s, h, conversation.Message{ConversationID: conv, Role: conversation.System, Text: "An agent will answer you."})
 	_, err = s.Claim(ctx, tk.ID, "ana", time.Hour)
-	must("Claim", err)
-	appendMsg(conversation.Message{ConversationID: conv, Role: conversation.HumanRole, AgentID: "ana", Text: "Your contract excludes hail."})
+	mustStore(t, "Claim", err)
+	appendOutbound(t, s, h, conversation.Message{ConversationID: conv, Role: conversation.HumanRole, AgentID: "ana", Text: "Your contract excludes hail."})
 	_, err = s.Resolve(ctx, tk.ID, "ana")
-	must("Resolve", err)
+	mustStore(t, "Resolve", err)
 	d, err := s.SaveDraft(ctx, handoff.Draft{Title: "Hail damage", Body: "Hail is covered from the comfort plan up.",
 		TicketID: tk.ID, Question: question, Language: "en", Author: "ana"})
-	must("SaveDraft", err)
-	must("SetEmbeddingSpace", s.SetEmbeddingSpace(ctx, testEmbedder{}.Space()))
+	mustStore(t, "SaveDraft", err)
+	mustStore(t, "SetEmbeddingSpace", s.SetEmbeddingSpace(ctx, testEmbedder{}.Space()))
 	review := handoff.Review{Drafts: s, Articles: discardArticles{}, Examples: s, Embedder: testEmbedder{}}
 	h.draft, err = review.Approve(ctx, d.ID, "ed")
-	must("Approve", err)
+	mustStore(t, "Approve", err)
 	// The same words imported from a file of past questions: no customer
 	// id leads there, so no erasure can find them (conversation.PersonalData).
 	_, err = s.SaveExamples(ctx, []knowledge.Example{{Text: question, ArticleID: "faq:claims", Source: "examples:history.csv"}})
-	must("SaveExamples", err)
+	mustStore(t, "SaveExamples", err)
+}
 
+// historyWebChat stores the customer's web chat conversation with the bot.
+func historyWebChat(t *testing.T, s PersonalStore, h *history) {
+	t.Helper()
 	web := receive(t, s, conversation.Inbound{Channel: webchat, CustomerID: customerID, Text: greeting}).Conversation.ID
 	h.conversations = append(h.conversations, web)
-	appendMsg(conversation.Message{ConversationID: web, Role: conversation.Assistant, Text: "Hi! How can I help?"})
+	appendOutbound(t, s, h, conversation.Message{ConversationID: web, Role: conversation.Assistant, Text: "Hi! How can I help?"})
+}
 
+// historyOthers stores two other customers' conversations on the same
+// channels.
+func historyOthers(t *testing.T, s PersonalStore, h *history) {
+	t.Helper()
+	ctx := t.Context()
 	for _, other := range []conversation.Inbound{
 		{Channel: whatsapp, CustomerID: customerID + "0", Text: "a customer whose id starts the same"},
 		{Channel: webchat, CustomerID: "bob", Text: "bob on web chat"},
@@ -191,12 +218,8 @@ func customerHistory(t *testing.T, s PersonalStore) history {
 		c := receive(t, s, other).Conversation.ID
 		h.others = append(h.others, c)
 		_, err := s.AppendMessage(ctx, conversation.Message{ConversationID: c, Role: conversation.Assistant, Text: "Hi " + other.CustomerID})
-		must("AppendMessage", err)
+		mustStore(t, "AppendMessage", err)
 	}
-
-	h.erased = conversation.Erased{Conversations: 2, Messages: 6, Transitions: 3, Decisions: 1, Handoffs: 1,
-		Outbox: len(h.outbound), Drafts: 1, Examples: 1}
-	return h
 }
 
 // expectedExport builds the export of conversations ids from what the
@@ -274,6 +297,9 @@ func testExportEverything(t *testing.T, s PersonalStore, clock *testClock) {
 	}
 }
 
+// testEraseCustomer checks that erasing a customer removes their
+// conversations, messages and tickets, keeps the approved draft without
+// its question, and leaves other customers untouched.
 func testEraseCustomer(t *testing.T, s PersonalStore, _ *testClock) {
 	ctx := t.Context()
 	h := customerHistory(t, s)
@@ -291,6 +317,24 @@ func testEraseCustomer(t *testing.T, s PersonalStore, _ *testClock) {
 		t.Errorf("EraseCustomer = %+v, want %+v", erased, h.erased)
 	}
 
+	checkCustomerGone(t, s, h)
+	checkDraftKept(t, s, h, before)
+	// Other customers keep everything, to the last field.
+	if d := jsonDiff(othersBefore, expectedExportOf(t, s, h.others)); d != "" {
+		t.Errorf("other customers' data changed (-before +after):\n%s", d)
+	}
+
+	again, err := s.EraseCustomer(ctx, customerID)
+	if err != nil || again != (conversation.Erased{}) {
+		t.Errorf("second EraseCustomer = %+v, %v; want nothing and no error", again, err)
+	}
+}
+
+// checkCustomerGone checks that nothing erased can still be exported or
+// read: conversations, outbound messages, tickets.
+func checkCustomerGone(t *testing.T, s PersonalStore, h history) {
+	t.Helper()
+	ctx := t.Context()
 	got, err := s.ExportCustomer(ctx, customerID)
 	if err != nil || len(got.Conversations) != 0 {
 		t.Errorf("export after the erasure = %+v, %v; want no conversations", got.Conversations, err)
@@ -308,6 +352,14 @@ func testEraseCustomer(t *testing.T, s PersonalStore, _ *testClock) {
 	if ts, err := s.Tickets(ctx, handoff.Filter{}); err != nil || len(ts) != 0 {
 		t.Errorf("tickets after the erasure = %+v, %v; want none", ts, err)
 	}
+}
+
+// checkDraftKept checks that the approved draft survives without the
+// question nor the ticket, and that of the before examples only the
+// draft's is gone.
+func checkDraftKept(t *testing.T, s PersonalStore, h history, before int) {
+	t.Helper()
+	ctx := t.Context()
 	d, err := s.Draft(ctx, h.draft.ID)
 	if err != nil {
 		t.Fatalf("Draft(%d) after the erasure: %v", h.draft.ID, err)
@@ -328,15 +380,6 @@ func testEraseCustomer(t *testing.T, s PersonalStore, _ *testClock) {
 		if e.Source == handoff.DraftArticleID(h.draft.ID) {
 			t.Errorf("example %+v of the erased draft question survived", e)
 		}
-	}
-	// Other customers keep everything, to the last field.
-	if d := jsonDiff(othersBefore, expectedExportOf(t, s, h.others)); d != "" {
-		t.Errorf("other customers' data changed (-before +after):\n%s", d)
-	}
-
-	again, err := s.EraseCustomer(ctx, customerID)
-	if err != nil || again != (conversation.Erased{}) {
-		t.Errorf("second EraseCustomer = %+v, %v; want nothing and no error", again, err)
 	}
 }
 

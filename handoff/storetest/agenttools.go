@@ -44,44 +44,66 @@ func RunHistory(t *testing.T, open func(t *testing.T) HistoryStores) {
 // and alice's web chat questions are not her WhatsApp history.
 func testHistoryOutcomes(t *testing.T, s HistoryStores) {
 	ctx := t.Context()
-	receive := func(channel, customer, text string) conversation.Received {
-		t.Helper()
-		r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: channel, CustomerID: customer, Text: text})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	answer := func(r conversation.Received, action string) {
-		t.Helper()
-		turn := conversation.Turn{MessageID: r.Message.ID, Decision: conversation.DecisionRecord{Action: action},
-			Reply: &conversation.Message{ConversationID: r.Conversation.ID, Role: conversation.Assistant, Text: "Here it is."}}
-		if _, err := s.Conversations.CompleteTurn(ctx, turn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	escalate := func(r conversation.Received) handoff.Ticket {
-		t.Helper()
-		tk, _, err := s.Handoffs.EscalateTurn(ctx, ticketFor(r.Conversation.ID, "general", handoff.Normal), notice(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
-	}
 	if got, err := s.History.CustomerHistory(ctx, "whatsapp", "alice", 0); err != nil || len(got) != 0 {
 		t.Fatalf("history of an unknown customer = %+v, %v; want none", got, err)
 	}
-	answer(receive("whatsapp", "alice", "Where is my parcel?"), "answer")
-	answer(receive("whatsapp", "alice", "thanks"), "reply")
-	first := escalate(receive("whatsapp", "alice", "I want a refund"))
-	claim(t, s.Stores, first.ID, "ann")
-	if _, err := s.Handoffs.Resolve(ctx, first.ID, "ann"); err != nil {
+	first, second := seedHistory(t, s)
+	checkHistoryRows(t, s, first, second)
+}
+
+// historyReceive receives text from customer on channel.
+func historyReceive(t *testing.T, s HistoryStores, channel, customer, text string) conversation.Received {
+	t.Helper()
+	r, err := s.Conversations.Receive(t.Context(), conversation.Inbound{Channel: channel, CustomerID: customer, Text: text})
+	if err != nil {
 		t.Fatal(err)
 	}
-	second := escalate(receive("whatsapp", "alice", "My card was charged twice"))
-	answer(receive("whatsapp", "bob", "Where is my parcel?"), "answer")
-	answer(receive("webchat", "alice", "Opening hours?"), "answer")
+	return r
+}
 
+// historyAnswer completes r's turn with a reply decided by action.
+func historyAnswer(t *testing.T, s HistoryStores, r conversation.Received, action string) {
+	t.Helper()
+	turn := conversation.Turn{MessageID: r.Message.ID, Decision: conversation.DecisionRecord{Action: action},
+		Reply: &conversation.Message{ConversationID: r.Conversation.ID, Role: conversation.Assistant, Text: "Here it is."}}
+	if _, err := s.Conversations.CompleteTurn(t.Context(), turn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// historyEscalate hands r's conversation off in a normal general ticket.
+func historyEscalate(t *testing.T, s HistoryStores, r conversation.Received) handoff.Ticket {
+	t.Helper()
+	tk, _, err := s.Handoffs.EscalateTurn(t.Context(), ticketFor(r.Conversation.ID, "general", handoff.Normal), notice(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// seedHistory records alice's answered, smalltalk, resolved and open
+// questions, plus bob's and alice's web chat ones; it returns the
+// resolved and the open tickets.
+func seedHistory(t *testing.T, s HistoryStores) (first, second handoff.Ticket) {
+	t.Helper()
+	historyAnswer(t, s, historyReceive(t, s, "whatsapp", "alice", "Where is my parcel?"), "answer")
+	historyAnswer(t, s, historyReceive(t, s, "whatsapp", "alice", "thanks"), "reply")
+	first = historyEscalate(t, s, historyReceive(t, s, "whatsapp", "alice", "I want a refund"))
+	claim(t, s.Stores, first.ID, "ann")
+	if _, err := s.Handoffs.Resolve(t.Context(), first.ID, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	second = historyEscalate(t, s, historyReceive(t, s, "whatsapp", "alice", "My card was charged twice"))
+	historyAnswer(t, s, historyReceive(t, s, "whatsapp", "bob", "Where is my parcel?"), "answer")
+	historyAnswer(t, s, historyReceive(t, s, "webchat", "alice", "Opening hours?"), "answer")
+	return first, second
+}
+
+// checkHistoryRows checks alice's WhatsApp history, newest first, in full
+// and limited to one question.
+func checkHistoryRows(t *testing.T, s HistoryStores, first, second handoff.Ticket) {
+	t.Helper()
+	ctx := t.Context()
 	got, err := s.History.CustomerHistory(ctx, "whatsapp", "alice", 0)
 	if err != nil {
 		t.Fatal(err)
