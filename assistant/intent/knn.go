@@ -1,7 +1,9 @@
 package intent
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -140,8 +142,12 @@ func newExampleIndex(examples []Example) *exampleIndex {
 
 // weigh turns raw feature counts into a unit TF-IDF vector in place.
 func (ix *exampleIndex) weigh(v map[uint64]float64) {
+	// In key order, not the map's: the same message must get the same
+	// weights to the last bit on every run, so that a near tie between two
+	// intents always falls the same way.
 	var norm float64
-	for k, w := range v {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		w := v[k]
 		idf, ok := ix.idf[k]
 		if !ok {
 			idf = ix.unseenIDF
@@ -277,7 +283,8 @@ func (ix *exampleIndex) similarities(words []string, lang string) []float64 {
 	q := features(words, lang)
 	ix.weigh(q)
 	scores := make([]float64, len(ix.examples))
-	for k, w := range q {
+	for _, k := range slices.Sorted(maps.Keys(q)) { // summed in one order on every run
+		w := q[k]
 		for _, p := range ix.postings[k] {
 			scores[p.ex] += w * float64(p.w)
 		}
