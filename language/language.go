@@ -79,6 +79,23 @@ func Words(s string) []string {
 	return words
 }
 
+// EachCharGram calls f with every character n-gram, min to max runes
+// long, of "<w>": the angle brackets mark the word's edges, so prefixes and
+// suffixes are n-grams too, and a misspelt word ("cancle", "fraudulant")
+// still shares most of its n-grams with the right one. Shorter n-grams
+// come first, each length from the word's start.
+func EachCharGram(w string, min, max int, f func(gram string)) {
+	rs := make([]rune, 0, len(w)+2)
+	rs = append(rs, '<')
+	rs = append(rs, []rune(w)...)
+	rs = append(rs, '>')
+	for n := min; n <= max; n++ {
+		for i := 0; i+n <= len(rs); i++ {
+			f(string(rs[i : i+n]))
+		}
+	}
+}
+
 func isElision(prefix string) bool {
 	switch prefix {
 	case "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu":

@@ -71,3 +71,13 @@ func TestIsStopword(t *testing.T) {
 		t.Error("Unknown should check both languages")
 	}
 }
+
+func TestEachCharGram(t *testing.T) {
+	t.Parallel()
+	var got []string
+	EachCharGram("café", 3, 4, func(g string) { got = append(got, g) })
+	want := []string{"<ca", "caf", "afé", "fé>", "<caf", "café", "afé>"}
+	if !slices.Equal(got, want) {
+		t.Errorf("EachCharGram(café, 3, 4) = %q, want %q", got, want)
+	}
+}

@@ -94,17 +94,12 @@ const HistoryLimit = 20
 // personal data redact finds in their earlier questions: the agent sees
 // the conversation at hand in full, the history only as much as needed.
 func (s *Server) customerPanel(w http.ResponseWriter, r *http.Request) {
-	id, err := ticketID(r)
+	t, err := s.pathTicket(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	ctx := r.Context()
-	t, err := s.cfg.Handoffs.Ticket(ctx, id)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	conv, err := s.cfg.Channels.Conversation(ctx, t.ConversationID)
 	if err != nil {
 		writeError(w, r, s.log, err)

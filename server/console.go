@@ -57,19 +57,14 @@ func (s *Server) consoleHandler() http.Handler {
 // "insert" button. Agents may read only the articles suggested to them;
 // the knowledge API stays the editors'.
 func (s *Server) suggestedArticle(w http.ResponseWriter, r *http.Request) {
-	id, err := ticketID(r)
+	t, err := s.pathTicket(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	ext := r.URL.Query().Get("external_id")
-	t, err := s.cfg.Handoffs.Ticket(r.Context(), id)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	if !slices.Contains(t.Articles, ext) {
-		writeError(w, r, s.log, fmt.Errorf("article %q is not suggested for handoff %d: %w", ext, id, relais.ErrNotFound))
+		writeError(w, r, s.log, fmt.Errorf("article %q is not suggested for handoff %d: %w", ext, t.ID, relais.ErrNotFound))
 		return
 	}
 	a, err := s.cfg.Knowledge.ArticleByExternalID(r.Context(), ext)

@@ -109,6 +109,15 @@ func pathID(r *http.Request, what string) (int64, error) {
 
 func ticketID(r *http.Request) (int64, error) { return pathID(r, "handoff") }
 
+// pathTicket reads the ticket the path's {id} names.
+func (s *Server) pathTicket(r *http.Request) (handoff.Ticket, error) {
+	id, err := ticketID(r)
+	if err != nil {
+		return handoff.Ticket{}, err
+	}
+	return s.cfg.Handoffs.Ticket(r.Context(), id)
+}
+
 // MeAgent, as ?agent= of GET /v1/handoffs, names the caller: a console
 // asks for the tickets its agent holds without knowing the token's name.
 const MeAgent = "me"
@@ -202,17 +211,12 @@ func (s *Server) claimHandoff(w http.ResponseWriter, r *http.Request) {
 // transcript, the summary and the suggested articles. Reading a ticket one
 // holds counts as working on it and extends the claim.
 func (s *Server) getHandoff(w http.ResponseWriter, r *http.Request) {
-	id, err := ticketID(r)
+	t, err := s.pathTicket(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	ctx := r.Context()
-	t, err := s.cfg.Handoffs.Ticket(ctx, id)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
+	ctx, id := r.Context(), t.ID
 	if agent := agentOf(r); t.State == handoff.Claimed && t.AgentID == agent {
 		extended, err := s.cfg.Handoffs.ExtendClaim(ctx, id, agent, s.cfg.ClaimTTL)
 		switch {

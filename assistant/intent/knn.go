@@ -203,15 +203,7 @@ func isNumber(w string) bool {
 // ("complaitn", "fraudulant") still shares most of its features with the
 // right one.
 func addCharGrams(v map[uint64]float64, w string) {
-	rs := make([]rune, 0, len(w)+2)
-	rs = append(rs, '<')
-	rs = append(rs, []rune(w)...)
-	rs = append(rs, '>')
-	for n := minGram; n <= maxGram; n++ {
-		for i := 0; i+n <= len(rs); i++ {
-			v[featureKey('c', string(rs[i:i+n]), "")] += charGramWeight
-		}
-	}
+	language.EachCharGram(w, minGram, maxGram, func(g string) { v[featureKey('c', g, "")] += charGramWeight })
 }
 
 // featureKey hashes a feature with 64-bit FNV-1a; with a few thousand

@@ -25,8 +25,7 @@ func TestKnowledgeConsoleInBrowser(t *testing.T) {
 	base := startServe(t, c)
 
 	b := openKnowledgeConsole(t, base)
-	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
-	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
+	signInKnowledgeConsole(b, token)
 
 	const csv = "id,title,body\nparking,Where can I park?,Park in the lot behind the station; it is free on Sundays.\nparking,Parking again,Twice the same id.\n"
 	b.eval(`(function () {
@@ -164,8 +163,7 @@ func TestKnowledgeConsoleArticlesAndDrafts(t *testing.T) {
 
 	b := openKnowledgeConsole(t, base)
 	b.screens("knowledge-login")
-	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
-	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
+	signInKnowledgeConsole(b, token)
 	b.screens("knowledge-empty")
 
 	// A folder dropped on the zone: its files import one by one, and the
@@ -361,8 +359,7 @@ func TestKnowledgeConsoleInFrench(t *testing.T) {
 	b.waitFor("the login form in French", `document.documentElement.lang === "fr" &&
 		document.querySelector("#login-view h2").textContent === "Connexion" && document.title === "Base de connaissances Relais"`, 5*time.Second)
 	b.screens("knowledge-fr-login")
-	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
-	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
+	signInKnowledgeConsole(b, token)
 
 	const csv = "id,title,body\nparking,Où se garer ?,Le parking derrière la gare est gratuit le dimanche.\nparking,Encore le parking,Deux fois le même identifiant.\n"
 	b.eval(`(function () {
@@ -488,4 +485,11 @@ func openKnowledgeConsole(t *testing.T, base string) *cdp {
 	b.call("Page.navigate", map[string]any{"url": base + "/console/knowledge"})
 	b.waitFor("the login form", `document.getElementById("login-view") && !document.getElementById("login-view").hidden`, 15*time.Second)
 	return b
+}
+
+// signInKnowledgeConsole signs in with token on the login form
+// openKnowledgeConsole shows, and waits for the workspace.
+func signInKnowledgeConsole(b *cdp, token string) {
+	b.eval(`document.getElementById("token").value = ` + strconv.Quote(token) + `; document.querySelector("#login-form button").click(); true`)
+	b.waitFor("the workspace", `!document.getElementById("app").hidden`, 10*time.Second)
 }

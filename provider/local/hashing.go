@@ -154,15 +154,7 @@ func stemWords(lang string, words []string) []string {
 // addCharGrams adds the character n-grams of "<w>", the angle brackets
 // marking the word's edges so that prefixes and suffixes are features too.
 func (e *HashingEmbedder) addCharGrams(acc []float64, w string) {
-	rs := make([]rune, 0, len(w)+2)
-	rs = append(rs, '<')
-	rs = append(rs, []rune(w)...)
-	rs = append(rs, '>')
-	for n := minCharGram; n <= maxCharGram; n++ {
-		for i := 0; i+n <= len(rs); i++ {
-			e.add(acc, 'c', string(rs[i:i+n]), "", charGramWeight)
-		}
-	}
+	language.EachCharGram(w, minCharGram, maxCharGram, func(g string) { e.add(acc, 'c', g, "", charGramWeight) })
 }
 
 // add hashes the feature (kind, a, b) with FNV-1a: the low bits pick the
