@@ -204,7 +204,7 @@ func openPool(dsn string, conns int) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := sql.OpenDB(c)
+	p := sql.OpenDB(stmtCachingConnector{c})
 	p.SetMaxOpenConns(conns)
 	// Reopening a connection re-reads the schema and loses its page cache;
 	// keep every connection once opened.
