@@ -200,7 +200,7 @@ func runScale(b *testing.B, bin, kind string, size int) scaleRow {
 // vector) that the store's vector search returns, over the questions. The
 // store does not hand its vectors out; the importer embedded each chunk's
 // text, and the embedder is deterministic, so they are made again here.
-func scaleRecall(b *testing.B, st store, emb knowledge.Embedder, questions []string) float64 {
+func scaleRecall(b testing.TB, st store, emb knowledge.Embedder, questions []string) float64 {
 	ctx := context.Background()
 	var ids []int64
 	var vecs [][]float32
