@@ -32,8 +32,9 @@ const HashingModel = "relais-hashing-v2"
 // 256). The speed they would buy is small: the embedded store's scan reads
 // only the query's non-zero columns, as many at 256 dimensions as at 1,024,
 // and PostgreSQL's HNSW index on 100k chunks built in 1m54s at 256
-// dimensions against 2m18s, its queries no faster (both limited by the walk
-// of the graph, not by the distances).
+// dimensions against 2m18s, and its queries took 20 to 70 ms at either size
+// (ef_search 100, a busy 2-core machine): the walk of the graph costs more
+// than the distances.
 const DefaultHashingDimensions = 1024
 
 // Feature weights. Stemmed content words carry the meaning; word pairs keep
