@@ -3,8 +3,12 @@ package sqlite
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/relais-ai/relais/internal/benchcorpus"
 	"github.com/relais-ai/relais/provider/local"
@@ -185,5 +189,80 @@ func TestQuantisedRowsSkipBadVectors(t *testing.T) {
 	}
 	if got := rows.candidates([]float32{0, -1, 0}, 5); !slices.Equal(got, []int64{1, 2}) {
 		t.Errorf("candidates of (0,-1,0), want 5: %v, want every row [1 2]", got)
+	}
+}
+
+// BenchmarkQuantisedScan measures the first stage of a vector search, the
+// scan of the quantised rows, over 100,000 hashing embeddings of generated
+// passages (RELAIS_BENCH_ROWS another count), with excerpts as queries.
+func BenchmarkQuantisedScan(b *testing.B) {
+	rowsN := 100_000
+	if s := os.Getenv("RELAIS_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("RELAIS_BENCH_ROWS: %q is not a row count", s)
+		}
+		rowsN = n
+	}
+	emb, err := local.NewHashingEmbedder(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := benchcorpus.New(3)
+	rows := newQuantRows(rowsN, emb.Space().Dimensions)
+	texts := make([]string, rowsN)
+	for i := range texts {
+		texts[i] = c.Passage(2)
+		if !rows.add(int64(i+1), encodeVector(emb.Vector(texts[i])), nil) {
+			b.Fatalf("row %d not added", i)
+		}
+	}
+	queries := make([][]float32, 100)
+	for i := range queries {
+		queries[i] = emb.Vector(c.Excerpt(texts[c.IntN(rowsN)], 8))
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		rows.candidates(queries[i%len(queries)], rerankPool(50))
+	}
+}
+
+// The scan's sums are the plain sums of weight times component, whatever
+// the number of terms (it takes them four at a time, then one by one).
+func TestQuantisedScanSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const rowsN, dims = 300, 16
+	rows := newQuantRows(rowsN, dims)
+	for i := range rowsN {
+		v := make([]float32, dims)
+		for d := range v {
+			if r.IntN(3) == 0 {
+				v[d] = float32(r.NormFloat64())
+			}
+		}
+		v[r.IntN(dims)] = 1 // never the zero vector
+		if !rows.add(int64(i+1), encodeVector(v), nil) {
+			t.Fatalf("row %d not added", i)
+		}
+	}
+	for n := 1; n <= 9; n++ {
+		q := make([]float32, dims)
+		for _, d := range r.Perm(dims)[:n] {
+			q[d] = float32(r.NormFloat64())
+		}
+		terms := rows.quantiseQuery(q)
+		top := rows.scan(terms, 0, rowsN, rowsN)
+		got := top.sorted()
+		want := topN{limit: rowsN}
+		for i := range rowsN {
+			var s int32
+			for _, tm := range terms {
+				s += tm.w * int32(tm.col[i])
+			}
+			want.offer(i, float64(s)*float64(rows.scale[i]))
+		}
+		if diff := cmp.Diff(want.sorted(), got, cmp.AllowUnexported(scored{})); diff != "" {
+			t.Errorf("%d terms: scan differs from the plain sums (-want +got):\n%s", len(terms), diff)
+		}
 	}
 }
