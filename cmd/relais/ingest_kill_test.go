@@ -191,25 +191,12 @@ func checkWholeArticles(t *testing.T, cfg Config, data []byte) (knowledge.Stats,
 		t.Fatal(err)
 	}
 	var some string
-	for offset := 0; ; offset += 500 {
-		page, err := st.Articles(ctx, knowledge.ListOptions{Limit: 500, Offset: offset})
-		if err != nil {
-			t.Fatal(err)
+	eachStoredArticle(t, st, func(a knowledge.Article, chunks []knowledge.Chunk) {
+		if len(chunks) != want[a.ExternalID] {
+			t.Errorf("article %s has %d chunks, the chunker makes %d of it: saved in part", a.ExternalID, len(chunks), want[a.ExternalID])
 		}
-		for _, a := range page {
-			chunks, err := st.Chunks(ctx, a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(chunks) != want[a.ExternalID] {
-				t.Errorf("article %s has %d chunks, the chunker makes %d of it: saved in part", a.ExternalID, len(chunks), want[a.ExternalID])
-			}
-			some = a.ExternalID
-		}
-		if len(page) < 500 {
-			break
-		}
-	}
+		some = a.ExternalID
+	})
 	return s, some
 }
 

@@ -204,33 +204,20 @@ func scaleRecall(b testing.TB, st store, emb knowledge.Embedder, questions []str
 	ctx := context.Background()
 	var ids []int64
 	var vecs [][]float32
-	for offset := 0; ; offset += 500 {
-		page, err := st.Articles(ctx, knowledge.ListOptions{Limit: 500, Offset: offset})
+	eachStoredArticle(b, st, func(_ knowledge.Article, chunks []knowledge.Chunk) {
+		texts := make([]string, len(chunks))
+		for i, c := range chunks {
+			ids = append(ids, c.ID)
+			texts[i] = c.Text
+		}
+		vs, err := emb.Embed(ctx, texts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, a := range page {
-			chunks, err := st.Chunks(ctx, a.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			texts := make([]string, len(chunks))
-			for i, c := range chunks {
-				ids = append(ids, c.ID)
-				texts[i] = c.Text
-			}
-			vs, err := emb.Embed(ctx, texts)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, v := range vs {
-				vecs = append(vecs, unitVector(v))
-			}
+		for _, v := range vs {
+			vecs = append(vecs, unitVector(v))
 		}
-		if len(page) < 500 {
-			break
-		}
-	}
+	})
 	qv, err := emb.Embed(ctx, questions)
 	if err != nil {
 		b.Fatal(err)
@@ -278,6 +265,29 @@ func scaleRecall(b testing.TB, st store, emb knowledge.Embedder, questions []str
 		return 0
 	}
 	return float64(found) / float64(total)
+}
+
+// eachStoredArticle calls f with every article of st and its chunks, in
+// pages of 500 articles.
+func eachStoredArticle(t testing.TB, st store, f func(knowledge.Article, []knowledge.Chunk)) {
+	t.Helper()
+	ctx := context.Background()
+	for offset := 0; ; offset += 500 {
+		page, err := st.Articles(ctx, knowledge.ListOptions{Limit: 500, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range page {
+			chunks, err := st.Chunks(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f(a, chunks)
+		}
+		if len(page) < 500 {
+			return
+		}
+	}
 }
 
 func unitVector(v []float32) []float32 {
