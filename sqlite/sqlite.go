@@ -121,7 +121,7 @@ func (db *DB) open(ctx context.Context) error {
 	if err != nil {
 		return wrapErr("open store: reader", err)
 	}
-	db.vectors = newVectorIndex(conn, db.logger)
+	db.vectors = newVectorIndex(conn, db.reader, db.logger)
 	return nil
 }
 

@@ -40,7 +40,26 @@ type vectorIndex struct {
 	snap    *vectorSnapshot
 	snapGen uint64
 	version int64 // vector_version seen when snap was loaded
+	// installs counts the snapshots installed, so that a background load
+	// started before another install does not replace a newer snapshot.
+	installs uint64
+
+	// pool lends the connection of a background load.
+	pool *sql.DB
+	// backgroundFrom is the loaded row count from which another process's
+	// change is loaded in the background (see current).
+	backgroundFrom int
+	loading        bool               // a background load runs
+	stopLoad       context.CancelFunc // cancels it, on close
+	// beforeBackgroundLoad, when set (tests), runs in the background load's
+	// goroutine before it reads anything.
+	beforeBackgroundLoad func()
 }
+
+// backgroundReloadRows is backgroundFrom's default. A reload reads every
+// vector again: about 2.5 s for 100,000 chunks, a fifth of that at this
+// size, where waiting once is cheaper than a search served stale.
+const backgroundReloadRows = 20_000
 
 // vectorSnapshot is an immutable, loaded index: searches scan it without a
 // lock while a newer one may be loading. Chunks and examples share one
@@ -53,8 +72,8 @@ type vectorSnapshot struct {
 	examples quantRows
 }
 
-func newVectorIndex(conn *sql.Conn, logger *slog.Logger) *vectorIndex {
-	return &vectorIndex{conn: conn, logger: logger}
+func newVectorIndex(conn *sql.Conn, pool *sql.DB, logger *slog.Logger) *vectorIndex {
+	return &vectorIndex{conn: conn, pool: pool, logger: logger, backgroundFrom: backgroundReloadRows}
 }
 
 // invalidate marks the loaded index stale after a local write. It never
@@ -64,6 +83,9 @@ func (x *vectorIndex) invalidate() { x.gen.Add(1) }
 func (x *vectorIndex) close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.stopLoad != nil {
+		x.stopLoad()
+	}
 	x.snap = nil
 	if x.conn == nil {
 		return nil
@@ -73,7 +95,18 @@ func (x *vectorIndex) close() error {
 	return err
 }
 
-// current returns an up-to-date snapshot, loading one if the data changed.
+// current returns the snapshot to search, loading one if the data changed.
+//
+// A change made by this process (gen moved: an article saved through the
+// API) is loaded before the search, so that what was just saved is found.
+// A change made by another process on the file (relais ingest next to relais
+// serve, which commits a batch of articles at a time) is loaded before the
+// search too while the index is small; from backgroundFrom rows on it is
+// loaded in the background and the searches meanwhile use the snapshot they
+// had: for a few seconds they miss the other process's new vectors, and a
+// candidate it deleted drops out when the exact ranking reads the rows,
+// instead of every search after each of its commits waiting seconds for a
+// reload. A change of the space's dimensions is always loaded at once.
 func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -89,6 +122,16 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 		if v == x.version {
 			return x.snap, nil
 		}
+		if x.snap.rows() >= x.backgroundFrom {
+			same, err := x.sameDimensions(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				x.loadInBackground(gen)
+				return x.snap, nil
+			}
+		}
 	}
 	start := time.Now()
 	snap, v, err := loadVectors(ctx, x.conn, x.logger)
@@ -98,12 +141,76 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	// gen was read before loading, so a write that lands during the load
 	// leaves snapGen behind and forces another load next time: never stale,
 	// at worst loaded twice.
-	x.snap, x.snapGen, x.version = snap, gen, v
-	x.loads.Add(1)
-	x.logger.DebugContext(ctx, "sqlite: vector index loaded",
-		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
+	x.install(snap, gen, v, start)
 	return snap, nil
 }
+
+// install makes snap the snapshot searched; x.mu is held.
+func (x *vectorIndex) install(snap *vectorSnapshot, gen uint64, version int64, start time.Time) {
+	x.snap, x.snapGen, x.version = snap, gen, version
+	x.installs++
+	x.loads.Add(1)
+	x.logger.Debug("sqlite: vector index loaded",
+		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
+}
+
+// sameDimensions reports whether the recorded space still has the loaded
+// snapshot's dimensions; x.mu is held.
+func (x *vectorIndex) sameDimensions(ctx context.Context) (bool, error) {
+	var dims int
+	err := x.conn.QueryRowContext(ctx, "SELECT dimensions FROM embedding_space WHERE id = 1").Scan(&dims)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrapErr("vector index: read the space", err)
+	}
+	return dims == x.snap.dims, nil
+}
+
+// loadInBackground starts a load on a connection of its own, unless one
+// runs; x.mu is held. The snapshot it loads replaces the current one unless
+// another was installed meanwhile (a load for this process's own write).
+func (x *vectorIndex) loadInBackground(gen uint64) {
+	if x.loading {
+		return
+	}
+	x.loading = true
+	ctx, cancel := context.WithCancel(context.Background())
+	x.stopLoad = cancel
+	installs, hook := x.installs, x.beforeBackgroundLoad
+	go func() {
+		defer cancel()
+		if hook != nil {
+			hook()
+		}
+		start := time.Now()
+		snap, v, err := x.loadOnPool(ctx)
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		x.loading = false
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				x.logger.Warn("sqlite: vector index: background load failed; the next search tries again", "err", err)
+			}
+		case x.conn != nil && x.installs == installs:
+			x.install(snap, gen, v, start)
+		}
+	}()
+}
+
+func (x *vectorIndex) loadOnPool(ctx context.Context) (*vectorSnapshot, int64, error) {
+	conn, err := x.pool.Conn(ctx)
+	if err != nil {
+		return nil, 0, wrapErr("vector index: load", err)
+	}
+	defer conn.Close()
+	return loadVectors(ctx, conn, x.logger)
+}
+
+// rows is how many vectors the snapshot holds.
+func (s *vectorSnapshot) rows() int { return len(s.chunks.ids) + len(s.examples.ids) }
 
 // vectorVersion reads the counter of changes to what the index holds.
 func vectorVersion(ctx context.Context, q interface {

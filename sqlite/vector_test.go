@@ -351,3 +351,75 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(ms(0.50), "p50-ms")
 	b.ReportMetric(ms(0.95), "p95-ms")
 }
+
+// From backgroundFrom rows, another process's change of vectors is loaded
+// in the background: the searches meanwhile are served from the snapshot
+// they had, without waiting (the load is held here until the test lets it
+// go), a chunk the other process deleted drops out of them, and once the
+// load is done they see the change. A change of this store's own is loaded
+// at once, whatever the size.
+func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	serve := openTestDBIn(t, dir)
+	other := openTestDBIn(t, dir) // another process on the same file
+	ctx := t.Context()
+	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
+		t.Fatal(err)
+	}
+	serve.vectors.backgroundFrom = 1
+	release := make(chan struct{})
+	serve.vectors.beforeBackgroundLoad = func() { <-release }
+
+	search := func() []string {
+		t.Helper()
+		res, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range res.Vector {
+			out = append(out, m.Text)
+		}
+		sort.Strings(out)
+		return out
+	}
+	a := mustSave(t, other, knowledge.Article{ExternalID: "a"},
+		knowledge.Chunk{Kind: knowledge.Passage, Text: "a", Embedding: unit(3)})
+	if got := search(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("first search (loaded before it): %v, want [a]", got)
+	}
+
+	mustSave(t, other, knowledge.Article{ExternalID: "b"},
+		knowledge.Chunk{Kind: knowledge.Passage, Text: "b", Embedding: unit(3)})
+	if got := search(); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("while the other process's change loads: %v, want the snapshot's [a]", got)
+	}
+	if err := other.DeleteArticle(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(); len(got) != 0 {
+		t.Errorf("after the other process deleted a, still loading: %v, want nothing", got)
+	}
+
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(search(), []string{"b"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the load was let go: %v, want [b]", search())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// This store's own write is searched at once, with no load let go.
+	release = make(chan struct{})
+	serve.vectors.mu.Lock()
+	serve.vectors.beforeBackgroundLoad = func() { <-release }
+	serve.vectors.mu.Unlock()
+	defer close(release)
+	mustSave(t, serve, knowledge.Article{ExternalID: "c"},
+		knowledge.Chunk{Kind: knowledge.Passage, Text: "c", Embedding: unit(3)})
+	if got := search(); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("after this store saved c: %v, want [b c]", got)
+	}
+}
