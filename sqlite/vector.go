@@ -51,9 +51,11 @@ type vectorIndex struct {
 	backgroundFrom int
 	loading        bool               // a background load runs
 	stopLoad       context.CancelFunc // cancels it, on close
+	loadDone       chan struct{}      // closed when it has ended
+	closing        bool               // close has begun: no new background load
 	// beforeBackgroundLoad, when set (tests), runs in the background load's
-	// goroutine before it reads anything.
-	beforeBackgroundLoad func()
+	// goroutine, with its context, before it reads anything.
+	beforeBackgroundLoad func(context.Context)
 }
 
 // backgroundReloadRows is backgroundFrom's default. A reload reads every
@@ -67,7 +69,8 @@ const backgroundReloadRows = 20_000
 // either makes both stale, and a reload reads both in one transaction, so a
 // search never ranks chunks and examples of two different states.
 type vectorSnapshot struct {
-	dims     int // 0 when no embedding space is recorded
+	dims     int    // 0 when no embedding space is recorded
+	model    string // the space's model
 	chunks   quantRows
 	examples quantRows
 }
@@ -81,11 +84,18 @@ func newVectorIndex(conn *sql.Conn, pool *sql.DB, logger *slog.Logger) *vectorIn
 func (x *vectorIndex) invalidate() { x.gen.Add(1) }
 
 func (x *vectorIndex) close() error {
+	// A background load is stopped and waited for first, without x.mu,
+	// which it takes to finish: it holds a connection of the reader pool.
+	x.mu.Lock()
+	x.closing = true
+	stop, done := x.stopLoad, x.loadDone
+	x.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.stopLoad != nil {
-		x.stopLoad()
-	}
 	x.snap = nil
 	if x.conn == nil {
 		return nil
@@ -106,7 +116,7 @@ func (x *vectorIndex) close() error {
 // had: for a few seconds they miss the other process's new vectors, and a
 // candidate it deleted drops out when the exact ranking reads the rows,
 // instead of every search after each of its commits waiting seconds for a
-// reload. A change of the space's dimensions is always loaded at once.
+// reload. A change of the embedding space is always loaded at once.
 func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -123,7 +133,7 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 			return x.snap, nil
 		}
 		if x.snap.rows() >= x.backgroundFrom {
-			same, err := x.sameDimensions(ctx)
+			same, err := x.sameSpace(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -154,35 +164,38 @@ func (x *vectorIndex) install(snap *vectorSnapshot, gen uint64, version int64, s
 		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
 }
 
-// sameDimensions reports whether the recorded space still has the loaded
-// snapshot's dimensions; x.mu is held.
-func (x *vectorIndex) sameDimensions(ctx context.Context) (bool, error) {
+// sameSpace reports whether the recorded space is still the loaded
+// snapshot's, model and dimensions; x.mu is held.
+func (x *vectorIndex) sameSpace(ctx context.Context) (bool, error) {
+	var model string
 	var dims int
-	err := x.conn.QueryRowContext(ctx, "SELECT dimensions FROM embedding_space WHERE id = 1").Scan(&dims)
+	err := x.conn.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").Scan(&model, &dims)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, wrapErr("vector index: read the space", err)
 	}
-	return dims == x.snap.dims, nil
+	return model == x.snap.model && dims == x.snap.dims, nil
 }
 
 // loadInBackground starts a load on a connection of its own, unless one
 // runs; x.mu is held. The snapshot it loads replaces the current one unless
 // another was installed meanwhile (a load for this process's own write).
 func (x *vectorIndex) loadInBackground(gen uint64) {
-	if x.loading {
+	if x.loading || x.closing {
 		return
 	}
 	x.loading = true
 	ctx, cancel := context.WithCancel(context.Background())
-	x.stopLoad = cancel
+	done := make(chan struct{})
+	x.stopLoad, x.loadDone = cancel, done
 	installs, hook := x.installs, x.beforeBackgroundLoad
 	go func() {
+		defer close(done)
 		defer cancel()
 		if hook != nil {
-			hook()
+			hook(ctx)
 		}
 		start := time.Now()
 		snap, v, err := x.loadOnPool(ctx)
@@ -244,7 +257,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 		return nil, 0, err
 	}
 	snap := &vectorSnapshot{}
-	err = tx.QueryRowContext(ctx, "SELECT dimensions FROM embedding_space WHERE id = 1").Scan(&snap.dims)
+	err = tx.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").Scan(&snap.model, &snap.dims)
 	if errors.Is(err, sql.ErrNoRows) {
 		return snap, v, nil
 	}

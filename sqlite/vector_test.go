@@ -369,7 +369,13 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 	}
 	serve.vectors.backgroundFrom = 1
 	release := make(chan struct{})
-	serve.vectors.beforeBackgroundLoad = func() { <-release }
+	hold := func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	serve.vectors.beforeBackgroundLoad = hold
 
 	search := func() []string {
 		t.Helper()
@@ -414,12 +420,59 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 	// This store's own write is searched at once, with no load let go.
 	release = make(chan struct{})
 	serve.vectors.mu.Lock()
-	serve.vectors.beforeBackgroundLoad = func() { <-release }
+	serve.vectors.beforeBackgroundLoad = hold
 	serve.vectors.mu.Unlock()
-	defer close(release)
 	mustSave(t, serve, knowledge.Article{ExternalID: "c"},
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "c", Embedding: unit(3)})
 	if got := search(); !slices.Equal(got, []string{"b", "c"}) {
 		t.Errorf("after this store saved c: %v, want [b c]", got)
+	}
+}
+
+// Closing the store stops a background load and waits for it: nothing of
+// it outlives Close.
+func TestVectorIndexCloseStopsBackgroundLoad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	other := openTestDBIn(t, dir)
+	ctx := t.Context()
+	serve, err := Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
+		t.Fatal(err)
+	}
+	serve.vectors.backgroundFrom = 1
+	stopped := make(chan struct{})
+	serve.vectors.beforeBackgroundLoad = func(ctx context.Context) {
+		<-ctx.Done()
+		close(stopped)
+	}
+	search := func() {
+		t.Helper()
+		if _, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSave(t, other, knowledge.Article{ExternalID: "a"}, knowledge.Chunk{Kind: knowledge.Passage, Text: "a", Embedding: unit(3)})
+	search() // loads at once: nothing loaded yet
+	mustSave(t, other, knowledge.Article{ExternalID: "b"}, knowledge.Chunk{Kind: knowledge.Passage, Text: "b", Embedding: unit(3)})
+	search() // starts the background load, held by the hook
+
+	closed := make(chan error, 1)
+	go func() { closed <- serve.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s of a held background load")
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Error("Close returned before the background load had stopped")
 	}
 }
