@@ -394,6 +394,21 @@ func TestFTSTerms(t *testing.T) {
 	}
 }
 
+// vectorTexts returns the texts of db's vector ranking of unit(3), best
+// first (ties by id), at most five.
+func vectorTexts(t *testing.T, db *DB) []string {
+	t.Helper()
+	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range res.Vector {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
 func TestCrossConnectionInvalidation(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -403,18 +418,7 @@ func TestCrossConnectionInvalidation(t *testing.T) {
 	if err := ingest.SetEmbeddingSpace(ctx, space8); err != nil {
 		t.Fatal(err)
 	}
-	search := func() []string {
-		t.Helper()
-		res, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, m := range res.Vector {
-			out = append(out, m.Text)
-		}
-		return out
-	}
+	search := func() []string { t.Helper(); return vectorTexts(t, serve) }
 	if got := search(); len(got) != 0 {
 		t.Fatalf("empty store returned %v", got)
 	}

@@ -377,19 +377,7 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 	}
 	serve.vectors.beforeBackgroundLoad = hold
 
-	search := func() []string {
-		t.Helper()
-		res, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, m := range res.Vector {
-			out = append(out, m.Text)
-		}
-		sort.Strings(out)
-		return out
-	}
+	search := func() []string { t.Helper(); return vectorTexts(t, serve) }
 	a := mustSave(t, other, knowledge.Article{ExternalID: "a"},
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "a", Embedding: unit(3)})
 	if got := search(); !slices.Equal(got, []string{"a"}) {
