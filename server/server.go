@@ -259,8 +259,8 @@ func (s *Server) routeConsole(r chi.Router) {
 // routeAPI serves the JSON API under /v1.
 func (s *Server) routeAPI(r chi.Router) {
 	cfg := s.cfg
-	r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Post("/messages", s.postMessage)
-	r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/me", s.whoAmI)
+	r.With(s.asRole("")...).Post("/messages", s.postMessage)
+	r.With(s.asRole("")...).Get("/me", s.whoAmI)
 	if cfg.WhatsAppEntry != nil {
 		// No token, unlike the rest of /v1: these only show the
 		// business's own number, which it prints for anyone to scan,
@@ -271,12 +271,12 @@ func (s *Server) routeAPI(r chi.Router) {
 		r.Get("/whatsapp/qr.png", cfg.WhatsAppEntry.ServeHTTP)
 	}
 	if cfg.Conversations != nil {
-		r.With(s.requireRole(""), middleware.Timeout(cfg.RequestTimeout)).Get("/conversations/{id}/messages", s.listConversationMessages)
+		r.With(s.asRole("")...).Get("/conversations/{id}/messages", s.listConversationMessages)
 	}
 	r.Route("/knowledge", s.routeKnowledge)
 	if cfg.Customers != nil {
 		r.Route("/customers", func(r chi.Router) {
-			r.Use(s.requireRole(RoleAdmin), middleware.Timeout(cfg.RequestTimeout))
+			r.Use(s.asRole(RoleAdmin)...)
 			r.Get("/{id}/export", s.exportCustomer)
 			r.Delete("/{id}", s.eraseCustomer)
 		})
@@ -284,6 +284,12 @@ func (s *Server) routeAPI(r chi.Router) {
 	if cfg.Handoffs != nil {
 		s.routeAgentWork(r)
 	}
+}
+
+// asRole is what stands in front of a route for role: the role check, then
+// the request timeout.
+func (s *Server) asRole(role Role) chi.Middlewares {
+	return chi.Middlewares{s.requireRole(role), middleware.Timeout(s.cfg.RequestTimeout)}
 }
 
 // routeKnowledge serves the editors' API under /v1/knowledge.
@@ -327,21 +333,21 @@ func (s *Server) routeAgentWork(r chi.Router) {
 	// No request timeout: the stream is long-lived by design.
 	r.With(s.eventAuth).Get("/events", s.streamEvents)
 	if s.eventKeys != nil {
-		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Post("/events/ticket", s.issueEventTicket)
+		r.With(s.asRole(RoleAgent)...).Post("/events/ticket", s.issueEventTicket)
 	}
 	r.Route("/handoffs", s.routeHandoffs)
 	if _, ok := cfg.Agents.(AgentDirectory); ok {
-		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/agents", s.listAgents)
+		r.With(s.asRole(RoleAgent)...).Get("/agents", s.listAgents)
 	}
 	if cfg.Tools != nil {
 		s.routeReplyTools(r)
 	}
 	if cfg.Channels != nil {
-		r.With(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout)).Get("/media/{id}", s.getMedia)
+		r.With(s.asRole(RoleAgent)...).Get("/media/{id}", s.getMedia)
 	}
 	if cfg.Presence != nil {
 		r.Route("/agents/presence", func(r chi.Router) {
-			r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+			r.Use(s.asRole(RoleAgent)...)
 			r.Get("/", s.listPresence)
 			r.Put("/", s.setPresence)
 		})
@@ -351,7 +357,7 @@ func (s *Server) routeAgentWork(r chi.Router) {
 // routeHandoffs serves the tickets under /v1/handoffs.
 func (s *Server) routeHandoffs(r chi.Router) {
 	cfg := s.cfg
-	r.Use(s.requireRole(RoleAgent), middleware.Timeout(cfg.RequestTimeout))
+	r.Use(s.asRole(RoleAgent)...)
 	r.Get("/", s.listHandoffs)
 	r.Get("/stats", s.handoffStats)
 	r.Get("/{id}/article", s.suggestedArticle)

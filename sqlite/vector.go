@@ -24,15 +24,17 @@ import (
 // which needs no query at all. Every write of vectors, by this process or by
 // anyone else on the file (relais ingest running next to relais serve), moves
 // the vector_version counter that triggers keep (migration 0004); the index
-// reads it before each search, one primary-key lookup. PRAGMA data_version
+// reads it before each search, with the embedding space, in one query of
+// two primary-key lookups (readFileState). PRAGMA data_version
 // is not used: it moves on any commit by another connection, this store's
 // own writer included, so every customer message or decision would throw
 // the index away and make the next search reload every vector.
 type vectorIndex struct {
 	logger *slog.Logger
 	gen    atomic.Uint64 // bumped by local writes; a snapshot from an older gen is stale
-	// loads counts reloads from the file, so tests can tell a reload from a
-	// search served by the snapshot it had.
+	// loads counts the snapshots installed, so that tests can tell a reload
+	// from a search served by the snapshot it had, and a background load
+	// started before another install does not replace the newer snapshot.
 	loads atomic.Uint64
 
 	mu      sync.Mutex // serialises loads so concurrent searches share one
@@ -40,9 +42,6 @@ type vectorIndex struct {
 	snap    *vectorSnapshot
 	snapGen uint64
 	version int64 // vector_version seen when snap was loaded
-	// installs counts the snapshots installed, so that a background load
-	// started before another install does not replace a newer snapshot.
-	installs uint64
 
 	// pool lends the connection of a background load.
 	pool *sql.DB
@@ -125,22 +124,16 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 	}
 	gen := x.gen.Load()
 	if x.snap != nil && x.snapGen == gen {
-		v, err := vectorVersion(ctx, x.conn)
+		f, err := readFileState(ctx, x.conn)
 		if err != nil {
 			return nil, err
 		}
-		if v == x.version {
+		if f.version == x.version {
 			return x.snap, nil
 		}
-		if x.snap.rows() >= x.backgroundFrom {
-			same, err := x.sameSpace(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if same {
-				x.loadInBackground(gen)
-				return x.snap, nil
-			}
+		if x.snap.rows() >= x.backgroundFrom && f.model == x.snap.model && f.dims == x.snap.dims {
+			x.loadInBackground(gen)
+			return x.snap, nil
 		}
 	}
 	start := time.Now()
@@ -158,25 +151,29 @@ func (x *vectorIndex) current(ctx context.Context) (*vectorSnapshot, error) {
 // install makes snap the snapshot searched; x.mu is held.
 func (x *vectorIndex) install(snap *vectorSnapshot, gen uint64, version int64, start time.Time) {
 	x.snap, x.snapGen, x.version = snap, gen, version
-	x.installs++
 	x.loads.Add(1)
 	x.logger.Debug("sqlite: vector index loaded",
 		"chunks", len(snap.chunks.ids), "examples", len(snap.examples.ids), "dimensions", snap.dims, "took", time.Since(start))
 }
 
-// sameSpace reports whether the recorded space is still the loaded
-// snapshot's, model and dimensions; x.mu is held.
-func (x *vectorIndex) sameSpace(ctx context.Context) (bool, error) {
-	var model string
-	var dims int
-	err := x.conn.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").Scan(&model, &dims)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+// fileState is what the file says of the vectors, read before each search:
+// the vector_version counter and the embedding space (no model and 0
+// dimensions while none is recorded).
+type fileState struct {
+	version int64
+	model   string
+	dims    int
+}
+
+func readFileState(ctx context.Context, conn *sql.Conn) (fileState, error) {
+	var f fileState
+	err := conn.QueryRowContext(ctx, `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0)
+		FROM vector_version AS v LEFT JOIN embedding_space AS s ON s.id = 1
+		WHERE v.id = 1`).Scan(&f.version, &f.model, &f.dims)
 	if err != nil {
-		return false, wrapErr("vector index: read the space", err)
+		return fileState{}, wrapErr("vector index: read vector version", err)
 	}
-	return model == x.snap.model && dims == x.snap.dims, nil
+	return f, nil
 }
 
 // loadInBackground starts a load on a connection of its own, unless one
@@ -190,7 +187,7 @@ func (x *vectorIndex) loadInBackground(gen uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	x.stopLoad, x.loadDone = cancel, done
-	installs, hook := x.installs, x.beforeBackgroundLoad
+	installs, hook := x.loads.Load(), x.beforeBackgroundLoad
 	go func() {
 		defer close(done)
 		defer cancel()
@@ -207,7 +204,7 @@ func (x *vectorIndex) loadInBackground(gen uint64) {
 			if ctx.Err() == nil {
 				x.logger.Warn("sqlite: vector index: background load failed; the next search tries again", "err", err)
 			}
-		case x.conn != nil && x.installs == installs:
+		case x.conn != nil && x.loads.Load() == installs:
 			x.install(snap, gen, v, start)
 		}
 	}()

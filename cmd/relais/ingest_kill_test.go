@@ -127,44 +127,48 @@ func TestIngestKilledMidwayLeavesAUsableStore(t *testing.T) {
 // config is the configuration c's commands run with.
 func (c *cli) config(t *testing.T) Config {
 	t.Helper()
-	cfg := defaultConfig()
-	cfg.DataDir, cfg.DatabaseURL = c.env["RELAIS_DATA_DIR"], c.env["RELAIS_DATABASE_URL"]
+	cfg, err := loadConfig(env{getenv: func(k string) string { return c.env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return cfg
 }
 
 // waitForArticles polls the store until it holds at least min articles and
 // returns how many; it fails the test if all total arrive first, or after a
-// minute.
+// minute. The store is opened once it can be: the import's process creates
+// it.
 func waitForArticles(t *testing.T, cfg Config, min, total int) int {
 	t.Helper()
+	ctx := t.Context()
 	deadline := time.Now().Add(time.Minute)
-	for {
-		n, err := storedArticles(t, cfg)
+	var st store
+	for st == nil {
+		opened, closeStore, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
 		switch {
-		case err != nil && time.Now().After(deadline):
-			t.Fatal(err)
-		case n >= total:
-			t.Fatalf("all %d articles were saved before the import could be killed", total)
-		case n >= min:
-			return n
+		case err == nil:
+			st = opened
+			defer closeStore()
 		case time.Now().After(deadline):
-			t.Fatalf("%d articles saved after a minute, want %d", n, min)
+			t.Fatal(err)
+		default:
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for {
+		s, err := st.Stats(ctx)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case s.Articles >= total:
+			t.Fatalf("all %d articles were saved before the import could be killed", total)
+		case s.Articles >= min:
+			return s.Articles
+		case time.Now().After(deadline):
+			t.Fatalf("%d articles saved after a minute, want %d", s.Articles, min)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// storedArticles counts the articles of the store; the store may not be
-// created yet (the import's process migrates it first).
-func storedArticles(t *testing.T, cfg Config) (int, error) {
-	ctx := t.Context()
-	st, closeStore, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return 0, err
-	}
-	defer closeStore()
-	s, err := st.Stats(ctx)
-	return s.Articles, err
 }
 
 // checkWholeArticles fails the test unless every stored article has all the

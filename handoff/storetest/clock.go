@@ -29,28 +29,20 @@ func checkTicketTimes(t *testing.T, s Stores, clock *time.Time) {
 	ctx := t.Context()
 	// Stores keep microseconds.
 	want := func() time.Time { return clock.Truncate(time.Microsecond) }
-	r, err := s.Conversations.Receive(ctx, conversation.Inbound{Channel: "whatsapp", CustomerID: "alice", Text: "hello"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	*clock = clock.Add(time.Minute)
-	tk, err := s.Handoffs.Enqueue(ctx, handoff.Ticket{ConversationID: r.Conversation.ID, Queue: "general",
-		Reason: "low_confidence", DueAt: clock.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := fileClockTicket(t, s, clock, "alice")
 	if !tk.CreatedAt.Equal(want()) || !tk.UpdatedAt.Equal(want()) {
 		t.Errorf("enqueued at %v, %v; want the store clock's %v", tk.CreatedAt, tk.UpdatedAt, want())
 	}
 	*clock = clock.Add(time.Minute)
-	tk, err = s.Handoffs.ClaimNext(ctx, "ann", nil, 5*time.Minute)
+	tk, err := s.Handoffs.ClaimNext(ctx, "ann", nil, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !tk.UpdatedAt.Equal(want()) || !tk.ClaimExpiresAt.Equal(want().Add(5*time.Minute)) {
 		t.Errorf("claimed at %v expiring %v; want %v and 5 minutes later", tk.UpdatedAt, tk.ClaimExpiresAt, want())
 	}
-	if tr := lastTransition(t, s, r.Conversation.ID); !tr.At.Equal(want()) {
+	if tr := lastTransition(t, s, tk.ConversationID); !tr.At.Equal(want()) {
 		t.Errorf("claim transition at %v, want %v", tr.At, want())
 	}
 	*clock = clock.Add(time.Minute)
