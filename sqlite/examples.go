@@ -74,7 +74,7 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 		return 0, err
 	}
 	if inserted > 0 && embedded {
-		db.vectors.invalidate()
+		db.vectors.Invalidate()
 	}
 	return int(inserted), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/kljensen/snowball/french"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -259,7 +260,7 @@ func (db *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks)
 	if err != nil {
 		return nil, err
 	}
-	db.vectors.invalidate()
+	db.vectors.Invalidate()
 	return saved, nil
 }
 
@@ -365,7 +366,7 @@ func (db *DB) deleteRows(ctx context.Context, op, query string, args ...any) (in
 		return 0, err
 	}
 	if n > 0 {
-		db.vectors.invalidate()
+		db.vectors.Invalidate()
 	}
 	return n, nil
 }
@@ -459,22 +460,22 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 // searchVectors fills the vector lists of res, the examples' when
 // exampleLimit > 0: candidates from the quantised index, ranked exactly.
 func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, res *knowledge.ChunkResults) error {
-	snap, err := db.vectors.current(ctx)
+	snap, err := db.vectors.Current(ctx)
 	if err != nil {
 		return err
 	}
-	if snap.dims == 0 {
+	if snap.Dims == 0 {
 		return nil
 	}
-	if err := checkVector(v, snap.dims); err != nil {
+	if err := checkVector(v, snap.Dims); err != nil {
 		return fmt.Errorf("query vector: %w", err)
 	}
-	qn := norm(v)
-	if qn == 0 {
+	query, ok := vecindex.NewQuery(v)
+	if !ok {
 		return nil // the zero vector has no direction: no vector ranking
 	}
-	rank := exactRanking{query: v, norm: qn, buf: make([]float32, 0, snap.dims)}
-	res.Vector, err = rerank(ctx, db, &rank, snap.chunks.candidates(v, rerankPool(limit)), limit,
+	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
+	res.Vector, err = rerank(ctx, db, &rank, snap.Chunks.Candidates(v, vecindex.RerankPool(limit)), limit,
 		"vector ranking", "SELECT id, article_id, kind, text, embedding FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
 			var m knowledge.ChunkMatch
@@ -487,7 +488,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	res.ExampleVector, err = rerank(ctx, db, &rank, snap.examples.candidates(v, rerankPool(exampleLimit)), exampleLimit,
+	res.ExampleVector, err = rerank(ctx, db, &rank, snap.Examples.Candidates(v, vecindex.RerankPool(exampleLimit)), exampleLimit,
 		"example vector ranking", "SELECT id, article_id, text, embedding FROM examples WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
 			var m knowledge.ExampleMatch
@@ -498,27 +499,21 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 	return err
 }
 
-// exactRanking scores stored vectors against one query exactly, as the
-// index did before it was quantised: the row scaled to unit length in
-// float32, its float32 dot product with the query, divided by the query's
-// norm.
+// exactRanking scores stored BLOBs against one query exactly
+// (vecindex.Query), decoding each into buf.
 type exactRanking struct {
-	query []float32
-	norm  float64
+	query vecindex.Query
 	buf   []float32
 }
 
 // score returns the cosine of a stored BLOB with the query, false for a
 // BLOB of the wrong length or a zero vector.
 func (x *exactRanking) score(blob []byte) (float64, bool) {
-	if len(blob) != 4*len(x.query) {
+	if len(blob)%4 != 0 {
 		return 0, false
 	}
 	x.buf = appendVector(x.buf[:0], blob)
-	if !normalise(x.buf) {
-		return 0, false
-	}
-	return cosine(float64(dot(x.query, x.buf)), x.norm), true
+	return x.query.Score(x.buf)
 }
 
 // rerank reads the candidates (ids) with query, which selects them by a
@@ -793,7 +788,7 @@ func (db *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace)
 		return err
 	}
 	if recorded {
-		db.vectors.invalidate()
+		db.vectors.Invalidate()
 	}
 	return nil
 }
@@ -822,7 +817,7 @@ func (db *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpac
 	if err != nil {
 		return err
 	}
-	db.vectors.invalidate()
+	db.vectors.Invalidate()
 	return nil
 }
 
@@ -896,6 +891,6 @@ func (db *DB) setEmbeddings(ctx context.Context, op, table, noun string, ids []i
 	if err != nil {
 		return err
 	}
-	db.vectors.invalidate()
+	db.vectors.Invalidate()
 	return nil
 }

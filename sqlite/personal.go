@@ -137,7 +137,7 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID string) (conversatio
 		return conversation.Erased{}, err
 	}
 	if erased.Examples > 0 {
-		db.vectors.invalidate()
+		db.vectors.Invalidate()
 	}
 	return erased, nil
 }
@@ -171,7 +171,7 @@ func (db *DB) EraseClosedBefore(ctx context.Context, cutoff time.Time, batch int
 	var total conversation.Erased
 	defer func() {
 		if total.Examples > 0 {
-			db.vectors.invalidate()
+			db.vectors.Invalidate()
 		}
 	}()
 	var after int64

@@ -25,6 +25,7 @@ import (
 	sqlitelib "modernc.org/sqlite/lib"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -54,8 +55,10 @@ type DB struct {
 	logger  *slog.Logger
 	writer  *sql.DB // exactly one connection: SQLite has one writer
 	reader  *sql.DB
-	vectors *vectorIndex
-	terms   knowledge.TermCounts // for the full-text ranking's choice of words
+	vectors *vecindex.Index
+	// vectorConn is the vector index's own reader connection (vectorSource).
+	vectorConn *sql.Conn
+	terms      knowledge.TermCounts // for the full-text ranking's choice of words
 }
 
 // Open opens (creating it if needed) the store in dir/relais.db, brings its
@@ -121,7 +124,8 @@ func (db *DB) open(ctx context.Context) error {
 	if err != nil {
 		return wrapErr("open store: reader", err)
 	}
-	db.vectors = newVectorIndex(conn, db.reader, db.logger)
+	db.vectorConn = conn
+	db.vectors = vecindex.New(&vectorSource{conn: conn, pool: db.reader, logger: db.logger}, db.logger)
 	return nil
 }
 
@@ -218,7 +222,10 @@ func openPool(dsn string, conns int) (*sql.DB, error) {
 func (db *DB) Close() error {
 	var errs []error
 	if db.vectors != nil {
-		errs = append(errs, db.vectors.close())
+		db.vectors.Close() // first: a background load holds a reader connection
+	}
+	if db.vectorConn != nil {
+		errs = append(errs, db.vectorConn.Close())
 	}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())

@@ -7,45 +7,14 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relais-ai/relais/conversation"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
-
-func TestTopNMatchesFullSort(t *testing.T) {
-	t.Parallel()
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range []struct{ n, limit int }{{0, 5}, {3, 5}, {100, 1}, {1000, 10}, {1000, 1000}} {
-		scores := make([]float64, tc.n)
-		for i := range scores {
-			// Few distinct values, so ties are common and must break by row.
-			scores[i] = float64(r.IntN(20))
-		}
-		h := topN{limit: tc.limit}
-		for i, s := range scores {
-			h.offer(i, s)
-		}
-		got := h.sorted()
-
-		rows := make([]int, tc.n)
-		for i := range rows {
-			rows[i] = i
-		}
-		sort.SliceStable(rows, func(a, b int) bool { return scores[rows[a]] > scores[rows[b]] })
-		want := rows[:min(tc.limit, tc.n)]
-		gotRows := make([]int, len(got))
-		for i, e := range got {
-			gotRows[i] = e.row
-		}
-		if !slices.Equal(gotRows, want) {
-			t.Errorf("n=%d limit=%d: top rows %v, want %v", tc.n, tc.limit, gotRows, want)
-		}
-	}
-}
 
 func TestVectorRoundTripAndDot(t *testing.T) {
 	t.Parallel()
@@ -64,7 +33,7 @@ func TestVectorRoundTripAndDot(t *testing.T) {
 	for _, x := range v {
 		want += float64(x) * float64(x)
 	}
-	if got := float64(dot(v, v)); math.Abs(got-want) > 1e-4 {
+	if got := float64(vecindex.Dot(v, v)); math.Abs(got-want) > 1e-4 {
 		t.Errorf("dot = %v, want %v", got, want)
 	}
 }
@@ -179,12 +148,12 @@ func TestVectorIndexReloadsOnlyForVectorChanges(t *testing.T) {
 		}, true, 1, 0},
 	}
 	for _, st := range steps {
-		before := serve.vectors.loads.Load()
+		before := serve.vectors.Loads()
 		if err := st.write(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		chunks, examples := search()
-		if got := serve.vectors.loads.Load() - before; got != 0 && !st.reload {
+		if got := serve.vectors.Loads() - before; got != 0 && !st.reload {
 			t.Errorf("%s: the next search reloaded the vector index", st.name)
 		} else if got != 1 && st.reload {
 			t.Errorf("%s: the next search reloaded the vector index %d times, want once", st.name, got)
@@ -192,9 +161,9 @@ func TestVectorIndexReloadsOnlyForVectorChanges(t *testing.T) {
 		if chunks != st.chunks || examples != st.examplesFound {
 			t.Errorf("%s: search found %d chunks and %d examples, want %d and %d", st.name, chunks, examples, st.chunks, st.examplesFound)
 		}
-		before = serve.vectors.loads.Load()
+		before = serve.vectors.Loads()
 		search()
-		if serve.vectors.loads.Load() != before {
+		if serve.vectors.Loads() != before {
 			t.Errorf("%s: a second search reloaded the vector index again", st.name)
 		}
 	}
@@ -219,7 +188,7 @@ func benchKB(b *testing.B, n, dims int) (*DB, [][]float32) {
 		for i := range v {
 			v[i] = float32(r.NormFloat64())
 		}
-		normalise(v)
+		vecindex.Normalise(v)
 		return v
 	}
 	const perArticle = 20
@@ -293,7 +262,7 @@ func BenchmarkIndexLoad10k(b *testing.B) {
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	for b.Loop() {
-		db.vectors.invalidate()
+		db.vectors.Invalidate()
 		start := time.Now()
 		if _, err := db.SearchChunks(ctx, knowledge.ChunkQuery{Vector: queries[0]}); err != nil {
 			b.Fatal(err)
@@ -352,7 +321,7 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(ms(0.95), "p95-ms")
 }
 
-// From backgroundFrom rows, another process's change of vectors is loaded
+// From the background load's row count, another process's change of vectors is loaded
 // in the background: the searches meanwhile are served from the snapshot
 // they had, without waiting (the load is held here until the test lets it
 // go), a chunk the other process deleted drops out of them, and once the
@@ -367,7 +336,6 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
 		t.Fatal(err)
 	}
-	serve.vectors.backgroundFrom = 1
 	release := make(chan struct{})
 	hold := func(ctx context.Context) {
 		select {
@@ -375,7 +343,7 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 		case <-ctx.Done():
 		}
 	}
-	serve.vectors.beforeBackgroundLoad = hold
+	serve.vectors.SetBackgroundLoad(1, hold)
 
 	search := func() []string { t.Helper(); return vectorTexts(t, serve) }
 	a := mustSave(t, other, knowledge.Article{ExternalID: "a"},
@@ -407,9 +375,7 @@ func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
 
 	// This store's own write is searched at once, with no load let go.
 	release = make(chan struct{})
-	serve.vectors.mu.Lock()
-	serve.vectors.beforeBackgroundLoad = hold
-	serve.vectors.mu.Unlock()
+	serve.vectors.SetBackgroundLoad(1, hold)
 	mustSave(t, serve, knowledge.Article{ExternalID: "c"},
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "c", Embedding: unit(3)})
 	if got := search(); !slices.Equal(got, []string{"b", "c"}) {
@@ -431,12 +397,11 @@ func TestVectorIndexCloseStopsBackgroundLoad(t *testing.T) {
 	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
 		t.Fatal(err)
 	}
-	serve.vectors.backgroundFrom = 1
 	stopped := make(chan struct{})
-	serve.vectors.beforeBackgroundLoad = func(ctx context.Context) {
+	serve.vectors.SetBackgroundLoad(1, func(ctx context.Context) {
 		<-ctx.Done()
 		close(stopped)
-	}
+	})
 	search := func() {
 		t.Helper()
 		if _, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5}); err != nil {

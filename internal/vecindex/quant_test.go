@@ -1,10 +1,11 @@
-package sqlite
+package vecindex
 
 import (
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"testing"
 
@@ -17,10 +18,10 @@ import (
 // exactTop is the reference ranking: every row's cosine with q, the best
 // limit ids, ties by id.
 func exactTop(vecs [][]float32, ids []int64, q []float32, limit int) []int64 {
-	x := exactRanking{query: q, norm: norm(q), buf: make([]float32, 0, len(q))}
+	x, _ := NewQuery(q)
 	h := topN{limit: limit}
 	for i, v := range vecs {
-		if s, ok := x.score(encodeVector(v)); ok {
+		if s, ok := x.Score(slices.Clone(v)); ok {
 			h.offer(i, s)
 		}
 	}
@@ -33,15 +34,15 @@ func exactTop(vecs [][]float32, ids []int64, q []float32, limit int) []int64 {
 
 // twoStageTop is what SearchChunks does, without the file: the quantised
 // candidates ranked exactly.
-func twoStageTop(rows *quantRows, vecs map[int64][]float32, q []float32, limit int) []int64 {
-	x := exactRanking{query: q, norm: norm(q), buf: make([]float32, 0, len(q))}
+func twoStageTop(rows *Rows, vecs map[int64][]float32, q []float32, limit int) []int64 {
+	x, _ := NewQuery(q)
 	type ranked struct {
 		id    int64
 		score float64
 	}
 	var all []ranked
-	for _, id := range rows.candidates(q, rerankPool(limit)) {
-		if s, ok := x.score(encodeVector(vecs[id])); ok {
+	for _, id := range rows.Candidates(q, RerankPool(limit)) {
+		if s, ok := x.Score(slices.Clone(vecs[id])); ok {
 			all = append(all, ranked{id, s})
 		}
 	}
@@ -131,13 +132,13 @@ func TestQuantisedSearchRecall(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			vecs, queries := tc.make()
-			rows := newQuantRows(len(vecs), len(vecs[0]))
+			rows := NewRows(len(vecs), len(vecs[0]))
 			ids := make([]int64, len(vecs))
 			byID := make(map[int64][]float32, len(vecs))
 			for i, v := range vecs {
 				ids[i] = int64(1000 + 3*i)
 				byID[ids[i]] = v
-				if !rows.add(ids[i], encodeVector(v), nil) {
+				if !rows.Add(ids[i], slices.Clone(v)) {
 					t.Fatalf("row %d not added", i)
 				}
 			}
@@ -167,27 +168,27 @@ func TestQuantisedSearchRecall(t *testing.T) {
 // length is left out, and a zero query finds nothing.
 func TestQuantisedRowsSkipBadVectors(t *testing.T) {
 	t.Parallel()
-	rows := newQuantRows(4, 3)
+	rows := NewRows(4, 3)
 	for _, tc := range []struct {
-		blob []byte
+		v    []float32
 		want bool
 	}{
-		{encodeVector([]float32{1, 0, 0}), true},
-		{encodeVector([]float32{0, 0, 0}), false},
-		{encodeVector([]float32{1, 0}), false},
-		{encodeVector([]float32{0, -2, 1}), true},
+		{[]float32{1, 0, 0}, true},
+		{[]float32{0, 0, 0}, false},
+		{[]float32{1, 0}, false},
+		{[]float32{0, -2, 1}, true},
 	} {
-		if got := rows.add(int64(len(rows.ids)+1), tc.blob, nil); got != tc.want {
-			t.Errorf("add(%v) = %v, want %v", tc.blob, got, tc.want)
+		if got := rows.Add(int64(rows.Len()+1), slices.Clone(tc.v)); got != tc.want {
+			t.Errorf("Add(%v) = %v, want %v", tc.v, got, tc.want)
 		}
 	}
-	if got := rows.candidates([]float32{0, 0, 0}, 5); got != nil {
+	if got := rows.Candidates([]float32{0, 0, 0}, 5); got != nil {
 		t.Errorf("zero query: candidates %v, want none", got)
 	}
-	if got := rows.candidates([]float32{0, -1, 0}, 1); !slices.Equal(got, []int64{2}) {
+	if got := rows.Candidates([]float32{0, -1, 0}, 1); !slices.Equal(got, []int64{2}) {
 		t.Errorf("candidates of (0,-1,0), want 1: %v, want [2]", got)
 	}
-	if got := rows.candidates([]float32{0, -1, 0}, 5); !slices.Equal(got, []int64{1, 2}) {
+	if got := rows.Candidates([]float32{0, -1, 0}, 5); !slices.Equal(got, []int64{1, 2}) {
 		t.Errorf("candidates of (0,-1,0), want 5: %v, want every row [1 2]", got)
 	}
 }
@@ -209,11 +210,11 @@ func BenchmarkQuantisedScan(b *testing.B) {
 		b.Fatal(err)
 	}
 	c := benchcorpus.New(3)
-	rows := newQuantRows(rowsN, emb.Space().Dimensions)
+	rows := NewRows(rowsN, emb.Space().Dimensions)
 	texts := make([]string, rowsN)
 	for i := range texts {
 		texts[i] = c.Passage(2)
-		if !rows.add(int64(i+1), encodeVector(emb.Vector(texts[i])), nil) {
+		if !rows.Add(int64(i+1), emb.Vector(texts[i])) {
 			b.Fatalf("row %d not added", i)
 		}
 	}
@@ -223,7 +224,7 @@ func BenchmarkQuantisedScan(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		rows.candidates(queries[i%len(queries)], rerankPool(50))
+		rows.Candidates(queries[i%len(queries)], RerankPool(50))
 	}
 }
 
@@ -232,7 +233,7 @@ func BenchmarkQuantisedScan(b *testing.B) {
 func TestQuantisedScanSums(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const rowsN, dims = 300, 16
-	rows := newQuantRows(rowsN, dims)
+	rows := NewRows(rowsN, dims)
 	for i := range rowsN {
 		v := make([]float32, dims)
 		for d := range v {
@@ -241,7 +242,7 @@ func TestQuantisedScanSums(t *testing.T) {
 			}
 		}
 		v[r.IntN(dims)] = 1 // never the zero vector
-		if !rows.add(int64(i+1), encodeVector(v), nil) {
+		if !rows.Add(int64(i+1), v) {
 			t.Fatalf("row %d not added", i)
 		}
 	}
@@ -264,5 +265,69 @@ func TestQuantisedScanSums(t *testing.T) {
 		if diff := cmp.Diff(want.sorted(), got, cmp.AllowUnexported(scored{})); diff != "" {
 			t.Errorf("%d terms: scan differs from the plain sums (-want +got):\n%s", len(terms), diff)
 		}
+	}
+}
+
+func TestTopNMatchesFullSort(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct{ n, limit int }{{0, 5}, {3, 5}, {100, 1}, {1000, 10}, {1000, 1000}} {
+		scores := make([]float64, tc.n)
+		for i := range scores {
+			// Few distinct values, so ties are common and must break by row.
+			scores[i] = float64(r.IntN(20))
+		}
+		h := topN{limit: tc.limit}
+		for i, s := range scores {
+			h.offer(i, s)
+		}
+		got := h.sorted()
+
+		rows := make([]int, tc.n)
+		for i := range rows {
+			rows[i] = i
+		}
+		sort.SliceStable(rows, func(a, b int) bool { return scores[rows[a]] > scores[rows[b]] })
+		want := rows[:min(tc.limit, tc.n)]
+		gotRows := make([]int, len(got))
+		for i, e := range got {
+			gotRows[i] = e.row
+		}
+		if !slices.Equal(gotRows, want) {
+			t.Errorf("n=%d limit=%d: top rows %v, want %v", tc.n, tc.limit, gotRows, want)
+		}
+	}
+}
+
+// Query scores by cosine, whatever the lengths of the query and the row,
+// and refuses what has no direction.
+func TestQueryScoresCosine(t *testing.T) {
+	t.Parallel()
+	q, ok := NewQuery([]float32{3, 4, 0})
+	if !ok {
+		t.Fatal("NewQuery(3,4,0) refused")
+	}
+	for _, tc := range []struct {
+		row  []float32
+		want float64
+		ok   bool
+	}{
+		{[]float32{6, 8, 0}, 1, true},
+		{[]float32{0, 0, 2}, 0, true},
+		{[]float32{-3, -4, 0}, -1, true},
+		{[]float32{4, 3, 0}, 24.0 / 25, true},
+		{[]float32{0, 0, 0}, 0, false},
+		{[]float32{1, 2}, 0, false},
+	} {
+		got, ok := q.Score(slices.Clone(tc.row))
+		if ok != tc.ok || math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("Score(%v) = %v, %v; want %v, %v", tc.row, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := NewQuery([]float32{0, 0, 0}); ok {
+		t.Error("NewQuery of the zero vector accepted")
+	}
+	if got := float64(Dot([]float32{1.5, -2, 3, 4, 5}, []float32{2, 1, 0, 1, 1})); got != 10 {
+		t.Errorf("Dot = %v, want 10", got)
 	}
 }

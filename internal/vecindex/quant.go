@@ -1,4 +1,4 @@
-package sqlite
+package vecindex
 
 import (
 	"math"
@@ -6,35 +6,35 @@ import (
 	"sync"
 )
 
-// The embedded store's vector search runs in two stages. The first scans
+// A vector search runs in two stages. The first scans
 // every row, but of a copy quantised to one byte a component and laid out
 // column by column, so that a query touches only the columns where it is
 // not zero: a question embedded by the hashing embedder has about a hundred
 // non-zero components out of 1,024, and reads about a tenth of the index
 // instead of all of it, a quarter of a float32 copy's size. The second stage
 // ranks the best of those candidates again, exactly, with the float32
-// vectors stored in the file (read together with the texts the results need
-// anyway), so the scores a search returns are the exact cosines, computed as
-// before, and only a row that the quantisation pushed below all the extra
+// vectors the store holds (read together with the texts the results need
+// anyway, and scored by Query), so the scores a search returns are the exact
+// cosines, and only a row that the quantisation pushed below all the extra
 // candidates can be missed (TestQuantisedSearchRecall measures how rarely).
 
-// rerankPool is how many candidates the quantised scan passes to the exact
+// RerankPool is how many candidates the quantised scan passes to the exact
 // ranking for a list of limit results. Reading the stored vectors (4 KiB
 // each at 1,024 dimensions) is most of the second stage's cost, so the pool
 // is kept near what recall needs: over 100,000 rows, for 50 results, 4
 // extra candidates already found 99.96% of the exact top 50 (hashing
 // embeddings) and 16 extra all of them (hashing and dense); half the limit
 // again plus 16 leaves room beyond that.
-func rerankPool(limit int) int { return limit + limit/2 + 16 }
+func RerankPool(limit int) int { return limit + limit/2 + 16 }
 
 // parallelRows is the row count from which a scan is split across cores:
 // below it, starting goroutines costs more than it saves.
 const parallelRows = 32 << 10
 
-// quantRows is one set of embedded rows (the chunks', or the examples'), in
+// Rows is one set of embedded rows (the chunks', or the examples'), in
 // id order. Row i's vector, scaled to unit length, is approximately
 // scale[i] * cols[d*stride+i] in each dimension d.
-type quantRows struct {
+type Rows struct {
 	dims   int
 	stride int // rows each column has room for: the count read before loading
 	ids    []int64
@@ -42,8 +42,10 @@ type quantRows struct {
 	cols   []int8
 }
 
-func newQuantRows(n, dims int) quantRows {
-	return quantRows{
+// NewRows makes room for n rows of dims dimensions: the count read in the
+// transaction that then reads the rows.
+func NewRows(n, dims int) Rows {
+	return Rows{
 		dims:   dims,
 		stride: n,
 		ids:    make([]int64, 0, n),
@@ -52,19 +54,22 @@ func newQuantRows(n, dims int) quantRows {
 	}
 }
 
-// add appends the row of id from its stored BLOB, decoding it into buf
-// (which it may grow), and reports false (adding nothing) when the BLOB has
-// the wrong length, is a zero vector, or there is no room left.
-func (r *quantRows) add(id int64, blob []byte, buf []float32) bool {
-	if len(blob) != 4*r.dims || len(r.ids) == r.stride {
-		// A wrong length is only left by a writer that bypassed this
-		// package; a search should not fail for the rest of the knowledge
-		// base. No room: more rows than counted in the same transaction,
-		// which cannot happen.
+// Len is how many rows were added.
+func (r *Rows) Len() int { return len(r.ids) }
+
+// Add appends the row of id, whose vector v it scales to unit length in
+// place (v is the caller's buffer, free again on return), and reports false
+// (adding nothing) when v has the wrong length, is a zero vector, or there
+// is no room left.
+func (r *Rows) Add(id int64, v []float32) bool {
+	if len(v) != r.dims || len(r.ids) == r.stride {
+		// A wrong length is only left by a writer that bypassed the store;
+		// a search should not fail for the rest of the knowledge base. No
+		// room: more rows than counted in the same transaction, which
+		// cannot happen.
 		return false
 	}
-	v := appendVector(buf[:0], blob)
-	if !normalise(v) {
+	if !Normalise(v) {
 		return false // a zero vector has no direction to compare
 	}
 	var m float32
@@ -88,10 +93,10 @@ type queryTerm struct {
 	w   int32
 }
 
-// candidates returns the ids of the want rows whose quantised vectors have
+// Candidates returns the ids of the want rows whose quantised vectors have
 // the largest dot product with q, best first; every id when there are no
 // more than want rows; none for a zero query, which has no direction.
-func (r *quantRows) candidates(q []float32, want int) []int64 {
+func (r *Rows) Candidates(q []float32, want int) []int64 {
 	n := len(r.ids)
 	if want <= 0 || n == 0 {
 		return nil
@@ -130,7 +135,7 @@ func (r *quantRows) candidates(q []float32, want int) []int64 {
 // quantiseQuery turns q's non-zero components into integer weights, as
 // fine as the int32 sums allow: a row's sum is at most
 // levels * 127 * dims in absolute value.
-func (r *quantRows) quantiseQuery(q []float32) []queryTerm {
+func (r *Rows) quantiseQuery(q []float32) []queryTerm {
 	var m float64
 	for _, x := range q {
 		m = max(m, math.Abs(float64(x)))
@@ -154,7 +159,7 @@ func (r *quantRows) quantiseQuery(q []float32) []queryTerm {
 var accumulators sync.Pool
 
 // scan ranks rows [lo, hi) by their quantised dot product with the query.
-func (r *quantRows) scan(terms []queryTerm, lo, hi, want int) topN {
+func (r *Rows) scan(terms []queryTerm, lo, hi, want int) topN {
 	accp, _ := accumulators.Get().(*[]int32)
 	if accp == nil || cap(*accp) < hi-lo {
 		accp = new(make([]int32, hi-lo))

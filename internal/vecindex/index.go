@@ -1,0 +1,218 @@
+package vecindex
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/relais-ai/relais"
+)
+
+// State is what a store says of its vectors, read before each search: a
+// counter that every change of a stored embedding moves (kept by triggers,
+// so that a change by another process counts too), and the embedding space
+// (no model and 0 dimensions while none is recorded).
+type State struct {
+	Version int64
+	Model   string
+	Dims    int
+}
+
+// Snapshot is a loaded index, immutable: searches scan it without a lock
+// while a newer one may be loading. Chunks and examples share one snapshot
+// because they share the space and the invalidation: any write to either
+// makes both stale, and a load reads both in one transaction, so a search
+// never ranks chunks and examples of two different states.
+type Snapshot struct {
+	State    // the store's state the vectors were read in
+	Chunks   Rows
+	Examples Rows
+}
+
+// rows is how many vectors the snapshot holds.
+func (s *Snapshot) rows() int { return s.Chunks.Len() + s.Examples.Len() }
+
+// Source is the store behind an index.
+type Source interface {
+	// State reads the store's State; it runs before every search, so it
+	// must be cheap (one query of primary-key lookups).
+	State(ctx context.Context) (State, error)
+	// Load reads the state and every stored embedding in one read
+	// transaction, so that they describe the same state of the store.
+	// background says it runs beside the searches, which the store may
+	// want to serve from another connection.
+	Load(ctx context.Context, background bool) (*Snapshot, error)
+}
+
+// Index is the in-memory copy of every stored embedding, of chunks and of
+// examples, that vector searches scan. Reading every vector from the store
+// for each query would dwarf the scan itself, so the copy is loaded on
+// first use and kept until what it holds changes.
+//
+// Two things say it changed. This process's own writes of vectors call
+// Invalidate, which needs no query at all. Every write of vectors, by this
+// process or by another one on the same store (relais ingest next to relais
+// serve, or another serve), moves the store's version, which Current reads
+// before each search.
+type Index struct {
+	src    Source
+	logger *slog.Logger
+	gen    atomic.Uint64 // bumped by local writes; a snapshot from an older gen is stale
+	// loads counts the snapshots installed, so that tests can tell a reload
+	// from a search served by the snapshot it had, and a background load
+	// started before another install does not replace the newer snapshot.
+	loads atomic.Uint64
+
+	mu      sync.Mutex // serialises loads so concurrent searches share one
+	snap    *Snapshot
+	snapGen uint64
+	closed  bool
+
+	// backgroundFrom is the loaded row count from which another process's
+	// change is loaded in the background (see Current).
+	backgroundFrom int
+	loading        bool               // a background load runs
+	stopLoad       context.CancelFunc // cancels it, on Close
+	loadDone       chan struct{}      // closed when it has ended
+	// beforeBackgroundLoad, when set (tests), runs in the background load's
+	// goroutine, with its context, before it reads anything.
+	beforeBackgroundLoad func(context.Context)
+}
+
+// BackgroundReloadRows is from how many loaded vectors another process's
+// change is loaded in the background. A load reads every vector again:
+// about 2.5 s for 100,000 chunks from the embedded store, a fifth of that
+// at this size, where waiting once is cheaper than a search served stale.
+const BackgroundReloadRows = 20_000
+
+// New returns the index of src's vectors; nothing is read before the first
+// search.
+func New(src Source, logger *slog.Logger) *Index {
+	return &Index{src: src, logger: logger, backgroundFrom: BackgroundReloadRows}
+}
+
+// Invalidate marks the loaded index stale after a local write. It never
+// blocks, so a writer does not wait for a search's load to finish.
+func (x *Index) Invalidate() { x.gen.Add(1) }
+
+// Loads is how many snapshots were installed so far.
+func (x *Index) Loads() uint64 { return x.loads.Load() }
+
+// Close stops a background load and waits for it; a search after Close
+// fails with relais.ErrUnavailable. The store closes its connections after.
+func (x *Index) Close() {
+	// The background load is stopped and waited for without x.mu, which it
+	// takes to finish.
+	x.mu.Lock()
+	x.closed = true
+	stop, done := x.stopLoad, x.loadDone
+	x.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	x.mu.Lock()
+	x.snap = nil
+	x.mu.Unlock()
+}
+
+// Current returns the snapshot to search, loading one if the vectors
+// changed.
+//
+// A change made by this process (Invalidate: an article saved through the
+// API) is loaded before the search, so that what was just saved is found.
+// A change made by another process (relais ingest next to relais serve,
+// which commits a batch of articles at a time) is loaded before the search
+// too while the index is small; from BackgroundReloadRows rows on it is
+// loaded in the background and the searches meanwhile use the snapshot they
+// had: for a few seconds they miss the other process's new vectors, and a
+// candidate it deleted drops out when the store ranks the candidates
+// exactly, instead of every search after each of its commits waiting
+// seconds for a load. A change of the embedding space is always loaded at
+// once.
+func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil, fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavailable)
+	}
+	gen := x.gen.Load()
+	if x.snap != nil && x.snapGen == gen {
+		st, err := x.src.State(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.Version == x.snap.Version {
+			return x.snap, nil
+		}
+		if x.snap.rows() >= x.backgroundFrom && st.Model == x.snap.Model && st.Dims == x.snap.Dims {
+			x.loadInBackground(gen)
+			return x.snap, nil
+		}
+	}
+	start := time.Now()
+	snap, err := x.src.Load(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	// gen was read before loading, so a write that lands during the load
+	// leaves snapGen behind and forces another load next time: never stale,
+	// at worst loaded twice.
+	x.install(snap, gen, start)
+	return snap, nil
+}
+
+// install makes snap the snapshot searched; x.mu is held.
+func (x *Index) install(snap *Snapshot, gen uint64, start time.Time) {
+	x.snap, x.snapGen = snap, gen
+	x.loads.Add(1)
+	x.logger.Debug("vector index loaded",
+		"chunks", snap.Chunks.Len(), "examples", snap.Examples.Len(), "dimensions", snap.Dims, "took", time.Since(start))
+}
+
+// loadInBackground starts a load beside the searches, unless one runs;
+// x.mu is held. The snapshot it loads replaces the current one unless
+// another was installed meanwhile (a load for this process's own write).
+func (x *Index) loadInBackground(gen uint64) {
+	if x.loading || x.closed {
+		return
+	}
+	x.loading = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	x.stopLoad, x.loadDone = cancel, done
+	installs, hook := x.loads.Load(), x.beforeBackgroundLoad
+	go func() {
+		defer close(done)
+		defer cancel()
+		if hook != nil {
+			hook(ctx)
+		}
+		start := time.Now()
+		snap, err := x.src.Load(ctx, true)
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		x.loading = false
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				x.logger.Warn("vector index: background load failed; the next search tries again", "err", err)
+			}
+		case !x.closed && x.loads.Load() == installs:
+			x.install(snap, gen, start)
+		}
+	}()
+}
+
+// SetBackgroundLoad sets from how many loaded vectors another process's
+// change is loaded in the background, and a hook run in the background
+// load's goroutine, with its context, before it reads anything (nil for
+// none): for tests, which need both small and slow loads.
+func (x *Index) SetBackgroundLoad(from int, hook func(context.Context)) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.backgroundFrom, x.beforeBackgroundLoad = from, hook
+}
