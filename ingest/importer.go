@@ -49,13 +49,6 @@ type Store interface {
 	SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) error
 }
 
-// indexDeferrer is a store whose vector index is better built after a large
-// import than kept up to date during it (PostgreSQL's HNSW index). It
-// returns the function that builds the index again, or nil when it kept it.
-type indexDeferrer interface {
-	DeferVectorIndex(ctx context.Context, incoming int) (func(context.Context) error, error)
-}
-
 // Importer loads articles into the knowledge base.
 type Importer struct {
 	Store    Store
@@ -218,30 +211,9 @@ func (im *Importer) run(ctx context.Context, files []parsedFile, opts Options, s
 	if err != nil {
 		return fmt.Errorf("import: read stored articles: %w", err)
 	}
-	total, incoming := 0, 0
+	total := 0
 	for _, f := range files {
 		total += len(f.articles)
-		for _, a := range f.articles {
-			if _, ok := existing[a.ExternalID]; !ok {
-				incoming++
-			}
-		}
-	}
-	if d, ok := im.Store.(indexDeferrer); ok {
-		rebuild, err := d.DeferVectorIndex(ctx, incoming)
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		if rebuild != nil {
-			defer func() {
-				// Built even when the import failed or was cancelled: what
-				// was saved is searched, and should be searched fast.
-				im.logger().InfoContext(ctx, "import: building the vector index")
-				if err := rebuild(context.WithoutCancel(ctx)); err != nil {
-					im.logger().ErrorContext(ctx, "import: build the vector index; the next start of relais builds it", "error", err)
-				}
-			}()
-		}
 	}
 	var progress progressCounter
 	progress.total = total
@@ -297,9 +269,8 @@ type pendingArticle struct {
 
 // importFile saves the new and changed articles of one parsed file, then
 // prunes. Articles are chunked and embedded in order and saved, in batches,
-// by Concurrency workers: on PostgreSQL the cost of an import is mostly
-// inserting vectors into the HNSW index, which several connections do in
-// parallel.
+// by Concurrency workers: on PostgreSQL several connections insert and
+// commit in parallel.
 func (im *Importer) importFile(ctx context.Context, f *parsedFile, existing map[string]string, opts Options, progress *progressCounter) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(im.concurrency())

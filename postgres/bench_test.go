@@ -7,15 +7,13 @@ package postgres
 // Each data set and size loads its own database once: 10k or 100k chunks
 // with 768-dimensional unit vectors (uniformly random, or from a
 // low-dimensional latent space; see benchGenerator) and short synthetic
-// texts, the HNSW index built after the load. The whole run takes about
-// four minutes on 2 cores, most of it loading and indexing the 100k sets;
-// -bench 'Search/.*/chunks=10k' skips those.
+// texts. The whole run takes a few minutes on 2 cores, most of it loading
+// the 100k sets; -bench 'Search/.*/chunks=10k' skips those.
 //
 // For each, hybrid, vector and text report the latency percentiles (p50_ms,
 // p95_ms) of SearchChunks at the Searcher's 50 candidates per list; recall
-// reports recall@10 of the vector side against exact search, as SearchChunks
-// runs it and through the index alone at several ef_search values, with the
-// p50 of that query alone at each.
+// reports recall@10 of the vector side, as SearchChunks runs it, against an
+// exact scan of the vectors.
 //
 // BenchmarkSearchExamples adds 5k labelled examples to the latent 10k set
 // and compares hybrid search without and with ExampleLimit 10, the four
@@ -150,28 +148,14 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// benchRecall compares the HNSW top 10 with the exact top 10, computed in
-// Go over the vectors the fixture loaded.
+// benchRecall compares SearchChunks' top 10 (the quantised scan, then the
+// exact ranking of its candidates) with the exact top 10, computed in Go
+// over the vectors the fixture loaded.
 func benchRecall(b *testing.B, fx *benchFixture) {
 	ctx := context.Background()
 	exact := make([][]int64, len(fx.queries))
 	for i, q := range fx.queries {
 		exact[i] = exactTopK(fx.vectors, q.Vector, benchRecallK)
-	}
-	recallAt := func(ef int) (recall float64, p50 time.Duration) {
-		found := 0
-		var durations []time.Duration
-		for i, q := range fx.queries {
-			ids, took := approximateTopK(b, fx.db, q.Vector, ef, benchRecallK)
-			durations = append(durations, took)
-			for _, id := range ids {
-				if slices.Contains(exact[i], id) {
-					found++
-				}
-			}
-		}
-		slices.Sort(durations)
-		return float64(found) / float64(len(fx.queries)*benchRecallK), percentile(durations, 0.5)
 	}
 	var recall float64
 	for b.Loop() {
@@ -192,40 +176,6 @@ func benchRecall(b *testing.B, fx *benchFixture) {
 		recall = float64(found) / float64(len(fx.queries)*benchRecallK)
 	}
 	b.ReportMetric(recall, "recall@10")
-	for _, ef := range []int{40, 64, 100, 200, 400} {
-		recall, p50 := recallAt(ef)
-		b.ReportMetric(recall, fmt.Sprintf("recall@10_ef%d", ef))
-		b.ReportMetric(ms(p50), fmt.Sprintf("p50_ms_ef%d", ef))
-	}
-}
-
-// approximateTopK runs the vector side alone through the HNSW index, at the
-// given ef_search and limit k, and times the query itself.
-func approximateTopK(b *testing.B, db *DB, v []float32, ef, k int) (ids []int64, took time.Duration) {
-	ctx := context.Background()
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		// enable_seqscan off: on a small table the planner may prefer an
-		// exact scan at a low ef_search, which would measure nothing.
-		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true),
-	set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_seqscan', 'off', true)`, fmt.Sprint(ef)); err != nil {
-			return err
-		}
-		start := time.Now()
-		rows, err := tx.Query(ctx, vectorSearch, pgvector.NewVector(v), k)
-		if err != nil {
-			return err
-		}
-		ms, err := pgx.CollectRows(rows, scanMatch)
-		took = time.Since(start)
-		for _, m := range ms {
-			ids = append(ids, m.ChunkID)
-		}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ids, took
 }
 
 // exactTopK returns the ids (index + 1) of the k vectors most similar to q;
@@ -342,9 +292,7 @@ func syntheticText(r *rand.Rand, vocab []string, words int) string {
 }
 
 // loadBenchFixture fills a fresh database with n chunks. Rows go in with
-// COPY, and the HNSW index is built once at the end, as a bulk import
-// should do it: maintained row by row, the build would take several times
-// longer.
+// COPY.
 func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float32) *benchFixture {
 	ctx := context.Background()
 	start := time.Now()
@@ -371,7 +319,6 @@ func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float3
 	}
 	defer conn.Release()
 	exec := benchExec(b, conn)
-	exec(`DROP INDEX ` + vectorIndexName)
 
 	articles := n / benchChunksPerDoc
 	now := time.Now()
@@ -412,8 +359,8 @@ SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk
 	}
 	loaded := time.Since(start)
 
-	buildBenchIndex(exec, createVectorIndex, "articles", "chunks")
-	b.Logf("%d chunks: loaded in %v, HNSW index built in %v", n, loaded.Round(time.Second), (time.Since(start) - loaded).Round(time.Second))
+	analyse(exec, "articles", "chunks")
+	b.Logf("%d chunks: loaded in %v", n, loaded.Round(time.Second))
 
 	for range benchQueries {
 		fx.queries = append(fx.queries, knowledge.ChunkQuery{
@@ -427,8 +374,7 @@ SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk
 }
 
 // loadBenchExamples adds n examples to fx's database, labelled with its
-// articles' external ids, with vectors and texts drawn as the chunks' were,
-// and builds their HNSW index after the load, as loadBenchFixture does.
+// articles' external ids, with vectors and texts drawn as the chunks' were.
 func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*benchGenerator) []float32) {
 	ctx := context.Background()
 	start := time.Now()
@@ -442,7 +388,6 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 	}
 	defer conn.Release()
 	exec := benchExec(b, conn)
-	exec(`DROP INDEX ` + exampleVectorIndexName)
 	// A staging table for the regconfig column, as for chunks.
 	exec(`CREATE TEMP TABLE example_load (seq integer, content_key bytea, text text, article_id text, embedding vector)`)
 	now := time.Now()
@@ -462,9 +407,8 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 	exec(`INSERT INTO examples (content_key, text, article_id, source, language, ts_config, embedding, created_at)
 SELECT content_key, text, article_id, 'bench', 'en', 'english', embedding, $1 FROM example_load ORDER BY seq`, now)
 	exec(`DROP TABLE example_load`)
-	loaded := time.Since(start)
-	buildBenchIndex(exec, createExampleVectorIndex, "examples")
-	b.Logf("%d examples: loaded in %v, HNSW index built in %v", n, loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
+	analyse(exec, "examples")
+	b.Logf("%d examples: loaded in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
 // benchExec returns a function running one statement on conn, failing the
@@ -478,14 +422,9 @@ func benchExec(b *testing.B, conn *pgxpool.Conn) func(sql string, args ...any) {
 	}
 }
 
-// buildBenchIndex builds a vector index after a bulk load, then analyses the
-// loaded tables. The graph of 100k 768-dimensional vectors is about 400 MB;
-// with less maintenance memory the build spills and slows down several
-// times.
-func buildBenchIndex(exec func(sql string, args ...any), create string, tables ...string) {
-	exec(`SET maintenance_work_mem = '1GB'`)
-	exec(create)
-	exec(`RESET maintenance_work_mem`)
+// analyse brings the planner's statistics of tables up to date after a
+// bulk load.
+func analyse(exec func(sql string, args ...any), tables ...string) {
 	for _, table := range tables {
 		exec(`VACUUM ANALYZE ` + table)
 	}

@@ -16,48 +16,6 @@ import (
 // alter the chunks and examples tables, across processes.
 const embeddingSpaceLockKey int64 = 0x72656c6169730002 // "relais" 0002
 
-// maxIndexedDimensions is the most dimensions pgvector's HNSW index takes
-// for the vector type; knowledge.MaxDimensions is the most the type holds.
-const maxIndexedDimensions = 2000
-
-const (
-	vectorIndexName        = "chunks_embedding_hnsw_idx"
-	exampleVectorIndexName = "examples_embedding_hnsw_idx"
-)
-
-// createVectorIndex builds the approximate nearest-neighbour index for
-// cosine similarity, the measure SearchChunks ranks by (embedding models
-// are trained for it, and it ignores vector length).
-//
-// m = 16 links per node, pgvector's default, and ef_construction = 128
-// candidates while building, twice its default. BenchmarkHNSWHashing
-// measured recall@10 against exact search on the vectors Relais ships with
-// (the hashing embedder's, 1,024 dimensions, sparse and nearly orthogonal:
-// harder for a graph index than a dense model's), 100k chunks, p50 of the
-// query alone, on a loaded 2-core machine:
-//
-//	m, ef_construction   build   ef_search 100    200             400
-//	16, 64               205 s   0.79, 13 ms      0.85, 25 ms     0.89, 58 ms
-//	16, 128              382 s   0.86, 17 ms      0.90, 38 ms     0.93, 90 ms
-//	24, 128              589 s   0.90, 45 ms      0.95, 62 ms     0.96, 146 ms
-//
-// (10k chunks: 0.95, 0.98 and 0.99 at ef_search 100.) A better build buys
-// recall more cheaply than a larger ef_search, and the large imports that
-// matter build the index once, at the end (bulk.go). m = 24 costs a third
-// more build time and three times the query time for 4 more points. On
-// dense embeddings (BenchmarkSearch, 768 dimensions from a 32-dimensional
-// latent space) the defaults already reach 0.96 at ef_search 100.
-const createVectorIndex = `CREATE INDEX ` + vectorIndexName + ` ON chunks
-USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 128)`
-
-// createExampleVectorIndex is the same index over the examples' column,
-// which shares the chunks' space: examples are short questions like the
-// chunks of kind question, and the same settings serve them. Migration 0003
-// created it with ef_construction = 64 for databases that had a space
-// before it ran.
-const createExampleVectorIndex = `CREATE INDEX ` + exampleVectorIndexName + ` ON examples
-USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 128)`
-
 // EmbeddingSpace returns the recorded space; relais.ErrNotFound while none is.
 func (d *DB) EmbeddingSpace(ctx context.Context) (knowledge.EmbeddingSpace, error) {
 	var s knowledge.EmbeddingSpace
@@ -69,8 +27,8 @@ func (d *DB) EmbeddingSpace(ctx context.Context) (knowledge.EmbeddingSpace, erro
 }
 
 // SetEmbeddingSpace records s when no space is recorded, giving the
-// embedding columns of chunks and examples their dimension and their index; otherwise it checks s
-// against the recorded space (relais.ErrConflict on a mismatch).
+// embedding columns of chunks and examples their dimension; otherwise it
+// checks s against the recorded space (relais.ErrConflict on a mismatch).
 func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
 	if err := s.Check(); err != nil {
 		return err
@@ -102,14 +60,15 @@ func (d *DB) SetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) 
 		}
 		return d.switchSpace(ctx, tx, s)
 	})
+	d.vectors.Invalidate() // after the commit: the next search reads the new space
 	return dbError(op, err)
 }
 
 // ResetEmbeddingSpace switches the store to s and clears the embedding of
 // every chunk and every example, in one transaction: for each table the
-// index is dropped, the column retyped to s's dimension (every value NULL)
-// and the index rebuilt; s is recorded.
+// column is retyped to s's dimension (every value NULL); s is recorded.
 func (d *DB) ResetEmbeddingSpace(ctx context.Context, s knowledge.EmbeddingSpace) error {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	if err := s.Check(); err != nil {
 		return err
 	}
@@ -135,31 +94,18 @@ SET model = excluded.model, dimensions = excluded.dimensions, recorded_at = excl
 		s.Model, s.Dimensions, d.now()); err != nil {
 		return err
 	}
-	for _, t := range []struct{ table, index, create string }{
-		{"chunks", vectorIndexName, createVectorIndex},
-		{"examples", exampleVectorIndexName, createExampleVectorIndex},
-	} {
-		if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+t.index); err != nil {
-			return err
-		}
+	for _, table := range []string{"chunks", "examples"} {
 		// A type modifier cannot be a bind parameter; Dimensions is a
 		// validated int, so formatting it in is safe.
 		if _, err := tx.Exec(ctx, fmt.Sprintf(
-			`ALTER TABLE %s ALTER COLUMN embedding TYPE vector(%d) USING NULL`, t.table, s.Dimensions)); err != nil {
-			return err
-		}
-		if s.Dimensions > maxIndexedDimensions {
-			continue
-		}
-		if _, err := tx.Exec(ctx, t.create); err != nil {
+			`ALTER TABLE %s ALTER COLUMN embedding TYPE vector(%d) USING NULL`, table, s.Dimensions)); err != nil {
 			return err
 		}
 	}
-	if s.Dimensions > maxIndexedDimensions {
-		d.logger.WarnContext(ctx, "embedding dimension is too large for an HNSW index: vector search will scan every chunk and example",
-			"model", s.Model, "dimensions", s.Dimensions, "max_indexed", maxIndexedDimensions)
-	}
-	return nil
+	// Rewriting a table fires no trigger: the vector indexes of every
+	// process learn of the change from the counter moved here.
+	_, err := tx.Exec(ctx, `UPDATE vector_version SET version = version + 1`)
+	return err
 }
 
 // ChunksMissingEmbedding returns up to limit chunks without an embedding,
@@ -205,6 +151,7 @@ func (d *DB) SetChunkEmbeddings(ctx context.Context, chunks []knowledge.Chunk) e
 // none is recorded), is relais.ErrInvalid; an id with no row
 // relais.ErrNotFound. noun names a row in errors.
 func (d *DB) setEmbeddings(ctx context.Context, table, noun string, ids []int64, vecs [][]float32) error {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	if len(ids) == 0 {
 		return nil
 	}

@@ -35,6 +35,7 @@ ON CONFLICT (content_key) DO NOTHING`
 // another dimension than the space's; a rejected batch stores nothing.
 // Examples without an embedding are stored for ExamplesMissingEmbedding.
 func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (int, error) {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	op := fmt.Sprintf("save %d examples", len(examples))
 	if len(examples) == 0 {
 		return 0, nil
@@ -78,6 +79,7 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 // empty source is relais.ErrInvalid, as for PruneSource: no call may delete
 // every source's history by leaving the name out.
 func (d *DB) DeleteExamples(ctx context.Context, source string) (int, error) {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	if source == "" {
 		return 0, fmt.Errorf("delete examples: empty source: %w", relais.ErrInvalid)
 	}

@@ -168,6 +168,7 @@ func (d *DB) SaveArticle(ctx context.Context, a knowledge.Article, chunks []know
 // batch's size: the articles' upserts, then each one's chunks deleted and
 // inserted again.
 func (d *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) ([]knowledge.Article, error) {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	op := fmt.Sprintf("save %d articles", len(batch))
 	if len(batch) == 1 {
 		op = fmt.Sprintf("save article %q", batch[0].Article.ExternalID)
@@ -293,6 +294,7 @@ func nonNil(s []string) []string {
 // DeleteArticle removes an article and, by cascade, its chunks;
 // relais.ErrNotFound if none.
 func (d *DB) DeleteArticle(ctx context.Context, id int64) error {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	tag, err := d.pool.Exec(ctx, `DELETE FROM articles WHERE id = $1`, id)
 	if err != nil {
 		return dbError(fmt.Sprintf("delete article %d", id), err)
@@ -307,6 +309,7 @@ func (d *DB) DeleteArticle(ctx context.Context, id int64) error {
 // keep and returns how many. An empty source is relais.ErrInvalid: it must
 // not be read as "every source".
 func (d *DB) PruneSource(ctx context.Context, source string, keep []string) (int, error) {
+	defer d.vectors.Invalidate() // after the commit: the next search reads what was written
 	if source == "" {
 		return 0, fmt.Errorf("prune source: empty source: %w", relais.ErrInvalid)
 	}

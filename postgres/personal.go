@@ -146,6 +146,9 @@ ORDER BY id FOR UPDATE`, ids); err != nil {
 	if err != nil {
 		return conversation.Erased{}, dbError(op, err)
 	}
+	if erased.Examples > 0 {
+		d.vectors.Invalidate()
+	}
 	return erased, nil
 }
 
@@ -178,6 +181,11 @@ func (d *DB) EraseClosedBefore(ctx context.Context, cutoff time.Time, batch int)
 		states = append(states, string(s))
 	}
 	var total conversation.Erased
+	defer func() {
+		if total.Examples > 0 {
+			d.vectors.Invalidate()
+		}
+	}()
 	var after int64
 	for {
 		var ids []int64

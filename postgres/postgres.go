@@ -1,8 +1,8 @@
 // Package postgres is Relais's production store: PostgreSQL with pgvector,
 // through pgx. It owns the schema (numbered, embedded migrations) and
 // implements the stores the domain packages declare, starting with
-// knowledge.Store: articles, chunks with HNSW-indexed embeddings and
-// language-aware full-text search.
+// knowledge.Store: articles, chunks with embeddings searched in process
+// (vector.go) and language-aware full-text search.
 //
 // Driver errors are translated into the relais sentinels (ErrNotFound,
 // ErrInvalid, ErrConflict, ErrUnavailable), wrapped with the operation that
@@ -24,6 +24,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
 
@@ -36,7 +37,8 @@ type DB struct {
 	// a test sets another before using the store.
 	Now func() time.Time
 
-	terms knowledge.TermCounts // for the full-text ranking's choice of words
+	terms   knowledge.TermCounts // for the full-text ranking's choice of words
+	vectors *vecindex.Index      // every stored embedding, for the vector search
 }
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
@@ -80,15 +82,16 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, dbError("open database", err)
 	}
 	d := &DB{pool: pool, logger: logger, Now: time.Now}
-	if err := d.ensureVectorIndexOnOpen(ctx); err != nil {
-		pool.Close()
-		return nil, err
-	}
+	d.vectors = vecindex.New(vectorSource{d}, logger)
 	return d, nil
 }
 
-// Close closes every connection of the pool; it waits for the ones in use.
-func (d *DB) Close() { d.pool.Close() }
+// Close stops the vector index's background load, if one runs, then closes
+// every connection of the pool; it waits for the ones in use.
+func (d *DB) Close() {
+	d.vectors.Close()
+	d.pool.Close()
+}
 
 // Ping checks that the database answers; relais.ErrUnavailable otherwise.
 // It backs the /readyz probe.

@@ -1,59 +1,38 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pgvector/pgvector-go"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
 
 const (
 	// defaultSearchLimit is the list length when a query asks for none.
 	defaultSearchLimit = 50
-	// maxSearchLimit is pgvector's ceiling on hnsw.ef_search: the HNSW scan
-	// cannot return more candidates than that.
+	// maxSearchLimit bounds the lists a search returns.
 	maxSearchLimit = 1000
-	// searchEfSearch is the HNSW candidate list size (hnsw.ef_search) of
-	// the vector side; pgvector's default is 40. BenchmarkSearch measured
-	// recall@10 against exact search, and the vector query's p50 at 100k, on
-	// 768-dimensional embeddings drawn from a 32-dimensional latent space
-	// (text embeddings have a low intrinsic dimension):
-	//
-	//	ef_search      40      64      100     200     400
-	//	10k chunks     0.95    0.99    1.00    1.00    1.00
-	//	100k chunks    0.80    0.91    0.96    0.99    1.00
-	//	p50 at 100k    2.4 ms  3.4 ms  5.2 ms  9.0 ms  15.8 ms
-	//
-	// 100 keeps recall at 0.96 or more up to 100k chunks, several times a
-	// large knowledge base, for about half the latency of 200; the text
-	// ranking and the fusion cover what the vector side misses at its tail.
-	// (On uniformly random vectors, where no point is really nearer than
-	// another, recall is far lower at every setting: 0.10 at 100k.)
-	// A query asking for more chunks than this gets an ef_search of its
-	// limit, since HNSW returns at most ef_search rows.
-	searchEfSearch = 100
 	// maxTermBytes drops "words" no dictionary holds (a pasted token, a
 	// hash); PostgreSQL rejects tsquery words over 2047 bytes.
 	maxTermBytes = 100
 )
 
-// vectorSearch ranks chunks by cosine similarity to $1. The ORDER BY is the
-// bare distance so that the HNSW index serves it; chunks without an
-// embedding are not in the index, and the filter keeps the exact scan that
-// a small table gets equally clear of them.
-const vectorSearch = `
-SELECT id, article_id, kind, text, 1 - (embedding <=> $1) AS score
+// vectorCandidates reads the candidates of the vector ranking ($1, from the
+// in-memory index) with their stored vectors, which the search scores
+// exactly (vector.go). A candidate deleted since the index was loaded is
+// not found and drops out.
+const vectorCandidates = `
+SELECT id, article_id, kind, text, embedding
 FROM chunks
-WHERE embedding IS NOT NULL
-ORDER BY embedding <=> $1
-LIMIT $2`
+WHERE id = ANY($1) AND embedding IS NOT NULL`
 
 // tsquery is the SQL of the tsquery of the terms in the text[] parameter
 // terms (quoted for to_tsquery) joined by the operator op ('|' or '&'), in
@@ -105,16 +84,14 @@ CROSS JOIN LATERAL (SELECT * FROM chunks AS c WHERE c.tsv @@ q.filter LIMIT $6) 
 ORDER BY score DESC, c.id
 LIMIT $3`
 
-// exampleVectorSearch and exampleTextSearch are vectorSearch and
+// exampleVectorCandidates and exampleTextSearch are vectorCandidates and
 // textSearch over the examples, for the same reasons written the same way;
 // the examples are few beside the chunks, and every term of the question
 // selects them.
-const exampleVectorSearch = `
-SELECT id, article_id, text, 1 - (embedding <=> $1) AS score
+const exampleVectorCandidates = `
+SELECT id, article_id, text, embedding
 FROM examples
-WHERE embedding IS NOT NULL
-ORDER BY embedding <=> $1
-LIMIT $2`
+WHERE id = ANY($1) AND embedding IS NOT NULL`
 
 var exampleTextSearch = `
 SELECT e.id, e.article_id, e.text, ts_rank(e.tsv, q.query)::float8 AS score
@@ -123,14 +100,15 @@ JOIN examples AS e ON e.tsv @@ q.query
 ORDER BY score DESC, e.id
 LIMIT $3`
 
-// SearchChunks runs the vector and the full-text ranking of q in one round
-// trip, and with q.ExampleLimit > 0 the same two over the examples, in that
-// round trip too. A query vector of the wrong dimension is
-// relais.ErrInvalid, and so is a negative Limit or ExampleLimit, or one over
-// 1000; Limit 0 means 50, ExampleLimit 0 no example lists. The zero vector
-// gives no vector lists, as no vector does. An example whose article was
-// removed keeps its label in the results: the caller decides what an
-// unknown article means.
+// SearchChunks ranks the chunks by vector and by full text, and with
+// q.ExampleLimit > 0 the examples the same two ways: the vector candidates
+// come from the in-memory index (vector.go), and reading them with their
+// texts, and the full-text rankings, take one round trip. A query vector of
+// the wrong dimension is relais.ErrInvalid, and so is a negative Limit or
+// ExampleLimit, or one over 1000; Limit 0 means 50, ExampleLimit 0 no
+// example lists. The zero vector gives no vector lists, as no vector does.
+// An example whose article was removed keeps its label in the results: the
+// caller decides what an unknown article means.
 func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	var res knowledge.ChunkResults
 	limit, err := searchLimit(q)
@@ -141,6 +119,12 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	terms := queryTerms(q.Text)
 	if vector == nil && len(terms) == 0 {
 		return res, nil
+	}
+	var vs vectorSearch
+	if vector != nil {
+		if vs, err = d.vectorSearch(ctx, vector, limit, q.ExampleLimit); err != nil {
+			return knowledge.ChunkResults{}, fmt.Errorf("search chunks: %w", err)
+		}
 	}
 
 	cfg := knowledge.TextSearchConfig(q.Language)
@@ -153,14 +137,84 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	// BEGIN and COMMIT cost no round trip of their own.
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
-	queueSearchSettings(b, max(searchEfSearch, limit, q.ExampleLimit))
-	queueChunkSearches(b, &res, vector, cfg, terms, matches, limit)
-	queueExampleSearches(b, &res, vector, cfg, terms, q.ExampleLimit)
+	queueSearchSettings(b)
+	queueChunkSearches(b, &res, vs, cfg, terms, matches, limit)
+	queueExampleSearches(b, &res, vs, cfg, terms, q.ExampleLimit)
 	b.Queue(`COMMIT`)
 	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
 		return knowledge.ChunkResults{}, dbError("search chunks", err)
 	}
 	return res, nil
+}
+
+// vectorSearch is the vector side of a search: the query, and the
+// candidates the in-memory index found for it, which the search ranks
+// exactly once it has read their vectors. No candidates when the store has
+// no embedding space yet.
+type vectorSearch struct {
+	query               vecindex.Query
+	chunks, examples    []int64
+	limit, exampleLimit int
+}
+
+// vectorSearch finds the candidates of vector: rerank pools of the limits.
+func (d *DB) vectorSearch(ctx context.Context, vector []float32, limit, exampleLimit int) (vectorSearch, error) {
+	snap, err := d.vectors.Current(ctx)
+	if err != nil || snap.Dims == 0 {
+		return vectorSearch{}, err
+	}
+	if len(vector) != snap.Dims {
+		return vectorSearch{}, fmt.Errorf("query vector has %d dimensions, the store's space %d: %w", len(vector), snap.Dims, relais.ErrInvalid)
+	}
+	query, ok := vecindex.NewQuery(vector)
+	if !ok {
+		return vectorSearch{}, nil // no direction (searchVector let no zero vector through; a NaN has none either)
+	}
+	vs := vectorSearch{query: query, limit: limit, exampleLimit: exampleLimit}
+	vs.chunks = snap.Chunks.Candidates(vector, vecindex.RerankPool(limit))
+	if exampleLimit > 0 {
+		vs.examples = snap.Examples.Candidates(vector, vecindex.RerankPool(exampleLimit))
+	}
+	return vs, nil
+}
+
+// rankExactly scores the candidates rows holds, their stored vector in
+// column col, with the query, and returns the best limit, best first, ties
+// by id (what id returns of a match).
+func rankExactly[M any](rows pgx.Rows, query vecindex.Query, col, limit int, scan func(pgx.Rows) (M, error), setScore func(*M, float64) int64) ([]M, error) {
+	type ranked struct {
+		m     M
+		id    int64
+		score float64
+	}
+	var all []ranked
+	var buf []float32
+	for rows.Next() {
+		m, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		if buf, err = decodeVector(buf[:0], rows, col); err != nil {
+			return nil, err
+		}
+		if score, ok := query.Score(buf); ok {
+			all = append(all, ranked{m: m, id: setScore(&m, score), score: score})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	out := make([]M, 0, min(limit, len(all)))
+	for _, r := range all[:min(limit, len(all))] {
+		out = append(out, r.m)
+	}
+	return out, nil
 }
 
 // searchLimit is the chunk list length q asks for, checking both of its
@@ -194,11 +248,17 @@ func searchVector(vector []float32) []float32 {
 // queueChunkSearches queues the vector ranking of the chunks, when there is
 // a vector, and their text ranking, when knowledge.LexicalTerms keeps any
 // of the terms; each fills its list of res.
-func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []float32, cfg string, terms []string, matches []int, limit int) {
-	if vector != nil {
-		b.Queue(vectorSearch, pgvector.NewVector(vector), limit).Query(func(rows pgx.Rows) error {
+func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, cfg string, terms []string, matches []int, limit int) {
+	if len(vs.chunks) > 0 {
+		b.Queue(vectorCandidates, vs.chunks).Query(func(rows pgx.Rows) error {
 			var err error
-			res.Vector, err = pgx.CollectRows(rows, scanMatch)
+			res.Vector, err = rankExactly(rows, vs.query, 4, vs.limit, func(r pgx.Rows) (knowledge.ChunkMatch, error) {
+				var m knowledge.ChunkMatch
+				var kind string
+				err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, nil)
+				m.Kind = knowledge.ChunkKind(kind)
+				return m, err
+			}, func(m *knowledge.ChunkMatch, score float64) int64 { m.Score = score; return m.ChunkID })
 			return err
 		})
 	}
@@ -221,11 +281,15 @@ func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []floa
 
 // queueExampleSearches queues the vector and the text ranking of the
 // examples, for an exampleLimit > 0; each fills its list of res.
-func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []float32, cfg string, terms []string, exampleLimit int) {
-	if exampleLimit > 0 && vector != nil {
-		b.Queue(exampleVectorSearch, pgvector.NewVector(vector), exampleLimit).Query(func(rows pgx.Rows) error {
+func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, cfg string, terms []string, exampleLimit int) {
+	if exampleLimit > 0 && len(vs.examples) > 0 {
+		b.Queue(exampleVectorCandidates, vs.examples).Query(func(rows pgx.Rows) error {
 			var err error
-			res.ExampleVector, err = pgx.CollectRows(rows, scanExampleMatch)
+			res.ExampleVector, err = rankExactly(rows, vs.query, 3, vs.exampleLimit, func(r pgx.Rows) (knowledge.ExampleMatch, error) {
+				var m knowledge.ExampleMatch
+				err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, nil)
+				return m, err
+			}, func(m *knowledge.ExampleMatch, score float64) int64 { m.Score = score; return m.ExampleID })
 			return err
 		})
 	}
@@ -240,28 +304,21 @@ func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vector []fl
 	}
 }
 
-// queueSearchSettings queues the transaction's settings for a search with
-// the given HNSW candidate list size.
+// queueSearchSettings queues the transaction's settings for the full-text
+// side of a search.
 //
 // force_custom_plan: pgx prepares and caches statements, and after five
-// runs PostgreSQL may switch one to a generic plan. A generic plan does not
-// know the LIMIT, assumes a tenth of the table, and may then prefer sorting
-// every chunk by distance to the HNSW index (BenchmarkSearch caught it doing
-// so at 10k chunks): exact, but an order of magnitude slower on a large
-// store. Planning each search afresh costs a fraction of a millisecond.
+// runs PostgreSQL may switch one to a generic plan, which does not know the
+// parameters: the terms of the query, whose rarity decides between the GIN
+// index and a scan.
 //
-// enable_seqscan=off: even with a custom plan, the planner does not count
-// the cost of reading vectors stored out of line (TOAST), so with large
-// vectors and a high ef_search it judges a full scan and sort cheaper than
-// the HNSW index. BenchmarkDecision caught it at 40k chunks of 1,024
-// dimensions: 405 ms per search instead of 12 ms. The term counts need it
-// too: their query is a parameter of each row, which the planner cannot
-// estimate, and a sequential scan until LIMIT reads the whole table for a
-// rare term. The setting only penalises sequential scans, so a query no
-// index serves still runs. It lasts until COMMIT.
-func queueSearchSettings(b *pgx.Batch, efSearch int) {
-	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
-		set_config('enable_seqscan', 'off', true)`, strconv.Itoa(efSearch))
+// enable_seqscan=off: the term counts' query is a parameter of each row,
+// which the planner cannot estimate, and a sequential scan until LIMIT
+// reads the whole table for a rare term. The setting only penalises
+// sequential scans, so a query no index serves still runs. It lasts until
+// COMMIT.
+func queueSearchSettings(b *pgx.Batch) {
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_seqscan', 'off', true)`)
 }
 
 // termMatches returns, for each term, how many chunks it matches in the
@@ -287,7 +344,7 @@ func (d *DB) termMatches(ctx context.Context, cfg string, terms []string) ([]int
 	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
-	queueSearchSettings(b, searchEfSearch)
+	queueSearchSettings(b)
 	b.Queue(termMatches, cfg, words, knowledge.CommonTermChunks+1).Query(func(rows pgx.Rows) error {
 		counts, err := pgx.CollectRows(rows, pgx.RowTo[int])
 		for i, n := range counts {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pgvector/pgvector-go"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/knowledge"
@@ -160,8 +159,8 @@ func TestSearchUsesIndexes(t *testing.T) {
 		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "parcel", Embedding: []float32{1, 0, 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if plan := explain(t, db, vectorSearch, pgvector.NewVector([]float32{1, 0, 0}), 10); !strings.Contains(plan, vectorIndexName) {
-		t.Errorf("vector search does not use the HNSW index:\n%s", plan)
+	if plan := explain(t, db, vectorCandidates, []int64{1, 2}); !strings.Contains(plan, "chunks_pkey") {
+		t.Errorf("reading the vector candidates does not use the primary key:\n%s", plan)
 	}
 	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, []string{"'parcel'"}, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
 		t.Errorf("text search does not use the GIN index:\n%s", plan)
@@ -171,33 +170,31 @@ func TestSearchUsesIndexes(t *testing.T) {
 	}
 }
 
-// columnAndIndex returns the type of table's embedding column and the
-// definition of its vector index ("" when there is none).
-func columnAndIndex(t *testing.T, q rowQuerier, table, index string) (column, indexDef string) {
+// embeddingColumn returns the type of table's embedding column and the
+// definitions of the vector indexes on the table (none are made: vector
+// search runs in process).
+func embeddingColumn(t *testing.T, q rowQuerier, table string) (column string, vectorIndexes []string) {
 	t.Helper()
 	err := q.QueryRow(t.Context(), `
 SELECT format_type(a.atttypid, a.atttypmod),
-       coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = $2), '')
+       coalesce((SELECT array_agg(indexdef) FROM pg_indexes WHERE tablename = $1 AND indexdef ~ '(hnsw|ivfflat)'), '{}')
 FROM pg_attribute a
-WHERE a.attrelid = $1::text::regclass AND a.attname = 'embedding'`, table, index).Scan(&column, &indexDef)
+WHERE a.attrelid = $1::text::regclass AND a.attname = 'embedding'`, table).Scan(&column, &vectorIndexes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return column, indexDef
+	return column, vectorIndexes
 }
 
 // vectorTables are the tables whose embedding column follows the space.
-var vectorTables = []struct{ table, index string }{
-	{"chunks", vectorIndexName},
-	{"examples", exampleVectorIndexName},
-}
+var vectorTables = []string{"chunks", "examples"}
 
 func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	for _, vt := range vectorTables {
-		if col, idx := columnAndIndex(t, db.pool, vt.table, vt.index); col != "vector" || idx != "" {
-			t.Errorf("%s before any space: column %s, index %q; want an untyped, unindexed vector column", vt.table, col, idx)
+	for _, table := range vectorTables {
+		if col, idx := embeddingColumn(t, db.pool, table); col != "vector" || len(idx) != 0 {
+			t.Errorf("%s before any space: column %s, indexes %q; want an untyped, unindexed vector column", table, col, idx)
 		}
 	}
 	for _, dims := range []int{8, 4} {
@@ -211,34 +208,23 @@ func TestEmbeddingColumnFollowsTheSpace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, vt := range vectorTables {
-			col, idx := columnAndIndex(t, db.pool, vt.table, vt.index)
-			if want := fmt.Sprintf("vector(%d)", dims); col != want {
-				t.Errorf("%s column type = %s, want %s", vt.table, col, want)
-			}
-			for _, want := range []string{"USING hnsw", "vector_cosine_ops", "m='16'", "ef_construction='128'"} {
-				if !strings.Contains(idx, want) {
-					t.Errorf("%s index %q lacks %s", vt.table, idx, want)
-				}
+		for _, table := range vectorTables {
+			col, idx := embeddingColumn(t, db.pool, table)
+			if want := fmt.Sprintf("vector(%d)", dims); col != want || len(idx) != 0 {
+				t.Errorf("%s: column %s, vector indexes %q; want %s and none", table, col, idx, want)
 			}
 		}
 	}
 }
 
-func TestLargeDimensionsSearchWithoutIndex(t *testing.T) {
+// Dimensions past what pgvector's indexes take (2,000) are searched as any
+// other: the search runs in process.
+func TestLargeDimensionsSearch(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	var log strings.Builder
-	db.logger = slogTo(&log)
-	const dims = maxIndexedDimensions + 1
+	const dims = 4000
 	if err := db.SetEmbeddingSpace(t.Context(), knowledge.EmbeddingSpace{Model: "big", Dimensions: dims}); err != nil {
 		t.Fatal(err)
-	}
-	if col, idx := columnAndIndex(t, db.pool, "chunks", vectorIndexName); col != fmt.Sprintf("vector(%d)", dims) || idx != "" {
-		t.Errorf("column %s, index %q; want vector(%d) without an index", col, idx, dims)
-	}
-	if !strings.Contains(log.String(), "too large for an HNSW index") {
-		t.Errorf("no warning logged:\n%s", log.String())
 	}
 	v := make([]float32, dims)
 	v[7] = 1
@@ -247,8 +233,8 @@ func TestLargeDimensionsSearchWithoutIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: v, Limit: 5})
-	if err != nil || len(res.Vector) != 1 {
-		t.Fatalf("exact search = %+v, %v; want the one chunk", res.Vector, err)
+	if err != nil || len(res.Vector) != 1 || res.Vector[0].Score != 1 {
+		t.Fatalf("search = %+v, %v; want the one chunk, score 1", res.Vector, err)
 	}
 }
 

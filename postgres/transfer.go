@@ -243,6 +243,8 @@ func columnIndex(t transfer.Table, name string) int {
 // FinishImport moves every id sequence past the ids imported, so that the
 // next row inserted does not collide with a copied one.
 func (d *DB) FinishImport(ctx context.Context) error {
+	// The imported chunks and examples are searched from now on.
+	d.vectors.Invalidate()
 	for _, t := range transfer.Tables {
 		if !t.HasID {
 			continue

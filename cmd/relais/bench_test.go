@@ -119,7 +119,7 @@ func BenchmarkSearchSynthetic(b *testing.B) {
 			s := &knowledge.Searcher{Store: st, Embedder: emb}
 			opts := knowledge.SearchOptions{Limit: 5}
 			// One search outside the timed loop: the first after an import
-			// loads the embedded store's vector index (sqlite's
+			// loads the store's vector index (sqlite's
 			// BenchmarkIndexLoad10k measures that), and with a sample of a
 			// few dozen it would be the p95.
 			if _, err := s.Search(ctx, queries[0], opts); err != nil {
