@@ -29,7 +29,7 @@ test: deps lint ## run the whole test suite, PostgreSQL tests included (they fai
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 .PHONY: bench
-bench: deps ## run the benchmarks (search latency, ingest throughput, HNSW recall); BENCH=regexp BENCHTIME=1x
+bench: deps ## run the benchmarks (search latency, ingest throughput, vector recall); BENCH=regexp BENCHTIME=1x
 	$(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 
 .PHONY: bench-scale

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/testdb"
 	"github.com/relais-ai/relais/knowledge"
