@@ -130,3 +130,10 @@ func decodeVector(dst []float32, rows pgx.Rows, col int) ([]float32, error) {
 	}
 	return dst, nil
 }
+
+// LoadVectorIndex loads the vector index if it is not loaded and current,
+// as the first search would: serve calls it as it starts.
+func (d *DB) LoadVectorIndex(ctx context.Context) error {
+	_, err := d.vectors.Current(ctx)
+	return err
+}

@@ -170,3 +170,10 @@ func checkVector(v []float32, dims int) error {
 	}
 	return nil
 }
+
+// LoadVectorIndex loads the vector index if it is not loaded and current,
+// as the first search would: serve calls it as it starts.
+func (db *DB) LoadVectorIndex(ctx context.Context) error {
+	_, err := db.vectors.Current(ctx)
+	return err
+}

@@ -47,6 +47,9 @@ type store interface {
 	auth.Store
 	auth.KeyStore
 	Ping(ctx context.Context) error
+	// LoadVectorIndex loads the in-memory vector index now, instead of at
+	// the first search.
+	LoadVectorIndex(ctx context.Context) error
 }
 
 // app is what a command runs on: its logger, store and providers, and the

@@ -107,3 +107,31 @@ func TestStartServicesLogsEarlyStopWithoutRestart(t *testing.T) {
 		t.Errorf("the other service stopped %d times, want 1", other.stopped.Load())
 	}
 }
+
+// serve's vector index service loads the index as it starts and says so; a
+// load cut short by serve stopping is not reported as a failure.
+func TestLoadVectorIndexAtStart(t *testing.T) {
+	eachStore(t, func(t *testing.T, c *cli) {
+		dir := t.TempDir()
+		writeFile(t, dir, "faq.csv", faqCSV)
+		c.mustRun("ingest", dir)
+		var logs lockedBuffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		st, closeStore, err := openStore(t.Context(), c.config(t), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeStore()
+		loadVectorIndex(t.Context(), st, log)
+		if !strings.Contains(logs.String(), "vector index loaded") {
+			t.Errorf("no word of the load at start:\n%s", logs.String())
+		}
+		logs = lockedBuffer{}
+		stopped, cancel := context.WithCancel(t.Context())
+		cancel()
+		loadVectorIndex(stopped, st, log)
+		if strings.Contains(logs.String(), "failed") {
+			t.Errorf("a load cut short by serve stopping was reported:\n%s", logs.String())
+		}
+	})
+}

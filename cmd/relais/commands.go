@@ -594,6 +594,11 @@ func (s serving) backgroundServices() []namedService {
 			return nil
 		})},
 		{"recalibrator", s.recal},
+		{"vector index", serviceFunc(func(ctx context.Context) error {
+			loadVectorIndex(ctx, st, log)
+			<-ctx.Done()
+			return nil
+		})},
 	}
 	if cfg.Retention > 0 {
 		// Off by default: a service that returned at once would be
@@ -613,6 +618,21 @@ func (s serving) backgroundServices() []namedService {
 		services = append(services, d)
 	}
 	return services
+}
+
+// loadVectorIndex loads the store's vector index as serve starts, so that
+// the first customer does not wait for it: at 100k chunks reading every
+// vector takes seconds. A search that comes first waits for this load
+// rather than starting another; a failure leaves the load to that search.
+func loadVectorIndex(ctx context.Context, st store, log *slog.Logger) {
+	start := time.Now()
+	if err := st.LoadVectorIndex(ctx); err != nil {
+		if ctx.Err() == nil {
+			log.WarnContext(ctx, "vector index: the load at start failed; the first search loads it", "error", err)
+		}
+		return
+	}
+	log.InfoContext(ctx, "vector index loaded", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // outboxDispatcher sends the outbox through the channels that are on, and
