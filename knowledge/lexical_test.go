@@ -17,7 +17,10 @@ func TestLexicalTerms(t *testing.T) {
 		and     bool
 	}{
 		{"no word", nil, nil, false},
-		{"rare words, OR", []int{3, 1, CommonTermChunks}, []int{0, 1, 2}, false},
+		{"rare words, OR", []int{3, 1, 20}, []int{0, 1, 2}, false},
+		{"rarest first, within MaxTextCandidates", []int{2000, 900, 1500, 100}, []int{1, 2, 3}, false},
+		{"the rarest always", []int{CommonTermChunks, CommonTermChunks - 1}, []int{1}, false},
+		{"ties in the question's order", []int{1500, 1500, 1500}, []int{0, 1}, false},
 		{"common words leave", []int{c, 5, c, 2}, []int{1, 3}, false},
 		{"words matching nothing leave", []int{0, 4, 0}, []int{1}, false},
 		{"every word common, AND", []int{c, c, 0}, []int{0, 1}, true},

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -182,12 +180,7 @@ func (d *DB) vectorSearch(ctx context.Context, vector []float32, limit, exampleL
 // column col, with the query, and returns the best limit, best first, ties
 // by id (what id returns of a match).
 func rankExactly[M any](rows pgx.Rows, query vecindex.Query, col, limit int, scan func(pgx.Rows) (M, error), setScore func(*M, float64) int64) ([]M, error) {
-	type ranked struct {
-		m     M
-		id    int64
-		score float64
-	}
-	var all []ranked
+	var ranking vecindex.Ranking[M]
 	var buf []float32
 	for rows.Next() {
 		m, err := scan(rows)
@@ -198,23 +191,13 @@ func rankExactly[M any](rows pgx.Rows, query vecindex.Query, col, limit int, sca
 			return nil, err
 		}
 		if score, ok := query.Score(buf); ok {
-			all = append(all, ranked{m: m, id: setScore(&m, score), score: score})
+			ranking.Add(m, setScore(&m, score), score)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-	out := make([]M, 0, min(limit, len(all)))
-	for _, r := range all[:min(limit, len(all))] {
-		out = append(out, r.m)
-	}
-	return out, nil
+	return ranking.Best(limit), nil
 }
 
 // searchLimit is the chunk list length q asks for, checking both of its

@@ -529,12 +529,7 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	type ranked struct {
-		m     M
-		id    int64
-		score float64
-	}
-	var all []ranked
+	var ranking vecindex.Ranking[M]
 	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
 		var blob sql.RawBytes
 		m, err := scan(r, &blob)
@@ -542,25 +537,14 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 			return err
 		}
 		if score, ok := x.score(blob); ok {
-			id := setScore(&m, score)
-			all = append(all, ranked{m: m, id: id, score: score})
+			ranking.Add(m, setScore(&m, score), score)
 		}
 		return nil
 	}, query, string(idsJSON))
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-	out := make([]M, 0, min(limit, len(all)))
-	for _, r := range all[:min(limit, len(all))] {
-		out = append(out, r.m)
-	}
-	return out, nil
+	return ranking.Best(limit), nil
 }
 
 // chunkTextQuery is the FTS5 query of the chunks' ranking, from how many

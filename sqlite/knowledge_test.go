@@ -394,63 +394,6 @@ func TestFTSTerms(t *testing.T) {
 	}
 }
 
-// vectorTexts returns the texts of db's vector ranking of unit(3), best
-// first (ties by id), at most five.
-func vectorTexts(t *testing.T, db *DB) []string {
-	t.Helper()
-	res, err := db.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, m := range res.Vector {
-		out = append(out, m.Text)
-	}
-	return out
-}
-
-func TestCrossConnectionInvalidation(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	serve := openTestDBIn(t, dir)
-	ingest := openTestDBIn(t, dir) // another process on the same file
-	ctx := context.Background()
-	if err := ingest.SetEmbeddingSpace(ctx, space8); err != nil {
-		t.Fatal(err)
-	}
-	search := func() []string { t.Helper(); return vectorTexts(t, serve) }
-	if got := search(); len(got) != 0 {
-		t.Fatalf("empty store returned %v", got)
-	}
-
-	a := mustSave(t, ingest, knowledge.Article{ExternalID: "a"},
-		knowledge.Chunk{Kind: knowledge.Passage, Text: "three", Embedding: unit(3)})
-	if got := search(); !slices.Equal(got, []string{"three"}) {
-		t.Errorf("after the other process saved: %v, want [three]", got)
-	}
-
-	// In-place embedding changes count too, not only new rows.
-	chunks, _ := ingest.Chunks(ctx, a.ID)
-	chunks[0].Embedding = unit(4)
-	if err := ingest.SetChunkEmbeddings(ctx, chunks); err != nil {
-		t.Fatal(err)
-	}
-	if got := search(); len(got) != 1 {
-		t.Fatalf("after re-embedding: %v", got)
-	}
-	res, _ := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5})
-	if res.Vector[0].Score != 0 {
-		t.Errorf("score after the other process re-embedded = %v, want 0 (stale vector served)", res.Vector[0].Score)
-	}
-
-	if err := ingest.DeleteArticle(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	if got := search(); len(got) != 0 {
-		t.Errorf("after the other process deleted: %v, want nothing", got)
-	}
-}
-
 func TestSearchLimits(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t)

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
+	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
 func TestVectorRoundTripAndDot(t *testing.T) {
@@ -321,111 +323,24 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(ms(0.95), "p95-ms")
 }
 
-// From the background load's row count, another process's change of vectors is loaded
-// in the background: the searches meanwhile are served from the snapshot
-// they had, without waiting (the load is held here until the test lets it
-// go), a chunk the other process deleted drops out of them, and once the
-// load is done they see the change. A change of this store's own is loaded
-// at once, whatever the size.
-func TestVectorIndexLoadsAnotherProcessChangeInBackground(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	serve := openTestDBIn(t, dir)
-	other := openTestDBIn(t, dir) // another process on the same file
-	ctx := t.Context()
-	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	hold := func(ctx context.Context) {
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-	}
-	serve.vectors.SetBackgroundLoad(1, hold)
-
-	search := func() []string { t.Helper(); return vectorTexts(t, serve) }
-	a := mustSave(t, other, knowledge.Article{ExternalID: "a"},
-		knowledge.Chunk{Kind: knowledge.Passage, Text: "a", Embedding: unit(3)})
-	if got := search(); !slices.Equal(got, []string{"a"}) {
-		t.Fatalf("first search (loaded before it): %v, want [a]", got)
-	}
-
-	mustSave(t, other, knowledge.Article{ExternalID: "b"},
-		knowledge.Chunk{Kind: knowledge.Passage, Text: "b", Embedding: unit(3)})
-	if got := search(); !slices.Equal(got, []string{"a"}) {
-		t.Errorf("while the other process's change loads: %v, want the snapshot's [a]", got)
-	}
-	if err := other.DeleteArticle(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	if got := search(); len(got) != 0 {
-		t.Errorf("after the other process deleted a, still loading: %v, want nothing", got)
-	}
-
-	close(release)
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(search(), []string{"b"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("10 s after the load was let go: %v, want [b]", search())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-
-	// This store's own write is searched at once, with no load let go.
-	release = make(chan struct{})
-	serve.vectors.SetBackgroundLoad(1, hold)
-	mustSave(t, serve, knowledge.Article{ExternalID: "c"},
-		knowledge.Chunk{Kind: knowledge.Passage, Text: "c", Embedding: unit(3)})
-	if got := search(); !slices.Equal(got, []string{"b", "c"}) {
-		t.Errorf("after this store saved c: %v, want [b c]", got)
-	}
-}
-
-// Closing the store stops a background load and waits for it: nothing of
-// it outlives Close.
-func TestVectorIndexCloseStopsBackgroundLoad(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	other := openTestDBIn(t, dir)
-	ctx := t.Context()
-	serve, err := Open(ctx, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan struct{})
-	serve.vectors.SetBackgroundLoad(1, func(ctx context.Context) {
-		<-ctx.Done()
-		close(stopped)
-	})
-	search := func() {
-		t.Helper()
-		if _, err := serve.SearchChunks(ctx, knowledge.ChunkQuery{Vector: unit(3), Limit: 5}); err != nil {
+// The vector index's contract with another process on the same file
+// (relais ingest next to relais serve): knowledge/storetest.RunVectorIndex.
+func TestVectorIndexContract(t *testing.T) {
+	storetest.RunVectorIndex(t, func(t *testing.T) storetest.TwoProcesses {
+		dir := t.TempDir()
+		serve, err := Open(t.Context(), dir, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	mustSave(t, other, knowledge.Article{ExternalID: "a"}, knowledge.Chunk{Kind: knowledge.Passage, Text: "a", Embedding: unit(3)})
-	search() // loads at once: nothing loaded yet
-	mustSave(t, other, knowledge.Article{ExternalID: "b"}, knowledge.Chunk{Kind: knowledge.Passage, Text: "b", Embedding: unit(3)})
-	search() // starts the background load, held by the hook
-
-	closed := make(chan error, 1)
-	go func() { closed <- serve.Close() }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Errorf("Close: %v", err)
+		var once sync.Once
+		closeServe := func() {
+			once.Do(func() {
+				if err := serve.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return within 10 s of a held background load")
-	}
-	select {
-	case <-stopped:
-	default:
-		t.Error("Close returned before the background load had stopped")
-	}
+		t.Cleanup(closeServe)
+		return storetest.TwoProcesses{Serve: serve, Other: openTestDBIn(t, dir), Index: serve.vectors, CloseServe: closeServe}
+	})
 }

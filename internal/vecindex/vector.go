@@ -11,7 +11,9 @@
 package vecindex
 
 import (
+	"cmp"
 	"math"
+	"slices"
 )
 
 // Query scores stored vectors against one query vector exactly: the row
@@ -166,6 +168,38 @@ func (t *topN) sorted() []scored {
 		t.heap[0] = t.heap[last]
 		t.heap = t.heap[:last]
 		t.down(0)
+	}
+	return out
+}
+
+// Ranking gathers the exactly scored candidates of a search and returns
+// the best: the highest score first, ties by id, as both stores rank.
+type Ranking[M any] struct {
+	all []ranked[M]
+}
+
+type ranked[M any] struct {
+	m     M
+	id    int64
+	score float64
+}
+
+// Add counts match m, whose row is id, with its score.
+func (r *Ranking[M]) Add(m M, id int64, score float64) {
+	r.all = append(r.all, ranked[M]{m: m, id: id, score: score})
+}
+
+// Best returns the best limit matches, best first.
+func (r *Ranking[M]) Best(limit int) []M {
+	slices.SortFunc(r.all, func(a, b ranked[M]) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	out := make([]M, 0, min(limit, len(r.all)))
+	for _, x := range r.all[:min(limit, len(r.all))] {
+		out = append(out, x.m)
 	}
 	return out
 }

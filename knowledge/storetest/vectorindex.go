@@ -1,0 +1,180 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/relais-ai/relais/internal/vecindex"
+	"github.com/relais-ai/relais/knowledge"
+)
+
+// TwoProcesses is what RunVectorIndex tests: two stores open on one empty
+// database (or file), as relais serve and relais ingest would be, and the
+// in-memory vector index of the first.
+type TwoProcesses struct {
+	Serve, Other knowledge.Store
+	Index        *vecindex.Index // Serve's
+	// CloseServe closes Serve; the cleanup registered by open must allow
+	// it to have been called.
+	CloseServe func()
+}
+
+// RunVectorIndex runs the contract of a store that searches vectors in
+// memory (internal/vecindex) and that several processes may share: what
+// one process writes, the other's searches find, at once while the index
+// is small, and from the background load's row count after a load in the
+// background, meanwhile from the snapshot they had; its own writes are
+// always searched at once; Close stops a background load.
+func RunVectorIndex(t *testing.T, open func(t *testing.T) TwoProcesses) {
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T, TwoProcesses)
+	}{
+		{"FollowsAnotherProcess", testFollowsAnotherProcess},
+		{"LoadsAnotherProcessChangeInBackground", testLoadsInBackground},
+		{"CloseStopsBackgroundLoad", testCloseStopsBackgroundLoad},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := open(t)
+			if err := p.Other.SetEmbeddingSpace(t.Context(), space); err != nil {
+				t.Fatal(err)
+			}
+			tc.f(t, p)
+		})
+	}
+}
+
+// vectorTexts returns the texts of the chunks that serve's vector ranking
+// of axis(3) finds along that axis (the others score 0).
+func vectorTexts(t *testing.T, serve knowledge.Store) []string {
+	t.Helper()
+	res, err := serve.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: axis(3), Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range res.Vector {
+		if m.Score > 0 {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// saveAlong saves article id with one chunk of text id along axis i.
+func saveAlong(t *testing.T, s knowledge.Store, id string, i int) knowledge.Article {
+	t.Helper()
+	a, err := s.SaveArticle(t.Context(), knowledge.Article{ExternalID: id, ContentHash: id},
+		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: id, Embedding: axis(i)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func testFollowsAnotherProcess(t *testing.T, p TwoProcesses) {
+	ctx := t.Context()
+	if got := vectorTexts(t, p.Serve); len(got) != 0 {
+		t.Fatalf("empty store: %v", got)
+	}
+	a := saveAlong(t, p.Other, "a", 3)
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("after the other process saved a: %v, want [a]", got)
+	}
+	// In-place embedding changes count too, not only new rows.
+	chunks, err := p.Other.Chunks(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks[0].Embedding = axis(4)
+	if err := p.Other.SetChunkEmbeddings(ctx, chunks); err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorTexts(t, p.Serve); len(got) != 0 {
+		t.Errorf("after the other process re-embedded a away from the query: %v, want nothing (stale vector served)", got)
+	}
+	saveAlong(t, p.Other, "b", 3)
+	if err := p.Other.DeleteArticle(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("after the other process saved b and deleted a: %v, want [b]", got)
+	}
+	if err := p.Other.ResetEmbeddingSpace(ctx, knowledge.EmbeddingSpace{Model: "storetest-other", Dimensions: Dim}); err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorTexts(t, p.Serve); len(got) != 0 {
+		t.Errorf("after the other process reset the space: %v, want nothing (no vector left)", got)
+	}
+}
+
+func testLoadsInBackground(t *testing.T, p TwoProcesses) {
+	release := make(chan struct{})
+	hold := func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	p.Index.SetBackgroundLoad(1, hold)
+
+	a := saveAlong(t, p.Other, "a", 3)
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("first search (loaded before it): %v, want [a]", got)
+	}
+	saveAlong(t, p.Other, "b", 3)
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("while the other process's change loads: %v, want the snapshot's [a]", got)
+	}
+	if err := p.Other.DeleteArticle(t.Context(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorTexts(t, p.Serve); len(got) != 0 {
+		t.Errorf("after the other process deleted a, still loading: %v, want nothing", got)
+	}
+
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(vectorTexts(t, p.Serve), []string{"b"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the load was let go: %v, want [b]", vectorTexts(t, p.Serve))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// This process's own write is searched at once, with no load let go.
+	release = make(chan struct{})
+	p.Index.SetBackgroundLoad(1, hold)
+	saveAlong(t, p.Serve, "c", 3)
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("after this process saved c: %v, want [b c]", got)
+	}
+}
+
+func testCloseStopsBackgroundLoad(t *testing.T, p TwoProcesses) {
+	stopped := make(chan struct{})
+	p.Index.SetBackgroundLoad(1, func(ctx context.Context) {
+		<-ctx.Done()
+		close(stopped)
+	})
+	saveAlong(t, p.Other, "a", 3)
+	vectorTexts(t, p.Serve) // loads at once: nothing loaded yet
+	saveAlong(t, p.Other, "b", 3)
+	vectorTexts(t, p.Serve) // starts the background load, held by the hook
+
+	closed := make(chan struct{})
+	go func() { p.CloseServe(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s of a held background load")
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Error("Close returned before the background load had stopped")
+	}
+}
