@@ -360,7 +360,12 @@ SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk
 	loaded := time.Since(start)
 
 	analyse(exec, "articles", "chunks")
-	b.Logf("%d chunks: loaded in %v", n, loaded.Round(time.Second))
+	// The vector index is read before the timings, as serve does when it
+	// starts (LoadVectorIndex): the first search would otherwise pay it.
+	if err := db.LoadVectorIndex(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d chunks: loaded in %v, the vector index in %v", n, loaded.Round(time.Second), (time.Since(start) - loaded).Round(time.Millisecond))
 
 	for range benchQueries {
 		fx.queries = append(fx.queries, knowledge.ChunkQuery{
@@ -408,7 +413,10 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 SELECT content_key, text, article_id, 'bench', 'en', 'english', embedding, $1 FROM example_load ORDER BY seq`, now)
 	exec(`DROP TABLE example_load`)
 	analyse(exec, "examples")
-	b.Logf("%d examples: loaded in %v", n, time.Since(start).Round(time.Millisecond))
+	if err := fx.db.LoadVectorIndex(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d examples: loaded, with the vector index, in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
 // benchExec returns a function running one statement on conn, failing the
