@@ -331,3 +331,30 @@ func TestQueryScoresCosine(t *testing.T) {
 		t.Errorf("Dot = %v, want 10", got)
 	}
 }
+
+// A query of more than maxScanTerms components scans its largest ones.
+func TestQuantiseQueryKeepsTheLargestComponents(t *testing.T) {
+	t.Parallel()
+	const dims = 600
+	rows := NewRows(1, dims)
+	q := make([]float32, dims)
+	for d := range q {
+		q[d] = float32(d%300+1) * float32(1-2*(d%2)) // magnitudes 1..300, signs alternating
+	}
+	if !rows.Add(1, slices.Clone(q)) {
+		t.Fatal("row not added")
+	}
+	terms := rows.quantiseQuery(q)
+	if len(terms) != maxScanTerms {
+		t.Fatalf("%d terms, want %d", len(terms), maxScanTerms)
+	}
+	least := abs(terms[0].w)
+	for _, tm := range terms {
+		least = min(least, abs(tm.w))
+	}
+	// The largest components are those of magnitude 300 - 255/2 and more:
+	// each magnitude comes twice (d and d+300).
+	if want := int32(math.Round(173.0 / 300 * 4095)); least < want-1 {
+		t.Errorf("smallest kept weight %d, want at least %d: a smaller component kept over a larger", least, want-1)
+	}
+}
