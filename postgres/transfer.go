@@ -140,6 +140,9 @@ func (d *DB) CountRows(ctx context.Context, t transfer.Table) (int64, error) {
 // and examples get the text-search configuration of their language, as
 // SaveArticle and SaveExamples give them; the generated tsvector follows.
 func (d *DB) ImportRows(ctx context.Context, t transfer.Table, rows []transfer.Row) error {
+	if t.Name == "chunks" || t.Name == "examples" {
+		defer d.vectors.Invalidate() // after the commit: this process searches what it imported
+	}
 	mark := func(i int) string {
 		if t.Columns[i].Kind == transfer.JSON {
 			return fmt.Sprintf("$%d::jsonb", i+1)
@@ -243,8 +246,6 @@ func columnIndex(t transfer.Table, name string) int {
 // FinishImport moves every id sequence past the ids imported, so that the
 // next row inserted does not collide with a copied one.
 func (d *DB) FinishImport(ctx context.Context) error {
-	// The imported chunks and examples are searched from now on.
-	d.vectors.Invalidate()
 	for _, t := range transfer.Tables {
 		if !t.HasID {
 			continue

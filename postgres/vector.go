@@ -80,11 +80,9 @@ func (s vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snap
 					rows.Close()
 					return err
 				}
-				if buf, err = decodeVector(buf[:0], rows, 1); err != nil {
-					rows.Close()
-					return err
-				}
-				if !t.rows.Add(id, buf) {
+				// A value this package cannot read is left out, as a zero
+				// vector is: one bad row must not fail every search.
+				if buf, err = decodeVector(buf[:0], rows, 1); err != nil || !t.rows.Add(id, buf) {
 					skipped++
 				}
 			}
@@ -94,7 +92,7 @@ func (s vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snap
 		}
 		if skipped > 0 {
 			s.d.logger.WarnContext(ctx, "postgres: embeddings left out of the vector index",
-				"count", skipped, "reason", "zero vector", "dimensions", snap.Dims)
+				"count", skipped, "reason", "zero vector or unreadable value", "dimensions", snap.Dims)
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/vecindex"
@@ -23,20 +24,26 @@ import (
 // away and make the next search load every vector again.
 //
 // The index reads through conn, a connection of its own, one caller at a
-// time (it holds its lock); a load in the background, beside the searches,
-// borrows a connection of the reader pool instead.
+// time (mu): the version check is a local read, cheaper than waiting for a
+// connection of the pool behind slow queries. A load in the background,
+// beside the searches, borrows a connection of the reader pool instead.
 type vectorSource struct {
+	mu     sync.Mutex // serialises the use of conn
 	conn   *sql.Conn
 	pool   *sql.DB
 	logger *slog.Logger
 }
 
 func (s *vectorSource) State(ctx context.Context) (vecindex.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return readFileState(ctx, s.conn)
 }
 
 func (s *vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snapshot, error) {
 	if !background {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		return loadVectors(ctx, s.conn, s.logger)
 	}
 	conn, err := s.pool.Conn(ctx)

@@ -133,25 +133,46 @@ func (x *Index) Close() {
 // exactly, instead of every search after each of its commits waiting
 // seconds for a load. A change of the embedding space is always loaded at
 // once.
+//
+// The version is read without the lock, so that the searches of a busy
+// process check it side by side (on PostgreSQL it is a round trip); the
+// lock is taken to load, and a search that waited for it uses what another
+// one loaded meanwhile when that is at least as new as what it must see.
 func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.closed {
-		return nil, fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavailable)
-	}
 	gen := x.gen.Load()
-	if x.snap != nil && x.snapGen == gen {
+	x.mu.Lock()
+	snap, snapGen, closed, backgroundFrom := x.snap, x.snapGen, x.closed, x.backgroundFrom
+	x.mu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	version := int64(-1) // the store's version, when read
+	if snap != nil && snapGen == gen {
 		st, err := x.src.State(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if st.Version == x.snap.Version {
-			return x.snap, nil
+		if st.Version == snap.Version {
+			return snap, nil
 		}
-		if x.snap.rows() >= x.backgroundFrom && st.Model == x.snap.Model && st.Dims == x.snap.Dims {
+		if snap.rows() >= backgroundFrom && st.Model == snap.Model && st.Dims == snap.Dims {
+			x.mu.Lock()
 			x.loadInBackground(gen)
-			return x.snap, nil
+			x.mu.Unlock()
+			return snap, nil
 		}
+		version = st.Version
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil, errClosed
+	}
+	// A snapshot of this gen installed since snap was read was loaded after
+	// this process's last write; it will do if it also holds the version
+	// read above (versions only grow).
+	if x.snap != nil && x.snap != snap && x.snapGen == gen && x.snap.Version >= version {
+		return x.snap, nil
 	}
 	start := time.Now()
 	snap, err := x.src.Load(ctx, false)
@@ -164,6 +185,8 @@ func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
 	x.install(snap, gen, start)
 	return snap, nil
 }
+
+var errClosed = fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavailable)
 
 // install makes snap the snapshot searched; x.mu is held.
 func (x *Index) install(snap *Snapshot, gen uint64, start time.Time) {

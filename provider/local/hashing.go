@@ -29,12 +29,13 @@ const HashingModel = "relais-hashing-v2"
 // dimensions): insurance 90.2 / 89.8 / 88.7%, retail_support 48.2 / 46.8 /
 // 43.0%. With history the classifier carries the decision and the 5-fold
 // figures did not move (insurance, hint3_curekart, retail_support alike at
-// 256). The speed they would buy is small: the embedded store's scan reads
-// only the query's non-zero columns, as many at 256 dimensions as at 1,024,
-// and PostgreSQL's HNSW index on 100k chunks built in 1m54s at 256
-// dimensions against 2m18s, and its queries took 20 to 70 ms at either size
-// (ef_search 100, a busy 2-core machine): the walk of the graph costs more
-// than the distances.
+// 256). The speed they would buy is small: the vector scan (both stores,
+// internal/vecindex) reads only the query's non-zero columns, as many at
+// 256 dimensions as at 1,024; what a smaller space saves is memory (a byte
+// a dimension per vector in the index) and the reading of the candidates'
+// vectors. (When PostgreSQL searched through an HNSW index, its build on
+// 100k chunks took 1m54s at 256 dimensions against 2m18s, and its queries
+// 20 to 70 ms at either size.)
 const DefaultHashingDimensions = 1024
 
 // Feature weights. Stemmed content words carry the meaning; word pairs keep

@@ -1,0 +1,111 @@
+package vecindex
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeSource is a store whose version the test moves; State waits on gate
+// when it is set, so that a test can hold several version checks at once.
+type fakeSource struct {
+	version  atomic.Int64
+	loads    atomic.Int32
+	inState  atomic.Int32
+	maxState atomic.Int32
+	gate     chan struct{}
+}
+
+func (s *fakeSource) State(ctx context.Context) (State, error) {
+	n := s.inState.Add(1)
+	defer s.inState.Add(-1)
+	for {
+		m := s.maxState.Load()
+		if n <= m || s.maxState.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return State{}, ctx.Err()
+		}
+	}
+	return State{Version: s.version.Load(), Model: "m", Dims: 2}, nil
+}
+
+func (s *fakeSource) Load(ctx context.Context, background bool) (*Snapshot, error) {
+	s.loads.Add(1)
+	snap := &Snapshot{State: State{Version: s.version.Load(), Model: "m", Dims: 2}}
+	snap.Chunks = NewRows(1, 2)
+	snap.Chunks.Add(1, []float32{1, 0})
+	return snap, nil
+}
+
+// Searches check the store's version side by side, not one at a time.
+func TestIndexChecksTheVersionConcurrently(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	x := New(src, slog.New(slog.DiscardHandler))
+	if _, err := x.Current(t.Context()); err != nil { // the first load
+		t.Fatal(err)
+	}
+	src.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := x.Current(t.Context()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for src.inState.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(src.gate)
+	wg.Wait()
+	if got := src.maxState.Load(); got != 4 {
+		t.Errorf("at most %d version checks ran at once, want all 4", got)
+	}
+	if got := src.loads.Load(); got != 1 {
+		t.Errorf("%d loads, want 1: the version did not move", got)
+	}
+}
+
+// When the version moves under a small index, concurrent searches load it
+// once between them, and every one of them sees the new version.
+func TestIndexLoadsAMovedVersionOnce(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	x := New(src, slog.New(slog.DiscardHandler))
+	if _, err := x.Current(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	src.version.Store(7)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			snap, err := x.Current(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if snap.Version != 7 {
+				t.Errorf("a search got version %d, want 7", snap.Version)
+			}
+		})
+	}
+	wg.Wait()
+	if got := src.loads.Load(); got != 2 {
+		t.Errorf("%d loads, want 2 (the first, then one for the moved version)", got)
+	}
+	x.Close()
+	if _, err := x.Current(t.Context()); err == nil {
+		t.Error("a search after Close succeeded")
+	}
+}
