@@ -192,8 +192,15 @@ var errClosed = fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavai
 func (x *Index) install(snap *Snapshot, gen uint64, start time.Time) {
 	x.snap, x.snapGen = snap, gen
 	x.loads.Add(1)
-	x.logger.Debug("vector index loaded",
-		"chunks", snap.Chunks.Len(), "examples", snap.Examples.Len(), "dimensions", snap.Dims, "took", time.Since(start))
+	// A load of a second or more is worth an operator's notice: it is what
+	// a large knowledge base costs each serve process at start and after
+	// each change.
+	level, took := slog.LevelDebug, time.Since(start)
+	if took >= time.Second {
+		level = slog.LevelInfo
+	}
+	x.logger.Log(context.Background(), level, "vector index loaded",
+		"chunks", snap.Chunks.Len(), "examples", snap.Examples.Len(), "dimensions", snap.Dims, "took", took.Round(time.Millisecond))
 }
 
 // loadInBackground starts a load beside the searches, unless one runs;
