@@ -123,7 +123,7 @@ func TestLoadVectorIndexAtStart(t *testing.T) {
 		}
 		defer closeStore()
 		loadVectorIndex(t.Context(), st, log)
-		if !strings.Contains(logs.String(), "vector index loaded") {
+		if !strings.Contains(logs.String(), "vector index ready") {
 			t.Errorf("no word of the load at start:\n%s", logs.String())
 		}
 		logs = lockedBuffer{}

@@ -632,7 +632,7 @@ func loadVectorIndex(ctx context.Context, st store, log *slog.Logger) {
 		}
 		return
 	}
-	log.InfoContext(ctx, "vector index loaded", "took", time.Since(start).Round(time.Millisecond))
+	log.InfoContext(ctx, "vector index ready", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // outboxDispatcher sends the outbox through the channels that are on, and
