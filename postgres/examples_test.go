@@ -70,7 +70,7 @@ func TestExampleSearchUsesIndexes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if plan := explain(t, db, exampleVectorCandidates, []int64{1, 2}); !strings.Contains(plan, "examples_pkey") {
+	if plan := explain(t, db, fmt.Sprintf(exampleVectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "examples_pkey") {
 		t.Errorf("reading the example vector candidates does not use the primary key:\n%s", plan)
 	}
 	if plan := explain(t, db, exampleTextSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "examples_tsv_idx") {

@@ -24,11 +24,12 @@ const (
 )
 
 // vectorCandidates reads the candidates of the vector ranking ($1, from the
-// in-memory index) with their stored vectors, which the search scores
-// exactly (vector.go). A candidate deleted since the index was loaded is
-// not found and drops out.
+// in-memory index), which the search scores exactly (vector.go): with
+// their stored vectors in place of %s (", embedding") when the index keeps
+// none of its own (vecindex.MaxUnitVectorBytes). A candidate deleted since
+// the index was loaded is not found and drops out.
 const vectorCandidates = `
-SELECT id, article_id, kind, text, embedding
+SELECT id, article_id, kind, text%s
 FROM chunks
 WHERE id = ANY($1) AND embedding IS NOT NULL`
 
@@ -87,7 +88,7 @@ LIMIT $3`
 // the examples are few beside the chunks, and every term of the question
 // selects them.
 const exampleVectorCandidates = `
-SELECT id, article_id, text, embedding
+SELECT id, article_id, text%s
 FROM examples
 WHERE id = ANY($1) AND embedding IS NOT NULL`
 
@@ -150,9 +151,10 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 // exactly once it has read their vectors. No candidates when the store has
 // no embedding space yet.
 type vectorSearch struct {
-	query               vecindex.Query
-	chunks, examples    []int64
-	limit, exampleLimit int
+	query                  vecindex.Query
+	chunks, examples       []int64
+	chunkRows, exampleRows *vecindex.Rows // the snapshot's, for the vectors it keeps
+	limit, exampleLimit    int
 }
 
 // vectorSearch finds the candidates of vector: rerank pools of the limits.
@@ -168,36 +170,70 @@ func (d *DB) vectorSearch(ctx context.Context, vector []float32, limit, exampleL
 	if !ok {
 		return vectorSearch{}, nil // no direction (searchVector let no zero vector through; a NaN has none either)
 	}
-	vs := vectorSearch{query: query, limit: limit, exampleLimit: exampleLimit}
-	vs.chunks = snap.Chunks.Candidates(vector, vecindex.RerankPool(limit))
+	vs := vectorSearch{query: query, limit: limit, exampleLimit: exampleLimit, chunkRows: &snap.Chunks, exampleRows: &snap.Examples}
+	// With the vectors kept in memory, only the best are read.
+	vs.chunks, _ = snap.Chunks.Best(query, snap.Chunks.Candidates(vector, vecindex.RerankPool(limit)), limit)
 	if exampleLimit > 0 {
-		vs.examples = snap.Examples.Candidates(vector, vecindex.RerankPool(exampleLimit))
+		vs.examples, _ = snap.Examples.Best(query, snap.Examples.Candidates(vector, vecindex.RerankPool(exampleLimit)), exampleLimit)
 	}
 	return vs, nil
 }
 
-// rankExactly scores the candidates rows holds, their stored vector in
-// column col, with the query, and returns the best limit, best first, ties
-// by id (what id returns of a match).
-func rankExactly[M any](rows pgx.Rows, query vecindex.Query, col, limit int, scan func(pgx.Rows) (M, error), setScore func(*M, float64) int64) ([]M, error) {
+// candidatesQuery is query (vectorCandidates or exampleVectorCandidates)
+// for the candidates of rows: without the stored vectors when rows keep
+// them.
+func candidatesQuery(query string, rows *vecindex.Rows) string {
+	if rows.HasVectors() {
+		return fmt.Sprintf(query, "")
+	}
+	return fmt.Sprintf(query, ", embedding")
+}
+
+// rankExactly scores the candidates that rows (of a candidatesQuery for
+// keep) holds with the query, and returns the best limit, best first, ties
+// by id. scan reads a match's columns, and passes nil for the stored vector
+// (the column after them) when there is one; field gives a match's id and
+// score. The vector is keep's when it has them, else read from column col.
+func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows, col, limit int,
+	scan func(r pgx.Rows, withVector bool) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
+	inMemory := keep.HasVectors()
 	var ranking vecindex.Ranking[M]
 	var buf []float32
 	for rows.Next() {
-		m, err := scan(rows)
+		m, err := scan(rows, !inMemory)
 		if err != nil {
 			return nil, err
 		}
-		if buf, err = decodeVector(buf[:0], rows, col); err != nil {
-			return nil, err
+		id, score := field(&m)
+		var ok bool
+		if inMemory {
+			var v []float32
+			if v, ok = keep.Vector(*id); ok {
+				*score = query.ScoreUnit(v)
+			}
+		} else {
+			if buf, err = decodeVector(buf[:0], rows, col); err != nil {
+				return nil, err
+			}
+			*score, ok = query.Score(buf)
 		}
-		if score, ok := query.Score(buf); ok {
-			ranking.Add(m, setScore(&m, score), score)
+		if ok {
+			ranking.Add(m, *id, *score)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return ranking.Best(limit), nil
+}
+
+// withVector is the scan destinations dest, then nil (the stored vector,
+// read by rankExactly) when the row has it.
+func withVector(vector bool, dest ...any) []any {
+	if vector {
+		dest = append(dest, nil)
+	}
+	return dest
 }
 
 // searchLimit is the chunk list length q asks for, checking both of its
@@ -233,15 +269,15 @@ func searchVector(vector []float32) []float32 {
 // of the terms; each fills its list of res.
 func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, cfg string, terms []string, matches []int, limit int) {
 	if len(vs.chunks) > 0 {
-		b.Queue(vectorCandidates, vs.chunks).Query(func(rows pgx.Rows) error {
+		b.Queue(candidatesQuery(vectorCandidates, vs.chunkRows), vs.chunks).Query(func(rows pgx.Rows) error {
 			var err error
-			res.Vector, err = rankExactly(rows, vs.query, 4, vs.limit, func(r pgx.Rows) (knowledge.ChunkMatch, error) {
+			res.Vector, err = rankExactly(rows, vs.query, vs.chunkRows, 4, vs.limit, func(r pgx.Rows, vector bool) (knowledge.ChunkMatch, error) {
 				var m knowledge.ChunkMatch
 				var kind string
-				err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, nil)
+				err := r.Scan(withVector(vector, &m.ChunkID, &m.ArticleID, &kind, &m.Text)...)
 				m.Kind = knowledge.ChunkKind(kind)
 				return m, err
-			}, func(m *knowledge.ChunkMatch, score float64) int64 { m.Score = score; return m.ChunkID })
+			}, func(m *knowledge.ChunkMatch) (*int64, *float64) { return &m.ChunkID, &m.Score })
 			return err
 		})
 	}
@@ -266,13 +302,13 @@ func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSear
 // examples, for an exampleLimit > 0; each fills its list of res.
 func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, cfg string, terms []string, exampleLimit int) {
 	if exampleLimit > 0 && len(vs.examples) > 0 {
-		b.Queue(exampleVectorCandidates, vs.examples).Query(func(rows pgx.Rows) error {
+		b.Queue(candidatesQuery(exampleVectorCandidates, vs.exampleRows), vs.examples).Query(func(rows pgx.Rows) error {
 			var err error
-			res.ExampleVector, err = rankExactly(rows, vs.query, 3, vs.exampleLimit, func(r pgx.Rows) (knowledge.ExampleMatch, error) {
+			res.ExampleVector, err = rankExactly(rows, vs.query, vs.exampleRows, 3, vs.exampleLimit, func(r pgx.Rows, vector bool) (knowledge.ExampleMatch, error) {
 				var m knowledge.ExampleMatch
-				err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, nil)
+				err := r.Scan(withVector(vector, &m.ExampleID, &m.ArticleID, &m.Text)...)
 				return m, err
-			}, func(m *knowledge.ExampleMatch, score float64) int64 { m.Score = score; return m.ExampleID })
+			}, func(m *knowledge.ExampleMatch) (*int64, *float64) { return &m.ExampleID, &m.Score })
 			return err
 		})
 	}

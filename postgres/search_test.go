@@ -159,7 +159,7 @@ func TestSearchUsesIndexes(t *testing.T) {
 		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "parcel", Embedding: []float32{1, 0, 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if plan := explain(t, db, vectorCandidates, []int64{1, 2}); !strings.Contains(plan, "chunks_pkey") {
+	if plan := explain(t, db, fmt.Sprintf(vectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "chunks_pkey") {
 		t.Errorf("reading the vector candidates does not use the primary key:\n%s", plan)
 	}
 	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, []string{"'parcel'"}, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {

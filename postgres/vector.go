@@ -60,8 +60,7 @@ func (s vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snap
 		if err != nil || snap.Dims == 0 {
 			return err
 		}
-		snap.Chunks = vecindex.NewRows(chunks, snap.Dims)
-		snap.Examples = vecindex.NewRows(examples, snap.Dims)
+		snap = vecindex.NewSnapshot(snap.State, chunks, examples, s.d.maxUnitBytes)
 		// One buffer decodes every row: a 100k-chunk store would otherwise
 		// leave 100k dead vectors for the collector.
 		buf := make([]float32, 0, snap.Dims)

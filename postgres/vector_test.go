@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/knowledge/storetest"
 )
@@ -94,4 +95,19 @@ func openDBAt(t *testing.T, url string) *DB {
 	}
 	t.Cleanup(db.Close)
 	return db
+}
+
+func TestUnitVectorPaths(t *testing.T) {
+	storetest.RunUnitVectorPaths(t, func(t *testing.T) (knowledge.Store, func(bool), func() bool) {
+		db := openDB(t)
+		return db, func(keep bool) { // between searches: no load runs
+				db.maxUnitBytes = 0
+				if keep {
+					db.maxUnitBytes = vecindex.MaxUnitVectorBytes
+				}
+			}, func() bool {
+				snap, err := db.vectors.Current(t.Context())
+				return err == nil && snap.Chunks.HasVectors()
+			}
+	})
 }

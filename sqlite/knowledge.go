@@ -475,32 +475,43 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 		return nil // the zero vector has no direction: no vector ranking
 	}
 	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
-	res.Vector, err = rerank(ctx, db, &rank, snap.Chunks.Candidates(v, vecindex.RerankPool(limit)), limit,
-		"vector ranking", "SELECT id, article_id, kind, text, embedding FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+	chunks, _ := snap.Chunks.Best(query, snap.Chunks.Candidates(v, vecindex.RerankPool(limit)), limit)
+	res.Vector, err = rerank(ctx, db, &rank, &snap.Chunks, chunks, limit,
+		"vector ranking", "SELECT id, article_id, kind, text%s FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
 			var m knowledge.ChunkMatch
 			var kind string
-			err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, blob)
+			err := r.Scan(withBlob(blob, &m.ChunkID, &m.ArticleID, &kind, &m.Text)...)
 			m.Kind = knowledge.ChunkKind(kind)
 			return m, err
 		},
-		func(m *knowledge.ChunkMatch, score float64) int64 { m.Score = score; return m.ChunkID })
+		func(m *knowledge.ChunkMatch) (*int64, *float64) { return &m.ChunkID, &m.Score })
 	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	res.ExampleVector, err = rerank(ctx, db, &rank, snap.Examples.Candidates(v, vecindex.RerankPool(exampleLimit)), exampleLimit,
-		"example vector ranking", "SELECT id, article_id, text, embedding FROM examples WHERE id IN (SELECT value FROM json_each(?))",
+	examples, _ := snap.Examples.Best(query, snap.Examples.Candidates(v, vecindex.RerankPool(exampleLimit)), exampleLimit)
+	res.ExampleVector, err = rerank(ctx, db, &rank, &snap.Examples, examples, exampleLimit,
+		"example vector ranking", "SELECT id, article_id, text%s FROM examples WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
 			var m knowledge.ExampleMatch
-			err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, blob)
+			err := r.Scan(withBlob(blob, &m.ExampleID, &m.ArticleID, &m.Text)...)
 			return m, err
 		},
-		func(m *knowledge.ExampleMatch, score float64) int64 { m.Score = score; return m.ExampleID })
+		func(m *knowledge.ExampleMatch) (*int64, *float64) { return &m.ExampleID, &m.Score })
 	return err
 }
 
-// exactRanking scores stored BLOBs against one query exactly
-// (vecindex.Query), decoding each into buf.
+// withBlob is the scan destinations dest, then blob when it is not nil.
+func withBlob(blob *sql.RawBytes, dest ...any) []any {
+	if blob != nil {
+		dest = append(dest, blob)
+	}
+	return dest
+}
+
+// exactRanking scores candidates against one query exactly
+// (vecindex.Query): stored BLOBs, decoded into buf, or the unit vectors
+// the index keeps.
 type exactRanking struct {
 	query vecindex.Query
 	buf   []float32
@@ -516,12 +527,14 @@ func (x *exactRanking) score(blob []byte) (float64, bool) {
 	return x.query.Score(x.buf)
 }
 
-// rerank reads the candidates (ids) with query, which selects them by a
-// JSON array of ids and scans each with scan, the stored embedding last;
-// scores them exactly; and returns the best limit, best first, ties by id.
-// A candidate deleted since the index was loaded is left out.
-func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, limit int, op, query string,
-	scan func(rowScanner, *sql.RawBytes) (M, error), setScore func(*M, float64) int64) ([]M, error) {
+// rerank reads the candidates (ids) of rows with query, which selects them
+// by a JSON array of ids, with the stored embedding as its last column
+// where %s is when rows keep no vectors of their own, and scans each with
+// scan (a nil BLOB: no embedding column); scores them exactly; and returns
+// the best limit, best first, ties by id. field gives a match's id and
+// score. A candidate deleted since the index was loaded is left out.
+func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, ids []int64, limit int, op, query string,
+	scan func(rowScanner, *sql.RawBytes) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -529,18 +542,37 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, ids []int64, li
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	inMemory := rows.HasVectors()
+	column := ", embedding"
+	if inMemory {
+		column = "" // the texts only: a vector is an overflow page chain to read
+	}
 	var ranking vecindex.Ranking[M]
 	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
 		var blob sql.RawBytes
-		m, err := scan(r, &blob)
+		dest := &blob
+		if inMemory {
+			dest = nil
+		}
+		m, err := scan(r, dest)
 		if err != nil {
 			return err
 		}
-		if score, ok := x.score(blob); ok {
-			ranking.Add(m, setScore(&m, score), score)
+		id, score := field(&m)
+		var ok bool
+		if inMemory {
+			var v []float32
+			if v, ok = rows.Vector(*id); ok {
+				*score = x.query.ScoreUnit(v)
+			}
+		} else {
+			*score, ok = x.score(blob)
+		}
+		if ok {
+			ranking.Add(m, *id, *score)
 		}
 		return nil
-	}, query, string(idsJSON))
+	}, fmt.Sprintf(query, column), string(idsJSON))
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}

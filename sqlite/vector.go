@@ -32,6 +32,9 @@ type vectorSource struct {
 	conn   *sql.Conn
 	pool   *sql.DB
 	logger *slog.Logger
+	// maxUnitBytes is vecindex.NewSnapshot's: vecindex.MaxUnitVectorBytes,
+	// or what a test sets.
+	maxUnitBytes int
 }
 
 func (s *vectorSource) State(ctx context.Context) (vecindex.State, error) {
@@ -44,14 +47,14 @@ func (s *vectorSource) Load(ctx context.Context, background bool) (*vecindex.Sna
 	if !background {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return loadVectors(ctx, s.conn, s.logger)
+		return loadVectors(ctx, s.conn, s.logger, s.maxUnitBytes)
 	}
 	conn, err := s.pool.Conn(ctx)
 	if err != nil {
 		return nil, wrapErr("vector index: load", err)
 	}
 	defer conn.Close()
-	return loadVectors(ctx, conn, s.logger)
+	return loadVectors(ctx, conn, s.logger, s.maxUnitBytes)
 }
 
 // readFileState reads what the file says of the vectors, before each
@@ -82,7 +85,7 @@ func vectorVersion(ctx context.Context, q interface {
 // loadVectors reads the embedding space and every embedding, of chunks and
 // of examples, in one read transaction, so the vector version, the dimension
 // and the vectors describe the same state of the file.
-func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *vecindex.Snapshot, err error) {
+func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, maxUnitBytes int) (_ *vecindex.Snapshot, err error) {
 	const op = "vector index: load"
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -113,8 +116,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger) (_ *v
 		(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)`).Scan(&chunks, &examples); err != nil {
 		return nil, wrapErr(op, err)
 	}
-	snap.Chunks = vecindex.NewRows(chunks, snap.Dims)
-	snap.Examples = vecindex.NewRows(examples, snap.Dims)
+	snap = vecindex.NewSnapshot(snap.State, chunks, examples, maxUnitBytes)
 	// One buffer decodes every row: a 100k-chunk store would otherwise
 	// leave 100k dead vectors for the collector.
 	buf := make([]float32, 0, snap.Dims)

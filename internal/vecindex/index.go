@@ -32,6 +32,28 @@ type Snapshot struct {
 	Examples Rows
 }
 
+// MaxUnitVectorBytes bounds the float32 vectors a snapshot keeps besides
+// their quantised copy. Below it (16k vectors of 1,024 dimensions) the
+// exact ranking of a search's candidates reads their vectors from memory;
+// above it, from the store, with the candidates' texts. Reading them from
+// the store was about 30% of a decision's CPU on a 1k-chunk embedded store
+// (each 4 KiB vector is an overflow page chain there) and 3 ms of a
+// PostgreSQL search; above the bound, the memory would cost more than the
+// reads (400 MB at 100k chunks).
+const MaxUnitVectorBytes = 64 << 20
+
+// NewSnapshot makes room for the vectors of state: chunks and examples
+// rows of state.Dims dimensions, keeping their unit vectors when they fit
+// in maxUnitBytes (MaxUnitVectorBytes, unless a test wants another).
+func NewSnapshot(state State, chunks, examples, maxUnitBytes int) *Snapshot {
+	s := &Snapshot{State: state, Chunks: NewRows(chunks, state.Dims), Examples: NewRows(examples, state.Dims)}
+	if 4*(chunks+examples)*state.Dims <= maxUnitBytes {
+		s.Chunks.unit = make([]float32, 0, chunks*state.Dims)
+		s.Examples.unit = make([]float32, 0, examples*state.Dims)
+	}
+	return s
+}
+
 // rows is how many vectors the snapshot holds.
 func (s *Snapshot) rows() int { return s.Chunks.Len() + s.Examples.Len() }
 

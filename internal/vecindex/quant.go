@@ -42,6 +42,10 @@ type Rows struct {
 	ids    []int64
 	scale  []float32
 	cols   []int8
+	// unit holds each row's unit vector, row after row, when the snapshot
+	// keeps them (NewSnapshot): the exact ranking then reads them here
+	// instead of from the store.
+	unit []float32
 }
 
 // NewRows makes room for n rows of dims dimensions: the count read in the
@@ -59,6 +63,39 @@ func NewRows(n, dims int) Rows {
 // Len is how many rows were added.
 func (r *Rows) Len() int { return len(r.ids) }
 
+// Best ranks ids exactly with q when the rows keep their vectors, and
+// returns the best limit of them, best first, ties by id: then only those
+// need reading from the store. Without kept vectors it returns ids as they
+// are, and false.
+func (r *Rows) Best(q Query, ids []int64, limit int) ([]int64, bool) {
+	if r.unit == nil {
+		return ids, false
+	}
+	var ranking Ranking[int64]
+	for _, id := range ids {
+		if v, ok := r.Vector(id); ok {
+			ranking.Add(id, id, q.ScoreUnit(v))
+		}
+	}
+	return ranking.Best(limit), true
+}
+
+// HasVectors tells whether the rows keep their unit vectors (Vector).
+func (r *Rows) HasVectors() bool { return r.unit != nil }
+
+// Vector returns the unit vector of row id, as Add scaled it, when the rows
+// keep their vectors and hold id; the caller must not change it.
+func (r *Rows) Vector(id int64) ([]float32, bool) {
+	if r.unit == nil {
+		return nil, false
+	}
+	row, ok := slices.BinarySearch(r.ids, id) // rows are added in id order
+	if !ok {
+		return nil, false
+	}
+	return r.unit[row*r.dims : (row+1)*r.dims], true
+}
+
 // Add appends the row of id, whose vector v it scales to unit length in
 // place (v is the caller's buffer, free again on return), and reports false
 // (adding nothing) when v has the wrong length, is a zero vector, or there
@@ -73,6 +110,9 @@ func (r *Rows) Add(id int64, v []float32) bool {
 	}
 	if !Normalise(v) {
 		return false // a zero vector has no direction to compare
+	}
+	if r.unit != nil {
+		r.unit = append(r.unit, v...)
 	}
 	var m float32
 	for _, x := range v {

@@ -358,3 +358,40 @@ func TestQuantiseQueryKeepsTheLargestComponents(t *testing.T) {
 		t.Errorf("smallest kept weight %d, want at least %d: a smaller component kept over a larger", least, want-1)
 	}
 }
+
+// A snapshot within its budget keeps each row's unit vector, found by id,
+// and scoring it gives the very value scoring the stored vector gives;
+// past the budget it keeps none.
+func TestSnapshotKeepsUnitVectors(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	const n, dims = 50, 16
+	stored := make([][]float32, n)
+	snap := NewSnapshot(State{Dims: dims}, n, 0, MaxUnitVectorBytes)
+	for i := range stored {
+		stored[i] = make([]float32, dims)
+		for d := range stored[i] {
+			stored[i][d] = float32(r.NormFloat64() * 3)
+		}
+		if !snap.Chunks.Add(int64(10+2*i), slices.Clone(stored[i])) {
+			t.Fatalf("row %d not added", i)
+		}
+	}
+	q, _ := NewQuery(stored[7])
+	for i, v := range stored {
+		unit, ok := snap.Chunks.Vector(int64(10 + 2*i))
+		if !ok {
+			t.Fatalf("row %d: no vector kept", i)
+		}
+		want, _ := q.Score(slices.Clone(v))
+		if got := q.ScoreUnit(unit); got != want {
+			t.Errorf("row %d: score of the kept vector %v, of the stored one %v", i, got, want)
+		}
+	}
+	if _, ok := snap.Chunks.Vector(11); ok {
+		t.Error("a vector found for an id never added")
+	}
+	if small := NewSnapshot(State{Dims: dims}, n, 0, 4*n*dims-1); small.Chunks.HasVectors() {
+		t.Error("a snapshot over its budget keeps the vectors")
+	}
+}

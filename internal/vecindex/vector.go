@@ -44,6 +44,13 @@ func (q Query) Score(row []float32) (float64, bool) {
 	return Cosine(float64(Dot(q.v, row)), q.norm), true
 }
 
+// ScoreUnit returns the cosine of row with the query, row being of unit
+// length already (Rows.Vector): the same value Score gives for the stored
+// vector row was scaled from.
+func (q Query) ScoreUnit(row []float32) float64 {
+	return Cosine(float64(Dot(q.v, row)), q.norm)
+}
+
 // Cosine turns a row's dot product with the query into their cosine: rows
 // are unit length, so dividing by the query's norm is enough, whatever the
 // embedder did. Clamped because float rounding can step just outside

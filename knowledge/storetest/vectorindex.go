@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -176,5 +178,73 @@ func testCloseStopsBackgroundLoad(t *testing.T, p TwoProcesses) {
 	case <-stopped:
 	default:
 		t.Error("Close returned before the background load had stopped")
+	}
+}
+
+// RunUnitVectorPaths checks that a store ranks the vector candidates alike
+// whether its index keeps their unit vectors (vecindex.NewSnapshot, below
+// vecindex.MaxUnitVectorBytes) or reads them from the store: open returns
+// an empty store, a function that sets which way the next load goes, and
+// one that tells which way the loaded index went.
+func RunUnitVectorPaths(t *testing.T, open func(t *testing.T) (s knowledge.Store, keepUnit func(bool), keeps func() bool)) {
+	t.Parallel()
+	s, keepUnit, keeps := open(t)
+	ctx := t.Context()
+	if err := s.SetEmbeddingSpace(ctx, space); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	vector := func() []float32 {
+		v := make([]float32, Dim)
+		for d := range v {
+			v[d] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for a := range 40 {
+		chunks := make([]knowledge.Chunk, 3)
+		for i := range chunks {
+			chunks[i] = knowledge.Chunk{Kind: knowledge.Passage, Text: fmt.Sprintf("chunk %d.%d", a, i), Embedding: vector()}
+		}
+		id := fmt.Sprintf("a%d", a)
+		if _, err := s.SaveArticle(ctx, knowledge.Article{ExternalID: id, ContentHash: id}, chunks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queries := make([][]float32, 20)
+	for i := range queries {
+		queries[i] = vector()
+	}
+	search := func() [][]knowledge.ChunkMatch {
+		var out [][]knowledge.ChunkMatch
+		for _, q := range queries {
+			res, err := s.SearchChunks(ctx, knowledge.ChunkQuery{Vector: q, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, res.Vector)
+		}
+		return out
+	}
+	keepUnit(true)
+	kept := search()
+	if !keeps() {
+		t.Fatal("the index keeps no vectors with a budget for them")
+	}
+	keepUnit(false)
+	// A write, so that the next search loads the index again the other way.
+	saveAlong(t, s, "reload", 0)
+	read := search()
+	if keeps() {
+		t.Fatal("the index keeps the vectors without a budget for them")
+	}
+	for i := range queries {
+		// The article saved to reload lies along axis 0; leave it out.
+		read[i] = slices.DeleteFunc(read[i], func(m knowledge.ChunkMatch) bool { return m.Text == "reload" })
+		kept[i] = slices.DeleteFunc(kept[i], func(m knowledge.ChunkMatch) bool { return m.Text == "reload" })
+		n := min(len(kept[i]), len(read[i]))
+		if len(kept[i]) == 0 || !slices.Equal(kept[i][:n], read[i][:n]) {
+			t.Errorf("query %d: ranking with the kept vectors\n%v\ndiffers from the one reading them from the store\n%v", i, kept[i], read[i])
+		}
 	}
 }
