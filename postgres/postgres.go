@@ -39,9 +39,6 @@ type DB struct {
 
 	terms   knowledge.TermCounts // for the full-text ranking's choice of words
 	vectors *vecindex.Index      // every stored embedding, for the vector search
-	// maxUnitBytes is vecindex.NewSnapshot's: vecindex.MaxUnitVectorBytes,
-	// or what a test sets before the first search.
-	maxUnitBytes int
 }
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
@@ -84,7 +81,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		pool.Close()
 		return nil, dbError("open database", err)
 	}
-	d := &DB{pool: pool, logger: logger, Now: time.Now, maxUnitBytes: vecindex.MaxUnitVectorBytes}
+	d := &DB{pool: pool, logger: logger, Now: time.Now}
 	d.vectors = vecindex.New(vectorSource{d}, logger)
 	return d, nil
 }

@@ -171,10 +171,9 @@ func (d *DB) vectorSearch(ctx context.Context, vector []float32, limit, exampleL
 		return vectorSearch{}, nil // no direction (searchVector let no zero vector through; a NaN has none either)
 	}
 	vs := vectorSearch{query: query, limit: limit, exampleLimit: exampleLimit, chunkRows: &snap.Chunks, exampleRows: &snap.Examples}
-	// With the vectors kept in memory, only the best are read.
-	vs.chunks, _ = snap.Chunks.Best(query, snap.Chunks.Candidates(vector, vecindex.RerankPool(limit)), limit)
+	vs.chunks = snap.Chunks.Search(query, limit)
 	if exampleLimit > 0 {
-		vs.examples, _ = snap.Examples.Best(query, snap.Examples.Candidates(vector, vecindex.RerankPool(exampleLimit)), exampleLimit)
+		vs.examples = snap.Examples.Search(query, exampleLimit)
 	}
 	return vs, nil
 }
@@ -190,34 +189,30 @@ func candidatesQuery(query string, rows *vecindex.Rows) string {
 }
 
 // rankExactly scores the candidates that rows (of a candidatesQuery for
-// keep) holds with the query, and returns the best limit, best first, ties
-// by id. scan reads a match's columns, and passes nil for the stored vector
-// (the column after them) when there is one; field gives a match's id and
-// score. The vector is keep's when it has them, else read from column col.
+// keep) holds with the query (vecindex.Rows.Score), and returns the best
+// limit, best first, ties by id. scan reads a match's columns, and passes
+// nil for the stored vector (the column after them, col) when the query
+// reads it; field gives a match's id and score.
 func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows, col, limit int,
 	scan func(r pgx.Rows, withVector bool) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
-	inMemory := keep.HasVectors()
+	readVector := !keep.HasVectors()
 	var ranking vecindex.Ranking[M]
 	var buf []float32
 	for rows.Next() {
-		m, err := scan(rows, !inMemory)
+		m, err := scan(rows, readVector)
 		if err != nil {
 			return nil, err
 		}
-		id, score := field(&m)
-		var ok bool
-		if inMemory {
-			var v []float32
-			if v, ok = keep.Vector(*id); ok {
-				*score = query.ScoreUnit(v)
-			}
-		} else {
+		var stored []float32
+		if readVector {
 			if buf, err = decodeVector(buf[:0], rows, col); err != nil {
 				return nil, err
 			}
-			*score, ok = query.Score(buf)
+			stored = buf
 		}
-		if ok {
+		id, score := field(&m)
+		var ok bool
+		if *score, ok = keep.Score(query, *id, stored); ok {
 			ranking.Add(m, *id, *score)
 		}
 	}

@@ -34,10 +34,23 @@ import (
 // vectorSource is the database behind the vector index.
 type vectorSource struct{ d *DB }
 
-func (s vectorSource) State(ctx context.Context) (vecindex.State, error) {
+// vectorState selects the vector index's State: the version and the
+// embedding space.
+const vectorState = `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0)
+FROM vector_version AS v LEFT JOIN embedding_space AS s ON true`
+
+// readVectorState runs vectorState on q (the pool, or a load's
+// transaction).
+func readVectorState(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (vecindex.State, error) {
 	var st vecindex.State
-	err := s.d.pool.QueryRow(ctx, `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0)
-		FROM vector_version AS v LEFT JOIN embedding_space AS s ON true`).Scan(&st.Version, &st.Model, &st.Dims)
+	err := q.QueryRow(ctx, vectorState).Scan(&st.Version, &st.Model, &st.Dims)
+	return st, err
+}
+
+func (s vectorSource) State(ctx context.Context) (vecindex.State, error) {
+	st, err := readVectorState(ctx, s.d.pool)
 	if err != nil {
 		return vecindex.State{}, dbError("vector index: read vector version", err)
 	}
@@ -46,21 +59,22 @@ func (s vectorSource) State(ctx context.Context) (vecindex.State, error) {
 
 // Load reads the version, the space and every embedding in one read-only
 // repeatable-read transaction: one snapshot of the database. The pool
-// serves searches and loads alike, so background makes no difference.
-func (s vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snapshot, error) {
+// serves searches and loads alike, so opts.Background makes no difference.
+func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vecindex.Snapshot, error) {
 	const op = "vector index: load"
-	snap := &vecindex.Snapshot{}
+	var snap *vecindex.Snapshot
 	err := pgx.BeginTxFunc(ctx, s.d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var chunks, examples int
-		err := tx.QueryRow(ctx, `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0),
-			(SELECT count(*) FROM chunks WHERE embedding IS NOT NULL),
-			(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)
-			FROM vector_version AS v LEFT JOIN embedding_space AS s ON true`).
-			Scan(&snap.Version, &snap.Model, &snap.Dims, &chunks, &examples)
-		if err != nil || snap.Dims == 0 {
+		state, err := readVectorState(ctx, tx)
+		if err != nil || state.Dims == 0 {
+			snap = &vecindex.Snapshot{State: state}
 			return err
 		}
-		snap = vecindex.NewSnapshot(snap.State, chunks, examples, s.d.maxUnitBytes)
+		var chunks, examples int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM chunks WHERE embedding IS NOT NULL),
+			(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)`).Scan(&chunks, &examples); err != nil {
+			return err
+		}
+		snap = vecindex.NewSnapshot(state, chunks, examples, opts)
 		// One buffer decodes every row: a 100k-chunk store would otherwise
 		// leave 100k dead vectors for the collector.
 		buf := make([]float32, 0, snap.Dims)

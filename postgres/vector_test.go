@@ -98,16 +98,8 @@ func openDBAt(t *testing.T, url string) *DB {
 }
 
 func TestUnitVectorPaths(t *testing.T) {
-	storetest.RunUnitVectorPaths(t, func(t *testing.T) (knowledge.Store, func(bool), func() bool) {
+	storetest.RunUnitVectorPaths(t, func(t *testing.T) (knowledge.Store, *vecindex.Index) {
 		db := openDB(t)
-		return db, func(keep bool) { // between searches: no load runs
-				db.maxUnitBytes = 0
-				if keep {
-					db.maxUnitBytes = vecindex.MaxUnitVectorBytes
-				}
-			}, func() bool {
-				snap, err := db.vectors.Current(t.Context())
-				return err == nil && snap.Chunks.HasVectors()
-			}
+		return db, db.vectors
 	})
 }

@@ -475,8 +475,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 		return nil // the zero vector has no direction: no vector ranking
 	}
 	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
-	chunks, _ := snap.Chunks.Best(query, snap.Chunks.Candidates(v, vecindex.RerankPool(limit)), limit)
-	res.Vector, err = rerank(ctx, db, &rank, &snap.Chunks, chunks, limit,
+	res.Vector, err = rerank(ctx, db, &rank, &snap.Chunks, limit,
 		"vector ranking", "SELECT id, article_id, kind, text%s FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
 			var m knowledge.ChunkMatch
@@ -489,8 +488,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	examples, _ := snap.Examples.Best(query, snap.Examples.Candidates(v, vecindex.RerankPool(exampleLimit)), exampleLimit)
-	res.ExampleVector, err = rerank(ctx, db, &rank, &snap.Examples, examples, exampleLimit,
+	res.ExampleVector, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit,
 		"example vector ranking", "SELECT id, article_id, text%s FROM examples WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
 			var m knowledge.ExampleMatch
@@ -510,31 +508,22 @@ func withBlob(blob *sql.RawBytes, dest ...any) []any {
 }
 
 // exactRanking scores candidates against one query exactly
-// (vecindex.Query): stored BLOBs, decoded into buf, or the unit vectors
-// the index keeps.
+// (vecindex.Query), decoding stored BLOBs into buf.
 type exactRanking struct {
 	query vecindex.Query
 	buf   []float32
 }
 
-// score returns the cosine of a stored BLOB with the query, false for a
-// BLOB of the wrong length or a zero vector.
-func (x *exactRanking) score(blob []byte) (float64, bool) {
-	if len(blob)%4 != 0 {
-		return 0, false
-	}
-	x.buf = appendVector(x.buf[:0], blob)
-	return x.query.Score(x.buf)
-}
-
-// rerank reads the candidates (ids) of rows with query, which selects them
-// by a JSON array of ids, with the stored embedding as its last column
-// where %s is when rows keep no vectors of their own, and scans each with
-// scan (a nil BLOB: no embedding column); scores them exactly; and returns
+// rerank reads what a search of rows for limit results must read
+// (vecindex.Rows.Search) with query, which selects them by a JSON array of
+// ids, with the stored embedding as its last column where %s is when rows
+// keep no vectors of their own, and scans each with scan (a nil BLOB: no
+// embedding column); scores them exactly (vecindex.Rows.Score); and returns
 // the best limit, best first, ties by id. field gives a match's id and
 // score. A candidate deleted since the index was loaded is left out.
-func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, ids []int64, limit int, op, query string,
+func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, limit int, op, query string,
 	scan func(rowScanner, *sql.RawBytes) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
+	ids := rows.Search(x.query, limit)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -542,33 +531,24 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	inMemory := rows.HasVectors()
-	column := ", embedding"
-	if inMemory {
-		column = "" // the texts only: a vector is an overflow page chain to read
+	column, blob := ", embedding", new(sql.RawBytes)
+	if rows.HasVectors() {
+		column, blob = "", nil // the texts only: a vector is an overflow page chain to read
 	}
 	var ranking vecindex.Ranking[M]
 	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		var blob sql.RawBytes
-		dest := &blob
-		if inMemory {
-			dest = nil
-		}
-		m, err := scan(r, dest)
+		m, err := scan(r, blob)
 		if err != nil {
 			return err
 		}
+		var stored []float32
+		if blob != nil && len(*blob)%4 == 0 {
+			x.buf = appendVector(x.buf[:0], *blob)
+			stored = x.buf
+		}
 		id, score := field(&m)
 		var ok bool
-		if inMemory {
-			var v []float32
-			if v, ok = rows.Vector(*id); ok {
-				*score = x.query.ScoreUnit(v)
-			}
-		} else {
-			*score, ok = x.score(blob)
-		}
-		if ok {
+		if *score, ok = rows.Score(x.query, *id, stored); ok {
 			ranking.Add(m, *id, *score)
 		}
 		return nil

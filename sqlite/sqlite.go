@@ -51,12 +51,11 @@ type DB struct {
 	// to time.Now; tests replace it before use.
 	Now func() time.Time
 
-	path         string
-	logger       *slog.Logger
-	writer       *sql.DB // exactly one connection: SQLite has one writer
-	reader       *sql.DB
-	vectors      *vecindex.Index
-	vectorSource *vectorSource // the index's
+	path    string
+	logger  *slog.Logger
+	writer  *sql.DB // exactly one connection: SQLite has one writer
+	reader  *sql.DB
+	vectors *vecindex.Index
 	// vectorConn is the vector index's own reader connection (vectorSource).
 	vectorConn *sql.Conn
 	terms      knowledge.TermCounts // for the full-text ranking's choice of words
@@ -126,8 +125,7 @@ func (db *DB) open(ctx context.Context) error {
 		return wrapErr("open store: reader", err)
 	}
 	db.vectorConn = conn
-	db.vectorSource = &vectorSource{conn: conn, pool: db.reader, logger: db.logger, maxUnitBytes: vecindex.MaxUnitVectorBytes}
-	db.vectors = vecindex.New(db.vectorSource, db.logger)
+	db.vectors = vecindex.New(&vectorSource{conn: conn, pool: db.reader, logger: db.logger}, db.logger)
 	return nil
 }
 

@@ -68,12 +68,16 @@ type stmtCachingConn struct {
 }
 
 type cachedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	}
+	stmt cacheableStmt
 	busy bool // rows of it are open
+}
+
+// cacheableStmt is what a kept statement must do: the driver's own does it
+// all.
+type cacheableStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
 }
 
 // take returns the kept statement of query, compiling and keeping it on
@@ -97,11 +101,7 @@ func (c *stmtCachingConn) take(ctx context.Context, query string) (*cachedStmt, 
 	if err != nil {
 		return nil, err
 	}
-	full, ok := st.(interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	})
+	full, ok := st.(cacheableStmt)
 	if !ok {
 		st.Close()
 		c.stmts[query] = nil // remembered as not cacheable

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -32,9 +31,6 @@ type vectorSource struct {
 	conn   *sql.Conn
 	pool   *sql.DB
 	logger *slog.Logger
-	// maxUnitBytes is vecindex.NewSnapshot's: vecindex.MaxUnitVectorBytes,
-	// or what a test sets.
-	maxUnitBytes int
 }
 
 func (s *vectorSource) State(ctx context.Context) (vecindex.State, error) {
@@ -43,26 +39,28 @@ func (s *vectorSource) State(ctx context.Context) (vecindex.State, error) {
 	return readFileState(ctx, s.conn)
 }
 
-func (s *vectorSource) Load(ctx context.Context, background bool) (*vecindex.Snapshot, error) {
-	if !background {
+func (s *vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vecindex.Snapshot, error) {
+	if !opts.Background {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return loadVectors(ctx, s.conn, s.logger, s.maxUnitBytes)
+		return loadVectors(ctx, s.conn, s.logger, opts)
 	}
 	conn, err := s.pool.Conn(ctx)
 	if err != nil {
 		return nil, wrapErr("vector index: load", err)
 	}
 	defer conn.Close()
-	return loadVectors(ctx, conn, s.logger, s.maxUnitBytes)
+	return loadVectors(ctx, conn, s.logger, opts)
 }
 
 // readFileState reads what the file says of the vectors, before each
-// search: the vector_version counter and the embedding space (no model and
-// 0 dimensions while none is recorded).
-func readFileState(ctx context.Context, conn *sql.Conn) (vecindex.State, error) {
+// search and at the start of a load: the vector_version counter and the
+// embedding space (no model and 0 dimensions while none is recorded).
+func readFileState(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (vecindex.State, error) {
 	var f vecindex.State
-	err := conn.QueryRowContext(ctx, `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0)
+	err := q.QueryRowContext(ctx, `SELECT v.version, coalesce(s.model, ''), coalesce(s.dimensions, 0)
 		FROM vector_version AS v LEFT JOIN embedding_space AS s ON s.id = 1
 		WHERE v.id = 1`).Scan(&f.Version, &f.Model, &f.Dims)
 	if err != nil {
@@ -71,21 +69,10 @@ func readFileState(ctx context.Context, conn *sql.Conn) (vecindex.State, error) 
 	return f, nil
 }
 
-// vectorVersion reads the counter of changes to what the index holds.
-func vectorVersion(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int64, error) {
-	var v int64
-	if err := q.QueryRowContext(ctx, "SELECT version FROM vector_version WHERE id = 1").Scan(&v); err != nil {
-		return 0, wrapErr("vector index: read vector version", err)
-	}
-	return v, nil
-}
-
 // loadVectors reads the embedding space and every embedding, of chunks and
 // of examples, in one read transaction, so the vector version, the dimension
 // and the vectors describe the same state of the file.
-func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, maxUnitBytes int) (_ *vecindex.Snapshot, err error) {
+func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts vecindex.LoadOptions) (_ *vecindex.Snapshot, err error) {
 	const op = "vector index: load"
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -98,17 +85,9 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, maxUn
 			err = wrapErr(op, rbErr)
 		}
 	}()
-	v, err := vectorVersion(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	snap := &vecindex.Snapshot{State: vecindex.State{Version: v}}
-	err = tx.QueryRowContext(ctx, "SELECT model, dimensions FROM embedding_space WHERE id = 1").Scan(&snap.Model, &snap.Dims)
-	if errors.Is(err, sql.ErrNoRows) {
-		return snap, nil
-	}
-	if err != nil {
-		return nil, wrapErr(op, err)
+	state, err := readFileState(ctx, tx)
+	if err != nil || state.Dims == 0 {
+		return &vecindex.Snapshot{State: state}, err
 	}
 	var chunks, examples int
 	if err := tx.QueryRowContext(ctx, `SELECT
@@ -116,7 +95,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, maxUn
 		(SELECT count(*) FROM examples WHERE embedding IS NOT NULL)`).Scan(&chunks, &examples); err != nil {
 		return nil, wrapErr(op, err)
 	}
-	snap = vecindex.NewSnapshot(snap.State, chunks, examples, maxUnitBytes)
+	snap := vecindex.NewSnapshot(state, chunks, examples, opts)
 	// One buffer decodes every row: a 100k-chunk store would otherwise
 	// leave 100k dead vectors for the collector.
 	buf := make([]float32, 0, snap.Dims)

@@ -346,18 +346,8 @@ func TestVectorIndexContract(t *testing.T) {
 }
 
 func TestUnitVectorPaths(t *testing.T) {
-	storetest.RunUnitVectorPaths(t, func(t *testing.T) (knowledge.Store, func(bool), func() bool) {
+	storetest.RunUnitVectorPaths(t, func(t *testing.T) (knowledge.Store, *vecindex.Index) {
 		db := openTestDB(t)
-		return db, func(keep bool) {
-				db.vectorSource.mu.Lock()
-				defer db.vectorSource.mu.Unlock()
-				db.vectorSource.maxUnitBytes = 0
-				if keep {
-					db.vectorSource.maxUnitBytes = vecindex.MaxUnitVectorBytes
-				}
-			}, func() bool {
-				snap, err := db.vectors.Current(t.Context())
-				return err == nil && snap.Chunks.HasVectors()
-			}
+		return db, db.vectors
 	})
 }

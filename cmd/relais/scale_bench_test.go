@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/relais-ai/relais/conversation"
 	"github.com/relais-ai/relais/internal/benchcorpus"
 	"github.com/relais-ai/relais/internal/testdb"
+	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/server"
 )
@@ -225,27 +225,14 @@ func scaleRecall(b testing.TB, st store, emb knowledge.Embedder, questions []str
 	var found, total int
 	for _, q := range qv {
 		q = unitVector(q)
-		type scored struct {
-			id    int64
-			score float64
-		}
-		all := make([]scored, len(vecs))
+		var exact vecindex.Ranking[int64]
 		for i, v := range vecs {
 			var s float64
 			for j := range v {
 				s += float64(q[j]) * float64(v[j])
 			}
-			all[i] = scored{ids[i], s}
+			exact.Add(ids[i], ids[i], s)
 		}
-		slices.SortFunc(all, func(a, b scored) int {
-			if a.score != b.score {
-				if a.score > b.score {
-					return -1
-				}
-				return 1
-			}
-			return int(a.id - b.id)
-		})
 		res, err := st.SearchChunks(ctx, knowledge.ChunkQuery{Vector: q, Limit: 10})
 		if err != nil {
 			b.Fatal(err)
@@ -254,9 +241,9 @@ func scaleRecall(b testing.TB, st store, emb knowledge.Embedder, questions []str
 		for _, m := range res.Vector {
 			got[m.ChunkID] = true
 		}
-		for _, s := range all[:min(10, len(all))] {
+		for _, id := range exact.Best(10) {
 			total++
-			if got[s.id] {
+			if got[id] {
 				found++
 			}
 		}

@@ -44,10 +44,10 @@ const MaxUnitVectorBytes = 64 << 20
 
 // NewSnapshot makes room for the vectors of state: chunks and examples
 // rows of state.Dims dimensions, keeping their unit vectors when they fit
-// in maxUnitBytes (MaxUnitVectorBytes, unless a test wants another).
-func NewSnapshot(state State, chunks, examples, maxUnitBytes int) *Snapshot {
+// in opts.MaxUnitBytes.
+func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot {
 	s := &Snapshot{State: state, Chunks: NewRows(chunks, state.Dims), Examples: NewRows(examples, state.Dims)}
-	if 4*(chunks+examples)*state.Dims <= maxUnitBytes {
+	if 4*(chunks+examples)*state.Dims <= opts.MaxUnitBytes {
 		s.Chunks.unit = make([]float32, 0, chunks*state.Dims)
 		s.Examples.unit = make([]float32, 0, examples*state.Dims)
 	}
@@ -63,10 +63,19 @@ type Source interface {
 	// must be cheap (one query of primary-key lookups).
 	State(ctx context.Context) (State, error)
 	// Load reads the state and every stored embedding in one read
-	// transaction, so that they describe the same state of the store.
-	// background says it runs beside the searches, which the store may
-	// want to serve from another connection.
-	Load(ctx context.Context, background bool) (*Snapshot, error)
+	// transaction, so that they describe the same state of the store, into
+	// a NewSnapshot made with opts.
+	Load(ctx context.Context, opts LoadOptions) (*Snapshot, error)
+}
+
+// LoadOptions is what the index asks of a load.
+type LoadOptions struct {
+	// Background says the load runs beside the searches, which the store
+	// may want to serve from another connection.
+	Background bool
+	// MaxUnitBytes is NewSnapshot's bound on the unit vectors kept:
+	// MaxUnitVectorBytes unless a test set another (SetMaxUnitBytes).
+	MaxUnitBytes int
 }
 
 // Index is the in-memory copy of every stored embedding, of chunks and of
@@ -99,6 +108,7 @@ type Index struct {
 	loading        bool               // a background load runs
 	stopLoad       context.CancelFunc // cancels it, on Close
 	loadDone       chan struct{}      // closed when it has ended
+	maxUnitBytes   int                // LoadOptions.MaxUnitBytes
 	// beforeBackgroundLoad, when set (tests), runs in the background load's
 	// goroutine, with its context, before it reads anything.
 	beforeBackgroundLoad func(context.Context)
@@ -113,7 +123,7 @@ const BackgroundReloadRows = 20_000
 // New returns the index of src's vectors; nothing is read before the first
 // search.
 func New(src Source, logger *slog.Logger) *Index {
-	return &Index{src: src, logger: logger, backgroundFrom: BackgroundReloadRows}
+	return &Index{src: src, logger: logger, backgroundFrom: BackgroundReloadRows, maxUnitBytes: MaxUnitVectorBytes}
 }
 
 // Invalidate marks the loaded index stale after a local write. It never
@@ -197,7 +207,7 @@ func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
 		return x.snap, nil
 	}
 	start := time.Now()
-	snap, err := x.src.Load(ctx, false)
+	snap, err := x.src.Load(ctx, LoadOptions{MaxUnitBytes: x.maxUnitBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +246,7 @@ func (x *Index) loadInBackground(gen uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	x.stopLoad, x.loadDone = cancel, done
-	installs, hook := x.loads.Load(), x.beforeBackgroundLoad
+	installs, hook, opts := x.loads.Load(), x.beforeBackgroundLoad, LoadOptions{Background: true, MaxUnitBytes: x.maxUnitBytes}
 	go func() {
 		defer close(done)
 		defer cancel()
@@ -244,7 +254,7 @@ func (x *Index) loadInBackground(gen uint64) {
 			hook(ctx)
 		}
 		start := time.Now()
-		snap, err := x.src.Load(ctx, true)
+		snap, err := x.src.Load(ctx, opts)
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		x.loading = false
@@ -267,4 +277,12 @@ func (x *Index) SetBackgroundLoad(from int, hook func(context.Context)) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.backgroundFrom, x.beforeBackgroundLoad = from, hook
+}
+
+// SetMaxUnitBytes sets the bound on the unit vectors the next loads keep
+// (LoadOptions.MaxUnitBytes): for tests, which search both ways.
+func (x *Index) SetMaxUnitBytes(n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.maxUnitBytes = n
 }

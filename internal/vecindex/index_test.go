@@ -38,10 +38,9 @@ func (s *fakeSource) State(ctx context.Context) (State, error) {
 	return State{Version: s.version.Load(), Model: "m", Dims: 2}, nil
 }
 
-func (s *fakeSource) Load(ctx context.Context, background bool) (*Snapshot, error) {
+func (s *fakeSource) Load(ctx context.Context, opts LoadOptions) (*Snapshot, error) {
 	s.loads.Add(1)
-	snap := &Snapshot{State: State{Version: s.version.Load(), Model: "m", Dims: 2}}
-	snap.Chunks = NewRows(1, 2)
+	snap := NewSnapshot(State{Version: s.version.Load(), Model: "m", Dims: 2}, 1, 0, opts)
 	snap.Chunks.Add(1, []float32{1, 0})
 	return snap, nil
 }

@@ -63,13 +63,14 @@ func NewRows(n, dims int) Rows {
 // Len is how many rows were added.
 func (r *Rows) Len() int { return len(r.ids) }
 
-// Best ranks ids exactly with q when the rows keep their vectors, and
-// returns the best limit of them, best first, ties by id: then only those
-// need reading from the store. Without kept vectors it returns ids as they
-// are, and false.
-func (r *Rows) Best(q Query, ids []int64, limit int) ([]int64, bool) {
+// Search returns the rows a search for limit results must read from the
+// store: the quantised scan's candidates (RerankPool of them) for the store
+// to rank exactly; or, when the rows keep their vectors, already ranked
+// exactly here, the best limit, best first, ties by id.
+func (r *Rows) Search(q Query, limit int) []int64 {
+	ids := r.Candidates(q.v, RerankPool(limit))
 	if r.unit == nil {
-		return ids, false
+		return ids
 	}
 	var ranking Ranking[int64]
 	for _, id := range ids {
@@ -77,7 +78,22 @@ func (r *Rows) Best(q Query, ids []int64, limit int) ([]int64, bool) {
 			ranking.Add(id, id, q.ScoreUnit(v))
 		}
 	}
-	return ranking.Best(limit), true
+	return ranking.Best(limit)
+}
+
+// Score is the exact score of row id with q: from its kept unit vector
+// when the rows keep them, else from stored, the vector the store holds
+// for it (which Score scales in place); false for a row that cannot be
+// scored (gone from the index, a zero or misshapen stored vector).
+func (r *Rows) Score(q Query, id int64, stored []float32) (float64, bool) {
+	if r.unit == nil {
+		return q.Score(stored)
+	}
+	v, ok := r.Vector(id)
+	if !ok {
+		return 0, false
+	}
+	return q.ScoreUnit(v), true
 }
 
 // HasVectors tells whether the rows keep their unit vectors (Vector).

@@ -32,34 +32,17 @@ func exactTop(vecs [][]float32, ids []int64, q []float32, limit int) []int64 {
 	return out
 }
 
-// twoStageTop is what SearchChunks does, without the file: the quantised
-// candidates ranked exactly.
+// twoStageTop is what SearchChunks does, without the store: the rows to
+// read (the quantised candidates), scored exactly from the stored vectors.
 func twoStageTop(rows *Rows, vecs map[int64][]float32, q []float32, limit int) []int64 {
 	x, _ := NewQuery(q)
-	type ranked struct {
-		id    int64
-		score float64
-	}
-	var all []ranked
-	for _, id := range rows.Candidates(q, RerankPool(limit)) {
-		if s, ok := x.Score(slices.Clone(vecs[id])); ok {
-			all = append(all, ranked{id, s})
+	var ranking Ranking[int64]
+	for _, id := range rows.Search(x, limit) {
+		if s, ok := rows.Score(x, id, slices.Clone(vecs[id])); ok {
+			ranking.Add(id, id, s)
 		}
 	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		if a.score != b.score {
-			if a.score > b.score {
-				return -1
-			}
-			return 1
-		}
-		return int(a.id - b.id)
-	})
-	var out []int64
-	for _, r := range all[:min(limit, len(all))] {
-		out = append(out, r.id)
-	}
-	return out
+	return ranking.Best(limit)
 }
 
 // TestQuantisedSearchRecall measures how many of the exact top 10 the
@@ -367,7 +350,7 @@ func TestSnapshotKeepsUnitVectors(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const n, dims = 50, 16
 	stored := make([][]float32, n)
-	snap := NewSnapshot(State{Dims: dims}, n, 0, MaxUnitVectorBytes)
+	snap := NewSnapshot(State{Dims: dims}, n, 0, LoadOptions{MaxUnitBytes: MaxUnitVectorBytes})
 	for i := range stored {
 		stored[i] = make([]float32, dims)
 		for d := range stored[i] {
@@ -391,7 +374,29 @@ func TestSnapshotKeepsUnitVectors(t *testing.T) {
 	if _, ok := snap.Chunks.Vector(11); ok {
 		t.Error("a vector found for an id never added")
 	}
-	if small := NewSnapshot(State{Dims: dims}, n, 0, 4*n*dims-1); small.Chunks.HasVectors() {
+	small := NewSnapshot(State{Dims: dims}, n, 0, LoadOptions{MaxUnitBytes: 4*n*dims - 1})
+	if small.Chunks.HasVectors() {
 		t.Error("a snapshot over its budget keeps the vectors")
+	}
+	for i, v := range stored {
+		small.Chunks.Add(int64(10+2*i), slices.Clone(v))
+	}
+	// Score: the kept vector, or the stored one, to the same value.
+	for i, v := range stored {
+		id := int64(10 + 2*i)
+		kept, ok1 := snap.Chunks.Score(q, id, nil)
+		read, ok2 := small.Chunks.Score(q, id, slices.Clone(v))
+		if !ok1 || !ok2 || kept != read {
+			t.Errorf("row %d: Score %v (%v) from the kept vector, %v (%v) from the stored one", i, kept, ok1, read, ok2)
+		}
+	}
+	// Search: with kept vectors, the exact best limit in order; without,
+	// the candidates for the store to rank.
+	best := snap.Chunks.Search(q, 5)
+	if len(best) != 5 || best[0] != 10+2*7 {
+		t.Errorf("Search with kept vectors = %v, want 5 ids, row 7 (id 24) first", best)
+	}
+	if got := small.Chunks.Search(q, 5); len(got) != min(n, RerankPool(5)) {
+		t.Errorf("Search without kept vectors = %d ids, want the %d candidates", len(got), min(n, RerankPool(5)))
 	}
 }

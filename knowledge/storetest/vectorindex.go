@@ -184,11 +184,20 @@ func testCloseStopsBackgroundLoad(t *testing.T, p TwoProcesses) {
 // RunUnitVectorPaths checks that a store ranks the vector candidates alike
 // whether its index keeps their unit vectors (vecindex.NewSnapshot, below
 // vecindex.MaxUnitVectorBytes) or reads them from the store: open returns
-// an empty store, a function that sets which way the next load goes, and
-// one that tells which way the loaded index went.
-func RunUnitVectorPaths(t *testing.T, open func(t *testing.T) (s knowledge.Store, keepUnit func(bool), keeps func() bool)) {
+// an empty store and its index.
+func RunUnitVectorPaths(t *testing.T, open func(t *testing.T) (knowledge.Store, *vecindex.Index)) {
 	t.Parallel()
-	s, keepUnit, keeps := open(t)
+	s, index := open(t)
+	keepUnit := func(keep bool) {
+		index.SetMaxUnitBytes(0)
+		if keep {
+			index.SetMaxUnitBytes(vecindex.MaxUnitVectorBytes)
+		}
+	}
+	keeps := func() bool {
+		snap, err := index.Current(t.Context())
+		return err == nil && snap.Chunks.HasVectors()
+	}
 	ctx := t.Context()
 	if err := s.SetEmbeddingSpace(ctx, space); err != nil {
 		t.Fatal(err)
