@@ -93,7 +93,7 @@ func (db *DB) Receive(ctx context.Context, in conversation.Inbound) (conversatio
 		return conversation.Received{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r conversation.Received
-	err = db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.writeGrouped(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		r, err = receiveInTx(ctx, tx, in, db.now())
 		return err

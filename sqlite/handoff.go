@@ -94,7 +94,7 @@ func (db *DB) EscalateTurn(ctx context.Context, t handoff.Ticket, turn conversat
 		stored handoff.Ticket
 		res    conversation.TurnResult
 	)
-	err = db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.writeGrouped(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.now()
 		var err error
 		// The message first (a turn completed elsewhere fails before any

@@ -79,7 +79,7 @@ func (db *DB) CompleteTurn(ctx context.Context, t conversation.Turn) (conversati
 		return conversation.TurnResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var res conversation.TurnResult
-	err = db.write(ctx, op, func(tx *sql.Tx) error {
+	err = db.writeGrouped(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		res, err = completeTurnInTx(ctx, tx, t, db.now(), nil)
 		return err
