@@ -119,15 +119,23 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	if vector == nil && len(terms) == 0 {
 		return res, nil
 	}
+	// The vector candidates (a scan in Go) are found while the server
+	// counts the terms' matches.
 	var vs vectorSearch
-	if vector != nil {
-		if vs, err = d.vectorSearch(ctx, vector, limit, q.ExampleLimit); err != nil {
-			return knowledge.ChunkResults{}, fmt.Errorf("search chunks: %w", err)
+	var vectorErr error
+	vectorDone := make(chan struct{})
+	go func() {
+		defer close(vectorDone)
+		if vector != nil {
+			vs, vectorErr = d.vectorSearch(ctx, vector, limit, q.ExampleLimit)
 		}
-	}
-
+	}()
 	cfg := knowledge.TextSearchConfig(q.Language)
 	matches, err := d.termMatches(ctx, cfg, terms)
+	<-vectorDone
+	if vectorErr != nil {
+		return knowledge.ChunkResults{}, fmt.Errorf("search chunks: %w", vectorErr)
+	}
 	if err != nil {
 		return knowledge.ChunkResults{}, dbError("search chunks", err)
 	}

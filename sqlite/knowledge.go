@@ -14,6 +14,7 @@ import (
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/french"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/vecindex"
@@ -429,37 +430,48 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	if limit == 0 {
 		limit = defaultSearchLimit
 	}
+	// The vector side (a scan in Go) and the full-text side (queries on
+	// another connection) run side by side, each filling its own lists.
 	var res knowledge.ChunkResults
+	g, gctx := errgroup.WithContext(ctx)
 	if len(q.Vector) > 0 {
-		if err := db.searchVectors(ctx, q.Vector, limit, q.ExampleLimit, &res); err != nil {
-			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
-		}
+		g.Go(func() error { return db.searchVectors(gctx, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector) })
 	}
 	if terms := ftsTerms(q.Text, q.Language); len(terms) > 0 {
-		chunkMatch, err := db.chunkTextQuery(ctx, terms)
-		if err != nil {
-			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
-		}
-		if chunkMatch != "" {
-			if res.Text, err = db.searchText(ctx, chunkMatch, limit); err != nil {
-				return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
-			}
-		}
-		// The examples are few beside the chunks (one a labelled question):
-		// every word of the question ranks them.
-		if q.ExampleLimit > 0 {
-			match := strings.Join(terms, " OR ")
-			if res.ExampleText, err = db.searchExampleText(ctx, match, q.ExampleLimit); err != nil {
-				return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
-			}
-		}
+		g.Go(func() error { return db.searchTexts(gctx, terms, limit, q.ExampleLimit, &res.Text, &res.ExampleText) })
+	}
+	if err := g.Wait(); err != nil {
+		return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return res, nil
 }
 
-// searchVectors fills the vector lists of res, the examples' when
-// exampleLimit > 0: candidates from the quantised index, ranked exactly.
-func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, res *knowledge.ChunkResults) error {
+// searchTexts fills the full-text lists: the chunks', and the examples'
+// when exampleLimit > 0.
+func (db *DB) searchTexts(ctx context.Context, terms []string, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
+	chunkMatch, err := db.chunkTextQuery(ctx, terms)
+	if err != nil {
+		return err
+	}
+	if chunkMatch != "" {
+		if *chunks, err = db.searchText(ctx, chunkMatch, limit); err != nil {
+			return err
+		}
+	}
+	// The examples are few beside the chunks (one a labelled question):
+	// every word of the question ranks them.
+	if exampleLimit > 0 {
+		match := strings.Join(terms, " OR ")
+		if *examples, err = db.searchExampleText(ctx, match, exampleLimit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchVectors fills the vector lists, the examples' when exampleLimit >
+// 0: candidates from the quantised index, ranked exactly.
+func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
 	snap, err := db.vectors.Current(ctx)
 	if err != nil {
 		return err
@@ -475,7 +487,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 		return nil // the zero vector has no direction: no vector ranking
 	}
 	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
-	res.Vector, err = rerank(ctx, db, &rank, &snap.Chunks, limit,
+	*chunks, err = rerank(ctx, db, &rank, &snap.Chunks, limit,
 		"vector ranking", "SELECT id, article_id, kind, text%s FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
 			var m knowledge.ChunkMatch
@@ -488,7 +500,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	res.ExampleVector, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit,
+	*examples, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit,
 		"example vector ranking", "SELECT id, article_id, text%s FROM examples WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
 			var m knowledge.ExampleMatch
