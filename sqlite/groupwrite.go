@@ -121,7 +121,6 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 		}
 		return
 	}
-	var ran []*groupedWrite
 	for _, w := range batch {
 		if w.err = w.ctx.Err(); w.err != nil {
 			continue
@@ -134,8 +133,8 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 			// rolls all of it back on some errors (a full disk, an I/O
 			// error): then the savepoint is gone and so is every write
 			// before this one.
-			if _, err = tx.Exec("ROLLBACK TO grouped_write; RELEASE grouped_write"); err != nil {
-				err = fmt.Errorf("%w (rolled back with a write made in the same transaction, which failed: %w)", err, w.err)
+			if _, rbErr := tx.Exec("ROLLBACK TO grouped_write; RELEASE grouped_write"); rbErr != nil {
+				err = fmt.Errorf("a write sharing the transaction failed and the transaction was lost: %w (%v)", w.err, rbErr)
 				break
 			}
 			continue
@@ -143,7 +142,6 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 		if _, err = tx.Exec("RELEASE grouped_write"); err != nil {
 			break
 		}
-		ran = append(ran, w)
 	}
 	if err == nil {
 		err = tx.Commit()

@@ -435,7 +435,9 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	var res knowledge.ChunkResults
 	g, gctx := errgroup.WithContext(ctx)
 	if len(q.Vector) > 0 {
-		g.Go(func() error { return db.searchVectors(gctx, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector) })
+		g.Go(func() error {
+			return db.searchVectors(gctx, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector)
+		})
 	}
 	if terms := ftsTerms(q.Text, q.Language); len(terms) > 0 {
 		g.Go(func() error { return db.searchTexts(gctx, terms, limit, q.ExampleLimit, &res.Text, &res.ExampleText) })
