@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/relais-ai/relais"
 )
 
 // Group commit. Every customer message makes two or three short write
@@ -20,9 +22,9 @@ import (
 // before that COMMIT.
 //
 // There is no background goroutine: the first writer to find no group
-// running leads, committing batch after batch of what arrived meanwhile,
-// and hands the lead to the next waiting writer once its own write is
-// done, so no caller's latency is stretched by more than the batch it
+// running leads, committing its own write with those waiting behind it (up
+// to maxWriteGroup), and hands the lead to the oldest write that arrived
+// meanwhile, so no caller's latency is stretched by more than the batch it
 // joined and the one before it.
 
 // maxWriteGroup bounds the writes one transaction takes.
@@ -75,28 +77,32 @@ func (db *DB) writeGrouped(ctx context.Context, op string, fn func(ctx context.C
 	return nil
 }
 
-// leadWrites commits batches of pending writes until mine is done, then
-// hands the lead to the oldest waiting write, or ends it.
+// leadWrites commits a batch, mine first (a leader's write is always the
+// oldest pending), signals its other writes, and hands the lead to the
+// oldest waiting write, or ends it. It does so even when its goroutine ends
+// inside the batch (a write calling runtime.Goexit, a panic outside any
+// write): the batch's writes then fail, and no writer waits forever.
 func (db *DB) leadWrites(mine *groupedWrite) {
 	g := &db.group
-	for {
-		g.mu.Lock()
-		n := min(len(g.pending), maxWriteGroup)
-		batch := append([]*groupedWrite(nil), g.pending[:n]...)
-		g.pending = g.pending[n:]
-		g.mu.Unlock()
+	g.mu.Lock()
+	n := min(len(g.pending), maxWriteGroup)
+	batch := append([]*groupedWrite(nil), g.pending[:n]...)
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
 
-		db.commitGroup(batch)
-		mineDone := false
-		for _, w := range batch {
-			if w == mine {
-				mineDone = true
-			} else {
-				w.done <- false
+	committed := false
+	defer func() {
+		if !committed {
+			for _, w := range batch {
+				if w.err == nil {
+					w.err = fmt.Errorf("the write's transaction was abandoned: %w", relais.ErrUnavailable)
+				}
 			}
 		}
-		if !mineDone {
-			continue
+		for _, w := range batch {
+			if w != mine {
+				w.done <- false
+			}
 		}
 		g.mu.Lock()
 		if len(g.pending) > 0 {
@@ -105,8 +111,9 @@ func (db *DB) leadWrites(mine *groupedWrite) {
 			g.leading = false
 		}
 		g.mu.Unlock()
-		return
-	}
+	}()
+	db.commitGroup(batch)
+	committed = true
 }
 
 // commitGroup runs batch in one transaction, each write in a savepoint,
@@ -121,6 +128,7 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 		}
 		return
 	}
+	defer tx.Rollback() // after a Commit, a no-op; otherwise the writer must not stay in the transaction
 	for _, w := range batch {
 		if w.err = w.ctx.Err(); w.err != nil {
 			continue
@@ -134,7 +142,10 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 			// error): then the savepoint is gone and so is every write
 			// before this one.
 			if _, rbErr := tx.Exec("ROLLBACK TO grouped_write; RELEASE grouped_write"); rbErr != nil {
-				err = fmt.Errorf("a write sharing the transaction failed and the transaction was lost: %w (%v)", w.err, rbErr)
+				// The others hear that their transaction was lost, not
+				// another caller's error, which is not theirs to see.
+				db.logger.Error("sqlite: a grouped write failed and its transaction was lost", "err", w.err, "rollback_err", rbErr)
+				err = fmt.Errorf("a write sharing the transaction failed and the transaction was lost: %w", relais.ErrUnavailable)
 				break
 			}
 			continue
@@ -145,8 +156,6 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 	}
 	if err == nil {
 		err = tx.Commit()
-	} else {
-		_ = tx.Rollback() // the error that got here is what the callers hear of
 	}
 	if err != nil {
 		// The writes that succeeded, and those never reached after a

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relais-ai/relais"
 )
 
 // groupTable makes a table for the group-commit tests.
@@ -208,5 +211,55 @@ func TestGroupedWritesFailTogetherWhenTheTransactionIsLost(t *testing.T) {
 	// The writer is usable again.
 	if err := db.writeGrouped(context.Background(), "insert", insertGrouped("later")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A write that ends its goroutine (runtime.Goexit, as t.FailNow does) ends
+// the leader's: the batch still fails as a whole, every other writer hears
+// of it, and the next write finds the writer free.
+func TestGroupedWritesSurviveALeaderThatExits(t *testing.T) {
+	db := openTestDB(t)
+	groupTable(t, db)
+	done := make(chan []error)
+	go func() {
+		errs, _ := inOneGroup(t, db, nil,
+			insertGrouped("a"),
+			func(ctx context.Context, tx *sql.Tx) error {
+				if err := insertGrouped("exiting")(ctx, tx); err != nil {
+					return err
+				}
+				runtime.Goexit()
+				return nil
+			},
+			insertGrouped("b"),
+		)
+		done <- errs
+	}()
+	var errs []error
+	select {
+	case errs = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writers still waiting 10 s after their leader exited")
+	}
+	// The goroutine that exited never recorded its result; every other
+	// one heard that the transaction was abandoned.
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			if !errors.Is(err, relais.ErrUnavailable) {
+				t.Errorf("a write of the abandoned batch returned %v, want relais.ErrUnavailable", err)
+			}
+		}
+	}
+	if failed != len(errs)-1 {
+		t.Fatalf("%d of %d writes failed, want all but the exited one: %v", failed, len(errs), errs)
+	}
+	if err := db.writeGrouped(context.Background(), "insert", insertGrouped("later")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"holder": true, "later": true}
+	if got := groupedNames(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rows %v, want %v", got, want)
 	}
 }
