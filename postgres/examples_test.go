@@ -70,11 +70,13 @@ func TestExampleSearchUsesIndexes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if plan := explain(t, db, fmt.Sprintf(exampleVectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "examples_pkey") {
-		t.Errorf("reading the example vector candidates does not use the primary key:\n%s", plan)
-	}
-	if plan := explain(t, db, exampleTextSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "examples_tsv_idx") {
-		t.Errorf("example text search does not use the GIN index:\n%s", plan)
+	for _, generic := range []bool{false, true} {
+		if plan := explain(t, db, generic, fmt.Sprintf(exampleVectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "examples_pkey") {
+			t.Errorf("reading the example vector candidates does not use the primary key (generic plan %v):\n%s", generic, plan)
+		}
+		if plan := explain(t, db, generic, exampleTextSearch, "english", []string{"'parcel'", "'box'"}, 10); !strings.Contains(plan, "examples_tsv_idx") {
+			t.Errorf("example text search does not use the GIN index (generic plan %v):\n%s", generic, plan)
+		}
 	}
 }
 

@@ -124,15 +124,32 @@ func TestSearchLimitBounds(t *testing.T) {
 }
 
 // explain returns the plan of query on a connection where sequential scans
-// are discouraged, to see which index can serve it.
-func explain(t *testing.T, db *DB, query string, args ...any) string {
+// are discouraged, to see which index can serve it: the plan made for
+// these arguments, or with generic the plan PostgreSQL may keep for a
+// prepared statement whatever its arguments.
+func explain(t *testing.T, db *DB, generic bool, query string, args ...any) string {
 	t.Helper()
 	var plan strings.Builder
 	err := pgx.BeginFunc(t.Context(), db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(t.Context(), "SET LOCAL enable_seqscan = off"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(t.Context(), "EXPLAIN "+query, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+		stmt := "EXPLAIN " + query
+		if generic {
+			if _, err := tx.Exec(t.Context(), "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(t.Context(), "PREPARE explained AS "+query); err != nil {
+				return err
+			}
+			defer tx.Exec(t.Context(), "DEALLOCATE explained")
+			params := make([]string, len(args))
+			for i := range args {
+				params[i] = fmt.Sprintf("$%d", i+1)
+			}
+			stmt = "EXPLAIN EXECUTE explained(" + strings.Join(params, ", ") + ")"
+		}
+		rows, err := tx.Query(t.Context(), stmt, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -159,14 +176,16 @@ func TestSearchUsesIndexes(t *testing.T) {
 		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "parcel", Embedding: []float32{1, 0, 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if plan := explain(t, db, fmt.Sprintf(vectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "chunks_pkey") {
-		t.Errorf("reading the vector candidates does not use the primary key:\n%s", plan)
-	}
-	if plan := explain(t, db, textSearch, "english", []string{"'parcel'", "'box'"}, 10, []string{"'parcel'"}, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
-		t.Errorf("text search does not use the GIN index:\n%s", plan)
-	}
-	if plan := explain(t, db, termMatches, "english", []string{"'parcel'", "'box'"}, knowledge.CommonTermChunks+1); !strings.Contains(plan, "chunks_tsv_idx") {
-		t.Errorf("the term counts do not use the GIN index:\n%s", plan)
+	for _, generic := range []bool{false, true} {
+		if plan := explain(t, db, generic, fmt.Sprintf(vectorCandidates, ", embedding"), []int64{1, 2}); !strings.Contains(plan, "chunks_pkey") {
+			t.Errorf("reading the vector candidates does not use the primary key (generic plan %v):\n%s", generic, plan)
+		}
+		if plan := explain(t, db, generic, textSearch, "english", []string{"'parcel'", "'box'"}, 10, []string{"'parcel'"}, " | ", knowledge.MaxTextCandidates); !strings.Contains(plan, "chunks_tsv_idx") {
+			t.Errorf("text search does not use the GIN index (generic plan %v):\n%s", generic, plan)
+		}
+		if plan := explain(t, db, generic, termMatches, "english", []string{"'parcel'", "'box'"}, knowledge.CommonTermChunks+1); !strings.Contains(plan, "chunks_tsv_idx") {
+			t.Errorf("the term counts do not use the GIN index (generic plan %v):\n%s", generic, plan)
+		}
 	}
 }
 
