@@ -199,9 +199,9 @@ func candidatesQuery(query string, rows *vecindex.Rows) string {
 // rankExactly scores the candidates that rows (of a candidatesQuery for
 // keep) holds with the query (vecindex.Rows.Score), and returns the best
 // limit, best first, ties by id. scan reads a match's columns, and passes
-// nil for the stored vector (the column after them, col) when the query
-// reads it; field gives a match's id and score.
-func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows, col, limit int,
+// nil for the stored vector (the last column) when the query reads it;
+// field gives a match's id and score.
+func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows, limit int,
 	scan func(r pgx.Rows, withVector bool) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
 	readVector := !keep.HasVectors()
 	var ranking vecindex.Ranking[M]
@@ -213,7 +213,7 @@ func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows
 		}
 		var stored []float32
 		if readVector {
-			if buf, err = decodeVector(buf[:0], rows, col); err != nil {
+			if buf, err = decodeVector(buf[:0], rows, len(rows.FieldDescriptions())-1); err != nil {
 				return nil, err
 			}
 			stored = buf
@@ -274,7 +274,7 @@ func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSear
 	if len(vs.chunks) > 0 {
 		b.Queue(candidatesQuery(vectorCandidates, vs.chunkRows), vs.chunks).Query(func(rows pgx.Rows) error {
 			var err error
-			res.Vector, err = rankExactly(rows, vs.query, vs.chunkRows, 4, vs.limit, func(r pgx.Rows, vector bool) (knowledge.ChunkMatch, error) {
+			res.Vector, err = rankExactly(rows, vs.query, vs.chunkRows, vs.limit, func(r pgx.Rows, vector bool) (knowledge.ChunkMatch, error) {
 				var m knowledge.ChunkMatch
 				var kind string
 				err := r.Scan(withVector(vector, &m.ChunkID, &m.ArticleID, &kind, &m.Text)...)
@@ -307,7 +307,7 @@ func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSe
 	if exampleLimit > 0 && len(vs.examples) > 0 {
 		b.Queue(candidatesQuery(exampleVectorCandidates, vs.exampleRows), vs.examples).Query(func(rows pgx.Rows) error {
 			var err error
-			res.ExampleVector, err = rankExactly(rows, vs.query, vs.exampleRows, 3, vs.exampleLimit, func(r pgx.Rows, vector bool) (knowledge.ExampleMatch, error) {
+			res.ExampleVector, err = rankExactly(rows, vs.query, vs.exampleRows, vs.exampleLimit, func(r pgx.Rows, vector bool) (knowledge.ExampleMatch, error) {
 				var m knowledge.ExampleMatch
 				err := r.Scan(withVector(vector, &m.ExampleID, &m.ArticleID, &m.Text)...)
 				return m, err

@@ -9,25 +9,6 @@ import (
 	"github.com/relais-ai/relais/knowledge/storetest"
 )
 
-// unit returns the 8-dimensional unit vector along axis i.
-func unit(i int) []float32 {
-	v := make([]float32, 8)
-	v[i] = 1
-	return v
-}
-
-var space8 = knowledge.EmbeddingSpace{Model: "m", Dimensions: 8}
-
-func save(t *testing.T, db *DB, id string, axis int) knowledge.Article {
-	t.Helper()
-	a, err := db.SaveArticle(t.Context(), knowledge.Article{ExternalID: id, ContentHash: id},
-		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: id, Embedding: unit(axis)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // What moves vector_version (migration 0017): one transaction that writes
 // chunks moves it once, however many rows it wrote; a change of an article
 // that leaves its chunks alone moves nothing, and the other process's index
@@ -37,7 +18,7 @@ func TestVectorVersionMovesOncePerTransaction(t *testing.T) {
 	url := testdb.NewDatabase(t)
 	serve, other := openDBAt(t, url), openDBAt(t, url)
 	ctx := t.Context()
-	if err := other.SetEmbeddingSpace(ctx, space8); err != nil {
+	if err := other.SetEmbeddingSpace(ctx, knowledge.EmbeddingSpace{Model: "m", Dimensions: storetest.Dim}); err != nil {
 		t.Fatal(err)
 	}
 	version := func() int64 {
@@ -48,13 +29,13 @@ func TestVectorVersionMovesOncePerTransaction(t *testing.T) {
 		}
 		return st.Version
 	}
-	a := save(t, other, "a", 3)
+	a := storetest.SaveAlong(t, other, "a", 3)
 	before := version()
 	if _, err := other.SaveArticles(ctx, []knowledge.ArticleChunks{
 		{Article: knowledge.Article{ExternalID: "b", ContentHash: "b"}, Chunks: []knowledge.Chunk{
-			{Kind: knowledge.Passage, Text: "b", Embedding: unit(3)}, {Kind: knowledge.Passage, Text: "b2", Embedding: unit(1)}}},
+			{Kind: knowledge.Passage, Text: "b", Embedding: storetest.Axis(3)}, {Kind: knowledge.Passage, Text: "b2", Embedding: storetest.Axis(1)}}},
 		{Article: knowledge.Article{ExternalID: "c", ContentHash: "c"}, Chunks: []knowledge.Chunk{
-			{Kind: knowledge.Passage, Text: "c", Embedding: unit(2)}}},
+			{Kind: knowledge.Passage, Text: "c", Embedding: storetest.Axis(2)}}},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ const MaxUnitVectorBytes = 64 << 20
 // rows of state.Dims dimensions, keeping their unit vectors when they fit
 // in opts.MaxUnitBytes.
 func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot {
-	s := &Snapshot{State: state, Chunks: NewRows(chunks, state.Dims), Examples: NewRows(examples, state.Dims)}
+	s := &Snapshot{State: state, Chunks: newRows(chunks, state.Dims), Examples: newRows(examples, state.Dims)}
 	if 4*(chunks+examples)*state.Dims <= opts.MaxUnitBytes {
 		s.Chunks.unit = make([]float32, 0, chunks*state.Dims)
 		s.Examples.unit = make([]float32, 0, examples*state.Dims)
@@ -114,16 +114,16 @@ type Index struct {
 	beforeBackgroundLoad func(context.Context)
 }
 
-// BackgroundReloadRows is from how many loaded vectors another process's
+// backgroundReloadRows is from how many loaded vectors another process's
 // change is loaded in the background. A load reads every vector again:
 // about 2.5 s for 100,000 chunks from the embedded store, a fifth of that
 // at this size, where waiting once is cheaper than a search served stale.
-const BackgroundReloadRows = 20_000
+const backgroundReloadRows = 20_000
 
 // New returns the index of src's vectors; nothing is read before the first
 // search.
 func New(src Source, logger *slog.Logger) *Index {
-	return &Index{src: src, logger: logger, backgroundFrom: BackgroundReloadRows, maxUnitBytes: MaxUnitVectorBytes}
+	return &Index{src: src, logger: logger, backgroundFrom: backgroundReloadRows, maxUnitBytes: MaxUnitVectorBytes}
 }
 
 // Invalidate marks the loaded index stale after a local write. It never
@@ -155,10 +155,12 @@ func (x *Index) Close() {
 // changed.
 //
 // A change made by this process (Invalidate: an article saved through the
-// API) is loaded before the search, so that what was just saved is found.
+// API) is loaded before the search, so that what was just saved is found;
+// a write that moved no vector (the store's state is the snapshot's) costs
+// only the version check.
 // A change made by another process (relais ingest next to relais serve,
 // which commits a batch of articles at a time) is loaded before the search
-// too while the index is small; from BackgroundReloadRows rows on it is
+// too while the index is small; from backgroundReloadRows rows on it is
 // loaded in the background and the searches meanwhile use the snapshot they
 // had: for a few seconds they miss the other process's new vectors, and a
 // candidate it deleted drops out when the store ranks the candidates
@@ -179,15 +181,25 @@ func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
 		return nil, errClosed
 	}
 	version := int64(-1) // the store's version, when read
-	if snap != nil && snapGen == gen {
+	if snap != nil {
 		st, err := x.src.State(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if st.Version == snap.Version {
+		if st == snap.State {
+			if snapGen != gen {
+				// This process wrote, but no vector moved (the version is
+				// read after Invalidate, which follows the commit): an
+				// article's title, a prune that removed nothing.
+				x.mu.Lock()
+				if x.snap == snap && x.snapGen < gen {
+					x.snapGen = gen
+				}
+				x.mu.Unlock()
+			}
 			return snap, nil
 		}
-		if snap.rows() >= backgroundFrom && st.Model == snap.Model && st.Dims == snap.Dims {
+		if snapGen == gen && snap.rows() >= backgroundFrom && st.Model == snap.Model && st.Dims == snap.Dims {
 			x.mu.Lock()
 			x.loadInBackground(gen)
 			x.mu.Unlock()

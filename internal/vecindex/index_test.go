@@ -108,3 +108,33 @@ func TestIndexLoadsAMovedVersionOnce(t *testing.T) {
 		t.Error("a search after Close succeeded")
 	}
 }
+
+// A write of this process loads again only when it moved the version: a
+// write that left the vectors as they were (Invalidate with the same
+// state) costs a version check, not a load.
+func TestIndexLoadsAfterALocalWriteOnlyWhenTheVersionMoved(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	x := New(src, slog.New(slog.DiscardHandler))
+	if _, err := x.Current(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	x.Invalidate() // a title changed: no vector moved
+	for range 3 {
+		if _, err := x.Current(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := src.loads.Load(); got != 1 {
+		t.Errorf("%d loads after a write that moved no vector, want the first one only", got)
+	}
+	src.version.Store(3)
+	x.Invalidate() // an article saved: its vectors moved the version
+	snap, err := x.Current(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := src.loads.Load(); got != 2 || snap.Version != 3 {
+		t.Errorf("after a write that moved the version: %d loads, version %d; want 2 and 3", got, snap.Version)
+	}
+}

@@ -20,14 +20,14 @@ import (
 // cosines, and only a row that the quantisation pushed below all the extra
 // candidates can be missed (TestQuantisedSearchRecall measures how rarely).
 
-// RerankPool is how many candidates the quantised scan passes to the exact
+// rerankPool is how many candidates the quantised scan passes to the exact
 // ranking for a list of limit results. Reading the stored vectors (4 KiB
 // each at 1,024 dimensions) is most of the second stage's cost, so the pool
 // is kept near what recall needs: over 100,000 rows, for 50 results, 4
 // extra candidates already found 99.96% of the exact top 50 (hashing
 // embeddings) and 16 extra all of them (hashing and dense); half the limit
 // again plus 16 leaves room beyond that.
-func RerankPool(limit int) int { return limit + limit/2 + 16 }
+func rerankPool(limit int) int { return limit + limit/2 + 16 }
 
 // parallelRows is the row count from which a scan is split across cores:
 // below it, starting goroutines costs more than it saves.
@@ -48,9 +48,9 @@ type Rows struct {
 	unit []float32
 }
 
-// NewRows makes room for n rows of dims dimensions: the count read in the
+// newRows makes room for n rows of dims dimensions: the count read in the
 // transaction that then reads the rows.
-func NewRows(n, dims int) Rows {
+func newRows(n, dims int) Rows {
 	return Rows{
 		dims:   dims,
 		stride: n,
@@ -64,18 +64,18 @@ func NewRows(n, dims int) Rows {
 func (r *Rows) Len() int { return len(r.ids) }
 
 // Search returns the rows a search for limit results must read from the
-// store: the quantised scan's candidates (RerankPool of them) for the store
+// store: the quantised scan's candidates (rerankPool of them) for the store
 // to rank exactly; or, when the rows keep their vectors, already ranked
 // exactly here, the best limit, best first, ties by id.
 func (r *Rows) Search(q Query, limit int) []int64 {
-	ids := r.Candidates(q.v, RerankPool(limit))
+	ids := r.candidates(q.v, rerankPool(limit))
 	if r.unit == nil {
 		return ids
 	}
 	var ranking Ranking[int64]
 	for _, id := range ids {
-		if v, ok := r.Vector(id); ok {
-			ranking.Add(id, id, q.ScoreUnit(v))
+		if v, ok := r.vector(id); ok {
+			ranking.Add(id, id, q.scoreUnit(v))
 		}
 	}
 	return ranking.Best(limit)
@@ -89,19 +89,19 @@ func (r *Rows) Score(q Query, id int64, stored []float32) (float64, bool) {
 	if r.unit == nil {
 		return q.Score(stored)
 	}
-	v, ok := r.Vector(id)
+	v, ok := r.vector(id)
 	if !ok {
 		return 0, false
 	}
-	return q.ScoreUnit(v), true
+	return q.scoreUnit(v), true
 }
 
 // HasVectors tells whether the rows keep their unit vectors (Vector).
 func (r *Rows) HasVectors() bool { return r.unit != nil }
 
-// Vector returns the unit vector of row id, as Add scaled it, when the rows
+// vector returns the unit vector of row id, as Add scaled it, when the rows
 // keep their vectors and hold id; the caller must not change it.
-func (r *Rows) Vector(id int64) ([]float32, bool) {
+func (r *Rows) vector(id int64) ([]float32, bool) {
 	if r.unit == nil {
 		return nil, false
 	}
@@ -151,10 +151,10 @@ type queryTerm struct {
 	w   int32
 }
 
-// Candidates returns the ids of the want rows whose quantised vectors have
+// candidates returns the ids of the want rows whose quantised vectors have
 // the largest dot product with q, best first; every id when there are no
 // more than want rows; none for a zero query, which has no direction.
-func (r *Rows) Candidates(q []float32, want int) []int64 {
+func (r *Rows) candidates(q []float32, want int) []int64 {
 	n := len(r.ids)
 	if want <= 0 || n == 0 {
 		return nil

@@ -170,14 +170,14 @@ func testSaveReplaceNewHash(t *testing.T, s knowledge.Store) {
 func testSaveReplacesChunks(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	a := save(t, s, newArticle("x"),
-		passage("one", axis(0)),
-		passage("two", axis(1)),
+		passage("one", Axis(0)),
+		passage("two", Axis(1)),
 		passage("three", nil))
 	old := chunksOf(t, s, a.ID)
-	other := save(t, s, newArticle("other"), passage("other text", axis(2)))
+	other := save(t, s, newArticle("other"), passage("other text", Axis(2)))
 
 	a2 := save(t, s, newArticle("x"),
-		knowledge.Chunk{Kind: knowledge.Question, Text: "uno", Embedding: axis(3)},
+		knowledge.Chunk{Kind: knowledge.Question, Text: "uno", Embedding: Axis(3)},
 		passage("dos", nil))
 	got := chunksOf(t, s, a2.ID)
 	want := []chunkView{
@@ -207,13 +207,13 @@ func testSaveReplacesChunks(t *testing.T, s knowledge.Store) {
 
 func testSaveAtomic(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	first := save(t, s, newArticle("x"), passage("kept", axis(0)))
+	first := save(t, s, newArticle("x"), passage("kept", Axis(0)))
 
 	bad := newArticle("x")
 	bad.Title = "must not be stored"
 	bad.ContentHash = "new"
 	_, err := s.SaveArticle(t.Context(), bad, []knowledge.Chunk{
-		passage("fine", axis(1)),
+		passage("fine", Axis(1)),
 		passage("wrong dimension", []float32{1, 2, 3}),
 	})
 	testcheck.WantErr(t, "SaveArticle with a bad chunk", err, relais.ErrInvalid)
@@ -268,7 +268,7 @@ func testSaveWrongDimension(t *testing.T, s knowledge.Store) {
 }
 
 func testSaveEmbeddingWithoutSpace(t *testing.T, s knowledge.Store) {
-	_, err := s.SaveArticle(t.Context(), newArticle("x"), []knowledge.Chunk{passage("t", axis(0))})
+	_, err := s.SaveArticle(t.Context(), newArticle("x"), []knowledge.Chunk{passage("t", Axis(0))})
 	testcheck.WantErr(t, "SaveArticle with an embedding before any embedding space is recorded", err, relais.ErrInvalid)
 	// Without embeddings an article can be saved before the space is known.
 	save(t, s, newArticle("y"), passage("t", nil))
@@ -496,8 +496,8 @@ func testArticleHashes(t *testing.T, s knowledge.Store) {
 
 func testDeleteArticle(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	gone := save(t, s, newArticle("gone"), passage("a", axis(0)), passage("b", nil))
-	kept := save(t, s, newArticle("kept"), passage("c", axis(1)))
+	gone := save(t, s, newArticle("gone"), passage("a", Axis(0)), passage("b", nil))
+	kept := save(t, s, newArticle("kept"), passage("c", Axis(1)))
 
 	if err := s.DeleteArticle(t.Context(), gone.ID); err != nil {
 		t.Fatalf("DeleteArticle(%d): %v", gone.ID, err)
@@ -564,7 +564,7 @@ func testChunksOrder(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	a := save(t, s, newArticle("x"),
 		knowledge.Chunk{Kind: knowledge.Question, Text: "Title of x", Ordinal: 7},
-		knowledge.Chunk{Kind: knowledge.Passage, Heading: "Returns > Refunds", Text: "Refunds take 5 days", Embedding: axis(0), Ordinal: 3},
+		knowledge.Chunk{Kind: knowledge.Passage, Heading: "Returns > Refunds", Text: "Refunds take 5 days", Embedding: Axis(0), Ordinal: 3},
 		knowledge.Chunk{Kind: knowledge.Passage, Heading: "Returns", Text: "Send it back", Ordinal: 3},
 		knowledge.Chunk{Kind: knowledge.Question, Text: "how about x?"},
 	)
@@ -604,8 +604,8 @@ func testStats(t *testing.T, s knowledge.Store) {
 		t.Errorf("Stats of an empty store = %+v, want zeros", st)
 	}
 	setSpace(t, s)
-	save(t, s, newArticle("a"), passage("1", axis(0)), passage("2", nil), passage("3", nil))
-	save(t, s, newArticle("b"), passage("4", axis(1)))
+	save(t, s, newArticle("a"), passage("1", Axis(0)), passage("2", nil), passage("3", nil))
+	save(t, s, newArticle("b"), passage("4", Axis(1)))
 	save(t, s, newArticle("c"))
 	if st := stats(t, s); st != (knowledge.Stats{Articles: 3, Chunks: 4, ChunksMissingVector: 2}) {
 		t.Errorf("Stats = %+v, want 3 articles, 4 chunks, 2 missing a vector", st)
@@ -619,9 +619,9 @@ func testSaveArticlesInOrder(t *testing.T, s knowledge.Store) {
 	again := newArticle("a")
 	again.Title, again.ContentHash = "a, second save", "hash-a-2"
 	got, err := s.SaveArticles(t.Context(), []knowledge.ArticleChunks{
-		{Article: newArticle("a"), Chunks: []knowledge.Chunk{passage("a first", axis(0)), passage("a first too", axis(1))}},
-		{Article: newArticle("b"), Chunks: []knowledge.Chunk{passage("b", axis(2))}},
-		{Article: again, Chunks: []knowledge.Chunk{passage("a second", axis(3))}},
+		{Article: newArticle("a"), Chunks: []knowledge.Chunk{passage("a first", Axis(0)), passage("a first too", Axis(1))}},
+		{Article: newArticle("b"), Chunks: []knowledge.Chunk{passage("b", Axis(2))}},
+		{Article: again, Chunks: []knowledge.Chunk{passage("a second", Axis(3))}},
 	})
 	if err != nil {
 		t.Fatalf("SaveArticles: %v", err)
@@ -654,7 +654,7 @@ func testSaveArticlesInOrder(t *testing.T, s knowledge.Store) {
 func testSaveArticlesAtomic(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	_, err := s.SaveArticles(t.Context(), []knowledge.ArticleChunks{
-		{Article: newArticle("good"), Chunks: []knowledge.Chunk{passage("fine", axis(0))}},
+		{Article: newArticle("good"), Chunks: []knowledge.Chunk{passage("fine", Axis(0))}},
 		{Article: newArticle("bad"), Chunks: []knowledge.Chunk{passage("wrong dimension", []float32{1, 2})}},
 	})
 	testcheck.WantErr(t, "SaveArticles with a bad article", err, relais.ErrInvalid)

@@ -21,7 +21,7 @@ func testEmbeddingSpace(t *testing.T, s knowledge.Store) {
 	}
 	// Recording the same space again is the check every start-up does.
 	setSpace(t, s)
-	save(t, s, newArticle("x"), passage("t", axis(0)))
+	save(t, s, newArticle("x"), passage("t", Axis(0)))
 	setSpace(t, s)
 
 	for _, other := range []knowledge.EmbeddingSpace{
@@ -73,8 +73,8 @@ func testEmbeddingSpaceLargest(t *testing.T, s knowledge.Store) {
 
 func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	a := save(t, s, newArticle("a"), passage("one", axis(0)), passage("two", axis(1)))
-	b := save(t, s, newArticle("b"), passage("three", axis(2)))
+	a := save(t, s, newArticle("a"), passage("one", Axis(0)), passage("two", Axis(1)))
+	b := save(t, s, newArticle("b"), passage("three", Axis(2)))
 
 	next := knowledge.EmbeddingSpace{Model: "storetest-4", Dimensions: 4}
 	if err := s.ResetEmbeddingSpace(t.Context(), next); err != nil {
@@ -103,7 +103,7 @@ func testResetEmbeddingSpace(t *testing.T, s knowledge.Store) {
 		t.Errorf("vector search after reset found %v; old embeddings must be gone", matchTexts(res.Vector))
 	}
 
-	_, err = s.SaveArticle(t.Context(), newArticle("c"), []knowledge.Chunk{passage("old space", axis(0))})
+	_, err = s.SaveArticle(t.Context(), newArticle("c"), []knowledge.Chunk{passage("old space", Axis(0))})
 	testcheck.WantErr(t, "SaveArticle with an embedding of the old space", err, relais.ErrInvalid)
 	save(t, s, newArticle("c"), passage("new space", []float32{0, 1, 0, 0}))
 	res, err = s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: []float32{0, 1, 0, 0}, Limit: 10})
@@ -134,17 +134,17 @@ func testResetEmptyStore(t *testing.T, s knowledge.Store) {
 	if got, err := s.EmbeddingSpace(t.Context()); err != nil || got != space {
 		t.Fatalf("EmbeddingSpace = %+v, %v; want %+v", got, err, space)
 	}
-	save(t, s, newArticle("y"), passage("t", axis(0)))
+	save(t, s, newArticle("y"), passage("t", Axis(0)))
 }
 
 func testChunksMissingEmbedding(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	a := save(t, s, newArticle("a"),
-		knowledge.Chunk{Kind: knowledge.Question, Text: "q a", Embedding: axis(0)},
+		knowledge.Chunk{Kind: knowledge.Question, Text: "q a", Embedding: Axis(0)},
 		knowledge.Chunk{Kind: knowledge.Passage, Heading: "H", Text: "p a1"},
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "p a2"},
 	)
-	b := save(t, s, newArticle("b"), passage("p b1", nil), passage("p b2", axis(1)))
+	b := save(t, s, newArticle("b"), passage("p b1", nil), passage("p b2", Axis(1)))
 	ca, cb := chunksOf(t, s, a.ID), chunksOf(t, s, b.ID)
 
 	got, err := s.ChunksMissingEmbedding(t.Context(), 10)
@@ -179,12 +179,12 @@ func testChunksMissingEmbedding(t *testing.T, s knowledge.Store) {
 
 func testSetChunkEmbeddings(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	a := save(t, s, newArticle("a"), passage("alpha", nil), passage("beta", axis(7)), passage("gamma", nil))
+	a := save(t, s, newArticle("a"), passage("alpha", nil), passage("beta", Axis(7)), passage("gamma", nil))
 	missing, err := s.ChunksMissingEmbedding(t.Context(), 10)
 	if err != nil || len(missing) != 2 {
 		t.Fatalf("ChunksMissingEmbedding = %d chunks, %v; want 2", len(missing), err)
 	}
-	missing[0].Embedding = axis(3)
+	missing[0].Embedding = Axis(3)
 	missing[1].Embedding = vec(0, 0, 0, 0, 5, 5) // scale must not matter
 	if err := s.SetChunkEmbeddings(t.Context(), missing); err != nil {
 		t.Fatalf("SetChunkEmbeddings: %v", err)
@@ -203,7 +203,7 @@ func testSetChunkEmbeddings(t *testing.T, s knowledge.Store) {
 	for _, q := range []struct {
 		vector []float32
 		text   string
-	}{{axis(3), "alpha"}, {vec(0, 0, 0, 0, 1, 1), "gamma"}, {axis(7), "beta"}} {
+	}{{Axis(3), "alpha"}, {vec(0, 0, 0, 0, 1, 1), "gamma"}, {Axis(7), "beta"}} {
 		res, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: q.vector, Limit: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -214,11 +214,11 @@ func testSetChunkEmbeddings(t *testing.T, s knowledge.Store) {
 	}
 
 	// Setting again overwrites.
-	missing[0].Embedding = axis(5)
+	missing[0].Embedding = Axis(5)
 	if err := s.SetChunkEmbeddings(t.Context(), missing[:1]); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: axis(5), Limit: 1})
+	res, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: Axis(5), Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func testSetChunkEmbeddingsWrongDimension(t *testing.T, s knowledge.Store) {
 	}
 	for _, bad := range [][]float32{{1, 2, 3}, make([]float32, Dim+1), nil} {
 		batch := []knowledge.Chunk{missing[0], missing[1]}
-		batch[0].Embedding = axis(0)
+		batch[0].Embedding = Axis(0)
 		batch[1].Embedding = bad
 		err := s.SetChunkEmbeddings(t.Context(), batch)
 		testcheck.WantErr(t, fmt.Sprintf("SetChunkEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
@@ -254,8 +254,8 @@ func testSetChunkEmbeddingsUnknown(t *testing.T, s knowledge.Store) {
 		t.Fatalf("ChunksMissingEmbedding = %d chunks, %v; want 1", len(missing), err)
 	}
 	batch := []knowledge.Chunk{
-		{ID: missing[0].ID, Embedding: axis(0)},
-		{ID: missing[0].ID + 1000, Embedding: axis(1)},
+		{ID: missing[0].ID, Embedding: Axis(0)},
+		{ID: missing[0].ID + 1000, Embedding: Axis(1)},
 	}
 	err = s.SetChunkEmbeddings(t.Context(), batch)
 	testcheck.WantErr(t, "SetChunkEmbeddings of an unknown chunk", err, relais.ErrNotFound)
@@ -270,7 +270,7 @@ func testSetChunkEmbeddingsWithoutSpace(t *testing.T, s knowledge.Store) {
 	if err != nil || len(missing) != 1 {
 		t.Fatalf("ChunksMissingEmbedding = %d chunks, %v; want 1", len(missing), err)
 	}
-	missing[0].Embedding = axis(0)
+	missing[0].Embedding = Axis(0)
 	err = s.SetChunkEmbeddings(t.Context(), missing)
 	testcheck.WantErr(t, "SetChunkEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
 }

@@ -207,7 +207,7 @@ func testSaveExamplesRoundTrip(t *testing.T, s StoreWithExamples) {
 func testSaveExamplesDedupe(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
 	first := []knowledge.Example{
-		example("Where is my parcel?", "faq:tracking", "a.jsonl", axis(0)),
+		example("Where is my parcel?", "faq:tracking", "a.jsonl", Axis(0)),
 		example("I want a human", knowledge.HandoffLabel, "a.jsonl", nil),
 	}
 	if n := saveExamples(t, s, first...); n != 2 {
@@ -216,14 +216,14 @@ func testSaveExamplesDedupe(t *testing.T, s StoreWithExamples) {
 	// The same examples again, spaced differently, with other embeddings
 	// and another language: nothing new, nothing changed.
 	again := []knowledge.Example{
-		example("\tWhere is my parcel?  ", "faq:tracking", "a.jsonl", axis(5)),
-		{Text: "I want a human ", ArticleID: knowledge.HandoffLabel, Source: "a.jsonl", Language: knowledge.French, Embedding: axis(6)},
+		example("\tWhere is my parcel?  ", "faq:tracking", "a.jsonl", Axis(5)),
+		{Text: "I want a human ", ArticleID: knowledge.HandoffLabel, Source: "a.jsonl", Language: knowledge.French, Embedding: Axis(6)},
 	}
 	if n := saveExamples(t, s, again...); n != 0 {
 		t.Errorf("re-import = %d new, want 0", n)
 	}
 	got := allExamples(t, s)
-	if len(got) != 2 || !slices.Equal(got[0].Embedding, axis(0)) || got[1].Embedding != nil || got[1].Language != knowledge.English {
+	if len(got) != 2 || !slices.Equal(got[0].Embedding, Axis(0)) || got[1].Embedding != nil || got[1].Language != knowledge.English {
 		t.Errorf("a skipped duplicate changed the stored example: %+v", viewExamples(got))
 	}
 
@@ -251,7 +251,7 @@ func testSaveExamplesDedupe(t *testing.T, s StoreWithExamples) {
 
 func testSaveExamplesRejects(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
-	good := example("How do I return an item?", "faq:returns", "a.jsonl", axis(1))
+	good := example("How do I return an item?", "faq:returns", "a.jsonl", Axis(1))
 	for _, tc := range []struct {
 		name string
 		bad  knowledge.Example
@@ -275,7 +275,7 @@ func testSaveExamplesRejects(t *testing.T, s StoreWithExamples) {
 }
 
 func testSaveExamplesWithoutSpace(t *testing.T, s StoreWithExamples) {
-	_, err := s.SaveExamples(t.Context(), []knowledge.Example{example("text", "faq:x", "a.jsonl", axis(0))})
+	_, err := s.SaveExamples(t.Context(), []knowledge.Example{example("text", "faq:x", "a.jsonl", Axis(0))})
 	testcheck.WantErr(t, "SaveExamples with an embedding before any space is recorded", err, relais.ErrInvalid)
 	// Without embeddings they can wait for one, as chunks can.
 	if n := saveExamples(t, s, example("text", "faq:x", "a.jsonl", nil)); n != 1 {
@@ -286,11 +286,11 @@ func testSaveExamplesWithoutSpace(t *testing.T, s StoreWithExamples) {
 func testDeleteExamples(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
 	saveExamples(t, s,
-		example("parcel lost", "faq:lost", "old.jsonl", axis(0)),
-		example("parcel late", "faq:late", "old.jsonl", axis(1)),
-		example("parcel damaged", "faq:damaged", "console", axis(2)),
+		example("parcel lost", "faq:lost", "old.jsonl", Axis(0)),
+		example("parcel late", "faq:late", "old.jsonl", Axis(1)),
+		example("parcel damaged", "faq:damaged", "console", Axis(2)),
 	)
-	q := knowledge.ChunkQuery{Vector: axis(0), Text: "parcel", Language: knowledge.English, Limit: 10, ExampleLimit: 10}
+	q := knowledge.ChunkQuery{Vector: Axis(0), Text: "parcel", Language: knowledge.English, Limit: 10, ExampleLimit: 10}
 	if res := search(t, s, q); len(res.ExampleVector) != 3 || len(res.ExampleText) != 3 {
 		t.Fatalf("before the delete: %d vector and %d text example matches, want 3 each", len(res.ExampleVector), len(res.ExampleText))
 	}
@@ -319,7 +319,7 @@ func testDeleteExamples(t *testing.T, s StoreWithExamples) {
 		t.Errorf("CountExamples = %d, want 1", n)
 	}
 	// A deleted example can be imported again.
-	if n := saveExamples(t, s, example("parcel lost", "faq:lost", "old.jsonl", axis(0))); n != 1 {
+	if n := saveExamples(t, s, example("parcel lost", "faq:lost", "old.jsonl", Axis(0))); n != 1 {
 		t.Errorf("re-import after the delete = %d new, want 1", n)
 	}
 }
@@ -330,7 +330,7 @@ func testExamplesPaging(t *testing.T, s StoreWithExamples) {
 	for i := range 7 {
 		var v []float32
 		if i%3 != 2 {
-			v = axis(i)
+			v = Axis(i)
 		}
 		in = append(in, example(fmt.Sprintf("question %d", i), fmt.Sprintf("faq:%d", i), "a.jsonl", v))
 	}
@@ -374,10 +374,10 @@ func testExamplesPaging(t *testing.T, s StoreWithExamples) {
 func testExamplesMissingEmbedding(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
 	saveExamples(t, s,
-		example("one", "faq:1", "a.jsonl", axis(0)),
+		example("one", "faq:1", "a.jsonl", Axis(0)),
 		example("two", "faq:2", "a.jsonl", nil),
 		example("three", knowledge.HandoffLabel, "b.jsonl", nil),
-		example("four", "faq:4", "a.jsonl", axis(1)),
+		example("four", "faq:4", "a.jsonl", Axis(1)),
 		example("five", "faq:5", "a.jsonl", nil),
 	)
 	all := allExamples(t, s)
@@ -414,14 +414,14 @@ func testSetExampleEmbeddings(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
 	saveExamples(t, s,
 		example("alpha", "faq:a", "a.jsonl", nil),
-		example("beta", "faq:b", "a.jsonl", axis(7)),
+		example("beta", "faq:b", "a.jsonl", Axis(7)),
 		example("gamma", knowledge.HandoffLabel, "a.jsonl", nil),
 	)
 	missing, err := s.ExamplesMissingEmbedding(t.Context(), 10)
 	if err != nil || len(missing) != 2 {
 		t.Fatalf("ExamplesMissingEmbedding = %d examples, %v; want 2", len(missing), err)
 	}
-	missing[0].Embedding = axis(3)
+	missing[0].Embedding = Axis(3)
 	missing[1].Embedding = vec(0, 0, 0, 0, 5, 5) // scale must not matter
 	if err := s.SetExampleEmbeddings(t.Context(), missing); err != nil {
 		t.Fatalf("SetExampleEmbeddings: %v", err)
@@ -433,14 +433,14 @@ func testSetExampleEmbeddings(t *testing.T, s StoreWithExamples) {
 		t.Errorf("ExamplesMissingEmbedding after filling = %+v, %v; want none", viewExamples(left), err)
 	}
 	all := allExamples(t, s)
-	if !slices.Equal(all[0].Embedding, axis(3)) || !slices.Equal(all[2].Embedding, vec(0, 0, 0, 0, 5, 5)) {
+	if !slices.Equal(all[0].Embedding, Axis(3)) || !slices.Equal(all[2].Embedding, vec(0, 0, 0, 0, 5, 5)) {
 		t.Errorf("stored embeddings = %v and %v, want the ones set", all[0].Embedding, all[2].Embedding)
 	}
 	for _, q := range []struct {
 		vector []float32
 		text   string
 		label  string
-	}{{axis(3), "alpha", "faq:a"}, {vec(0, 0, 0, 0, 1, 1), "gamma", ""}, {axis(7), "beta", "faq:b"}} {
+	}{{Axis(3), "alpha", "faq:a"}, {vec(0, 0, 0, 0, 1, 1), "gamma", ""}, {Axis(7), "beta", "faq:b"}} {
 		res := search(t, s, knowledge.ChunkQuery{Vector: q.vector, Limit: 1, ExampleLimit: 1})
 		if len(res.ExampleVector) != 1 || res.ExampleVector[0].Text != q.text || res.ExampleVector[0].ArticleID != q.label ||
 			!approx(res.ExampleVector[0].Score, 1) {
@@ -458,14 +458,14 @@ func testSetExampleEmbeddingsAtomic(t *testing.T, s StoreWithExamples) {
 	}
 	for _, bad := range [][]float32{{1, 2, 3}, make([]float32, Dim+1), nil} {
 		batch := []knowledge.Example{missing[0], missing[1]}
-		batch[0].Embedding = axis(0)
+		batch[0].Embedding = Axis(0)
 		batch[1].Embedding = bad
 		err := s.SetExampleEmbeddings(t.Context(), batch)
 		testcheck.WantErr(t, fmt.Sprintf("SetExampleEmbeddings with a %d-dimensional embedding", len(bad)), err, relais.ErrInvalid)
 	}
 	batch := []knowledge.Example{
-		{ID: missing[0].ID, Embedding: axis(0)},
-		{ID: missing[1].ID + 1000, Embedding: axis(1)},
+		{ID: missing[0].ID, Embedding: Axis(0)},
+		{ID: missing[1].ID + 1000, Embedding: Axis(1)},
 	}
 	err = s.SetExampleEmbeddings(t.Context(), batch)
 	testcheck.WantErr(t, "SetExampleEmbeddings of an unknown example", err, relais.ErrNotFound)
@@ -480,17 +480,17 @@ func testSetExampleEmbeddingsWithoutSpace(t *testing.T, s StoreWithExamples) {
 	if err != nil || len(missing) != 1 {
 		t.Fatalf("ExamplesMissingEmbedding = %d examples, %v; want 1", len(missing), err)
 	}
-	missing[0].Embedding = axis(0)
+	missing[0].Embedding = Axis(0)
 	err = s.SetExampleEmbeddings(t.Context(), missing)
 	testcheck.WantErr(t, "SetExampleEmbeddings before any embedding space is recorded", err, relais.ErrInvalid)
 }
 
 func testResetClearsExamples(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
-	save(t, s, newArticle("a"), passage("chunk", axis(0)))
+	save(t, s, newArticle("a"), passage("chunk", Axis(0)))
 	saveExamples(t, s,
-		example("one", "faq:1", "a.jsonl", axis(0)),
-		example("two", "faq:2", "a.jsonl", axis(1)),
+		example("one", "faq:1", "a.jsonl", Axis(0)),
+		example("two", "faq:2", "a.jsonl", Axis(1)),
 		example("three", "", "a.jsonl", nil),
 	)
 	next := knowledge.EmbeddingSpace{Model: "storetest-4", Dimensions: 4}
@@ -518,7 +518,7 @@ func testResetClearsExamples(t *testing.T, s StoreWithExamples) {
 	if res := search(t, s, q); len(res.ExampleVector) != 0 {
 		t.Errorf("example vector search after reset found %q; old embeddings must be gone", exampleTexts(res.ExampleVector))
 	}
-	_, err = s.SaveExamples(t.Context(), []knowledge.Example{example("old space", "faq:x", "a.jsonl", axis(0))})
+	_, err = s.SaveExamples(t.Context(), []knowledge.Example{example("old space", "faq:x", "a.jsonl", Axis(0))})
 	testcheck.WantErr(t, "SaveExamples with an embedding of the old space", err, relais.ErrInvalid)
 
 	missing[1].Embedding = []float32{0, 0, 1, 0}
@@ -619,7 +619,7 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
 	// A chunk pointing the same way as the query: it belongs in the chunk
 	// list only.
-	art := save(t, s, newArticle("a"), passage("chunk, same direction", axis(0)))
+	art := save(t, s, newArticle("a"), passage("chunk, same direction", Axis(0)))
 	// Saved out of score order, with magnitudes that differ, so that a store
 	// ranking by id, dot product or L2 distance gets the order wrong.
 	saveExamples(t, s,
@@ -627,15 +627,15 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 		example("opposite", "faq:c", "h.jsonl", vec(-7)),                             // -1
 		example("no embedding", "faq:d", "h.jsonl", nil),                             // skipped
 		example("45 degrees, huge", knowledge.HandoffLabel, "h.jsonl", vec(90, 90)),  // 0.7071
-		example("orthogonal", "faq:a", "h.jsonl", axis(1)),                           // 0
-		example("closer but tiny", "faq:a", "h.jsonl", vec(0.01, 0.001)),             // 0.995
-		example("same direction, long", "faq:a", "h.jsonl", vec(3)),                  // 1
+		example("orthogonal", "faq:a", "h.jsonl", Axis(1)),
+		example("closer but tiny", "faq:a", "h.jsonl", vec(0.01, 0.001)), // 0.995
+		example("same direction, long", "faq:a", "h.jsonl", vec(3)),      // 1
 	)
 	ids := map[string]int64{}
 	for _, e := range allExamples(t, s) {
 		ids[e.Text] = e.ID
 	}
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Limit: 10, ExampleLimit: 10})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Limit: 10, ExampleLimit: 10})
 	want := []knowledge.ExampleMatch{
 		{ExampleID: ids["same direction, long"], ArticleID: "faq:a", Text: "same direction, long", Score: 1},
 		{ExampleID: ids["closer but tiny"], ArticleID: "faq:a", Text: "closer but tiny", Score: 10 / math.Sqrt(101)},
@@ -660,7 +660,7 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 		t.Errorf("chunk vector list = %q, want the one chunk and no example", matchTexts(res.Vector))
 	}
 
-	res = search(t, s, knowledge.ChunkQuery{Vector: axis(0), Limit: 10, ExampleLimit: 3})
+	res = search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Limit: 10, ExampleLimit: 3})
 	if got := exampleTexts(res.ExampleVector); !slices.Equal(got, []string{"same direction, long", "closer but tiny", "45 degrees, huge"}) {
 		t.Errorf("example vector list with ExampleLimit 3 = %q, want the three nearest", got)
 	}
@@ -670,8 +670,8 @@ func testSearchExampleVector(t *testing.T, s StoreWithExamples) {
 
 func testSearchZeroVector(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
-	art := save(t, s, newArticle("a"), passage("parcel", axis(0)))
-	saveExamples(t, s, example("where is my parcel", "a", "h.jsonl", axis(0)))
+	art := save(t, s, newArticle("a"), passage("parcel", Axis(0)))
+	saveExamples(t, s, example("where is my parcel", "a", "h.jsonl", Axis(0)))
 	res := search(t, s, knowledge.ChunkQuery{Vector: make([]float32, Dim), Text: "parcel",
 		Language: knowledge.English, Limit: 5, ExampleLimit: 5})
 	if len(res.Vector) != 0 || len(res.ExampleVector) != 0 {
@@ -746,16 +746,16 @@ func testSearchExampleText(t *testing.T, s StoreWithExamples) {
 
 func testSearchExampleLimitZero(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
-	save(t, s, newArticle("a"), passage("cancel an order", axis(0)))
-	saveExamples(t, s, example("cancel my order", "a", "h.jsonl", axis(0)))
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "cancel order", Language: knowledge.English, Limit: 10})
+	save(t, s, newArticle("a"), passage("cancel an order", Axis(0)))
+	saveExamples(t, s, example("cancel my order", "a", "h.jsonl", Axis(0)))
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "cancel order", Language: knowledge.English, Limit: 10})
 	if res.ExampleVector != nil || res.ExampleText != nil {
 		t.Errorf("ExampleLimit 0 returned example lists %+v and %+v, want none", res.ExampleVector, res.ExampleText)
 	}
 	if len(res.Vector) != 1 || len(res.Text) != 1 {
 		t.Errorf("chunk lists = %q and %q, want the chunk in each", matchTexts(res.Vector), matchTexts(res.Text))
 	}
-	_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: axis(0), Limit: 10, ExampleLimit: -1})
+	_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: Axis(0), Limit: 10, ExampleLimit: -1})
 	testcheck.WantErr(t, "SearchChunks with ExampleLimit -1", err, relais.ErrInvalid)
 }
 
@@ -764,14 +764,14 @@ func testSearchExampleLimit(t *testing.T, s StoreWithExamples) {
 	var chunks []knowledge.Chunk
 	var examples []knowledge.Example
 	for i := range 6 {
-		v := vec(1, float32(i)) // decreasing similarity to axis(0) as i grows
+		v := vec(1, float32(i)) // decreasing similarity to Axis(0) as i grows
 		chunks = append(chunks, passage(fmt.Sprintf("order chunk %d", i), v))
 		examples = append(examples, example(fmt.Sprintf("order example %d", i), "a", "h.jsonl", v))
 	}
 	save(t, s, newArticle("a"), chunks...)
 	saveExamples(t, s, examples...)
 	// The two limits are independent.
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "order", Language: knowledge.English, Limit: 1, ExampleLimit: 4})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "order", Language: knowledge.English, Limit: 1, ExampleLimit: 4})
 	if len(res.Vector) != 1 || len(res.Text) != 1 {
 		t.Errorf("Limit 1: %d vector and %d text chunk matches", len(res.Vector), len(res.Text))
 	}
@@ -784,7 +784,7 @@ func testSearchExampleLimit(t *testing.T, s StoreWithExamples) {
 	checkExamplesDescending(t, "example vector", res.ExampleVector)
 	checkExamplesDescending(t, "example text", res.ExampleText)
 
-	res = search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "order", Language: knowledge.English, Limit: 5, ExampleLimit: 1})
+	res = search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "order", Language: knowledge.English, Limit: 5, ExampleLimit: 1})
 	if len(res.Vector) != 5 || len(res.Text) != 5 || len(res.ExampleVector) != 1 || len(res.ExampleText) != 1 {
 		t.Errorf("Limit 5, ExampleLimit 1: %d/%d chunk and %d/%d example matches",
 			len(res.Vector), len(res.Text), len(res.ExampleVector), len(res.ExampleText))
@@ -793,15 +793,15 @@ func testSearchExampleLimit(t *testing.T, s StoreWithExamples) {
 
 func testSearchExampleRemovedArticle(t *testing.T, s StoreWithExamples) {
 	setSpace(t, s)
-	a := save(t, s, newArticle("faq:gone"), passage("lockers", axis(2)))
-	saveExamples(t, s, example("Can I use a parcel locker?", "faq:gone", "h.jsonl", axis(1)))
+	a := save(t, s, newArticle("faq:gone"), passage("lockers", Axis(2)))
+	saveExamples(t, s, example("Can I use a parcel locker?", "faq:gone", "h.jsonl", Axis(1)))
 	if err := s.DeleteArticle(t.Context(), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := countExamples(t, s); n != 1 {
 		t.Errorf("deleting the article removed its examples: %d left, want 1", n)
 	}
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(1), Text: "parcel locker", Language: knowledge.English, ExampleLimit: 5})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(1), Text: "parcel locker", Language: knowledge.English, ExampleLimit: 5})
 	for name, list := range map[string][]knowledge.ExampleMatch{"vector": res.ExampleVector, "text": res.ExampleText} {
 		if len(list) != 1 || list[0].ArticleID != "faq:gone" {
 			t.Errorf("example %s list = %+v, want the example still labelled faq:gone", name, list)
@@ -811,7 +811,7 @@ func testSearchExampleRemovedArticle(t *testing.T, s StoreWithExamples) {
 
 func testSearchExamplesWithoutSpace(t *testing.T, s StoreWithExamples) {
 	saveExamples(t, s, example("How do I cancel my order?", "faq:cancel", "h.jsonl", nil))
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "cancel", Language: knowledge.English, ExampleLimit: 5})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "cancel", Language: knowledge.English, ExampleLimit: 5})
 	if len(res.ExampleVector) != 0 {
 		t.Errorf("example vector list = %q on a store without embeddings, want empty", exampleTexts(res.ExampleVector))
 	}

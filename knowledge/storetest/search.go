@@ -44,7 +44,7 @@ func checkDescending(t *testing.T, list string, ms []knowledge.ChunkMatch) {
 
 func testSearchVectorOrder(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	// Scores are cosine similarities to the query axis(0). Magnitudes differ
+	// Scores are cosine similarities to the query Axis(0). Magnitudes differ
 	// on purpose: a store ranking by dot product or L2 distance gets the
 	// order or the scores wrong.
 	a := save(t, s, newArticle("a"),
@@ -58,7 +58,7 @@ func testSearchVectorOrder(t *testing.T, s knowledge.Store) {
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "45 degrees, huge", Embedding: vec(100, 100)}, // 0.7071
 		knowledge.Chunk{Kind: knowledge.Passage, Text: "closer but tiny", Embedding: vec(0.01, 0.001)},
 	)
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Limit: 10})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Limit: 10})
 	want := []struct {
 		text    string
 		article int64
@@ -85,7 +85,7 @@ func testSearchVectorOrder(t *testing.T, s knowledge.Store) {
 		t.Errorf("text list = %q for a query without text, want empty", matchTexts(res.Text))
 	}
 
-	res = search(t, s, knowledge.ChunkQuery{Vector: axis(0), Limit: 2})
+	res = search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Limit: 2})
 	if got := matchTexts(res.Vector); !slices.Equal(got, []string{"same direction, long", "closer but tiny"}) {
 		t.Errorf("vector list with Limit 2 = %q, want the two best", got)
 	}
@@ -93,7 +93,7 @@ func testSearchVectorOrder(t *testing.T, s knowledge.Store) {
 
 func testSearchVectorWithoutSpace(t *testing.T, s knowledge.Store) {
 	textArticle(t, s, "a", knowledge.English, "How to cancel an order")
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "cancel", Language: knowledge.English, Limit: 5})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "cancel", Language: knowledge.English, Limit: 5})
 	if len(res.Vector) != 0 {
 		t.Errorf("vector list = %q on a store without embeddings, want empty", matchTexts(res.Vector))
 	}
@@ -104,7 +104,7 @@ func testSearchVectorWithoutSpace(t *testing.T, s knowledge.Store) {
 
 func testSearchWrongDimension(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	save(t, s, newArticle("a"), passage("x", axis(0)))
+	save(t, s, newArticle("a"), passage("x", Axis(0)))
 	for _, q := range [][]float32{{1, 0, 0}, make([]float32, Dim+1)} {
 		q[0] = 1
 		_, err := s.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: q, Limit: 5})
@@ -253,9 +253,9 @@ func testSearchUnknownLanguage(t *testing.T, s knowledge.Store) {
 
 func testSearchNoTextMatch(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	save(t, s, newArticle("a"), passage("How to cancel an order", axis(0)))
+	save(t, s, newArticle("a"), passage("How to cancel an order", Axis(0)))
 	for _, text := range []string{"xylophone zeppelin", "", "   ", "?!", "the of and"} {
-		res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: text, Language: knowledge.English, Limit: 10})
+		res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: text, Language: knowledge.English, Limit: 10})
 		if len(res.Text) != 0 {
 			t.Errorf("text list for %q = %q, want empty", text, matchTexts(res.Text))
 		}
@@ -303,11 +303,11 @@ func testSearchLimit(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
 	var chunks []knowledge.Chunk
 	for i := range 6 {
-		v := vec(1, float32(i)) // decreasing similarity to axis(0) as i grows
+		v := vec(1, float32(i)) // decreasing similarity to Axis(0) as i grows
 		chunks = append(chunks, passage(fmt.Sprintf("order number %d", i), v))
 	}
 	save(t, s, newArticle("a"), chunks...)
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "order", Language: knowledge.English, Limit: 3})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "order", Language: knowledge.English, Limit: 3})
 	if got := matchTexts(res.Vector); !slices.Equal(got, []string{"order number 0", "order number 1", "order number 2"}) {
 		t.Errorf("vector list with Limit 3 = %q, want the three nearest", got)
 	}
@@ -316,7 +316,7 @@ func testSearchLimit(t *testing.T, s knowledge.Store) {
 	}
 	checkDescending(t, "vector", res.Vector)
 	checkDescending(t, "text", res.Text)
-	res = search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "order", Language: knowledge.English, Limit: 1})
+	res = search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "order", Language: knowledge.English, Limit: 1})
 	if len(res.Vector) != 1 || len(res.Text) != 1 {
 		t.Errorf("Limit 1 returned %d vector and %d text matches", len(res.Vector), len(res.Text))
 	}
@@ -324,16 +324,16 @@ func testSearchLimit(t *testing.T, s knowledge.Store) {
 
 func testSearchForgets(t *testing.T, s knowledge.Store) {
 	setSpace(t, s)
-	gone := save(t, s, newArticle("gone"), passage("parcel tracking", axis(0)))
-	save(t, s, newArticle("replaced"), passage("parcel insurance", axis(1)))
-	kept := save(t, s, newArticle("kept"), passage("parcel lockers", axis(2)))
+	gone := save(t, s, newArticle("gone"), passage("parcel tracking", Axis(0)))
+	save(t, s, newArticle("replaced"), passage("parcel insurance", Axis(1)))
+	kept := save(t, s, newArticle("kept"), passage("parcel lockers", Axis(2)))
 
 	if err := s.DeleteArticle(t.Context(), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	save(t, s, newArticle("replaced"), passage("gift wrapping", axis(1)))
+	save(t, s, newArticle("replaced"), passage("gift wrapping", Axis(1)))
 
-	res := search(t, s, knowledge.ChunkQuery{Vector: axis(0), Text: "parcel", Language: knowledge.English, Limit: 10})
+	res := search(t, s, knowledge.ChunkQuery{Vector: Axis(0), Text: "parcel", Language: knowledge.English, Limit: 10})
 	if got := matchTexts(res.Text); !slices.Equal(got, []string{"parcel lockers"}) || res.Text[0].ArticleID != kept.ID {
 		t.Errorf("text list = %+v, want only the kept article's chunk", res.Text)
 	}

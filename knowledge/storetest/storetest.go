@@ -125,8 +125,8 @@ func vec(xs ...float32) []float32 {
 	return v
 }
 
-// axis is the unit vector along dimension i.
-func axis(i int) []float32 {
+// Axis is the unit vector along dimension i of the suite's space (Dim).
+func Axis(i int) []float32 {
 	v := make([]float32, Dim)
 	v[i] = 1
 	return v

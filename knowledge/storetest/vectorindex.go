@@ -50,10 +50,10 @@ func RunVectorIndex(t *testing.T, open func(t *testing.T) TwoProcesses) {
 }
 
 // vectorTexts returns the texts of the chunks that serve's vector ranking
-// of axis(3) finds along that axis (the others score 0).
+// of Axis(3) finds along that axis (the others score 0).
 func vectorTexts(t *testing.T, serve knowledge.Store) []string {
 	t.Helper()
-	res, err := serve.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: axis(3), Limit: 5})
+	res, err := serve.SearchChunks(t.Context(), knowledge.ChunkQuery{Vector: Axis(3), Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func vectorTexts(t *testing.T, serve knowledge.Store) []string {
 	return out
 }
 
-// saveAlong saves article id with one chunk of text id along axis i.
-func saveAlong(t *testing.T, s knowledge.Store, id string, i int) knowledge.Article {
+// SaveAlong saves article id with one chunk of text id along Axis(i).
+func SaveAlong(t *testing.T, s knowledge.Store, id string, i int) knowledge.Article {
 	t.Helper()
 	a, err := s.SaveArticle(t.Context(), knowledge.Article{ExternalID: id, ContentHash: id},
-		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: id, Embedding: axis(i)}})
+		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: id, Embedding: Axis(i)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func testFollowsAnotherProcess(t *testing.T, p TwoProcesses) {
 	if got := vectorTexts(t, p.Serve); len(got) != 0 {
 		t.Fatalf("empty store: %v", got)
 	}
-	a := saveAlong(t, p.Other, "a", 3)
+	a := SaveAlong(t, p.Other, "a", 3)
 	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("after the other process saved a: %v, want [a]", got)
 	}
@@ -91,14 +91,14 @@ func testFollowsAnotherProcess(t *testing.T, p TwoProcesses) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks[0].Embedding = axis(4)
+	chunks[0].Embedding = Axis(4)
 	if err := p.Other.SetChunkEmbeddings(ctx, chunks); err != nil {
 		t.Fatal(err)
 	}
 	if got := vectorTexts(t, p.Serve); len(got) != 0 {
 		t.Errorf("after the other process re-embedded a away from the query: %v, want nothing (stale vector served)", got)
 	}
-	saveAlong(t, p.Other, "b", 3)
+	SaveAlong(t, p.Other, "b", 3)
 	if err := p.Other.DeleteArticle(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +123,11 @@ func testLoadsInBackground(t *testing.T, p TwoProcesses) {
 	}
 	p.Index.SetBackgroundLoad(1, hold)
 
-	a := saveAlong(t, p.Other, "a", 3)
+	a := SaveAlong(t, p.Other, "a", 3)
 	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("first search (loaded before it): %v, want [a]", got)
 	}
-	saveAlong(t, p.Other, "b", 3)
+	SaveAlong(t, p.Other, "b", 3)
 	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("while the other process's change loads: %v, want the snapshot's [a]", got)
 	}
@@ -150,7 +150,7 @@ func testLoadsInBackground(t *testing.T, p TwoProcesses) {
 	// This process's own write is searched at once, with no load let go.
 	release = make(chan struct{})
 	p.Index.SetBackgroundLoad(1, hold)
-	saveAlong(t, p.Serve, "c", 3)
+	SaveAlong(t, p.Serve, "c", 3)
 	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"b", "c"}) {
 		t.Errorf("after this process saved c: %v, want [b c]", got)
 	}
@@ -162,9 +162,9 @@ func testCloseStopsBackgroundLoad(t *testing.T, p TwoProcesses) {
 		<-ctx.Done()
 		close(stopped)
 	})
-	saveAlong(t, p.Other, "a", 3)
+	SaveAlong(t, p.Other, "a", 3)
 	vectorTexts(t, p.Serve) // loads at once: nothing loaded yet
-	saveAlong(t, p.Other, "b", 3)
+	SaveAlong(t, p.Other, "b", 3)
 	vectorTexts(t, p.Serve) // starts the background load, held by the hook
 
 	closed := make(chan struct{})
@@ -242,7 +242,7 @@ func RunUnitVectorPaths(t *testing.T, open func(t *testing.T) (knowledge.Store, 
 	}
 	keepUnit(false)
 	// A write, so that the next search loads the index again the other way.
-	saveAlong(t, s, "reload", 0)
+	SaveAlong(t, s, "reload", 0)
 	read := search()
 	if keeps() {
 		t.Fatal("the index keeps the vectors without a budget for them")
