@@ -45,14 +45,21 @@ func (s *fakeSource) Load(ctx context.Context, opts LoadOptions) (*Snapshot, err
 	return snap, nil
 }
 
+// loadedIndex returns an index of a fakeSource, loaded once.
+func loadedIndex(t *testing.T) (*fakeSource, *Index) {
+	t.Helper()
+	src := &fakeSource{}
+	x := New(src, slog.New(slog.DiscardHandler))
+	if _, err := x.Current(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return src, x
+}
+
 // Searches check the store's version side by side, not one at a time.
 func TestIndexChecksTheVersionConcurrently(t *testing.T) {
 	t.Parallel()
-	src := &fakeSource{}
-	x := New(src, slog.New(slog.DiscardHandler))
-	if _, err := x.Current(t.Context()); err != nil { // the first load
-		t.Fatal(err)
-	}
+	src, x := loadedIndex(t)
 	src.gate = make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {
@@ -80,11 +87,7 @@ func TestIndexChecksTheVersionConcurrently(t *testing.T) {
 // once between them, and every one of them sees the new version.
 func TestIndexLoadsAMovedVersionOnce(t *testing.T) {
 	t.Parallel()
-	src := &fakeSource{}
-	x := New(src, slog.New(slog.DiscardHandler))
-	if _, err := x.Current(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	src, x := loadedIndex(t)
 	src.version.Store(7)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -114,11 +117,7 @@ func TestIndexLoadsAMovedVersionOnce(t *testing.T) {
 // state) costs a version check, not a load.
 func TestIndexLoadsAfterALocalWriteOnlyWhenTheVersionMoved(t *testing.T) {
 	t.Parallel()
-	src := &fakeSource{}
-	x := New(src, slog.New(slog.DiscardHandler))
-	if _, err := x.Current(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	src, x := loadedIndex(t)
 	x.Invalidate() // a title changed: no vector moved
 	for range 3 {
 		if _, err := x.Current(t.Context()); err != nil {
