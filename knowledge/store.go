@@ -75,11 +75,10 @@ type ListOptions struct {
 // ChunkQuery is one hybrid search request to the store.
 type ChunkQuery struct {
 	Vector []float32 // query embedding; no vector ranking when nil
-	// Text is the customer's text; the store ranks by its words, in
-	// Language's text search configuration (and the language-neutral one),
-	// the chunks holding any of its distinctive words, so an answer does not
-	// need every word of the question (see LexicalTerms for which words
-	// select the chunks).
+	// Text is the customer's text; the store ranks the chunks holding any
+	// of its words, but the stop words of Language, by BM25 over all of
+	// them, each chunk's words stemmed in its article's language, so an
+	// answer does not need every word of the question.
 	Text     string
 	Language string
 	Limit    int // per list
@@ -95,8 +94,8 @@ type ChunkMatch struct {
 	Kind      ChunkKind
 	Text      string
 	// Score is the ranking's own measure: cosine similarity in [-1, 1] for
-	// the vector list, the full-text rank (ts_rank on PostgreSQL, bm25
-	// negated on SQLite) for the text list. Higher is better in both.
+	// the vector list, BM25 (positive) for the text list. Higher is better
+	// in both.
 	Score float64
 }
 

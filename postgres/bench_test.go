@@ -334,7 +334,7 @@ func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float3
 	}
 	// chunks.ts_config is a regconfig, which COPY's binary format cannot
 	// take from pgx; a staging table with the same rows, then one INSERT,
-	// does the conversion (and computes the tsvectors) in the server.
+	// does the conversion in the server.
 	exec(`CREATE TEMP TABLE chunk_load (seq integer, article_id bigint, ordinal integer, text text, embedding vector)`)
 	_, err = conn.CopyFrom(ctx, pgx.Identifier{"chunk_load"},
 		[]string{"seq", "article_id", "ordinal", "text", "embedding"},

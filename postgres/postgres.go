@@ -1,8 +1,8 @@
 // Package postgres is Relais's production store: PostgreSQL with pgvector,
 // through pgx. It owns the schema (numbered, embedded migrations) and
 // implements the stores the domain packages declare, starting with
-// knowledge.Store: articles, chunks with embeddings searched in process
-// (vector.go) and language-aware full-text search.
+// knowledge.Store: articles, and chunks searched in process by vector and
+// by full text (vector.go, search.go).
 //
 // Driver errors are translated into the relais sentinels (ErrNotFound,
 // ErrInvalid, ErrConflict, ErrUnavailable), wrapped with the operation that
@@ -25,7 +25,6 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/vecindex"
-	"github.com/relais-ai/relais/knowledge"
 )
 
 // DB is a pool of connections to a migrated Relais database. It is safe for
@@ -37,8 +36,7 @@ type DB struct {
 	// a test sets another before using the store.
 	Now func() time.Time
 
-	terms   knowledge.TermCounts // for the full-text ranking's choice of words
-	vectors *vecindex.Index      // every stored embedding, for the vector search
+	vectors *vecindex.Index // every stored embedding, for the vector search
 }
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.

@@ -138,7 +138,7 @@ func (d *DB) CountRows(ctx context.Context, t transfer.Table) (int64, error) {
 
 // ImportRows inserts rows of t, ids included, in one transaction. Chunks
 // and examples get the text-search configuration of their language, as
-// SaveArticle and SaveExamples give them; the generated tsvector follows.
+// SaveArticle and SaveExamples give them.
 func (d *DB) ImportRows(ctx context.Context, t transfer.Table, rows []transfer.Row) error {
 	if t.Name == "chunks" || t.Name == "examples" {
 		defer d.vectors.Invalidate() // after the commit: this process searches what it imported

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
+	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
 )
 
@@ -65,9 +66,16 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 	var snap *vecindex.Snapshot
 	err := pgx.BeginTxFunc(ctx, s.d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		state, err := readVectorState(ctx, tx)
-		if err != nil || state.Dims == 0 {
-			snap = &vecindex.Snapshot{State: state}
+		if err != nil {
 			return err
+		}
+		chunkText, exampleText, err := loadTexts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if state.Dims == 0 {
+			snap = &vecindex.Snapshot{State: state, ChunkText: chunkText, ExampleText: exampleText}
+			return nil
 		}
 		var chunks, examples int
 		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM chunks WHERE embedding IS NOT NULL),
@@ -75,6 +83,7 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 			return err
 		}
 		snap = vecindex.NewSnapshot(state, chunks, examples, opts)
+		snap.ChunkText, snap.ExampleText = chunkText, exampleText
 		// One buffer decodes every row: a 100k-chunk store would otherwise
 		// leave 100k dead vectors for the collector.
 		buf := make([]float32, 0, snap.Dims)
@@ -113,6 +122,40 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 		return nil, dbError(op, err)
 	}
 	return snap, nil
+}
+
+// loadTexts builds the full-text indexes of every chunk, in its article's
+// language, and of every example, in its own, from tx.
+func loadTexts(ctx context.Context, tx pgx.Tx) (chunks, examples *lexindex.Index, err error) {
+	for _, t := range []struct {
+		index **lexindex.Index
+		query string
+	}{
+		{&chunks, "SELECT c.id, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id"},
+		{&examples, "SELECT id, language, text FROM examples"},
+	} {
+		bd := lexindex.NewBuilder()
+		rows, err := tx.Query(ctx, t.query)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var (
+				id         int64
+				lang, text string
+			)
+			if err := rows.Scan(&id, &lang, &text); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			bd.Add(id, lang, text)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+		*t.index = bd.Build()
+	}
+	return chunks, examples, nil
 }
 
 // decodeVector appends to dst the vector in column col of the current row,

@@ -29,13 +29,11 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 		return 0, nil
 	}
 	texts := make([]string, len(examples))
-	embedded := false
 	for i, e := range examples {
 		if err := knowledge.ValidateExample(e); err != nil {
 			return 0, fmt.Errorf("%s: example %d: %w", op, i, err)
 		}
 		texts[i] = strings.TrimSpace(e.Text)
-		embedded = embedded || e.Embedding != nil
 	}
 	now := formatTime(db.now())
 	var inserted int64
@@ -73,7 +71,7 @@ func (db *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (i
 	if err != nil {
 		return 0, err
 	}
-	if inserted > 0 && embedded {
+	if inserted > 0 { // new texts, and maybe vectors, for the index
 		db.vectors.Invalidate()
 	}
 	return int(inserted), nil
@@ -174,23 +172,6 @@ func (db *DB) SetExampleEmbeddings(ctx context.Context, examples []knowledge.Exa
 		ids[i], vecs[i] = e.ID, e.Embedding
 	}
 	return db.setEmbeddings(ctx, "set example embeddings", "examples", "example", ids, vecs)
-}
-
-// searchExampleText is searchText over the examples' FTS5 table.
-func (db *DB) searchExampleText(ctx context.Context, match string, limit int) ([]knowledge.ExampleMatch, error) {
-	const op = "example full-text search"
-	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.ExampleMatch, error) {
-		var m knowledge.ExampleMatch
-		err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text, &m.Score)
-		return m, err
-	}, `SELECT e.id, e.article_id, e.text, -f.rank
-		FROM (SELECT rowid, rank FROM examples_fts WHERE examples_fts MATCH ? ORDER BY rank, rowid LIMIT ?) AS f
-		JOIN examples e ON e.id = f.rowid
-		ORDER BY f.rank, e.id`, match, limit)
-	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	return out, nil
 }
 
 // SaveCalibration records c as the current calibration; earlier ones stay

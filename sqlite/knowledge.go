@@ -10,13 +10,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
-	"github.com/kljensen/snowball/english"
-	"github.com/kljensen/snowball/french"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
 	"github.com/relais-ai/relais/knowledge"
 )
@@ -319,7 +317,6 @@ func saveArticleTx(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, dims int, 
 		if err != nil {
 			return knowledge.Article{}, err
 		}
-		// The triggers take the old chunks out of the full-text index.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM chunks WHERE article_id = ?", id); err != nil {
 			return knowledge.Article{}, err
 		}
@@ -408,18 +405,18 @@ func (db *DB) Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, e
 }
 
 // SearchChunks returns the cosine ranking of q.Vector over the stored
-// embeddings and the bm25 ranking of q.Text's terms, each best first, ties by
-// chunk id, and at most q.Limit long (50 when 0). The vector list is empty
-// when q.Vector is empty or the store has no embedding space, and a vector of
-// another dimension than the space is relais.ErrInvalid. One tokenizer serves
-// every language (see the FTS5 table's migration); q.Language only chooses
-// the stop words left out of the query.
+// embeddings and the BM25 ranking of q.Text's words (lexindex), each best
+// first, ties by chunk id, and at most q.Limit long (50 when 0). The vector
+// list is empty when q.Vector is empty or the store has no embedding space,
+// and a vector of another dimension than the space is relais.ErrInvalid.
+// Both rankings come from the in-memory snapshot of the store (vecindex),
+// which reads the chunks' texts only for what it returns.
 //
 // With q.ExampleLimit > 0 it ranks the examples the same two ways, at most
-// q.ExampleLimit each, from the same vector snapshot as the chunks. An
-// example whose article was removed keeps its label in the results: the
-// caller decides what an unknown article means. A negative Limit or
-// ExampleLimit is relais.ErrInvalid.
+// q.ExampleLimit each, from the same snapshot as the chunks. An example
+// whose article was removed keeps its label in the results: the caller
+// decides what an unknown article means. A negative Limit or ExampleLimit
+// is relais.ErrInvalid.
 func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledge.ChunkResults, error) {
 	const op = "search chunks"
 	if q.Limit < 0 || q.ExampleLimit < 0 {
@@ -430,17 +427,27 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	if limit == 0 {
 		limit = defaultSearchLimit
 	}
-	// The vector side (a scan in Go) and the full-text side (queries on
-	// another connection) run side by side, each filling its own lists.
+	words := lexindex.Words(q.Text, q.Language, knowledge.MaxQueryTerms)
+	if len(q.Vector) == 0 && len(words) == 0 {
+		return knowledge.ChunkResults{}, nil
+	}
+	snap, err := db.vectors.Current(ctx)
+	if err != nil {
+		return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+	}
+	// The vector side (a scan in Go) and the text side (a ranking in Go)
+	// each read their matches' rows on a connection of their own.
 	var res knowledge.ChunkResults
 	g, gctx := errgroup.WithContext(ctx)
 	if len(q.Vector) > 0 {
 		g.Go(func() error {
-			return db.searchVectors(gctx, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector)
+			return db.searchVectors(gctx, snap, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector)
 		})
 	}
-	if terms := ftsTerms(q.Text, q.Language); len(terms) > 0 {
-		g.Go(func() error { return db.searchTexts(gctx, terms, limit, q.ExampleLimit, &res.Text, &res.ExampleText) })
+	if len(words) > 0 {
+		g.Go(func() error {
+			return db.searchTexts(gctx, snap, words, limit, q.ExampleLimit, &res.Text, &res.ExampleText)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
@@ -449,35 +456,60 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 }
 
 // searchTexts fills the full-text lists: the chunks', and the examples'
-// when exampleLimit > 0.
-func (db *DB) searchTexts(ctx context.Context, terms []string, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
-	chunkMatch, err := db.chunkTextQuery(ctx, terms)
-	if err != nil {
+// when exampleLimit > 0, reading the texts of the snapshot's hits.
+func (db *DB) searchTexts(ctx context.Context, snap *vecindex.Snapshot, words []string, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
+	var err error
+	*chunks, err = readHits(ctx, db, snap.ChunkText.Search(words, limit), "full-text search",
+		"SELECT id, article_id, kind, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+		func(r rowScanner) (int64, knowledge.ChunkMatch, error) {
+			var m knowledge.ChunkMatch
+			var kind string
+			err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text)
+			m.Kind = knowledge.ChunkKind(kind)
+			return m.ChunkID, m, err
+		},
+		func(m *knowledge.ChunkMatch, score float64) { m.Score = score })
+	if err != nil || exampleLimit == 0 {
 		return err
 	}
-	if chunkMatch != "" {
-		if *chunks, err = db.searchText(ctx, chunkMatch, limit); err != nil {
-			return err
-		}
+	*examples, err = readHits(ctx, db, snap.ExampleText.Search(words, exampleLimit), "example full-text search",
+		"SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))",
+		func(r rowScanner) (int64, knowledge.ExampleMatch, error) {
+			var m knowledge.ExampleMatch
+			err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text)
+			return m.ExampleID, m, err
+		},
+		func(m *knowledge.ExampleMatch, score float64) { m.Score = score })
+	return err
+}
+
+// readHits reads the rows of hits with query, which selects them by a JSON
+// array of ids, and returns them in the hits' order with their scores
+// (lexindex.Matches).
+func readHits[M any](ctx context.Context, db *DB, hits []lexindex.Hit, op, query string,
+	scan func(rowScanner) (int64, M, error), setScore func(*M, float64)) ([]M, error) {
+	if len(hits) == 0 {
+		return nil, nil
 	}
-	// The examples are few beside the chunks (one a labelled question):
-	// every word of the question ranks them.
-	if exampleLimit > 0 {
-		match := strings.Join(terms, " OR ")
-		if *examples, err = db.searchExampleText(ctx, match, exampleLimit); err != nil {
-			return err
-		}
+	idsJSON, err := json.Marshal(lexindex.IDs(hits))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return nil
+	found := make(map[int64]M, len(hits))
+	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
+		id, m, err := scan(r)
+		found[id] = m
+		return err
+	}, query, string(idsJSON))
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return lexindex.Matches(hits, found, setScore), nil
 }
 
 // searchVectors fills the vector lists, the examples' when exampleLimit >
-// 0: candidates from the quantised index, ranked exactly.
-func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
-	snap, err := db.vectors.Current(ctx)
-	if err != nil {
-		return err
-	}
+// 0: candidates from the snapshot's quantised index, ranked exactly.
+func (db *DB) searchVectors(ctx context.Context, snap *vecindex.Snapshot, v []float32, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
 	if snap.Dims == 0 {
 		return nil
 	}
@@ -489,6 +521,7 @@ func (db *DB) searchVectors(ctx context.Context, v []float32, limit, exampleLimi
 		return nil // the zero vector has no direction: no vector ranking
 	}
 	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
+	var err error
 	*chunks, err = rerank(ctx, db, &rank, &snap.Chunks, limit,
 		"vector ranking", "SELECT id, article_id, kind, text%s FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
 		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
@@ -572,132 +605,6 @@ func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.
 	}
 	return ranking.Best(limit), nil
 }
-
-// chunkTextQuery is the FTS5 query of the chunks' ranking, from how many
-// chunks each word matches (counted up to one past
-// knowledge.CommonTermChunks, and remembered for knowledge.TermCountTTL):
-// the chunks holding the words
-// knowledge.LexicalTerms chooses, ranked by every word. "" when no word
-// matches.
-//
-// bm25 sums over the query's phrases, so each word must appear in the
-// query as often as every other for the ranking to be that of every word:
-// with distinctive words D and common ones C, "(D AND C) OR (D NOT C)"
-// matches the chunks holding a distinctive word and names each word twice.
-// FTS5 evaluates the C side only at the rows D gives, seeking in its
-// doclists instead of reading them.
-func (db *DB) chunkTextQuery(ctx context.Context, terms []string) (string, error) {
-	matches := make([]int, len(terms))
-	for i, t := range terms {
-		key := strings.ToLower(t) // FTS5 matches without case
-		if n, ok := db.terms.Get(key); ok {
-			matches[i] = n
-			continue
-		}
-		err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM
-			(SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)`,
-			t, knowledge.CommonTermChunks+1).Scan(&matches[i])
-		if err != nil {
-			return "", wrapErr("count full-text matches", err)
-		}
-		db.terms.Put(key, matches[i])
-	}
-	use, and := knowledge.LexicalTerms(matches)
-	var chosen, common []string
-	for i, t := range terms {
-		switch {
-		case slices.Contains(use, i):
-			chosen = append(chosen, t)
-		case matches[i] > 0:
-			common = append(common, t)
-		}
-	}
-	if and {
-		return strings.Join(chosen, " AND "), nil
-	}
-	d := strings.Join(chosen, " OR ")
-	if len(common) == 0 || len(chosen) == 0 {
-		return d, nil
-	}
-	c := strings.Join(common, " OR ")
-	return fmt.Sprintf("((%s) AND (%s)) OR ((%s) NOT (%s))", d, c, d, c), nil
-}
-
-func (db *DB) searchText(ctx context.Context, match string, limit int) ([]knowledge.ChunkMatch, error) {
-	// bm25 is lower-is-better; the contract wants higher-is-better.
-	// Ranked and cut inside the FTS5 table first: joining chunks before the
-	// LIMIT would read the text of every match of a frequent word. The
-	// innermost LIMIT bounds the matches ranked at all (see
-	// knowledge.MaxTextCandidates); FTS5 computes bm25 only for the rows it
-	// returns.
-	out, err := collectRows(ctx, db.reader, func(r rowScanner) (knowledge.ChunkMatch, error) {
-		var m knowledge.ChunkMatch
-		var kind string
-		err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text, &m.Score)
-		m.Kind = knowledge.ChunkKind(kind)
-		return m, err
-	}, `SELECT c.id, c.article_id, c.kind, c.text, -f.rank
-		FROM (SELECT rowid, rank FROM
-			(SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)
-			ORDER BY rank, rowid LIMIT ?) AS f
-		JOIN chunks c ON c.id = f.rowid
-		ORDER BY f.rank, c.id`, match, knowledge.MaxTextCandidates, limit)
-	if err != nil {
-		return nil, wrapErr("full-text search", err)
-	}
-	return out, nil
-}
-
-// ftsTerms turns customer text into FTS5 query words: its distinct words
-// but the stop words of lang (of English and French when lang is unknown),
-// each a quoted FTS5 string, so nothing the customer types (OR, NEAR(, *, ^,
-// column filters, quotes) is read as query syntax. Words are split where the
-// unicode61 tokenizer would split them, so each string is one token and not
-// an accidental phrase. At most knowledge.MaxQueryTerms words are kept.
-//
-// Stop words are dropped here because the index cannot drop them: "des"
-// (stemmed to "de" by porter) would match every French text and "how do I"
-// every English question. The lists are Snowball's, the ones PostgreSQL's
-// english and french configurations use, so both stores ignore the same
-// words.
-func ftsTerms(text, lang string) []string {
-	var terms []string
-	seen := map[string]bool{}
-	for _, w := range strings.FieldsFunc(text, isSeparator) {
-		if !strings.ContainsFunc(w, isWordRune) {
-			continue // only combining marks: the tokenizer drops them
-		}
-		key := strings.ToLower(w)
-		if seen[key] || isStopWord(key, lang) {
-			continue
-		}
-		seen[key] = true
-		terms = append(terms, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
-		if len(terms) == knowledge.MaxQueryTerms {
-			break
-		}
-	}
-	return terms
-}
-
-// isStopWord reports whether the lower-cased word w is a stop word of lang,
-// or of either language Relais detects when lang is unknown.
-func isStopWord(w, lang string) bool {
-	switch lang {
-	case knowledge.English:
-		return english.IsStopWord(w)
-	case knowledge.French:
-		return french.IsStopWord(w)
-	default:
-		return english.IsStopWord(w) || french.IsStopWord(w)
-	}
-}
-
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
-
-// isSeparator mirrors unicode61's default: letters, numbers and marks
-// (diacritics, which remove_diacritics folds) are part of words.
-func isSeparator(r rune) bool { return !isWordRune(r) && !unicode.IsMark(r) }
 
 // Stats counts articles and chunks.
 func (db *DB) Stats(ctx context.Context) (knowledge.Stats, error) {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -209,12 +208,12 @@ func TestListHashesPruneDelete(t *testing.T) {
 	if st.Articles != 2 || st.Chunks != 2 {
 		t.Errorf("Stats = %+v, want 2 articles, 2 chunks", st)
 	}
-	var fts int
-	if err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'question'").Scan(&fts); err != nil {
+	res, err = db.SearchChunks(ctx, knowledge.ChunkQuery{Text: "question"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if fts != 2 {
-		t.Errorf("full-text index holds %d chunks, want 2", fts)
+	if len(res.Text) != 2 {
+		t.Errorf("full-text index finds %d chunks, want 2", len(res.Text))
 	}
 }
 
@@ -363,34 +362,6 @@ func TestFullText(t *testing.T) {
 				t.Errorf("SearchChunks(%q) articles = %v, want %v", tt.query, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestFTSTerms(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, lang, want string }{
-		{"how do I cancel", knowledge.English, `"cancel"`},
-		{"how do I cancel", knowledge.French, `"how" OR "do" OR "I" OR "cancel"`},
-		{`"foo" OR bar*`, knowledge.English, `"foo" OR "bar"`},
-		{"Cancel cancel CANCEL", "", `"Cancel"`},
-		{"l'annulation des commandes", knowledge.French, `"annulation" OR "commandes"`},
-		{"l'annulation des commandes", knowledge.English, `"l" OR "annulation" OR "des" OR "commandes"`},
-		{"À quoi sert l'été ?", "", `"quoi" OR "sert"`},
-		{"e\u0301te\u0301", knowledge.English, "\"e\u0301te\u0301\""},
-		{"!!! ??", "", ""},
-		{"the of and", knowledge.English, ""},
-	}
-	for _, tt := range tests {
-		if got := strings.Join(ftsTerms(tt.in, tt.lang), " OR "); got != tt.want {
-			t.Errorf("ftsTerms(%q, %q) = %s, want %s", tt.in, tt.lang, got, tt.want)
-		}
-	}
-	var many []string
-	for i := range 100 {
-		many = append(many, fmt.Sprintf("w%d", i))
-	}
-	if got := len(ftsTerms(strings.Join(many, " "), "")); got != knowledge.MaxQueryTerms {
-		t.Errorf("a 100-word query has %d terms, want %d", got, knowledge.MaxQueryTerms)
 	}
 }
 

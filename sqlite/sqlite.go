@@ -58,8 +58,7 @@ type DB struct {
 	vectors *vecindex.Index
 	// vectorConn is the vector index's own reader connection (vectorSource).
 	vectorConn *sql.Conn
-	terms      knowledge.TermCounts // for the full-text ranking's choice of words
-	group      writeGroup           // the writes waiting to share a transaction (writeGrouped)
+	group      writeGroup // the writes waiting to share a transaction (writeGrouped)
 }
 
 // Open opens (creating it if needed) the store in dir/relais.db, brings its

@@ -157,7 +157,7 @@ func (db *DB) CountRows(ctx context.Context, t transfer.Table) (int64, error) {
 }
 
 // ImportRows inserts rows of t, ids included, in one write transaction.
-// The full-text and vector triggers index them as any insert.
+// The index's version triggers count them as any insert.
 func (db *DB) ImportRows(ctx context.Context, t transfer.Table, rows []transfer.Row) error {
 	query := t.InsertSQL(func(int) string { return "?" })
 	return db.write(ctx, "import "+t.Name, func(tx *sql.Tx) error {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
 )
 
@@ -70,8 +71,9 @@ func readFileState(ctx context.Context, q interface {
 }
 
 // loadVectors reads the embedding space and every embedding, of chunks and
-// of examples, in one read transaction, so the vector version, the dimension
-// and the vectors describe the same state of the file.
+// of examples, and every text, in one read transaction, so the vector
+// version, the dimension, the vectors and the text indexes describe the
+// same state of the file.
 func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts vecindex.LoadOptions) (_ *vecindex.Snapshot, err error) {
 	const op = "vector index: load"
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -86,8 +88,15 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 		}
 	}()
 	state, err := readFileState(ctx, tx)
-	if err != nil || state.Dims == 0 {
-		return &vecindex.Snapshot{State: state}, err
+	if err != nil {
+		return nil, err
+	}
+	chunkText, exampleText, err := loadTexts(ctx, tx)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if state.Dims == 0 {
+		return &vecindex.Snapshot{State: state, ChunkText: chunkText, ExampleText: exampleText}, nil
 	}
 	var chunks, examples int
 	if err := tx.QueryRowContext(ctx, `SELECT
@@ -96,6 +105,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 		return nil, wrapErr(op, err)
 	}
 	snap := vecindex.NewSnapshot(state, chunks, examples, opts)
+	snap.ChunkText, snap.ExampleText = chunkText, exampleText
 	// One buffer decodes every row: a 100k-chunk store would otherwise
 	// leave 100k dead vectors for the collector.
 	buf := make([]float32, 0, snap.Dims)
@@ -127,6 +137,36 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 			"count", skipped, "reason", "wrong length or zero vector", "dimensions", snap.Dims)
 	}
 	return snap, nil
+}
+
+// loadTexts builds the full-text indexes of every chunk, in its article's
+// language, and of every example, in its own, from tx.
+func loadTexts(ctx context.Context, tx *sql.Tx) (chunks, examples *lexindex.Index, err error) {
+	for _, t := range []struct {
+		index **lexindex.Index
+		query string
+	}{
+		{&chunks, "SELECT c.id, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id"},
+		{&examples, "SELECT id, language, text FROM examples"},
+	} {
+		bd := lexindex.NewBuilder()
+		err := forEachRow(ctx, tx, func(r rowScanner) error {
+			var (
+				id         int64
+				lang, text string
+			)
+			if err := r.Scan(&id, &lang, &text); err != nil {
+				return err
+			}
+			bd.Add(id, lang, text)
+			return nil
+		}, t.query)
+		if err != nil {
+			return nil, nil, err
+		}
+		*t.index = bd.Build()
+	}
+	return chunks, examples, nil
 }
 
 // encodeVector is the BLOB layout of an embedding: little-endian float32,

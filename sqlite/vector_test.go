@@ -33,11 +33,11 @@ func TestVectorRoundTrip(t *testing.T) {
 	}
 }
 
-// TestVectorIndexReloadsOnlyForVectorChanges pins down when the in-memory
-// index is read again from the file: after any change to the vectors it
-// holds, whoever made it, and never after a write of anything else, such as
-// the messages and decisions every customer turn stores.
-func TestVectorIndexReloadsOnlyForVectorChanges(t *testing.T) {
+// TestIndexReloadsOnlyForKnowledgeChanges pins down when the in-memory
+// index is read again from the file: after any change to the vectors or
+// the texts it holds, whoever made it, and never after a write of anything
+// else, such as the messages and decisions every customer turn stores.
+func TestIndexReloadsOnlyForKnowledgeChanges(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	serve := openTestDBIn(t, dir)
@@ -108,11 +108,11 @@ func TestVectorIndexReloadsOnlyForVectorChanges(t *testing.T) {
 			var err error
 			unembedded, err = other.SaveArticle(ctx, knowledge.Article{ExternalID: "b"}, []knowledge.Chunk{{Kind: knowledge.Passage, Text: "b"}})
 			return err
-		}, false, 1, 0},
+		}, true, 1, 0}, // a text to index
 		{"other's example without embedding", func() error {
 			_, err := other.SaveExamples(ctx, []knowledge.Example{{Text: "not embedded", ArticleID: "a", Source: "s"}})
 			return err
-		}, false, 1, 0},
+		}, true, 1, 0},
 		{"other's embedded chunk", func() error {
 			_, err := other.SaveArticle(ctx, knowledge.Article{ExternalID: "c"}, []knowledge.Chunk{{Kind: knowledge.Passage, Text: "c", Embedding: unit(3)}})
 			return err

@@ -216,9 +216,9 @@ func TestEvalSuiteMaxQuestions(t *testing.T) {
 }
 
 // TestEvalSameDecisionsOnBothStores: the classifier reads the message's
-// text and its probability is the confidence, so the embedded store and
-// PostgreSQL, which rank full text differently, calibrate the same
-// threshold and take the same decision on every question.
+// text and its probability is the confidence, and both stores rank by the
+// same in-process code, so the embedded store and PostgreSQL calibrate the
+// same threshold and take the same decision on every question.
 func TestEvalSameDecisionsOnBothStores(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

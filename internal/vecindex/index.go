@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relais-ai/relais"
+	"github.com/relais-ai/relais/internal/lexindex"
 )
 
 // State is what a store says of its vectors, read before each search: a
@@ -26,10 +27,18 @@ type State struct {
 // because they share the space and the invalidation: any write to either
 // makes both stale, and a load reads both in one transaction, so a search
 // never ranks chunks and examples of two different states.
+//
+// It holds the full-text indexes of the same rows too (lexindex), loaded
+// in the same transaction: a search's vector and text rankings then
+// describe one state of the store, and the same version says when either
+// is stale.
 type Snapshot struct {
 	State    // the store's state the vectors were read in
 	Chunks   Rows
 	Examples Rows
+	// ChunkText and ExampleText index the texts of every chunk and every
+	// example, embedded or not; nil indexes nothing.
+	ChunkText, ExampleText *lexindex.Index
 }
 
 // MaxUnitVectorBytes bounds the float32 vectors a snapshot keeps besides
@@ -54,17 +63,20 @@ func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot 
 	return s
 }
 
-// rows is how many vectors the snapshot holds.
-func (s *Snapshot) rows() int { return s.Chunks.Len() + s.Examples.Len() }
+// rows is how many rows the snapshot holds: vectors, or texts when more
+// (a store with no embedding space yet), which is what a load reads.
+func (s *Snapshot) rows() int {
+	return max(s.Chunks.Len()+s.Examples.Len(), s.ChunkText.Len()+s.ExampleText.Len())
+}
 
 // Source is the store behind an index.
 type Source interface {
 	// State reads the store's State; it runs before every search, so it
 	// must be cheap (one query of primary-key lookups).
 	State(ctx context.Context) (State, error)
-	// Load reads the state and every stored embedding in one read
-	// transaction, so that they describe the same state of the store, into
-	// a NewSnapshot made with opts.
+	// Load reads the state, every stored embedding and every chunk's and
+	// example's text in one read transaction, so that they describe the
+	// same state of the store, into a NewSnapshot made with opts.
 	Load(ctx context.Context, opts LoadOptions) (*Snapshot, error)
 }
 
@@ -244,7 +256,8 @@ func (x *Index) install(snap *Snapshot, gen uint64, start time.Time) {
 		level = slog.LevelInfo
 	}
 	x.logger.Log(context.Background(), level, "vector index loaded",
-		"chunks", snap.Chunks.Len(), "examples", snap.Examples.Len(), "dimensions", snap.Dims, "took", took.Round(time.Millisecond))
+		"chunks", snap.Chunks.Len(), "examples", snap.Examples.Len(), "dimensions", snap.Dims,
+		"texts", snap.ChunkText.Len()+snap.ExampleText.Len(), "took", took.Round(time.Millisecond))
 }
 
 // loadInBackground starts a load beside the searches, unless one runs;

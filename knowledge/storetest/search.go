@@ -135,14 +135,13 @@ func testSearchTextAnyTerm(t *testing.T, s knowledge.Store) {
 	}
 }
 
-// testSearchTextCommonWords: the full-text candidates are the chunks
-// holding a word that matches at most knowledge.CommonTermChunks chunks, or,
-// when every word is more common than that, the chunks holding all of them;
-// every word ranks them.
-func testSearchTextCommonWords(t *testing.T, s knowledge.Store) {
-	// "parcel" and "box" are common: each is in CommonTermChunks+1 chunks
-	// or more, some chunks holding both; "refund" is in four, three of them
-	// with "parcel".
+// testSearchTextEveryWord: the full-text ranking is BM25 over every word
+// of the question (lexindex): a chunk holding any word is a candidate, a
+// rare word weighs more than a common one, and a chunk holding more of the
+// words ranks higher.
+func testSearchTextEveryWord(t *testing.T, s knowledge.Store) {
+	// "parcel" and "box" are common, some chunks holding both; "refund" is
+	// in four, three of them with "parcel".
 	var batch []knowledge.ArticleChunks
 	add := func(n int, text string) {
 		for i := 0; i < n; i += 100 {
@@ -155,30 +154,29 @@ func testSearchTextCommonWords(t *testing.T, s knowledge.Store) {
 			batch = append(batch, knowledge.ArticleChunks{Article: a, Chunks: chunks})
 		}
 	}
-	const common = knowledge.CommonTermChunks + 1
-	add(common-200, "parcel tracking")
-	add(200, "parcel in a box")
-	add(common-200, "box label")
+	add(300, "parcel tracking")
+	add(20, "parcel in a box")
+	add(300, "box label")
 	add(1, "refund of a letter") // first: ranked by "refund" alone, it would win the tie
 	add(3, "refund of a parcel")
 	if _, err := s.SaveArticles(t.Context(), batch); err != nil {
 		t.Fatalf("SaveArticles: %v", err)
 	}
 
-	// The chunks holding the rare word are the candidates, ranked by both
-	// words: of two chunks of the same length holding it, the one holding
-	// the common word as well comes first.
-	res := search(t, s, knowledge.ChunkQuery{Text: "parcel refund", Language: knowledge.English, Limit: 10})
-	if got, want := matchTexts(res.Text), []string{"refund of a parcel", "refund of a parcel", "refund of a parcel", "refund of a letter"}; !slices.Equal(got, want) {
-		t.Errorf("text list for a common and a rare word = %q, want the chunks with the rare word, those with both first: %q", got, want)
+	// The rare word first, and of two chunks of the same length holding
+	// it, the one holding the common word as well; then the common word's.
+	res := search(t, s, knowledge.ChunkQuery{Text: "parcel refund", Language: knowledge.English, Limit: 6})
+	if got, want := matchTexts(res.Text), []string{"refund of a parcel", "refund of a parcel", "refund of a parcel", "refund of a letter", "parcel tracking", "parcel tracking"}; !slices.Equal(got, want) {
+		t.Errorf("text list for a common and a rare word = %q, want %q", got, want)
 	}
+	checkDescending(t, "text", res.Text)
 	res = search(t, s, knowledge.ChunkQuery{Text: "box parcel", Language: knowledge.English, Limit: 10})
 	if len(res.Text) != 10 {
 		t.Errorf("text list for two common words has %d chunks, want 10", len(res.Text))
 	}
 	for _, m := range res.Text {
 		if m.Text != "parcel in a box" {
-			t.Errorf("text list for two common words holds %q, want only chunks with both words", m.Text)
+			t.Errorf("text list for two common words holds %q, want the chunks with both words first", m.Text)
 			break
 		}
 	}

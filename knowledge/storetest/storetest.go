@@ -31,8 +31,8 @@
 //   - SearchChunks: a query vector of the wrong dimension is
 //     relais.ErrInvalid; a vector query on a store with no embedding space
 //     returns an empty vector list. Ties are broken by chunk id. The
-//     full-text ranking uses the words knowledge.LexicalTerms chooses from
-//     how many chunks each matches.
+//     full-text ranking is BM25 over every word of the question, the same
+//     on every store (internal/lexindex).
 //
 // Every subtest opens its own store, so the open function must return an
 // empty store that nothing else uses; it should register its own cleanup.
@@ -101,7 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) knowledge.Store) {
 		{"SearchChunks/RejectsWrongDimension", testSearchWrongDimension},
 		{"SearchChunks/TextMatchesAnyTerm", testSearchTextAnyTerm},
 		{"SearchChunks/TextRanksMoreTermsHigher", testSearchTextRanking},
-		{"SearchChunks/TextLeavesCommonWords", testSearchTextCommonWords},
+		{"SearchChunks/TextRanksByEveryWord", testSearchTextEveryWord},
 		{"SearchChunks/EnglishStemming", testSearchEnglish},
 		{"SearchChunks/FrenchStemming", testSearchFrench},
 		{"SearchChunks/UnknownLanguageArticle", testSearchUnknownLanguage},

@@ -1,0 +1,338 @@
+package lexindex
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// BM25's parameters, the usual ones (and FTS5's): k1 how fast repeats of a
+// word stop counting, b how much a long text is discounted.
+const (
+	k1 = 1.2
+	b  = 0.75
+)
+
+// Hit is one ranked text: its id and its BM25 score, higher is better.
+type Hit struct {
+	ID    int64
+	Score float64
+}
+
+// Index is the inverted index of a set of texts. It is immutable once
+// built, and safe for concurrent searches. The zero Index (and a nil one)
+// holds nothing.
+type Index struct {
+	ids  []int64   // a text's id, by ordinal
+	norm []float32 // k1 * (1 - b + b * length / average length), by ordinal
+	// vocab maps each language's terms to their term numbers: a text's
+	// words are indexed in its own language, so a question's word is looked
+	// up once per language present (langs), and matches a text through the
+	// term of that text's language only.
+	vocab map[string]map[string]int32
+	langs []string
+	// The postings of term t are docs[off[t]:off[t+1]] (ordinals, ascending)
+	// with their counts in tfs.
+	off  []uint32
+	docs []uint32
+	tfs  []uint16
+	idf  []float32
+
+	scratch sync.Pool // *scratch, sized for this index
+}
+
+// Len is how many texts the index holds.
+func (x *Index) Len() int {
+	if x == nil {
+		return 0
+	}
+	return len(x.ids)
+}
+
+// Builder collects texts for an Index. Texts may come in any order of id.
+type Builder struct {
+	ids  []int64
+	lens []int32
+	// Each text's terms with their counts, one run per text: terms[start[i]:start[i+1]].
+	start  []int32
+	terms  []int32
+	counts []uint16
+	// words caches each language's lowercased word → term number: a
+	// knowledge base repeats a small vocabulary, and stemming dominates
+	// the build otherwise.
+	words map[string]map[string]int32
+	vocab map[string]map[string]int32
+	nterm int32
+	seen  map[int32]int // term → index in the current text's run
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder {
+	return &Builder{
+		start: []int32{0},
+		words: make(map[string]map[string]int32),
+		vocab: make(map[string]map[string]int32),
+		seen:  make(map[int32]int),
+	}
+}
+
+// Add indexes text as the text id, written in lang (a knowledge language
+// tag; any other value, or none, indexes its words unstemmed). Every word
+// counts in the text's length, stop words included; stop words are not
+// indexed.
+func (bd *Builder) Add(id int64, lang, text string) {
+	words := bd.words[lang]
+	if words == nil {
+		words = make(map[string]int32)
+		bd.words[lang] = words
+		bd.vocab[lang] = make(map[string]int32)
+	}
+	var length int32
+	clear(bd.seen)
+	for _, w := range strings.FieldsFunc(text, isSeparator) {
+		if !strings.ContainsFunc(w, isWordRune) {
+			continue
+		}
+		length++
+		if len(w) > maxWordBytes {
+			continue
+		}
+		w = strings.ToLower(w)
+		t, ok := words[w]
+		if !ok {
+			t = -1
+			if !IsStopWord(w, lang) {
+				t = bd.termNumber(lang, term(w, lang))
+			}
+			words[strings.Clone(w)] = t // not a piece of the text, which the map would keep
+		}
+		if t < 0 {
+			continue
+		}
+		if i, ok := bd.seen[t]; ok {
+			if bd.counts[i] < math.MaxUint16 {
+				bd.counts[i]++
+			}
+			continue
+		}
+		bd.seen[t] = len(bd.terms)
+		bd.terms = append(bd.terms, t)
+		bd.counts = append(bd.counts, 1)
+	}
+	bd.ids = append(bd.ids, id)
+	bd.lens = append(bd.lens, length)
+	bd.start = append(bd.start, int32(len(bd.terms)))
+}
+
+func (bd *Builder) termNumber(lang, t string) int32 {
+	v := bd.vocab[lang]
+	n, ok := v[t]
+	if !ok {
+		n = bd.nterm
+		bd.nterm++
+		v[strings.Clone(t)] = n // as in Add
+	}
+	return n
+}
+
+// Build makes the Index of the texts added. The Builder must not be used
+// after.
+func (bd *Builder) Build() *Index {
+	n := len(bd.ids)
+	// Ordinals in ascending id order: postings then list texts by id, and
+	// ties rank by ordinal, which is by id.
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if !slices.IsSortedFunc(bd.ids, cmp.Compare[int64]) {
+		sort.SliceStable(order, func(a, c int) bool { return bd.ids[order[a]] < bd.ids[order[c]] })
+	}
+	x := &Index{
+		ids:   make([]int64, n),
+		norm:  make([]float32, n),
+		vocab: bd.vocab,
+		off:   make([]uint32, bd.nterm+1),
+		docs:  make([]uint32, len(bd.terms)),
+		tfs:   make([]uint16, len(bd.terms)),
+		idf:   make([]float32, bd.nterm),
+	}
+	for lang, v := range bd.vocab {
+		if len(v) > 0 {
+			x.langs = append(x.langs, lang)
+		}
+	}
+	slices.Sort(x.langs)
+	var total float64
+	for _, l := range bd.lens {
+		total += float64(l)
+	}
+	avg := 1.0
+	if n > 0 && total > 0 {
+		avg = total / float64(n)
+	}
+	// Document frequencies, then each term's first slot.
+	df := make([]uint32, bd.nterm)
+	for _, t := range bd.terms {
+		df[t]++
+	}
+	var sum uint32
+	for t, d := range df {
+		x.off[t] = sum
+		sum += d
+		// BM25's idf in the form that never goes negative: a word in
+		// most texts still counts a little instead of against a text.
+		x.idf[t] = float32(math.Log(1 + (float64(n)-float64(d)+0.5)/(float64(d)+0.5)))
+	}
+	x.off[bd.nterm] = sum
+	next := slices.Clone(x.off[:bd.nterm])
+	for ord, i := range order {
+		x.ids[ord] = bd.ids[i]
+		x.norm[ord] = float32(k1 * (1 - b + b*float64(bd.lens[i])/avg))
+		for j := bd.start[i]; j < bd.start[i+1]; j++ {
+			t := bd.terms[j]
+			x.docs[next[t]] = uint32(ord)
+			x.tfs[next[t]] = bd.counts[j]
+			next[t]++
+		}
+	}
+	*bd = Builder{}
+	return x
+}
+
+// scratch is one search's working memory: a score per text, and the texts
+// touched, so that resetting costs what the search touched.
+type scratch struct {
+	score   []float32
+	hit     []bool
+	touched []uint32
+}
+
+// Search ranks the texts holding any of words (from Words) by BM25 over
+// all of them, best first, ties by id, and returns at most limit. A word
+// that matches nothing is left out; no word matching returns nil.
+//
+// The work is one pass over the postings of the words: a word in half of
+// 100,000 texts costs 50,000 additions, well under a millisecond.
+func (x *Index) Search(words []string, limit int) []Hit {
+	if x.Len() == 0 || limit <= 0 || len(words) == 0 {
+		return nil
+	}
+	s, _ := x.scratch.Get().(*scratch)
+	if s == nil {
+		s = &scratch{score: make([]float32, len(x.ids)), hit: make([]bool, len(x.ids))}
+	}
+	defer func() {
+		for _, d := range s.touched {
+			s.score[d], s.hit[d] = 0, false
+		}
+		s.touched = s.touched[:0]
+		x.scratch.Put(s)
+	}()
+	var terms []int32
+	for _, w := range words {
+		for _, lang := range x.langs {
+			if t, ok := x.vocab[lang][term(w, lang)]; ok && !slices.Contains(terms, t) {
+				terms = append(terms, t)
+			}
+		}
+	}
+	for _, t := range terms {
+		idf := x.idf[t]
+		for p := x.off[t]; p < x.off[t+1]; p++ {
+			d := x.docs[p]
+			tf := float32(x.tfs[p])
+			if !s.hit[d] {
+				s.hit[d] = true
+				s.touched = append(s.touched, d)
+			}
+			s.score[d] += idf * tf * (k1 + 1) / (tf + x.norm[d])
+		}
+	}
+	if len(s.touched) == 0 {
+		return nil
+	}
+	return x.best(s, limit)
+}
+
+// best is the limit best of the texts s touched, best first, ties by
+// ordinal (by id): a bounded min-heap, so a word in half the texts does not
+// cost a sort of all of them.
+func (x *Index) best(s *scratch, limit int) []Hit {
+	worse := func(a, c uint32) bool { // a ranks below c
+		if s.score[a] != s.score[c] {
+			return s.score[a] < s.score[c]
+		}
+		return a > c
+	}
+	heap := make([]uint32, 0, min(limit, len(s.touched)))
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(heap) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(heap) && worse(heap[r], heap[l]) {
+				m = r
+			}
+			if !worse(heap[m], heap[i]) {
+				return
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	for _, d := range s.touched {
+		switch {
+		case len(heap) < limit:
+			heap = append(heap, d)
+			for i := len(heap) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(heap[i], heap[p]) {
+					break
+				}
+				heap[i], heap[p] = heap[p], heap[i]
+				i = p
+			}
+		case worse(heap[0], d):
+			heap[0] = d
+			down(0)
+		}
+	}
+	hits := make([]Hit, len(heap))
+	for i := len(heap) - 1; i >= 0; i-- {
+		d := heap[0]
+		hits[i] = Hit{ID: x.ids[d], Score: float64(s.score[d])}
+		heap[0] = heap[len(heap)-1]
+		heap = heap[:len(heap)-1]
+		down(0)
+	}
+	return hits
+}
+
+// IDs is the ids of hits, in their order.
+func IDs(hits []Hit) []int64 {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
+}
+
+// Matches returns the rows a store read for hits (found, by id) in the
+// hits' order, each given its hit's score by setScore. A hit the store did
+// not find, its row deleted since the index was built, is left out.
+func Matches[M any](hits []Hit, found map[int64]M, setScore func(*M, float64)) []M {
+	out := make([]M, 0, len(hits))
+	for _, h := range hits {
+		if m, ok := found[h.ID]; ok {
+			setScore(&m, h.Score)
+			out = append(out, m)
+		}
+	}
+	return out
+}
