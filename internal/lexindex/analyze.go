@@ -16,6 +16,7 @@
 package lexindex
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -43,9 +44,9 @@ const maxWordBytes = 100
 func Words(text, lang string, max int) []string {
 	var words []string
 	seen := make(map[string]bool)
-	for _, w := range strings.FieldsFunc(text, isSeparator) {
-		if !strings.ContainsFunc(w, isWordRune) || len(w) > maxWordBytes {
-			continue // only combining marks, or no word at all
+	for w := range eachWord(text) {
+		if len(w) > maxWordBytes {
+			continue
 		}
 		w = strings.ToLower(w)
 		if seen[w] || IsStopWord(w, lang) {
@@ -112,6 +113,32 @@ func fold(w string) string {
 	return out
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
-
-func isSeparator(r rune) bool { return !isWordRune(r) && !unicode.IsMark(r) }
+// eachWord yields the words of text, pieces of it: runs of letters,
+// numbers and combining marks that hold a letter or a number.
+func eachWord(text string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		start, word := -1, false // the current run's start, and whether it holds a letter or number
+		for i, r := range text {
+			switch {
+			case r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'),
+				r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsNumber(r)):
+				if start < 0 {
+					start = i
+				}
+				word = true
+			case r >= utf8.RuneSelf && unicode.IsMark(r):
+				if start < 0 {
+					start = i
+				}
+			default:
+				if word && !yield(text[start:i]) {
+					return
+				}
+				start, word = -1, false
+			}
+		}
+		if word {
+			yield(text[start:])
+		}
+	}
+}

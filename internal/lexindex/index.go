@@ -60,13 +60,14 @@ type Builder struct {
 	start  []int32
 	terms  []int32
 	counts []uint16
-	// words caches each language's lowercased word → term number: a
-	// knowledge base repeats a small vocabulary, and stemming dominates
-	// the build otherwise.
+	// words caches each language's words, as written, → term number (-1:
+	// a stop word): a knowledge base repeats a small vocabulary, and
+	// lowercasing and stemming every occurrence would dominate the build.
 	words map[string]map[string]int32
 	vocab map[string]map[string]int32
-	nterm int32
-	seen  map[int32]int // term → index in the current text's run
+	// last is, by term number, where the term was last put in terms: a
+	// term already in the current text's run is counted there.
+	last []int32
 }
 
 // NewBuilder returns an empty Builder.
@@ -75,14 +76,12 @@ func NewBuilder() *Builder {
 		start: []int32{0},
 		words: make(map[string]map[string]int32),
 		vocab: make(map[string]map[string]int32),
-		seen:  make(map[int32]int),
 	}
 }
 
 // Add indexes text as the text id, written in lang (a knowledge language
-// tag; any other value, or none, indexes its words unstemmed). Every word
-// counts in the text's length, stop words included; stop words are not
-// indexed.
+// tag, or none; see term). Every word counts in the text's length, stop
+// words included; stop words are not indexed.
 func (bd *Builder) Add(id int64, lang, text string) {
 	words := bd.words[lang]
 	if words == nil {
@@ -90,35 +89,31 @@ func (bd *Builder) Add(id int64, lang, text string) {
 		bd.words[lang] = words
 		bd.vocab[lang] = make(map[string]int32)
 	}
+	run := int32(len(bd.terms))
 	var length int32
-	clear(bd.seen)
-	for _, w := range strings.FieldsFunc(text, isSeparator) {
-		if !strings.ContainsFunc(w, isWordRune) {
-			continue
-		}
+	for w := range eachWord(text) {
 		length++
 		if len(w) > maxWordBytes {
 			continue
 		}
-		w = strings.ToLower(w)
 		t, ok := words[w]
 		if !ok {
 			t = -1
-			if !IsStopWord(w, lang) {
-				t = bd.termNumber(lang, term(w, lang))
+			if lw := strings.ToLower(w); !IsStopWord(lw, lang) {
+				t = bd.termNumber(lang, term(lw, lang))
 			}
 			words[strings.Clone(w)] = t // not a piece of the text, which the map would keep
 		}
 		if t < 0 {
 			continue
 		}
-		if i, ok := bd.seen[t]; ok {
-			if bd.counts[i] < math.MaxUint16 {
-				bd.counts[i]++
+		if p := bd.last[t]; p >= run && bd.terms[p] == t {
+			if bd.counts[p] < math.MaxUint16 {
+				bd.counts[p]++
 			}
 			continue
 		}
-		bd.seen[t] = len(bd.terms)
+		bd.last[t] = int32(len(bd.terms))
 		bd.terms = append(bd.terms, t)
 		bd.counts = append(bd.counts, 1)
 	}
@@ -131,8 +126,8 @@ func (bd *Builder) termNumber(lang, t string) int32 {
 	v := bd.vocab[lang]
 	n, ok := v[t]
 	if !ok {
-		n = bd.nterm
-		bd.nterm++
+		n = int32(len(bd.last))
+		bd.last = append(bd.last, -1)
 		v[strings.Clone(t)] = n // as in Add
 	}
 	return n
@@ -141,7 +136,7 @@ func (bd *Builder) termNumber(lang, t string) int32 {
 // Build makes the Index of the texts added. The Builder must not be used
 // after.
 func (bd *Builder) Build() *Index {
-	n := len(bd.ids)
+	n, nterm := len(bd.ids), len(bd.last)
 	// Ordinals in ascending id order: postings then list texts by id, and
 	// ties rank by ordinal, which is by id.
 	order := make([]int32, n)
@@ -155,10 +150,10 @@ func (bd *Builder) Build() *Index {
 		ids:   make([]int64, n),
 		norm:  make([]float32, n),
 		vocab: bd.vocab,
-		off:   make([]uint32, bd.nterm+1),
+		off:   make([]uint32, nterm+1),
 		docs:  make([]uint32, len(bd.terms)),
 		tfs:   make([]uint16, len(bd.terms)),
-		idf:   make([]float32, bd.nterm),
+		idf:   make([]float32, nterm),
 	}
 	for lang, v := range bd.vocab {
 		if len(v) > 0 {
@@ -175,7 +170,7 @@ func (bd *Builder) Build() *Index {
 		avg = total / float64(n)
 	}
 	// Document frequencies, then each term's first slot.
-	df := make([]uint32, bd.nterm)
+	df := make([]uint32, nterm)
 	for _, t := range bd.terms {
 		df[t]++
 	}
@@ -187,8 +182,8 @@ func (bd *Builder) Build() *Index {
 		// most texts still counts a little instead of against a text.
 		x.idf[t] = float32(math.Log(1 + (float64(n)-float64(d)+0.5)/(float64(d)+0.5)))
 	}
-	x.off[bd.nterm] = sum
-	next := slices.Clone(x.off[:bd.nterm])
+	x.off[nterm] = sum
+	next := slices.Clone(x.off[:nterm])
 	for ord, i := range order {
 		x.ids[ord] = bd.ids[i]
 		x.norm[ord] = float32(k1 * (1 - b + b*float64(bd.lens[i])/avg))

@@ -50,13 +50,21 @@ type Rows struct {
 
 // newRows makes room for n rows of dims dimensions: the count read in the
 // transaction that then reads the rows.
-func newRows(n, dims int) Rows {
+func newRows(n, dims int) Rows { return rowsIn(n, dims, make([]int8, n*dims)) }
+
+// rowsIn is newRows with the quantised vectors in cols, n*dims of them.
+//
+// cols may be memory outside the Go heap that is freed once the rows'
+// owner is unreachable (NewSnapshot): every method that reads it keeps r
+// alive until it has done so (runtime.KeepAlive), since a slice of such
+// memory keeps nothing alive.
+func rowsIn(n, dims int, cols []int8) Rows {
 	return Rows{
 		dims:   dims,
 		stride: n,
 		ids:    make([]int64, 0, n),
 		scale:  make([]float32, 0, n),
-		cols:   make([]int8, n*dims),
+		cols:   cols,
 	}
 }
 
@@ -68,6 +76,7 @@ func (r *Rows) Len() int { return len(r.ids) }
 // to rank exactly; or, when the rows keep their vectors, already ranked
 // exactly here, the best limit, best first, ties by id.
 func (r *Rows) Search(q Query, limit int) []int64 {
+	defer runtime.KeepAlive(r)
 	ids := r.candidates(q.v, rerankPool(limit))
 	if r.unit == nil {
 		return ids
@@ -86,6 +95,7 @@ func (r *Rows) Search(q Query, limit int) []int64 {
 // for it (which Score scales in place); false for a row that cannot be
 // scored (gone from the index, a zero or misshapen stored vector).
 func (r *Rows) Score(q Query, id int64, stored []float32) (float64, bool) {
+	defer runtime.KeepAlive(r)
 	if r.unit == nil {
 		return q.Score(stored)
 	}
@@ -117,6 +127,7 @@ func (r *Rows) vector(id int64) ([]float32, bool) {
 // (adding nothing) when v has the wrong length, is a zero vector, or there
 // is no room left.
 func (r *Rows) Add(id int64, v []float32) bool {
+	defer runtime.KeepAlive(r)
 	if len(v) != r.dims || len(r.ids) == r.stride {
 		// A wrong length is only left by a writer that bypassed the store;
 		// a search should not fail for the rest of the knowledge base. No
@@ -155,6 +166,7 @@ type queryTerm struct {
 // the largest dot product with q, best first; every id when there are no
 // more than want rows; none for a zero query, which has no direction.
 func (r *Rows) candidates(q []float32, want int) []int64 {
+	defer runtime.KeepAlive(r)
 	n := len(r.ids)
 	if want <= 0 || n == 0 {
 		return nil
@@ -242,6 +254,7 @@ var accumulators sync.Pool
 
 // scan ranks rows [lo, hi) by their quantised dot product with the query.
 func (r *Rows) scan(terms []queryTerm, lo, hi, want int) topN {
+	defer runtime.KeepAlive(r)
 	accp, _ := accumulators.Get().(*[]int32)
 	if accp == nil || cap(*accp) < hi-lo {
 		accp = new(make([]int32, hi-lo))

@@ -4,10 +4,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -398,5 +400,70 @@ func TestSnapshotKeepsUnitVectors(t *testing.T) {
 	}
 	if got := small.Chunks.Search(q, 5); len(got) != min(n, rerankPool(5)) {
 		t.Errorf("Search without kept vectors = %d ids, want the %d candidates", len(got), min(n, rerankPool(5)))
+	}
+}
+
+// TestSnapshotSlabOutlivesItsSearches drops snapshots, and collects them,
+// while goroutines still search them: the vectors, outside the Go heap, must
+// stay readable until the last search ends (a slab returned too early is a
+// crash or a wrong ranking), and must be returned after.
+func TestSnapshotSlabOutlivesItsSearches(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, dims = 3000, 32
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = make([]float32, dims)
+		for d := range vecs[i] {
+			vecs[i][d] = float32(r.NormFloat64())
+		}
+	}
+	load := func(unitBytes int) *Snapshot {
+		s := NewSnapshot(State{Dims: dims}, n, n/10, LoadOptions{MaxUnitBytes: unitBytes})
+		for i, v := range vecs {
+			s.Chunks.Add(int64(i+1), slices.Clone(v))
+			if i < n/10 {
+				s.Examples.Add(int64(i+1), slices.Clone(v))
+			}
+		}
+		return s
+	}
+	q, _ := NewQuery(vecs[42])
+	want := load(MaxUnitVectorBytes).Chunks.Search(q, 10)
+	before := slabsFreed.Load()
+	const rounds = 20
+	for round := range rounds {
+		snap := load(MaxUnitVectorBytes * (round % 2)) // with and without unit vectors
+		done := make(chan []int64)
+		for range 2 {
+			go func(rows *Rows) {
+				var got []int64
+				for range 30 {
+					got = rows.Search(q, 10)
+				}
+				done <- got
+			}(&snap.Chunks)
+		}
+		snap = nil // only the searches hold it now
+		runtime.GC()
+		for range 2 {
+			if got := <-done; round%2 == 1 && !slices.Equal(got, want) {
+				t.Fatalf("round %d: search of a dropped snapshot = %v, want %v", round, got, want)
+			} else if len(got) == 0 {
+				t.Fatalf("round %d: search of a dropped snapshot found nothing", round)
+			}
+		}
+	}
+	b := mapSlab(1)
+	if b == nil {
+		return // no slabs here: the vectors were in the heap
+	}
+	unmapSlab(b)
+	deadline := time.Now().Add(5 * time.Second)
+	for slabsFreed.Load()-before < rounds && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := slabsFreed.Load() - before; got < rounds {
+		t.Errorf("%d slabs of %d dropped snapshots returned to the system", got, rounds)
 	}
 }
