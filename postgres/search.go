@@ -19,37 +19,24 @@ const (
 	maxSearchLimit = 1000
 )
 
-// vectorCandidates reads the candidates of the vector ranking ($1, from the
-// in-memory index), which the search scores exactly (vector.go): with
-// their stored vectors in place of %s (", embedding") when the index keeps
-// none of its own (vecindex.MaxUnitVectorBytes). A candidate deleted since
-// the index was loaded is not found and drops out.
-const vectorCandidates = `
-SELECT id, article_id, kind, text%s
-FROM chunks
-WHERE id = ANY($1) AND embedding IS NOT NULL`
+// storedVectors reads the stored vectors of the vector ranking's
+// candidates ($1, from the in-memory index) in %s (chunks or examples),
+// when the index keeps none of its own (vecindex.MaxUnitVectorBytes): the
+// search scores them exactly. A candidate deleted since the index was
+// loaded is not found and drops out.
+const storedVectors = `SELECT id, embedding FROM %s WHERE id = ANY($1) AND embedding IS NOT NULL`
 
-// chunkTexts and exampleTexts read the rows of the full-text ranking's
-// hits ($1, from the in-memory index), which drop out when deleted since
-// the index was loaded.
-const (
-	chunkTexts   = `SELECT id, article_id, kind, text FROM chunks WHERE id = ANY($1)`
-	exampleTexts = `SELECT id, article_id, text FROM examples WHERE id = ANY($1)`
-)
-
-// exampleVectorCandidates is vectorCandidates over the examples.
-const exampleVectorCandidates = `
-SELECT id, article_id, text%s
-FROM examples
-WHERE id = ANY($1) AND embedding IS NOT NULL`
+// stillStored reads which of the ids $1 %s (chunks or examples) still
+// holds, for the results of a stale snapshot (vecindex.DropGone).
+const stillStored = `SELECT id FROM %s WHERE id = ANY($1)`
 
 // SearchChunks ranks the chunks by vector and by full text, and with
 // q.ExampleLimit > 0 the examples the same two ways, from the in-memory
-// snapshot of the store (vector.go): the vector candidates from its
-// quantised vectors, the text ranking from its full-text index
-// (lexindex). Reading the vector candidates with their texts, and the
-// texts of the text ranking's hits, takes one round trip. A query vector of
-// the wrong dimension is relais.ErrInvalid, and so is a negative Limit or
+// snapshot of the store (vector.go), which keeps the texts: the database
+// is read, in one round trip, only for the stored vectors of the vector
+// candidates when the snapshot keeps none of its own, and for the rows
+// still stored while the snapshot is stale. A query vector of the wrong
+// dimension is relais.ErrInvalid, and so is a negative Limit or
 // ExampleLimit, or one over 1000; Limit 0 means 50, ExampleLimit 0 no
 // example lists. The zero vector gives no vector lists, as no vector does.
 // An example whose article was removed keeps its label in the results: the
@@ -65,118 +52,112 @@ func (d *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowledg
 	if vector == nil && len(words) == 0 {
 		return res, nil
 	}
-	snap, err := d.vectors.Current(ctx)
+	snap, stale, err := d.vectors.CurrentOrStale(ctx)
 	if err != nil {
 		return res, fmt.Errorf("search chunks: %w", err)
 	}
-	var vs vectorSearch
 	if vector != nil {
-		if vs, err = vectorCandidatesOf(snap, vector, limit, q.ExampleLimit); err != nil {
-			return res, fmt.Errorf("search chunks: %w", err)
+		if err := d.vectorSearch(ctx, snap, vector, limit, q.ExampleLimit, &res); err != nil {
+			return knowledge.ChunkResults{}, err
 		}
 	}
-	var chunkHits, exampleHits []lexindex.Hit
 	if len(words) > 0 {
-		chunkHits = snap.ChunkText.Search(words, limit)
+		res.Text = snap.TextChunks(words, limit)
 		if q.ExampleLimit > 0 {
-			exampleHits = snap.ExampleText.Search(words, q.ExampleLimit)
+			res.ExampleText = snap.TextExamples(words, q.ExampleLimit)
 		}
 	}
-	b := &pgx.Batch{}
-	queueChunkSearches(b, &res, vs, chunkHits)
-	queueExampleSearches(b, &res, vs, exampleHits)
-	if b.Len() == 0 {
-		return res, nil
-	}
-	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
-		return knowledge.ChunkResults{}, dbError("search chunks", err)
+	if stale {
+		if err := vecindex.DropGone(&res, d.stillStored(ctx)); err != nil {
+			return knowledge.ChunkResults{}, dbError("search chunks", err)
+		}
 	}
 	return res, nil
 }
 
-// vectorSearch is the vector side of a search: the query, and the
-// candidates the in-memory index found for it, which the search ranks
-// exactly once it has read their vectors. No candidates when the store has
-// no embedding space yet.
-type vectorSearch struct {
-	query                  vecindex.Query
-	chunks, examples       []int64
-	chunkRows, exampleRows *vecindex.Rows // the snapshot's, for the vectors it keeps
-	limit, exampleLimit    int
-}
-
-// vectorCandidatesOf finds the candidates of vector in snap: rerank pools
-// of the limits.
-func vectorCandidatesOf(snap *vecindex.Snapshot, vector []float32, limit, exampleLimit int) (vectorSearch, error) {
+// vectorSearch fills res's vector lists: from the snapshot's kept unit
+// vectors, or from the stored vectors of its candidates, read in one round
+// trip. Nothing when the store has no embedding space yet.
+func (d *DB) vectorSearch(ctx context.Context, snap *vecindex.Snapshot, vector []float32, limit, exampleLimit int, res *knowledge.ChunkResults) error {
 	if snap.Dims == 0 {
-		return vectorSearch{}, nil
+		return nil
 	}
 	if len(vector) != snap.Dims {
-		return vectorSearch{}, fmt.Errorf("query vector has %d dimensions, the store's space %d: %w", len(vector), snap.Dims, relais.ErrInvalid)
+		return fmt.Errorf("search chunks: query vector has %d dimensions, the store's space %d: %w", len(vector), snap.Dims, relais.ErrInvalid)
 	}
 	query, ok := vecindex.NewQuery(vector)
 	if !ok {
-		return vectorSearch{}, nil // no direction (searchVector let no zero vector through; a NaN has none either)
+		return nil // no direction (searchVector let no zero vector through; a NaN has none either)
 	}
-	vs := vectorSearch{query: query, limit: limit, exampleLimit: exampleLimit, chunkRows: &snap.Chunks, exampleRows: &snap.Examples}
-	vs.chunks = snap.Chunks.Search(query, limit)
+	var kept bool
+	if res.Vector, kept = snap.VectorChunks(query, limit); kept {
+		if exampleLimit > 0 {
+			res.ExampleVector, _ = snap.VectorExamples(query, exampleLimit)
+		}
+		return nil
+	}
+	b := &pgx.Batch{}
+	queueExactRanking(b, "chunks", &snap.Chunks, query, limit, func(hits []lexindex.Hit) { res.Vector = snap.ChunkMatches(hits) })
 	if exampleLimit > 0 {
-		vs.examples = snap.Examples.Search(query, exampleLimit)
+		queueExactRanking(b, "examples", &snap.Examples, query, exampleLimit, func(hits []lexindex.Hit) { res.ExampleVector = snap.ExampleMatches(hits) })
 	}
-	return vs, nil
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return dbError("search chunks", err)
+	}
+	return nil
 }
 
-// candidatesQuery is query (vectorCandidates or exampleVectorCandidates)
-// for the candidates of rows: without the stored vectors when rows keep
-// them.
-func candidatesQuery(query string, rows *vecindex.Rows) string {
-	if rows.HasVectors() {
-		return fmt.Sprintf(query, "")
+// queueExactRanking queues the reading of the stored vectors of the
+// candidates of rows (a table's) for limit results, and gives done the
+// best limit, scored exactly (vecindex.Rows.Score), best first, ties by id.
+func queueExactRanking(b *pgx.Batch, table string, rows *vecindex.Rows, query vecindex.Query, limit int, done func([]lexindex.Hit)) {
+	ids := rows.Search(query, limit)
+	if len(ids) == 0 {
+		return
 	}
-	return fmt.Sprintf(query, ", embedding")
+	b.Queue(fmt.Sprintf(storedVectors, table), ids).Query(func(r pgx.Rows) error {
+		var ranking vecindex.Ranking[lexindex.Hit]
+		var buf []float32
+		for r.Next() {
+			var id int64
+			if err := r.Scan(&id, nil); err != nil {
+				return err
+			}
+			var err error
+			if buf, err = decodeVector(buf[:0], r, 1); err != nil {
+				return err
+			}
+			if score, ok := rows.Score(query, id, buf); ok {
+				ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
+			}
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+		done(ranking.Best(limit))
+		return nil
+	})
 }
 
-// rankExactly scores the candidates that rows (of a candidatesQuery for
-// keep) holds with the query (vecindex.Rows.Score), and returns the best
-// limit, best first, ties by id. scan reads a match's columns, and passes
-// nil for the stored vector (the last column) when the query reads it;
-// field gives a match's id and score.
-func rankExactly[M any](rows pgx.Rows, query vecindex.Query, keep *vecindex.Rows, limit int,
-	scan func(r pgx.Rows, withVector bool) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
-	readVector := !keep.HasVectors()
-	var ranking vecindex.Ranking[M]
-	var buf []float32
-	for rows.Next() {
-		m, err := scan(rows, readVector)
+// stillStored returns which of ids a table still holds, for
+// vecindex.DropGone.
+func (d *DB) stillStored(ctx context.Context) func(table string, ids []int64) (map[int64]bool, error) {
+	return func(table string, ids []int64) (map[int64]bool, error) {
+		rows, err := d.pool.Query(ctx, fmt.Sprintf(stillStored, table), ids)
 		if err != nil {
 			return nil, err
 		}
-		var stored []float32
-		if readVector {
-			if buf, err = decodeVector(buf[:0], rows, len(rows.FieldDescriptions())-1); err != nil {
-				return nil, err
-			}
-			stored = buf
-		}
-		id, score := field(&m)
-		var ok bool
-		if *score, ok = keep.Score(query, *id, stored); ok {
-			ranking.Add(m, *id, *score)
-		}
+		found := make(map[int64]bool, len(ids))
+		var id int64
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+			found[id] = true
+			return nil
+		})
+		return found, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return ranking.Best(limit), nil
-}
-
-// withVector is the scan destinations dest, then nil (the stored vector,
-// read by rankExactly) when the row has it.
-func withVector(vector bool, dest ...any) []any {
-	if vector {
-		dest = append(dest, nil)
-	}
-	return dest
 }
 
 // searchLimit is the chunk list length q asks for, checking both of its
@@ -205,68 +186,4 @@ func searchVector(vector []float32) []float32 {
 		return nil
 	}
 	return vector
-}
-
-// queueChunkSearches queues the reading of the chunks' vector candidates,
-// ranked exactly, and of the text ranking's hits; each fills its list of
-// res.
-func queueChunkSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, hits []lexindex.Hit) {
-	if len(vs.chunks) > 0 {
-		b.Queue(candidatesQuery(vectorCandidates, vs.chunkRows), vs.chunks).Query(func(rows pgx.Rows) error {
-			var err error
-			res.Vector, err = rankExactly(rows, vs.query, vs.chunkRows, vs.limit, func(r pgx.Rows, vector bool) (knowledge.ChunkMatch, error) {
-				var m knowledge.ChunkMatch
-				var kind string
-				err := r.Scan(withVector(vector, &m.ChunkID, &m.ArticleID, &kind, &m.Text)...)
-				m.Kind = knowledge.ChunkKind(kind)
-				return m, err
-			}, func(m *knowledge.ChunkMatch) (*int64, *float64) { return &m.ChunkID, &m.Score })
-			return err
-		})
-	}
-	if len(hits) > 0 {
-		b.Queue(chunkTexts, lexindex.IDs(hits)).Query(func(rows pgx.Rows) error {
-			found := make(map[int64]knowledge.ChunkMatch, len(hits))
-			for rows.Next() {
-				var m knowledge.ChunkMatch
-				var kind string
-				if err := rows.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text); err != nil {
-					return err
-				}
-				m.Kind = knowledge.ChunkKind(kind)
-				found[m.ChunkID] = m
-			}
-			res.Text = lexindex.Matches(hits, found, func(m *knowledge.ChunkMatch, score float64) { m.Score = score })
-			return rows.Err()
-		})
-	}
-}
-
-// queueExampleSearches is queueChunkSearches for the examples.
-func queueExampleSearches(b *pgx.Batch, res *knowledge.ChunkResults, vs vectorSearch, hits []lexindex.Hit) {
-	if len(vs.examples) > 0 {
-		b.Queue(candidatesQuery(exampleVectorCandidates, vs.exampleRows), vs.examples).Query(func(rows pgx.Rows) error {
-			var err error
-			res.ExampleVector, err = rankExactly(rows, vs.query, vs.exampleRows, vs.exampleLimit, func(r pgx.Rows, vector bool) (knowledge.ExampleMatch, error) {
-				var m knowledge.ExampleMatch
-				err := r.Scan(withVector(vector, &m.ExampleID, &m.ArticleID, &m.Text)...)
-				return m, err
-			}, func(m *knowledge.ExampleMatch) (*int64, *float64) { return &m.ExampleID, &m.Score })
-			return err
-		})
-	}
-	if len(hits) > 0 {
-		b.Queue(exampleTexts, lexindex.IDs(hits)).Query(func(rows pgx.Rows) error {
-			found := make(map[int64]knowledge.ExampleMatch, len(hits))
-			for rows.Next() {
-				var m knowledge.ExampleMatch
-				if err := rows.Scan(&m.ExampleID, &m.ArticleID, &m.Text); err != nil {
-					return err
-				}
-				found[m.ExampleID] = m
-			}
-			res.ExampleText = lexindex.Matches(hits, found, func(m *knowledge.ExampleMatch, score float64) { m.Score = score })
-			return rows.Err()
-		})
-	}
 }

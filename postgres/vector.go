@@ -13,6 +13,7 @@ import (
 
 	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // Vector search runs in this process, over an in-memory copy of every
@@ -126,36 +127,42 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 
 // loadTexts builds the full-text indexes of every chunk, in its article's
 // language, and of every example, in its own, from tx.
-func loadTexts(ctx context.Context, tx pgx.Tx) (chunks, examples *lexindex.Index, err error) {
-	for _, t := range []struct {
-		index **lexindex.Index
-		query string
-	}{
-		{&chunks, "SELECT c.id, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id"},
-		{&examples, "SELECT id, language, text FROM examples"},
-	} {
-		bd := lexindex.NewBuilder()
-		rows, err := tx.Query(ctx, t.query)
-		if err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			var (
-				id         int64
-				lang, text string
-			)
-			if err := rows.Scan(&id, &lang, &text); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			bd.Add(id, lang, text)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, nil, err
-		}
-		*t.index = bd.Build()
+func loadTexts(ctx context.Context, tx pgx.Tx) (*lexindex.Index[vecindex.ChunkRef], *lexindex.Index[string], error) {
+	chunks := lexindex.NewBuilder[vecindex.ChunkRef]()
+	kinds := make(map[string]knowledge.ChunkKind) // one string per kind, not per chunk
+	rows, err := tx.Query(ctx, "SELECT c.id, c.article_id, c.kind, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
+	if err != nil {
+		return nil, nil, err
 	}
-	return chunks, examples, nil
+	var (
+		id, article             int64
+		kind, lang, text, label string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &article, &kind, &lang, &text}, func() error {
+		k, ok := kinds[kind]
+		if !ok {
+			k = knowledge.ChunkKind(kind)
+			kinds[kind] = k
+		}
+		chunks.Add(id, lang, text, vecindex.ChunkRef{ArticleID: article, Kind: k})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	examples := lexindex.NewBuilder[string]()
+	rows, err = tx.Query(ctx, "SELECT id, article_id, language, text FROM examples")
+	if err != nil {
+		return nil, nil, err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&id, &label, &lang, &text}, func() error {
+		examples.Add(id, lang, text, label)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return chunks.Build(), examples.Build(), nil
 }
 
 // decodeVector appends to dst the vector in column col of the current row,

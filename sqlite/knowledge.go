@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
@@ -410,7 +408,9 @@ func (db *DB) Chunks(ctx context.Context, articleID int64) ([]knowledge.Chunk, e
 // list is empty when q.Vector is empty or the store has no embedding space,
 // and a vector of another dimension than the space is relais.ErrInvalid.
 // Both rankings come from the in-memory snapshot of the store (vecindex),
-// which reads the chunks' texts only for what it returns.
+// which keeps the texts: the store is read only for the stored vectors of
+// the vector candidates when the snapshot keeps none of its own (above
+// vecindex.MaxUnitVectorBytes).
 //
 // With q.ExampleLimit > 0 it ranks the examples the same two ways, at most
 // q.ExampleLimit each, from the same snapshot as the chunks. An example
@@ -431,80 +431,47 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	if len(q.Vector) == 0 && len(words) == 0 {
 		return knowledge.ChunkResults{}, nil
 	}
-	snap, err := db.vectors.Current(ctx)
+	snap, stale, err := db.vectors.CurrentOrStale(ctx)
 	if err != nil {
 		return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 	}
-	// The vector side (a scan in Go) and the text side (a ranking in Go)
-	// each read their matches' rows on a connection of their own.
 	var res knowledge.ChunkResults
-	g, gctx := errgroup.WithContext(ctx)
 	if len(q.Vector) > 0 {
-		g.Go(func() error {
-			return db.searchVectors(gctx, snap, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector)
-		})
+		if err := db.searchVectors(ctx, snap, q.Vector, limit, q.ExampleLimit, &res.Vector, &res.ExampleVector); err != nil {
+			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	if len(words) > 0 {
-		g.Go(func() error {
-			return db.searchTexts(gctx, snap, words, limit, q.ExampleLimit, &res.Text, &res.ExampleText)
-		})
+		res.Text = snap.TextChunks(words, limit)
+		if q.ExampleLimit > 0 {
+			res.ExampleText = snap.TextExamples(words, q.ExampleLimit)
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+	if stale {
+		if err := vecindex.DropGone(&res, db.existing(ctx)); err != nil {
+			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	return res, nil
 }
 
-// searchTexts fills the full-text lists: the chunks', and the examples'
-// when exampleLimit > 0, reading the texts of the snapshot's hits.
-func (db *DB) searchTexts(ctx context.Context, snap *vecindex.Snapshot, words []string, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
-	var err error
-	*chunks, err = readHits(ctx, db, snap.ChunkText.Search(words, limit), "full-text search",
-		"SELECT id, article_id, kind, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
-		func(r rowScanner) (int64, knowledge.ChunkMatch, error) {
-			var m knowledge.ChunkMatch
-			var kind string
-			err := r.Scan(&m.ChunkID, &m.ArticleID, &kind, &m.Text)
-			m.Kind = knowledge.ChunkKind(kind)
-			return m.ChunkID, m, err
-		},
-		func(m *knowledge.ChunkMatch, score float64) { m.Score = score })
-	if err != nil || exampleLimit == 0 {
-		return err
+// existing returns which of ids table (chunks or examples) holds, for
+// vecindex.DropGone.
+func (db *DB) existing(ctx context.Context) func(table string, ids []int64) (map[int64]bool, error) {
+	return func(table string, ids []int64) (map[int64]bool, error) {
+		idsJSON, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		found := make(map[int64]bool, len(ids))
+		err = forEachRow(ctx, db.reader, func(r rowScanner) error {
+			var id int64
+			err := r.Scan(&id)
+			found[id] = true
+			return err
+		}, "SELECT id FROM "+table+" WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+		return found, wrapErr("check "+table+" still stored", err)
 	}
-	*examples, err = readHits(ctx, db, snap.ExampleText.Search(words, exampleLimit), "example full-text search",
-		"SELECT id, article_id, text FROM examples WHERE id IN (SELECT value FROM json_each(?))",
-		func(r rowScanner) (int64, knowledge.ExampleMatch, error) {
-			var m knowledge.ExampleMatch
-			err := r.Scan(&m.ExampleID, &m.ArticleID, &m.Text)
-			return m.ExampleID, m, err
-		},
-		func(m *knowledge.ExampleMatch, score float64) { m.Score = score })
-	return err
-}
-
-// readHits reads the rows of hits with query, which selects them by a JSON
-// array of ids, and returns them in the hits' order with their scores
-// (lexindex.Matches).
-func readHits[M any](ctx context.Context, db *DB, hits []lexindex.Hit, op, query string,
-	scan func(rowScanner) (int64, M, error), setScore func(*M, float64)) ([]M, error) {
-	if len(hits) == 0 {
-		return nil, nil
-	}
-	idsJSON, err := json.Marshal(lexindex.IDs(hits))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	found := make(map[int64]M, len(hits))
-	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		id, m, err := scan(r)
-		found[id] = m
-		return err
-	}, query, string(idsJSON))
-	if err != nil {
-		return nil, wrapErr(op, err)
-	}
-	return lexindex.Matches(hits, found, setScore), nil
 }
 
 // searchVectors fills the vector lists, the examples' when exampleLimit >
@@ -520,38 +487,28 @@ func (db *DB) searchVectors(ctx context.Context, snap *vecindex.Snapshot, v []fl
 	if !ok {
 		return nil // the zero vector has no direction: no vector ranking
 	}
+	// Kept unit vectors rank in memory; the others, once the store has
+	// read the candidates' stored vectors.
+	var kept bool
+	if *chunks, kept = snap.VectorChunks(query, limit); kept {
+		if exampleLimit > 0 {
+			*examples, _ = snap.VectorExamples(query, exampleLimit)
+		}
+		return nil
+	}
 	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
-	var err error
-	*chunks, err = rerank(ctx, db, &rank, &snap.Chunks, limit,
-		"vector ranking", "SELECT id, article_id, kind, text%s FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
-		func(r rowScanner, blob *sql.RawBytes) (knowledge.ChunkMatch, error) {
-			var m knowledge.ChunkMatch
-			var kind string
-			err := r.Scan(withBlob(blob, &m.ChunkID, &m.ArticleID, &kind, &m.Text)...)
-			m.Kind = knowledge.ChunkKind(kind)
-			return m, err
-		},
-		func(m *knowledge.ChunkMatch) (*int64, *float64) { return &m.ChunkID, &m.Score })
-	if err != nil || exampleLimit == 0 {
+	hits, err := rerank(ctx, db, &rank, &snap.Chunks, limit, "chunks")
+	if err != nil {
 		return err
 	}
-	*examples, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit,
-		"example vector ranking", "SELECT id, article_id, text%s FROM examples WHERE id IN (SELECT value FROM json_each(?))",
-		func(r rowScanner, blob *sql.RawBytes) (knowledge.ExampleMatch, error) {
-			var m knowledge.ExampleMatch
-			err := r.Scan(withBlob(blob, &m.ExampleID, &m.ArticleID, &m.Text)...)
-			return m, err
-		},
-		func(m *knowledge.ExampleMatch) (*int64, *float64) { return &m.ExampleID, &m.Score })
-	return err
-}
-
-// withBlob is the scan destinations dest, then blob when it is not nil.
-func withBlob(blob *sql.RawBytes, dest ...any) []any {
-	if blob != nil {
-		dest = append(dest, blob)
+	*chunks = snap.ChunkMatches(hits)
+	if exampleLimit > 0 {
+		if hits, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit, "examples"); err != nil {
+			return err
+		}
+		*examples = snap.ExampleMatches(hits)
 	}
-	return dest
+	return nil
 }
 
 // exactRanking scores candidates against one query exactly
@@ -561,47 +518,39 @@ type exactRanking struct {
 	buf   []float32
 }
 
-// rerank reads what a search of rows for limit results must read
-// (vecindex.Rows.Search) with query, which selects them by a JSON array of
-// ids, with the stored embedding as its last column where %s is when rows
-// keep no vectors of their own, and scans each with scan (a nil BLOB: no
-// embedding column); scores them exactly (vecindex.Rows.Score); and returns
-// the best limit, best first, ties by id. field gives a match's id and
-// score. A candidate deleted since the index was loaded is left out.
-func rerank[M any](ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, limit int, op, query string,
-	scan func(rowScanner, *sql.RawBytes) (M, error), field func(*M) (*int64, *float64)) ([]M, error) {
+// rerank reads the stored vectors of what a search of rows for limit
+// results must read (vecindex.Rows.Search) from table, scores them exactly
+// (vecindex.Rows.Score), and returns the best limit, best first, ties by
+// id. A candidate deleted since the index was loaded is left out.
+func rerank(ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, limit int, table string) ([]lexindex.Hit, error) {
 	ids := rows.Search(x.query, limit)
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, fmt.Errorf("vector ranking of %s: %w", table, err)
 	}
-	column, blob := ", embedding", new(sql.RawBytes)
-	if rows.HasVectors() {
-		column, blob = "", nil // the texts only: a vector is an overflow page chain to read
-	}
-	var ranking vecindex.Ranking[M]
+	var ranking vecindex.Ranking[lexindex.Hit]
 	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		m, err := scan(r, blob)
-		if err != nil {
+		var (
+			id   int64
+			blob sql.RawBytes
+		)
+		if err := r.Scan(&id, &blob); err != nil {
 			return err
 		}
-		var stored []float32
-		if blob != nil && len(*blob)%4 == 0 {
-			x.buf = appendVector(x.buf[:0], *blob)
-			stored = x.buf
+		if len(blob)%4 != 0 {
+			return nil // a vector no writer of this store leaves: not ranked
 		}
-		id, score := field(&m)
-		var ok bool
-		if *score, ok = rows.Score(x.query, *id, stored); ok {
-			ranking.Add(m, *id, *score)
+		x.buf = appendVector(x.buf[:0], blob)
+		if score, ok := rows.Score(x.query, id, x.buf); ok {
+			ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
 		}
 		return nil
-	}, fmt.Sprintf(query, column), string(idsJSON))
+	}, "SELECT id, embedding FROM "+table+" WHERE id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL", string(idsJSON))
 	if err != nil {
-		return nil, wrapErr(op, err)
+		return nil, wrapErr("vector ranking of "+table, err)
 	}
 	return ranking.Best(limit), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // vectorSource is the embedded store behind its vector index
@@ -141,32 +142,44 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 
 // loadTexts builds the full-text indexes of every chunk, in its article's
 // language, and of every example, in its own, from tx.
-func loadTexts(ctx context.Context, tx *sql.Tx) (chunks, examples *lexindex.Index, err error) {
-	for _, t := range []struct {
-		index **lexindex.Index
-		query string
-	}{
-		{&chunks, "SELECT c.id, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id"},
-		{&examples, "SELECT id, language, text FROM examples"},
-	} {
-		bd := lexindex.NewBuilder()
-		err := forEachRow(ctx, tx, func(r rowScanner) error {
-			var (
-				id         int64
-				lang, text string
-			)
-			if err := r.Scan(&id, &lang, &text); err != nil {
-				return err
-			}
-			bd.Add(id, lang, text)
-			return nil
-		}, t.query)
-		if err != nil {
-			return nil, nil, err
+func loadTexts(ctx context.Context, tx *sql.Tx) (*lexindex.Index[vecindex.ChunkRef], *lexindex.Index[string], error) {
+	chunks := lexindex.NewBuilder[vecindex.ChunkRef]()
+	kinds := make(map[string]knowledge.ChunkKind) // one string per kind, not per chunk
+	err := forEachRow(ctx, tx, func(r rowScanner) error {
+		var (
+			id, article      int64
+			lang, text, kind string
+		)
+		if err := r.Scan(&id, &article, &kind, &lang, &text); err != nil {
+			return err
 		}
-		*t.index = bd.Build()
+		k, ok := kinds[kind]
+		if !ok {
+			k = knowledge.ChunkKind(kind)
+			kinds[kind] = k
+		}
+		chunks.Add(id, lang, text, vecindex.ChunkRef{ArticleID: article, Kind: k})
+		return nil
+	}, "SELECT c.id, c.article_id, c.kind, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
+	if err != nil {
+		return nil, nil, err
 	}
-	return chunks, examples, nil
+	examples := lexindex.NewBuilder[string]()
+	err = forEachRow(ctx, tx, func(r rowScanner) error {
+		var (
+			id                int64
+			label, lang, text string
+		)
+		if err := r.Scan(&id, &label, &lang, &text); err != nil {
+			return err
+		}
+		examples.Add(id, lang, text, label)
+		return nil
+	}, "SELECT id, article_id, language, text FROM examples")
+	if err != nil {
+		return nil, nil, err
+	}
+	return chunks.Build(), examples.Build(), nil
 }
 
 // encodeVector is the BLOB layout of an embedding: little-endian float32,

@@ -3,10 +3,13 @@ package lexindex
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/relais-ai/relais/internal/offheap"
 )
 
 // BM25's parameters, the usual ones (and FTS5's): k1 how fast repeats of a
@@ -22,10 +25,11 @@ type Hit struct {
 	Score float64
 }
 
-// Index is the inverted index of a set of texts. It is immutable once
-// built, and safe for concurrent searches. The zero Index (and a nil one)
-// holds nothing.
-type Index struct {
+// Index is the inverted index of a set of texts, which it keeps, each with
+// a reference of type P for the caller (the article a chunk belongs to, an
+// example's label). It is immutable once built, and safe for concurrent
+// searches. The zero Index (and a nil one) holds nothing.
+type Index[P any] struct {
 	ids  []int64   // a text's id, by ordinal
 	norm []float32 // k1 * (1 - b + b * length / average length), by ordinal
 	// vocab maps each language's terms to their term numbers: a text's
@@ -40,12 +44,17 @@ type Index struct {
 	docs []uint32
 	tfs  []uint16
 	idf  []float32
+	// The texts, by ordinal, outside the Go heap where the system allows
+	// (offheap): text o is text[textAt[o]:textAt[o+1]].
+	text   []byte
+	textAt []int
+	refs   []P
 
 	scratch sync.Pool // *scratch, sized for this index
 }
 
 // Len is how many texts the index holds.
-func (x *Index) Len() int {
+func (x *Index[P]) Len() int {
 	if x == nil {
 		return 0
 	}
@@ -53,9 +62,12 @@ func (x *Index) Len() int {
 }
 
 // Builder collects texts for an Index. Texts may come in any order of id.
-type Builder struct {
-	ids  []int64
-	lens []int32
+type Builder[P any] struct {
+	ids     []int64
+	lens    []int32
+	text    []byte // every text, as added
+	textEnd []int
+	refs    []P
 	// Each text's terms with their counts, one run per text: terms[start[i]:start[i+1]].
 	start  []int32
 	terms  []int32
@@ -71,8 +83,8 @@ type Builder struct {
 }
 
 // NewBuilder returns an empty Builder.
-func NewBuilder() *Builder {
-	return &Builder{
+func NewBuilder[P any]() *Builder[P] {
+	return &Builder[P]{
 		start: []int32{0},
 		words: make(map[string]map[string]int32),
 		vocab: make(map[string]map[string]int32),
@@ -80,9 +92,9 @@ func NewBuilder() *Builder {
 }
 
 // Add indexes text as the text id, written in lang (a knowledge language
-// tag, or none; see term). Every word counts in the text's length, stop
-// words included; stop words are not indexed.
-func (bd *Builder) Add(id int64, lang, text string) {
+// tag, or none; see term), and keeps it with ref. Every word counts in the
+// text's length, stop words included; stop words are not indexed.
+func (bd *Builder[P]) Add(id int64, lang, text string, ref P) {
 	words := bd.words[lang]
 	if words == nil {
 		words = make(map[string]int32)
@@ -119,10 +131,13 @@ func (bd *Builder) Add(id int64, lang, text string) {
 	}
 	bd.ids = append(bd.ids, id)
 	bd.lens = append(bd.lens, length)
+	bd.text = append(bd.text, text...)
+	bd.textEnd = append(bd.textEnd, len(bd.text))
+	bd.refs = append(bd.refs, ref)
 	bd.start = append(bd.start, int32(len(bd.terms)))
 }
 
-func (bd *Builder) termNumber(lang, t string) int32 {
+func (bd *Builder[P]) termNumber(lang, t string) int32 {
 	v := bd.vocab[lang]
 	n, ok := v[t]
 	if !ok {
@@ -135,7 +150,7 @@ func (bd *Builder) termNumber(lang, t string) int32 {
 
 // Build makes the Index of the texts added. The Builder must not be used
 // after.
-func (bd *Builder) Build() *Index {
+func (bd *Builder[P]) Build() *Index[P] {
 	n, nterm := len(bd.ids), len(bd.last)
 	// Ordinals in ascending id order: postings then list texts by id, and
 	// ties rank by ordinal, which is by id.
@@ -146,14 +161,18 @@ func (bd *Builder) Build() *Index {
 	if !slices.IsSortedFunc(bd.ids, cmp.Compare[int64]) {
 		sort.SliceStable(order, func(a, c int) bool { return bd.ids[order[a]] < bd.ids[order[c]] })
 	}
-	x := &Index{
-		ids:   make([]int64, n),
-		norm:  make([]float32, n),
-		vocab: bd.vocab,
-		off:   make([]uint32, nterm+1),
-		docs:  make([]uint32, len(bd.terms)),
-		tfs:   make([]uint16, len(bd.terms)),
-		idf:   make([]float32, nterm),
+	text, mapped := offheap.Alloc(len(bd.text))
+	x := &Index[P]{
+		text:   text,
+		textAt: make([]int, n+1),
+		refs:   make([]P, n),
+		ids:    make([]int64, n),
+		norm:   make([]float32, n),
+		vocab:  bd.vocab,
+		off:    make([]uint32, nterm+1),
+		docs:   make([]uint32, len(bd.terms)),
+		tfs:    make([]uint16, len(bd.terms)),
+		idf:    make([]float32, nterm),
 	}
 	for lang, v := range bd.vocab {
 		if len(v) > 0 {
@@ -184,7 +203,15 @@ func (bd *Builder) Build() *Index {
 	}
 	x.off[nterm] = sum
 	next := slices.Clone(x.off[:nterm])
+	at := 0
 	for ord, i := range order {
+		start := 0
+		if i > 0 {
+			start = bd.textEnd[i-1]
+		}
+		at += copy(x.text[at:], bd.text[start:bd.textEnd[i]])
+		x.textAt[ord+1] = at
+		x.refs[ord] = bd.refs[i]
 		x.ids[ord] = bd.ids[i]
 		x.norm[ord] = float32(k1 * (1 - b + b*float64(bd.lens[i])/avg))
 		for j := bd.start[i]; j < bd.start[i+1]; j++ {
@@ -194,8 +221,26 @@ func (bd *Builder) Build() *Index {
 			next[t]++
 		}
 	}
-	*bd = Builder{}
+	*bd = Builder[P]{}
+	if mapped {
+		// Only Doc reads the texts, and it keeps x alive while it does.
+		runtime.AddCleanup(x, offheap.Free, text)
+	}
 	return x
+}
+
+// Doc returns the text of id (a copy, in the heap) and its reference;
+// false when the index holds no text of id.
+func (x *Index[P]) Doc(id int64) (text string, ref P, ok bool) {
+	defer runtime.KeepAlive(x)
+	if x.Len() == 0 {
+		return "", ref, false
+	}
+	o, ok := slices.BinarySearch(x.ids, id)
+	if !ok {
+		return "", ref, false
+	}
+	return string(x.text[x.textAt[o]:x.textAt[o+1]]), x.refs[o], true
 }
 
 // scratch is one search's working memory: a score per text, and the texts
@@ -212,7 +257,7 @@ type scratch struct {
 //
 // The work is one pass over the postings of the words: a word in half of
 // 100,000 texts costs 50,000 additions, well under a millisecond.
-func (x *Index) Search(words []string, limit int) []Hit {
+func (x *Index[P]) Search(words []string, limit int) []Hit {
 	if x.Len() == 0 || limit <= 0 || len(words) == 0 {
 		return nil
 	}
@@ -256,7 +301,7 @@ func (x *Index) Search(words []string, limit int) []Hit {
 // best is the limit best of the texts s touched, best first, ties by
 // ordinal (by id): a bounded min-heap, so a word in half the texts does not
 // cost a sort of all of them.
-func (x *Index) best(s *scratch, limit int) []Hit {
+func (x *Index[P]) best(s *scratch, limit int) []Hit {
 	worse := func(a, c uint32) bool { // a ranks below c
 		if s.score[a] != s.score[c] {
 			return s.score[a] < s.score[c]
@@ -307,27 +352,4 @@ func (x *Index) best(s *scratch, limit int) []Hit {
 		down(0)
 	}
 	return hits
-}
-
-// IDs is the ids of hits, in their order.
-func IDs(hits []Hit) []int64 {
-	ids := make([]int64, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	return ids
-}
-
-// Matches returns the rows a store read for hits (found, by id) in the
-// hits' order, each given its hit's score by setScore. A hit the store did
-// not find, its row deleted since the index was built, is left out.
-func Matches[M any](hits []Hit, found map[int64]M, setScore func(*M, float64)) []M {
-	out := make([]M, 0, len(hits))
-	for _, h := range hits {
-		if m, ok := found[h.ID]; ok {
-			setScore(&m, h.Score)
-			out = append(out, m)
-		}
-	}
-	return out
 }

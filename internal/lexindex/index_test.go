@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,10 +14,19 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-func build(docs ...doc) *Index {
-	bd := NewBuilder()
+// IDs is the ids of hits, in their order.
+func IDs(hits []Hit) []int64 {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
+}
+
+func build(docs ...doc) *Index[string] {
+	bd := NewBuilder[string]()
 	for _, d := range docs {
-		bd.Add(d.id, d.lang, d.text)
+		bd.Add(d.id, d.lang, d.text, "ref of "+d.text)
 	}
 	return bd.Build()
 }
@@ -119,7 +129,7 @@ func bm25(query []string, texts map[int64][]string, lengths map[int64]int) map[i
 func TestSearchRanksByBM25(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	vocab := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
-	bd := NewBuilder()
+	bd := NewBuilder[struct{}]()
 	texts := map[int64][]string{}
 	lengths := map[int64]int{}
 	for i := range 300 {
@@ -131,7 +141,7 @@ func TestSearchRanksByBM25(t *testing.T) {
 			words = append(words, vocab[min(rng.IntN(len(vocab)), rng.IntN(len(vocab)))])
 		}
 		words = append(words, "the") // a stop word: length, not a term
-		bd.Add(id, "", strings.Join(words, " "))
+		bd.Add(id, "", strings.Join(words, " "), struct{}{})
 		texts[id] = words[:n]
 		lengths[id] = n + 1
 	}
@@ -187,8 +197,8 @@ func TestSearchTiesRankByID(t *testing.T) {
 }
 
 func TestSearchOfNothing(t *testing.T) {
-	var nilIndex *Index
-	for name, x := range map[string]*Index{"nil": nilIndex, "empty": NewBuilder().Build(), "one": build(doc{1, "en", "refund"})} {
+	var nilIndex *Index[string]
+	for name, x := range map[string]*Index[string]{"nil": nilIndex, "empty": NewBuilder[string]().Build(), "one": build(doc{1, "en", "refund"})} {
 		if got := x.Search(nil, 10); got != nil {
 			t.Errorf("%s, no words: %v", name, got)
 		}
@@ -261,5 +271,32 @@ func TestStopWordsMatchNothing(t *testing.T) {
 		if got := IDs(x.Search(Words(tc.query, tc.lang, 32), 10)); !slices.Equal(got, tc.want) {
 			t.Errorf("Search(%q, %q) = %v, want %v", tc.query, tc.lang, got, tc.want)
 		}
+	}
+}
+
+// TestDocKeepsTexts: every text comes back whole, with its reference,
+// whatever order the texts were added in; an id never added is not found.
+func TestDocKeepsTexts(t *testing.T) {
+	texts := map[int64]string{7: "Refunds take five days.", 3: "", 12: "Annulé sans frais", 5: strings.Repeat("long text ", 500)}
+	bd := NewBuilder[int]()
+	for _, id := range []int64{12, 3, 7, 5} {
+		bd.Add(id, "", texts[id], int(id)*10)
+	}
+	x := bd.Build()
+	runtime.GC() // the builder's copies are gone: the index's are read
+	for id, want := range texts {
+		text, ref, ok := x.Doc(id)
+		if !ok || text != want || ref != int(id)*10 {
+			t.Errorf("Doc(%d) = %q, %d, %v; want %q, %d", id, text, ref, ok, want, id*10)
+		}
+	}
+	for _, id := range []int64{0, 4, 13} {
+		if _, _, ok := x.Doc(id); ok {
+			t.Errorf("Doc(%d) found a text never added", id)
+		}
+	}
+	var none *Index[int]
+	if _, _, ok := none.Doc(1); ok {
+		t.Error("a nil index found a text")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/relais-ai/relais"
 	"github.com/relais-ai/relais/internal/lexindex"
+	"github.com/relais-ai/relais/internal/offheap"
+	"github.com/relais-ai/relais/knowledge"
 )
 
 // State is what a store says of its vectors, read before each search: a
@@ -39,14 +42,24 @@ type Snapshot struct {
 	Chunks   Rows
 	Examples Rows
 	// ChunkText and ExampleText index the texts of every chunk and every
-	// example, embedded or not; nil indexes nothing.
-	ChunkText, ExampleText *lexindex.Index
+	// example, embedded or not, and keep them with what a search returns of
+	// each (an example's reference is its label); nil holds nothing. A
+	// search then reads the store only for what the snapshot does not keep:
+	// the stored vectors of the candidates, above MaxUnitVectorBytes.
+	ChunkText   *lexindex.Index[ChunkRef]
+	ExampleText *lexindex.Index[string]
+}
+
+// ChunkRef is what a snapshot keeps of a chunk besides its text.
+type ChunkRef struct {
+	ArticleID int64
+	Kind      knowledge.ChunkKind
 }
 
 // MaxUnitVectorBytes bounds the float32 vectors a snapshot keeps besides
 // their quantised copy. Below it (16k vectors of 1,024 dimensions) the
 // exact ranking of a search's candidates reads their vectors from memory;
-// above it, from the store, with the candidates' texts. Reading them from
+// above it, from the store. Reading them from
 // the store was about 30% of a decision's CPU on a 1k-chunk embedded store
 // (each 4 KiB vector is an overflow page chain there) and 3 ms of a
 // PostgreSQL search; above the bound, the memory would cost more than the
@@ -57,12 +70,8 @@ const MaxUnitVectorBytes = 64 << 20
 // rows of state.Dims dimensions, keeping their unit vectors when they fit
 // in opts.MaxUnitBytes.
 //
-// The vectors live in one slab of memory outside the Go heap (on Unix),
-// returned to the system when the snapshot is no longer reachable. In the
-// heap, the 100 MB of quantised vectors of 100k chunks would count towards
-// the collector's goal, which lets the heap grow to twice what it holds
-// before collecting: at 100k chunks the embedded store's serve process
-// peaked at 284 MB, against 222 MB with GOGC=50 (BenchmarkScale).
+// The vectors live in one slab of memory outside the Go heap (offheap),
+// returned to the system when the snapshot is no longer reachable.
 func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot {
 	dims := state.Dims
 	keepUnit := 4*(chunks+examples)*dims <= opts.MaxUnitBytes
@@ -72,14 +81,7 @@ func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot 
 		cols = (cols + 3) &^ 3 // the float32s after the int8s, aligned
 		size = cols + 4*(chunks+examples)*dims
 	}
-	var slab []byte
-	if size > 0 {
-		slab = mapSlab(size)
-	}
-	mapped := slab != nil
-	if !mapped {
-		slab = make([]byte, size)
-	}
+	slab, mapped := offheap.Alloc(size)
 	int8s := func(off, n int) []int8 {
 		if n == 0 {
 			return nil
@@ -106,7 +108,7 @@ func NewSnapshot(state State, chunks, examples int, opts LoadOptions) *Snapshot 
 		// it), and Rows keeps itself alive while it reads them, so s is
 		// unreachable only once no search can read the slab.
 		runtime.AddCleanup(s, func(b []byte) {
-			unmapSlab(b)
+			offheap.Free(b)
 			slabsFreed.Add(1)
 		}, slab)
 	}
@@ -227,9 +229,9 @@ func (x *Index) Close() {
 // which commits a batch of articles at a time) is loaded before the search
 // too while the index is small; from backgroundReloadRows rows on it is
 // loaded in the background and the searches meanwhile use the snapshot they
-// had: for a few seconds they miss the other process's new vectors, and a
-// candidate it deleted drops out when the store ranks the candidates
-// exactly, instead of every search after each of its commits waiting
+// had: for a few seconds they miss the other process's new rows, and the
+// rows it deleted are left out of their results (CurrentOrStale, DropGone),
+// instead of every search after each of its commits waiting
 // seconds for a load. A change of the embedding space is always loaded at
 // once.
 //
@@ -238,18 +240,28 @@ func (x *Index) Close() {
 // lock is taken to load, and a search that waited for it uses what another
 // one loaded meanwhile when that is at least as new as what it must see.
 func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
+	snap, _, err := x.CurrentOrStale(ctx)
+	return snap, err
+}
+
+// CurrentOrStale is Current, and says whether the snapshot is stale: the
+// store moved on, another process's change loads in the background, and
+// meanwhile the snapshot may hold rows that store no longer has. A search
+// must then leave out of its results the rows gone from the store, which
+// the snapshot does not know of.
+func (x *Index) CurrentOrStale(ctx context.Context) (*Snapshot, bool, error) {
 	gen := x.gen.Load()
 	x.mu.Lock()
 	snap, snapGen, closed, backgroundFrom := x.snap, x.snapGen, x.closed, x.backgroundFrom
 	x.mu.Unlock()
 	if closed {
-		return nil, errClosed
+		return nil, false, errClosed
 	}
 	version := int64(-1) // the store's version, when read
 	if snap != nil {
 		st, err := x.src.State(ctx)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if st == snap.State {
 			if snapGen != gen {
@@ -262,37 +274,37 @@ func (x *Index) Current(ctx context.Context) (*Snapshot, error) {
 				}
 				x.mu.Unlock()
 			}
-			return snap, nil
+			return snap, false, nil
 		}
 		if snapGen == gen && snap.rows() >= backgroundFrom && st.Model == snap.Model && st.Dims == snap.Dims {
 			x.mu.Lock()
 			x.loadInBackground(gen)
 			x.mu.Unlock()
-			return snap, nil
+			return snap, true, nil
 		}
 		version = st.Version
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
-		return nil, errClosed
+		return nil, false, errClosed
 	}
 	// A snapshot of this gen installed since snap was read was loaded after
 	// this process's last write; it will do if it also holds the version
 	// read above (versions only grow).
 	if x.snap != nil && x.snap != snap && x.snapGen == gen && x.snap.Version >= version {
-		return x.snap, nil
+		return x.snap, false, nil
 	}
 	start := time.Now()
 	snap, err := x.src.Load(ctx, LoadOptions{MaxUnitBytes: x.maxUnitBytes})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// gen was read before loading, so a write that lands during the load
 	// leaves snapGen behind and forces another load next time: never stale,
 	// at worst loaded twice.
 	x.install(snap, gen, start)
-	return snap, nil
+	return snap, false, nil
 }
 
 var errClosed = fmt.Errorf("vector index: store is closed: %w", relais.ErrUnavailable)
@@ -363,4 +375,88 @@ func (x *Index) SetMaxUnitBytes(n int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.maxUnitBytes = n
+}
+
+// TextChunks is the full-text ranking of words (lexindex.Words) over the
+// chunks, at most limit, best first.
+func (s *Snapshot) TextChunks(words []string, limit int) []knowledge.ChunkMatch {
+	return s.ChunkMatches(s.ChunkText.Search(words, limit))
+}
+
+// TextExamples is TextChunks over the examples.
+func (s *Snapshot) TextExamples(words []string, limit int) []knowledge.ExampleMatch {
+	return s.ExampleMatches(s.ExampleText.Search(words, limit))
+}
+
+// VectorChunks is the exact ranking of the chunks by q, at most limit,
+// best first, ties by id: when the snapshot keeps the unit vectors
+// (Rows.HasVectors), and false otherwise, when the store must read the
+// stored vectors of the candidates (Rows.Search) to rank them.
+func (s *Snapshot) VectorChunks(q Query, limit int) ([]knowledge.ChunkMatch, bool) {
+	hits, ok := s.Chunks.ranked(q, limit)
+	return s.ChunkMatches(hits), ok
+}
+
+// VectorExamples is VectorChunks over the examples.
+func (s *Snapshot) VectorExamples(q Query, limit int) ([]knowledge.ExampleMatch, bool) {
+	hits, ok := s.Examples.ranked(q, limit)
+	return s.ExampleMatches(hits), ok
+}
+
+// ChunkMatches is the chunks of hits, in order, with what the snapshot
+// keeps of each; a hit it holds no text of is left out.
+func (s *Snapshot) ChunkMatches(hits []lexindex.Hit) []knowledge.ChunkMatch {
+	out := make([]knowledge.ChunkMatch, 0, len(hits))
+	for _, h := range hits {
+		if text, ref, ok := s.ChunkText.Doc(h.ID); ok {
+			out = append(out, knowledge.ChunkMatch{ChunkID: h.ID, ArticleID: ref.ArticleID, Kind: ref.Kind, Text: text, Score: h.Score})
+		}
+	}
+	return out
+}
+
+// ExampleMatches is ChunkMatches for the examples.
+func (s *Snapshot) ExampleMatches(hits []lexindex.Hit) []knowledge.ExampleMatch {
+	out := make([]knowledge.ExampleMatch, 0, len(hits))
+	for _, h := range hits {
+		if text, label, ok := s.ExampleText.Doc(h.ID); ok {
+			out = append(out, knowledge.ExampleMatch{ExampleID: h.ID, ArticleID: label, Text: text, Score: h.Score})
+		}
+	}
+	return out
+}
+
+// DropGone leaves out of res the chunks and the examples for which exists
+// says false: the rows a stale snapshot (CurrentOrStale) still holds but
+// the store has deleted. It asks exists once per table, with every id of
+// the table's two lists.
+func DropGone(res *knowledge.ChunkResults, exists func(table string, ids []int64) (map[int64]bool, error)) error {
+	var chunkIDs, exampleIDs []int64
+	for _, l := range [][]knowledge.ChunkMatch{res.Vector, res.Text} {
+		for _, m := range l {
+			chunkIDs = append(chunkIDs, m.ChunkID)
+		}
+	}
+	for _, l := range [][]knowledge.ExampleMatch{res.ExampleVector, res.ExampleText} {
+		for _, m := range l {
+			exampleIDs = append(exampleIDs, m.ExampleID)
+		}
+	}
+	if len(chunkIDs) > 0 {
+		found, err := exists("chunks", chunkIDs)
+		if err != nil {
+			return err
+		}
+		gone := func(m knowledge.ChunkMatch) bool { return !found[m.ChunkID] }
+		res.Vector, res.Text = slices.DeleteFunc(res.Vector, gone), slices.DeleteFunc(res.Text, gone)
+	}
+	if len(exampleIDs) > 0 {
+		found, err := exists("examples", exampleIDs)
+		if err != nil {
+			return err
+		}
+		gone := func(m knowledge.ExampleMatch) bool { return !found[m.ExampleID] }
+		res.ExampleVector, res.ExampleText = slices.DeleteFunc(res.ExampleVector, gone), slices.DeleteFunc(res.ExampleText, gone)
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/relais-ai/relais/internal/lexindex"
 )
 
 // A vector search runs in two stages. The first scans
@@ -88,6 +90,22 @@ func (r *Rows) Search(q Query, limit int) []int64 {
 		}
 	}
 	return ranking.Best(limit)
+}
+
+// ranked is the exact ranking of the rows by q, at most limit, best first,
+// ties by id, when the rows keep their unit vectors; false otherwise.
+func (r *Rows) ranked(q Query, limit int) ([]lexindex.Hit, bool) {
+	if r.unit == nil {
+		return nil, false
+	}
+	ids := r.Search(q, limit)
+	hits := make([]lexindex.Hit, 0, len(ids))
+	for _, id := range ids {
+		if score, ok := r.Score(q, id, nil); ok {
+			hits = append(hits, lexindex.Hit{ID: id, Score: score})
+		}
+	}
+	return hits, true
 }
 
 // Score is the exact score of row id with q: from its kept unit vector

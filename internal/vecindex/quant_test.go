@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/relais-ai/relais/internal/benchcorpus"
+	"github.com/relais-ai/relais/internal/offheap"
 	"github.com/relais-ai/relais/provider/local"
 )
 
@@ -453,11 +454,11 @@ func TestSnapshotSlabOutlivesItsSearches(t *testing.T) {
 			}
 		}
 	}
-	b := mapSlab(1)
-	if b == nil {
+	b, mapped := offheap.Alloc(1)
+	if !mapped {
 		return // no slabs here: the vectors were in the heap
 	}
-	unmapSlab(b)
+	offheap.Free(b)
 	deadline := time.Now().Add(5 * time.Second)
 	for slabsFreed.Load()-before < rounds && time.Now().Before(deadline) {
 		runtime.GC()

@@ -1,9 +1,12 @@
-// Package vecindex is the vector search both stores run in process: every
-// stored embedding, of chunks and of examples, kept in memory quantised to
-// one byte a component (Rows), scanned for candidates that the store then
-// ranks exactly (Query) with the float32 vectors it holds; and the index's
-// life (Index): loaded on first use, kept until the store's vectors change,
-// loaded again in the background when they change under a large index.
+// Package vecindex is the search both stores run in process, over an
+// in-memory snapshot of the knowledge base (Snapshot): every stored
+// embedding, of chunks and of examples, kept quantised to one byte a
+// component (Rows), scanned for candidates that are then ranked exactly
+// (Query), from float32 vectors kept in memory when they fit or read from
+// the store; every text, indexed for the full-text ranking (lexindex) and
+// kept with what a search returns of it; and the snapshot's life (Index):
+// loaded on first use, kept until the store's knowledge changes, loaded
+// again in the background when it changes under a large index.
 //
 // The two stores share it so that they find the same candidates and give
 // them the same scores: the decisions that read those scores do not depend
