@@ -39,15 +39,17 @@ type Index[P any] struct {
 	vocab map[string]map[string]int32
 	langs []string
 	// The postings of term t are docs[off[t]:off[t+1]] (ordinals, ascending)
-	// with their counts in tfs.
+	// with their counts in tfs, outside the Go heap (offheap) like the
+	// texts: they are most of the index.
 	off  []uint32
-	docs []uint32
-	tfs  []uint16
+	docs *offheap.Array[uint32]
+	tfs  *offheap.Array[uint16]
 	idf  []float32
-	// The texts, by ordinal, outside the Go heap where the system allows
-	// (offheap): text o is text[textAt[o]:textAt[o+1]].
-	text   []byte
+	// The texts, in the order they were added: text o (an ordinal) is
+	// text[textAt[at[o]]:textAt[at[o]+1]].
+	text   *offheap.Array[byte]
 	textAt []int
+	at     []int32
 	refs   []P
 
 	scratch sync.Pool // *scratch, sized for this index
@@ -63,15 +65,18 @@ func (x *Index[P]) Len() int {
 
 // Builder collects texts for an Index. Texts may come in any order of id.
 type Builder[P any] struct {
-	ids     []int64
-	lens    []int32
-	text    []byte // every text, as added
-	textEnd []int
-	refs    []P
-	// Each text's terms with their counts, one run per text: terms[start[i]:start[i+1]].
+	ids    []int64
+	lens   []int32
+	text   *offheap.Array[byte] // every text, as added, which the Index keeps
+	textAt []int                // text i is text[textAt[i]:textAt[i+1]]
+	refs   []P
+	// Each text's terms with their counts, one run per text:
+	// terms[start[i]:start[i+1]]. Outside the Go heap, like text: at 100k
+	// chunks they are 20 MB, and growing them in the heap made loading
+	// the index peak at six times what it keeps.
 	start  []int32
-	terms  []int32
-	counts []uint16
+	terms  *offheap.Array[int32]
+	counts *offheap.Array[uint16]
 	// words caches each language's words, as written, → term number (-1:
 	// a stop word): a knowledge base repeats a small vocabulary, and
 	// lowercasing and stemming every occurrence would dominate the build.
@@ -85,9 +90,13 @@ type Builder[P any] struct {
 // NewBuilder returns an empty Builder.
 func NewBuilder[P any]() *Builder[P] {
 	return &Builder[P]{
-		start: []int32{0},
-		words: make(map[string]map[string]int32),
-		vocab: make(map[string]map[string]int32),
+		text:   new(offheap.Array[byte]),
+		textAt: []int{0},
+		start:  []int32{0},
+		terms:  new(offheap.Array[int32]),
+		counts: new(offheap.Array[uint16]),
+		words:  make(map[string]map[string]int32),
+		vocab:  make(map[string]map[string]int32),
 	}
 }
 
@@ -101,7 +110,8 @@ func (bd *Builder[P]) Add(id int64, lang, text string, ref P) {
 		bd.words[lang] = words
 		bd.vocab[lang] = make(map[string]int32)
 	}
-	run := int32(len(bd.terms))
+	run := int32(bd.terms.Len())
+	terms, counts := bd.terms.Slice(), bd.counts.Slice()
 	var length int32
 	for w := range eachWord(text) {
 		length++
@@ -119,22 +129,23 @@ func (bd *Builder[P]) Add(id int64, lang, text string, ref P) {
 		if t < 0 {
 			continue
 		}
-		if p := bd.last[t]; p >= run && bd.terms[p] == t {
-			if bd.counts[p] < math.MaxUint16 {
-				bd.counts[p]++
+		if p := bd.last[t]; p >= run && terms[p] == t {
+			if counts[p] < math.MaxUint16 {
+				counts[p]++
 			}
 			continue
 		}
-		bd.last[t] = int32(len(bd.terms))
-		bd.terms = append(bd.terms, t)
-		bd.counts = append(bd.counts, 1)
+		bd.last[t] = int32(len(terms))
+		bd.terms.Append(t)
+		bd.counts.Append(1)
+		terms, counts = bd.terms.Slice(), bd.counts.Slice()
 	}
 	bd.ids = append(bd.ids, id)
 	bd.lens = append(bd.lens, length)
-	bd.text = append(bd.text, text...)
-	bd.textEnd = append(bd.textEnd, len(bd.text))
+	offheap.AppendString(bd.text, text)
+	bd.textAt = append(bd.textAt, bd.text.Len())
 	bd.refs = append(bd.refs, ref)
-	bd.start = append(bd.start, int32(len(bd.terms)))
+	bd.start = append(bd.start, int32(len(terms)))
 }
 
 func (bd *Builder[P]) termNumber(lang, t string) int32 {
@@ -161,19 +172,23 @@ func (bd *Builder[P]) Build() *Index[P] {
 	if !slices.IsSortedFunc(bd.ids, cmp.Compare[int64]) {
 		sort.SliceStable(order, func(a, c int) bool { return bd.ids[order[a]] < bd.ids[order[c]] })
 	}
-	text, mapped := offheap.Alloc(len(bd.text))
 	x := &Index[P]{
-		text:   text,
-		textAt: make([]int, n+1),
+		text:   bd.text,
+		textAt: bd.textAt,
+		at:     order,
 		refs:   make([]P, n),
 		ids:    make([]int64, n),
 		norm:   make([]float32, n),
 		vocab:  bd.vocab,
 		off:    make([]uint32, nterm+1),
-		docs:   make([]uint32, len(bd.terms)),
-		tfs:    make([]uint16, len(bd.terms)),
+		docs:   new(offheap.Array[uint32]),
+		tfs:    new(offheap.Array[uint16]),
 		idf:    make([]float32, nterm),
 	}
+	terms, counts := bd.terms.Slice(), bd.counts.Slice()
+	x.docs.Resize(len(terms))
+	x.tfs.Resize(len(terms))
+	docs, tfs := x.docs.Slice(), x.tfs.Slice()
 	for lang, v := range bd.vocab {
 		if len(v) > 0 {
 			x.langs = append(x.langs, lang)
@@ -190,7 +205,7 @@ func (bd *Builder[P]) Build() *Index[P] {
 	}
 	// Document frequencies, then each term's first slot.
 	df := make([]uint32, nterm)
-	for _, t := range bd.terms {
+	for _, t := range terms {
 		df[t]++
 	}
 	var sum uint32
@@ -203,29 +218,20 @@ func (bd *Builder[P]) Build() *Index[P] {
 	}
 	x.off[nterm] = sum
 	next := slices.Clone(x.off[:nterm])
-	at := 0
 	for ord, i := range order {
-		start := 0
-		if i > 0 {
-			start = bd.textEnd[i-1]
-		}
-		at += copy(x.text[at:], bd.text[start:bd.textEnd[i]])
-		x.textAt[ord+1] = at
 		x.refs[ord] = bd.refs[i]
 		x.ids[ord] = bd.ids[i]
 		x.norm[ord] = float32(k1 * (1 - b + b*float64(bd.lens[i])/avg))
 		for j := bd.start[i]; j < bd.start[i+1]; j++ {
-			t := bd.terms[j]
-			x.docs[next[t]] = uint32(ord)
-			x.tfs[next[t]] = bd.counts[j]
+			t := terms[j]
+			docs[next[t]] = uint32(ord)
+			tfs[next[t]] = counts[j]
 			next[t]++
 		}
 	}
+	bd.terms.Free()
+	bd.counts.Free()
 	*bd = Builder[P]{}
-	if mapped {
-		// Only Doc reads the texts, and it keeps x alive while it does.
-		runtime.AddCleanup(x, offheap.Free, text)
-	}
 	return x
 }
 
@@ -240,7 +246,8 @@ func (x *Index[P]) Doc(id int64) (text string, ref P, ok bool) {
 	if !ok {
 		return "", ref, false
 	}
-	return string(x.text[x.textAt[o]:x.textAt[o+1]]), x.refs[o], true
+	i := x.at[o]
+	return string(x.text.Slice()[x.textAt[i]:x.textAt[i+1]]), x.refs[o], true
 }
 
 // scratch is one search's working memory: a score per text, and the texts
@@ -261,6 +268,8 @@ func (x *Index[P]) Search(words []string, limit int) []Hit {
 	if x.Len() == 0 || limit <= 0 || len(words) == 0 {
 		return nil
 	}
+	defer runtime.KeepAlive(x) // the postings are outside the heap: see offheap.Array
+	docs, tfs := x.docs.Slice(), x.tfs.Slice()
 	s, _ := x.scratch.Get().(*scratch)
 	if s == nil {
 		s = &scratch{score: make([]float32, len(x.ids)), hit: make([]bool, len(x.ids))}
@@ -283,8 +292,8 @@ func (x *Index[P]) Search(words []string, limit int) []Hit {
 	for _, t := range terms {
 		idf := x.idf[t]
 		for p := x.off[t]; p < x.off[t+1]; p++ {
-			d := x.docs[p]
-			tf := float32(x.tfs[p])
+			d := docs[p]
+			tf := float32(tfs[p])
 			if !s.hit[d] {
 				s.hit[d] = true
 				s.touched = append(s.touched, d)

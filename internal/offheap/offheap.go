@@ -6,6 +6,10 @@
 // the heap grow to twice what it holds before collecting: at 100k chunks
 // the embedded store's serve process peaked at 284 MB with its 100 MB of
 // quantised vectors in the heap, 187 MB with them outside (BenchmarkScale).
+// Growing arrays are worse: append leaves each old array to the collector,
+// so building the text index of those chunks in the heap (32 MB of text,
+// 20 MB of postings) made the process peak 86 MB higher than building it
+// in an Array.
 //
 // Memory from Alloc is freed by Free only: its owner frees it once it is
 // unreachable (runtime.AddCleanup), and every method of the owner that
