@@ -14,24 +14,11 @@ import (
 )
 
 // Languages an article or a query can be in. The empty string means unknown;
-// full-text search then uses no stemming.
+// full-text search then stems as English (internal/lexindex says why).
 const (
 	English = "en"
 	French  = "fr"
 )
-
-// TextSearchConfig names the PostgreSQL text search configuration for a
-// language: "english", "french", or "simple" when the language is unknown.
-func TextSearchConfig(lang string) string {
-	switch lang {
-	case English:
-		return "english"
-	case French:
-		return "french"
-	default:
-		return "simple"
-	}
-}
 
 // ArticleChunks is an article with the chunks it is saved with.
 type ArticleChunks struct {

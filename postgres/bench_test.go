@@ -332,24 +332,17 @@ func loadBenchFixture(b *testing.B, n int, vector func(*benchGenerator) []float3
 	if err != nil {
 		b.Fatal(err)
 	}
-	// chunks.ts_config is a regconfig, which COPY's binary format cannot
-	// take from pgx; a staging table with the same rows, then one INSERT,
-	// does the conversion in the server.
-	exec(`CREATE TEMP TABLE chunk_load (seq integer, article_id bigint, ordinal integer, text text, embedding vector)`)
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"chunk_load"},
-		[]string{"seq", "article_id", "ordinal", "text", "embedding"},
+	// COPY inserts in order, so chunk ids follow i and fx.vectors[id-1]
+	// is the vector of chunk id.
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"chunks"},
+		[]string{"article_id", "ordinal", "kind", "heading", "text", "embedding"},
 		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
-			return []any{i, int64(i/benchChunksPerDoc + 1), i % benchChunksPerDoc,
+			return []any{int64(i/benchChunksPerDoc + 1), i % benchChunksPerDoc, "passage", "",
 				syntheticText(r, vocab, 8+r.IntN(9)), pgvector.NewVector(fx.vectors[i])}, nil
 		}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Ordered, so chunk ids follow seq and fx.vectors[id-1] is the vector
-	// of chunk id.
-	exec(`INSERT INTO chunks (article_id, ordinal, kind, heading, text, ts_config, embedding)
-SELECT article_id, ordinal, 'passage', '', text, 'english', embedding FROM chunk_load ORDER BY seq`)
-	exec(`DROP TABLE chunk_load`)
 	var minID, maxID int64
 	if err := conn.QueryRow(ctx, `SELECT min(id), max(id) FROM chunks`).Scan(&minID, &maxID); err != nil {
 		b.Fatal(err)
@@ -393,25 +386,20 @@ func loadBenchExamples(b *testing.B, fx *benchFixture, n int, vector func(*bench
 	}
 	defer conn.Release()
 	exec := benchExec(b, conn)
-	// A staging table for the regconfig column, as for chunks.
-	exec(`CREATE TEMP TABLE example_load (seq integer, content_key bytea, text text, article_id text, embedding vector)`)
 	now := time.Now()
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"example_load"},
-		[]string{"seq", "content_key", "text", "article_id", "embedding"},
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"examples"},
+		[]string{"content_key", "text", "article_id", "source", "language", "embedding", "created_at"},
 		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 			label := ""
 			if i%10 != 0 { // one in ten is a handoff, as in support history
 				label = fmt.Sprintf("bench:%d", r.IntN(articles))
 			}
-			return []any{i, knowledge.ExampleKey("bench", label, fmt.Sprint(i)), syntheticText(r, fx.vocab, 6+r.IntN(7)), label,
-				pgvector.NewVector(vector(gen))}, nil
+			return []any{knowledge.ExampleKey("bench", label, fmt.Sprint(i)), syntheticText(r, fx.vocab, 6+r.IntN(7)), label,
+				"bench", knowledge.English, pgvector.NewVector(vector(gen)), now}, nil
 		}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	exec(`INSERT INTO examples (content_key, text, article_id, source, language, ts_config, embedding, created_at)
-SELECT content_key, text, article_id, 'bench', 'en', 'english', embedding, $1 FROM example_load ORDER BY seq`, now)
-	exec(`DROP TABLE example_load`)
 	analyse(exec, "examples")
 	if err := fx.db.LoadVectorIndex(ctx); err != nil {
 		b.Fatal(err)

@@ -19,10 +19,10 @@ var _ knowledge.ExampleStore = (*DB)(nil)
 // came. ON CONFLICT DO NOTHING skips both stored duplicates and repeats
 // within the batch, and the row count is then the number of new examples.
 const insertExamples = `
-INSERT INTO examples (content_key, text, article_id, source, language, ts_config, embedding, created_at)
-SELECT u.content_key, u.text, u.article_id, u.source, u.language, u.ts_config::regconfig, u.embedding, $8
-FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::vector[])
-    WITH ORDINALITY AS u (content_key, text, article_id, source, language, ts_config, embedding, ord)
+INSERT INTO examples (content_key, text, article_id, source, language, embedding, created_at)
+SELECT u.content_key, u.text, u.article_id, u.source, u.language, u.embedding, $7
+FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::vector[])
+    WITH ORDINALITY AS u (content_key, text, article_id, source, language, embedding, ord)
 ORDER BY u.ord
 ON CONFLICT (content_key) DO NOTHING`
 
@@ -44,7 +44,7 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 	// One array per column, for unnest.
 	keys := make([][]byte, n)
 	texts, labels, sources := make([]string, n), make([]string, n), make([]string, n)
-	langs, tsConfigs := make([]string, n), make([]string, n)
+	langs := make([]string, n)
 	vectors := make([]*pgvector.Vector, n) // nil elements are NULL: not embedded yet
 	for i, e := range examples {
 		if err := knowledge.ValidateExample(e); err != nil {
@@ -53,7 +53,6 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 		text := strings.TrimSpace(e.Text)
 		keys[i] = knowledge.ExampleKey(e.Source, e.ArticleID, text)
 		texts[i], labels[i], sources[i], langs[i] = text, e.ArticleID, e.Source, e.Language
-		tsConfigs[i] = knowledge.TextSearchConfig(e.Language)
 		if e.Embedding != nil {
 			v := pgvector.NewVector(e.Embedding)
 			vectors[i] = &v
@@ -65,7 +64,7 @@ func (d *DB) SaveExamples(ctx context.Context, examples []knowledge.Example) (in
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, insertExamples, keys, texts, labels, sources, langs, tsConfigs, vectors, d.now())
+		tag, err := tx.Exec(ctx, insertExamples, keys, texts, labels, sources, langs, vectors, d.now())
 		inserted = tag.RowsAffected()
 		return err
 	})

@@ -146,8 +146,8 @@ ON CONFLICT (external_id) DO UPDATE SET
 RETURNING id, version, created_at, updated_at`
 
 const insertChunk = `
-INSERT INTO chunks (article_id, ordinal, kind, heading, text, ts_config, embedding)
-VALUES ($1, $2, $3, $4, $5, $6::regconfig, $7)`
+INSERT INTO chunks (article_id, ordinal, kind, heading, text, embedding)
+VALUES ($1, $2, $3, $4, $5, $6)`
 
 // SaveArticle inserts the article, or replaces the one with the same
 // external id, with its chunks, in one transaction. Chunks are numbered by
@@ -216,10 +216,9 @@ func (d *DB) SaveArticles(ctx context.Context, batch []knowledge.ArticleChunks) 
 		// that an article given twice ends as its last save left it.
 		chunks := &pgx.Batch{}
 		for i, ac := range batch {
-			tsConfig := knowledge.TextSearchConfig(ac.Article.Language)
 			chunks.Queue(`DELETE FROM chunks WHERE article_id = $1`, saved[i].ID)
 			for j, c := range ac.Chunks {
-				chunks.Queue(insertChunk, saved[i].ID, j, string(c.Kind), c.Heading, c.Text, tsConfig, vectorArg(c.Embedding))
+				chunks.Queue(insertChunk, saved[i].ID, j, string(c.Kind), c.Heading, c.Text, vectorArg(c.Embedding))
 			}
 		}
 		return tx.SendBatch(ctx, chunks).Close()

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/relais-ai/relais/knowledge"
 	"github.com/relais-ai/relais/transfer"
 )
 
@@ -136,9 +135,7 @@ func (d *DB) CountRows(ctx context.Context, t transfer.Table) (int64, error) {
 	return n, dbError("count "+t.Name, err)
 }
 
-// ImportRows inserts rows of t, ids included, in one transaction. Chunks
-// and examples get the text-search configuration of their language, as
-// SaveArticle and SaveExamples give them.
+// ImportRows inserts rows of t, ids included, in one transaction.
 func (d *DB) ImportRows(ctx context.Context, t transfer.Table, rows []transfer.Row) error {
 	if t.Name == "chunks" || t.Name == "examples" {
 		defer d.vectors.Invalidate() // after the commit: this process searches what it imported
@@ -149,31 +146,16 @@ func (d *DB) ImportRows(ctx context.Context, t transfer.Table, rows []transfer.R
 		}
 		return fmt.Sprintf("$%d", i+1)
 	}
-	var extra [][2]string
-	withConfig := t.Name == "chunks" || t.Name == "examples"
-	if withConfig {
-		extra = append(extra, [2]string{"ts_config", fmt.Sprintf("$%d::regconfig", len(t.Columns)+1)})
-	}
-	query := t.InsertSQL(mark, extra...)
+	query := t.InsertSQL(mark)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		var languageOf map[int64]string // a chunk's article's language
-		if t.Name == "chunks" {
-			var err error
-			if languageOf, err = articleLanguages(ctx, tx, t, rows); err != nil {
-				return err
-			}
-		}
 		b := &pgx.Batch{}
 		for _, r := range rows {
-			args := make([]any, 0, len(t.Columns)+1)
+			args := make([]any, 0, len(t.Columns))
 			for i, c := range t.Columns {
 				if err := transfer.Value(c.Kind, r[i]); err != nil {
 					return fmt.Errorf("column %s: %w", c.Name, err)
 				}
 				args = append(args, toArg(c.Kind, r[i]))
-			}
-			if withConfig {
-				args = append(args, knowledge.TextSearchConfig(rowLanguage(t, r, languageOf)))
 			}
 			b.Queue(query, args...)
 		}
@@ -195,52 +177,6 @@ func toArg(k transfer.Kind, v any) any {
 		return v.(time.Time)
 	}
 	return v
-}
-
-// articleLanguages reads the language of the articles the chunk rows
-// belong to.
-func articleLanguages(ctx context.Context, tx pgx.Tx, t transfer.Table, rows []transfer.Row) (map[int64]string, error) {
-	col := columnIndex(t, "article_id")
-	ids := make([]int64, 0, len(rows))
-	for _, r := range rows {
-		if id, ok := r[col].(int64); ok {
-			ids = append(ids, id)
-		}
-	}
-	out := make(map[int64]string, len(ids))
-	rs, err := tx.Query(ctx, "SELECT id, language FROM articles WHERE id = ANY($1)", ids)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		id   int64
-		lang string
-	)
-	_, err = pgx.ForEachRow(rs, []any{&id, &lang}, func() error {
-		out[id] = lang
-		return nil
-	})
-	return out, err
-}
-
-// rowLanguage is the language whose text-search configuration indexes a
-// chunk (its article's) or an example (its own).
-func rowLanguage(t transfer.Table, r transfer.Row, languageOf map[int64]string) string {
-	if languageOf != nil {
-		id, _ := r[columnIndex(t, "article_id")].(int64)
-		return languageOf[id]
-	}
-	lang, _ := r[columnIndex(t, "language")].(string)
-	return lang
-}
-
-func columnIndex(t transfer.Table, name string) int {
-	for i, c := range t.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	panic(fmt.Sprintf("postgres: table %s has no column %s", t.Name, name))
 }
 
 // FinishImport moves every id sequence past the ids imported, so that the

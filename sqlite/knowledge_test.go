@@ -326,9 +326,9 @@ func TestFullText(t *testing.T) {
 		// Diacritics folded both ways.
 		{"remboursement effectue reception", []int64{fr.ID}},
 		{"RÉCEPTION", []int64{fr.ID}},
-		// What porter happens to do for French, as the migration says.
+		// French words stem as French in a French article.
 		{"remboursé", []int64{fr.ID}},
-		// User text is never FTS5 syntax.
+		// User text is never query syntax.
 		{`"foo" OR bar*`, []int64{injection.ID}},
 		{`NEAR(`, []int64{injection.ID}},
 		{`box:foo`, []int64{injection.ID}},

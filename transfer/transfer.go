@@ -58,16 +58,12 @@ type Table struct {
 }
 
 // InsertSQL is the statement that imports a row of t, with marks(i) the
-// placeholder of column i and extra columns (with their placeholders) a
-// store adds: an upsert on ReplaceOn where t has one.
-func (t Table) InsertSQL(marks func(i int) string, extra ...[2]string) string {
-	names := make([]string, 0, len(t.Columns)+len(extra))
-	values := make([]string, 0, len(t.Columns)+len(extra))
+// placeholder of column i: an upsert on ReplaceOn where t has one.
+func (t Table) InsertSQL(marks func(i int) string) string {
+	names := make([]string, 0, len(t.Columns))
+	values := make([]string, 0, len(t.Columns))
 	for i, c := range t.Columns {
 		names, values = append(names, c.Name), append(values, marks(i))
-	}
-	for _, e := range extra {
-		names, values = append(names, e[0]), append(values, e[1])
 	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", t.Name, strings.Join(names, ", "), strings.Join(values, ", "))
 	if t.ReplaceOn != "" {

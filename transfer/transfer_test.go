@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -120,8 +121,8 @@ func TestCopy(t *testing.T) {
 func TestInsertSQL(t *testing.T) {
 	t.Parallel()
 	tab := Table{Name: "outbox", ReplaceOn: "message_id", Columns: []Column{{"id", Int}, {"message_id", Int}, {"text", Text}}}
-	got := tab.InsertSQL(func(i int) string { return "?" }, [2]string{"extra", "$9"})
-	want := "INSERT INTO outbox (id, message_id, text, extra) VALUES (?, ?, ?, $9) ON CONFLICT (message_id) DO UPDATE SET id = excluded.id, text = excluded.text, extra = excluded.extra"
+	got := tab.InsertSQL(func(i int) string { return fmt.Sprintf("$%d", i+1) })
+	want := "INSERT INTO outbox (id, message_id, text) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO UPDATE SET id = excluded.id, text = excluded.text"
 	if got != want {
 		t.Errorf("InsertSQL:\n got %s\nwant %s", got, want)
 	}

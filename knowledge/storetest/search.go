@@ -269,7 +269,8 @@ func testSearchNoTextMatch(t *testing.T, s knowledge.Store) {
 
 func testSearchQuerySyntax(t *testing.T, s knowledge.Store) {
 	textArticle(t, s, "a", knowledge.English, "How to cancel an order")
-	// Characters that mean something to tsquery or FTS5 are just text.
+	// Characters that mean something to a query language (tsquery, FTS5,
+	// the operators people type) are just text.
 	for _, q := range []string{
 		`cancel & !order`,
 		`cancel | (`,
