@@ -26,9 +26,9 @@ const (
 // loaded is not found and drops out.
 const storedVectors = `SELECT id, embedding FROM %s WHERE id = ANY($1) AND embedding IS NOT NULL`
 
-// stillStored reads which of the ids $1 %s (chunks or examples) still
-// holds, for the results of a stale snapshot (vecindex.DropGone).
-const stillStored = `SELECT id FROM %s WHERE id = ANY($1)`
+// stillStored reads the texts %s (chunks or examples) holds under the ids
+// $1, for the results of a stale snapshot (vecindex.DropGone).
+const stillStored = `SELECT id, text FROM %s WHERE id = ANY($1)`
 
 // SearchChunks ranks the chunks by vector and by full text, and with
 // q.ExampleLimit > 0 the examples the same two ways, from the in-memory
@@ -142,18 +142,21 @@ func queueExactRanking(b *pgx.Batch, table string, rows *vecindex.Rows, query ve
 	})
 }
 
-// stillStored returns which of ids a table still holds, for
+// stillStored returns the texts a table holds under ids, for
 // vecindex.DropGone.
-func (d *DB) stillStored(ctx context.Context) func(table string, ids []int64) (map[int64]bool, error) {
-	return func(table string, ids []int64) (map[int64]bool, error) {
+func (d *DB) stillStored(ctx context.Context) func(table string, ids []int64) (map[int64]string, error) {
+	return func(table string, ids []int64) (map[int64]string, error) {
 		rows, err := d.pool.Query(ctx, fmt.Sprintf(stillStored, table), ids)
 		if err != nil {
 			return nil, err
 		}
-		found := make(map[int64]bool, len(ids))
-		var id int64
-		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
-			found[id] = true
+		found := make(map[int64]string, len(ids))
+		var (
+			id   int64
+			text string
+		)
+		_, err = pgx.ForEachRow(rows, []any{&id, &text}, func() error {
+			found[id] = text
 			return nil
 		})
 		return found, err

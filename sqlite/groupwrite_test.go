@@ -51,8 +51,8 @@ func groupedNames(t *testing.T, db *DB) map[string]bool {
 }
 
 // inOneGroup runs a first write that holds the lead until every write of
-// fns is queued behind it, so that they all share the next transaction, and
-// returns what each of fns returned (or panicked with).
+// fns is queued behind it, in order, so that they all share the next
+// transaction, and returns what each of fns returned (or panicked with).
 func inOneGroup(t *testing.T, db *DB, ctxs []context.Context, fns ...func(ctx context.Context, tx *sql.Tx) error) (errs []error, panics []any) {
 	t.Helper()
 	started, release := make(chan struct{}), make(chan struct{})
@@ -91,8 +91,8 @@ func inOneGroup(t *testing.T, db *DB, ctxs []context.Context, fns ...func(ctx co
 			defer func() { panics[i] = recover() }()
 			errs[i] = db.writeGrouped(ctx, fmt.Sprintf("write %d", i), fn)
 		})
+		waitPending(i + 1) // queued in the order of fns, which the tests rely on
 	}
-	waitPending(len(fns))
 	close(release)
 	wg.Wait()
 	return errs, panics

@@ -455,21 +455,24 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 	return res, nil
 }
 
-// existing returns which of ids table (chunks or examples) holds, for
-// vecindex.DropGone.
-func (db *DB) existing(ctx context.Context) func(table string, ids []int64) (map[int64]bool, error) {
-	return func(table string, ids []int64) (map[int64]bool, error) {
+// existing returns the texts table (chunks or examples) holds under ids,
+// for vecindex.DropGone.
+func (db *DB) existing(ctx context.Context) func(table string, ids []int64) (map[int64]string, error) {
+	return func(table string, ids []int64) (map[int64]string, error) {
 		idsJSON, err := json.Marshal(ids)
 		if err != nil {
 			return nil, err
 		}
-		found := make(map[int64]bool, len(ids))
+		found := make(map[int64]string, len(ids))
 		err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-			var id int64
-			err := r.Scan(&id)
-			found[id] = true
+			var (
+				id   int64
+				text string
+			)
+			err := r.Scan(&id, &text)
+			found[id] = text
 			return err
-		}, "SELECT id FROM "+table+" WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
+		}, "SELECT id, text FROM "+table+" WHERE id IN (SELECT value FROM json_each(?))", string(idsJSON))
 		return found, wrapErr("check "+table+" still stored", err)
 	}
 }

@@ -52,7 +52,11 @@ type Index[P any] struct {
 	at     []int32
 	refs   []P
 
-	scratch sync.Pool // *scratch, sized for this index
+	// scratch holds *scratch, sized for this index. A pointer: a pool in
+	// use is on the runtime's list of pools until the next collection, and
+	// a pool inside the Index would keep the Index, and its memory outside
+	// the heap, alive one collection longer.
+	scratch *sync.Pool
 }
 
 // Len is how many texts the index holds.
@@ -173,17 +177,18 @@ func (bd *Builder[P]) Build() *Index[P] {
 		sort.SliceStable(order, func(a, c int) bool { return bd.ids[order[a]] < bd.ids[order[c]] })
 	}
 	x := &Index[P]{
-		text:   bd.text,
-		textAt: bd.textAt,
-		at:     order,
-		refs:   make([]P, n),
-		ids:    make([]int64, n),
-		norm:   make([]float32, n),
-		vocab:  bd.vocab,
-		off:    make([]uint32, nterm+1),
-		docs:   new(offheap.Array[uint32]),
-		tfs:    new(offheap.Array[uint16]),
-		idf:    make([]float32, nterm),
+		scratch: new(sync.Pool),
+		text:    bd.text,
+		textAt:  bd.textAt,
+		at:      order,
+		refs:    make([]P, n),
+		ids:     make([]int64, n),
+		norm:    make([]float32, n),
+		vocab:   bd.vocab,
+		off:     make([]uint32, nterm+1),
+		docs:    new(offheap.Array[uint32]),
+		tfs:     new(offheap.Array[uint16]),
+		idf:     make([]float32, nterm),
 	}
 	terms, counts := bd.terms.Slice(), bd.counts.Slice()
 	x.docs.Resize(len(terms))

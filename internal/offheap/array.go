@@ -83,7 +83,7 @@ func (a *Array[T]) realloc(c int) {
 	var s []T
 	var mem []byte
 	if size := int(unsafe.Sizeof(*new(T))); size > 0 {
-		if b, mapped := Alloc(c * size); mapped {
+		if b := mapAnon(c * size); b != nil {
 			mem = b
 			s = unsafe.Slice((*T)(unsafe.Pointer(&b[0])), c)[:0]
 		}

@@ -278,6 +278,12 @@ func (x *Index) CurrentOrStale(ctx context.Context) (*Snapshot, bool, error) {
 		}
 		if snapGen == gen && snap.rows() >= backgroundFrom && st.Model == snap.Model && st.Dims == snap.Dims {
 			x.mu.Lock()
+			if x.snap != snap {
+				// Another search installed a newer snapshot since snap was
+				// read: check that one instead of loading again.
+				x.mu.Unlock()
+				return x.CurrentOrStale(ctx)
+			}
 			x.loadInBackground(gen)
 			x.mu.Unlock()
 			return snap, true, nil
@@ -426,11 +432,14 @@ func (s *Snapshot) ExampleMatches(hits []lexindex.Hit) []knowledge.ExampleMatch 
 	return out
 }
 
-// DropGone leaves out of res the chunks and the examples for which exists
-// says false: the rows a stale snapshot (CurrentOrStale) still holds but
-// the store has deleted. It asks exists once per table, with every id of
-// the table's two lists.
-func DropGone(res *knowledge.ChunkResults, exists func(table string, ids []int64) (map[int64]bool, error)) error {
+// DropGone leaves out of res the chunks and the examples that the store
+// no longer holds as the snapshot does: the rows a stale snapshot
+// (CurrentOrStale) still holds but the store has deleted, or replaced by
+// another row with the same id (SQLite gives a new row the largest id plus
+// one, which a row just deleted may have had). stored returns the texts a
+// table holds under ids, once per table with every id of its two lists; a
+// match is kept when its text is the one stored.
+func DropGone(res *knowledge.ChunkResults, stored func(table string, ids []int64) (map[int64]string, error)) error {
 	var chunkIDs, exampleIDs []int64
 	for _, l := range [][]knowledge.ChunkMatch{res.Vector, res.Text} {
 		for _, m := range l {
@@ -443,19 +452,19 @@ func DropGone(res *knowledge.ChunkResults, exists func(table string, ids []int64
 		}
 	}
 	if len(chunkIDs) > 0 {
-		found, err := exists("chunks", chunkIDs)
+		texts, err := stored("chunks", chunkIDs)
 		if err != nil {
 			return err
 		}
-		gone := func(m knowledge.ChunkMatch) bool { return !found[m.ChunkID] }
+		gone := func(m knowledge.ChunkMatch) bool { t, ok := texts[m.ChunkID]; return !ok || t != m.Text }
 		res.Vector, res.Text = slices.DeleteFunc(res.Vector, gone), slices.DeleteFunc(res.Text, gone)
 	}
 	if len(exampleIDs) > 0 {
-		found, err := exists("examples", exampleIDs)
+		texts, err := stored("examples", exampleIDs)
 		if err != nil {
 			return err
 		}
-		gone := func(m knowledge.ExampleMatch) bool { return !found[m.ExampleID] }
+		gone := func(m knowledge.ExampleMatch) bool { t, ok := texts[m.ExampleID]; return !ok || t != m.Text }
 		res.ExampleVector, res.ExampleText = slices.DeleteFunc(res.ExampleVector, gone), slices.DeleteFunc(res.ExampleText, gone)
 	}
 	return nil

@@ -36,6 +36,7 @@ func RunVectorIndex(t *testing.T, open func(t *testing.T) TwoProcesses) {
 	}{
 		{"FollowsAnotherProcess", testFollowsAnotherProcess},
 		{"LoadsAnotherProcessChangeInBackground", testLoadsInBackground},
+		{"LeavesOutRowsReplacedWhileLoading", testLeavesOutReplaced},
 		{"CloseStopsBackgroundLoad", testCloseStopsBackgroundLoad},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,6 +154,41 @@ func testLoadsInBackground(t *testing.T, p TwoProcesses) {
 	SaveAlong(t, p.Serve, "c", 3)
 	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"b", "c"}) {
 		t.Errorf("after this process saved c: %v, want [b c]", got)
+	}
+}
+
+// While another process's change loads in the background, a row it
+// replaced is left out of the snapshot's results, not served with the text
+// the snapshot has: saving an article again replaces its chunks, and a
+// store that reuses the largest ids (SQLite's rowids) gives the new chunk
+// the id of the one it replaced.
+func testLeavesOutReplaced(t *testing.T, p TwoProcesses) {
+	release := make(chan struct{})
+	p.Index.SetBackgroundLoad(1, func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})
+	SaveAlong(t, p.Other, "a", 3)
+	if got := vectorTexts(t, p.Serve); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("first search (loaded before it): %v, want [a]", got)
+	}
+	_, err := p.Other.SaveArticle(t.Context(), knowledge.Article{ExternalID: "a", ContentHash: "a, again"},
+		[]knowledge.Chunk{{Kind: knowledge.Passage, Text: "a, again", Embedding: Axis(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorTexts(t, p.Serve); len(got) != 0 {
+		t.Errorf("after the other process saved a again, still loading: %v, want nothing (a chunk the store no longer holds)", got)
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(vectorTexts(t, p.Serve), []string{"a, again"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the load was let go: %v, want [a, again]", vectorTexts(t, p.Serve))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
