@@ -11,9 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
-	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
-	"github.com/relais-ai/relais/knowledge"
 )
 
 // Vector search runs in this process, over an in-memory copy of every
@@ -70,12 +68,13 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 		if err != nil {
 			return err
 		}
-		chunkText, exampleText, err := loadTexts(ctx, tx)
+		texts, err := loadTexts(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if state.Dims == 0 {
-			snap = &vecindex.Snapshot{State: state, ChunkText: chunkText, ExampleText: exampleText}
+			snap = &vecindex.Snapshot{State: state}
+			texts.Build(snap)
 			return nil
 		}
 		var chunks, examples int
@@ -84,7 +83,7 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 			return err
 		}
 		snap = vecindex.NewSnapshot(state, chunks, examples, opts)
-		snap.ChunkText, snap.ExampleText = chunkText, exampleText
+		texts.Build(snap)
 		// One buffer decodes every row: a 100k-chunk store would otherwise
 		// leave 100k dead vectors for the collector.
 		buf := make([]float32, 0, snap.Dims)
@@ -125,44 +124,37 @@ func (s vectorSource) Load(ctx context.Context, opts vecindex.LoadOptions) (*vec
 	return snap, nil
 }
 
-// loadTexts builds the full-text indexes of every chunk, in its article's
-// language, and of every example, in its own, from tx.
-func loadTexts(ctx context.Context, tx pgx.Tx) (*lexindex.Index[vecindex.ChunkRef], *lexindex.Index[string], error) {
-	chunks := lexindex.NewBuilder[vecindex.ChunkRef]()
-	kinds := make(map[string]knowledge.ChunkKind) // one string per kind, not per chunk
-	rows, err := tx.Query(ctx, "SELECT c.id, c.article_id, c.kind, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
-	if err != nil {
-		return nil, nil, err
-	}
+// loadTexts reads every chunk's and every example's text, with what a
+// snapshot keeps of each, from tx.
+func loadTexts(ctx context.Context, tx pgx.Tx) (*vecindex.Texts, error) {
+	texts := vecindex.NewTexts()
 	var (
 		id, article             int64
-		kind, lang, text, label string
+		kind, label, lang, text string
 	)
+	rows, err := tx.Query(ctx, "SELECT c.id, c.article_id, c.kind, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
+	if err != nil {
+		return nil, err
+	}
 	_, err = pgx.ForEachRow(rows, []any{&id, &article, &kind, &lang, &text}, func() error {
-		k, ok := kinds[kind]
-		if !ok {
-			k = knowledge.ChunkKind(kind)
-			kinds[kind] = k
-		}
-		chunks.Add(id, lang, text, vecindex.ChunkRef{ArticleID: article, Kind: k})
+		texts.AddChunk(id, article, kind, lang, text)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	examples := lexindex.NewBuilder[string]()
 	rows, err = tx.Query(ctx, "SELECT id, article_id, language, text FROM examples")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	_, err = pgx.ForEachRow(rows, []any{&id, &label, &lang, &text}, func() error {
-		examples.Add(id, lang, text, label)
+		texts.AddExample(id, label, lang, text)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return chunks.Build(), examples.Build(), nil
+	return texts, nil
 }
 
 // decodeVector appends to dst the vector in column col of the current row,

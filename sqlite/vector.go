@@ -10,9 +10,7 @@ import (
 	"sync"
 
 	"github.com/relais-ai/relais"
-	"github.com/relais-ai/relais/internal/lexindex"
 	"github.com/relais-ai/relais/internal/vecindex"
-	"github.com/relais-ai/relais/knowledge"
 )
 
 // vectorSource is the embedded store behind its vector index
@@ -92,12 +90,14 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 	if err != nil {
 		return nil, err
 	}
-	chunkText, exampleText, err := loadTexts(ctx, tx)
+	texts, err := loadTexts(ctx, tx)
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if state.Dims == 0 {
-		return &vecindex.Snapshot{State: state, ChunkText: chunkText, ExampleText: exampleText}, nil
+		snap := &vecindex.Snapshot{State: state}
+		texts.Build(snap)
+		return snap, nil
 	}
 	var chunks, examples int
 	if err := tx.QueryRowContext(ctx, `SELECT
@@ -106,7 +106,7 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 		return nil, wrapErr(op, err)
 	}
 	snap := vecindex.NewSnapshot(state, chunks, examples, opts)
-	snap.ChunkText, snap.ExampleText = chunkText, exampleText
+	texts.Build(snap)
 	// One buffer decodes every row: a 100k-chunk store would otherwise
 	// leave 100k dead vectors for the collector.
 	buf := make([]float32, 0, snap.Dims)
@@ -140,46 +140,35 @@ func loadVectors(ctx context.Context, conn *sql.Conn, logger *slog.Logger, opts 
 	return snap, nil
 }
 
-// loadTexts builds the full-text indexes of every chunk, in its article's
-// language, and of every example, in its own, from tx.
-func loadTexts(ctx context.Context, tx *sql.Tx) (*lexindex.Index[vecindex.ChunkRef], *lexindex.Index[string], error) {
-	chunks := lexindex.NewBuilder[vecindex.ChunkRef]()
-	kinds := make(map[string]knowledge.ChunkKind) // one string per kind, not per chunk
+// loadTexts reads every chunk's and every example's text, with what a
+// snapshot keeps of each, from tx.
+func loadTexts(ctx context.Context, tx *sql.Tx) (*vecindex.Texts, error) {
+	texts := vecindex.NewTexts()
+	var (
+		id, article             int64
+		kind, label, lang, text string
+	)
 	err := forEachRow(ctx, tx, func(r rowScanner) error {
-		var (
-			id, article      int64
-			lang, text, kind string
-		)
 		if err := r.Scan(&id, &article, &kind, &lang, &text); err != nil {
 			return err
 		}
-		k, ok := kinds[kind]
-		if !ok {
-			k = knowledge.ChunkKind(kind)
-			kinds[kind] = k
-		}
-		chunks.Add(id, lang, text, vecindex.ChunkRef{ArticleID: article, Kind: k})
+		texts.AddChunk(id, article, kind, lang, text)
 		return nil
 	}, "SELECT c.id, c.article_id, c.kind, a.language, c.text FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	examples := lexindex.NewBuilder[string]()
 	err = forEachRow(ctx, tx, func(r rowScanner) error {
-		var (
-			id                int64
-			label, lang, text string
-		)
 		if err := r.Scan(&id, &label, &lang, &text); err != nil {
 			return err
 		}
-		examples.Add(id, lang, text, label)
+		texts.AddExample(id, label, lang, text)
 		return nil
 	}, "SELECT id, article_id, language, text FROM examples")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return chunks.Build(), examples.Build(), nil
+	return texts, nil
 }
 
 // encodeVector is the BLOB layout of an embedding: little-endian float32,
