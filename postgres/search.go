@@ -89,57 +89,36 @@ func (d *DB) vectorSearch(ctx context.Context, snap *vecindex.Snapshot, vector [
 	if !ok {
 		return nil // no direction (searchVector let no zero vector through; a NaN has none either)
 	}
-	var kept bool
-	if res.Vector, kept = snap.VectorChunks(query, limit); kept {
-		if exampleLimit > 0 {
-			res.ExampleVector, _ = snap.VectorExamples(query, exampleLimit)
-		}
-		return nil
-	}
-	b := &pgx.Batch{}
-	queueExactRanking(b, "chunks", &snap.Chunks, query, limit, func(hits []lexindex.Hit) { res.Vector = snap.ChunkMatches(hits) })
-	if exampleLimit > 0 {
-		queueExactRanking(b, "examples", &snap.Examples, query, exampleLimit, func(hits []lexindex.Hit) { res.ExampleVector = snap.ExampleMatches(hits) })
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
-		return dbError("search chunks", err)
-	}
-	return nil
+	var err error
+	res.Vector, res.ExampleVector, err = snap.SearchVectors(query, limit, exampleLimit, d.storedVectors(ctx))
+	return err
 }
 
-// queueExactRanking queues the reading of the stored vectors of the
-// candidates of rows (a table's) for limit results, and gives done the
-// best limit, scored exactly (vecindex.Rows.Score), best first, ties by id.
-func queueExactRanking(b *pgx.Batch, table string, rows *vecindex.Rows, query vecindex.Query, limit int, done func([]lexindex.Hit)) {
-	ids := rows.Search(query, limit)
-	if len(ids) == 0 {
-		return
-	}
-	b.Queue(fmt.Sprintf(storedVectors, table), ids).Query(func(r pgx.Rows) error {
-		var ranking vecindex.Ranking[lexindex.Hit]
+// storedVectors reads the stored vectors of a search's candidates, every
+// table's in one round trip, for vecindex.Snapshot.SearchVectors. One
+// buffer decodes every row.
+func (d *DB) storedVectors(ctx context.Context) vecindex.StoredVectors {
+	return func(want []vecindex.Candidates, add func(table string, id int64, v []float32)) error {
 		var buf []float32
-		for r.Next() {
-			var id int64
-			if err := r.Scan(&id, nil); err != nil {
-				return err
-			}
-			var err error
-			if buf, err = decodeVector(buf[:0], r, 1); err != nil {
-				return err
-			}
-			if score, ok := rows.Score(query, id, buf); ok {
-				ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
-			}
+		b := &pgx.Batch{}
+		for _, c := range want {
+			b.Queue(fmt.Sprintf(storedVectors, c.Table), c.IDs).Query(func(r pgx.Rows) error {
+				for r.Next() {
+					var id int64
+					if err := r.Scan(&id, nil); err != nil {
+						return err
+					}
+					var err error
+					if buf, err = decodeVector(buf[:0], r, 1); err != nil {
+						return err
+					}
+					add(c.Table, id, buf)
+				}
+				return r.Err()
+			})
 		}
-		if err := r.Err(); err != nil {
-			return err
-		}
-		done(ranking.Best(limit))
-		return nil
-	})
+		return dbError("search chunks", d.pool.SendBatch(ctx, b).Close())
+	}
 }
 
 // stillStored returns the texts a table holds under ids, for

@@ -448,16 +448,16 @@ func (db *DB) SearchChunks(ctx context.Context, q knowledge.ChunkQuery) (knowled
 		}
 	}
 	if stale {
-		if err := vecindex.DropGone(&res, db.existing(ctx)); err != nil {
+		if err := vecindex.DropGone(&res, db.storedTexts(ctx)); err != nil {
 			return knowledge.ChunkResults{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	return res, nil
 }
 
-// existing returns the texts table (chunks or examples) holds under ids,
-// for vecindex.DropGone.
-func (db *DB) existing(ctx context.Context) func(table string, ids []int64) (map[int64]string, error) {
+// storedTexts returns the texts table (chunks or examples) holds under
+// ids, for vecindex.DropGone.
+func (db *DB) storedTexts(ctx context.Context) func(table string, ids []int64) (map[int64]string, error) {
 	return func(table string, ids []int64) (map[int64]string, error) {
 		idsJSON, err := json.Marshal(ids)
 		if err != nil {
@@ -478,7 +478,8 @@ func (db *DB) existing(ctx context.Context) func(table string, ids []int64) (map
 }
 
 // searchVectors fills the vector lists, the examples' when exampleLimit >
-// 0: candidates from the snapshot's quantised index, ranked exactly.
+// 0: candidates from the snapshot's quantised index, ranked exactly
+// (vecindex.Snapshot.SearchVectors).
 func (db *DB) searchVectors(ctx context.Context, snap *vecindex.Snapshot, v []float32, limit, exampleLimit int, chunks *[]knowledge.ChunkMatch, examples *[]knowledge.ExampleMatch) error {
 	if snap.Dims == 0 {
 		return nil
@@ -490,72 +491,43 @@ func (db *DB) searchVectors(ctx context.Context, snap *vecindex.Snapshot, v []fl
 	if !ok {
 		return nil // the zero vector has no direction: no vector ranking
 	}
-	// Kept unit vectors rank in memory; the others, once the store has
-	// read the candidates' stored vectors.
-	var kept bool
-	if *chunks, kept = snap.VectorChunks(query, limit); kept {
-		if exampleLimit > 0 {
-			*examples, _ = snap.VectorExamples(query, exampleLimit)
+	var err error
+	*chunks, *examples, err = snap.SearchVectors(query, limit, exampleLimit, db.storedVectors(ctx, snap.Dims))
+	return err
+}
+
+// storedVectors reads the stored vectors of a search's candidates, one
+// query a table, for vecindex.Snapshot.SearchVectors. One buffer decodes
+// every row.
+func (db *DB) storedVectors(ctx context.Context, dims int) vecindex.StoredVectors {
+	return func(want []vecindex.Candidates, add func(table string, id int64, v []float32)) error {
+		buf := make([]float32, 0, dims)
+		for _, c := range want {
+			idsJSON, err := json.Marshal(c.IDs)
+			if err != nil {
+				return fmt.Errorf("vector ranking of %s: %w", c.Table, err)
+			}
+			err = forEachRow(ctx, db.reader, func(r rowScanner) error {
+				var (
+					id   int64
+					blob sql.RawBytes // valid until the next row: decoded at once
+				)
+				if err := r.Scan(&id, &blob); err != nil {
+					return err
+				}
+				if len(blob)%4 != 0 {
+					return nil // a vector no writer of this store leaves: not ranked
+				}
+				buf = appendVector(buf[:0], blob)
+				add(c.Table, id, buf)
+				return nil
+			}, "SELECT id, embedding FROM "+c.Table+" WHERE id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL", string(idsJSON))
+			if err != nil {
+				return wrapErr("vector ranking of "+c.Table, err)
+			}
 		}
 		return nil
 	}
-	rank := exactRanking{query: query, buf: make([]float32, 0, snap.Dims)}
-	hits, err := rerank(ctx, db, &rank, &snap.Chunks, limit, "chunks")
-	if err != nil {
-		return err
-	}
-	*chunks = snap.ChunkMatches(hits)
-	if exampleLimit > 0 {
-		if hits, err = rerank(ctx, db, &rank, &snap.Examples, exampleLimit, "examples"); err != nil {
-			return err
-		}
-		*examples = snap.ExampleMatches(hits)
-	}
-	return nil
-}
-
-// exactRanking scores candidates against one query exactly
-// (vecindex.Query), decoding stored BLOBs into buf.
-type exactRanking struct {
-	query vecindex.Query
-	buf   []float32
-}
-
-// rerank reads the stored vectors of what a search of rows for limit
-// results must read (vecindex.Rows.Search) from table, scores them exactly
-// (vecindex.Rows.Score), and returns the best limit, best first, ties by
-// id. A candidate deleted since the index was loaded is left out.
-func rerank(ctx context.Context, db *DB, x *exactRanking, rows *vecindex.Rows, limit int, table string) ([]lexindex.Hit, error) {
-	ids := rows.Search(x.query, limit)
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	idsJSON, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("vector ranking of %s: %w", table, err)
-	}
-	var ranking vecindex.Ranking[lexindex.Hit]
-	err = forEachRow(ctx, db.reader, func(r rowScanner) error {
-		var (
-			id   int64
-			blob sql.RawBytes
-		)
-		if err := r.Scan(&id, &blob); err != nil {
-			return err
-		}
-		if len(blob)%4 != 0 {
-			return nil // a vector no writer of this store leaves: not ranked
-		}
-		x.buf = appendVector(x.buf[:0], blob)
-		if score, ok := rows.Score(x.query, id, x.buf); ok {
-			ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
-		}
-		return nil
-	}, "SELECT id, embedding FROM "+table+" WHERE id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL", string(idsJSON))
-	if err != nil {
-		return nil, wrapErr("vector ranking of "+table, err)
-	}
-	return ranking.Best(limit), nil
 }
 
 // Stats counts articles and chunks.

@@ -394,19 +394,72 @@ func (s *Snapshot) TextExamples(words []string, limit int) []knowledge.ExampleMa
 	return s.ExampleMatches(s.ExampleText.Search(words, limit))
 }
 
-// VectorChunks is the exact ranking of the chunks by q, at most limit,
-// best first, ties by id: when the snapshot keeps the unit vectors
-// (Rows.HasVectors), and false otherwise, when the store must read the
-// stored vectors of the candidates (Rows.Search) to rank them.
-func (s *Snapshot) VectorChunks(q Query, limit int) ([]knowledge.ChunkMatch, bool) {
-	hits, ok := s.Chunks.ranked(q, limit)
-	return s.ChunkMatches(hits), ok
+// Candidates are the rows of one table ("chunks" or "examples") whose
+// stored vectors a search needs (StoredVectors).
+type Candidates struct {
+	Table string
+	IDs   []int64
 }
 
-// VectorExamples is VectorChunks over the examples.
-func (s *Snapshot) VectorExamples(q Query, limit int) ([]knowledge.ExampleMatch, bool) {
-	hits, ok := s.Examples.ranked(q, limit)
-	return s.ExampleMatches(hits), ok
+// StoredVectors reads the vectors a store holds for the candidates of each
+// table, in one go (one round trip where the store can), and gives each to
+// add, which does not keep v. A candidate with no vector stored (deleted
+// since the snapshot was loaded, no longer embedded) is left out.
+type StoredVectors func(want []Candidates, add func(table string, id int64, v []float32)) error
+
+// SearchVectors ranks the chunks by q exactly, at most limit, best first,
+// ties by id, and with exampleLimit > 0 the examples: in memory when the
+// snapshot keeps the unit vectors (MaxUnitVectorBytes), otherwise from the
+// stored vectors of the quantised scan's candidates, which stored reads.
+// The two stores run this, so that they rank alike; they only read.
+func (s *Snapshot) SearchVectors(q Query, limit, exampleLimit int, stored StoredVectors) ([]knowledge.ChunkMatch, []knowledge.ExampleMatch, error) {
+	var chunks, examples []lexindex.Hit
+	if s.Chunks.HasVectors() { // the snapshot keeps both tables' or neither
+		chunks = s.Chunks.ranked(q, limit)
+		if exampleLimit > 0 {
+			examples = s.Examples.ranked(q, exampleLimit)
+		}
+	} else {
+		var err error
+		if chunks, examples, err = s.rankStored(q, limit, exampleLimit, stored); err != nil {
+			return nil, nil, err
+		}
+	}
+	var exampleMatches []knowledge.ExampleMatch
+	if exampleLimit > 0 {
+		exampleMatches = s.ExampleMatches(examples)
+	}
+	return s.ChunkMatches(chunks), exampleMatches, nil
+}
+
+// rankStored is SearchVectors from the stored vectors of the candidates.
+func (s *Snapshot) rankStored(q Query, limit, exampleLimit int, stored StoredVectors) (chunks, examples []lexindex.Hit, err error) {
+	var want []Candidates
+	if ids := s.Chunks.search(q, limit); len(ids) > 0 {
+		want = append(want, Candidates{Table: "chunks", IDs: ids})
+	}
+	if exampleLimit > 0 {
+		if ids := s.Examples.search(q, exampleLimit); len(ids) > 0 {
+			want = append(want, Candidates{Table: "examples", IDs: ids})
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil, nil
+	}
+	var chunkRanking, exampleRanking Ranking[lexindex.Hit]
+	err = stored(want, func(table string, id int64, v []float32) {
+		rows, ranking := &s.Chunks, &chunkRanking
+		if table == "examples" {
+			rows, ranking = &s.Examples, &exampleRanking
+		}
+		if score, ok := rows.score(q, id, v); ok {
+			ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return chunkRanking.Best(limit), exampleRanking.Best(exampleLimit), nil
 }
 
 // ChunkMatches is the chunks of hits, in order, with what the snapshot
@@ -440,32 +493,37 @@ func (s *Snapshot) ExampleMatches(hits []lexindex.Hit) []knowledge.ExampleMatch 
 // table holds under ids, once per table with every id of its two lists; a
 // match is kept when its text is the one stored.
 func DropGone(res *knowledge.ChunkResults, stored func(table string, ids []int64) (map[int64]string, error)) error {
-	var chunkIDs, exampleIDs []int64
-	for _, l := range [][]knowledge.ChunkMatch{res.Vector, res.Text} {
-		for _, m := range l {
-			chunkIDs = append(chunkIDs, m.ChunkID)
+	chunk := func(m knowledge.ChunkMatch) (int64, string) { return m.ChunkID, m.Text }
+	if err := dropChanged("chunks", stored, chunk, &res.Vector, &res.Text); err != nil {
+		return err
+	}
+	example := func(m knowledge.ExampleMatch) (int64, string) { return m.ExampleID, m.Text }
+	return dropChanged("examples", stored, example, &res.ExampleVector, &res.ExampleText)
+}
+
+// dropChanged is DropGone over the lists of one table, whose matches row
+// describes.
+func dropChanged[M any](table string, stored func(string, []int64) (map[int64]string, error), row func(M) (int64, string), lists ...*[]M) error {
+	var ids []int64
+	for _, l := range lists {
+		for _, m := range *l {
+			id, _ := row(m)
+			ids = append(ids, id)
 		}
 	}
-	for _, l := range [][]knowledge.ExampleMatch{res.ExampleVector, res.ExampleText} {
-		for _, m := range l {
-			exampleIDs = append(exampleIDs, m.ExampleID)
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	if len(chunkIDs) > 0 {
-		texts, err := stored("chunks", chunkIDs)
-		if err != nil {
-			return err
-		}
-		gone := func(m knowledge.ChunkMatch) bool { t, ok := texts[m.ChunkID]; return !ok || t != m.Text }
-		res.Vector, res.Text = slices.DeleteFunc(res.Vector, gone), slices.DeleteFunc(res.Text, gone)
+	texts, err := stored(table, ids)
+	if err != nil {
+		return err
 	}
-	if len(exampleIDs) > 0 {
-		texts, err := stored("examples", exampleIDs)
-		if err != nil {
-			return err
-		}
-		gone := func(m knowledge.ExampleMatch) bool { t, ok := texts[m.ExampleID]; return !ok || t != m.Text }
-		res.ExampleVector, res.ExampleText = slices.DeleteFunc(res.ExampleVector, gone), slices.DeleteFunc(res.ExampleText, gone)
+	for _, l := range lists {
+		*l = slices.DeleteFunc(*l, func(m M) bool {
+			id, text := row(m)
+			t, ok := texts[id]
+			return !ok || t != text
+		})
 	}
 	return nil
 }

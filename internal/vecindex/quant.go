@@ -16,9 +16,9 @@ import (
 // not zero: a question embedded by the hashing embedder has about a hundred
 // non-zero components out of 1,024, and reads about a tenth of the index
 // instead of all of it, a quarter of a float32 copy's size. The second stage
-// ranks the best of those candidates again, exactly, with the float32
-// vectors the store holds (read together with the texts the results need
-// anyway, and scored by Query), so the scores a search returns are the exact
+// ranks the best of those candidates again, exactly, with their float32
+// vectors (kept in memory when they fit, else read from the store: see
+// Snapshot.SearchVectors; scored by Query), so the scores a search returns are the exact
 // cosines, and only a row that the quantisation pushed below all the extra
 // candidates can be missed (TestQuantisedSearchRecall measures how rarely).
 
@@ -73,46 +73,41 @@ func rowsIn(n, dims int, cols []int8) Rows {
 // Len is how many rows were added.
 func (r *Rows) Len() int { return len(r.ids) }
 
-// Search returns the rows a search for limit results must read from the
+// search returns the rows a search for limit results must read from the
 // store: the quantised scan's candidates (rerankPool of them) for the store
 // to rank exactly; or, when the rows keep their vectors, already ranked
 // exactly here, the best limit, best first, ties by id.
-func (r *Rows) Search(q Query, limit int) []int64 {
-	defer runtime.KeepAlive(r)
-	ids := r.candidates(q.v, rerankPool(limit))
+func (r *Rows) search(q Query, limit int) []int64 {
 	if r.unit == nil {
-		return ids
+		return r.candidates(q.v, rerankPool(limit))
 	}
-	var ranking Ranking[int64]
-	for _, id := range ids {
+	hits := r.ranked(q, limit)
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
+}
+
+// ranked is the exact ranking of the rows by q, at most limit, best first,
+// ties by id, scored with the unit vectors the rows keep.
+func (r *Rows) ranked(q Query, limit int) []lexindex.Hit {
+	defer runtime.KeepAlive(r)
+	var ranking Ranking[lexindex.Hit]
+	for _, id := range r.candidates(q.v, rerankPool(limit)) {
 		if v, ok := r.vector(id); ok {
-			ranking.Add(id, id, q.scoreUnit(v))
+			score := q.scoreUnit(v)
+			ranking.Add(lexindex.Hit{ID: id, Score: score}, id, score)
 		}
 	}
 	return ranking.Best(limit)
 }
 
-// ranked is the exact ranking of the rows by q, at most limit, best first,
-// ties by id, when the rows keep their unit vectors; false otherwise.
-func (r *Rows) ranked(q Query, limit int) ([]lexindex.Hit, bool) {
-	if r.unit == nil {
-		return nil, false
-	}
-	ids := r.Search(q, limit)
-	hits := make([]lexindex.Hit, 0, len(ids))
-	for _, id := range ids {
-		if score, ok := r.Score(q, id, nil); ok {
-			hits = append(hits, lexindex.Hit{ID: id, Score: score})
-		}
-	}
-	return hits, true
-}
-
-// Score is the exact score of row id with q: from its kept unit vector
+// score is the exact score of row id with q: from its kept unit vector
 // when the rows keep them, else from stored, the vector the store holds
-// for it (which Score scales in place); false for a row that cannot be
+// for it (which score scales in place); false for a row that cannot be
 // scored (gone from the index, a zero or misshapen stored vector).
-func (r *Rows) Score(q Query, id int64, stored []float32) (float64, bool) {
+func (r *Rows) score(q Query, id int64, stored []float32) (float64, bool) {
 	defer runtime.KeepAlive(r)
 	if r.unit == nil {
 		return q.Score(stored)
@@ -124,7 +119,7 @@ func (r *Rows) Score(q Query, id int64, stored []float32) (float64, bool) {
 	return q.scoreUnit(v), true
 }
 
-// HasVectors tells whether the rows keep their unit vectors (Vector).
+// HasVectors tells whether the rows keep their unit vectors.
 func (r *Rows) HasVectors() bool { return r.unit != nil }
 
 // vector returns the unit vector of row id, as Add scaled it, when the rows

@@ -40,8 +40,8 @@ func exactTop(vecs [][]float32, ids []int64, q []float32, limit int) []int64 {
 func twoStageTop(rows *Rows, vecs map[int64][]float32, q []float32, limit int) []int64 {
 	x, _ := NewQuery(q)
 	var ranking Ranking[int64]
-	for _, id := range rows.Search(x, limit) {
-		if s, ok := rows.Score(x, id, slices.Clone(vecs[id])); ok {
+	for _, id := range rows.search(x, limit) {
+		if s, ok := rows.score(x, id, slices.Clone(vecs[id])); ok {
 			ranking.Add(id, id, s)
 		}
 	}
@@ -387,19 +387,19 @@ func TestSnapshotKeepsUnitVectors(t *testing.T) {
 	// Score: the kept vector, or the stored one, to the same value.
 	for i, v := range stored {
 		id := int64(10 + 2*i)
-		kept, ok1 := snap.Chunks.Score(q, id, nil)
-		read, ok2 := small.Chunks.Score(q, id, slices.Clone(v))
+		kept, ok1 := snap.Chunks.score(q, id, nil)
+		read, ok2 := small.Chunks.score(q, id, slices.Clone(v))
 		if !ok1 || !ok2 || kept != read {
 			t.Errorf("row %d: Score %v (%v) from the kept vector, %v (%v) from the stored one", i, kept, ok1, read, ok2)
 		}
 	}
 	// Search: with kept vectors, the exact best limit in order; without,
 	// the candidates for the store to rank.
-	best := snap.Chunks.Search(q, 5)
+	best := snap.Chunks.search(q, 5)
 	if len(best) != 5 || best[0] != 10+2*7 {
 		t.Errorf("Search with kept vectors = %v, want 5 ids, row 7 (id 24) first", best)
 	}
-	if got := small.Chunks.Search(q, 5); len(got) != min(n, rerankPool(5)) {
+	if got := small.Chunks.search(q, 5); len(got) != min(n, rerankPool(5)) {
 		t.Errorf("Search without kept vectors = %d ids, want the %d candidates", len(got), min(n, rerankPool(5)))
 	}
 }
@@ -429,7 +429,7 @@ func TestSnapshotSlabOutlivesItsSearches(t *testing.T) {
 		return s
 	}
 	q, _ := NewQuery(vecs[42])
-	want := load(MaxUnitVectorBytes).Chunks.Search(q, 10)
+	want := load(MaxUnitVectorBytes).Chunks.search(q, 10)
 	before := slabsFreed.Load()
 	const rounds = 20
 	for round := range rounds {
@@ -439,7 +439,7 @@ func TestSnapshotSlabOutlivesItsSearches(t *testing.T) {
 			go func(rows *Rows) {
 				var got []int64
 				for range 30 {
-					got = rows.Search(q, 10)
+					got = rows.search(q, 10)
 				}
 				done <- got
 			}(&snap.Chunks)

@@ -48,7 +48,7 @@ func (q Query) Score(row []float32) (float64, bool) {
 }
 
 // scoreUnit returns the cosine of row with the query, row being of unit
-// length already (Rows.Vector): the same value Score gives for the stored
+// length already (Rows.vector): the same value Score gives for the stored
 // vector row was scaled from.
 func (q Query) scoreUnit(row []float32) float64 {
 	return Cosine(float64(Dot(q.v, row)), q.norm)
