@@ -67,6 +67,19 @@ func vectorTexts(t *testing.T, serve knowledge.Store) []string {
 	return out
 }
 
+// waitForVectorTexts waits, up to 10 s, for serve's vectorTexts to be
+// want: what a background load that was let go brings in.
+func waitForVectorTexts(t *testing.T, serve knowledge.Store, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(vectorTexts(t, serve), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the load was let go: %q, want %q", vectorTexts(t, serve), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // SaveAlong saves article id with one chunk of text id along Axis(i).
 func SaveAlong(t *testing.T, s knowledge.Store, id string, i int) knowledge.Article {
 	t.Helper()
@@ -140,13 +153,7 @@ func testLoadsInBackground(t *testing.T, p TwoProcesses) {
 	}
 
 	close(release)
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(vectorTexts(t, p.Serve), []string{"b"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("10 s after the load was let go: %v, want [b]", vectorTexts(t, p.Serve))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForVectorTexts(t, p.Serve, "b")
 
 	// This process's own write is searched at once, with no load let go.
 	release = make(chan struct{})
@@ -183,13 +190,7 @@ func testLeavesOutReplaced(t *testing.T, p TwoProcesses) {
 		t.Errorf("after the other process saved a again, still loading: %v, want nothing (a chunk the store no longer holds)", got)
 	}
 	close(release)
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(vectorTexts(t, p.Serve), []string{"a, again"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("10 s after the load was let go: %v, want [a, again]", vectorTexts(t, p.Serve))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForVectorTexts(t, p.Serve, "a, again")
 }
 
 func testCloseStopsBackgroundLoad(t *testing.T, p TwoProcesses) {
